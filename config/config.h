@@ -1,0 +1,289 @@
+// The validated, immutable configuration of one sluice process: plain structs with defaults.
+// Built by config/loader.cc from YAML (spec/config.md); never mutated after loading, shared by
+// every worker through std::shared_ptr<const Config>.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sluice::config {
+
+using Duration = std::chrono::milliseconds;
+
+// A `host:port` or `[v6]:port` as written; `host` has no brackets.
+struct Address {
+  std::string host;
+  uint16_t port = 0;
+  std::string text() const;  // back to `host:port` / `[v6]:port`
+};
+
+// A rate such as `100/s`: `count` events per `per`.
+struct Rate {
+  double count = 0;
+  Duration per{1000};
+  double perSecond() const { return count * 1000.0 / static_cast<double>(per.count()); }
+};
+
+// A CIDR block from trusted_proxies; addresses are kept in network byte order, IPv4 mapped
+// into IPv6 (::ffff:a.b.c.d) so one comparison covers both families.
+struct Cidr {
+  uint8_t addr[16] = {};
+  uint8_t prefix_len = 128;
+  std::string text;
+  bool contains(const uint8_t ip16[16]) const;
+};
+
+struct Certificate {
+  std::string cert;  // absolute paths (resolved against the file that named them)
+  std::string key;
+};
+
+struct ListenerTls {
+  std::vector<Certificate> certificates;
+  std::string min_version = "TLSv1.2";
+  std::vector<std::string> alpn{"http/1.1"};
+  std::optional<std::string> client_ca;
+};
+
+struct Listener {
+  std::string name;
+  Address address;
+  bool proxy_protocol = false;
+  std::optional<ListenerTls> tls;
+};
+
+struct Admin {
+  std::optional<Address> address;  // absent: no admin listener
+};
+
+struct Limits {
+  uint32_t max_connections = 10000;
+  uint64_t max_header_bytes = 32 * 1024;
+  uint32_t max_headers = 100;
+  uint64_t max_body_bytes = 10 * 1024 * 1024;
+  Duration header_timeout{10'000};
+  Duration idle_timeout{60'000};
+  Duration drain_timeout{30'000};
+};
+
+enum class AccessLogFormat { Json, Combined };
+
+struct AccessLog {
+  std::string path = "stdout";  // stdout | stderr | off | a file path
+  AccessLogFormat format = AccessLogFormat::Json;
+};
+
+struct Target {
+  std::string address;  // `host:port` as written; host may be a name to resolve
+  Address parsed;
+  uint32_t weight = 1;
+};
+
+struct UpstreamTimeouts {
+  Duration connect{2'000};
+  Duration response{30'000};
+  Duration idle{60'000};
+};
+
+struct Retries {
+  uint32_t attempts = 0;
+  std::vector<std::string> on{"connect_failure", "reset", "502", "503", "504"};
+  double budget = 0.2;  // share of active requests
+  std::optional<Duration> per_try_timeout;
+  std::optional<Duration> deadline;
+  bool retry_non_idempotent = false;
+};
+
+struct StatusRange {
+  int lo = 200;
+  int hi = 399;
+};
+
+struct HealthCheck {
+  std::string path = "/healthz";
+  Duration interval{5'000};
+  Duration timeout{1'000};
+  uint32_t healthy_threshold = 2;
+  uint32_t unhealthy_threshold = 3;
+  std::vector<StatusRange> expect_status{{200, 399}};
+};
+
+struct PassiveHealth {
+  uint32_t consecutive_failures = 5;
+  Duration base_ejection{30'000};
+  uint32_t max_ejection_percent = 50;
+};
+
+struct FailureRatio {
+  double ratio = 0.5;
+  Duration window{10'000};
+  uint32_t min_requests = 20;
+};
+
+struct CircuitBreaker {
+  uint32_t consecutive_failures = 5;
+  std::optional<FailureRatio> failure_ratio;
+  Duration open_for{30'000};
+  uint32_t half_open_requests = 1;
+  uint32_t max_requests = 1000;
+};
+
+struct UpstreamTls {
+  std::optional<std::string> sni;
+  bool verify = true;
+  std::string ca = "/etc/ssl/certs/ca-certificates.crt";
+  std::optional<Certificate> client_certificate;
+};
+
+struct Upstream {
+  std::string name;
+  std::string balancer = "round_robin";
+  std::string hash_key = "ip";
+  std::optional<double> balance_factor;
+  std::optional<Duration> slow_start;
+  std::optional<Duration> resolve_every;
+  std::vector<Target> targets;
+  uint32_t keepalive = 64;
+  UpstreamTimeouts timeouts;
+  Retries retries;
+  std::optional<HealthCheck> health_check;
+  std::optional<PassiveHealth> passive_health;
+  std::optional<CircuitBreaker> circuit_breaker;
+  std::optional<UpstreamTls> tls;
+};
+
+enum class RateLimitOnError { Local, Allow, Deny };
+
+struct RateLimitStore {
+  std::string redis;  // redis://host:port/db
+  RateLimitOnError on_error = RateLimitOnError::Local;
+};
+
+// ---- filters -------------------------------------------------------------------------------
+
+enum class LimitScope { Local, Cluster };
+
+// Common to the four rate-limit filters.
+struct RateLimitCommon {
+  std::string key = "ip";  // ip | route | header:NAME | cookie:NAME | query:NAME, `+`-joined
+  uint64_t max_keys = 100000;
+  bool headers = false;
+  bool dry_run = false;
+  LimitScope scope = LimitScope::Local;
+};
+
+struct TokenBucketFilter {
+  Rate rate;
+  uint64_t burst = 0;
+  RateLimitCommon common;
+};
+struct SlidingWindowFilter {
+  uint64_t limit = 0;
+  Duration window{60'000};
+  RateLimitCommon common;
+};
+struct FixedWindowFilter {
+  uint64_t limit = 0;
+  Duration window{60'000};
+  RateLimitCommon common;
+};
+struct LeakyBucketFilter {
+  Rate rate;
+  uint64_t burst = 0;
+  RateLimitCommon common;
+};
+struct CacheFilter {
+  Duration ttl{30'000};
+  uint64_t max_bytes = 64ull * 1024 * 1024;
+  Duration stale_while_revalidate{0};
+  Duration stale_if_error{0};
+  Duration negative_ttl{0};
+  double ttl_jitter = 0;  // share of the ttl, 0..1
+};
+struct GzipFilter {
+  uint64_t min_bytes = 1024;
+  int level = 5;
+  std::vector<std::string> types{"text/*", "application/json"};
+  std::vector<std::string> encodings{"gzip"};
+};
+struct CircuitBreakerFilter {};
+
+// Header rewriting of a route (`request_headers:` / `response_headers:`).
+struct HeaderRewrite {
+  std::vector<std::pair<std::string, std::string>> set;  // names lower-cased
+  std::vector<std::string> remove;                        // names lower-cased
+  bool empty() const { return set.empty() && remove.empty(); }
+};
+
+// `respond:` — a direct response from sluice.
+struct DirectResponse {
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+};
+
+using FilterSpec = std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter,
+                                LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter>;
+
+// The registry name (YAML key) of a filter spec, e.g. "token_bucket".
+const char* filterName(const FilterSpec& spec);
+
+struct FilterEntry {
+  std::string name;  // YAML key
+  FilterSpec spec;
+};
+
+// ---- routes --------------------------------------------------------------------------------
+
+struct RouteMatch {
+  std::optional<std::string> host;  // lower-case; exact or "*.suffix"
+  std::optional<std::string> path_prefix;
+  std::optional<std::string> path;
+  std::vector<std::string> methods;                          // upper-case; empty = any
+  std::vector<std::pair<std::string, std::string>> headers;  // name lower-case, exact value
+};
+
+struct Rewrite {
+  std::optional<std::string> strip_prefix;
+  std::optional<std::string> host;
+};
+
+struct Route {
+  std::string name;
+  RouteMatch match;
+  std::string upstream;  // empty when `respond` is set
+  std::optional<DirectResponse> respond;
+  Rewrite rewrite;
+  HeaderRewrite request_headers;
+  HeaderRewrite response_headers;
+  std::vector<FilterEntry> filters;
+};
+
+// ---- the whole file ------------------------------------------------------------------------
+
+struct Config {
+  uint32_t workers = 1;  // "auto" resolved to the CPU count at load
+  std::vector<Listener> listeners;
+  Admin admin;
+  Limits limits;
+  std::vector<Cidr> trusted_proxies;
+  AccessLog access_log;
+  std::vector<Upstream> upstreams;
+  std::optional<RateLimitStore> rate_limit_store;
+  std::vector<Route> routes;
+
+  std::string source_path;  // the main file it was loaded from
+  std::vector<std::string> files;  // every file read (main + includes), in merge order
+
+  const Upstream* findUpstream(std::string_view name) const;
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace sluice::config
