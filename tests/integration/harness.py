@@ -356,6 +356,14 @@ def build_request(method, target, headers=None, body=None, host="test.local",
     return head + (body or b"")
 
 
+def echo_headers(resp):
+    """The request headers an echo upstream saw: lower-cased name -> list of values."""
+    out = {}
+    for k, v in resp.json()["headers"]:
+        out.setdefault(k.lower(), []).append(v)
+    return out
+
+
 def chunked(data, size=4096):
     """`data` in chunked transfer coding, chunks of `size`."""
     out = bytearray()
@@ -747,3 +755,49 @@ def main():
     """unittest.main that exits non-zero on failure (it does by default) with verbose output."""
     import unittest
     unittest.main(verbosity=2)
+
+
+import unittest  # noqa: E402  (kept beside the class that needs it)
+
+
+class ProxyTestCase(unittest.TestCase):
+    """One sluice and its upstreams shared by the tests of a class.
+
+    UPSTREAMS maps a name to (mode, extra args...); config(ports) returns the YAML given the
+    port of each upstream by name. Upstreams are self.up[name]; sluice is self.sluice."""
+
+    UPSTREAMS = {}
+
+    @classmethod
+    def config(cls, ports):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = {}
+        cls.sluice = None
+        try:
+            for name, spec in cls.UPSTREAMS.items():
+                cls.up[name] = Upstream(spec[0], *spec[1:]).start()
+            cls.sluice = Sluice(cls.config({n: u.port for n, u in cls.up.items()})).start()
+        except BaseException:
+            cls._teardown()
+            raise
+
+    @classmethod
+    def _teardown(cls):
+        try:
+            if cls.sluice is not None:
+                cls.sluice.__exit__(None, None, None)
+        finally:
+            for u in cls.up.values():
+                u.stop()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._teardown()
+
+    def conn(self, timeout=10.0, rcvbuf=None):
+        c = Conn(self.sluice.port, timeout=timeout, rcvbuf=rcvbuf)
+        self.addCleanup(c.close)
+        return c
