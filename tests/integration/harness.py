@@ -801,3 +801,60 @@ class ProxyTestCase(unittest.TestCase):
         c = Conn(self.sluice.port, timeout=timeout, rcvbuf=rcvbuf)
         self.addCleanup(c.close)
         return c
+
+
+# --------------------------------------------------------------------------------------------
+# WebSocket client (RFC 6455)
+# --------------------------------------------------------------------------------------------
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_accept(key):
+    import base64
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+
+
+def ws_handshake(conn, target="/ws", host="test.local", extra=()):
+    """Sends the opening handshake on `conn`; returns (key, Response)."""
+    import base64
+    key = base64.b64encode(os.urandom(16)).decode()
+    hdrs = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", key),
+            ("Sec-WebSocket-Version", "13")] + list(extra)
+    conn.send(build_request("GET", target, hdrs, host=host))
+    return key, conn.read_response()
+
+
+def ws_send(conn, opcode, payload, fin=True):
+    """A masked client frame."""
+    mask = os.urandom(4)
+    head = bytearray([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    if n < 126:
+        head.append(0x80 | n)
+    elif n < 65536:
+        head.append(0x80 | 126)
+        head += n.to_bytes(2, "big")
+    else:
+        head.append(0x80 | 127)
+        head += n.to_bytes(8, "big")
+    m = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(m, "big")).to_bytes(n, "big") \
+        if n else b""
+    conn.send(bytes(head) + mask + masked)
+
+
+def ws_recv(conn):
+    """(fin, opcode, masked, payload) of the next frame from the server."""
+    b = conn.read_exact(2)
+    fin, opcode = bool(b[0] & 0x80), b[0] & 0x0F
+    masked, n = bool(b[1] & 0x80), b[1] & 0x7F
+    if n == 126:
+        n = int.from_bytes(conn.read_exact(2), "big")
+    elif n == 127:
+        n = int.from_bytes(conn.read_exact(8), "big")
+    mask = conn.read_exact(4) if masked else None
+    payload = conn.read_exact(n)
+    if mask:
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+    return fin, opcode, masked, payload

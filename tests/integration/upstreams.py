@@ -29,6 +29,9 @@ Modes
   status       /status/N: answers status N; ?hints=K sends K "103 Early Hints" first (a 1xx N in
                the path sends 103 then 200); ?cl=N adds Content-Length: N to a 304
   sink         streams a request body of any size and answers {"body_len", "body_sha256"}
+  garbage      answers with an invalid response chosen by ?kind=: dup_cl (two differing
+               Content-Length), bad_status (not a status line), close (closes without a byte),
+               truncated (closes in the middle of a Content-Length body)
 Every mode answers "Expect: 100-continue" with an interim 100 before reading the body.
 """
 
@@ -328,6 +331,16 @@ class Server:
             return self.big(s, req, q)
         if mode == "status":
             return self.status(s, req, q)
+        if mode == "garbage":
+            kind = q.get("kind", ["bad_status"])[0]
+            if kind == "dup_cl":
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
+                          b"hello!")
+            elif kind == "bad_status":
+                s.sendall(b"HTTP/1.1 OK twohundred\r\n\r\n")
+            elif kind == "truncated":
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly some")
+            return False
         if mode == "sink":
             return self.send_json(s, req, {"body_len": req.body_len,
                                            "body_sha256": req.body_sha256})
@@ -463,7 +476,7 @@ def ws_frame(opcode, payload, fin=True, mask=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["echo", "big", "slow", "silent", "close_after", "ws",
-                                     "status", "sink"])
+                                     "status", "sink", "garbage"])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log", default=None)
     ap.add_argument("--delay", type=float, default=None)
