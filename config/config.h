@@ -217,7 +217,7 @@ struct CircuitBreakerFilter {};
 // Header rewriting of a route (`request_headers:` / `response_headers:`).
 struct HeaderRewrite {
   std::vector<std::pair<std::string, std::string>> set;  // names lower-cased
-  std::vector<std::string> remove;                        // names lower-cased
+  std::vector<std::string> remove;                       // names lower-cased
   bool empty() const { return set.empty() && remove.empty(); }
 };
 
@@ -278,7 +278,7 @@ struct Config {
   std::optional<RateLimitStore> rate_limit_store;
   std::vector<Route> routes;
 
-  std::string source_path;  // the main file it was loaded from
+  std::string source_path;         // the main file it was loaded from
   std::vector<std::string> files;  // every file read (main + includes), in merge order
 
   const Upstream* findUpstream(std::string_view name) const;

@@ -1,0 +1,52 @@
+// Checks that can only run once every file is merged: references between sections (a route's
+// upstream may be defined in a later include) and what the whole config must contain.
+#include "config/sections.h"
+
+namespace sluice::config {
+
+void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
+  const Config& c = state.config;
+  auto report = [&](const Origin& at, std::string message) {
+    errors->push_back(Diagnostic{at.file, at.line, at.column, std::move(message)});
+  };
+
+  if (c.listeners.empty()) {
+    report(Origin{c.source_path, 1, 1},
+           "no listeners: add at least one, e.g. listeners: [{name: public, address: "
+           "0.0.0.0:8080}]");
+  }
+
+  if (c.admin.address) {
+    auto it = state.listener_addresses.find(c.admin.address->text());
+    if (it != state.listener_addresses.end()) {
+      report(state.sections["admin"], "admin address " + c.admin.address->text() +
+                                          " is also the address of the listener at " +
+                                          it->second.text() +
+                                          "; the admin API must have its own address");
+    }
+  }
+
+  std::string defined;  // names in definition order, each once
+  for (const auto& u : c.upstreams) {
+    if (!u.name.empty() && c.findUpstream(u.name) == &u) {
+      defined += (defined.empty() ? "" : ", ") + u.name;
+    }
+  }
+  for (size_t i = 0; i < c.routes.size() && i < state.route_refs.size(); ++i) {
+    const Route& route = c.routes[i];
+    const RouteRefs& refs = state.route_refs[i];
+    if (!route.upstream.empty() && !c.findUpstream(route.upstream)) {
+      report(refs.upstream,
+             "upstream \"" + route.upstream + "\" is not defined; " +
+                 (defined.empty() ? std::string("add it under upstreams:")
+                                  : "use one of: " + defined + " (or add it under upstreams:)"));
+    }
+    if (!c.rate_limit_store) {
+      for (const auto& at : refs.clusters) {
+        report(at, "scope: cluster needs a rate_limit_store section; add one or use scope: local");
+      }
+    }
+  }
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,186 @@
+// Parsers for the process-wide sections: workers, listeners, admin, limits, trusted_proxies,
+// access_log and rate_limit_store (spec/config.md).
+#include <thread>
+
+#include "config/feature_gate.h"
+#include "config/sections.h"
+#include "config/units.h"
+
+namespace sluice::config {
+
+std::optional<Certificate> parseCertificate(Reader& r, const YAML::Node& node,
+                                            const std::string& what) {
+  MapReader m(r, node, what, {"cert", "key"});
+  if (!m.ok()) return std::nullopt;
+  Certificate c;
+  bool ok = m.require("cert", "{cert: tls/example.crt, key: tls/example.key}");
+  ok = m.require("key", "{cert: tls/example.crt, key: tls/example.key}") && ok;
+  ok = m.readPath("cert", &c.cert) && ok;
+  ok = m.readPath("key", &c.key) && ok;
+  if (!ok) return std::nullopt;
+  return c;
+}
+
+namespace {
+
+ListenerTls parseListenerTls(Reader& r, const YAML::Node& node) {
+  ListenerTls tls;
+  MapReader m(r, node, "tls", {"certificates", "min_version", "alpn", "client_ca"});
+  if (!m.ok()) return tls;
+  if (m.require("certificates", "certificates: [{cert: a.crt, key: a.key}]")) {
+    if (auto items = r.list(m.get("certificates"), "certificates")) {
+      if (items->empty()) r.error(m.get("certificates"), "certificates: list at least one");
+      for (size_t i = 0; i < items->size(); ++i) {
+        auto c = parseCertificate(r, (*items)[i], "certificates[" + std::to_string(i) + "]");
+        if (c) tls.certificates.push_back(std::move(*c));
+      }
+    }
+  }
+  if (m.readString("min_version", &tls.min_version) && tls.min_version != "TLSv1.2" &&
+      tls.min_version != "TLSv1.3") {
+    r.error(m.get("min_version"), "min_version: \"" + tls.min_version +
+                                      "\" is not a TLS version; write TLSv1.2 or TLSv1.3");
+  }
+  if (m.readStrings("alpn", &tls.alpn)) {
+    // HTTP/1.1 is the only protocol sluice speaks; advertising another would break clients.
+    for (const auto& p : tls.alpn) {
+      if (p != "http/1.1") {
+        r.error(m.get("alpn"),
+                "alpn: \"" + p + "\" is not a protocol sluice speaks; write [http/1.1]");
+      }
+    }
+  }
+  std::string ca;
+  if (m.readPath("client_ca", &ca)) tls.client_ca = ca;
+  return tls;
+}
+
+}  // namespace
+
+std::optional<uint32_t> parseWorkers(Reader& r, const YAML::Node& node) {
+  if (node.IsScalar() && node.Scalar() == "auto") {
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;  // 0 means "unknown"; one loop still serves
+  }
+  if (node.IsScalar() && !node.Scalar().empty() &&
+      (node.Scalar()[0] == '-' || (node.Scalar()[0] >= '0' && node.Scalar()[0] <= '9'))) {
+    auto v = r.integer(node, "workers", 1, 1024);
+    if (v) return static_cast<uint32_t>(*v);
+    return std::nullopt;
+  }
+  r.error(node,
+          "workers: expected auto or a number of threads of at least 1, got " + describeNode(node));
+  return std::nullopt;
+}
+
+Listener parseListener(Reader& r, const YAML::Node& node) {
+  Listener l;
+  MapReader m(r, node, "listener", {"name", "address", "proxy_protocol", "tls"});
+  if (!m.ok()) return l;
+  m.readName("name", &l.name);
+  if (m.require("address", "address: 0.0.0.0:8080")) m.readAddress("address", &l.address);
+  if (m.readBool("proxy_protocol", &l.proxy_protocol) && l.proxy_protocol) {
+    useFeature(r, m.keyNode("proxy_protocol"), Feature::ProxyProtocol);
+  }
+  if (m.has("tls")) {
+    l.tls = parseListenerTls(r, m.get("tls"));
+    useFeature(r, m.keyNode("tls"), Feature::ListenerTls);
+  }
+  return l;
+}
+
+Admin parseAdmin(Reader& r, const YAML::Node& node) {
+  Admin a;
+  MapReader m(r, node, "admin", {"address"});
+  Address addr;
+  if (m.readAddress("address", &addr)) a.address = addr;
+  return a;
+}
+
+Limits parseLimits(Reader& r, const YAML::Node& node) {
+  Limits l;
+  MapReader m(r, node, "limits",
+              {"max_connections", "max_header_bytes", "max_headers", "max_body_bytes",
+               "header_timeout", "idle_timeout", "drain_timeout"});
+  m.readInt("max_connections", &l.max_connections, 1, 10'000'000);
+  m.readSize("max_header_bytes", &l.max_header_bytes, 1);
+  m.readInt("max_headers", &l.max_headers, 1, 100'000);
+  m.readSize("max_body_bytes", &l.max_body_bytes, 0);
+  m.readDuration("header_timeout", &l.header_timeout);
+  m.readDuration("idle_timeout", &l.idle_timeout);
+  m.readDuration("drain_timeout", &l.drain_timeout);
+  return l;
+}
+
+std::vector<Cidr> parseTrustedProxies(Reader& r, const YAML::Node& node) {
+  std::vector<Cidr> out;
+  auto items = r.list(node, "trusted_proxies");
+  if (!items) return out;
+  for (size_t i = 0; i < items->size(); ++i) {
+    auto text = r.string((*items)[i], "trusted_proxies[" + std::to_string(i) + "]");
+    if (!text) continue;
+    auto c = parseCidr(*text);
+    if (c) {
+      out.push_back(*c);
+    } else {
+      r.error((*items)[i], "trusted_proxies: " + c.error());
+    }
+  }
+  return out;
+}
+
+AccessLog parseAccessLog(Reader& r, const YAML::Node& node) {
+  AccessLog a;
+  MapReader m(r, node, "access_log", {"path", "format"});
+  std::string path;
+  if (m.readString("path", &path)) {
+    if (path.empty()) {
+      r.error(m.get("path"), "path: the path is empty; write stdout, stderr, off or a file path");
+    } else if (path == "stdout" || path == "stderr" || path == "off") {
+      a.path = path;
+    } else {
+      a.path = r.resolvePath(path);
+    }
+  }
+  std::string format;
+  if (m.readString("format", &format)) {
+    if (format == "json") {
+      a.format = AccessLogFormat::Json;
+    } else if (format == "combined") {
+      a.format = AccessLogFormat::Combined;
+    } else {
+      r.error(m.get("format"),
+              "format: \"" + format + "\" is not a log format; write json or combined");
+    }
+  }
+  return a;
+}
+
+RateLimitStore parseRateLimitStore(Reader& r, const YAML::Node& node) {
+  RateLimitStore s;
+  MapReader m(r, node, "rate_limit_store", {"redis", "on_error"});
+  if (!m.ok()) return s;
+  if (m.require("redis", "redis: redis://127.0.0.1:6379/0") && m.readString("redis", &s.redis)) {
+    bool scheme = s.redis.rfind("redis://", 0) == 0 || s.redis.rfind("rediss://", 0) == 0;
+    if (!scheme || s.redis.size() <= s.redis.find("//") + 2) {
+      r.error(m.get("redis"),
+              "redis: \"" + s.redis + "\" is not a Redis URL; write e.g. redis://127.0.0.1:6379/0");
+    }
+  }
+  std::string on_error;
+  if (m.readString("on_error", &on_error)) {
+    if (on_error == "local") {
+      s.on_error = RateLimitOnError::Local;
+    } else if (on_error == "allow") {
+      s.on_error = RateLimitOnError::Allow;
+    } else if (on_error == "deny") {
+      s.on_error = RateLimitOnError::Deny;
+    } else {
+      r.error(m.get("on_error"),
+              "on_error: \"" + on_error + "\" is not a choice; write local, allow or deny");
+    }
+  }
+  return s;
+}
+
+}  // namespace sluice::config

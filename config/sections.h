@@ -1,0 +1,71 @@
+// Parsers for the sections of a config file (spec/config.md), internal to the loader. Each
+// reads one YAML node into its struct, records every problem through the Reader, and returns
+// what it could read, so a file with errors still yields all of its diagnostics.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/node_reader.h"
+#include "config/units.h"
+
+namespace sluice::config {
+
+// Where a route refers to things defined elsewhere (possibly in a later file), for the checks
+// that run once every file is merged.
+struct RouteRefs {
+  Origin route;                  // the route's map
+  Origin name;                   // its `name:` value
+  Origin upstream;               // its `upstream:` value, when set
+  std::vector<Origin> clusters;  // filters with `scope: cluster` (need rate_limit_store)
+};
+
+// One load: the config being merged from all files, and where each named thing came from.
+struct LoadState {
+  Config config;
+  std::map<std::string, Origin> sections;  // single-valued top-level keys already set
+  std::map<std::string, Origin> listener_names;
+  std::map<std::string, Origin> listener_addresses;
+  std::map<std::string, Origin> upstream_names;
+  std::map<std::string, Origin> route_names;
+  std::vector<RouteRefs> route_refs;  // parallel to config.routes
+};
+
+// parse_server.cc: the process-wide sections.
+std::optional<uint32_t> parseWorkers(Reader& r, const YAML::Node& node);
+Listener parseListener(Reader& r, const YAML::Node& node);
+Admin parseAdmin(Reader& r, const YAML::Node& node);
+Limits parseLimits(Reader& r, const YAML::Node& node);
+std::vector<Cidr> parseTrustedProxies(Reader& r, const YAML::Node& node);
+AccessLog parseAccessLog(Reader& r, const YAML::Node& node);
+RateLimitStore parseRateLimitStore(Reader& r, const YAML::Node& node);
+
+// A `{cert, key}` pair of files, resolved against the naming file's directory.
+std::optional<Certificate> parseCertificate(Reader& r, const YAML::Node& node,
+                                            const std::string& what);
+
+// parse_upstream.cc
+Upstream parseUpstream(Reader& r, const YAML::Node& node);
+
+// parse_route.cc
+Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs);
+
+// parse_filters.cc: one `- name: {...}` entry of a route's `filters:` list. Empty when the
+// entry is malformed (already reported).
+std::optional<FilterEntry> parseFilter(Reader& r, const YAML::Node& node, RouteRefs* refs);
+
+// A request key as rate limits and hash_key write it: `bare` forms (e.g. ip, route) or
+// header:NAME, cookie:NAME, query:NAME, joined with `+` when `allow_plus`. Header names are
+// lower-cased in the result.
+Parsed<std::string> parseKeyExpression(std::string_view key,
+                                       const std::vector<std::string_view>& bare, bool allow_plus);
+
+// cross_check.cc: checks that need every file merged.
+void crossCheck(LoadState& state, std::vector<Diagnostic>* errors);
+
+}  // namespace sluice::config
