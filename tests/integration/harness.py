@@ -635,11 +635,11 @@ class Sluice:
             return None
         if self.exit_code is None:
             self.exit_code = _stop_process(self.proc, timeout)
-            for f in (self._out, self._err):
-                try:
-                    f.close()
-                except OSError:
-                    pass
+        for f in (self._out, self._err):
+            try:
+                f.close()
+            except OSError:
+                pass
         return self.exit_code
 
     def wait(self, timeout):
