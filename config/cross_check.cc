@@ -10,7 +10,7 @@ void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
     errors->push_back(Diagnostic{at.file, at.line, at.column, std::move(message)});
   };
 
-  if (c.listeners.empty()) {
+  if (c.listeners.empty() && !state.listeners_unreadable) {
     report(Origin{c.source_path, 1, 1},
            "no listeners: add at least one, e.g. listeners: [{name: public, address: "
            "0.0.0.0:8080}]");

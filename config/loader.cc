@@ -161,7 +161,10 @@ class Loader {
 
   void parseListeners(Reader& r, const YAML::Node& node) {
     auto items = r.list(node, "listeners");
-    if (!items) return;
+    if (!items) {
+      state_.listeners_unreadable = true;
+      return;
+    }
     for (const auto& item : *items) {
       Listener l = parseListener(r, item);
       claimName(r, item, "listener", l.name, state_.listener_names);

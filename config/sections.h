@@ -34,6 +34,7 @@ struct LoadState {
   std::map<std::string, Origin> upstream_names;
   std::map<std::string, Origin> route_names;
   std::vector<RouteRefs> route_refs;  // parallel to config.routes
+  bool listeners_unreadable = false;  // a `listeners:` was not a list (reported already)
 };
 
 // parse_server.cc: the process-wide sections.
