@@ -1,0 +1,77 @@
+// The filter API: a route's filters see each request in phases (STYLE.md §4). A FilterFactory is
+// built once per config snapshot and is immutable; it creates one tiny Filter per request.
+// Request phases run in config order, response phases in reverse. Every phase defaults to a
+// no-op returning Continue, so a filter overrides only what it uses.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "filters/http_message.h"
+
+namespace sluice::filters {
+
+enum class FilterStatus {
+  Continue,  // go on to the next filter / phase
+  Stop,      // the filter answered (sendLocalReply) or will resume later (continueRequest)
+};
+
+// What a filter may know about the request it is in. Filled by the proxy before the chain runs.
+struct StreamInfo {
+  std::string_view client_ip;   // the peer address, textual
+  std::string_view route_name;  // the matched route
+  std::string_view request_id;
+  std::chrono::steady_clock::time_point start;
+};
+
+// The proxy side of a request, handed to filters. Called on the worker thread that owns the
+// request; never retained past onComplete.
+class FilterCallbacks {
+ public:
+  virtual ~FilterCallbacks() = default;
+  // Answers the request from sluice itself; later request phases and the upstream are skipped,
+  // response phases of the filters before this one still run. `extra` fields are added.
+  virtual void sendLocalReply(int status, std::string_view body, const HeaderMap* extra) = 0;
+  // Resumes a chain that returned Stop from onRequestHeaders without replying.
+  virtual void continueRequest() = 0;
+  // Calls continueRequest() after `delay` on the request's own loop (e.g. a leaky bucket).
+  virtual void continueRequestAfter(std::chrono::milliseconds delay) = 0;
+  virtual const StreamInfo& info() const = 0;
+};
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  virtual FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks& cb) {
+    return FilterStatus::Continue;
+  }
+  // `data` may be changed in place; `end` marks the last chunk.
+  virtual FilterStatus onRequestBody(std::string& data, bool end, FilterCallbacks& cb) {
+    return FilterStatus::Continue;
+  }
+  virtual FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks& cb) {
+    return FilterStatus::Continue;
+  }
+  virtual FilterStatus onResponseBody(std::string& data, bool end, FilterCallbacks& cb) {
+    return FilterStatus::Continue;
+  }
+  // The request is over (answered, failed or aborted); `status` is what the client got (0 when
+  // nothing was sent).
+  virtual void onComplete(int status) {}
+};
+
+// Immutable per-snapshot configuration of one filter of one route.
+class FilterFactory {
+ public:
+  virtual ~FilterFactory() = default;
+  virtual std::unique_ptr<Filter> create() const = 0;
+  // Whether filters of this kind touch body chunks; when no filter of a route does, the proxy
+  // streams bodies without copying them through the chain.
+  virtual bool needsRequestBody() const { return false; }
+  virtual bool needsResponseBody() const { return false; }
+};
+
+}  // namespace sluice::filters

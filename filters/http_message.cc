@@ -1,0 +1,132 @@
+#include "filters/http_message.h"
+
+#include <algorithm>
+
+namespace sluice::filters {
+
+namespace {
+char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
+  }
+  return true;
+}
+}  // namespace
+
+const std::string* HeaderMap::get(std::string_view lname) const {
+  for (const Header& h : fields_) {
+    if (h.name == lname) return &h.value;
+  }
+  return nullptr;
+}
+
+size_t HeaderMap::count(std::string_view lname) const {
+  return static_cast<size_t>(
+      std::count_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == lname; }));
+}
+
+void HeaderMap::add(std::string lname, std::string value) {
+  fields_.push_back(Header{std::move(lname), std::move(value)});
+}
+
+void HeaderMap::set(std::string_view lname, std::string value) {
+  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == lname; });
+  if (it == fields_.end()) {
+    fields_.push_back(Header{std::string(lname), std::move(value)});
+    return;
+  }
+  it->value = std::move(value);
+  fields_.erase(std::remove_if(it + 1, fields_.end(), [&](const Header& h) { return h.name == lname; }),
+                fields_.end());
+}
+
+size_t HeaderMap::remove(std::string_view lname) {
+  auto it = std::remove_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == lname; });
+  size_t n = static_cast<size_t>(fields_.end() - it);
+  fields_.erase(it, fields_.end());
+  return n;
+}
+
+std::string_view RequestHead::path() const {
+  std::string_view t = target;
+  size_t q = t.find('?');
+  return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+std::string_view RequestHead::query() const {
+  std::string_view t = target;
+  size_t q = t.find('?');
+  return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+bool headerHasToken(std::string_view value, std::string_view token) {
+  size_t pos = 0;
+  while (pos <= value.size()) {
+    size_t comma = value.find(',', pos);
+    std::string_view part = value.substr(pos, comma == std::string_view::npos ? std::string_view::npos
+                                                                              : comma - pos);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
+    if (equalsIgnoreCase(part, token)) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+void toLowerInPlace(std::string& s) {
+  for (char& c : s) c = lowerAscii(c);
+}
+
+bool isIdempotentMethod(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+         m == "DELETE";
+}
+
+}  // namespace sluice::filters

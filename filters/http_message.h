@@ -1,0 +1,71 @@
+// The parsed HTTP/1.x message heads that filters and the proxy work on. Field names are stored
+// lower-case (HTTP field names are case-insensitive); values exactly as received, trimmed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sluice::filters {
+
+struct Header {
+  std::string name;  // lower-case
+  std::string value;
+};
+
+// An ordered list of fields: duplicates are kept in order, lookups are linear (heads are small).
+class HeaderMap {
+ public:
+  const std::string* get(std::string_view lname) const;
+  bool has(std::string_view lname) const { return get(lname) != nullptr; }
+  size_t count(std::string_view lname) const;
+  void add(std::string lname, std::string value);
+  // Replaces every field of that name with one field (appended when absent).
+  void set(std::string_view lname, std::string value);
+  // Removes every field of that name; returns how many were removed.
+  size_t remove(std::string_view lname);
+  void clear() { fields_.clear(); }
+  size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+  std::vector<Header>::const_iterator begin() const { return fields_.begin(); }
+  std::vector<Header>::const_iterator end() const { return fields_.end(); }
+  std::vector<Header>& fields() { return fields_; }
+
+ private:
+  std::vector<Header> fields_;
+};
+
+struct RequestHead {
+  std::string method;  // as received, upper-case token
+  std::string target;  // origin-form path[?query] after normalisation of absolute-form
+  std::string host;    // authority: from absolute-form target, else the Host field (lower-case)
+  uint8_t version_minor = 1;  // HTTP/1.x
+  HeaderMap headers;
+
+  std::string_view path() const;   // target without the query
+  std::string_view query() const;  // after '?', without it; empty if none
+};
+
+struct ResponseHead {
+  int status = 200;
+  std::string reason;
+  uint8_t version_minor = 1;
+  HeaderMap headers;
+};
+
+// The standard reason phrase of a status code ("Bad Gateway"), or "Unknown".
+const char* reasonPhrase(int status);
+
+// Whether a comma-separated field value contains `token` (case-insensitive), e.g. for
+// `Connection: keep-alive, Upgrade`.
+bool headerHasToken(std::string_view value, std::string_view token);
+
+// ASCII lower-casing in place.
+void toLowerInPlace(std::string& s);
+
+// Methods RFC 9110 defines as idempotent (GET HEAD OPTIONS TRACE PUT DELETE).
+bool isIdempotentMethod(std::string_view method);
+
+}  // namespace sluice::filters

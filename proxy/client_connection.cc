@@ -1,0 +1,528 @@
+#include "proxy/client_connection.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "proxy/exchange.h"
+#include "proxy/local_reply.h"
+#include "proxy/read_buffer.h"
+
+namespace sluice::proxy {
+
+namespace {
+ClientConnection* self(llhttp_t* p) { return static_cast<ClientConnection*>(p->data); }
+
+// Per-line bytes the parser does not hand to span callbacks (": ", CRLF).
+constexpr size_t kLineOverhead = 4;
+
+bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+std::string peerIp(uv_tcp_t* tcp) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), buf, sizeof buf);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+      inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], buf, sizeof buf);
+    } else {
+      uv_ip6_name(v6, buf, sizeof buf);
+    }
+  }
+  return buf;
+}
+}  // namespace
+
+const llhttp_settings_t* ClientConnection::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t x;
+    llhttp_settings_init(&x);
+    x.on_message_begin = onMessageBegin;
+    x.on_url = onUrl;
+    x.on_header_field = onHeaderField;
+    x.on_header_value = onHeaderValue;
+    x.on_header_value_complete = onHeaderValueComplete;
+    x.on_headers_complete = onHeadersComplete;
+    x.on_body = onBody;
+    x.on_message_complete = onMessageComplete;
+    return x;
+  }();
+  return &s;
+}
+
+ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
+    : ctx_(ctx), listener_(std::move(listener)) {
+  llhttp_init(&parser_, HTTP_REQUEST, settings());
+  parser_.data = this;
+}
+
+ClientConnection::~ClientConnection() {
+  exchange_.reset();
+  ctx_.connections.erase(this);
+  ctx_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (connections_active_ != nullptr) connections_active_->sub(1);
+}
+
+void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server, const std::string& listener) {
+  auto* c = new ClientConnection(ctx, listener);
+  uv_tcp_init(ctx.loop, &c->tcp_);
+  uv_timer_init(ctx.loop, &c->timer_);
+  c->tcp_.data = c;
+  c->timer_.data = c;
+  c->handles_open_ = 2;
+  ctx.connections.insert(c);
+  ctx.shared.connections.fetch_add(1, std::memory_order_relaxed);
+  c->connections_total_ = &ctx.metrics.downstream_connections_total.with({listener});
+  c->connections_active_ = &ctx.metrics.downstream_connections_active.with({listener});
+  c->connections_total_->inc();
+  c->connections_active_->add(1);
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
+    c->abort();
+    return;
+  }
+  const config::Limits& limits = ctx.snapshot->config->limits;
+  if (ctx.shared.connections.load(std::memory_order_relaxed) >
+          static_cast<int64_t>(limits.max_connections) ||
+      ctx.shared.draining.load(std::memory_order_relaxed)) {
+    c->abort();
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp_, 1);
+  c->client_ip_ = peerIp(&c->tcp_);
+  c->startHeadTimer();
+  c->resumeReading();
+}
+
+bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
+  if (state_ == State::Closing && handles_open_ == 0) return false;
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return false;
+  if (writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this) != 0) {
+    abort();
+    return false;
+  }
+  return true;
+}
+
+void ClientConnection::onWriteDone(int status) {
+  if (status != 0) {
+    abort();
+    return;
+  }
+  if (exchange_ && queued_bytes < kLowWatermark) exchange_->onClientDrained();
+}
+
+void ClientConnection::pauseReading() {
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+}
+
+void ClientConnection::resumeReading() {
+  if (!reading_ && state_ != State::Closing) {
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead) == 0) reading_ = true;
+  }
+}
+
+void ClientConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  allocThreadReadBuffer(h, suggested, buf);
+}
+
+void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<ClientConnection*>(s->data);
+  if (nread > 0) {
+    c->onData(buf->base, static_cast<size_t>(nread));
+  } else if (nread < 0) {
+    if (c->state_ == State::Tunnel && c->exchange_) {
+      c->pauseReading();
+      c->exchange_->onClientTunnelData(nullptr, 0);
+      return;
+    }
+    // The client is gone (or half-closed: with HTTP/1.1 there is no use in answering then).
+    c->abort();
+  }
+}
+
+void ClientConnection::onData(const char* data, size_t len) {
+  if (state_ == State::Closing) return;
+  if (state_ == State::Tunnel) {
+    exchange_->onClientTunnelData(data, len);
+    return;
+  }
+  if (parser_paused_ || upgrade_paused_) {
+    // Bytes of the next request (or tunnel bytes) while one is in flight: keep them, and stop
+    // reading so a pipelining client cannot make us buffer without bound.
+    pending_.append(data, len);
+    pauseReading();
+    return;
+  }
+  feed(data, len);
+}
+
+void ClientConnection::feed(const char* data, size_t len) {
+  in_parse_ = true;
+  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  in_parse_ = false;
+  if (state_ == State::Closing) return;
+  if (err == HPE_OK) return;
+  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+    const char* pos = llhttp_get_error_pos(&parser_);
+    std::string rest(pos, static_cast<size_t>(data + len - pos));
+    pending_ = std::move(rest);
+    if (err == HPE_PAUSED_UPGRADE) {
+      upgrade_paused_ = true;
+    } else {
+      parser_paused_ = true;
+    }
+    pauseReading();
+    return;
+  }
+  onParseError(err);
+}
+
+void ClientConnection::onParseError(llhttp_errno_t err) {
+  int status = reject_status_ != 0 ? reject_status_ : 400;
+  if (exchange_) {
+    exchange_->onRequestError(status);  // answers or aborts, then the connection closes
+    if (state_ != State::Closing) closeAfterWrites();
+    return;
+  }
+  rejectRequest(status);
+}
+
+void ClientConnection::rejectRequest(int status) {
+  if (state_ == State::Closing) return;
+  std::string id = ctx_.newRequestId();
+  std::string out;
+  const std::string* accept = head_.headers.get("accept");
+  appendLocalReply(status, "", id, accept != nullptr ? *accept : std::string_view(), false, true,
+                   ctx_.httpDate(), nullptr, out);
+  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  write(&b, 1);
+  double seconds = head_bytes_ > 0 ? std::chrono::duration<double>(
+                                         std::chrono::steady_clock::now() - request_start_)
+                                         .count()
+                                   : 0;
+  ctx_.countRequest(-1, head_.method.empty() ? "OTHER" : head_.method, status, seconds);
+  if (ctx_.access_log.enabled()) {
+    AccessRecord r;
+    r.time = std::chrono::system_clock::now();
+    r.request_id = id;
+    r.remote = client_ip_;
+    r.method = head_.method;
+    r.host = head_.host;
+    r.path = head_.target;
+    r.status = status;
+    r.bytes_sent = out.size();
+    r.duration_ms = seconds * 1000;
+    ctx_.access_log.append(r);
+  }
+  closeAfterWrites();
+}
+
+void ClientConnection::startHeadTimer() {
+  uint64_t ms = static_cast<uint64_t>(ctx_.snapshot->config->limits.header_timeout.count());
+  uv_timer_start(&timer_, onTimer, ms, 0);
+}
+
+void ClientConnection::startIdleTimer() {
+  uint64_t ms = static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
+  uv_timer_start(&timer_, onTimer, ms, 0);
+}
+
+void ClientConnection::onTimer(uv_timer_t* t) {
+  auto* c = static_cast<ClientConnection*>(t->data);
+  if (c->state_ != State::Head) return;
+  if (c->head_bytes_ > 0) {
+    c->rejectRequest(408);  // slowloris: the head did not arrive in time
+  } else {
+    c->abort();  // idle keep-alive connection, or one that never sent a byte
+  }
+}
+
+int ClientConnection::onMessageBegin(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  c->head_ = filters::RequestHead{};
+  c->meta_ = RequestMeta{};
+  c->field_.clear();
+  c->value_.clear();
+  c->in_value_ = false;
+  c->head_bytes_ = 1;  // counts as "a request began" for the header timeout
+  c->header_count_ = 0;
+  c->body_bytes_ = 0;
+  c->request_start_ = std::chrono::steady_clock::now();
+  if (c->state_ == State::Head) c->startHeadTimer();
+  return 0;
+}
+
+int ClientConnection::onUrl(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  c->head_bytes_ += len;
+  if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 431;  // RFC 9112 §3: 414 is for a target too long; the head as a whole
+    return HPE_USER;
+  }
+  c->head_.target.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  if (c->in_value_) {
+    c->field_.clear();
+    c->value_.clear();
+    c->in_value_ = false;
+  }
+  c->head_bytes_ += len;
+  if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  c->field_.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  c->in_value_ = true;
+  c->head_bytes_ += len;
+  if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  c->value_.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  c->head_bytes_ += kLineOverhead;
+  if (++c->header_count_ > c->ctx_.snapshot->config->limits.max_headers ||
+      c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  std::string& v = c->value_;
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+  // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; other controls are
+  // rejected too, since a downstream parser might split on them.
+  for (char ch : v) {
+    auto u = static_cast<unsigned char>(ch);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) {
+      c->reject_status_ = 400;
+      return HPE_USER;
+    }
+  }
+  filters::toLowerInPlace(c->field_);
+  c->head_.headers.add(std::move(c->field_), std::move(v));
+  c->field_.clear();
+  c->value_.clear();
+  c->in_value_ = false;
+  return 0;
+}
+
+int ClientConnection::onHeadersComplete(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  filters::RequestHead& h = c->head_;
+  RequestMeta& m = c->meta_;
+  const config::Limits& limits = c->ctx_.snapshot->config->limits;
+  h.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
+  if (llhttp_get_http_major(p) != 1) {
+    c->reject_status_ = 505;
+    return HPE_USER;
+  }
+  h.version_minor = llhttp_get_http_minor(p);
+  m.keep_alive = llhttp_should_keep_alive(p) != 0;
+  m.upgrade = p->upgrade != 0;
+  if (h.method == "CONNECT") {  // a reverse proxy does not open tunnels to arbitrary hosts
+    c->reject_status_ = 405;
+    return HPE_USER;
+  }
+  // Request target forms (RFC 9112 §3.2): origin, absolute (Host then comes from it), asterisk.
+  std::string& t = h.target;
+  if (startsWithIgnoreCase(t, "http://") || startsWithIgnoreCase(t, "https://")) {
+    size_t start = t.find("://") + 3;
+    size_t slash = t.find_first_of("/?", start);
+    std::string authority = t.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (authority.empty() || authority.find('@') != std::string::npos) {
+      c->reject_status_ = 400;
+      return HPE_USER;
+    }
+    std::string rest = slash == std::string::npos ? "/" : t.substr(slash);
+    if (rest[0] == '?') rest.insert(0, "/");
+    filters::toLowerInPlace(authority);
+    h.host = std::move(authority);
+    t = std::move(rest);
+    m.absolute_form = true;
+  } else if (!(t.size() > 0 && t[0] == '/') && !(t == "*" && h.method == "OPTIONS")) {
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
+  size_t hosts = h.headers.count("host");
+  if (hosts > 1 || (hosts == 0 && h.version_minor == 1 && !m.absolute_form)) {
+    c->reject_status_ = 400;  // RFC 9112 §3.2: exactly one Host in HTTP/1.1
+    return HPE_USER;
+  }
+  if (!m.absolute_form && hosts == 1) {
+    h.host = *h.headers.get("host");
+    filters::toLowerInPlace(h.host);
+    for (char ch : h.host) {
+      if (ch == ' ' || ch == '/' || ch == '\\' || ch == '@' || ch == ',') {
+        c->reject_status_ = 400;
+        return HPE_USER;
+      }
+    }
+  }
+  // Framing. llhttp already refused Content-Length with Transfer-Encoding, bad or differing
+  // lengths and a final coding other than chunked; we accept exactly `chunked`.
+  if (const std::string* te = h.headers.get("transfer-encoding")) {
+    if (h.headers.count("transfer-encoding") != 1 || !filters::headerHasToken(*te, "chunked") ||
+        te->find(',') != std::string::npos) {
+      c->reject_status_ = h.version_minor == 0 ? 400 : 501;
+      return HPE_USER;
+    }
+    if (h.version_minor == 0) {  // RFC 9112 §6.1: chunked is not HTTP/1.0
+      c->reject_status_ = 400;
+      return HPE_USER;
+    }
+    m.framing = BodyFraming::Chunked;
+  } else if (h.headers.has("content-length")) {
+    m.content_length = p->content_length;
+    m.framing = m.content_length > 0 ? BodyFraming::Length : BodyFraming::None;
+    if (m.content_length > limits.max_body_bytes) {
+      c->reject_status_ = 413;
+      return HPE_USER;
+    }
+  }
+  if (const std::string* expect = h.headers.get("expect")) {
+    if (h.version_minor == 1) {
+      if (!filters::headerHasToken(*expect, "100-continue")) {
+        c->reject_status_ = 417;
+        return HPE_USER;
+      }
+      m.expect_continue = m.framing != BodyFraming::None;
+    }
+    h.headers.remove("expect");
+  }
+  uv_timer_stop(&c->timer_);
+  c->state_ = State::Exchange;
+  c->beginExchange();
+  if (c->state_ == State::Closing) return HPE_USER;
+  return 0;
+}
+
+void ClientConnection::beginExchange() {
+  exchange_ = std::make_unique<Exchange>(*this, ctx_.snapshot, std::move(head_), meta_,
+                                         request_start_);
+  exchange_->start();
+}
+
+int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  c->body_bytes_ += len;
+  if (c->body_bytes_ > c->ctx_.snapshot->config->limits.max_body_bytes) {
+    c->reject_status_ = 413;
+    return HPE_USER;
+  }
+  if (c->exchange_) c->exchange_->onRequestBody(at, len);
+  return c->state_ == State::Closing ? HPE_USER : 0;
+}
+
+int ClientConnection::onMessageComplete(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  if (c->state_ == State::Closing) return HPE_USER;
+  if (c->exchange_) {
+    c->exchange_->onRequestEnd();
+    if (c->state_ == State::Closing) return HPE_USER;
+    if (c->exchange_ && !c->meta_.upgrade) return HPE_PAUSED;  // answer before the next request
+  }
+  return 0;
+}
+
+void ClientConnection::onExchangeDone(bool keep_alive) {
+  exchange_.reset();
+  if (state_ == State::Closing) return;
+  if (!keep_alive || drain_ || upgrade_paused_) {
+    closeAfterWrites();
+    return;
+  }
+  state_ = State::Head;
+  head_bytes_ = 0;
+  reject_status_ = 0;
+  if (in_parse_) {
+    startIdleTimer();
+    return;  // the running llhttp_execute goes on with the next pipelined request
+  }
+  if (parser_paused_) {
+    parser_paused_ = false;
+    llhttp_resume(&parser_);
+    std::string input = std::move(pending_);
+    pending_.clear();
+    startIdleTimer();
+    if (!input.empty()) feed(input.data(), input.size());
+    if (state_ == State::Closing || parser_paused_ || upgrade_paused_) return;
+  } else {
+    startIdleTimer();
+  }
+  resumeReading();
+}
+
+void ClientConnection::startTunnel() {
+  state_ = State::Tunnel;
+  uv_timer_stop(&timer_);
+  upgrade_paused_ = false;
+  std::string early = std::move(pending_);
+  pending_.clear();
+  if (!early.empty()) exchange_->onClientTunnelData(early.data(), early.size());
+  if (state_ == State::Tunnel) resumeReading();
+}
+
+void ClientConnection::drain() {
+  drain_ = true;
+  if (state_ == State::Head && head_bytes_ == 0 && queued_writes == 0) abort();
+}
+
+void ClientConnection::closeAfterWrites() {
+  if (state_ == State::Closing) return;
+  state_ = State::Closing;
+  pauseReading();
+  uv_timer_stop(&timer_);
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), onShutdown) != 0) {
+    state_ = State::Head;  // let abort() run its course
+    abort();
+  }
+}
+
+void ClientConnection::onShutdown(uv_shutdown_t* req, int) {
+  auto* c = static_cast<ClientConnection*>(req->data);
+  c->state_ = State::Head;
+  c->abort();
+}
+
+void ClientConnection::abort() {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
+  state_ = State::Closing;
+  // The exchange may be the caller: it is destroyed with the connection, in the close callback.
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
+}
+
+void ClientConnection::onClosed(uv_handle_t* h) {
+  auto* c = static_cast<ClientConnection*>(h->data);
+  if (--c->handles_open_ == 0) delete c;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,120 @@
+// One accepted client connection: reads and parses HTTP/1.1 requests with llhttp (strict),
+// enforces the listener limits, runs one Exchange at a time (pipelined requests wait, parsed in
+// order) and writes responses back in order. Freed only in its close callback.
+#pragma once
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "filters/http_message.h"
+#include "proxy/http_serialize.h"
+#include "proxy/tcp_write.h"
+#include "proxy/worker_context.h"
+
+namespace sluice::proxy {
+
+class Exchange;
+
+// What the parser learnt about a request beyond its head.
+struct RequestMeta {
+  BodyFraming framing = BodyFraming::None;  // None, Length or Chunked
+  uint64_t content_length = 0;
+  bool keep_alive = true;      // the client allows another request on this connection
+  bool upgrade = false;        // Connection: upgrade + Upgrade (a tunnel if the upstream agrees)
+  bool expect_continue = false;
+  bool absolute_form = false;
+};
+
+class ClientConnection final : private WriteSink {
+ public:
+  // Accepts one pending connection of `server`. `listener` names it in metrics.
+  static void accept(WorkerContext& ctx, uv_stream_t* server, const std::string& listener);
+
+  WorkerContext& ctx() { return ctx_; }
+  const std::string& clientIp() const { return client_ip_; }
+  const std::string& listenerName() const { return listener_; }
+
+  // For the exchange: writes response bytes in order; false when the client is gone.
+  bool write(const uv_buf_t* bufs, unsigned count);
+  size_t queuedBytes() const { return queued_bytes; }
+  void pauseReading();
+  void resumeReading();
+  // The exchange is over (response handed to write, request read). Must be the exchange's last
+  // action: it is destroyed here.
+  void onExchangeDone(bool keep_alive);
+  // After a 101 went out: raw client bytes now go to the exchange as tunnel data.
+  void startTunnel();
+  // Close after queued bytes are written / close now (peer gone, broken stream).
+  void closeAfterWrites();
+  void abort();
+  // Drain: idle connections close now, busy ones after their current response.
+  void drain();
+
+ private:
+  enum class State { Head, Exchange, Tunnel, Closing };
+
+  ClientConnection(WorkerContext& ctx, std::string listener);
+  ~ClientConnection();
+  void onWriteDone(int status) override;
+  void onData(const char* data, size_t len);
+  void feed(const char* data, size_t len);
+  void onParseError(llhttp_errno_t err);
+  // A response sluice writes before any exchange exists (400, 408, 413, 431): then close.
+  void rejectRequest(int status);
+  void startHeadTimer();
+  void startIdleTimer();
+  void beginExchange();
+
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onTimer(uv_timer_t* t);
+  static void onClosed(uv_handle_t* h);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  static int onMessageBegin(llhttp_t* p);
+  static int onUrl(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* p);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, size_t len);
+  static int onMessageComplete(llhttp_t* p);
+  static const llhttp_settings_t* settings();
+
+  WorkerContext& ctx_;
+  std::string listener_;
+  filters::Counter* connections_total_ = nullptr;
+  filters::Gauge* connections_active_ = nullptr;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_shutdown_t shutdown_req_;
+  llhttp_t parser_;
+  int handles_open_ = 0;
+  State state_ = State::Head;
+  bool reading_ = false;
+  bool parser_paused_ = false;  // HPE_PAUSED at a message end; pending_ holds what follows
+  bool upgrade_paused_ = false;
+  bool in_parse_ = false;
+  bool drain_ = false;
+  bool close_after_ = false;
+  int reject_status_ = 0;       // set by a callback that found the head too large etc.
+  std::string client_ip_;
+  std::string pending_;
+
+  // The request being parsed.
+  filters::RequestHead head_;
+  RequestMeta meta_;
+  std::string field_;
+  std::string value_;
+  bool in_value_ = false;
+  size_t head_bytes_ = 0;
+  uint32_t header_count_ = 0;
+  uint64_t body_bytes_ = 0;
+  std::chrono::steady_clock::time_point request_start_;
+  std::unique_ptr<Exchange> exchange_;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,509 @@
+#include "proxy/exchange.h"
+
+#include <charconv>
+
+#include "proxy/local_reply.h"
+#include "proxy/read_buffer.h"
+
+namespace sluice::proxy {
+
+namespace {
+// A client-supplied x-request-id is kept when it is short and plain (it is logged and forwarded).
+bool acceptableRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void appendToList(filters::HeaderMap& headers, std::string_view name, std::string_view item) {
+  const std::string* old = headers.get(name);
+  if (old == nullptr) {
+    headers.add(std::string(name), std::string(item));
+    return;
+  }
+  std::string joined = *old + ", " + std::string(item);
+  headers.set(name, std::move(joined));
+}
+}  // namespace
+
+Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::RequestHead head,
+                   const RequestMeta& meta, std::chrono::steady_clock::time_point start)
+    : conn_(conn),
+      ctx_(conn.ctx()),
+      snapshot_(std::move(snapshot)),
+      head_(std::move(head)),
+      meta_(meta),
+      start_(start),
+      wall_start_(std::chrono::system_clock::now()) {}
+
+Exchange::~Exchange() {
+  if (up_ != nullptr) {
+    up_->abandon();
+    up_ = nullptr;
+  }
+  if (delay_timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  }
+  if (!finished_) {
+    finished_ = true;
+    if (!response_started_) status_ = 499;  // the client went away first (nginx's convention)
+    logAndCount();
+    chain_.complete(status_);
+  }
+}
+
+void Exchange::start() {
+  const std::string* given = head_.headers.get("x-request-id");
+  request_id_ = given != nullptr && acceptableRequestId(*given) ? *given : ctx_.newRequestId();
+  original_target_ = head_.target;
+  original_host_ = head_.host;
+  head_only_ = head_.method == "HEAD";
+  request_done_ = meta_.framing == BodyFraming::None;
+  info_.client_ip = conn_.clientIp();
+  info_.request_id = request_id_;
+  info_.start = start_;
+  route_index_ = snapshot_->router.match(head_);
+  if (route_index_ < 0) {
+    sendLocalReply(404, "", nullptr);
+    return;
+  }
+  route_ = &snapshot_->routes[static_cast<size_t>(route_index_)];
+  info_.route_name = route_->config->name;
+  if (route_->upstream >= 0) {
+    upstream_ = &snapshot_->upstreams[static_cast<size_t>(route_->upstream)];
+    prepareUpstreamHead();
+  }
+  chain_.init(route_->filters);
+  if (chain_.runRequestHeaders(head_, *this) == filters::FilterStatus::Stop) return;
+  forward();
+}
+
+void Exchange::prepareUpstreamHead() {
+  filters::HeaderMap& h = head_.headers;
+  removeHopByHop(h, meta_.upgrade);
+  appendToList(h, "x-forwarded-for", conn_.clientIp());
+  h.set("x-forwarded-proto", "http");
+  h.set("x-forwarded-host", original_host_);
+  appendToList(h, "via", head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice");
+  h.set("x-request-id", request_id_);
+  if (meta_.upgrade) h.set("connection", "upgrade");
+  const config::Rewrite& rw = route_->config->rewrite;
+  if (rw.strip_prefix && head_.path().substr(0, rw.strip_prefix->size()) == *rw.strip_prefix) {
+    head_.target.erase(0, rw.strip_prefix->size());
+    if (head_.target.empty() || head_.target[0] != '/') head_.target.insert(0, "/");
+  }
+  if (rw.host) head_.host = *rw.host;
+}
+
+void Exchange::continueRequest() {
+  if (finished_ || response_started_) return;
+  if (chain_.runRequestHeaders(head_, *this) == filters::FilterStatus::Stop) return;
+  forward();
+}
+
+void Exchange::continueRequestAfter(std::chrono::milliseconds delay) {
+  if (delay_timer_ == nullptr) {
+    delay_timer_ = new uv_timer_t;
+    uv_timer_init(ctx_.loop, delay_timer_);
+    delay_timer_->data = this;
+  }
+  uv_timer_start(
+      delay_timer_, [](uv_timer_t* t) { static_cast<Exchange*>(t->data)->continueRequest(); },
+      static_cast<uint64_t>(delay.count()), 0);
+}
+
+void Exchange::forward() {
+  if (upstream_ == nullptr) {  // a route without upstream whose filters did not answer
+    sendLocalReply(500, "", nullptr);
+    return;
+  }
+  size_t ui = static_cast<size_t>(route_->upstream);
+  int pick = -1;
+  if (ctx_.snapshot == snapshot_ && ui < ctx_.balancers.size() && ctx_.balancers[ui]) {
+    pick = ctx_.balancers[ui]->pick(balancer::PickRequest{});
+  } else if (!upstream_->targets.empty()) {
+    pick = 0;
+  }
+  if (pick < 0) {
+    sendLocalReply(503, "", nullptr);
+    return;
+  }
+  target_ = &upstream_->targets[static_cast<size_t>(pick)];
+  if (meta_.expect_continue) {
+    writeClient("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  upstream_head_.clear();
+  appendRequestHead(head_, meta_.framing, meta_.content_length, upstream_head_);
+  upstream_start_ = std::chrono::steady_clock::now();
+  connectUpstream(true);
+}
+
+void Exchange::connectUpstream(bool allow_pooled) {
+  const config::Upstream& uc = *upstream_->config;
+  UpstreamConnection::Timeouts t;
+  t.connect = uc.timeouts.connect;
+  t.response = uc.timeouts.response;
+  t.idle = uc.timeouts.idle;
+  t.keepalive = uc.keepalive;
+  if (allow_pooled) {
+    if (UpstreamConnection* pooled = ctx_.pool.take(target_->address)) {
+      up_ = pooled;
+      up_->attach(this, t);
+      sendRequestHead();
+      return;
+    }
+  }
+  up_ = UpstreamConnection::connect(ctx_.loop, &ctx_.pool, *target_, t, this);
+  if (up_ == nullptr) failUpstream(UpstreamError::ConnectFailed);
+}
+
+void Exchange::onUpstreamConnected() { sendRequestHead(); }
+
+void Exchange::sendRequestHead() {
+  head_sent_ = true;
+  up_reused_ = up_->reused();
+  up_->beginRequest(head_only_);
+  std::string out = upstream_head_;
+  if (!pending_body_.empty()) {
+    if (meta_.framing == BodyFraming::Chunked) {
+      char hdr[24];
+      out.append(hdr, formatChunkHeader(pending_body_.size(), hdr));
+      out.append(pending_body_);
+      out.append("\r\n");
+    } else {
+      out.append(pending_body_);
+    }
+    pending_body_.clear();
+    pending_body_.shrink_to_fit();
+    conn_.resumeReading();
+  }
+  if (request_done_) {
+    if (meta_.framing == BodyFraming::Chunked) out.append(kLastChunk);
+    up_->requestComplete();
+    upstream_sent_done_ = true;
+  }
+  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  up_->write(&b, 1);  // a failure reports through onUpstreamError
+}
+
+void Exchange::onRequestBody(const char* data, size_t len) {
+  if (response_done_ || finished_) return;  // answered already: the rest is discarded
+  if (up_ == nullptr || !head_sent_) {
+    pending_body_.append(data, len);
+    if (pending_body_.size() > kHighWatermark) conn_.pauseReading();
+    return;
+  }
+  writeRequestBody(data, len);
+}
+
+void Exchange::writeRequestBody(const char* data, size_t len) {
+  if (meta_.framing == BodyFraming::Chunked) {
+    char hdr[24];
+    uv_buf_t bufs[3] = {uv_buf_init(hdr, static_cast<unsigned>(formatChunkHeader(len, hdr))),
+                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
+                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
+    if (!up_->write(bufs, 3)) return;
+  } else {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+    if (!up_->write(&b, 1)) return;
+  }
+  if (up_ != nullptr && up_->queuedBytes() > kHighWatermark) conn_.pauseReading();
+}
+
+void Exchange::onRequestEnd() {
+  if (request_done_ && upstream_sent_done_) return;
+  request_done_ = true;
+  if (up_ != nullptr && head_sent_ && !upstream_sent_done_) {
+    upstream_sent_done_ = true;
+    up_->requestComplete();
+    if (meta_.framing == BodyFraming::Chunked) {
+      uv_buf_t b = uv_buf_init(const_cast<char*>(kLastChunk), sizeof kLastChunk - 1);
+      up_->write(&b, 1);
+    }
+  }
+  if (response_done_) finish();
+}
+
+void Exchange::onRequestError(int status) {
+  if (up_ != nullptr) {
+    up_->abandon();  // it saw part of a request that turned out malformed
+    up_ = nullptr;
+  }
+  keep_alive_ = false;
+  if (!response_started_) {
+    sendLocalReply(status, "", nullptr);
+    return;
+  }
+  conn_.abort();
+}
+
+void Exchange::onClientDrained() {
+  if (up_ != nullptr && !response_done_) up_->resumeReading();
+}
+
+void Exchange::onUpstreamDrained() {
+  if (!request_done_ || tunnel_) conn_.resumeReading();
+}
+
+void Exchange::writeClient(std::string_view bytes) {
+  uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+  conn_.write(&b, 1);
+}
+
+void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
+  if (interim) {
+    // Our own 100 answered any Expect; other 1xx (103 Early Hints) go to HTTP/1.1 clients.
+    if (head.status == 100 || head_.version_minor == 0) return;
+    removeHopByHop(head.headers, false);
+    std::string out;
+    appendResponseHead(head, BodyFraming::None, 0, nullptr, out);
+    writeClient(out);
+    return;
+  }
+  upstream_ms_ = secondsSince(upstream_start_) * 1000;
+  status_ = head.status;
+  if (head.status == 101) {
+    if (!meta_.upgrade) {
+      failUpstream(UpstreamError::BadResponse);
+      return;
+    }
+    removeHopByHop(head.headers, true);
+    appendToList(head.headers, "via", "1.1 sluice");
+    head.headers.set("x-request-id", request_id_);
+    std::string out;
+    appendResponseHead(head, BodyFraming::None, 0, "upgrade", out);
+    response_started_ = true;
+    bytes_sent_ += out.size();
+    writeClient(out);
+    tunnel_ = true;
+    keep_alive_ = false;
+    up_->startTunnel();
+    conn_.startTunnel();
+    return;
+  }
+  std::string length_text;
+  if (const std::string* cl = head.headers.get("content-length")) length_text = *cl;
+  uint64_t length = 0;
+  bool has_length = !length_text.empty() &&
+                    std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
+                        std::errc();
+  removeHopByHop(head.headers, false);
+  appendToList(head.headers, "via", "1.1 sluice");
+  head.headers.set("x-request-id", request_id_);
+  chain_.runResponseHeaders(head, *this);
+  if (response_started_ || finished_) return;  // a filter answered instead
+  bool no_body = head_only_ || head.status == 204 || head.status == 304;
+  if (no_body) {
+    response_framing_ = BodyFraming::None;
+    if (has_length && head.status != 204) head.headers.add("content-length", length_text);
+  } else if (has_length && (route_ == nullptr || !route_->body_filters)) {
+    response_framing_ = BodyFraming::Length;
+  } else if (head_.version_minor == 1) {
+    response_framing_ = BodyFraming::Chunked;
+  } else {
+    response_framing_ = BodyFraming::Close;
+  }
+  keep_alive_ = meta_.keep_alive && !meta_.upgrade && response_framing_ != BodyFraming::Close &&
+                !ctx_.shared.draining.load(std::memory_order_relaxed);
+  const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
+  std::string out;
+  out.reserve(512);
+  appendResponseHead(head, response_framing_, length, connection, out);
+  response_started_ = true;
+  bytes_sent_ += out.size();
+  writeClient(out);
+}
+
+void Exchange::onUpstreamBody(const char* data, size_t len) {
+  if (!response_started_ || finished_ || len == 0) return;
+  if (route_ != nullptr && route_->body_filters) {
+    std::string chunk(data, len);
+    chain_.runResponseBody(chunk, false, *this);
+    if (!chunk.empty()) writeResponseBody(chunk.data(), chunk.size());
+  } else {
+    writeResponseBody(data, len);
+  }
+  if (up_ != nullptr && conn_.queuedBytes() > kHighWatermark) up_->pauseReading();
+}
+
+void Exchange::writeResponseBody(const char* data, size_t len) {
+  bytes_sent_ += len;
+  if (response_framing_ == BodyFraming::Chunked) {
+    char hdr[24];
+    size_t n = formatChunkHeader(len, hdr);
+    bytes_sent_ += n + 2;
+    uv_buf_t bufs[3] = {uv_buf_init(hdr, static_cast<unsigned>(n)),
+                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
+                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
+    conn_.write(bufs, 3);
+  } else {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+    conn_.write(&b, 1);
+  }
+}
+
+void Exchange::onUpstreamComplete() {
+  up_ = nullptr;  // already back in the pool, or closed
+  if (finished_) return;
+  ctx_.countUpstream(upstream_->config->name, target_->address, status_, upstream_ms_ / 1000, false);
+  if (route_ != nullptr && route_->body_filters) {
+    std::string tail;
+    chain_.runResponseBody(tail, true, *this);
+    if (!tail.empty()) writeResponseBody(tail.data(), tail.size());
+  }
+  if (response_framing_ == BodyFraming::Chunked) {
+    bytes_sent_ += sizeof kLastChunk - 1;
+    writeClient(kLastChunk);
+  }
+  response_done_ = true;
+  if (!request_done_) keep_alive_ = false;  // the rest of the client's body is not read
+  finish();
+}
+
+void Exchange::onUpstreamError(UpstreamError error, bool response_started) {
+  up_ = nullptr;  // closed by the connection itself
+  if (finished_) return;
+  if (tunnel_) {
+    conn_.abort();
+    return;
+  }
+  // A pooled connection the upstream had closed: nothing of the response arrived, so an
+  // idempotent request without a body is sent again once, on a fresh connection.
+  if (error == UpstreamError::Reset && !response_started && up_reused_ && !retried_ &&
+      !response_started_ && meta_.framing == BodyFraming::None &&
+      filters::isIdempotentMethod(head_.method)) {
+    retried_ = true;
+    head_sent_ = false;
+    upstream_sent_done_ = false;
+    connectUpstream(false);
+    return;
+  }
+  failUpstream(error);
+}
+
+void Exchange::failUpstream(UpstreamError error) {
+  bool connect = error == UpstreamError::ConnectFailed || error == UpstreamError::ConnectTimeout;
+  if (upstream_ != nullptr && target_ != nullptr) {
+    ctx_.countUpstream(upstream_->config->name, target_->address, 0, 0, connect);
+  }
+  upstream_failure_ = upstreamErrorName(error);
+  if (up_ != nullptr) {
+    up_->abandon();
+    up_ = nullptr;
+  }
+  if (response_started_) {
+    keep_alive_ = false;
+    conn_.abort();  // half a response went out: the client must see the connection fail
+    return;
+  }
+  int status = error == UpstreamError::ResponseTimeout ? 504 : 502;
+  sendLocalReply(status, "", nullptr);
+}
+
+void Exchange::onUpstreamTunnelData(const char* data, size_t len) {
+  if (len == 0) {
+    up_ = nullptr;  // the upstream closed its side; the connection closes itself
+    conn_.closeAfterWrites();
+    return;
+  }
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  if (!conn_.write(&b, 1)) return;
+  if (up_ != nullptr && conn_.queuedBytes() > kHighWatermark) up_->pauseReading();
+}
+
+void Exchange::onClientTunnelData(const char* data, size_t len) {
+  if (up_ == nullptr) {
+    conn_.abort();
+    return;
+  }
+  if (len == 0) {
+    up_->shutdownWrite();
+    return;
+  }
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  if (!up_->write(&b, 1)) return;
+  if (up_ != nullptr && up_->queuedBytes() > kHighWatermark) conn_.pauseReading();
+}
+
+void Exchange::sendLocalReply(int status, std::string_view body, const filters::HeaderMap* extra) {
+  if (response_started_ || finished_) return;
+  if (up_ != nullptr) {
+    up_->abandon();
+    up_ = nullptr;
+  }
+  status_ = status;
+  filters::ResponseHead head;
+  head.status = status;
+  head.headers.add("date", ctx_.httpDate());
+  std::string generated;
+  bool json = false;
+  if (body.empty() && status >= 400) {
+    const std::string* accept = head_.headers.get("accept");
+    json = accept != nullptr && prefersJson(*accept);
+    generated = localReplyBody(status, "", request_id_, json);
+    body = generated;
+  }
+  head.headers.add("content-type", json ? "application/json" : "text/plain; charset=utf-8");
+  head.headers.add("x-request-id", request_id_);
+  if (extra != nullptr) {
+    for (const filters::Header& h : *extra) head.headers.set(h.name, h.value);
+  }
+  chain_.runResponseHeaders(head, *this);
+  keep_alive_ = keep_alive_ && meta_.keep_alive && request_done_ && !meta_.upgrade &&
+                !ctx_.shared.draining.load(std::memory_order_relaxed) && status != 400 &&
+                status != 408;
+  const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
+  std::string out;
+  bool bodiless = status == 204 || status == 304 || (status >= 100 && status < 200);
+  appendResponseHead(head, bodiless ? BodyFraming::None : BodyFraming::Length, body.size(),
+                     connection, out);
+  if (!head_only_ && !bodiless) out.append(body);
+  response_started_ = true;
+  response_done_ = true;
+  bytes_sent_ += out.size();
+  writeClient(out);
+  finish();
+}
+
+void Exchange::finish() {
+  if (finished_) return;
+  finished_ = true;
+  logAndCount();
+  chain_.complete(status_);
+  conn_.onExchangeDone(keep_alive_);  // destroys this exchange: nothing may follow
+}
+
+void Exchange::logAndCount() {
+  double seconds = secondsSince(start_);
+  ctx_.countRequest(route_index_, head_.method, status_, seconds);
+  if (!ctx_.access_log.enabled()) return;
+  AccessRecord r;
+  r.time = wall_start_;
+  r.request_id = request_id_;
+  r.remote = conn_.clientIp();
+  r.method = head_.method;
+  r.host = original_host_;
+  r.path = original_target_;
+  r.protocol = head_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  r.status = status_;
+  r.bytes_sent = bytes_sent_;
+  r.duration_ms = seconds * 1000;
+  if (route_ != nullptr) r.route = route_->config->name;
+  if (upstream_ != nullptr && target_ != nullptr) {
+    r.upstream = upstream_->config->name;
+    r.target = target_->address;
+    if (upstream_ms_ >= 0) r.upstream_duration_ms = upstream_ms_;
+  }
+  if (const std::string* ua = head_.headers.get("user-agent")) r.user_agent = *ua;
+  if (const std::string* ref = head_.headers.get("referer")) r.referer = *ref;
+  ctx_.access_log.append(r);
+}
+
+}  // namespace sluice::proxy

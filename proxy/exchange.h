@@ -1,0 +1,102 @@
+// One request/response exchange on a client connection: routing, the route's filter chain, the
+// upstream request (with one retry on a stale pooled connection), streaming both bodies with
+// backpressure, local replies, tunnels after a 101, and the access-log line and metrics at the end.
+// Owned by its ClientConnection; runs on that connection's worker thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "filters/chain.h"
+#include "filters/filter.h"
+#include "proxy/client_connection.h"
+#include "proxy/upstream_connection.h"
+
+namespace sluice::proxy {
+
+class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
+ public:
+  Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::RequestHead head,
+           const RequestMeta& meta, std::chrono::steady_clock::time_point start);
+  ~Exchange() override;
+
+  // Routes the request and runs the request-header phase; may answer at once.
+  void start();
+  // Request body bytes as parsed (de-chunked), and the end of the request.
+  void onRequestBody(const char* data, size_t len);
+  void onRequestEnd();
+  // The request turned out malformed after the head (bad chunk, body too large).
+  void onRequestError(int status);
+  // The client's write queue drained below the low watermark.
+  void onClientDrained();
+  // Tunnel bytes from the client after a 101 (len 0: the client closed its side).
+  void onClientTunnelData(const char* data, size_t len);
+
+  // filters::FilterCallbacks
+  void sendLocalReply(int status, std::string_view body, const filters::HeaderMap* extra) override;
+  void continueRequest() override;
+  void continueRequestAfter(std::chrono::milliseconds delay) override;
+  const filters::StreamInfo& info() const override { return info_; }
+
+  // UpstreamHandler
+  void onUpstreamConnected() override;
+  void onUpstreamHead(filters::ResponseHead& head, bool interim) override;
+  void onUpstreamBody(const char* data, size_t len) override;
+  void onUpstreamComplete() override;
+  void onUpstreamError(UpstreamError error, bool response_started) override;
+  void onUpstreamDrained() override;
+  void onUpstreamTunnelData(const char* data, size_t len) override;
+
+ private:
+  void prepareUpstreamHead();
+  void forward();
+  void connectUpstream(bool allow_pooled);
+  void sendRequestHead();
+  void writeRequestBody(const char* data, size_t len);
+  void writeResponseBody(const char* data, size_t len);
+  void writeClient(std::string_view bytes);
+  void finish();
+  void logAndCount();
+  void failUpstream(UpstreamError error);
+
+  ClientConnection& conn_;
+  WorkerContext& ctx_;
+  SnapshotPtr snapshot_;
+  filters::RequestHead head_;
+  RequestMeta meta_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::system_clock::time_point wall_start_;
+  std::string request_id_;
+  std::string original_target_;
+  std::string original_host_;
+  filters::StreamInfo info_;
+  filters::FilterChain chain_;
+  const RouteRuntime* route_ = nullptr;
+  int route_index_ = -1;
+  const UpstreamRuntime* upstream_ = nullptr;
+  const ResolvedTarget* target_ = nullptr;
+  UpstreamConnection* up_ = nullptr;
+  uv_timer_t* delay_timer_ = nullptr;
+
+  std::string upstream_head_;   // serialised request head, kept for a retry
+  std::string pending_body_;    // body bytes that arrived before the upstream connection
+  bool request_done_ = false;   // the client's request has been read completely
+  bool upstream_sent_done_ = false;
+  bool retried_ = false;
+  bool head_sent_ = false;       // the request head went to the current upstream connection
+  bool up_reused_ = false;       // ... which came from the pool
+  bool response_started_ = false;  // bytes went to the client
+  bool response_done_ = false;
+  bool finished_ = false;
+  bool tunnel_ = false;
+  bool keep_alive_ = true;
+  bool head_only_ = false;
+  BodyFraming response_framing_ = BodyFraming::None;
+  int status_ = 0;
+  uint64_t bytes_sent_ = 0;
+  std::chrono::steady_clock::time_point upstream_start_;
+  double upstream_ms_ = -1;
+  const char* upstream_failure_ = nullptr;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,41 @@
+// Re-serialising parsed messages: what sluice sends upstream and downstream is always written
+// from the parsed head (never the peer's raw bytes), so a parser quirk cannot desynchronise a
+// peer. Pure functions, unit-tested.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "filters/http_message.h"
+
+namespace sluice::proxy {
+
+enum class BodyFraming {
+  None,     // no body (Content-Length: 0 for requests that had a body field, nothing otherwise)
+  Length,   // Content-Length: N
+  Chunked,  // Transfer-Encoding: chunked
+  Close,    // response delimited by closing the connection (HTTP/1.0 clients)
+};
+
+// Removes the hop-by-hop fields (RFC 9110 §7.6.1): Connection and every field it names,
+// Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (unless `keep_upgrade`),
+// and Content-Length (framing is re-derived). Returns false when Connection names a field that
+// must not be dropped that way (Host), which callers may treat as malformed.
+void removeHopByHop(filters::HeaderMap& headers, bool keep_upgrade);
+
+// "METHOD target HTTP/1.1\r\nhost: ...\r\n<fields>\r\n<framing>\r\n"
+void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, uint64_t length,
+                       std::string& out);
+
+// Status line, fields, framing and the connection field; `connection` is appended verbatim as
+// `connection: <value>` when not null ("close", "keep-alive", "upgrade").
+void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, uint64_t length,
+                        const char* connection, std::string& out);
+
+// Writes "<hex>\r\n" for a chunk of `size` bytes into `buf` (at least 20 bytes); returns length.
+size_t formatChunkHeader(size_t size, char* buf);
+
+inline constexpr char kLastChunk[] = "0\r\n\r\n";
+
+}  // namespace sluice::proxy

@@ -1,0 +1,14 @@
+// Creating listening sockets: one per worker per listener, with SO_REUSEPORT so the kernel
+// spreads connections across the workers' accept queues.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+
+namespace sluice::proxy {
+
+// A bound, listening, non-blocking TCP socket for `address`, or -1 with `error` set.
+int openListenSocket(const config::Address& address, bool reuse_port, std::string& error);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,68 @@
+// sluice: command line (spec/operations.md): run, -t check, -T check and print, --version.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "config/json_dump.h"
+#include "config/loader.h"
+#include "proxy/server.h"
+
+namespace {
+constexpr const char* kDefaultConfig = "/etc/sluice/sluice.yaml";
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: sluice [-c FILE]       run in the foreground\n"
+               "       sluice -t [-c FILE]    check the config, report every error\n"
+               "       sluice -T [-c FILE]    check, then print the effective config (JSON)\n"
+               "       sluice --version\n"
+               "default FILE: %s\n",
+               kDefaultConfig);
+}
+
+int check(const std::string& path, bool print) {
+  sluice::config::LoadResult r = sluice::config::loadFile(path);
+  for (const auto& d : r.errors) std::fprintf(stderr, "%s\n", d.text().c_str());
+  if (!r.errors.empty()) {
+    std::fprintf(stderr, "sluice: configuration %s has %zu error(s)\n", path.c_str(),
+                 r.errors.size());
+    return 1;
+  }
+  if (print) {
+    std::printf("%s\n", sluice::config::toJson(*r.config).c_str());
+  } else {
+    std::fprintf(stderr, "sluice: configuration %s is valid\n", path.c_str());
+  }
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config = kDefaultConfig;
+  bool test = false, dump = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-c" && i + 1 < argc) {
+      config = argv[++i];
+    } else if (a == "-t") {
+      test = true;
+    } else if (a == "-T") {
+      dump = true;
+    } else if (a == "--version" || a == "-v") {
+      std::printf("sluice %s\n", SLUICE_VERSION);
+      return 0;
+    } else if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "sluice: unknown argument '%s'\n", a.c_str());
+      usage(stderr);
+      return 1;
+    }
+  }
+  if (test || dump) return check(config, dump);
+  std::signal(SIGPIPE, SIG_IGN);  // a peer closing mid-write is an error code, not a death
+  sluice::proxy::Server server(config);
+  return server.run();
+}

@@ -1,0 +1,296 @@
+#include "proxy/server.h"
+
+#include <unistd.h>
+
+#include <ctime>
+
+#include "config/json_dump.h"
+#include "config/loader.h"
+#include "proxy/listen_socket.h"
+#include "proxy/log.h"
+#include "proxy/resolver.h"
+#include "proxy/status_page.h"
+
+namespace sluice::proxy {
+
+namespace {
+double unixNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::string joinErrors(const std::vector<config::Diagnostic>& errors) {
+  std::string out;
+  for (const auto& d : errors) out += d.text() + "\n";
+  return out;
+}
+}  // namespace
+
+Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
+  uv_loop_init(&loop_);
+}
+
+Server::~Server() { uv_loop_close(&loop_); }
+
+bool Server::bindListener(const config::Listener& l, std::vector<ListenerSocket>& per_worker,
+                          std::string& error) {
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    int fd = openListenSocket(l.address, true, error);
+    if (fd < 0) {
+      for (auto& s : per_worker) ::close(s.fd);
+      per_worker.clear();
+      error = "listener " + l.name + ": cannot listen on " + error;
+      return false;
+    }
+    per_worker.push_back(ListenerSocket{l.name, l.address.text(), fd});
+  }
+  return true;
+}
+
+int Server::run() {
+  config::LoadResult loaded = config::loadFile(config_path_);
+  if (!loaded.errors.empty()) {
+    for (const auto& d : loaded.errors) logError(d.text());
+    return 1;
+  }
+  bool resolved = false;
+  std::string resolve_error;
+  resolveTargets(&loop_, *loaded.config, {}, [&](std::vector<ResolvedTarget> r, std::string err) {
+    resolved_ = std::move(r);
+    resolve_error = std::move(err);
+    resolved = true;
+  });
+  while (!resolved) uv_run(&loop_, UV_RUN_ONCE);
+  if (!resolve_error.empty()) {
+    logError(resolve_error);
+    return 1;
+  }
+  std::string error;
+  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, error);
+  if (!snapshot_) {
+    logError(error);
+    return 1;
+  }
+  const config::Config& c = *snapshot_->config;
+  for (uint32_t i = 0; i < c.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), metrics_, shared_));
+  }
+  std::vector<std::vector<ListenerSocket>> sockets(workers_.size());
+  for (const config::Listener& l : c.listeners) {
+    std::vector<ListenerSocket> per_worker;
+    if (!bindListener(l, per_worker, error)) {
+      logError(error);
+      for (auto& v : sockets)
+        for (auto& s : v) ::close(s.fd);
+      return 2;
+    }
+    for (size_t i = 0; i < per_worker.size(); ++i) sockets[i].push_back(per_worker[i]);
+    bound_[l.address.text()] = l.name;
+  }
+  if (c.admin.address) {
+    admin_ = std::make_unique<AdminServer>(
+        &loop_, [this](const AdminRequest& req, AdminResponder r) { handleAdmin(req, std::move(r)); });
+    int r = admin_->listen(c.admin.address->host, c.admin.address->port);
+    if (r != 0) {
+      logError("admin: cannot listen on " + c.admin.address->text() + ": " + uv_strerror(r));
+      for (auto& v : sockets)
+        for (auto& s : v) ::close(s.fd);
+      return 2;
+    }
+    admin_address_ = c.admin.address->text();
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(snapshot_, std::move(sockets[i]));
+  metrics_.config_last_reload_success_timestamp_seconds.with({}).set(snapshot_->loaded_at);
+  const int kSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
+  for (int i = 0; i < 5; ++i) {
+    uv_signal_init(&loop_, &signals_[i]);
+    signals_[i].data = this;
+    uv_signal_start(&signals_[i], onSignal, kSignals[i]);
+  }
+  uv_timer_init(&loop_, &drain_timer_);
+  drain_timer_.data = this;
+  ready_ = true;
+  logInfo("sluice " SLUICE_VERSION " serving " + std::to_string(c.listeners.size()) +
+          " listener(s) with " + std::to_string(workers_.size()) + " worker(s), config " +
+          config_path_);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return exit_code_;
+}
+
+void Server::onSignal(uv_signal_t* s, int signum) {
+  auto* self = static_cast<Server*>(s->data);
+  switch (signum) {
+    case SIGHUP:
+      self->reload([](bool ok, const std::string& msg) {});
+      break;
+    case SIGTERM:
+    case SIGINT:
+      self->gracefulStop();
+      break;
+    case SIGQUIT:
+      logInfo("SIGQUIT: stopping now");
+      self->finishStop();
+      break;
+    case SIGUSR1:
+      for (auto& w : self->workers_) {
+        w->post([](Worker& wk) { wk.reopenAccessLog(); });
+      }
+      break;
+    default: break;
+  }
+}
+
+void Server::reload(ReloadDone done) {
+  if (stopping_) {
+    done(false, "shutting down\n");
+    return;
+  }
+  if (reloading_) {  // one at a time; a reload asked meanwhile runs right after
+    queued_reloads_.push_back(std::move(done));
+    return;
+  }
+  reloading_ = true;
+  auto finish = [this, done](bool ok, std::string message) {
+    double now = unixNow();
+    metrics_.config_reloads_total.with({ok ? "success" : "failure"}).inc();
+    if (ok) metrics_.config_last_reload_success_timestamp_seconds.with({}).set(now);
+    if (ok) {
+      logInfo("config reloaded: version " + std::to_string(version_));
+    } else {
+      logError("config reload failed, still serving version " + std::to_string(version_) + ": " +
+               message);
+    }
+    reloading_ = false;
+    done(ok, std::move(message));
+    if (!queued_reloads_.empty()) {
+      auto queued = std::move(queued_reloads_);
+      queued_reloads_.clear();
+      reload([queued](bool ok2, const std::string& m) {
+        for (const auto& q : queued) q(ok2, m);
+      });
+    }
+  };
+  config::LoadResult loaded = config::loadFile(config_path_);
+  if (!loaded.errors.empty()) {
+    finish(false, joinErrors(loaded.errors));
+    return;
+  }
+  config::ConfigPtr cfg = loaded.config;
+  resolveTargets(&loop_, *cfg, resolved_, [this, cfg, finish](std::vector<ResolvedTarget> r, std::string err) {
+    if (!err.empty()) {
+      finish(false, err);
+      return;
+    }
+    std::string error;
+    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, error);
+    if (!next) {
+      finish(false, error);
+      return;
+    }
+    if (cfg->workers != workers_.size()) {
+      logWarn("workers: " + std::to_string(cfg->workers) + " takes effect at the next restart");
+    }
+    std::vector<std::vector<ListenerSocket>> added(workers_.size());
+    std::map<std::string, std::string> bound;
+    for (const config::Listener& l : cfg->listeners) {
+      std::string key = l.address.text();
+      bound[key] = l.name;
+      if (bound_.count(key)) continue;
+      std::vector<ListenerSocket> per_worker;
+      if (!bindListener(l, per_worker, error)) {
+        for (auto& v : added)
+          for (auto& s : v) ::close(s.fd);
+        finish(false, error);
+        return;
+      }
+      for (size_t i = 0; i < per_worker.size(); ++i) added[i].push_back(per_worker[i]);
+    }
+    bound_ = std::move(bound);
+    resolved_ = std::move(r);
+    version_ = next->version;
+    snapshot_ = next;
+    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
+    finish(true, std::to_string(version_));
+  });
+}
+
+void Server::gracefulStop() {
+  if (stopping_) return;
+  stopping_ = true;
+  shared_.draining.store(true);
+  logInfo("draining: waiting up to " +
+          std::to_string(snapshot_->config->limits.drain_timeout.count()) +
+          "ms for in-flight requests");
+  for (auto& w : workers_) w->drain();
+  drain_deadline_ = uv_now(&loop_) + static_cast<uint64_t>(snapshot_->config->limits.drain_timeout.count());
+  uv_timer_start(
+      &drain_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Server*>(t->data);
+        int64_t open = 0;
+        for (auto& w : self->workers_) open += w->activeConnections();
+        if (open == 0 || uv_now(&self->loop_) >= self->drain_deadline_) {
+          if (open > 0) logWarn("drain timeout: closing " + std::to_string(open) + " connection(s)");
+          self->finishStop();
+        }
+      },
+      50, 50);
+}
+
+void Server::finishStop() {
+  stopping_ = true;
+  ready_ = false;
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  if (admin_) admin_->close();
+  for (auto& s : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  logInfo("stopped");
+  uv_stop(&loop_);
+}
+
+std::string Server::configJson() const {
+  return "{\"version\":" + std::to_string(snapshot_->version) +
+         ",\"loaded_at\":" + std::to_string(snapshot_->loaded_at) +
+         ",\"config\":" + config::toJson(*snapshot_->config) + "}\n";
+}
+
+void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
+  const std::string& p = req.path;
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (p == "/reload") {
+    if (req.method != "POST") {
+      respond({405, "text/plain; charset=utf-8", "use POST /reload\n"});
+      return;
+    }
+    reload([respond](bool ok, const std::string& msg) {
+      if (ok) {
+        respond({200, "application/json", "{\"result\":\"success\",\"version\":" + msg + "}\n"});
+      } else {
+        respond({400, "text/plain; charset=utf-8", msg});
+      }
+    });
+    return;
+  }
+  if (!get) {
+    respond({405, "text/plain; charset=utf-8", "method not allowed\n"});
+    return;
+  }
+  if (p == "/healthz") {
+    respond({200, "text/plain; charset=utf-8", "ok\n"});
+  } else if (p == "/readyz") {
+    bool ready = ready_ && !stopping_;
+    respond({ready ? 200 : 503, "text/plain; charset=utf-8", ready ? "ready\n" : "draining\n"});
+  } else if (p == "/metrics") {
+    respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.registry.render()});
+  } else if (p == "/config") {
+    respond({200, "application/json", configJson()});
+  } else if (p == "/status") {
+    respond({200, "text/html; charset=utf-8", renderStatusPage(*snapshot_)});
+  } else {
+    respond({404, "text/plain; charset=utf-8", "not found\n"});
+  }
+}
+
+}  // namespace sluice::proxy

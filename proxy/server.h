@@ -1,0 +1,62 @@
+// The main thread: loads and validates the config, binds listeners, starts the workers, serves
+// the admin listener, and handles signals (reload, graceful and immediate stop). Workers only
+// ever see whole snapshots built here.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/admin_server.h"
+#include "proxy/metrics.h"
+#include "proxy/worker.h"
+
+namespace sluice::proxy {
+
+class Server {
+ public:
+  explicit Server(std::string config_path);
+  ~Server();
+  // Runs until stopped; returns the process exit code (operations.md: 0 clean, 1 bad config,
+  // 2 could not start).
+  int run();
+
+ private:
+  using ReloadDone = std::function<void(bool ok, std::string message)>;
+
+  bool bindListener(const config::Listener& l, std::vector<ListenerSocket>& per_worker,
+                    std::string& error);
+  void reload(ReloadDone done);
+  void gracefulStop();
+  void finishStop();
+  void handleAdmin(const AdminRequest& req, AdminResponder respond);
+  std::string configJson() const;
+
+  static void onSignal(uv_signal_t* s, int signum);
+
+  std::string config_path_;
+  uv_loop_t loop_;
+  Metrics metrics_;
+  SharedState shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<AdminServer> admin_;
+  std::string admin_address_;
+  SnapshotPtr snapshot_;
+  std::vector<ResolvedTarget> resolved_;
+  std::map<std::string, std::string> bound_;  // listener address -> name
+  uint64_t version_ = 0;
+  bool reloading_ = false;
+  std::vector<ReloadDone> queued_reloads_;
+  bool stopping_ = false;
+  bool ready_ = false;
+  uv_signal_t signals_[5];
+  uv_timer_t drain_timer_;
+  uint64_t drain_deadline_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace sluice::proxy

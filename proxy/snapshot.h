@@ -1,0 +1,59 @@
+// One immutable, ready-to-serve view of a config: the validated Config plus what the data path
+// derives from it once (route chains, resolved target addresses). Built on the main thread at
+// start and on reload, then shared read-only by every worker; a request keeps the snapshot it
+// started with alive.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "filters/chain.h"
+#include "proxy/router.h"
+
+namespace sluice::proxy {
+
+struct ResolvedTarget {
+  std::string address;  // as written in the config: the pool key and the metric label
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  uint32_t weight = 1;
+};
+
+struct UpstreamRuntime {
+  const config::Upstream* config = nullptr;
+  std::vector<ResolvedTarget> targets;
+};
+
+struct RouteRuntime {
+  const config::Route* config = nullptr;
+  int upstream = -1;  // index into Snapshot::upstreams; -1 for `respond:` routes
+  filters::FactoryList filters;
+  bool body_filters = false;  // some filter touches response bodies
+};
+
+struct Snapshot {
+  config::ConfigPtr config;
+  std::vector<RouteRuntime> routes;
+  std::vector<UpstreamRuntime> upstreams;
+  Router router;
+  uint64_t version = 0;
+  double loaded_at = 0;  // unix seconds
+
+  explicit Snapshot(config::ConfigPtr c) : config(std::move(c)), router(config->routes) {}
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// Builds the route chains and upstream tables of `config`; target addresses are filled from
+// `resolved` (address text -> sockaddr, see resolver.h). Returns null with `error` on failure.
+SnapshotPtr buildSnapshot(config::ConfigPtr config,
+                          const std::vector<ResolvedTarget>& resolved, uint64_t version,
+                          std::string& error);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,382 @@
+#include "proxy/upstream_connection.h"
+
+#include "proxy/read_buffer.h"
+#include "proxy/upstream_pool.h"
+
+namespace sluice::proxy {
+
+const char* upstreamErrorName(UpstreamError e) {
+  switch (e) {
+    case UpstreamError::ConnectFailed: return "connect_failure";
+    case UpstreamError::ConnectTimeout: return "connect_timeout";
+    case UpstreamError::ResponseTimeout: return "response_timeout";
+    case UpstreamError::Reset: return "reset";
+    case UpstreamError::BadResponse: return "bad_response";
+  }
+  return "unknown";
+}
+
+namespace {
+UpstreamConnection* self(llhttp_t* p) { return static_cast<UpstreamConnection*>(p->data); }
+}  // namespace
+
+const llhttp_settings_t* UpstreamConnection::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t x;
+    llhttp_settings_init(&x);
+    x.on_message_begin = onMessageBegin;
+    x.on_status = onStatus;
+    x.on_header_field = onHeaderField;
+    x.on_header_value = onHeaderValue;
+    x.on_header_value_complete = onHeaderValueComplete;
+    x.on_headers_complete = onHeadersComplete;
+    x.on_body = onBody;
+    x.on_message_complete = onMessageComplete;
+    return x;
+  }();
+  return &s;
+}
+
+UpstreamConnection::UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std::string address)
+    : loop_(loop), pool_(pool), target_address_(std::move(address)) {
+  llhttp_init(&parser_, HTTP_RESPONSE, settings());
+  parser_.data = this;
+}
+
+UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* pool,
+                                                const ResolvedTarget& target,
+                                                const Timeouts& timeouts, UpstreamHandler* handler) {
+  auto* c = new UpstreamConnection(loop, pool, target.address);
+  c->handler_ = handler;
+  c->timeouts_ = timeouts;
+  uv_tcp_init(loop, &c->tcp_);
+  uv_timer_init(loop, &c->timer_);
+  c->tcp_.data = c;
+  c->timer_.data = c;
+  c->handles_open_ = 2;
+  uv_tcp_nodelay(&c->tcp_, 1);
+  c->connect_req_.data = c;
+  int r = uv_tcp_connect(&c->connect_req_, &c->tcp_, reinterpret_cast<const sockaddr*>(&target.addr),
+                         onConnect);
+  if (r != 0) {  // the caller treats null as a connect failure; the handler is not called
+    c->handler_ = nullptr;
+    c->close();
+    return nullptr;
+  }
+  c->startTimer(timeouts.connect);
+  return c;
+}
+
+void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
+  auto* c = static_cast<UpstreamConnection*>(req->data);
+  if (c->state_ == State::Closed) return;
+  if (status != 0) {
+    c->fail(UpstreamError::ConnectFailed);
+    return;
+  }
+  c->state_ = State::Active;
+  uv_timer_stop(&c->timer_);
+  c->resumeReading();
+  if (c->handler_ != nullptr) c->handler_->onUpstreamConnected();
+}
+
+void UpstreamConnection::attach(UpstreamHandler* handler, const Timeouts& timeouts) {
+  handler_ = handler;
+  timeouts_ = timeouts;
+  state_ = State::Active;
+  reused_ = true;
+  uv_timer_stop(&timer_);
+}
+
+void UpstreamConnection::beginRequest(bool head_request) {
+  head_request_ = head_request;
+  request_done_ = false;
+  response_started_ = false;
+  complete_ = false;
+  interim_ = false;
+  upgrade_ = false;
+  llhttp_reset(&parser_);
+  startTimer(timeouts_.response);
+}
+
+bool UpstreamConnection::write(const uv_buf_t* bufs, unsigned count) {
+  if (state_ == State::Closed) return false;
+  int r = writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this);
+  if (r != 0) {
+    fail(UpstreamError::Reset);
+    return false;
+  }
+  return true;
+}
+
+void UpstreamConnection::onWriteDone(int status) {
+  if (state_ == State::Closed) return;
+  if (status != 0) {
+    fail(UpstreamError::Reset);
+    return;
+  }
+  if (handler_ != nullptr && queued_bytes < kLowWatermark) handler_->onUpstreamDrained();
+}
+
+void UpstreamConnection::pauseReading() {
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+  paused_ = true;
+}
+
+void UpstreamConnection::resumeReading() {
+  paused_ = false;
+  if (!reading_ && state_ != State::Closed && state_ != State::Connecting) {
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), allocThreadReadBuffer, onRead);
+    reading_ = true;
+  }
+}
+
+void UpstreamConnection::startTunnel() {
+  state_ = State::Tunnel;
+  uv_timer_stop(&timer_);
+}
+
+void UpstreamConnection::shutdownWrite() {
+  if (state_ == State::Closed) return;
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t*, int) {}) != 0) {
+    close();
+  }
+}
+
+void UpstreamConnection::abandon() {
+  handler_ = nullptr;
+  close();
+}
+
+void UpstreamConnection::becomeIdle() {
+  state_ = State::Idle;
+  handler_ = nullptr;
+  startTimer(timeouts_.idle);
+  resumeReading();  // an idle connection reads only to notice the upstream closing it
+}
+
+void UpstreamConnection::startTimer(std::chrono::milliseconds ms) {
+  uv_timer_start(&timer_, onTimer, static_cast<uint64_t>(ms.count()), 0);
+}
+
+void UpstreamConnection::onTimer(uv_timer_t* t) {
+  auto* c = static_cast<UpstreamConnection*>(t->data);
+  switch (c->state_) {
+    case State::Connecting: c->fail(UpstreamError::ConnectTimeout); break;
+    case State::Active: c->fail(UpstreamError::ResponseTimeout); break;
+    case State::Idle:
+      c->pool_->forget(c);
+      c->close();
+      break;
+    default: break;
+  }
+}
+
+void UpstreamConnection::fail(UpstreamError error) {
+  UpstreamHandler* h = handler_;
+  bool started = response_started_;
+  if (state_ == State::Idle) pool_->forget(this);
+  close();
+  if (h != nullptr) h->onUpstreamError(error, started);
+}
+
+void UpstreamConnection::close() {
+  if (state_ == State::Closed) return;
+  bool handles = handles_open_ > 0;
+  state_ = State::Closed;
+  handler_ = nullptr;
+  if (!handles) {
+    delete this;
+    return;
+  }
+  uv_timer_stop(&timer_);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onClosed);
+  }
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
+  }
+}
+
+void UpstreamConnection::onClosed(uv_handle_t* h) {
+  auto* c = static_cast<UpstreamConnection*>(h->data);
+  if (--c->handles_open_ == 0) delete c;
+}
+
+void UpstreamConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  allocThreadReadBuffer(h, suggested, buf);
+}
+
+void UpstreamConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<UpstreamConnection*>(s->data);
+  if (nread > 0) {
+    c->onData(buf->base, static_cast<size_t>(nread));
+  } else if (nread < 0) {
+    c->onEof();
+  }
+}
+
+void UpstreamConnection::onData(const char* data, size_t len) {
+  switch (state_) {
+    case State::Idle:  // nothing is expected on an idle connection: it cannot be reused
+      pool_->forget(this);
+      close();
+      return;
+    case State::Tunnel:
+      if (handler_ != nullptr) handler_->onUpstreamTunnelData(data, len);
+      return;
+    case State::Active: break;
+    default: return;
+  }
+  response_started_ = true;
+  startTimer(timeouts_.response);
+  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  if (state_ != State::Active) return;  // closed or detached from inside a callback
+  if (err == HPE_PAUSED_UPGRADE && upgrade_) {
+    const char* rest = llhttp_get_error_pos(&parser_);
+    startTunnel();
+    if (handler_ != nullptr && rest != nullptr && rest < data + len) {
+      handler_->onUpstreamTunnelData(rest, static_cast<size_t>(data + len - rest));
+    }
+    return;
+  }
+  if (complete_) {
+    // Bytes after a complete response are a protocol error: the connection is not reused.
+    bool trailing = err == HPE_PAUSED && llhttp_get_error_pos(&parser_) != data + len;
+    if (trailing) llhttp_set_error_reason(&parser_, "trailing bytes");
+    finishResponse();
+    return;
+  }
+  if (err != HPE_OK) fail(UpstreamError::BadResponse);
+}
+
+void UpstreamConnection::onEof() {
+  switch (state_) {
+    case State::Idle:
+      pool_->forget(this);
+      close();
+      return;
+    case State::Tunnel:
+      if (handler_ != nullptr) handler_->onUpstreamTunnelData(nullptr, 0);
+      close();
+      return;
+    case State::Active: break;
+    default: return;
+  }
+  if (response_started_ && llhttp_message_needs_eof(&parser_)) {
+    llhttp_errno_t err = llhttp_finish(&parser_);
+    if (err == HPE_OK && complete_) {
+      finishResponse();
+      return;
+    }
+  }
+  fail(UpstreamError::Reset);
+}
+
+// The response is complete: the connection goes back to the pool when the request was fully
+// sent, the upstream allows keep-alive and no stray bytes followed; then the handler hears it.
+void UpstreamConnection::finishResponse() {
+  UpstreamHandler* h = handler_;
+  bool reusable = request_done_ && llhttp_should_keep_alive(&parser_) &&
+                  llhttp_get_errno(&parser_) == HPE_PAUSED &&
+                  std::string_view(llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "") != "trailing bytes" &&
+                  !paused_;
+  handler_ = nullptr;
+  uv_timer_stop(&timer_);
+  if (reusable) {
+    llhttp_resume(&parser_);
+    pool_->put(this);
+  } else {
+    close();
+  }
+  if (h != nullptr) h->onUpstreamComplete();
+}
+
+int UpstreamConnection::onMessageBegin(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  c->head_ = filters::ResponseHead{};
+  c->field_.clear();
+  c->value_.clear();
+  c->in_value_ = false;
+  return 0;
+}
+
+int UpstreamConnection::onStatus(llhttp_t* p, const char* at, size_t len) {
+  self(p)->head_.reason.append(at, len);
+  return 0;
+}
+
+int UpstreamConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  UpstreamConnection* c = self(p);
+  if (c->in_value_) {
+    c->field_.clear();
+    c->value_.clear();
+    c->in_value_ = false;
+  }
+  c->field_.append(at, len);
+  return 0;
+}
+
+int UpstreamConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  UpstreamConnection* c = self(p);
+  c->in_value_ = true;
+  c->value_.append(at, len);
+  return 0;
+}
+
+int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  filters::toLowerInPlace(c->field_);
+  while (!c->value_.empty() && (c->value_.back() == ' ' || c->value_.back() == '\t')) c->value_.pop_back();
+  for (char ch : c->value_) {
+    auto u = static_cast<unsigned char>(ch);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) return HPE_USER;
+  }
+  c->head_.headers.add(std::move(c->field_), std::move(c->value_));
+  c->field_.clear();
+  c->value_.clear();
+  c->in_value_ = false;
+  return 0;
+}
+
+// Return 1 (no body) for bodiless responses whatever their framing fields say: 1xx, 204, 304 and
+// answers to HEAD (RFC 9112 §6.3).
+int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  int status = llhttp_get_status_code(p);
+  c->head_.status = status;
+  c->head_.version_minor = llhttp_get_http_minor(p);
+  bool interim = status >= 100 && status < 200 && status != 101;
+  if (status == 101) {
+    c->upgrade_ = true;
+  }
+  c->interim_ = interim;
+  if (c->handler_ != nullptr) c->handler_->onUpstreamHead(c->head_, interim);
+  if (c->state_ != State::Active) return HPE_USER;
+  if (status == 101) return 2;
+  if (interim || status == 204 || status == 304 || c->head_request_) return 1;
+  return 0;
+}
+
+int UpstreamConnection::onBody(llhttp_t* p, const char* at, size_t len) {
+  UpstreamConnection* c = self(p);
+  if (c->handler_ != nullptr) c->handler_->onUpstreamBody(at, len);
+  return c->state_ == State::Active ? 0 : HPE_USER;
+}
+
+int UpstreamConnection::onMessageComplete(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  if (c->interim_) {
+    c->interim_ = false;
+    return 0;  // the final response follows on the same connection
+  }
+  if (c->upgrade_) return 0;  // llhttp pauses with HPE_PAUSED_UPGRADE
+  c->complete_ = true;
+  return HPE_PAUSED;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,148 @@
+// One TCP connection from a worker to an upstream target: connects, sends a re-serialised request,
+// parses the response with llhttp (strict) and hands it to its handler (the Exchange), then goes
+// back to the worker's pool when it can carry another request. Owned by the pool while idle and
+// by itself while active; freed only in its close callback.
+#pragma once
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include <chrono>
+#include <string>
+
+#include "filters/http_message.h"
+#include "proxy/snapshot.h"
+#include "proxy/tcp_write.h"
+
+namespace sluice::proxy {
+
+class UpstreamPool;
+
+enum class UpstreamError {
+  ConnectFailed,    // refused, unreachable, reset while connecting
+  ConnectTimeout,
+  ResponseTimeout,  // no byte for `timeouts.response`
+  Reset,            // closed or reset before the response was complete
+  BadResponse,      // the response did not parse
+};
+
+const char* upstreamErrorName(UpstreamError e);
+
+// The exchange driving an active connection. Callbacks run on the worker thread; a handler may
+// detach (UpstreamConnection::abandon) from inside any of them.
+class UpstreamHandler {
+ public:
+  virtual ~UpstreamHandler() = default;
+  virtual void onUpstreamConnected() = 0;
+  // A response head; `interim` for 1xx other than 101. Called again for the final head after
+  // interim ones.
+  virtual void onUpstreamHead(filters::ResponseHead& head, bool interim) = 0;
+  virtual void onUpstreamBody(const char* data, size_t len) = 0;
+  // The response is complete; the connection has already gone back to the pool or been closed
+  // and must not be used again.
+  virtual void onUpstreamComplete() = 0;
+  // The connection failed; `response_started` when some response bytes had arrived. The
+  // connection is closed and must not be used again.
+  virtual void onUpstreamError(UpstreamError error, bool response_started) = 0;
+  // Queued request bytes dropped below the low watermark (resume reading the client).
+  virtual void onUpstreamDrained() = 0;
+  // After a 101: raw bytes from the upstream, and its end (len 0).
+  virtual void onUpstreamTunnelData(const char* data, size_t len) = 0;
+};
+
+class UpstreamConnection final : private WriteSink {
+ public:
+  // What the request's upstream config says about this connection.
+  struct Timeouts {
+    std::chrono::milliseconds connect{2000};
+    std::chrono::milliseconds response{30000};
+    std::chrono::milliseconds idle{60000};  // how long it may wait in the pool
+    uint32_t keepalive = 64;                // idle connections the pool keeps per target
+  };
+
+  // Starts connecting to `target`; the handler hears onUpstreamConnected or onUpstreamError.
+  // Null when the connect could not even start (the handler is not called then).
+  static UpstreamConnection* connect(uv_loop_t* loop, UpstreamPool* pool, const ResolvedTarget& target,
+                                     const Timeouts& timeouts, UpstreamHandler* handler);
+
+  // Takes an idle pooled connection for a new request (the pool calls this).
+  void attach(UpstreamHandler* handler, const Timeouts& timeouts);
+
+  // Declares the request about to be written: `head_request` makes the response bodiless.
+  void beginRequest(bool head_request);
+  // Writes request bytes; false when the connection is broken (an error follows).
+  bool write(const uv_buf_t* bufs, unsigned count);
+  // The whole request has been written: needed for the connection to be reusable.
+  void requestComplete() { request_done_ = true; }
+  void pauseReading();
+  void resumeReading();
+  size_t queuedBytes() const { return queued_bytes; }
+  bool reused() const { return reused_; }
+  // Switches to a raw byte tunnel after a 101 (bytes after the head are delivered as tunnel data).
+  void startTunnel();
+  // Half-closes the write side (tunnel end from the client).
+  void shutdownWrite();
+  // The handler stops caring: the connection is closed (it may hold half a response).
+  void abandon();
+
+  const std::string& targetAddress() const { return target_address_; }
+
+  // Pool side: an idle connection watches for the upstream closing it.
+  void becomeIdle();
+  void close();
+  const Timeouts& timeouts() const { return timeouts_; }
+
+ private:
+  enum class State { Connecting, Active, Idle, Tunnel, Closed };
+
+  UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std::string target_address);
+  void onWriteDone(int status) override;
+  void startTimer(std::chrono::milliseconds ms);
+  void fail(UpstreamError error);
+  void onData(const char* data, size_t len);
+  void onEof();
+  void finishResponse();
+
+  static void onConnect(uv_connect_t* req, int status);
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onTimer(uv_timer_t* t);
+  static void onClosed(uv_handle_t* h);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onMessageComplete(llhttp_t* p);
+  static int onStatus(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, size_t len);
+  static int onMessageBegin(llhttp_t* p);
+  static const llhttp_settings_t* settings();
+
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_connect_t connect_req_;
+  uv_shutdown_t shutdown_req_;
+  llhttp_t parser_;
+  uv_loop_t* loop_;
+  UpstreamPool* pool_;
+  std::string target_address_;
+  UpstreamHandler* handler_ = nullptr;
+  Timeouts timeouts_{};
+  State state_ = State::Connecting;
+  int handles_open_ = 0;
+  bool reading_ = false;
+  bool paused_ = false;
+  bool reused_ = false;
+  bool head_request_ = false;
+  bool request_done_ = false;
+  bool response_started_ = false;
+  bool interim_ = false;
+  bool complete_ = false;
+  bool upgrade_ = false;
+  std::string field_;
+  std::string value_;
+  bool in_value_ = false;
+  filters::ResponseHead head_;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,48 @@
+#include "proxy/upstream_pool.h"
+
+#include <algorithm>
+
+#include "proxy/upstream_connection.h"
+
+namespace sluice::proxy {
+
+UpstreamConnection* UpstreamPool::take(const std::string& address) {
+  auto it = idle_.find(address);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  UpstreamConnection* c = it->second.back();
+  it->second.pop_back();
+  return c;
+}
+
+void UpstreamPool::put(UpstreamConnection* conn) {
+  auto& list = idle_[conn->targetAddress()];
+  if (list.size() >= conn->timeouts().keepalive) {
+    conn->close();
+    return;
+  }
+  list.push_back(conn);
+  conn->becomeIdle();
+}
+
+void UpstreamPool::forget(UpstreamConnection* conn) {
+  auto it = idle_.find(conn->targetAddress());
+  if (it == idle_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), conn), v.end());
+}
+
+void UpstreamPool::closeAll() {
+  auto idle = std::move(idle_);
+  idle_.clear();
+  for (auto& [addr, list] : idle) {
+    for (UpstreamConnection* c : list) c->close();
+  }
+}
+
+size_t UpstreamPool::idleCount() const {
+  size_t n = 0;
+  for (const auto& [addr, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,30 @@
+// A worker's idle keep-alive connections to upstream targets, keyed by target address (so they
+// outlive a reload that keeps the target). Worker thread only; no locks.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::proxy {
+
+class UpstreamConnection;
+
+class UpstreamPool {
+ public:
+  ~UpstreamPool() { closeAll(); }
+  // The most recently used idle connection to `address`, or null.
+  UpstreamConnection* take(const std::string& address);
+  // A connection that finished a response cleanly: kept while the target has fewer than its
+  // `keepalive` idle connections, closed otherwise.
+  void put(UpstreamConnection* conn);
+  // An idle connection that closed (the upstream hung up or its idle time ran out).
+  void forget(UpstreamConnection* conn);
+  void closeAll();
+  size_t idleCount() const;
+
+ private:
+  std::unordered_map<std::string, std::vector<UpstreamConnection*>> idle_;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,170 @@
+#include "proxy/worker.h"
+
+#include <unistd.h>
+
+#include "proxy/client_connection.h"
+#include "proxy/log.h"
+
+namespace sluice::proxy {
+
+Worker::Worker(int index, Metrics& metrics, SharedState& shared)
+    : index_(index), metrics_(metrics), shared_(shared) {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &async_, onAsync);
+  async_.data = this;
+  uv_prepare_init(&loop_, &prepare_);
+  prepare_.data = this;
+  ctx_ = std::make_unique<WorkerContext>(&loop_, index, metrics, shared);
+}
+
+Worker::~Worker() {
+  join();
+  uv_loop_close(&loop_);
+}
+
+void Worker::start(SnapshotPtr snapshot, std::vector<ListenerSocket> listeners) {
+  ctx_->adopt(std::move(snapshot));
+  applyAccessLog();
+  initial_listeners_ = std::move(listeners);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() {
+  for (const ListenerSocket& s : initial_listeners_) openListener(s);
+  initial_listeners_.clear();
+  // The access log is flushed once per loop iteration, before the loop blocks for I/O.
+  uv_prepare_start(&prepare_, onPrepare);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Worker::post(std::function<void(Worker&)> fn) {
+  {
+    std::lock_guard lock(mu_);
+    inbox_.push_back(std::move(fn));
+  }
+  uv_async_send(&async_);
+}
+
+void Worker::onAsync(uv_async_t* a) {
+  auto* w = static_cast<Worker*>(a->data);
+  std::vector<std::function<void(Worker&)>> jobs;
+  {
+    std::lock_guard lock(w->mu_);
+    jobs.swap(w->inbox_);
+  }
+  for (auto& job : jobs) job(*w);
+}
+
+void Worker::onPrepare(uv_prepare_t* p) {
+  auto* w = static_cast<Worker*>(p->data);
+  w->active_.store(static_cast<int64_t>(w->ctx_->connections.size()), std::memory_order_relaxed);
+  if (w->ctx_->access_log.buffered() > 0) w->ctx_->access_log.flush();
+}
+
+void Worker::openListener(const ListenerSocket& s) {
+  auto* l = new Listener;
+  l->name = s.name;
+  l->address = s.address;
+  l->worker = this;
+  uv_tcp_init(&loop_, &l->tcp);
+  l->tcp.data = l;
+  int r = uv_tcp_open(&l->tcp, s.fd);
+  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), 4096, onConnection);
+  if (r != 0) {
+    logError("worker " + std::to_string(index_) + ": cannot listen on " + s.address + ": " +
+             uv_strerror(r));
+    closeListener(l);
+    return;
+  }
+  listeners_.push_back(l);
+}
+
+void Worker::closeListener(Listener* l) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp),
+           [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+}
+
+void Worker::onConnection(uv_stream_t* server, int status) {
+  auto* l = static_cast<Listener*>(server->data);
+  if (status != 0) return;
+  ClientConnection::accept(*l->worker->ctx_, server, l->name);
+}
+
+void Worker::applyAccessLog() {
+  const config::AccessLog& al = ctx_->snapshot->config->access_log;
+  std::string key = al.path + (al.format == config::AccessLogFormat::Json ? "|json" : "|combined");
+  if (key == access_log_key_) return;
+  access_log_key_ = key;
+  ctx_->access_log.flush();
+  AccessLogWriter next;
+  std::string error;
+  auto format = al.format == config::AccessLogFormat::Json ? AccessLogFormat::Json
+                                                           : AccessLogFormat::Combined;
+  if (!next.open(al.path, format, error)) {
+    logError("access log: " + error);
+  }
+  ctx_->access_log = std::move(next);
+}
+
+void Worker::reopenAccessLog() {
+  std::string error;
+  if (ctx_->access_log.enabled() && !ctx_->access_log.reopen(error)) {
+    logError("access log: " + error);
+  }
+}
+
+void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
+  post([snapshot = std::move(snapshot), added = std::move(added)](Worker& w) mutable {
+    if (w.stopping_) {
+      for (auto& s : added) ::close(s.fd);
+      return;
+    }
+    w.ctx_->adopt(std::move(snapshot));
+    w.applyAccessLog();
+    const auto& wanted = w.ctx_->snapshot->config->listeners;
+    std::vector<Listener*> keep;
+    for (Listener* l : w.listeners_) {
+      const config::Listener* still = nullptr;
+      for (const config::Listener& c : wanted) {
+        if (c.address.text() == l->address) still = &c;
+      }
+      if (still == nullptr) {
+        w.closeListener(l);
+      } else {
+        l->name = still->name;
+        keep.push_back(l);
+      }
+    }
+    w.listeners_ = std::move(keep);
+    for (const ListenerSocket& s : added) w.openListener(s);
+  });
+}
+
+void Worker::drain() {
+  post([](Worker& w) {
+    for (Listener* l : w.listeners_) w.closeListener(l);
+    w.listeners_.clear();
+    std::vector<ClientConnection*> conns(w.ctx_->connections.begin(), w.ctx_->connections.end());
+    for (ClientConnection* c : conns) c->drain();
+  });
+}
+
+void Worker::stop() {
+  post([](Worker& w) {
+    w.stopping_ = true;
+    for (Listener* l : w.listeners_) w.closeListener(l);
+    w.listeners_.clear();
+    std::vector<ClientConnection*> conns(w.ctx_->connections.begin(), w.ctx_->connections.end());
+    for (ClientConnection* c : conns) c->abort();
+    w.ctx_->pool.closeAll();
+    w.ctx_->access_log.flush();
+    uv_close(reinterpret_cast<uv_handle_t*>(&w.async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w.prepare_), nullptr);
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,123 @@
+#include "proxy/worker_context.h"
+
+#include <ctime>
+#include <random>
+
+#include "balancer/registry.h"
+
+namespace sluice::proxy {
+
+namespace {
+constexpr const char* kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",   "DELETE",
+                                    "OPTIONS", "PATCH", "TRACE", "CONNECT"};
+
+uint32_t methodIndex(std::string_view m) {
+  for (uint32_t i = 0; i < std::size(kMethods); ++i) {
+    if (m == kMethods[i]) return i;
+  }
+  return std::size(kMethods);  // "OTHER": label values stay bounded
+}
+}  // namespace
+
+WorkerContext::WorkerContext(uv_loop_t* l, int i, Metrics& m, SharedState& s)
+    : loop(l), index(i), metrics(m), shared(s) {
+  std::random_device rd;
+  rng_[0] = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(i);
+  rng_[1] = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ 0x9E3779B97F4A7C15ull;
+}
+
+void WorkerContext::adopt(SnapshotPtr next) {
+  snapshot = std::move(next);
+  balancers.clear();
+  for (const UpstreamRuntime& u : snapshot->upstreams) {
+    std::vector<balancer::TargetWeight> weights;
+    for (const ResolvedTarget& t : u.targets) weights.push_back({t.weight});
+    balancers.push_back(balancer::makeBalancer(u.config->balancer, weights));
+  }
+  route_series_.clear();
+  route_series_.resize(snapshot->routes.size() + 1);
+  for (size_t i = 0; i <= snapshot->routes.size(); ++i) {
+    RouteSeries& rs = route_series_[i];
+    rs.name = i == 0 ? "none" : snapshot->routes[i - 1].config->name;
+    rs.duration = &metrics.request_duration_seconds.with({rs.name});
+  }
+}
+
+RouteSeries& WorkerContext::routeSeries(int route_index) {
+  return route_series_[static_cast<size_t>(route_index + 1)];
+}
+
+void WorkerContext::countRequest(int route_index, std::string_view method, int status,
+                                 double seconds) {
+  RouteSeries& rs = routeSeries(route_index);
+  uint32_t mi = methodIndex(method);
+  uint32_t key = (mi << 10) | static_cast<uint32_t>(status & 0x3ff);
+  auto it = rs.requests.find(key);
+  if (it == rs.requests.end()) {
+    std::string code = std::to_string(status);
+    const char* mname = mi < std::size(kMethods) ? kMethods[mi] : "OTHER";
+    it = rs.requests.emplace(key, &metrics.requests_total.with({rs.name, mname, code})).first;
+  }
+  it->second->inc();
+  rs.duration->observe(seconds);
+}
+
+void WorkerContext::countUpstream(const std::string& upstream, const std::string& target,
+                                  int status, double seconds, bool connect_failed) {
+  key_.assign(upstream);
+  key_.push_back('\n');
+  key_.append(target);
+  auto it = target_series_.find(key_);
+  if (it == target_series_.end()) {
+    TargetSeries ts;
+    ts.connect_failures = &metrics.upstream_connect_failures_total.with({upstream, target});
+    ts.duration = &metrics.upstream_request_duration_seconds.with({upstream});
+    it = target_series_.emplace(key_, std::move(ts)).first;
+  }
+  TargetSeries& ts = it->second;
+  if (connect_failed) ts.connect_failures->inc();
+  if (status == 0) return;
+  auto c = ts.by_code.find(status);
+  if (c == ts.by_code.end()) {
+    std::string code = std::to_string(status);
+    c = ts.by_code.emplace(status, &metrics.upstream_requests_total.with({upstream, target, code}))
+            .first;
+  }
+  c->second->inc();
+  ts.duration->observe(seconds);
+}
+
+std::string WorkerContext::newRequestId() {
+  // xorshift128+: fast, and ids only need to be unique, not secret.
+  auto next = [this] {
+    uint64_t s1 = rng_[0];
+    const uint64_t s0 = rng_[1];
+    rng_[0] = s0;
+    s1 ^= s1 << 23;
+    rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return rng_[1] + s0;
+  };
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  uint64_t a = next(), b = next();
+  for (int i = 0; i < 16; ++i) {
+    id[static_cast<size_t>(i)] = kHex[(a >> (i * 4)) & 0xf];
+    id[static_cast<size_t>(16 + i)] = kHex[(b >> (i * 4)) & 0xf];
+  }
+  return id;
+}
+
+const std::string& WorkerContext::httpDate() {
+  time_t now = time(nullptr);
+  if (now != date_second_) {
+    date_second_ = now;
+    tm t{};
+    gmtime_r(&now, &t);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &t);
+    date_.assign(buf, n);
+  }
+  return date_;
+}
+
+}  // namespace sluice::proxy
