@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing sluice needs on Debian 12 (as root, or via sudo).
+# Idempotent: packages already present are skipped by apt.
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config
+  libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libhiredis-dev node-llhttp
+  libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus redis-server wrk nginx-light haproxy curl python3 openssl
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

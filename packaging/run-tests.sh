@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and runs every test (unit and integration) with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packaging/install-deps.sh
+cmake -S . -B build-ci -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
+ninja -C build-ci -j2
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-ci --output-on-failure -j2 --timeout 900
