@@ -163,9 +163,10 @@ void ClientConnection::onData(const char* data, size_t len) {
   }
   if (parser_paused_ || upgrade_paused_) {
     // Bytes of the next request (or tunnel bytes) while one is in flight: keep them, and stop
-    // reading so a pipelining client cannot make us buffer without bound.
+    // reading once they pile up so a pipelining client cannot make us buffer without bound.
+    // (Reading stays on otherwise: stopping and restarting costs two syscalls per request.)
     pending_.append(data, len);
-    pauseReading();
+    if (pending_.size() >= kReadBufferSize) pauseReading();
     return;
   }
   feed(data, len);
@@ -186,7 +187,7 @@ void ClientConnection::feed(const char* data, size_t len) {
     } else {
       parser_paused_ = true;
     }
-    pauseReading();
+    if (pending_.size() >= kReadBufferSize) pauseReading();
     return;
   }
   onParseError(err);

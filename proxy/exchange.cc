@@ -170,7 +170,7 @@ void Exchange::sendRequestHead() {
   head_sent_ = true;
   up_reused_ = up_->reused();
   up_->beginRequest(head_only_);
-  std::string out = upstream_head_;
+  std::string& out = upstream_head_;  // kept intact only while a retry is possible
   if (!pending_body_.empty()) {
     if (meta_.framing == BodyFraming::Chunked) {
       char hdr[24];
@@ -253,8 +253,20 @@ void Exchange::onUpstreamDrained() {
 }
 
 void Exchange::writeClient(std::string_view bytes) {
+  if (!out_.empty()) {
+    out_.append(bytes);
+    flushClient();
+    return;
+  }
   uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
   conn_.write(&b, 1);
+}
+
+void Exchange::flushClient() {
+  if (out_.empty()) return;
+  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  conn_.write(&b, 1);
+  out_.clear();
 }
 
 void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
@@ -313,12 +325,10 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   keep_alive_ = meta_.keep_alive && !meta_.upgrade && response_framing_ != BodyFraming::Close &&
                 !ctx_.shared.draining.load(std::memory_order_relaxed);
   const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
-  std::string out;
-  out.reserve(512);
-  appendResponseHead(head, response_framing_, length, connection, out);
+  size_t before = out_.size();
+  appendResponseHead(head, response_framing_, length, connection, out_);
   response_started_ = true;
-  bytes_sent_ += out.size();
-  writeClient(out);
+  bytes_sent_ += out_.size() - before;
 }
 
 void Exchange::onUpstreamBody(const char* data, size_t len) {
@@ -335,18 +345,20 @@ void Exchange::onUpstreamBody(const char* data, size_t len) {
 
 void Exchange::writeResponseBody(const char* data, size_t len) {
   bytes_sent_ += len;
-  if (response_framing_ == BodyFraming::Chunked) {
-    char hdr[24];
-    size_t n = formatChunkHeader(len, hdr);
-    bytes_sent_ += n + 2;
-    uv_buf_t bufs[3] = {uv_buf_init(hdr, static_cast<unsigned>(n)),
-                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
-                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
-    conn_.write(bufs, 3);
-  } else {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-    conn_.write(&b, 1);
+  uv_buf_t bufs[4];
+  unsigned n = 0;
+  if (!out_.empty()) bufs[n++] = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  char hdr[24];
+  bool chunked = response_framing_ == BodyFraming::Chunked;
+  if (chunked) {
+    size_t hn = formatChunkHeader(len, hdr);
+    bytes_sent_ += hn + 2;
+    bufs[n++] = uv_buf_init(hdr, static_cast<unsigned>(hn));
   }
+  bufs[n++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  if (chunked) bufs[n++] = uv_buf_init(const_cast<char*>("\r\n"), 2);
+  conn_.write(bufs, n);
+  out_.clear();
 }
 
 void Exchange::onUpstreamComplete() {
@@ -360,8 +372,9 @@ void Exchange::onUpstreamComplete() {
   }
   if (response_framing_ == BodyFraming::Chunked) {
     bytes_sent_ += sizeof kLastChunk - 1;
-    writeClient(kLastChunk);
+    out_.append(kLastChunk);
   }
+  flushClient();
   response_done_ = true;
   if (!request_done_) keep_alive_ = false;  // the rest of the client's body is not read
   finish();

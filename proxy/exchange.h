@@ -45,6 +45,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void onUpstreamComplete() override;
   void onUpstreamError(UpstreamError error, bool response_started) override;
   void onUpstreamDrained() override;
+  void onUpstreamReadDone() override { flushClient(); }
   void onUpstreamTunnelData(const char* data, size_t len) override;
 
  private:
@@ -55,6 +56,9 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void writeRequestBody(const char* data, size_t len);
   void writeResponseBody(const char* data, size_t len);
   void writeClient(std::string_view bytes);
+  // Response bytes are gathered in out_ while one upstream read is parsed and written with one
+  // syscall (head + body of a small response); flushClient() sends what is gathered.
+  void flushClient();
   void finish();
   void logAndCount();
   void failUpstream(UpstreamError error);
@@ -80,6 +84,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
 
   std::string upstream_head_;   // serialised request head, kept for a retry
   std::string pending_body_;    // body bytes that arrived before the upstream connection
+  std::string out_;             // response bytes gathered for the client
   bool request_done_ = false;   // the client's request has been read completely
   bool upstream_sent_done_ = false;
   bool retried_ = false;

@@ -251,7 +251,11 @@ void UpstreamConnection::onData(const char* data, size_t len) {
     finishResponse();
     return;
   }
-  if (err != HPE_OK) fail(UpstreamError::BadResponse);
+  if (err != HPE_OK) {
+    fail(UpstreamError::BadResponse);
+    return;
+  }
+  if (handler_ != nullptr) handler_->onUpstreamReadDone();
 }
 
 void UpstreamConnection::onEof() {

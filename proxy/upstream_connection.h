@@ -46,6 +46,8 @@ class UpstreamHandler {
   virtual void onUpstreamError(UpstreamError error, bool response_started) = 0;
   // Queued request bytes dropped below the low watermark (resume reading the client).
   virtual void onUpstreamDrained() = 0;
+  // One read's worth of response bytes has been parsed (a point to flush coalesced output).
+  virtual void onUpstreamReadDone() = 0;
   // After a 101: raw bytes from the upstream, and its end (len 0).
   virtual void onUpstreamTunnelData(const char* data, size_t len) = 0;
 };
