@@ -180,7 +180,7 @@ struct RateLimitCommon {
 
 struct TokenBucketFilter {
   Rate rate;
-  uint64_t burst = 0;
+  uint64_t burst = 0;  // the loader fills in one second's worth of `rate` when not written
   RateLimitCommon common;
 };
 struct SlidingWindowFilter {
@@ -195,7 +195,7 @@ struct FixedWindowFilter {
 };
 struct LeakyBucketFilter {
   Rate rate;
-  uint64_t burst = 0;
+  uint64_t burst = 0;  // requests queued beyond the rate; 0 = none
   RateLimitCommon common;
 };
 struct CacheFilter {

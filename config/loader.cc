@@ -119,7 +119,10 @@ class Loader {
     MapReader m(r, root, "the top level",
                 {"workers", "include", "listeners", "admin", "limits", "trusted_proxies",
                  "access_log", "upstreams", "rate_limit_store", "routes"});
-    if (!m.ok()) return;
+    if (!m.ok()) {
+      unparsed_ = true;  // nothing of this file is known; cross checks would only add noise
+      return;
+    }
     for (auto key : kSingleSections) {
       if (!m.has(key)) continue;
       auto [it, first] = state_.sections.emplace(std::string(key), r.origin(m.keyNode(key)));

@@ -8,14 +8,14 @@
 namespace sluice::config {
 namespace {
 
-struct Parsed {
+struct FilterResult {
   std::optional<FilterEntry> entry;
   std::vector<std::string> errors;
   RouteRefs refs;
 };
 
-Parsed parse(const std::string& yaml) {
-  Parsed p;
+FilterResult parse(const std::string& yaml) {
+  FilterResult p;
   std::vector<Diagnostic> diags;
   Reader r("f.yaml", &diags);
   p.entry = parseFilter(r, YAML::Load(yaml), &p.refs);
