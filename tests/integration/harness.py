@@ -121,7 +121,11 @@ class Conn:
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
+        try:
+            self.sock.connect((host, port))
+        except BaseException:
+            self.sock.close()
+            raise
         self.buf = bytearray()
         self.eof = False
 

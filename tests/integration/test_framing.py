@@ -81,7 +81,7 @@ class FramingTest(ProxyTestCase):
 
     def check_rejected(self, raw, statuses=(400,), after_valid=False):
         up = self.up["echo"]
-        c = self.conn()
+        c = self.conn(timeout=4)
         if after_valid:
             ok = c.request("GET", "/valid-first")
             self.assertEqual(ok.status, 200)
@@ -92,7 +92,7 @@ class FramingTest(ProxyTestCase):
         except (ProtocolError, OSError) as e:
             self.fail("no valid response to %r: %r" % (raw, e))
         self.assertIn(r.status, statuses, "request %r got %r" % (raw, r))
-        self.assertTrue(c.is_closed(3.0), "connection left open after %d" % r.status)
+        self.assertTrue(c.is_closed(2.0), "connection left open after %d" % r.status)
         time.sleep(0.2)  # anything forwarded would have arrived by now
         self.assertEqual(up.entries_since(mark), [], "the upstream received bytes of %r" % raw)
 
