@@ -1,0 +1,98 @@
+#include "filters/header_rewrite.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace sluice::filters {
+namespace {
+
+std::vector<std::string> flat(const HeaderMap& h) {
+  std::vector<std::string> out;
+  for (const Header& f : h) out.push_back(f.name + "=" + f.value);
+  return out;
+}
+
+class NullCallbacks final : public FilterCallbacks {
+ public:
+  void sendLocalReply(int, std::string_view, const HeaderMap*) override { ADD_FAILURE(); }
+  void continueRequest() override { ADD_FAILURE(); }
+  void continueRequestAfter(std::chrono::milliseconds) override { ADD_FAILURE(); }
+  const StreamInfo& info() const override { return info_; }
+
+ private:
+  StreamInfo info_;
+};
+
+TEST(HeaderRewriteApply, EmptyRewriteChangesNothing) {
+  HeaderMap h;
+  h.add("a", "1");
+  HeaderRewriteFactory::apply(config::HeaderRewrite{}, h);
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"a=1"}));
+}
+
+TEST(HeaderRewriteApply, RemovesEveryDuplicate) {
+  config::HeaderRewrite rw;
+  rw.remove = {"x-debug", "x-absent"};
+  HeaderMap h;
+  h.add("x-debug", "1");
+  h.add("keep", "k");
+  h.add("x-debug", "2");
+  HeaderRewriteFactory::apply(rw, h);
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"keep=k"}));
+}
+
+TEST(HeaderRewriteApply, SetReplacesAllDuplicatesOrAppends) {
+  config::HeaderRewrite rw;
+  rw.set = {{"x-gateway", "sluice"}, {"x-new", "n"}};
+  HeaderMap h;
+  h.add("x-gateway", "client-1");
+  h.add("other", "o");
+  h.add("x-gateway", "client-2");
+  HeaderRewriteFactory::apply(rw, h);
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"x-gateway=sluice", "other=o", "x-new=n"}));
+}
+
+TEST(HeaderRewriteApply, RemovalsRunBeforeSetsSoSetWins) {
+  config::HeaderRewrite rw;
+  rw.set = {{"x-a", "set"}};
+  rw.remove = {"x-a", "x-b"};
+  HeaderMap h;
+  h.add("x-a", "old");
+  h.add("x-b", "old");
+  h.add("z", "z");
+  HeaderRewriteFactory::apply(rw, h);
+  // x-a was removed first, then set again (appended at the end, not in its old place).
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"z=z", "x-a=set"}));
+}
+
+TEST(HeaderRewriteFilter, RequestAndResponseRewritesGoToTheirPhase) {
+  config::HeaderRewrite req;
+  req.set = {{"x-gateway", "sluice"}};
+  req.remove = {"x-debug"};
+  config::HeaderRewrite resp;
+  resp.set = {{"x-frame-options", "DENY"}};
+  resp.remove = {"server"};
+  HeaderRewriteFactory factory(req, resp);
+  std::unique_ptr<Filter> filter = factory.create();
+  NullCallbacks cb;
+
+  RequestHead rq;
+  rq.headers.add("x-debug", "1");
+  rq.headers.add("server", "untouched-on-request");
+  EXPECT_EQ(filter->onRequestHeaders(rq, cb), FilterStatus::Continue);
+  EXPECT_EQ(flat(rq.headers),
+            (std::vector<std::string>{"server=untouched-on-request", "x-gateway=sluice"}));
+
+  ResponseHead rs;
+  rs.headers.add("server", "nginx");
+  rs.headers.add("x-debug", "untouched-on-response");
+  EXPECT_EQ(filter->onResponseHeaders(rs, cb), FilterStatus::Continue);
+  EXPECT_EQ(flat(rs.headers),
+            (std::vector<std::string>{"x-debug=untouched-on-response", "x-frame-options=DENY"}));
+}
+
+}  // namespace
+}  // namespace sluice::filters

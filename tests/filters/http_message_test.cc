@@ -1,0 +1,146 @@
+#include "filters/http_message.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace sluice::filters {
+namespace {
+
+std::vector<std::string> flat(const HeaderMap& h) {
+  std::vector<std::string> out;
+  for (const Header& f : h) out.push_back(f.name + "=" + f.value);
+  return out;
+}
+
+TEST(HeaderMap, EmptyMap) {
+  HeaderMap h;
+  EXPECT_TRUE(h.empty());
+  EXPECT_EQ(h.size(), 0u);
+  EXPECT_EQ(h.get("x"), nullptr);
+  EXPECT_FALSE(h.has("x"));
+  EXPECT_EQ(h.count("x"), 0u);
+  EXPECT_EQ(h.remove("x"), 0u);
+}
+
+TEST(HeaderMap, AddKeepsDuplicatesInOrderAndGetReturnsTheFirst) {
+  HeaderMap h;
+  h.add("a", "1");
+  h.add("b", "2");
+  h.add("a", "3");
+  EXPECT_EQ(h.size(), 3u);
+  EXPECT_EQ(h.count("a"), 2u);
+  EXPECT_EQ(h.count("b"), 1u);
+  ASSERT_NE(h.get("a"), nullptr);
+  EXPECT_EQ(*h.get("a"), "1");
+  EXPECT_TRUE(h.has("b"));
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"a=1", "b=2", "a=3"}));
+}
+
+TEST(HeaderMap, LookupsAreByExactLowerCaseName) {
+  HeaderMap h;
+  h.add("content-type", "text/plain");
+  EXPECT_EQ(h.get("Content-Type"), nullptr);
+  EXPECT_EQ(h.get("content-typ"), nullptr);
+  EXPECT_EQ(h.get("content-type-x"), nullptr);
+  EXPECT_TRUE(h.has("content-type"));
+}
+
+TEST(HeaderMap, SetReplacesEveryDuplicateInPlaceOfTheFirst) {
+  HeaderMap h;
+  h.add("x", "0");
+  h.add("a", "1");
+  h.add("y", "2");
+  h.add("a", "3");
+  h.add("a", "4");
+  h.set("a", "new");
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"x=0", "a=new", "y=2"}));
+  EXPECT_EQ(h.count("a"), 1u);
+}
+
+TEST(HeaderMap, SetAppendsWhenAbsent) {
+  HeaderMap h;
+  h.add("x", "0");
+  h.set("z", "9");
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"x=0", "z=9"}));
+}
+
+TEST(HeaderMap, RemoveDropsEveryDuplicateAndCountsThem) {
+  HeaderMap h;
+  h.add("a", "1");
+  h.add("b", "2");
+  h.add("a", "3");
+  h.add("c", "4");
+  EXPECT_EQ(h.remove("a"), 2u);
+  EXPECT_EQ(flat(h), (std::vector<std::string>{"b=2", "c=4"}));
+  EXPECT_EQ(h.remove("a"), 0u);
+  h.clear();
+  EXPECT_TRUE(h.empty());
+}
+
+TEST(HeaderHasToken, FindsTokensCaseInsensitivelyWithSpaces) {
+  EXPECT_TRUE(headerHasToken("keep-alive, Upgrade", "upgrade"));
+  EXPECT_TRUE(headerHasToken("keep-alive, Upgrade", "Keep-Alive"));
+  EXPECT_TRUE(headerHasToken("  close  ", "close"));
+  EXPECT_TRUE(headerHasToken("a,\tCLOSE\t,b", "close"));
+  EXPECT_TRUE(headerHasToken("a,,close", "close"));
+  EXPECT_TRUE(headerHasToken("close", "close"));
+}
+
+TEST(HeaderHasToken, NoPartialMatches) {
+  EXPECT_FALSE(headerHasToken("closed", "close"));
+  EXPECT_FALSE(headerHasToken("enclose", "close"));
+  EXPECT_FALSE(headerHasToken("keep-alive", "keep"));
+  EXPECT_FALSE(headerHasToken("close x", "close"));
+  EXPECT_FALSE(headerHasToken("", "close"));
+  EXPECT_FALSE(headerHasToken("upgrade, websocket", "keep-alive"));
+}
+
+TEST(RequestHead, PathAndQuery) {
+  RequestHead h;
+  h.target = "/a/b?x=1&y=2";
+  EXPECT_EQ(h.path(), "/a/b");
+  EXPECT_EQ(h.query(), "x=1&y=2");
+
+  h.target = "/plain";
+  EXPECT_EQ(h.path(), "/plain");
+  EXPECT_EQ(h.query(), "");
+
+  h.target = "/trailing?";
+  EXPECT_EQ(h.path(), "/trailing");
+  EXPECT_EQ(h.query(), "");
+
+  h.target = "/q?a=?b";
+  EXPECT_EQ(h.path(), "/q");
+  EXPECT_EQ(h.query(), "a=?b");
+
+  h.target = "*";
+  EXPECT_EQ(h.path(), "*");
+  EXPECT_EQ(h.query(), "");
+}
+
+TEST(IsIdempotentMethod, Rfc9110Methods) {
+  for (const char* m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
+    EXPECT_TRUE(isIdempotentMethod(m)) << m;
+  }
+  for (const char* m : {"POST", "PATCH", "CONNECT", "get", "Put", "", "PROPFIND"}) {
+    EXPECT_FALSE(isIdempotentMethod(m)) << m;
+  }
+}
+
+TEST(ReasonPhrase, KnownAndUnknown) {
+  EXPECT_STREQ(reasonPhrase(200), "OK");
+  EXPECT_STREQ(reasonPhrase(429), "Too Many Requests");
+  EXPECT_STREQ(reasonPhrase(504), "Gateway Timeout");
+  EXPECT_STREQ(reasonPhrase(299), "Unknown");
+}
+
+TEST(ToLowerInPlace, AsciiOnly) {
+  std::string s = "Content-TYPE_09\xC3\x89";
+  toLowerInPlace(s);
+  EXPECT_EQ(s, "content-type_09\xC3\x89");
+}
+
+}  // namespace
+}  // namespace sluice::filters
