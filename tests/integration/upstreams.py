@@ -5,8 +5,9 @@ misbehave on purpose. Standard library only.
     python3 upstreams.py MODE --port N --log FILE [--delay SECONDS]
 
 Prints "ready PORT" once listening (--port 0 lets the OS pick). One thread per connection.
-Every request received is appended to FILE as one JSON object a line, as soon as its head and
-body have been read (or the connection ended inside the body):
+Every request received is appended to FILE as one JSON object a line: {"event": "head", "conn",
+"seq", "method", "target"} as soon as its head is read, then, once the body has been read (or
+the connection ended inside it):
     {"event": "request", "conn": C, "seq": S, "method", "target", "version",
      "headers": [[name, value], ...], "body_len", "body_sha256", "complete": bool, "time"}
 Bytes that never made a full request head are logged as {"event": "partial", "bytes": N,
@@ -268,6 +269,8 @@ class Server:
             h.update(piece)
             n[0] += len(piece)
 
+        self.log.write({"event": "head", "conn": req.conn, "seq": req.seq, "method": req.method,
+                        "target": req.target})
         if (hget(req.headers, "expect") or "").lower() == "100-continue":
             s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         complete = True
