@@ -3,6 +3,7 @@ bounded RSS, a stalled/slow reader, Expect: 100-continue, and max_body_bytes (41
 
 import hashlib
 import os
+import sys
 import threading
 import time
 
@@ -53,6 +54,7 @@ class BodiesTest(ProxyTestCase):
 
     def assert_rss_bounded(self, what):
         peak = self.sluice.peak_rss_kib()
+        sys.stderr.write("[%s: sluice VmHWM %d KiB] " % (what, peak))
         self.assertLess(peak, RSS_LIMIT_KIB,
                         "%s: sluice peak RSS (VmHWM) %d KiB >= 64 MiB" % (what, peak))
 
