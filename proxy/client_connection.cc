@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "proxy/exchange.h"
+#include "proxy/head_scanner.h"
 #include "proxy/local_reply.h"
 #include "proxy/read_buffer.h"
 
@@ -150,7 +151,13 @@ void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf
       c->exchange_->onClientTunnelData(nullptr, 0);
       return;
     }
-    // The client is gone (or half-closed: with HTTP/1.1 there is no use in answering then).
+    // A client that half-closes after a complete request still gets its answer (then the
+    // connection closes); otherwise the client is gone.
+    if (c->exchange_ && c->parser_paused_) {
+      c->pauseReading();
+      c->peer_closed_ = true;
+      return;
+    }
     c->abort();
   }
 }
@@ -172,25 +179,58 @@ void ClientConnection::onData(const char* data, size_t len) {
   feed(data, len);
 }
 
+// Feeds client bytes to the parser one piece at a time: a request head only after the scanner
+// has checked it, then its body; every message end pauses the parser, so the next head is
+// scanned too and a request in flight holds back the ones pipelined behind it.
 void ClientConnection::feed(const char* data, size_t len) {
-  in_parse_ = true;
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  in_parse_ = false;
-  if (state_ == State::Closing) return;
-  if (err == HPE_OK) return;
-  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-    const char* pos = llhttp_get_error_pos(&parser_);
-    std::string rest(pos, static_cast<size_t>(data + len - pos));
-    pending_ = std::move(rest);
-    if (err == HPE_PAUSED_UPGRADE) {
-      upgrade_paused_ = true;
-    } else {
-      parser_paused_ = true;
+  while (len > 0) {
+    size_t chunk = len;
+    if (scanning_head_) {
+      size_t consumed = 0;
+      HeadScanner::Result r = scanner_.scan(data, len, consumed);
+      if (r == HeadScanner::Result::Malformed) {
+        if (head_bytes_ == 0) head_bytes_ = 1;
+        rejectRequest(400);
+        return;
+      }
+      if (r == HeadScanner::Result::Complete) {
+        chunk = consumed;
+        scanning_head_ = false;
+      }
     }
-    if (pending_.size() >= kReadBufferSize) pauseReading();
-    return;
+    in_parse_ = true;
+    llhttp_errno_t err = llhttp_execute(&parser_, data, chunk);
+    in_parse_ = false;
+    if (state_ == State::Closing) return;
+    if (err == HPE_OK) {
+      data += chunk;
+      len -= chunk;
+      continue;
+    }
+    if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+      onParseError(err);
+      return;
+    }
+    const char* pos = llhttp_get_error_pos(&parser_);
+    size_t used = static_cast<size_t>(pos - data);
+    data += used;
+    len -= used;
+    if (err == HPE_PAUSED_UPGRADE) {
+      pending_.assign(data, len);  // tunnel bytes, if the upstream agrees to switch
+      upgrade_paused_ = true;
+      if (pending_.size() >= kReadBufferSize) pauseReading();
+      return;
+    }
+    scanning_head_ = true;
+    scanner_.reset();
+    if (exchange_) {  // answer this request before reading the next one
+      pending_.assign(data, len);
+      parser_paused_ = true;
+      if (pending_.size() >= kReadBufferSize) pauseReading();
+      return;
+    }
+    llhttp_resume(&parser_);  // answered already (a local reply): go on with the next request
   }
-  onParseError(err);
 }
 
 void ClientConnection::onParseError(llhttp_errno_t err) {
@@ -315,6 +355,10 @@ int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
+  if (c->field_.empty()) {  // ": value": llhttp 8.1 lets an empty field name through
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
   std::string& v = c->value_;
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
   // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; other controls are
@@ -389,9 +433,17 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   // Framing. llhttp already refused Content-Length with Transfer-Encoding, bad or differing
   // lengths and a final coding other than chunked; we accept exactly `chunked`.
   if (const std::string* te = h.headers.get("transfer-encoding")) {
-    if (h.headers.count("transfer-encoding") != 1 || !filters::headerHasToken(*te, "chunked") ||
-        te->find(',') != std::string::npos) {
-      c->reject_status_ = h.version_minor == 0 ? 400 : 501;
+    // RFC 9112 §6.3: chunked not last -> 400 and close; §6.1: a coding we do not implement
+    // before it -> 501.
+    std::string last = *te;
+    size_t comma = last.rfind(',');
+    if (comma != std::string::npos) last.erase(0, comma + 1);
+    if (h.headers.count("transfer-encoding") != 1 || !filters::headerHasToken(last, "chunked")) {
+      c->reject_status_ = 400;
+      return HPE_USER;
+    }
+    if (comma != std::string::npos) {
+      c->reject_status_ = 501;
       return HPE_USER;
     }
     if (h.version_minor == 0) {  // RFC 9112 §6.1: chunked is not HTTP/1.0
@@ -447,15 +499,15 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
   if (c->exchange_) {
     c->exchange_->onRequestEnd();
     if (c->state_ == State::Closing) return HPE_USER;
-    if (c->exchange_ && !c->meta_.upgrade) return HPE_PAUSED;  // answer before the next request
   }
-  return 0;
+  if (c->meta_.upgrade) return 0;  // llhttp stops with HPE_PAUSED_UPGRADE
+  return HPE_PAUSED;               // feed() regains control at every message end
 }
 
 void ClientConnection::onExchangeDone(bool keep_alive) {
   exchange_.reset();
   if (state_ == State::Closing) return;
-  if (!keep_alive || drain_ || upgrade_paused_) {
+  if (!keep_alive || drain_ || upgrade_paused_ || (peer_closed_ && pending_.empty())) {
     closeAfterWrites();
     return;
   }

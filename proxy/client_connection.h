@@ -11,6 +11,7 @@
 #include <string>
 
 #include "filters/http_message.h"
+#include "proxy/head_scanner.h"
 #include "proxy/http_serialize.h"
 #include "proxy/tcp_write.h"
 #include "proxy/worker_context.h"
@@ -98,8 +99,10 @@ class ClientConnection final : private WriteSink {
   bool parser_paused_ = false;  // HPE_PAUSED at a message end; pending_ holds what follows
   bool upgrade_paused_ = false;
   bool in_parse_ = false;
+  bool scanning_head_ = true;   // the next bytes belong to a request head
+  HeadScanner scanner_;
   bool drain_ = false;
-  bool close_after_ = false;
+  bool peer_closed_ = false;    // the client half-closed after its last request
   int reject_status_ = 0;       // set by a callback that found the head too large etc.
   std::string client_ip_;
   std::string pending_;

@@ -136,11 +136,24 @@ void Exchange::forward() {
     return;
   }
   target_ = &upstream_->targets[static_cast<size_t>(pick)];
+  if (head_.host.empty()) head_.host = target_->address;  // an HTTP/1.0 client sent no Host
   if (meta_.expect_continue) {
     writeClient("HTTP/1.1 100 Continue\r\n\r\n");
   }
   upstream_head_.clear();
   appendRequestHead(head_, meta_.framing, meta_.content_length, upstream_head_);
+  // Like nginx's request buffering, but bounded: a body is gathered until it is complete or
+  // kBodyBufferLimit is reached before the upstream hears of the request, so a request whose
+  // body turns out malformed (a bad chunk size) is never forwarded at all.
+  if (!request_done_ && pending_body_.size() < kBodyBufferLimit) {
+    awaiting_body_ = true;
+    return;
+  }
+  dispatch();
+}
+
+void Exchange::dispatch() {
+  awaiting_body_ = false;
   upstream_start_ = std::chrono::steady_clock::now();
   connectUpstream(true);
 }
@@ -197,6 +210,10 @@ void Exchange::onRequestBody(const char* data, size_t len) {
   if (response_done_ || finished_) return;  // answered already: the rest is discarded
   if (up_ == nullptr || !head_sent_) {
     pending_body_.append(data, len);
+    if (awaiting_body_ && pending_body_.size() >= kBodyBufferLimit) {
+      dispatch();
+      return;
+    }
     if (pending_body_.size() > kHighWatermark) conn_.pauseReading();
     return;
   }
@@ -220,6 +237,10 @@ void Exchange::writeRequestBody(const char* data, size_t len) {
 void Exchange::onRequestEnd() {
   if (request_done_ && upstream_sent_done_) return;
   request_done_ = true;
+  if (awaiting_body_) {
+    dispatch();
+    return;
+  }
   if (up_ != nullptr && head_sent_ && !upstream_sent_done_) {
     upstream_sent_done_ = true;
     up_->requestComplete();

@@ -14,6 +14,9 @@
 
 namespace sluice::proxy {
 
+// Request body bytes gathered before the upstream is contacted (see forward()).
+inline constexpr size_t kBodyBufferLimit = 64 * 1024;
+
 class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
  public:
   Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::RequestHead head,
@@ -51,6 +54,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
  private:
   void prepareUpstreamHead();
   void forward();
+  void dispatch();
   void connectUpstream(bool allow_pooled);
   void sendRequestHead();
   void writeRequestBody(const char* data, size_t len);
@@ -88,6 +92,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   bool request_done_ = false;   // the client's request has been read completely
   bool upstream_sent_done_ = false;
   bool retried_ = false;
+  bool awaiting_body_ = false;   // routed and filtered; the upstream waits for more body
   bool head_sent_ = false;       // the request head went to the current upstream connection
   bool up_reused_ = false;       // ... which came from the pool
   bool response_started_ = false;  // bytes went to the client

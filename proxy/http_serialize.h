@@ -20,8 +20,7 @@ enum class BodyFraming {
 
 // Removes the hop-by-hop fields (RFC 9110 §7.6.1): Connection and every field it names,
 // Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (unless `keep_upgrade`),
-// and Content-Length (framing is re-derived). Returns false when Connection names a field that
-// must not be dropped that way (Host), which callers may treat as malformed.
+// and Content-Length (framing is re-derived). A Connection option naming Host is ignored.
 void removeHopByHop(filters::HeaderMap& headers, bool keep_upgrade);
 
 // "METHOD target HTTP/1.1\r\nhost: ...\r\n<fields>\r\n<framing>\r\n"

@@ -93,6 +93,7 @@ void UpstreamConnection::beginRequest(bool head_request) {
   request_done_ = false;
   response_started_ = false;
   complete_ = false;
+  trailing_ = false;
   interim_ = false;
   upgrade_ = false;
   llhttp_reset(&parser_);
@@ -246,8 +247,7 @@ void UpstreamConnection::onData(const char* data, size_t len) {
   }
   if (complete_) {
     // Bytes after a complete response are a protocol error: the connection is not reused.
-    bool trailing = err == HPE_PAUSED && llhttp_get_error_pos(&parser_) != data + len;
-    if (trailing) llhttp_set_error_reason(&parser_, "trailing bytes");
+    trailing_ = err != HPE_PAUSED || llhttp_get_error_pos(&parser_) != data + len;
     finishResponse();
     return;
   }
@@ -273,7 +273,8 @@ void UpstreamConnection::onEof() {
   }
   if (response_started_ && llhttp_message_needs_eof(&parser_)) {
     llhttp_errno_t err = llhttp_finish(&parser_);
-    if (err == HPE_OK && complete_) {
+    if ((err == HPE_OK || err == HPE_PAUSED) && complete_) {
+      trailing_ = true;  // close-delimited: the connection is over anyway
       finishResponse();
       return;
     }
@@ -285,10 +286,7 @@ void UpstreamConnection::onEof() {
 // sent, the upstream allows keep-alive and no stray bytes followed; then the handler hears it.
 void UpstreamConnection::finishResponse() {
   UpstreamHandler* h = handler_;
-  bool reusable = request_done_ && llhttp_should_keep_alive(&parser_) &&
-                  llhttp_get_errno(&parser_) == HPE_PAUSED &&
-                  std::string_view(llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "") != "trailing bytes" &&
-                  !paused_;
+  bool reusable = request_done_ && !trailing_ && !paused_ && llhttp_should_keep_alive(&parser_);
   handler_ = nullptr;
   uv_timer_stop(&timer_);
   if (reusable) {
@@ -334,6 +332,7 @@ int UpstreamConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
 
 int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
   UpstreamConnection* c = self(p);
+  if (c->field_.empty()) return HPE_USER;
   filters::toLowerInPlace(c->field_);
   while (!c->value_.empty() && (c->value_.back() == ' ' || c->value_.back() == '\t')) c->value_.pop_back();
   for (char ch : c->value_) {

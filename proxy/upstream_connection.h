@@ -140,6 +140,7 @@ class UpstreamConnection final : private WriteSink {
   bool response_started_ = false;
   bool interim_ = false;
   bool complete_ = false;
+  bool trailing_ = false;  // bytes followed the response, or it ended with the connection
   bool upgrade_ = false;
   std::string field_;
   std::string value_;
