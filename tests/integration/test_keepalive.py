@@ -199,6 +199,18 @@ class KeepAliveTest(ProxyTestCase):
         # The Upgrade without Connection: upgrade did not turn the connection into a tunnel.
         self.assertEqual(c.request("GET", "/after-hop").json()["target"], "/after-hop")
 
+    def test_hop_by_hop_response_headers_not_forwarded(self):
+        c = self.conn()
+        r = c.request("GET", "/hop-resp?h=Connection:X-Up-Hop&h=X-Up-Hop:1"
+                      "&h=Keep-Alive:timeout=99&h=Proxy-Connection:keep-alive&h=X-Up-Kept:2")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("x-up-kept"), "2")
+        self.assertFalse(r.has("x-up-hop"), r.headers)
+        self.assertFalse(r.has("proxy-connection"), r.headers)
+        self.assertNotIn("timeout=99", r.header("keep-alive") or "")
+        self.assertNotIn("x-up-hop", (r.header("connection") or "").lower())
+        self.assertEqual(c.request("GET", "/after").json()["target"], "/after")
+
     def test_hop_by_hop_on_chunked_request(self):
         # Transfer-Encoding is framing: the upstream gets a valid framing of its own choice,
         # and never the client's Connection-named headers.
