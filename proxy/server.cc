@@ -31,7 +31,19 @@ Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
   uv_loop_init(&loop_);
 }
 
-Server::~Server() { uv_loop_close(&loop_); }
+Server::~Server() {
+  workers_.clear();
+  admin_.reset();
+  // Whatever is still open (an early start-up failure) is closed and its callbacks run.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
 
 bool Server::bindListener(const config::Listener& l, std::vector<ListenerSocket>& per_worker,
                           std::string& error) {

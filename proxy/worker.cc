@@ -19,6 +19,13 @@ Worker::Worker(int index, Metrics& metrics, SharedState& shared)
 
 Worker::~Worker() {
   join();
+  // A worker that never ran (start-up failed) still owns its async and prepare handles.
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&async_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
+  }
+  ctx_->pool.closeAll();
+  uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
 
