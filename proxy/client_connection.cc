@@ -100,7 +100,7 @@ void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server, const std
     c->abort();
     return;
   }
-  uv_tcp_nodelay(&c->tcp_, 1);
+  // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
   c->client_ip_ = peerIp(&c->tcp_);
   c->startHeadTimer();
   c->resumeReading();
@@ -245,6 +245,7 @@ void ClientConnection::onParseError(llhttp_errno_t err) {
 
 void ClientConnection::rejectRequest(int status) {
   if (state_ == State::Closing) return;
+  reject_status_ = status;
   std::string id = ctx_.newRequestId();
   std::string out;
   const std::string* accept = head_.headers.get("accept");
@@ -301,6 +302,7 @@ int ClientConnection::onMessageBegin(llhttp_t* p) {
   c->value_.clear();
   c->in_value_ = false;
   c->head_bytes_ = 1;  // counts as "a request began" for the header timeout
+  c->message_done_ = false;
   c->header_count_ = 0;
   c->body_bytes_ = 0;
   c->request_start_ = std::chrono::steady_clock::now();
@@ -496,6 +498,7 @@ int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {
 int ClientConnection::onMessageComplete(llhttp_t* p) {
   ClientConnection* c = self(p);
   if (c->state_ == State::Closing) return HPE_USER;
+  c->message_done_ = true;
   if (c->exchange_) {
     c->exchange_->onRequestEnd();
     if (c->state_ == State::Closing) return HPE_USER;
@@ -549,6 +552,13 @@ void ClientConnection::drain() {
 
 void ClientConnection::closeAfterWrites() {
   if (state_ == State::Closing) return;
+  if (queued_writes == 0 && pending_.empty() && message_done_ && reject_status_ == 0 &&
+      state_ != State::Tunnel) {
+    // Everything written is in the kernel and the request was read whole: close now (the FIN
+    // follows the data). Otherwise shut down the write side first so queued bytes drain.
+    abort();
+    return;
+  }
   state_ = State::Closing;
   pauseReading();
   uv_timer_stop(&timer_);

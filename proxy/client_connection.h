@@ -102,7 +102,8 @@ class ClientConnection final : private WriteSink {
   bool scanning_head_ = true;   // the next bytes belong to a request head
   HeadScanner scanner_;
   bool drain_ = false;
-  bool peer_closed_ = false;    // the client half-closed after its last request
+  bool peer_closed_ = false;
+  bool message_done_ = true;    // the last request was read to its end (none is half-read)    // the client half-closed after its last request
   int reject_status_ = 0;       // set by a callback that found the head too large etc.
   std::string client_ip_;
   std::string pending_;

@@ -366,11 +366,22 @@ void Exchange::onUpstreamBody(const char* data, size_t len) {
 
 void Exchange::writeResponseBody(const char* data, size_t len) {
   bytes_sent_ += len;
+  bool chunked = response_framing_ == BodyFraming::Chunked;
+  if (!out_.empty() && len <= kCoalesceLimit) {  // small: one write(2) with the head
+    if (chunked) {
+      char hdr[24];
+      size_t hn = formatChunkHeader(len, hdr);
+      bytes_sent_ += hn + 2;
+      out_.append(hdr, hn);
+    }
+    out_.append(data, len);
+    if (chunked) out_.append("\r\n");
+    return;
+  }
   uv_buf_t bufs[4];
   unsigned n = 0;
   if (!out_.empty()) bufs[n++] = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
   char hdr[24];
-  bool chunked = response_framing_ == BodyFraming::Chunked;
   if (chunked) {
     size_t hn = formatChunkHeader(len, hdr);
     bytes_sent_ += hn + 2;

@@ -16,6 +16,8 @@ namespace sluice::proxy {
 
 // Request body bytes gathered before the upstream is contacted (see forward()).
 inline constexpr size_t kBodyBufferLimit = 64 * 1024;
+// Response body pieces up to this size are copied behind the gathered head (one write).
+inline constexpr size_t kCoalesceLimit = 16 * 1024;
 
 class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
  public:
