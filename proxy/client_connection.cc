@@ -76,8 +76,9 @@ ClientConnection::~ClientConnection() {
   if (connections_active_ != nullptr) connections_active_->sub(1);
 }
 
-void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server, const std::string& listener) {
-  auto* c = new ClientConnection(ctx, listener);
+void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server,
+                              const ListenerSeries& listener) {
+  auto* c = new ClientConnection(ctx, listener.name);
   uv_tcp_init(ctx.loop, &c->tcp_);
   uv_timer_init(ctx.loop, &c->timer_);
   c->tcp_.data = c;
@@ -85,8 +86,8 @@ void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server, const std
   c->handles_open_ = 2;
   ctx.connections.insert(c);
   ctx.shared.connections.fetch_add(1, std::memory_order_relaxed);
-  c->connections_total_ = &ctx.metrics.downstream_connections_total.with({listener});
-  c->connections_active_ = &ctx.metrics.downstream_connections_active.with({listener});
+  c->connections_total_ = listener.total;
+  c->connections_active_ = listener.active;
   c->connections_total_->inc();
   c->connections_active_->add(1);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
@@ -297,6 +298,7 @@ void ClientConnection::onTimer(uv_timer_t* t) {
 int ClientConnection::onMessageBegin(llhttp_t* p) {
   ClientConnection* c = self(p);
   c->head_ = filters::RequestHead{};
+  c->head_.headers.fields().reserve(16);
   c->meta_ = RequestMeta{};
   c->field_.clear();
   c->value_.clear();

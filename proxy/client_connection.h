@@ -20,6 +20,13 @@ namespace sluice::proxy {
 
 class Exchange;
 
+// A listener's name and connection series, resolved once when the listener opens.
+struct ListenerSeries {
+  std::string name;
+  filters::Counter* total = nullptr;
+  filters::Gauge* active = nullptr;
+};
+
 // What the parser learnt about a request beyond its head.
 struct RequestMeta {
   BodyFraming framing = BodyFraming::None;  // None, Length or Chunked
@@ -30,10 +37,10 @@ struct RequestMeta {
   bool absolute_form = false;
 };
 
-class ClientConnection final : private WriteSink {
+class ClientConnection final : public ConnectionList::Node, private WriteSink {
  public:
-  // Accepts one pending connection of `server`. `listener` names it in metrics.
-  static void accept(WorkerContext& ctx, uv_stream_t* server, const std::string& listener);
+  // Accepts one pending connection of `server`, counted in `listener`'s series.
+  static void accept(WorkerContext& ctx, uv_stream_t* server, const ListenerSeries& listener);
 
   WorkerContext& ctx() { return ctx_; }
   const std::string& clientIp() const { return client_ip_; }

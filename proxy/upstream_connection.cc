@@ -168,7 +168,17 @@ void UpstreamConnection::onTimer(uv_timer_t* t) {
   auto* c = static_cast<UpstreamConnection*>(t->data);
   switch (c->state_) {
     case State::Connecting: c->fail(UpstreamError::ConnectTimeout); break;
-    case State::Active: c->fail(UpstreamError::ResponseTimeout); break;
+    case State::Active: {
+      // Reads only note their time; the timer, armed once per request, re-arms for the rest.
+      uint64_t limit = static_cast<uint64_t>(c->timeouts_.response.count());
+      uint64_t idle = uv_now(c->loop_) - c->last_read_;
+      if (c->response_started_ && idle < limit) {
+        uv_timer_start(&c->timer_, onTimer, limit - idle, 0);
+        break;
+      }
+      c->fail(UpstreamError::ResponseTimeout);
+      break;
+    }
     case State::Idle:
       c->pool_->forget(c);
       c->close();
@@ -234,7 +244,7 @@ void UpstreamConnection::onData(const char* data, size_t len) {
     default: return;
   }
   response_started_ = true;
-  startTimer(timeouts_.response);
+  last_read_ = uv_now(loop_);  // the running timer re-arms itself from here (see onTimer)
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (state_ != State::Active) return;  // closed or detached from inside a callback
   if (err == HPE_PAUSED_UPGRADE && upgrade_) {
@@ -300,7 +310,9 @@ void UpstreamConnection::finishResponse() {
 
 int UpstreamConnection::onMessageBegin(llhttp_t* p) {
   UpstreamConnection* c = self(p);
-  c->head_ = filters::ResponseHead{};
+  c->head_.status = 0;  // reset in place: the field vector keeps its capacity
+  c->head_.reason.clear();
+  c->head_.headers.clear();
   c->field_.clear();
   c->value_.clear();
   c->in_value_ = false;

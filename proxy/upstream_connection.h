@@ -132,6 +132,7 @@ class UpstreamConnection final : private WriteSink {
   Timeouts timeouts_{};
   State state_ = State::Connecting;
   int handles_open_ = 0;
+  uint64_t last_read_ = 0;  // loop time of the last response bytes
   bool reading_ = false;
   bool paused_ = false;
   bool reused_ = false;

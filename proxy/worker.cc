@@ -72,6 +72,9 @@ void Worker::openListener(const ListenerSocket& s) {
   auto* l = new Listener;
   l->name = s.name;
   l->address = s.address;
+  l->series.name = s.name;
+  l->series.total = &metrics_.downstream_connections_total.with({s.name});
+  l->series.active = &metrics_.downstream_connections_active.with({s.name});
   l->worker = this;
   uv_tcp_init(&loop_, &l->tcp);
   l->tcp.data = l;
@@ -94,7 +97,7 @@ void Worker::closeListener(Listener* l) {
 void Worker::onConnection(uv_stream_t* server, int status) {
   auto* l = static_cast<Listener*>(server->data);
   if (status != 0) return;
-  ClientConnection::accept(*l->worker->ctx_, server, l->name);
+  ClientConnection::accept(*l->worker->ctx_, server, l->series);
 }
 
 void Worker::applyAccessLog() {
@@ -138,7 +141,12 @@ void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
       if (still == nullptr) {
         w.closeListener(l);
       } else {
-        l->name = still->name;
+        if (l->name != still->name) {
+          l->name = still->name;
+          l->series.name = still->name;
+          l->series.total = &w.metrics_.downstream_connections_total.with({still->name});
+          l->series.active = &w.metrics_.downstream_connections_active.with({still->name});
+        }
         keep.push_back(l);
       }
     }
@@ -151,7 +159,7 @@ void Worker::drain() {
   post([](Worker& w) {
     for (Listener* l : w.listeners_) w.closeListener(l);
     w.listeners_.clear();
-    std::vector<ClientConnection*> conns(w.ctx_->connections.begin(), w.ctx_->connections.end());
+    auto conns = w.ctx_->connections.snapshot<ClientConnection>();
     for (ClientConnection* c : conns) c->drain();
   });
 }
@@ -161,7 +169,7 @@ void Worker::stop() {
     w.stopping_ = true;
     for (Listener* l : w.listeners_) w.closeListener(l);
     w.listeners_.clear();
-    std::vector<ClientConnection*> conns(w.ctx_->connections.begin(), w.ctx_->connections.end());
+    auto conns = w.ctx_->connections.snapshot<ClientConnection>();
     for (ClientConnection* c : conns) c->abort();
     w.ctx_->pool.closeAll();
     w.ctx_->access_log.flush();

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/client_connection.h"
 #include "proxy/worker_context.h"
 
 namespace sluice::proxy {
@@ -46,6 +47,7 @@ class Worker {
  private:
   struct Listener {
     uv_tcp_t tcp;
+    ListenerSeries series;
     std::string name;
     std::string address;
     Worker* worker;
