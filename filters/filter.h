@@ -4,8 +4,11 @@
 // no-op returning Continue, so a filter overrides only what it uses.
 #pragma once
 
+#include <uv.h>
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,11 +22,23 @@ enum class FilterStatus {
   Stop,      // the filter answered (sendLocalReply) or will resume later (continueRequest)
 };
 
+class FilterCallbacks;
+
+// Wakes a request that a filter stopped, from any thread: `fn` runs on the request's own worker
+// thread with its callbacks, or not at all when the request has ended meanwhile.
+class Waker {
+ public:
+  virtual ~Waker() = default;
+  virtual void wake(std::function<void(FilterCallbacks&)> fn) = 0;
+};
+
 // What a filter may know about the request it is in. Filled by the proxy before the chain runs.
 struct StreamInfo {
   std::string_view client_ip;   // the peer address, textual
   std::string_view route_name;  // the matched route
   std::string_view request_id;
+  std::string_view original_host;    // Host as the client sent it
+  std::string_view original_target;  // request target as the client sent it (origin-form)
   std::chrono::steady_clock::time_point start;
 };
 
@@ -40,6 +55,13 @@ class FilterCallbacks {
   // Calls continueRequest() after `delay` on the request's own loop (e.g. a leaky bucket).
   virtual void continueRequestAfter(std::chrono::milliseconds delay) = 0;
   virtual const StreamInfo& info() const = 0;
+  // The request's worker loop, for filters that do I/O of their own (e.g. a Redis client per
+  // worker). Never block it.
+  virtual uv_loop_t* loop() const = 0;
+  // A handle to resume this request later from any thread (e.g. a cache fill on another worker).
+  virtual std::shared_ptr<Waker> waker() = 0;
+  // The request as the client sent it (before rewrites), for keys and cache lookups.
+  virtual const RequestHead& request() const = 0;
 };
 
 class Filter {

@@ -6,8 +6,10 @@
 namespace sluice::filters {
 
 namespace {
-using Builder = std::shared_ptr<const FilterFactory> (*)(const config::Route&,
-                                                         const config::FilterEntry&);
+// Returns null with `error` set when the filter cannot be built (e.g. a file it needs).
+using Builder = std::shared_ptr<const FilterFactory> (*)(const FilterBuildContext&,
+                                                         const config::FilterEntry&,
+                                                         std::string& error);
 struct Entry {
   const char* name;
   Builder build;
@@ -28,19 +30,27 @@ const Entry* find(std::string_view name) {
 
 bool isRegisteredFilter(std::string_view name) { return find(name) != nullptr; }
 
-bool buildRouteChain(const config::Route& route, FactoryList& out, std::string& error) {
+bool buildRouteChain(const config::Config& config, const config::Route& route, Registry& metrics,
+                     StateStore& state, FactoryList& out, std::string& error) {
   out.clear();
   if (!route.request_headers.empty() || !route.response_headers.empty()) {
     out.push_back(
         std::make_shared<HeaderRewriteFactory>(route.request_headers, route.response_headers));
   }
-  for (const config::FilterEntry& entry : route.filters) {
+  for (size_t i = 0; i < route.filters.size(); ++i) {
+    const config::FilterEntry& entry = route.filters[i];
     const Entry* e = find(entry.name);
     if (e == nullptr) {
       error = "route " + route.name + ": filter " + entry.name + " is not built into this binary";
       return false;
     }
-    out.push_back(e->build(route, entry));
+    FilterBuildContext ctx{config, route, i, metrics, state};
+    auto factory = e->build(ctx, entry, error);
+    if (!factory) {
+      error = "route " + route.name + ": filter " + entry.name + ": " + error;
+      return false;
+    }
+    out.push_back(std::move(factory));
   }
   if (route.respond) out.push_back(std::make_shared<DirectResponseFactory>(*route.respond));
   return true;

@@ -7,13 +7,25 @@
 
 #include "config/config.h"
 #include "filters/chain.h"
+#include "filters/metrics_registry.h"
+#include "filters/state_store.h"
 
 namespace sluice::filters {
+
+// What a filter builder may use. Builders run on the main thread, once per config snapshot.
+struct FilterBuildContext {
+  const config::Config& config;
+  const config::Route& route;
+  size_t index;        // position of the filter in the route's `filters:` list
+  Registry& metrics;   // declare-or-get families by name (same name and type = same family)
+  StateStore& state;   // state that survives reloads, keyed by policy and settings
+};
 
 // Builds the factories of one route, in the order they run: header rewriting, the route's
 // `filters:` in config order, then `respond:`. Returns false with `error` set when a filter
 // named in the config has no builder (config validation should have refused it already).
-bool buildRouteChain(const config::Route& route, FactoryList& out, std::string& error);
+bool buildRouteChain(const config::Config& config, const config::Route& route, Registry& metrics,
+                     StateStore& state, FactoryList& out, std::string& error);
 
 // Whether `name` is a filter this binary can build.
 bool isRegisteredFilter(std::string_view name);

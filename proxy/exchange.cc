@@ -42,7 +42,31 @@ Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::Reques
       start_(start),
       wall_start_(std::chrono::system_clock::now()) {}
 
+namespace {
+class ExchangeWaker final : public filters::Waker {
+ public:
+  ExchangeWaker(WorkerContext& ctx, Exchange* ex, std::shared_ptr<bool> alive)
+      : ctx_(ctx), ex_(ex), alive_(std::move(alive)) {}
+  void wake(std::function<void(filters::FilterCallbacks&)> fn) override {
+    ctx_.post([ex = ex_, alive = alive_, fn = std::move(fn)] {
+      if (*alive) fn(*ex);
+    });
+  }
+
+ private:
+  WorkerContext& ctx_;
+  Exchange* ex_;
+  std::shared_ptr<bool> alive_;
+};
+}  // namespace
+
+std::shared_ptr<filters::Waker> Exchange::waker() {
+  if (!alive_) alive_ = std::make_shared<bool>(true);
+  return std::make_shared<ExchangeWaker>(ctx_, this, alive_);
+}
+
 Exchange::~Exchange() {
+  if (alive_) *alive_ = false;
   if (up_ != nullptr) {
     up_->abandon();
     up_ = nullptr;
@@ -68,6 +92,8 @@ void Exchange::start() {
   request_done_ = meta_.framing == BodyFraming::None;
   info_.client_ip = conn_.clientIp();
   info_.request_id = request_id_;
+  info_.original_host = original_host_;
+  info_.original_target = original_target_;
   info_.start = start_;
   route_index_ = snapshot_->router.match(head_);
   if (route_index_ < 0) {
@@ -330,13 +356,22 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   removeHopByHop(head.headers, false);
   appendToList(head.headers, "via", "1.1 sluice");
   head.headers.set("x-request-id", request_id_);
-  chain_.runResponseHeaders(head, *this);
-  if (response_started_ || finished_) return;  // a filter answered instead
   bool no_body = head_only_ || head.status == 204 || head.status == 304;
+  // Filters see the length; one that changes the body (gzip) removes it, and the response is
+  // then re-framed as chunked.
+  if (has_length && head.status != 204) head.headers.add("content-length", length_text);
+  if (!chain_.empty()) {
+    chain_.runResponseHeaders(head, *this);
+    if (response_started_ || finished_) return;  // a filter answered instead
+    has_length = false;
+    if (const std::string* cl = head.headers.get("content-length")) {
+      has_length = std::from_chars(cl->data(), cl->data() + cl->size(), length).ec == std::errc();
+    }
+  }
   if (no_body) {
-    response_framing_ = BodyFraming::None;
-    if (has_length && head.status != 204) head.headers.add("content-length", length_text);
-  } else if (has_length && (route_ == nullptr || !route_->body_filters)) {
+    response_framing_ = BodyFraming::None;  // a HEAD/304 keeps its content-length field as is
+  } else if (has_length) {
+    head.headers.remove("content-length");
     response_framing_ = BodyFraming::Length;
   } else if (head_.version_minor == 1) {
     response_framing_ = BodyFraming::Chunked;

@@ -42,6 +42,9 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void continueRequest() override;
   void continueRequestAfter(std::chrono::milliseconds delay) override;
   const filters::StreamInfo& info() const override { return info_; }
+  uv_loop_t* loop() const override { return ctx_.loop; }
+  std::shared_ptr<filters::Waker> waker() override;
+  const filters::RequestHead& request() const override { return head_; }
 
   // UpstreamHandler
   void onUpstreamConnected() override;
@@ -87,6 +90,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   const ResolvedTarget* target_ = nullptr;
   UpstreamConnection* up_ = nullptr;
   uv_timer_t* delay_timer_ = nullptr;
+  std::shared_ptr<bool> alive_;  // false once destroyed; read by wakers on this thread
 
   std::string upstream_head_;   // serialised request head, kept for a retry
   std::string pending_body_;    // body bytes that arrived before the upstream connection

@@ -79,7 +79,8 @@ int Server::run() {
     return 1;
   }
   std::string error;
-  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, error);
+  state_.beginGeneration();
+  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_, error);
   if (!snapshot_) {
     logError(error);
     return 1;
@@ -195,7 +196,8 @@ void Server::reload(ReloadDone done) {
       return;
     }
     std::string error;
-    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, error);
+    state_.beginGeneration();
+    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error);
     if (!next) {
       finish(false, error);
       return;
@@ -223,6 +225,7 @@ void Server::reload(ReloadDone done) {
     version_ = next->version;
     snapshot_ = next;
     for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
+    state_.dropUnused();
     finish(true, std::to_string(version_));
   });
 }

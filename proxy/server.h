@@ -42,6 +42,7 @@ class Server {
   uv_loop_t loop_;
   Metrics metrics_;
   SharedState shared_;
+  filters::StateStore state_;  // filter state that survives reloads
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;
   std::string admin_address_;

@@ -7,7 +7,8 @@
 namespace sluice::proxy {
 
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
-                          uint64_t version, std::string& error) {
+                          uint64_t version, filters::Registry& metrics,
+                          filters::StateStore& state, std::string& error) {
   auto snap = std::make_shared<Snapshot>(std::move(config));
   const config::Config& c = *snap->config;
   snap->version = version;
@@ -44,7 +45,7 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
         return nullptr;
       }
     }
-    if (!filters::buildRouteChain(r, rt.filters, error)) return nullptr;
+    if (!filters::buildRouteChain(c, r, metrics, state, rt.filters, error)) return nullptr;
     for (const auto& f : rt.filters) rt.body_filters = rt.body_filters || f->needsResponseBody();
     snap->routes.push_back(std::move(rt));
   }

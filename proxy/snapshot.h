@@ -14,6 +14,8 @@
 
 #include "config/config.h"
 #include "filters/chain.h"
+#include "filters/metrics_registry.h"
+#include "filters/state_store.h"
 #include "proxy/router.h"
 
 namespace sluice::proxy {
@@ -52,8 +54,10 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
 // Builds the route chains and upstream tables of `config`; target addresses are filled from
 // `resolved` (address text -> sockaddr, see resolver.h). Returns null with `error` on failure.
+// `metrics` and `state` are handed to the filter builders.
 SnapshotPtr buildSnapshot(config::ConfigPtr config,
                           const std::vector<ResolvedTarget>& resolved, uint64_t version,
+                          filters::Registry& metrics, filters::StateStore& state,
                           std::string& error);
 
 }  // namespace sluice::proxy

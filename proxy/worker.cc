@@ -15,6 +15,9 @@ Worker::Worker(int index, Metrics& metrics, SharedState& shared)
   uv_prepare_init(&loop_, &prepare_);
   prepare_.data = this;
   ctx_ = std::make_unique<WorkerContext>(&loop_, index, metrics, shared);
+  ctx_->post = [this](std::function<void()> fn) {
+    post([fn = std::move(fn)](Worker&) { fn(); });
+  };
 }
 
 Worker::~Worker() {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -88,6 +89,9 @@ class WorkerContext {
   UpstreamPool pool;
   AccessLogWriter access_log;
   ConnectionList connections;
+
+  // Runs `fn` on this worker's thread soon (any thread). Set by the Worker.
+  std::function<void(std::function<void()>)> post;
 
   // Adopts a new snapshot: rebuilds balancers and route series. Worker thread.
   void adopt(SnapshotPtr next);

@@ -1,4 +1,5 @@
 #include "filters/chain.h"
+#include "tests/filters/fake_callbacks.h"
 
 #include <gtest/gtest.h>
 
@@ -81,16 +82,7 @@ class SilentFactory final : public FilterFactory {
   std::unique_ptr<Filter> create() const override { return std::make_unique<SilentFilter>(); }
 };
 
-class NullCallbacks final : public FilterCallbacks {
- public:
-  void sendLocalReply(int, std::string_view, const HeaderMap*) override {}
-  void continueRequest() override {}
-  void continueRequestAfter(std::chrono::milliseconds) override {}
-  const StreamInfo& info() const override { return info_; }
-
- private:
-  StreamInfo info_;
-};
+using NullCallbacks = testing::FakeCallbacks;
 
 class ChainTest : public ::testing::Test {
  protected:

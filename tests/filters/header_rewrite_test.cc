@@ -1,4 +1,5 @@
 #include "filters/header_rewrite.h"
+#include "tests/filters/fake_callbacks.h"
 
 #include <gtest/gtest.h>
 
@@ -15,15 +16,11 @@ std::vector<std::string> flat(const HeaderMap& h) {
   return out;
 }
 
-class NullCallbacks final : public FilterCallbacks {
+class NullCallbacks final : public testing::FakeCallbacks {
  public:
   void sendLocalReply(int, std::string_view, const HeaderMap*) override { ADD_FAILURE(); }
   void continueRequest() override { ADD_FAILURE(); }
   void continueRequestAfter(std::chrono::milliseconds) override { ADD_FAILURE(); }
-  const StreamInfo& info() const override { return info_; }
-
- private:
-  StreamInfo info_;
 };
 
 TEST(HeaderRewriteApply, EmptyRewriteChangesNothing) {

@@ -1,0 +1,39 @@
+// A FilterCallbacks for filter unit tests: records local replies and resumptions; loop() and
+// waker() are null unless a test provides them.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "filters/filter.h"
+
+namespace sluice::filters::testing {
+
+class FakeCallbacks : public FilterCallbacks {
+ public:
+  struct Reply {
+    int status;
+    std::string body;
+    HeaderMap headers;
+  };
+
+  void sendLocalReply(int status, std::string_view body, const HeaderMap* extra) override {
+    replies.push_back(Reply{status, std::string(body), extra ? *extra : HeaderMap{}});
+  }
+  void continueRequest() override { ++continued; }
+  void continueRequestAfter(std::chrono::milliseconds d) override { delays.push_back(d); }
+  const StreamInfo& info() const override { return info_; }
+  uv_loop_t* loop() const override { return loop_; }
+  std::shared_ptr<Waker> waker() override { return nullptr; }
+  const RequestHead& request() const override { return request_; }
+
+  std::vector<Reply> replies;
+  int continued = 0;
+  std::vector<std::chrono::milliseconds> delays;
+  StreamInfo info_;
+  RequestHead request_;
+  uv_loop_t* loop_ = nullptr;
+};
+
+}  // namespace sluice::filters::testing

@@ -1,0 +1,90 @@
+#include "proxy/head_scanner.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sluice::proxy {
+namespace {
+
+using R = HeadScanner::Result;
+
+R scanAll(const std::string& s, size_t& consumed, size_t step = 0) {
+  HeadScanner h;
+  if (step == 0) return h.scan(s.data(), s.size(), consumed);
+  size_t off = 0;
+  while (off < s.size()) {
+    size_t n = std::min(step, s.size() - off);
+    size_t used = 0;
+    R r = h.scan(s.data() + off, n, used);
+    if (r != R::NeedMore) {
+      consumed = off + used;
+      return r;
+    }
+    off += n;
+  }
+  consumed = off;
+  return R::NeedMore;
+}
+
+TEST(HeadScanner, FindsTheEndOfAHeadInAnySplit) {
+  std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n";
+  std::string all = head + "BODY\nwith bare LF";
+  for (size_t step : {0, 1, 2, 3, 7}) {
+    size_t used = 0;
+    EXPECT_EQ(scanAll(all, used, step), R::Complete) << step;
+    EXPECT_EQ(used, head.size()) << step;
+  }
+}
+
+TEST(HeadScanner, LeadingEmptyLinesAreSkipped) {
+  size_t used = 0;
+  std::string s = "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  EXPECT_EQ(scanAll(s, used), R::Complete);
+  EXPECT_EQ(used, s.size());
+}
+
+TEST(HeadScanner, IncompleteHeadNeedsMore) {
+  size_t used = 0;
+  EXPECT_EQ(scanAll("GET / HTTP/1.1\r\nHost: a\r\n", used), R::NeedMore);
+}
+
+TEST(HeadScanner, RejectsBareLfBareCrObsFoldAndControls) {
+  const char* bad[] = {
+      "GET / HTTP/1.1\nHost: a\r\n\r\n",          // bare LF after the request line
+      "GET / HTTP/1.1\r\nHost: a\n\r\n",          // bare LF after a field
+      "GET / HTTP/1.1\r\nHost: a\r\n\n",          // bare LF as the empty line
+      "GET / HTTP/1.1\rHost: a\r\n\r\n",          // bare CR
+      "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",     // obs-fold with SP
+      "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",    // obs-fold with HTAB
+      "GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n",   // other control byte
+      "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",       // DEL
+      " GET / HTTP/1.1\r\n\r\n",                  // whitespace before the request line
+  };
+  for (const char* b : bad) {
+    std::string s(b);
+    size_t used = 0;
+    EXPECT_EQ(scanAll(s, used), R::Malformed) << s;
+  }
+  std::string nul("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 27);
+  size_t used = 0;
+  EXPECT_EQ(scanAll(nul, used), R::Malformed);
+}
+
+TEST(HeadScanner, AllowsTabsAndObsTextInValues) {
+  size_t used = 0;
+  EXPECT_EQ(scanAll("GET / HTTP/1.1\r\nX: a\tb \xc3\xa9\r\n\r\n", used), R::Complete);
+}
+
+TEST(HeadScanner, ResetStartsANewHead) {
+  HeadScanner h;
+  size_t used = 0;
+  std::string a = "GET / HTTP/1.1\r\n\r\n";
+  EXPECT_EQ(h.scan(a.data(), a.size(), used), R::Complete);
+  h.reset();
+  EXPECT_EQ(h.scan(a.data(), a.size(), used), R::Complete);
+  EXPECT_EQ(used, a.size());
+}
+
+}  // namespace
+}  // namespace sluice::proxy
