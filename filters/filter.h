@@ -32,6 +32,9 @@ class Waker {
   virtual void wake(std::function<void(FilterCallbacks&)> fn) = 0;
 };
 
+// Access-log fields that filters fill in (spec/operations.md access log).
+enum class LogField { Cache, RateLimit };
+
 // What a filter may know about the request it is in. Filled by the proxy before the chain runs.
 struct StreamInfo {
   std::string_view client_ip;   // the peer address, textual
@@ -60,8 +63,12 @@ class FilterCallbacks {
   virtual uv_loop_t* loop() const = 0;
   // A handle to resume this request later from any thread (e.g. a cache fill on another worker).
   virtual std::shared_ptr<Waker> waker() = 0;
-  // The request as the client sent it (before rewrites), for keys and cache lookups.
+  // The request head as it will go upstream (forwarding fields added, prefix stripped); the
+  // client's own host and target are in info().
   virtual const RequestHead& request() const = 0;
+  // Sets an access-log field of this request (e.g. cache "hit", ratelimit "limited"); `value`
+  // must be a string literal or otherwise outlive the request.
+  virtual void setLogField(LogField field, std::string_view value) = 0;
 };
 
 class Filter {

@@ -581,6 +581,8 @@ void Exchange::logAndCount() {
     r.target = target_->address;
     if (upstream_ms_ >= 0) r.upstream_duration_ms = upstream_ms_;
   }
+  if (!log_cache_.empty()) r.cache = log_cache_;
+  if (!log_ratelimit_.empty()) r.ratelimit = log_ratelimit_;
   if (const std::string* ua = head_.headers.get("user-agent")) r.user_agent = *ua;
   if (const std::string* ref = head_.headers.get("referer")) r.referer = *ref;
   ctx_.access_log.append(r);

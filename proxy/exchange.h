@@ -45,6 +45,9 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   uv_loop_t* loop() const override { return ctx_.loop; }
   std::shared_ptr<filters::Waker> waker() override;
   const filters::RequestHead& request() const override { return head_; }
+  void setLogField(filters::LogField field, std::string_view value) override {
+    (field == filters::LogField::Cache ? log_cache_ : log_ratelimit_) = value;
+  }
 
   // UpstreamHandler
   void onUpstreamConnected() override;
@@ -90,7 +93,9 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   const ResolvedTarget* target_ = nullptr;
   UpstreamConnection* up_ = nullptr;
   uv_timer_t* delay_timer_ = nullptr;
-  std::shared_ptr<bool> alive_;  // false once destroyed; read by wakers on this thread
+  std::shared_ptr<bool> alive_;
+  std::string_view log_cache_;      // access-log fields set by filters
+  std::string_view log_ratelimit_;  // false once destroyed; read by wakers on this thread
 
   std::string upstream_head_;   // serialised request head, kept for a retry
   std::string pending_body_;    // body bytes that arrived before the upstream connection

@@ -27,6 +27,11 @@ class FakeCallbacks : public FilterCallbacks {
   uv_loop_t* loop() const override { return loop_; }
   std::shared_ptr<Waker> waker() override { return nullptr; }
   const RequestHead& request() const override { return request_; }
+  void setLogField(LogField f, std::string_view v) override {
+    (f == LogField::Cache ? cache_field : ratelimit_field) = std::string(v);
+  }
+  std::string cache_field;
+  std::string ratelimit_field;
 
   std::vector<Reply> replies;
   int continued = 0;
