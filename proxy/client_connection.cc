@@ -316,7 +316,7 @@ int ClientConnection::onUrl(llhttp_t* p, const char* at, size_t len) {
   ClientConnection* c = self(p);
   c->head_bytes_ += len;
   if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
-    c->reject_status_ = 431;  // RFC 9112 §3: 414 is for a target too long; the head as a whole
+    c->reject_status_ = 414;  // RFC 9112 §3: the request target alone is too long
     return HPE_USER;
   }
   c->head_.target.append(at, len);

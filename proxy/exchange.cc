@@ -108,7 +108,38 @@ void Exchange::start() {
   }
   chain_.init(route_->filters);
   if (chain_.runRequestHeaders(head_, *this) == filters::FilterStatus::Stop) return;
+  if (upstream_ != nullptr && !applyMaxForwards()) return;
   forward();
+}
+
+// RFC 9110 §7.6.2: a proxy decrements Max-Forwards of TRACE and OPTIONS, and answers them itself
+// when it is 0. Returns false when it answered.
+bool Exchange::applyMaxForwards() {
+  if (head_.method != "OPTIONS" && head_.method != "TRACE") return true;
+  const std::string* mf = head_.headers.get("max-forwards");
+  if (mf == nullptr) return true;
+  uint64_t n = 0;
+  if (std::from_chars(mf->data(), mf->data() + mf->size(), n).ec != std::errc()) return true;
+  if (n > 0) {
+    head_.headers.set("max-forwards", std::to_string(n - 1));
+    return true;
+  }
+  filters::HeaderMap extra;
+  if (head_.method == "OPTIONS") {
+    extra.add("allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+    sendLocalReply(200, "", &extra);
+  } else {
+    // TRACE reflects the request head (without credentials) as message/http.
+    std::string echo = head_.method + " " + original_target_ + " HTTP/1." +
+                       std::to_string(head_.version_minor) + "\r\n";
+    for (const filters::Header& h : head_.headers) {
+      if (h.name == "authorization" || h.name == "cookie" || h.name == "proxy-authorization") continue;
+      echo += h.name + ": " + h.value + "\r\n";
+    }
+    extra.add("content-type", "message/http");
+    sendLocalReply(200, echo, &extra);
+  }
+  return false;
 }
 
 void Exchange::prepareUpstreamHead() {
@@ -356,6 +387,8 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   removeHopByHop(head.headers, false);
   appendToList(head.headers, "via", "1.1 sluice");
   head.headers.set("x-request-id", request_id_);
+  // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that has none.
+  if (!head.headers.has("date")) head.headers.add("date", ctx_.httpDate());
   bool no_body = head_only_ || head.status == 204 || head.status == 304;
   // Filters see the length; one that changes the body (gzip) removes it, and the response is
   // then re-framed as chunked.

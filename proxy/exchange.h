@@ -61,6 +61,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
 
  private:
   void prepareUpstreamHead();
+  bool applyMaxForwards();
   void forward();
   void dispatch();
   void connectUpstream(bool allow_pooled);

@@ -1,7 +1,10 @@
 #include "proxy/server.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "config/json_dump.h"
@@ -47,6 +50,20 @@ Server::~Server() {
 
 bool Server::bindListener(const config::Listener& l, std::vector<ListenerSocket>& per_worker,
                           std::string& error) {
+  if (int shared = inherited_.find(l.name, l.address); shared >= 0) {
+    // Socket activation: one socket shared by all workers (no SO_REUSEPORT balancing).
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      int fd = fcntl(shared, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) {
+        for (auto& s : per_worker) ::close(s.fd);
+        per_worker.clear();
+        error = "listener " + l.name + ": dup of the inherited socket: " + std::strerror(errno);
+        return false;
+      }
+      per_worker.push_back(ListenerSocket{l.name, l.address.text(), fd});
+    }
+    return true;
+  }
   for (size_t i = 0; i < workers_.size(); ++i) {
     int fd = openListenSocket(l.address, true, error);
     if (fd < 0) {
@@ -61,6 +78,10 @@ bool Server::bindListener(const config::Listener& l, std::vector<ListenerSocket>
 }
 
 int Server::run() {
+  if (std::string inherit_error; !inherited_.load(inherit_error)) {
+    logError(inherit_error);
+    return 2;
+  }
   config::LoadResult loaded = config::loadFile(config_path_);
   if (!loaded.errors.empty()) {
     for (const auto& d : loaded.errors) logError(d.text());
@@ -101,6 +122,7 @@ int Server::run() {
     for (size_t i = 0; i < per_worker.size(); ++i) sockets[i].push_back(per_worker[i]);
     bound_[l.address.text()] = l.name;
   }
+  inherited_.warnUnused();
   if (c.admin.address) {
     admin_ = std::make_unique<AdminServer>(
         &loop_, [this](const AdminRequest& req, AdminResponder r) { handleAdmin(req, std::move(r)); });
@@ -127,6 +149,7 @@ int Server::run() {
   logInfo("sluice " SLUICE_VERSION " serving " + std::to_string(c.listeners.size()) +
           " listener(s) with " + std::to_string(workers_.size()) + " worker(s), config " +
           config_path_);
+  notifier_.ready(&loop_, "serving config version " + std::to_string(version_));
   uv_run(&loop_, UV_RUN_DEFAULT);
   return exit_code_;
 }
@@ -164,7 +187,10 @@ void Server::reload(ReloadDone done) {
     return;
   }
   reloading_ = true;
+  notifier_.reloading();
   auto finish = [this, done](bool ok, std::string message) {
+    notifier_.ready(&loop_, (ok ? "serving config version " : "reload failed; serving version ") +
+                                std::to_string(version_));
     double now = unixNow();
     metrics_.config_reloads_total.with({ok ? "success" : "failure"}).inc();
     if (ok) metrics_.config_last_reload_success_timestamp_seconds.with({}).set(now);
@@ -234,6 +260,7 @@ void Server::gracefulStop() {
   if (stopping_) return;
   stopping_ = true;
   shared_.draining.store(true);
+  notifier_.stopping("draining");
   logInfo("draining: waiting up to " +
           std::to_string(snapshot_->config->limits.drain_timeout.count()) +
           "ms for in-flight requests");
@@ -256,6 +283,8 @@ void Server::gracefulStop() {
 void Server::finishStop() {
   stopping_ = true;
   ready_ = false;
+  notifier_.stopping("stopping");
+  notifier_.close();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   if (admin_) admin_->close();

@@ -13,6 +13,7 @@
 
 #include "proxy/admin_server.h"
 #include "proxy/metrics.h"
+#include "proxy/systemd.h"
 #include "proxy/worker.h"
 
 namespace sluice::proxy {
@@ -56,6 +57,8 @@ class Server {
   bool ready_ = false;
   uv_signal_t signals_[5];
   uv_timer_t drain_timer_;
+  systemd::Notifier notifier_;          // sd_notify READY/RELOADING/STOPPING, watchdog
+  systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
   uint64_t drain_deadline_ = 0;
   int exit_code_ = 0;
 };
