@@ -1,0 +1,116 @@
+#include "ratelimit/key_expr.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace sluice::ratelimit {
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+bool parseKeyExpr(std::string_view text, std::vector<KeyPart>& out, std::string& error) {
+  out.clear();
+  size_t pos = 0;
+  while (true) {
+    size_t plus = text.find('+', pos);
+    std::string_view part = trim(text.substr(pos, plus == std::string_view::npos ? plus : plus - pos));
+    KeyPart k;
+    size_t colon = part.find(':');
+    std::string_view kind = part.substr(0, colon);
+    std::string_view name = colon == std::string_view::npos ? "" : part.substr(colon + 1);
+    if (part == "ip") {
+      k.kind = KeyPart::Kind::Ip;
+    } else if (part == "route") {
+      k.kind = KeyPart::Kind::Route;
+    } else if (colon != std::string_view::npos && !name.empty() &&
+               (kind == "header" || kind == "cookie" || kind == "query")) {
+      k.kind = kind == "header" ? KeyPart::Kind::Header
+               : kind == "cookie" ? KeyPart::Kind::Cookie
+                                  : KeyPart::Kind::Query;
+      k.name = std::string(name);
+      if (k.kind == KeyPart::Kind::Header) {
+        for (char& c : k.name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      }
+    } else {
+      error = "\"" + std::string(part) +
+              "\" is not a rate-limit key; write ip, route, header:NAME, cookie:NAME or "
+              "query:NAME, joined with +";
+      return false;
+    }
+    out.push_back(std::move(k));
+    if (plus == std::string_view::npos) return true;
+    pos = plus + 1;
+  }
+}
+
+std::optional<std::string_view> cookieValue(std::string_view field, std::string_view name) {
+  while (!field.empty()) {
+    size_t semi = field.find(';');
+    std::string_view pair = trim(field.substr(0, semi));
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
+      std::string_view v = trim(pair.substr(eq + 1));
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      return v;
+    }
+    if (semi == std::string_view::npos) break;
+    field.remove_prefix(semi + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> queryValue(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::string_view clientFromForwarded(std::string_view forwarded,
+                                     const std::function<bool(std::string_view)>& trusted) {
+  std::string_view farthest;
+  while (!forwarded.empty()) {
+    size_t comma = forwarded.rfind(',');
+    std::string_view hop =
+        trim(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1));
+    forwarded = comma == std::string_view::npos ? std::string_view() : forwarded.substr(0, comma);
+    if (hop.empty()) continue;
+    if (!trusted(hop)) return hop;
+    farthest = hop;
+  }
+  return farthest;
+}
+
+bool parseIp16(std::string_view text, unsigned char out[16]) {
+  char buf[64];
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+  }
+  if (text.empty() || text.size() >= sizeof buf) return false;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  unsigned char v4[4];
+  if (inet_pton(AF_INET, buf, v4) == 1) {
+    std::memset(out, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    std::memcpy(out + 12, v4, 4);
+    return true;
+  }
+  return inet_pton(AF_INET6, buf, out) == 1;
+}
+
+}  // namespace sluice::ratelimit

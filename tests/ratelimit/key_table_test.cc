@@ -1,0 +1,59 @@
+#include "ratelimit/key_table.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ratelimit/limiter.h"
+#include "ratelimit/token_bucket.h"
+
+namespace sluice::ratelimit {
+namespace {
+
+struct Count {
+  int n = 0;
+};
+
+TEST(KeyTable, NeverHoldsMoreThanMaxKeys) {
+  KeyTable<Count> t(1000);
+  for (int i = 0; i < 100000; ++i) t.with("k" + std::to_string(i), [](Count& c) { ++c.n; });
+  EXPECT_LE(t.size(), 1000u);
+  EXPECT_EQ(t.size() + t.evictions(), 100000u);
+}
+
+TEST(KeyTable, ARecentlyUsedKeySurvivesAFlood) {
+  KeyTable<Count> t(256);
+  for (int i = 0; i < 50000; ++i) {
+    t.with("steady", [](Count& c) { ++c.n; });
+    t.with("flood" + std::to_string(i), [](Count& c) { ++c.n; });
+  }
+  EXPECT_EQ(t.with("steady", [](Count& c) { return c.n; }), 50000);
+}
+
+TEST(KeyTable, EvictedKeysStartAfresh) {
+  KeyTable<Count> t(1);
+  t.with("a", [](Count& c) { c.n = 5; });
+  t.with("b", [](Count& c) { c.n = 7; });
+  EXPECT_EQ(t.with("a", [](Count& c) { return c.n; }), 0);
+  EXPECT_EQ(t.evictions(), 2u);
+  EXPECT_EQ(t.size(), 1u);
+}
+
+TEST(KeyTable, ExactAcrossThreads) {
+  // 4 threads hammer one key of a 100-token bucket at one instant: exactly 100 are allowed.
+  auto limiter = makeLimiter(TokenBucket(1, kSecond, 100), 100);
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 1000; ++j) allowed += limiter->take("k", kSecond).allowed;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(allowed.load(), 100);
+}
+
+}  // namespace
+}  // namespace sluice::ratelimit

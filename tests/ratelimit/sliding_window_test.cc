@@ -1,0 +1,65 @@
+#include "ratelimit/sliding_window.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::ratelimit {
+namespace {
+
+TEST(SlidingWindow, FirstWindowIsAPlainCounter) {
+  SlidingWindow sw(4, 10 * kSecond);
+  SlidingWindow::State s;
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(sw.take(s, 10 * kSecond + i).allowed);
+  EXPECT_FALSE(sw.take(s, 15 * kSecond).allowed);
+}
+
+TEST(SlidingWindow, PreviousWindowIsWeightedByItsOverlap) {
+  SlidingWindow sw(4, 10 * kSecond);
+  SlidingWindow::State s;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(sw.take(s, 10 * kSecond).allowed);
+  // At 25 s the previous window (10..20 s, 4 requests) overlaps half: estimate 2, room for 2.
+  EXPECT_TRUE(sw.take(s, 25 * kSecond).allowed);
+  EXPECT_TRUE(sw.take(s, 25 * kSecond).allowed);
+  Decision d = sw.take(s, 25 * kSecond);
+  EXPECT_FALSE(d.allowed);
+  // 4 * (10 - x) / 10 + 3 <= 4  <=>  x >= 7.5 s into the window: 2.5 s from now.
+  EXPECT_EQ(d.retry_after, 2500 * 1'000'000LL);
+  EXPECT_FALSE(sw.take(s, 27500 * 1'000'000LL - 1).allowed);
+  EXPECT_TRUE(sw.take(s, 27500 * 1'000'000LL).allowed);
+}
+
+TEST(SlidingWindow, AWindowWithoutTrafficForgetsThePast) {
+  SlidingWindow sw(2, kSecond);
+  SlidingWindow::State s;
+  ASSERT_TRUE(sw.take(s, kSecond).allowed);
+  ASSERT_TRUE(sw.take(s, kSecond).allowed);
+  ASSERT_FALSE(sw.take(s, kSecond).allowed);
+  // Two windows later, the previous window is empty: a fresh limit.
+  EXPECT_TRUE(sw.take(s, 3 * kSecond).allowed);
+  EXPECT_TRUE(sw.take(s, 3 * kSecond).allowed);
+  EXPECT_FALSE(sw.take(s, 3 * kSecond).allowed);
+}
+
+TEST(SlidingWindow, SmoothAtTheBoundaryUnlikeAFixedWindow) {
+  SlidingWindow sw(2, kSecond);
+  SlidingWindow::State s;
+  int allowed = 0;
+  for (int i = 0; i < 4; ++i) allowed += sw.take(s, 2 * kSecond - 1).allowed;
+  for (int i = 0; i < 4; ++i) allowed += sw.take(s, 2 * kSecond).allowed;
+  EXPECT_EQ(allowed, 2);  // the full previous window still counts at the boundary
+}
+
+TEST(SlidingWindow, RetryAfterPointsIntoTheNextWindowWhenThisOneIsFull) {
+  SlidingWindow sw(2, kSecond);
+  SlidingWindow::State s;
+  sw.take(s, 0);
+  sw.take(s, 0);
+  Decision d = sw.take(s, 0);
+  ASSERT_FALSE(d.allowed);
+  // Next window: 2 * (1 - x) + 1 <= 2  <=>  x >= 0.5 s, so 1.5 s from now.
+  EXPECT_EQ(d.retry_after, 1500 * 1'000'000LL);
+  EXPECT_FALSE(sw.take(s, 1500 * 1'000'000LL - 1).allowed);
+  EXPECT_TRUE(sw.take(s, 1500 * 1'000'000LL).allowed);
+}
+
+}  // namespace
+}  // namespace sluice::ratelimit
