@@ -4,9 +4,9 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config
-  libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libhiredis-dev node-llhttp
+  libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libbrotli-dev libzstd-dev libhiredis-dev node-llhttp
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus redis-server wrk nginx-light haproxy curl python3 openssl
+  prometheus redis-server wrk nginx-light haproxy curl python3 openssl brotli zstd
 )
 missing=()
 for p in "${PKGS[@]}"; do
