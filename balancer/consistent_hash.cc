@@ -1,0 +1,92 @@
+#include "balancer/consistent_hash.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "balancer/hash.h"
+#include "balancer/target_state.h"
+
+namespace sluice::balancer {
+
+ConsistentHash::ConsistentHash(const std::vector<TargetWeight>& targets,
+                               std::optional<double> balance_factor)
+    : candidates_(targets), balance_factor_(balance_factor) {
+  double total_weight = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i].weight == 0) continue;
+    slots_.push_back(Slot{static_cast<uint32_t>(i), targets[i].state, 0});
+    total_weight += targets[i].weight;
+    if (any_state_ == nullptr) any_state_ = targets[i].state;
+  }
+  if (slots_.empty()) return;
+  const double mean_weight = total_weight / static_cast<double>(slots_.size());
+  const double factor = balance_factor_.value_or(1.0);
+
+  std::vector<std::pair<uint64_t, uint32_t>> ring;
+  for (uint32_t s = 0; s < slots_.size(); ++s) {
+    const TargetWeight& t = targets[slots_[s].index];
+    slots_[s].bound_share = factor * t.weight / total_weight;
+    const uint64_t id = t.id != 0 ? t.id : mix64(slots_[s].index + 1);
+    const auto vnodes = static_cast<uint64_t>(
+        std::max(1.0, std::round(kVnodes * static_cast<double>(t.weight) / mean_weight)));
+    for (uint64_t r = 0; r < vnodes; ++r) {
+      ring.emplace_back(mix64(id + (r + 1) * 0x9E3779B97F4A7C15ull), s);
+    }
+  }
+  std::sort(ring.begin(), ring.end());
+  points_.reserve(ring.size());
+  owners_.reserve(ring.size());
+  for (const auto& [point, slot] : ring) {
+    points_.push_back(point);
+    owners_.push_back(slot);
+  }
+  // A direct index on the top bits of the hash: the lookup then scans ~1 point, not log2(ring).
+  const int bits = std::clamp(static_cast<int>(std::bit_width(points_.size())), 1, 20);
+  shift_ = 64 - bits;
+  buckets_.resize((size_t{1} << bits) + 1);
+  size_t pos = 0;
+  for (size_t b = 0; b < buckets_.size() - 1; ++b) {
+    while (pos < points_.size() && (points_[pos] >> shift_) < b) ++pos;
+    buckets_[b] = static_cast<uint32_t>(pos);
+  }
+  buckets_.back() = static_cast<uint32_t>(points_.size());
+}
+
+size_t ConsistentHash::lookup(uint64_t hash) const {
+  const size_t b = static_cast<size_t>(hash >> shift_);
+  size_t pos = buckets_[b];
+  const size_t end = buckets_[b + 1];
+  while (pos < end && points_[pos] < hash) ++pos;
+  return pos == points_.size() ? 0 : pos;
+}
+
+// Google's rule: a target may take the request while its active count is below
+// ceil(factor x (total active + 1) x weight / total weight) -- the +1 being this request.
+bool ConsistentHash::underBound(uint32_t slot, double total_plus_one) const {
+  const Slot& s = slots_[slot];
+  if (s.state == nullptr) return true;
+  const double bound = std::ceil(s.bound_share * total_plus_one);
+  return static_cast<double>(s.state->active()) < bound;
+}
+
+int ConsistentHash::pick(const PickRequest& request) {
+  if (!candidates_.anyLeft(request.exclude_mask)) return -1;
+  const size_t n = points_.size();
+  size_t pos = lookup(request.hash);
+  const bool bounded = balance_factor_.has_value() && any_state_ != nullptr;
+  const double total_plus_one =
+      bounded ? static_cast<double>(any_state_->upstream().active()) + 1.0 : 0.0;
+  int first_allowed = -1;
+  for (size_t step = 0; step < n; ++step, pos = pos + 1 == n ? 0 : pos + 1) {
+    const uint32_t slot = owners_[pos];
+    const uint32_t target = slots_[slot].index;
+    if (Candidates::excluded(request.exclude_mask, target)) continue;
+    if (!bounded || underBound(slot, total_plus_one)) return static_cast<int>(target);
+    if (first_allowed < 0) first_allowed = static_cast<int>(target);
+  }
+  // Every target at its bound can only happen when counts moved under us: the key's own target.
+  return first_allowed;
+}
+
+}  // namespace sluice::balancer
