@@ -49,7 +49,6 @@ constexpr Unsupported kUnsupported[] = {
     {Feature::FilterLeakyBucket,
      "leaky_bucket: the leaky_bucket filter is not supported yet; remove it for now"},
     {Feature::FilterCache, "cache: the cache filter is not supported yet; remove it for now"},
-    {Feature::FilterGzip, "gzip: the gzip filter is not supported yet; remove it for now"},
     {Feature::FilterCircuitBreaker,
      "circuit_breaker: the circuit_breaker filter is not supported yet; remove it for now"},
 };

@@ -1,11 +1,17 @@
 #include "filters/registry.h"
 
 #include "filters/direct_response.h"
+#include "filters/gzip.h"
 #include "filters/header_rewrite.h"
 
 namespace sluice::filters {
 
 namespace {
+std::shared_ptr<const FilterFactory> buildGzip(const FilterBuildContext&,
+                                               const config::FilterEntry& entry, std::string&) {
+  return std::make_shared<GzipFactory>(std::get<config::GzipFilter>(entry.spec));
+}
+
 // Returns null with `error` set when the filter cannot be built (e.g. a file it needs).
 using Builder = std::shared_ptr<const FilterFactory> (*)(const FilterBuildContext&,
                                                          const config::FilterEntry&,
@@ -18,6 +24,7 @@ struct Entry {
 // One line per filter. The rate limits, cache, gzip and circuit breaker land with their issues.
 constexpr Entry kFilters[] = {
     {"", nullptr},
+    {"gzip", buildGzip},
 };
 
 const Entry* find(std::string_view name) {

@@ -394,8 +394,13 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   // then re-framed as chunked.
   if (has_length && head.status != 204) head.headers.add("content-length", length_text);
   if (!chain_.empty()) {
+    // A response filter may substitute the response (sendLocalReply, e.g. the cache serving its
+    // stored body on a 304 or a stale one on a 5xx): that reply finishes the exchange, which is
+    // destroyed before the chain returns.
+    if (!alive_) alive_ = std::make_shared<bool>(true);
+    std::shared_ptr<bool> alive = alive_;
     chain_.runResponseHeaders(head, *this);
-    if (response_started_ || finished_) return;  // a filter answered instead
+    if (!*alive || response_started_ || finished_) return;  // a filter answered instead
     has_length = false;
     if (const std::string* cl = head.headers.get("content-length")) {
       has_length = std::from_chars(cl->data(), cl->data() + cl->size(), length).ec == std::errc();
@@ -568,13 +573,30 @@ void Exchange::sendLocalReply(int status, std::string_view body, const filters::
   if (extra != nullptr) {
     for (const filters::Header& h : *extra) head.headers.set(h.name, h.value);
   }
-  chain_.runResponseHeaders(head, *this);
+  bool bodiless = status == 204 || status == 304 || (status >= 100 && status < 200);
+  std::string filtered;
+  if (!chain_.empty()) {
+    // Response filters see the length as on an upstream response; one that removes it (gzip)
+    // transforms the body, which then passes through the body filters in one piece. A filter
+    // may also replace this reply by another (the cache's stale_if_error): that one finishes
+    // the exchange, which is destroyed when the chain returns.
+    if (!bodiless) head.headers.set("content-length", std::to_string(body.size()));
+    if (!alive_) alive_ = std::make_shared<bool>(true);
+    std::shared_ptr<bool> alive = alive_;
+    chain_.runResponseHeaders(head, *this);
+    if (!*alive || response_started_ || finished_) return;
+    bool transformed = !bodiless && head.headers.remove("content-length") == 0;
+    if (transformed && !head_only_ && route_ != nullptr && route_->body_filters) {
+      filtered.assign(body);
+      chain_.runResponseBody(filtered, true, *this);
+      body = filtered;
+    }
+  }
   keep_alive_ = keep_alive_ && meta_.keep_alive && request_done_ && !meta_.upgrade &&
                 !ctx_.shared.draining.load(std::memory_order_relaxed) && status != 400 &&
                 status != 408;
   const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
   std::string out;
-  bool bodiless = status == 204 || status == 304 || (status >= 100 && status < 200);
   appendResponseHead(head, bodiless ? BodyFraming::None : BodyFraming::Length, body.size(),
                      connection, out);
   if (!head_only_ && !bodiless) out.append(body);

@@ -1,0 +1,194 @@
+#include "filters/gzip.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace sluice::filters {
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// A qvalue (RFC 9110 §12.4.2) in thousandths; malformed ones count as 1.
+int parseQ(std::string_view params) {
+  while (!params.empty()) {
+    size_t semi = params.find(';');
+    std::string_view p = trim(params.substr(0, semi));
+    params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
+    if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') continue;
+    std::string_view v = trim(p.substr(2));
+    if (v.empty() || (v[0] != '0' && v[0] != '1')) return 1000;
+    int q = (v[0] - '0') * 1000;
+    if (v.size() > 1 && v[1] == '.') {
+      int scale = 100;
+      for (size_t i = 2; i < v.size() && i < 5 && scale > 0; ++i, scale /= 10) {
+        if (v[i] < '0' || v[i] > '9') break;
+        q += (v[i] - '0') * scale;
+      }
+    }
+    return q > 1000 ? 1000 : q;
+  }
+  return 1000;
+}
+}  // namespace
+
+Encoding chooseEncoding(const std::string* accept_encoding, const std::vector<Encoding>& preferred) {
+  if (accept_encoding == nullptr) return Encoding::Identity;
+  int q[4] = {-1, -1, -1, -1};  // per Encoding; -1 = not named
+  int star = -1;
+  std::string_view rest = *accept_encoding;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    size_t semi = item.find(';');
+    std::string_view coding = trim(item.substr(0, semi));
+    int value = semi == std::string_view::npos ? 1000 : parseQ(item.substr(semi + 1));
+    if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) {
+      q[static_cast<int>(Encoding::Gzip)] = value;
+    } else if (iequals(coding, "br")) {
+      q[static_cast<int>(Encoding::Brotli)] = value;
+    } else if (iequals(coding, "zstd")) {
+      q[static_cast<int>(Encoding::Zstd)] = value;
+    } else if (coding == "*") {
+      star = value;
+    }
+  }
+  Encoding best = Encoding::Identity;
+  int best_q = 0;
+  for (Encoding e : preferred) {
+    int v = q[static_cast<int>(e)];
+    if (v < 0) v = star;
+    if (v > best_q) {  // strictly greater: ties keep the earlier (config order)
+      best = e;
+      best_q = v;
+    }
+  }
+  return best;
+}
+
+bool mediaTypeMatches(std::string_view content_type, const std::vector<std::string>& types) {
+  std::string_view mt = trim(content_type.substr(0, content_type.find(';')));
+  size_t slash = mt.find('/');
+  if (slash == std::string_view::npos) return false;
+  for (const std::string& t : types) {
+    std::string_view range = t;
+    if (range.size() >= 2 && range.substr(range.size() - 2) == "/*") {
+      if (iequals(mt.substr(0, slash + 1), range.substr(0, range.size() - 1))) return true;
+    } else if (iequals(mt, range)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void weakenEtag(HeaderMap& headers) {
+  const std::string* etag = headers.get("etag");
+  if (etag == nullptr || etag->empty() || etag->front() != '"') return;
+  headers.set("etag", "W/" + *etag);
+}
+
+namespace {
+class GzipFilter final : public Filter {
+ public:
+  explicit GzipFilter(const GzipFactory& f) : f_(f) {}
+
+  FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks&) override {
+    head_ = head.method == "HEAD";
+    if (!head_) chosen_ = chooseEncoding(head.headers.get("accept-encoding"), f_.encodings());
+    return FilterStatus::Continue;
+  }
+
+  // May run twice for one request when a response filter substitutes a reply: each head starts
+  // afresh.
+  FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks&) override {
+    encoder_.reset();
+    if (!eligible(head)) return FilterStatus::Continue;
+    addVary(head.headers);  // the answer depends on Accept-Encoding whether or not we encode
+    if (chosen_ == Encoding::Identity) return FilterStatus::Continue;
+    encoder_ = makeEncoder(chosen_, f_.config().level);
+    if (!encoder_) return FilterStatus::Continue;
+    head.headers.set("content-encoding", std::string(encodingToken(chosen_)));
+    head.headers.remove("content-length");  // the proxy re-frames the response
+    weakenEtag(head.headers);
+    return FilterStatus::Continue;
+  }
+
+  FilterStatus onResponseBody(std::string& data, bool end, FilterCallbacks&) override {
+    if (!encoder_) return FilterStatus::Continue;
+    out_.clear();
+    if (!encoder_->encode(data, end, out_)) {
+      // The library failed (out of memory): nothing sane can follow. Drop the rest; the client
+      // sees a truncated stream it cannot decode, which is what a broken upstream would give.
+      encoder_.reset();
+      data.clear();
+      return FilterStatus::Continue;
+    }
+    data.swap(out_);
+    if (end) encoder_.reset();
+    return FilterStatus::Continue;
+  }
+
+ private:
+  bool eligible(const ResponseHead& head) const {
+    if (head_) return false;
+    int s = head.status;
+    if (s < 200 || s == 204 || s == 206 || s == 304) return false;
+    if (const std::string* ce = head.headers.get("content-encoding")) {
+      if (!ce->empty() && !iequals(trim(*ce), "identity")) return false;
+    }
+    if (const std::string* cc = head.headers.get("cache-control")) {
+      if (headerHasToken(*cc, "no-transform")) return false;
+    }
+    const std::string* ct = head.headers.get("content-type");
+    if (ct == nullptr || !mediaTypeMatches(*ct, f_.config().types)) return false;
+    if (const std::string* cl = head.headers.get("content-length")) {
+      uint64_t n = 0;
+      auto r = std::from_chars(cl->data(), cl->data() + cl->size(), n);
+      if (r.ec == std::errc() && n < f_.config().min_bytes) return false;
+    }
+    return true;
+  }
+
+  static void addVary(HeaderMap& h) {
+    const std::string* vary = h.get("vary");
+    if (vary == nullptr) {
+      h.add("vary", "Accept-Encoding");
+    } else if (!headerHasToken(*vary, "accept-encoding") && !headerHasToken(*vary, "*")) {
+      h.set("vary", *vary + ", Accept-Encoding");
+    }
+  }
+
+  const GzipFactory& f_;
+  std::unique_ptr<Encoder> encoder_;
+  std::string out_;
+  Encoding chosen_ = Encoding::Identity;
+  bool head_ = false;
+};
+}  // namespace
+
+GzipFactory::GzipFactory(const config::GzipFilter& cfg) : cfg_(cfg) {
+  for (const std::string& e : cfg_.encodings) {
+    if (e == "gzip") encodings_.push_back(Encoding::Gzip);
+    if (e == "br") encodings_.push_back(Encoding::Brotli);
+    if (e == "zstd") encodings_.push_back(Encoding::Zstd);
+  }
+}
+
+std::unique_ptr<Filter> GzipFactory::create() const { return std::make_unique<GzipFilter>(*this); }
+
+}  // namespace sluice::filters
