@@ -8,6 +8,8 @@
 #include "proxy/head_scanner.h"
 #include "proxy/local_reply.h"
 #include "proxy/read_buffer.h"
+#include "proxy/tls_context.h"
+#include "proxy/tls_session.h"
 
 namespace sluice::proxy {
 
@@ -103,18 +105,76 @@ void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server,
   }
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
   c->client_ip_ = peerIp(&c->tcp_);
+  if (listener.tls) {
+    c->tls_ctx_ = listener.tls;
+    c->tls_ = std::make_unique<TlsSession>(listener.tls->defaultContext(), true);
+  }
   c->startHeadTimer();
   c->resumeReading();
 }
 
 bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
-  if (state_ == State::Closing && handles_open_ == 0) return false;
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return false;
+  if (tls_) {
+    if (!tls_->encrypt(bufs, count) || !flushTls()) {
+      abort();
+      return false;
+    }
+    return true;
+  }
   if (writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this) != 0) {
     abort();
     return false;
   }
   return true;
+}
+
+// Writes the ciphertext the TLS session produced (handshake messages, records, alerts).
+bool ClientConnection::flushTls() {
+  return tls_->drain([this](const char* p, size_t n) {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(p), static_cast<unsigned>(n));
+    return writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, this) == 0;
+  });
+}
+
+void ClientConnection::onCipher(const char* data, size_t len) {
+  bool was_done = tls_->handshakeDone();
+  TlsSession::Status st = tls_->feed(data, len, [this, was_done](const char* p, size_t n) {
+    onData(p, n);
+    return state_ != State::Closing;
+  });
+  if (state_ == State::Closing) return;
+  if (!was_done && tls_->handshakeDone()) onHandshakeDone();
+  bool flushed = flushTls();
+  if (st == TlsSession::Status::Error) {
+    ctx_.metrics.tls_handshake_failures_total.with({listener_, tls_->errorReason()}).inc();
+    if (!tls_->handshakeDone()) {
+      abort();  // not TLS, or a handshake that failed: nothing HTTP can be said
+      return;
+    }
+  }
+  if (st != TlsSession::Status::Ok || !flushed) {
+    if (st == TlsSession::Status::Closed && exchange_ && parser_paused_) {
+      peer_closed_ = true;  // close_notify after a whole request: answer, then close
+      return;
+    }
+    abort();
+  }
+}
+
+void ClientConnection::onHandshakeDone() {
+  SSL* ssl = tls_->ssl();
+  ctx_.metrics.tls_handshakes_total.with({listener_, SSL_get_version(ssl)}).inc();
+  if (tls_ctx_->requiresClientCert()) {
+    X509* peer = SSL_get0_peer_certificate(ssl);
+    if (peer != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+      char* subject = X509_NAME_oneline(X509_get_subject_name(peer), nullptr, 0);
+      if (subject != nullptr) {
+        client_subject_ = subject;
+        OPENSSL_free(subject);
+      }
+    }
+  }
 }
 
 void ClientConnection::onWriteDone(int status) {
@@ -145,7 +205,11 @@ void ClientConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) 
 void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* c = static_cast<ClientConnection*>(s->data);
   if (nread > 0) {
-    c->onData(buf->base, static_cast<size_t>(nread));
+    if (c->tls_) {
+      c->onCipher(buf->base, static_cast<size_t>(nread));
+    } else {
+      c->onData(buf->base, static_cast<size_t>(nread));
+    }
   } else if (nread < 0) {
     if (c->state_ == State::Tunnel && c->exchange_) {
       c->pauseReading();
@@ -555,7 +619,7 @@ void ClientConnection::drain() {
 void ClientConnection::closeAfterWrites() {
   if (state_ == State::Closing) return;
   if (queued_writes == 0 && pending_.empty() && message_done_ && reject_status_ == 0 &&
-      state_ != State::Tunnel) {
+      state_ != State::Tunnel && !tls_) {
     // Everything written is in the kernel and the request was read whole: close now (the FIN
     // follows the data). Otherwise shut down the write side first so queued bytes drain.
     abort();
@@ -564,6 +628,10 @@ void ClientConnection::closeAfterWrites() {
   state_ = State::Closing;
   pauseReading();
   uv_timer_stop(&timer_);
+  if (tls_) {
+    tls_->shutdown();
+    flushTls();
+  }
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), onShutdown) != 0) {
     state_ = State::Head;  // let abort() run its course

@@ -19,12 +19,15 @@
 namespace sluice::proxy {
 
 class Exchange;
+class TlsServerContext;
+class TlsSession;
 
 // A listener's name and connection series, resolved once when the listener opens.
 struct ListenerSeries {
   std::string name;
   filters::Counter* total = nullptr;
   filters::Gauge* active = nullptr;
+  std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
 };
 
 // What the parser learnt about a request beyond its head.
@@ -45,6 +48,9 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   WorkerContext& ctx() { return ctx_; }
   const std::string& clientIp() const { return client_ip_; }
   const std::string& listenerName() const { return listener_; }
+  bool secure() const { return tls_ != nullptr; }
+  // The verified client certificate's subject under mTLS, else empty.
+  const std::string& clientSubject() const { return client_subject_; }
 
   // For the exchange: writes response bytes in order; false when the client is gone.
   bool write(const uv_buf_t* bufs, unsigned count);
@@ -69,6 +75,9 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   ~ClientConnection();
   void onWriteDone(int status) override;
   void onData(const char* data, size_t len);
+  void onCipher(const char* data, size_t len);
+  bool flushTls();
+  void onHandshakeDone();
   void feed(const char* data, size_t len);
   void onParseError(llhttp_errno_t err);
   // A response sluice writes before any exchange exists (400, 408, 413, 431): then close.
@@ -126,6 +135,11 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   uint64_t body_bytes_ = 0;
   std::chrono::steady_clock::time_point request_start_;
   std::unique_ptr<Exchange> exchange_;
+
+  // TLS (listeners with `tls:`): the context keeps the SNI callback's target alive.
+  std::shared_ptr<TlsServerContext> tls_ctx_;
+  std::unique_ptr<TlsSession> tls_;
+  std::string client_subject_;
 };
 
 }  // namespace sluice::proxy

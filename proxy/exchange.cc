@@ -4,6 +4,7 @@
 
 #include "proxy/local_reply.h"
 #include "proxy/read_buffer.h"
+#include "proxy/tls_context.h"
 
 namespace sluice::proxy {
 
@@ -146,7 +147,10 @@ void Exchange::prepareUpstreamHead() {
   filters::HeaderMap& h = head_.headers;
   removeHopByHop(h, meta_.upgrade);
   appendToList(h, "x-forwarded-for", conn_.clientIp());
-  h.set("x-forwarded-proto", "http");
+  h.set("x-forwarded-proto", conn_.secure() ? "https" : "http");
+  // Only sluice speaks for the client certificate: a client-sent field of that name is dropped.
+  h.remove(kClientSubjectHeader);
+  if (!conn_.clientSubject().empty()) h.add(kClientSubjectHeader, conn_.clientSubject());
   h.set("x-forwarded-host", original_host_);
   appendToList(h, "via", head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice");
   h.set("x-request-id", request_id_);
@@ -230,7 +234,9 @@ void Exchange::connectUpstream(bool allow_pooled) {
       return;
     }
   }
-  up_ = UpstreamConnection::connect(ctx_.loop, &ctx_.pool, *target_, t, this);
+  const TlsClientContext* tls = upstream_->tls.get();
+  const std::string& name = tls != nullptr && !tls->sni().empty() ? tls->sni() : target_->host;
+  up_ = UpstreamConnection::connect(ctx_.loop, &ctx_.pool, *target_, t, this, tls, name);
   if (up_ == nullptr) failUpstream(UpstreamError::ConnectFailed);
 }
 

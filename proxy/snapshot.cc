@@ -1,6 +1,7 @@
 #include "proxy/snapshot.h"
 
 #include "filters/registry.h"
+#include "proxy/tls_context.h"
 
 #include <ctime>
 
@@ -8,7 +9,8 @@ namespace sluice::proxy {
 
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
                           uint64_t version, filters::Registry& metrics,
-                          filters::StateStore& state, std::string& error) {
+                          filters::StateStore& state, std::string& error,
+                          bool* resource_error) {
   auto snap = std::make_shared<Snapshot>(std::move(config));
   const config::Config& c = *snap->config;
   snap->version = version;
@@ -29,9 +31,30 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
       }
       ResolvedTarget target = *found;
       target.weight = t.weight;
+      target.host = t.parsed.host;
       rt.targets.push_back(target);
     }
+    if (u.tls) {
+      rt.tls = TlsClientContext::build(*u.tls, error);
+      if (!rt.tls) {
+        error = "upstream " + u.name + ": " + error;
+        if (resource_error != nullptr) *resource_error = true;
+        return nullptr;
+      }
+    }
     snap->upstreams.push_back(std::move(rt));
+  }
+  for (const config::Listener& l : c.listeners) {
+    std::shared_ptr<TlsServerContext> tls;
+    if (l.tls) {
+      tls = TlsServerContext::build(*l.tls, error);
+      if (!tls) {
+        error = "listener " + l.name + ": " + error;
+        if (resource_error != nullptr) *resource_error = true;
+        return nullptr;
+      }
+    }
+    snap->listener_tls.push_back(std::move(tls));
   }
   for (const config::Route& r : c.routes) {
     RouteRuntime rt;
@@ -50,6 +73,18 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
     snap->routes.push_back(std::move(rt));
   }
   return snap;
+}
+
+}  // namespace sluice::proxy
+
+namespace sluice::proxy {
+
+std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address) {
+  const auto& ls = snapshot.config->listeners;
+  for (size_t i = 0; i < ls.size() && i < snapshot.listener_tls.size(); ++i) {
+    if (ls[i].address.text() == address) return snapshot.listener_tls[i];
+  }
+  return nullptr;
 }
 
 }  // namespace sluice::proxy

@@ -25,11 +25,16 @@ struct ResolvedTarget {
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
   uint32_t weight = 1;
+  std::string host;  // the host part as written (TLS server name when no `sni` is set)
 };
+
+class TlsServerContext;
+class TlsClientContext;
 
 struct UpstreamRuntime {
   const config::Upstream* config = nullptr;
   std::vector<ResolvedTarget> targets;
+  std::shared_ptr<TlsClientContext> tls;  // null: plain HTTP to the targets
 };
 
 struct RouteRuntime {
@@ -44,6 +49,7 @@ struct Snapshot {
   std::vector<RouteRuntime> routes;
   std::vector<UpstreamRuntime> upstreams;
   Router router;
+  std::vector<std::shared_ptr<TlsServerContext>> listener_tls;  // per config listener, or null
   uint64_t version = 0;
   double loaded_at = 0;  // unix seconds
 
@@ -54,10 +60,14 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
 // Builds the route chains and upstream tables of `config`; target addresses are filled from
 // `resolved` (address text -> sockaddr, see resolver.h). Returns null with `error` on failure.
-// `metrics` and `state` are handed to the filter builders.
+// `metrics` and `state` are handed to the filter builders. Certificates and keys are read here:
+// when one cannot be used, `resource_error` is set besides `error` (exit code 2 at start).
 SnapshotPtr buildSnapshot(config::ConfigPtr config,
                           const std::vector<ResolvedTarget>& resolved, uint64_t version,
                           filters::Registry& metrics, filters::StateStore& state,
-                          std::string& error);
+                          std::string& error, bool* resource_error = nullptr);
+
+// The TLS context of the listener at `address` in `snapshot`, or null.
+std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address);
 
 }  // namespace sluice::proxy

@@ -1,6 +1,10 @@
 #include "proxy/upstream_connection.h"
 
+#include <arpa/inet.h>
+
 #include "proxy/read_buffer.h"
+#include "proxy/tls_context.h"
+#include "proxy/tls_session.h"
 #include "proxy/upstream_pool.h"
 
 namespace sluice::proxy {
@@ -45,8 +49,26 @@ UpstreamConnection::UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std:
 
 UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* pool,
                                                 const ResolvedTarget& target,
-                                                const Timeouts& timeouts, UpstreamHandler* handler) {
+                                                const Timeouts& timeouts, UpstreamHandler* handler,
+                                                const TlsClientContext* tls,
+                                                const std::string& server_name) {
   auto* c = new UpstreamConnection(loop, pool, target.address);
+  if (tls != nullptr) {
+    c->tls_ = std::make_unique<TlsSession>(tls->context(), false, server_name);
+    c->server_name_ = server_name;
+    SSL* ssl = c->tls_->ssl();
+    in6_addr probe{};
+    bool is_ip = inet_pton(AF_INET, server_name.c_str(), &probe) == 1 ||
+                 inet_pton(AF_INET6, server_name.c_str(), &probe) == 1;
+    if (tls->verify() && !server_name.empty()) {
+      if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+      } else {
+        SSL_set1_host(ssl, server_name.c_str());
+      }
+    }
+    if (SSL_SESSION* cached = pool->session(target.address)) SSL_set_session(ssl, cached);
+  }
   c->handler_ = handler;
   c->timeouts_ = timeouts;
   uv_tcp_init(loop, &c->tcp_);
@@ -74,10 +96,48 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
     c->fail(UpstreamError::ConnectFailed);
     return;
   }
+  if (c->tls_) {  // the connect timer keeps running through the handshake
+    c->reading_ = false;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), allocThreadReadBuffer, onRead);
+    c->reading_ = true;
+    if (c->tls_->start() != TlsSession::Status::Ok || !c->flushTls()) {
+      c->fail(UpstreamError::ConnectFailed);
+    }
+    return;
+  }
   c->state_ = State::Active;
   uv_timer_stop(&c->timer_);
   c->resumeReading();
   if (c->handler_ != nullptr) c->handler_->onUpstreamConnected();
+}
+
+bool UpstreamConnection::flushTls() {
+  return tls_->drain([this](const char* p, size_t n) {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(p), static_cast<unsigned>(n));
+    return writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, this) == 0;
+  });
+}
+
+void UpstreamConnection::onCipher(const char* data, size_t len) {
+  bool was_done = tls_->handshakeDone();
+  TlsSession::Status st = tls_->feed(data, len, [this](const char* p, size_t n) {
+    onData(p, n);
+    return state_ != State::Closed;
+  });
+  if (state_ == State::Closed) return;
+  bool flushed = flushTls();
+  if (st == TlsSession::Status::Error || !flushed) {
+    fail(was_done ? UpstreamError::Reset : UpstreamError::ConnectFailed);
+    return;
+  }
+  if (!was_done && tls_->handshakeDone()) {
+    pool_->storeSession(target_address_, SSL_get1_session(tls_->ssl()));
+    state_ = State::Active;
+    uv_timer_stop(&timer_);
+    if (handler_ != nullptr) handler_->onUpstreamConnected();
+    return;
+  }
+  if (st == TlsSession::Status::Closed) onEof();
 }
 
 void UpstreamConnection::attach(UpstreamHandler* handler, const Timeouts& timeouts) {
@@ -102,6 +162,13 @@ void UpstreamConnection::beginRequest(bool head_request) {
 
 bool UpstreamConnection::write(const uv_buf_t* bufs, unsigned count) {
   if (state_ == State::Closed) return false;
+  if (tls_) {
+    if (!tls_->encrypt(bufs, count) || !flushTls()) {
+      fail(UpstreamError::Reset);
+      return false;
+    }
+    return true;
+  }
   int r = writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this);
   if (r != 0) {
     fail(UpstreamError::Reset);
@@ -225,7 +292,11 @@ void UpstreamConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf
 void UpstreamConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* c = static_cast<UpstreamConnection*>(s->data);
   if (nread > 0) {
-    c->onData(buf->base, static_cast<size_t>(nread));
+    if (c->tls_) {
+      c->onCipher(buf->base, static_cast<size_t>(nread));
+    } else {
+      c->onData(buf->base, static_cast<size_t>(nread));
+    }
   } else if (nread < 0) {
     c->onEof();
   }
@@ -270,6 +341,9 @@ void UpstreamConnection::onData(const char* data, size_t len) {
 
 void UpstreamConnection::onEof() {
   switch (state_) {
+    case State::Connecting:  // closed during the TLS handshake
+      fail(UpstreamError::ConnectFailed);
+      return;
     case State::Idle:
       pool_->forget(this);
       close();

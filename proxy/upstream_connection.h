@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "filters/http_message.h"
@@ -17,6 +18,8 @@
 namespace sluice::proxy {
 
 class UpstreamPool;
+class TlsClientContext;
+class TlsSession;
 
 enum class UpstreamError {
   ConnectFailed,    // refused, unreachable, reset while connecting
@@ -64,8 +67,12 @@ class UpstreamConnection final : private WriteSink {
 
   // Starts connecting to `target`; the handler hears onUpstreamConnected or onUpstreamError.
   // Null when the connect could not even start (the handler is not called then).
+  // With `tls`, the connection speaks TLS to the target (SNI and verified name `server_name`)
+  // and reports onUpstreamConnected only after the handshake.
   static UpstreamConnection* connect(uv_loop_t* loop, UpstreamPool* pool, const ResolvedTarget& target,
-                                     const Timeouts& timeouts, UpstreamHandler* handler);
+                                     const Timeouts& timeouts, UpstreamHandler* handler,
+                                     const TlsClientContext* tls = nullptr,
+                                     const std::string& server_name = "");
 
   // Takes an idle pooled connection for a new request (the pool calls this).
   void attach(UpstreamHandler* handler, const Timeouts& timeouts);
@@ -102,6 +109,8 @@ class UpstreamConnection final : private WriteSink {
   void startTimer(std::chrono::milliseconds ms);
   void fail(UpstreamError error);
   void onData(const char* data, size_t len);
+  void onCipher(const char* data, size_t len);
+  bool flushTls();
   void onEof();
   void finishResponse();
 
@@ -147,6 +156,8 @@ class UpstreamConnection final : private WriteSink {
   std::string value_;
   bool in_value_ = false;
   filters::ResponseHead head_;
+  std::unique_ptr<TlsSession> tls_;
+  std::string server_name_;
 };
 
 }  // namespace sluice::proxy

@@ -6,6 +6,23 @@
 
 namespace sluice::proxy {
 
+UpstreamPool::~UpstreamPool() {
+  closeAll();
+  for (auto& [addr, s] : sessions_) SSL_SESSION_free(s);
+}
+
+SSL_SESSION* UpstreamPool::session(const std::string& address) const {
+  auto it = sessions_.find(address);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void UpstreamPool::storeSession(const std::string& address, SSL_SESSION* session) {
+  if (session == nullptr) return;
+  SSL_SESSION*& slot = sessions_[address];
+  if (slot != nullptr) SSL_SESSION_free(slot);
+  slot = session;
+}
+
 UpstreamConnection* UpstreamPool::take(const std::string& address) {
   auto it = idle_.find(address);
   if (it == idle_.end() || it->second.empty()) return nullptr;

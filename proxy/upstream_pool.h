@@ -2,6 +2,8 @@
 // outlive a reload that keeps the target). Worker thread only; no locks.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -12,7 +14,7 @@ class UpstreamConnection;
 
 class UpstreamPool {
  public:
-  ~UpstreamPool() { closeAll(); }
+  ~UpstreamPool();
   // The most recently used idle connection to `address`, or null.
   UpstreamConnection* take(const std::string& address);
   // A connection that finished a response cleanly: kept while the target has fewer than its
@@ -23,8 +25,13 @@ class UpstreamPool {
   void closeAll();
   size_t idleCount() const;
 
+  // TLS session reuse per target: the last session a handshake produced (owned here).
+  SSL_SESSION* session(const std::string& address) const;
+  void storeSession(const std::string& address, SSL_SESSION* session);
+
  private:
   std::unordered_map<std::string, std::vector<UpstreamConnection*>> idle_;
+  std::unordered_map<std::string, SSL_SESSION*> sessions_;
 };
 
 }  // namespace sluice::proxy

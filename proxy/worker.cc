@@ -78,6 +78,7 @@ void Worker::openListener(const ListenerSocket& s) {
   l->series.name = s.name;
   l->series.total = &metrics_.downstream_connections_total.with({s.name});
   l->series.active = &metrics_.downstream_connections_active.with({s.name});
+  l->series.tls = listenerTls(*ctx_->snapshot, s.address);
   l->worker = this;
   uv_tcp_init(&loop_, &l->tcp);
   l->tcp.data = l;
@@ -144,6 +145,7 @@ void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
       if (still == nullptr) {
         w.closeListener(l);
       } else {
+        l->series.tls = listenerTls(*w.ctx_->snapshot, l->address);  // new certificates
         if (l->name != still->name) {
           l->name = still->name;
           l->series.name = still->name;
