@@ -331,7 +331,9 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
   } else if (p == "/config") {
     respond({200, "application/json", configJson()});
   } else if (p == "/status") {
-    respond({200, "text/html; charset=utf-8", renderStatusPage(*snapshot_)});
+    double now = static_cast<double>(uv_now(&loop_)) / 1e3;
+    respond({200, "text/html; charset=utf-8",
+             status_page_.render(*snapshot_, metrics_.registry, now, stopping_)});
   } else {
     respond({404, "text/plain; charset=utf-8", "not found\n"});
   }

@@ -13,6 +13,7 @@
 
 #include "proxy/admin_server.h"
 #include "proxy/metrics.h"
+#include "proxy/status_page.h"
 #include "proxy/systemd.h"
 #include "proxy/worker.h"
 
@@ -59,6 +60,7 @@ class Server {
   uv_timer_t drain_timer_;
   systemd::Notifier notifier_;          // sd_notify READY/RELOADING/STOPPING, watchdog
   systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
+  StatusPage status_page_;               // GET /status, with recent error rates
   uint64_t drain_deadline_ = 0;
   int exit_code_ = 0;
 };
