@@ -22,6 +22,7 @@ ConsistentHash::ConsistentHash(const std::vector<TargetWeight>& targets,
   if (slots_.empty()) return;
   const double mean_weight = total_weight / static_cast<double>(slots_.size());
   const double factor = balance_factor_.value_or(1.0);
+  const double per_mean = std::min<double>(kVnodes, kMaxPoints / slots_.size());
 
   std::vector<std::pair<uint64_t, uint32_t>> ring;
   for (uint32_t s = 0; s < slots_.size(); ++s) {
@@ -29,7 +30,7 @@ ConsistentHash::ConsistentHash(const std::vector<TargetWeight>& targets,
     slots_[s].bound_share = factor * t.weight / total_weight;
     const uint64_t id = t.id != 0 ? t.id : mix64(slots_[s].index + 1);
     const auto vnodes = static_cast<uint64_t>(
-        std::max(1.0, std::round(kVnodes * static_cast<double>(t.weight) / mean_weight)));
+        std::max(1.0, std::round(per_mean * static_cast<double>(t.weight) / mean_weight)));
     for (uint64_t r = 0; r < vnodes; ++r) {
       ring.emplace_back(mix64(id + (r + 1) * 0x9E3779B97F4A7C15ull), s);
     }
@@ -42,7 +43,7 @@ ConsistentHash::ConsistentHash(const std::vector<TargetWeight>& targets,
     owners_.push_back(slot);
   }
   // A direct index on the top bits of the hash: the lookup then scans ~1 point, not log2(ring).
-  const int bits = std::clamp(static_cast<int>(std::bit_width(points_.size())), 1, 20);
+  const int bits = std::clamp(static_cast<int>(std::bit_width(points_.size())) - 1, 1, 20);
   shift_ = 64 - bits;
   buckets_.resize((size_t{1} << bits) + 1);
   size_t pos = 0;

@@ -13,10 +13,14 @@ namespace sluice::balancer {
 
 class ConsistentHash final : public Balancer {
  public:
-  // Virtual nodes of a target of average weight; a target gets round(kVnodes x w / mean w),
-  // at least 1. 128 keeps each target's share within a few % of its weight (1/sqrt(128) ~ 9%
-  // relative spread) at 128 x targets ring entries (1000 targets: 1.5 MB per worker).
-  static constexpr uint32_t kVnodes = 128;
+  // Virtual nodes of a target of average weight; a target gets round(v x w / mean w), at least
+  // 1, with v = kVnodes up to kMaxPoints / kVnodes (64) targets: each share is then within a
+  // few % of its weight (relative spread ~ 1/sqrt(points)) and adding or removing a target moves
+  // only that target's keys. Larger pools are capped at kMaxPoints ring points (1.5 MB per
+  // worker), v = kMaxPoints / targets, so a change of pool size also moves ~1/targets of the
+  // keys between the others.
+  static constexpr uint32_t kVnodes = 2048;
+  static constexpr uint32_t kMaxPoints = 1u << 17;
 
   // Ring positions come from TargetWeight::id (hashKey(address)), so a target keeps its
   // positions when others are added, removed or reordered.
