@@ -35,23 +35,30 @@ ConsistentHash::ConsistentHash(const std::vector<TargetWeight>& targets,
       ring.emplace_back(mix64(id + (r + 1) * 0x9E3779B97F4A7C15ull), s);
     }
   }
-  std::sort(ring.begin(), ring.end());
-  points_.reserve(ring.size());
-  owners_.reserve(ring.size());
-  for (const auto& [point, slot] : ring) {
-    points_.push_back(point);
-    owners_.push_back(slot);
-  }
-  // A direct index on the top bits of the hash: the lookup then scans ~1 point, not log2(ring).
-  const int bits = std::clamp(static_cast<int>(std::bit_width(points_.size())) - 1, 1, 20);
+  // Points are uniform, so a counting sort on their top bits (which is also the lookup index:
+  // ~1 point per bucket) and an insertion sort inside each bucket cost O(points), not
+  // O(points log points): a 1000-target ring rebuilds several times faster than std::sort.
+  const int bits = std::clamp(static_cast<int>(std::bit_width(ring.size())) - 1, 1, 20);
   shift_ = 64 - bits;
-  buckets_.resize((size_t{1} << bits) + 1);
-  size_t pos = 0;
-  for (size_t b = 0; b < buckets_.size() - 1; ++b) {
-    while (pos < points_.size() && (points_[pos] >> shift_) < b) ++pos;
-    buckets_[b] = static_cast<uint32_t>(pos);
+  buckets_.assign((size_t{1} << bits) + 1, 0);
+  for (const auto& p : ring) ++buckets_[static_cast<size_t>(p.first >> shift_) + 1];
+  for (size_t b = 1; b < buckets_.size(); ++b) buckets_[b] += buckets_[b - 1];
+  points_.resize(ring.size());
+  owners_.resize(ring.size());
+  std::vector<uint32_t> fill(buckets_.begin(), buckets_.end() - 1);
+  for (const auto& [point, slot] : ring) {
+    const uint32_t at = fill[static_cast<size_t>(point >> shift_)]++;
+    points_[at] = point;
+    owners_[at] = slot;
   }
-  buckets_.back() = static_cast<uint32_t>(points_.size());
+  for (size_t b = 0; b + 1 < buckets_.size(); ++b) {
+    for (uint32_t i = buckets_[b] + 1; i < buckets_[b + 1]; ++i) {
+      for (uint32_t j = i; j > buckets_[b] && points_[j - 1] > points_[j]; --j) {
+        std::swap(points_[j - 1], points_[j]);
+        std::swap(owners_[j - 1], owners_[j]);
+      }
+    }
+  }
 }
 
 size_t ConsistentHash::lookup(uint64_t hash) const {

@@ -19,7 +19,7 @@ namespace sluice::balancer {
 
 class LeastConn final : public Balancer {
  public:
-  static constexpr size_t kExactLimit = 64;
+  static constexpr size_t kExactLimit = 32;
   static constexpr size_t kWindow = 16;
 
   explicit LeastConn(const std::vector<TargetWeight>& targets);

@@ -11,7 +11,7 @@ namespace sluice::balancer {
 
 class RoundRobin final : public Balancer {
  public:
-  static constexpr size_t kLiveLimit = 64;
+  static constexpr size_t kLiveLimit = 32;
 
   explicit RoundRobin(const std::vector<TargetWeight>& targets);
   int pick(const PickRequest& request) override;
