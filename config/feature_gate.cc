@@ -48,7 +48,6 @@ constexpr Unsupported kUnsupported[] = {
      "fixed_window: the fixed_window filter is not supported yet; remove it for now"},
     {Feature::FilterLeakyBucket,
      "leaky_bucket: the leaky_bucket filter is not supported yet; remove it for now"},
-    {Feature::FilterCache, "cache: the cache filter is not supported yet; remove it for now"},
     {Feature::FilterCircuitBreaker,
      "circuit_breaker: the circuit_breaker filter is not supported yet; remove it for now"},
 };

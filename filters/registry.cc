@@ -1,5 +1,6 @@
 #include "filters/registry.h"
 
+#include "filters/cache.h"
 #include "filters/direct_response.h"
 #include "filters/gzip.h"
 #include "filters/header_rewrite.h"
@@ -7,6 +8,11 @@
 namespace sluice::filters {
 
 namespace {
+std::shared_ptr<const FilterFactory> buildCache(const FilterBuildContext& ctx,
+                                                const config::FilterEntry& entry, std::string&) {
+  return buildCacheFactory(ctx, std::get<config::CacheFilter>(entry.spec));
+}
+
 std::shared_ptr<const FilterFactory> buildGzip(const FilterBuildContext&,
                                                const config::FilterEntry& entry, std::string&) {
   return std::make_shared<GzipFactory>(std::get<config::GzipFilter>(entry.spec));
@@ -24,6 +30,7 @@ struct Entry {
 // One line per filter. The rate limits, cache, gzip and circuit breaker land with their issues.
 constexpr Entry kFilters[] = {
     {"", nullptr},
+    {"cache", buildCache},
     {"gzip", buildGzip},
 };
 

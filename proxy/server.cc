@@ -9,6 +9,7 @@
 
 #include "config/json_dump.h"
 #include "config/loader.h"
+#include "filters/cache_store.h"
 #include "proxy/listen_socket.h"
 #include "proxy/log.h"
 #include "proxy/resolver.h"
@@ -315,6 +316,15 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
         respond({400, "text/plain; charset=utf-8", msg});
       }
     });
+    return;
+  }
+  if (p == "/cache/purge") {
+    if (req.method != "POST") {
+      respond({405, "text/plain; charset=utf-8", "use POST /cache/purge?key=... or ?prefix=...\n"});
+      return;
+    }
+    filters::PurgeOutcome o = filters::purgeFromAdmin(state_, req.query, req.body);
+    respond({o.status, o.status == 200 ? "application/json" : "text/plain; charset=utf-8", o.body});
     return;
   }
   if (!get) {

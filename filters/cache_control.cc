@@ -1,0 +1,219 @@
+#include "filters/cache_control.h"
+
+#include <charconv>
+#include <cstring>
+#include <ctime>
+
+namespace sluice::filters {
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// delta-seconds; invalid -> 0, overflow -> 2^31 (RFC 9111 §1.2.2).
+int64_t deltaSeconds(std::string_view v) {
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  if (v.empty()) return 0;
+  int64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + (c - '0');
+    if (n > 2147483648LL) return 2147483648LL;
+  }
+  return n;
+}
+
+// Splits at commas outside quoted strings.
+template <class Fn>
+void forEachDirective(std::string_view value, Fn&& fn) {
+  size_t start = 0;
+  bool quoted = false;
+  for (size_t i = 0; i <= value.size(); ++i) {
+    if (i < value.size() && value[i] == '"') quoted = !quoted;
+    if (i == value.size() || (value[i] == ',' && !quoted)) {
+      std::string_view d = trim(value.substr(start, i - start));
+      if (!d.empty()) {
+        size_t eq = d.find('=');
+        std::string_view name = trim(d.substr(0, eq));
+        std::string_view arg = eq == std::string_view::npos ? std::string_view{} : trim(d.substr(eq + 1));
+        fn(name, arg, eq != std::string_view::npos);
+      }
+      start = i + 1;
+    }
+  }
+}
+
+int monthIndex(std::string_view m) {
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (int i = 0; i < 12; ++i) {
+    if (iequals(m, kMonths[i])) return i;
+  }
+  return -1;
+}
+
+bool number(std::string_view s, int& out) {
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parseClock(std::string_view s, std::tm& tm) {
+  if (s.size() != 8 || s[2] != ':' || s[5] != ':') return false;
+  return number(s.substr(0, 2), tm.tm_hour) && number(s.substr(3, 2), tm.tm_min) &&
+         number(s.substr(6, 2), tm.tm_sec);
+}
+}  // namespace
+
+CacheControl parseCacheControl(std::string_view value) {
+  CacheControl cc;
+  forEachDirective(value, [&](std::string_view name, std::string_view arg, bool has_arg) {
+    if (iequals(name, "no-store")) cc.no_store = true;
+    else if (iequals(name, "no-cache")) cc.no_cache = true;
+    else if (iequals(name, "private")) cc.is_private = true;
+    else if (iequals(name, "public")) cc.is_public = true;
+    else if (iequals(name, "must-revalidate") || iequals(name, "proxy-revalidate"))
+      cc.must_revalidate = true;
+    else if (iequals(name, "no-transform")) cc.no_transform = true;
+    else if (iequals(name, "max-age")) cc.max_age = deltaSeconds(arg);
+    else if (iequals(name, "s-maxage")) cc.s_maxage = deltaSeconds(arg);
+    else if (iequals(name, "stale-while-revalidate")) cc.stale_while_revalidate = deltaSeconds(arg);
+    else if (iequals(name, "stale-if-error")) cc.stale_if_error = deltaSeconds(arg);
+    (void)has_arg;
+  });
+  return cc;
+}
+
+CacheControl parseCacheControl(const HeaderMap& headers) {
+  CacheControl cc;
+  bool first = true;
+  for (const Header& h : headers) {
+    if (h.name != "cache-control") continue;
+    CacheControl one = parseCacheControl(h.value);
+    if (first) {
+      cc = one;
+      first = false;
+      continue;
+    }
+    cc.no_store |= one.no_store;
+    cc.no_cache |= one.no_cache;
+    cc.is_private |= one.is_private;
+    cc.is_public |= one.is_public;
+    cc.must_revalidate |= one.must_revalidate;
+    cc.no_transform |= one.no_transform;
+    if (one.max_age) cc.max_age = one.max_age;
+    if (one.s_maxage) cc.s_maxage = one.s_maxage;
+    if (one.stale_while_revalidate) cc.stale_while_revalidate = one.stale_while_revalidate;
+    if (one.stale_if_error) cc.stale_if_error = one.stale_if_error;
+  }
+  return cc;
+}
+
+std::optional<int64_t> parseHttpDate(std::string_view v) {
+  v = trim(v);
+  std::tm tm{};
+  size_t comma = v.find(',');
+  if (comma != std::string_view::npos) {
+    std::string_view rest = trim(v.substr(comma + 1));
+    if (rest.size() == 24 && rest[2] == ' ') {  // IMF-fixdate: "06 Nov 1994 08:49:37 GMT"
+      int year = 0;
+      if (!number(rest.substr(0, 2), tm.tm_mday) || (tm.tm_mon = monthIndex(rest.substr(3, 3))) < 0 ||
+          !number(rest.substr(7, 4), year) || !parseClock(rest.substr(12, 8), tm) ||
+          rest.substr(21) != "GMT") {
+        return std::nullopt;
+      }
+      tm.tm_year = year - 1900;
+    } else if (rest.size() == 22 && rest[2] == '-') {  // RFC 850: "06-Nov-94 08:49:37 GMT"
+      int year = 0;
+      if (!number(rest.substr(0, 2), tm.tm_mday) || (tm.tm_mon = monthIndex(rest.substr(3, 3))) < 0 ||
+          !number(rest.substr(7, 2), year) || !parseClock(rest.substr(10, 8), tm) ||
+          rest.substr(19) != "GMT") {
+        return std::nullopt;
+      }
+      tm.tm_year = year < 70 ? year + 100 : year;
+    } else {
+      return std::nullopt;
+    }
+  } else if (v.size() == 24) {  // asctime: "Sun Nov  6 08:49:37 1994"
+    int year = 0;
+    std::string_view day = trim(v.substr(8, 2));
+    if ((tm.tm_mon = monthIndex(v.substr(4, 3))) < 0 || !number(day, tm.tm_mday) ||
+        !parseClock(v.substr(11, 8), tm) || !number(v.substr(20, 4), year)) {
+      return std::nullopt;
+    }
+    tm.tm_year = year - 1900;
+  } else {
+    return std::nullopt;
+  }
+  if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+int64_t correctedInitialAge(const ResponseTiming& t) {
+  int64_t apparent = 0;
+  if (t.date_s) apparent = std::max<int64_t>(0, t.response_time_ms - *t.date_s * 1000);
+  int64_t delay = std::max<int64_t>(0, t.response_time_ms - t.request_time_ms);
+  int64_t corrected_age = (t.age_s ? *t.age_s * 1000 : 0) + delay;
+  return std::max(apparent, corrected_age);
+}
+
+std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap& headers,
+                                        std::optional<int64_t> date_s) {
+  if (cc.s_maxage) return *cc.s_maxage * 1000;
+  if (cc.max_age) return *cc.max_age * 1000;
+  if (const std::string* expires = headers.get("expires")) {
+    std::optional<int64_t> e = parseHttpDate(*expires);
+    if (!e || !date_s) return 0;  // invalid Expires (e.g. "0") means already expired
+    return std::max<int64_t>(0, (*e - *date_s) * 1000);
+  }
+  return std::nullopt;
+}
+
+bool heuristicallyCacheable(int status) {
+  switch (status) {
+    case 200: case 203: case 204: case 300: case 301: case 308:
+    case 404: case 405: case 410: case 414: case 501:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool etagListMatches(std::string_view inm, std::string_view etag) {
+  if (etag.empty()) return false;
+  auto opaque = [](std::string_view t) {
+    t = trim(t);
+    if (t.size() >= 2 && t[0] == 'W' && t[1] == '/') t.remove_prefix(2);
+    return t;
+  };
+  std::string_view want = opaque(etag);
+  if (trim(inm) == "*") return true;
+  size_t start = 0;
+  bool quoted = false;
+  for (size_t i = 0; i <= inm.size(); ++i) {
+    if (i < inm.size() && inm[i] == '"') quoted = !quoted;
+    if (i == inm.size() || (inm[i] == ',' && !quoted)) {
+      if (opaque(inm.substr(start, i - start)) == want) return true;
+      start = i + 1;
+    }
+  }
+  return false;
+}
+
+}  // namespace sluice::filters

@@ -1,0 +1,63 @@
+// RFC 9111 arithmetic for the `cache` filter: Cache-Control directives, HTTP dates, freshness
+// lifetime and age. Pure functions: times come in as milliseconds since the Unix epoch, so tests
+// inject them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "filters/http_message.h"
+
+namespace sluice::filters {
+
+// The directives the cache acts on, from every Cache-Control field of a message. Durations are in
+// seconds; an invalid or negative delta-seconds counts as 0 (RFC 9111 §1.2.2 says "stale").
+struct CacheControl {
+  bool no_store = false;
+  bool no_cache = false;  // unqualified or with a field list: both mean "revalidate" here
+  bool is_private = false;
+  bool is_public = false;
+  bool must_revalidate = false;  // also proxy-revalidate (we are a shared cache)
+  bool no_transform = false;
+  std::optional<int64_t> max_age;
+  std::optional<int64_t> s_maxage;
+  std::optional<int64_t> stale_while_revalidate;
+  std::optional<int64_t> stale_if_error;
+};
+
+CacheControl parseCacheControl(const HeaderMap& headers);
+CacheControl parseCacheControl(std::string_view value);
+
+// An HTTP-date (IMF-fixdate, RFC 850 or asctime form) as seconds since the epoch.
+std::optional<int64_t> parseHttpDate(std::string_view value);
+
+// What the cache knows about a response when it arrives.
+struct ResponseTiming {
+  int64_t request_time_ms = 0;   // when the request went to the origin
+  int64_t response_time_ms = 0;  // when the response head arrived
+  std::optional<int64_t> date_s;   // Date field
+  std::optional<int64_t> age_s;    // Age field
+};
+
+// RFC 9111 §4.2.3 corrected_initial_age, in milliseconds.
+int64_t correctedInitialAge(const ResponseTiming& t);
+
+// The current age of a stored response (RFC 9111 §4.2.3), in milliseconds.
+inline int64_t currentAge(int64_t initial_age_ms, int64_t response_time_ms, int64_t now_ms) {
+  int64_t resident = now_ms - response_time_ms;
+  return initial_age_ms + (resident > 0 ? resident : 0);
+}
+
+// RFC 9111 §4.2.1 explicit freshness lifetime for a shared cache, in milliseconds: s-maxage, then
+// max-age, then Expires - Date. Null when the response says nothing (a heuristic may apply).
+std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap& headers,
+                                        std::optional<int64_t> date_s);
+
+// Statuses that RFC 9110 §15.1 makes heuristically cacheable.
+bool heuristicallyCacheable(int status);
+
+// If-None-Match (RFC 9110 §13.1.2, weak comparison) against a stored ETag.
+bool etagListMatches(std::string_view if_none_match, std::string_view etag);
+
+}  // namespace sluice::filters

@@ -1,0 +1,245 @@
+#include "filters/cache.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/filters/fake_callbacks.h"
+
+namespace sluice::filters {
+namespace {
+
+struct Env {
+  config::CacheFilter cfg;
+  int64_t now = 1'700'000'000'000;
+  Counter hit, miss, stale, bypass;
+  Gauge bytes;
+  std::shared_ptr<CacheStore> store;
+  std::unique_ptr<CacheFactory> factory;
+
+  explicit Env(config::CacheFilter c = {}) : cfg(c) {
+    store = std::make_shared<CacheStore>(cfg.max_bytes, &bytes);
+    factory = std::make_unique<CacheFactory>(cfg, store,
+                                             CacheFactory::Counters{&hit, &miss, &stale, &bypass},
+                                             [this] { return now; });
+  }
+};
+
+struct Req {
+  std::unique_ptr<Filter> f;
+  testing::FakeCallbacks cb;
+  RequestHead head;
+  FilterStatus status;
+
+  Req(Env& env, const char* target, std::vector<std::pair<const char*, const char*>> h = {},
+      const char* method = "GET")
+      : f(env.factory->create()) {
+    head.method = method;
+    head.target = target;
+    for (auto& [k, v] : h) head.headers.add(k, v);
+    cb.info_.original_host = "example.test";
+    cb.info_.original_target = target;
+    status = f->onRequestHeaders(head, cb);
+  }
+  // The origin's answer.
+  ResponseHead respond(int code, std::vector<std::pair<const char*, const char*>> h,
+                       std::string body) {
+    ResponseHead r;
+    r.status = code;
+    for (auto& [k, v] : h) r.headers.add(k, v);
+    f->onResponseHeaders(r, cb);
+    if (cb.replies.empty()) {
+      f->onResponseBody(body, false, cb);
+      std::string tail;
+      f->onResponseBody(tail, true, cb);
+    }
+    f->onComplete(code);
+    return r;
+  }
+};
+
+TEST(CacheFilter, MissThenHitThenRevalidate) {
+  Env env;
+  Req a(env, "/x");
+  EXPECT_EQ(a.status, FilterStatus::Continue);
+  ResponseHead r = a.respond(200, {{"cache-control", "max-age=10"}, {"etag", "\"v1\""}}, "hello");
+  EXPECT_EQ(*r.headers.get("x-cache"), "MISS");
+  EXPECT_EQ(env.miss.value(), 1u);
+  EXPECT_GT(env.bytes.value(), 0);
+
+  env.now += 4'000;
+  Req b(env, "/x");
+  ASSERT_EQ(b.status, FilterStatus::Stop);
+  ASSERT_EQ(b.cb.replies.size(), 1u);
+  EXPECT_EQ(b.cb.replies[0].body, "hello");
+  EXPECT_EQ(*b.cb.replies[0].headers.get("age"), "4");
+  EXPECT_EQ(*b.cb.replies[0].headers.get("x-cache"), "HIT");
+  EXPECT_EQ(b.cb.cache_field, "hit");
+
+  // A conditional request answered from the cache.
+  Req c(env, "/x", {{"if-none-match", "W/\"v1\""}});
+  ASSERT_EQ(c.cb.replies.size(), 1u);
+  EXPECT_EQ(c.cb.replies[0].status, 304);
+
+  // Stale: it goes to the origin with our validator; a 304 refreshes and serves the body.
+  env.now += 10'000;
+  Req d(env, "/x", {{"if-none-match", "\"other\""}});
+  ASSERT_EQ(d.status, FilterStatus::Continue);
+  EXPECT_EQ(*d.head.headers.get("if-none-match"), "\"v1\"");
+  d.respond(304, {{"cache-control", "max-age=20"}, {"etag", "\"v1\""}}, "");
+  ASSERT_EQ(d.cb.replies.size(), 1u);
+  EXPECT_EQ(d.cb.replies[0].status, 200);
+  EXPECT_EQ(d.cb.replies[0].body, "hello");
+  env.now += 15'000;  // fresh for 20 s from the refresh
+  Req e(env, "/x");
+  EXPECT_EQ(e.status, FilterStatus::Stop);
+}
+
+TEST(CacheFilter, WhatIsNotStored) {
+  Env env;
+  struct Case {
+    std::vector<std::pair<const char*, const char*>> req, resp;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {{}, {{"cache-control", "no-store"}}, 200},
+      {{}, {{"cache-control", "private, max-age=60"}}, 200},
+      {{}, {{"set-cookie", "a=b"}, {"cache-control", "max-age=60"}}, 200},
+      {{}, {{"vary", "*"}, {"cache-control", "max-age=60"}}, 200},
+      {{{"authorization", "Basic eA=="}}, {{"cache-control", "max-age=60"}}, 200},
+      {{}, {}, 302},                 // not heuristically cacheable
+      {{}, {}, 404},                 // negative_ttl is 0
+      {{{"cache-control", "no-store"}}, {{"cache-control", "max-age=60"}}, 200},
+  };
+  int i = 0;
+  for (auto& c : cases) {
+    std::string target = "/n" + std::to_string(i++);
+    Req a(env, target.c_str(), c.req);
+    a.respond(c.status, c.resp, "body");
+    Req b(env, target.c_str());
+    EXPECT_EQ(b.status, FilterStatus::Continue) << target;
+    b.respond(200, {}, "");
+  }
+  // Authorization with public may be stored.
+  Req a(env, "/auth", {{"authorization", "Basic eA=="}});
+  a.respond(200, {{"cache-control", "public, max-age=60"}}, "ok");
+  Req b(env, "/auth");
+  EXPECT_EQ(b.status, FilterStatus::Stop);
+}
+
+TEST(CacheFilter, TtlNegativeTtlAndJitter) {
+  config::CacheFilter cfg;
+  cfg.ttl = std::chrono::milliseconds(10'000);
+  cfg.negative_ttl = std::chrono::milliseconds(2'000);
+  cfg.ttl_jitter = 0.5;
+  Env env(cfg);
+  Req a(env, "/missing");
+  a.respond(404, {}, "nope");
+  env.now += 900;  // lifetime with 50% jitter: in (1 s, 2 s]
+  EXPECT_EQ(Req(env, "/missing").status, FilterStatus::Stop);  // penetration stopped
+  env.now += 1'200;
+  Req stale404(env, "/missing");
+  EXPECT_EQ(stale404.status, FilterStatus::Continue);
+  stale404.respond(404, {}, "nope");
+  // ttl with 50% jitter: every lifetime lies in (5 s, 10 s].
+  for (int k = 0; k < 50; ++k) {
+    std::string t = "/j" + std::to_string(k);
+    Req r(env, t.c_str());
+    r.respond(200, {}, "x");
+  }
+  env.now += 5'000;  // all still fresh
+  for (int k = 0; k < 50; ++k) {
+    std::string t = "/j" + std::to_string(k);
+    EXPECT_EQ(Req(env, t.c_str()).status, FilterStatus::Stop) << t;
+  }
+  env.now += 5'001;  // all expired
+  int expired = 0;
+  for (int k = 0; k < 50; ++k) {
+    std::string t = "/j" + std::to_string(k);
+    Req r(env, t.c_str());
+    expired += r.status == FilterStatus::Continue;
+  }
+  EXPECT_EQ(expired, 50);
+}
+
+TEST(CacheFilter, StaleWhileRevalidateAndStaleIfError) {
+  config::CacheFilter cfg;
+  cfg.stale_while_revalidate = std::chrono::milliseconds(5'000);
+  cfg.stale_if_error = std::chrono::milliseconds(60'000);
+  Env env(cfg);
+  Req a(env, "/s");
+  a.respond(200, {{"cache-control", "max-age=1"}}, "v1");
+  env.now += 2'000;
+  // The first request after expiry refreshes; one arriving meanwhile gets the stale copy.
+  Req first(env, "/s");
+  EXPECT_EQ(first.status, FilterStatus::Continue);
+  Req second(env, "/s");
+  ASSERT_EQ(second.cb.replies.size(), 1u);
+  EXPECT_EQ(*second.cb.replies[0].headers.get("x-cache"), "STALE");
+  // The origin fails: the refresher itself gets the stale copy.
+  first.respond(503, {}, "down");
+  ASSERT_EQ(first.cb.replies.size(), 1u);
+  EXPECT_EQ(first.cb.replies[0].body, "v1");
+  EXPECT_EQ(env.stale.value(), 2u);
+  // Long after (beyond swr) but within stale_if_error: a 502 becomes the stale copy too.
+  env.now += 30'000;
+  Req third(env, "/s");
+  EXPECT_EQ(third.status, FilterStatus::Continue);
+  third.respond(502, {}, "");
+  ASSERT_EQ(third.cb.replies.size(), 1u);
+  EXPECT_EQ(third.cb.replies[0].body, "v1");
+}
+
+TEST(CacheFilter, ConcurrentMissesWaitForOneFill) {
+  Env env;
+  Req a(env, "/cold");
+  EXPECT_EQ(a.status, FilterStatus::Continue);
+  Req b(env, "/cold");  // a fill is running: b waits (with a timeout)
+  EXPECT_EQ(b.status, FilterStatus::Stop);
+  ASSERT_EQ(b.cb.delays.size(), 1u);
+  EXPECT_EQ(b.cb.delays[0], CacheFactory::kFillWait);
+  a.respond(200, {{"cache-control", "max-age=60"}}, "x");
+  EXPECT_EQ(Req(env, "/cold").status, FilterStatus::Stop);
+}
+
+TEST(CacheFilter, VaryKeepsVariantsApart) {
+  Env env;
+  Req gz(env, "/v", {{"accept-encoding", "gzip"}});
+  gz.respond(200, {{"cache-control", "max-age=60"}, {"vary", "Accept-Encoding"},
+                   {"content-encoding", "gzip"}}, "GZ");
+  Req plain(env, "/v");
+  EXPECT_EQ(plain.status, FilterStatus::Continue);
+  plain.respond(200, {{"cache-control", "max-age=60"}, {"vary", "Accept-Encoding"}}, "PLAIN");
+  Req gz2(env, "/v", {{"accept-encoding", "gzip;q=1.0 "}});
+  ASSERT_EQ(gz2.cb.replies.size(), 1u);
+  EXPECT_EQ(gz2.cb.replies[0].body, "GZ");
+  Req plain2(env, "/v");
+  ASSERT_EQ(plain2.cb.replies.size(), 1u);
+  EXPECT_EQ(plain2.cb.replies[0].body, "PLAIN");
+}
+
+TEST(CacheStore, ByteBoundLruAndPurge) {
+  Gauge g;
+  CacheStore store(64 * 1024, &g);
+  HeaderMap none;
+  for (int i = 0; i < 1000; ++i) {
+    auto e = std::make_shared<CachedResponse>();
+    e->body = std::make_shared<const std::string>(100, 'x');
+    store.insert("h/k" + std::to_string(i), e);
+    EXPECT_LE(store.bytes(), 64u * 1024);
+  }
+  EXPECT_EQ(static_cast<uint64_t>(g.value()), store.bytes());
+  EXPECT_TRUE(store.lookup("h/k999", none));
+  EXPECT_FALSE(store.lookup("h/k0", none));
+  EXPECT_EQ(store.purge("h/k999", false), 1u);
+  EXPECT_FALSE(store.lookup("h/k999", none));
+  EXPECT_GT(store.purge("h/k9", true), 0u);
+  EXPECT_FALSE(store.lookup("h/k998", none));
+  auto big = std::make_shared<CachedResponse>();
+  big->body = std::make_shared<const std::string>(64 * 1024, 'x');
+  EXPECT_FALSE(store.insert("h/big", big));
+  EXPECT_EQ(store.purge("h/", true) > 0, true);
+  EXPECT_EQ(store.bytes(), 0u);
+  EXPECT_EQ(g.value(), 0);
+}
+
+}  // namespace
+}  // namespace sluice::filters

@@ -1,0 +1,310 @@
+"""The `cache` filter end to end: hits with Age and x-cache, 100 concurrent requests for a cold
+key reaching the origin once, stale served while the origin is down, revalidation with a 304, the
+byte bound under 10k distinct keys, negative caching, Vary variants with the gzip filter, bypass,
+purge through the admin listener, and the metrics."""
+
+import json
+import socket
+import threading
+import time
+import zlib
+from urllib.parse import parse_qs, urlsplit
+
+from harness import Conn, ProxyTestCase, main, make_config, metric_sum, parse_metrics
+
+
+class Origin:
+    """An origin in this process that counts requests per target. Query options: cc=Cache-Control,
+    etag=ETag (answers If-None-Match with 304), status=N, delay=SECONDS, size=N (body length),
+    vary=Vary. `down` makes it drop every connection without answering."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.counts = {}
+        self.log = []
+        self.down = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def count(self, target):
+        with self.lock:
+            return self.counts.get(target, 0)
+
+    def serve(self):
+        while True:
+            try:
+                s, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(s,), daemon=True).start()
+
+    def handle(self, s):
+        f = s.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                method, target, _ = line.decode().split(" ", 2)
+                headers = {}
+                while True:
+                    h = f.readline()
+                    if h in (b"\r\n", b""):
+                        break
+                    k, _, v = h.decode().partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                n = int(headers.get("content-length", "0"))
+                if n:
+                    f.read(n)
+                if self.down:
+                    return
+                self.answer(s, method, target, headers)
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+    def answer(self, s, method, target, headers):
+        with self.lock:
+            self.counts[target] = self.counts.get(target, 0) + 1
+            seq = self.counts[target]
+            self.log.append((method, target, headers))
+        q = parse_qs(urlsplit(target).query)
+        if "delay" in q:
+            time.sleep(float(q["delay"][0]))
+        status = int(q.get("status", ["200"])[0])
+        hdrs = [("Content-Type", "text/plain")]
+        if "cc" in q:
+            hdrs.append(("Cache-Control", q["cc"][0]))
+        if "vary" in q:
+            hdrs.append(("Vary", q["vary"][0]))
+        etag = q.get("etag", [None])[0]
+        if etag:
+            hdrs.append(("ETag", '"%s"' % etag))
+            if headers.get("if-none-match") == '"%s"' % etag:
+                s.sendall(("HTTP/1.1 304 Not Modified\r\n" +
+                           "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n").encode())
+                return
+        if "size" in q:
+            body = (b"%s #%d " % (target.encode(), seq)) * (int(q["size"][0]) // 16 + 1)
+            body = body[:int(q["size"][0])]
+        else:
+            body = b"%s #%d" % (target.encode(), seq)
+        hdrs.append(("Content-Length", str(len(body))))
+        s.sendall(("HTTP/1.1 %d X\r\n" % status + "".join("%s: %s\r\n" % h for h in hdrs) +
+                   "\r\n").encode() + (b"" if method == "HEAD" else body))
+
+    def close(self):
+        self.sock.close()
+
+
+BOUND = 256 * 1024
+
+
+class Cache(ProxyTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.origin = Origin()
+        cls.flaky = Origin()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.origin.close()
+        cls.flaky.close()
+
+    @classmethod
+    def config(cls, ports):
+        return make_config({"o": cls.origin.port, "f": cls.flaky.port}, [
+            "{name: bound, match: {path_prefix: /bound/}, upstream: o,"
+            " filters: [{cache: {ttl: 60s, max_bytes: %d}}]}" % BOUND,
+            "{name: flaky, match: {path_prefix: /flaky/}, upstream: f,"
+            " filters: [{cache: {ttl: 1s, stale_if_error: 60s}}]}",
+            "{name: gz, match: {path_prefix: /gz/}, upstream: o,"
+            " filters: [{cache: {ttl: 60s}}, {gzip: {min_bytes: 10, encodings: [gzip]}}]}",
+            "{name: main, match: {path_prefix: /}, upstream: o,"
+            " filters: [{cache: {ttl: 60s, max_bytes: 8MiB, negative_ttl: 30s,"
+            " stale_while_revalidate: 10s}}]}",
+        ], upstream_opts={"o": {"keepalive": "64"}, "f": {"keepalive": "8"}})
+
+    def get(self, target, headers=(), method="GET"):
+        with self.conn(timeout=30) as c:
+            return c.request(method, target, list(headers))
+
+    def test_hit_with_age_and_head(self):
+        r1 = self.get("/hit?cc=max-age%3D60")
+        self.assertEqual(r1.status, 200)
+        self.assertEqual(r1.header("x-cache"), "MISS")
+        time.sleep(1.1)
+        r2 = self.get("/hit?cc=max-age%3D60")
+        self.assertEqual(r2.header("x-cache"), "HIT")
+        self.assertEqual(r2.body, r1.body)
+        self.assertGreaterEqual(int(r2.header("age")), 1)
+        self.assertEqual(r2.header("content-type"), "text/plain")
+        r3 = self.get("/hit?cc=max-age%3D60", method="HEAD")
+        self.assertEqual(r3.header("x-cache"), "HIT")
+        self.assertEqual(r3.header("content-length"), str(len(r1.body)))
+        self.assertEqual(self.origin.count("/hit?cc=max-age%3D60"), 1)
+
+    def test_100_concurrent_cold_requests_reach_the_origin_once(self):
+        target = "/cold?cc=max-age%3D60&delay=0.5"
+        results, errors = [], []
+        start = threading.Barrier(100)
+
+        def one():
+            try:
+                c = Conn(self.sluice.port, timeout=30)
+                try:
+                    start.wait()
+                    results.append(c.request("GET", target))
+                finally:
+                    c.close()
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
+        threads = [threading.Thread(target=one) for _ in range(100)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 100)
+        self.assertTrue(all(r.status == 200 for r in results))
+        self.assertEqual({r.body for r in results}, {results[0].body})
+        self.assertEqual(self.origin.count(target), 1)
+        self.assertEqual(sum(r.header("x-cache") == "MISS" for r in results), 1)
+
+    def test_stale_while_the_origin_is_down(self):
+        target = "/flaky/page?etag=e1"
+        r1 = self.get(target)
+        self.assertEqual(r1.header("x-cache"), "MISS")
+        self.flaky.down = True
+        try:
+            time.sleep(1.2)  # ttl 1s: stale now
+            for _ in range(3):
+                r = self.get(target)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.header("x-cache"), "STALE")
+                self.assertEqual(r.body, r1.body)
+        finally:
+            self.flaky.down = False
+
+    def test_revalidation_with_304(self):
+        target = "/reval?cc=max-age%3D1&etag=v7"
+        r1 = self.get(target)
+        time.sleep(1.2)
+        r2 = self.get(target)
+        self.assertEqual(r2.status, 200)
+        self.assertEqual(r2.body, r1.body)
+        self.assertEqual(r2.header("etag"), '"v7"')
+        self.assertEqual(self.origin.count(target), 2)
+        method, _, headers = [e for e in self.origin.log if e[1] == target][-1]
+        self.assertEqual(headers.get("if-none-match"), '"v7"')
+        # A conditional request is answered by the cache itself.
+        r3 = self.get(target, [("If-None-Match", '"v7"')])
+        self.assertEqual(r3.status, 304)
+        self.assertEqual(r3.body, b"")
+        self.assertEqual(self.origin.count(target), 2)
+
+    def test_negative_ttl(self):
+        target = "/nothing-here?status=404"
+        self.assertEqual(self.get(target).status, 404)
+        r = self.get(target)
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.header("x-cache"), "HIT")
+        self.assertEqual(self.origin.count(target), 1)
+
+    def test_not_stored_and_bypass(self):
+        for target in ["/priv?cc=private", "/nostore?cc=no-store", "/redir?status=302"]:
+            self.get(target)
+            self.assertEqual(self.get(target).header("x-cache"), "MISS", target)
+            self.assertEqual(self.origin.count(target), 2, target)
+        self.get("/nocc")
+        r = self.get("/nocc", [("Cache-Control", "no-store")])
+        self.assertEqual(r.header("x-cache"), "BYPASS")
+        with self.conn() as c:
+            r = c.request("POST", "/nocc", body=b"x")
+        self.assertEqual(r.header("x-cache"), "BYPASS")
+        self.assertEqual(self.get("/nocc").header("x-cache"), "MISS")  # the POST invalidated it
+
+    def test_vary_keeps_variants_apart_with_gzip(self):
+        target = "/gz/doc?size=4000"
+        a = self.get(target, [("Accept-Encoding", "gzip")])
+        b = self.get(target)
+        self.assertEqual(a.header("content-encoding"), "gzip")
+        self.assertIsNone(b.header("content-encoding"))
+        a2 = self.get(target, [("Accept-Encoding", "gzip")])
+        b2 = self.get(target)
+        self.assertEqual(a2.header("x-cache"), "HIT")
+        self.assertEqual(b2.header("x-cache"), "HIT")
+        self.assertEqual(a2.header("content-encoding"), "gzip")
+        self.assertIsNone(b2.header("content-encoding"))
+        self.assertEqual(a2.body, a.body)
+        self.assertEqual(b2.body, b.body)
+        self.assertEqual(zlib.decompress(a2.body, 16 + zlib.MAX_WBITS),
+                         b2.body.replace(b"#2", b"#1"))
+        self.assertEqual(self.origin.count(target), 2)
+
+    def test_purge_key_and_prefix(self):
+        for t in ["/p/1", "/p/2", "/p/3"]:
+            self.get(t)
+            self.assertEqual(self.get(t).header("x-cache"), "HIT")
+        r = self.sluice.admin("POST", "/cache/purge?key=test.local/p/1")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(json.loads(r.body)["purged"], 1)
+        self.assertEqual(self.get("/p/1").header("x-cache"), "MISS")
+        self.assertEqual(self.get("/p/2").header("x-cache"), "HIT")
+        r = self.sluice.admin("POST", "/cache/purge", body=b"prefix=test.local/p/")
+        self.assertEqual(json.loads(r.body)["purged"], 3)
+        self.assertEqual(self.get("/p/2").header("x-cache"), "MISS")
+        self.assertEqual(self.sluice.admin("GET", "/cache/purge?key=x").status, 405)
+        self.assertEqual(self.sluice.admin("POST", "/cache/purge").status, 400)
+
+    def test_byte_bound_holds_under_10k_keys(self):
+        before = metric_sum(self.sluice.metrics(), "sluice_cache_bytes")
+        errors = []
+
+        def worker(k0):
+            try:
+                with Conn(self.sluice.port, timeout=30) as c:
+                    for k in range(k0, 10000, 4):
+                        r = c.request("GET", "/bound/%d?size=700" % k)
+                        if r.status != 200:
+                            errors.append(r.status)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        self.assertEqual(errors, [])
+        after = metric_sum(self.sluice.metrics(), "sluice_cache_bytes")
+        self.assertGreater(after - before, BOUND // 2)  # it did fill up ...
+        self.assertLessEqual(after - before, BOUND)     # ... and stayed within max_bytes
+        self.assertEqual(self.get("/bound/9999?size=700").header("x-cache"), "HIT")
+        self.assertEqual(self.get("/bound/0?size=700").header("x-cache"), "MISS")
+
+    def test_metrics_and_access_log(self):
+        self.get("/m")
+        self.get("/m")
+        m = self.sluice.metrics()
+        self.assertGreaterEqual(metric_sum(m, "sluice_cache_requests_total", route="main",
+                                           result="hit"), 1)
+        self.assertGreaterEqual(metric_sum(m, "sluice_cache_requests_total", route="main",
+                                           result="miss"), 1)
+        time.sleep(0.2)
+        with open(self.sluice.access_log_path) as f:
+            caches = {json.loads(line).get("cache") for line in f if '"/m"' in line}
+        self.assertIn("hit", caches)
+        self.assertIn("miss", caches)
+
+
+if __name__ == "__main__":
+    main()
