@@ -1,9 +1,11 @@
 #include "filters/registry.h"
 
 #include "filters/cache.h"
+#include "filters/circuit_breaker.h"
 #include "filters/direct_response.h"
 #include "filters/gzip.h"
 #include "filters/header_rewrite.h"
+#include "filters/rate_limit.h"
 
 namespace sluice::filters {
 
@@ -29,9 +31,13 @@ struct Entry {
 
 // One line per filter. The rate limits, cache, gzip and circuit breaker land with their issues.
 constexpr Entry kFilters[] = {
-    {"", nullptr},
+    {"token_bucket", buildTokenBucket},
+    {"sliding_window", buildSlidingWindow},
+    {"fixed_window", buildFixedWindow},
+    {"leaky_bucket", buildLeakyBucket},
     {"cache", buildCache},
     {"gzip", buildGzip},
+    {"circuit_breaker", buildCircuitBreaker},
 };
 
 const Entry* find(std::string_view name) {
@@ -45,7 +51,9 @@ const Entry* find(std::string_view name) {
 bool isRegisteredFilter(std::string_view name) { return find(name) != nullptr; }
 
 bool buildRouteChain(const config::Config& config, const config::Route& route, Registry& metrics,
-                     StateStore& state, FactoryList& out, std::string& error) {
+                     StateStore& state, FactoryList& out, std::string& error,
+                     std::shared_ptr<balancer::UpstreamState> upstream,
+                     std::vector<std::shared_ptr<balancer::TargetState>> targets) {
   out.clear();
   if (!route.request_headers.empty() || !route.response_headers.empty()) {
     out.push_back(
@@ -58,7 +66,7 @@ bool buildRouteChain(const config::Config& config, const config::Route& route, R
       error = "route " + route.name + ": filter " + entry.name + " is not built into this binary";
       return false;
     }
-    FilterBuildContext ctx{config, route, i, metrics, state};
+    FilterBuildContext ctx{config, route, i, metrics, state, upstream, targets};
     auto factory = e->build(ctx, entry, error);
     if (!factory) {
       error = "route " + route.name + ": filter " + entry.name + ": " + error;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "balancer/target_state.h"
 #include "config/config.h"
 #include "filters/chain.h"
 #include "filters/metrics_registry.h"
@@ -19,13 +20,18 @@ struct FilterBuildContext {
   size_t index;        // position of the filter in the route's `filters:` list
   Registry& metrics;   // declare-or-get families by name (same name and type = same family)
   StateStore& state;   // state that survives reloads, keyed by policy and settings
+  // The route's upstream's shared state and its targets' (null/empty for `respond:` routes).
+  std::shared_ptr<balancer::UpstreamState> upstream;
+  std::vector<std::shared_ptr<balancer::TargetState>> targets;
 };
 
 // Builds the factories of one route, in the order they run: header rewriting, the route's
 // `filters:` in config order, then `respond:`. Returns false with `error` set when a filter
 // named in the config has no builder (config validation should have refused it already).
 bool buildRouteChain(const config::Config& config, const config::Route& route, Registry& metrics,
-                     StateStore& state, FactoryList& out, std::string& error);
+                     StateStore& state, FactoryList& out, std::string& error,
+                     std::shared_ptr<balancer::UpstreamState> upstream = nullptr,
+                     std::vector<std::shared_ptr<balancer::TargetState>> targets = {});
 
 // Whether `name` is a filter this binary can build.
 bool isRegisteredFilter(std::string_view name);

@@ -575,6 +575,7 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
 
 void ClientConnection::onExchangeDone(bool keep_alive) {
   exchange_.reset();
+  ++served_;
   if (state_ == State::Closing) return;
   if (!keep_alive || drain_ || upgrade_paused_ || (peer_closed_ && pending_.empty())) {
     closeAfterWrites();
@@ -613,7 +614,10 @@ void ClientConnection::startTunnel() {
 
 void ClientConnection::drain() {
   drain_ = true;
-  if (state_ == State::Head && head_bytes_ == 0 && queued_writes == 0) abort();
+  // An idle keep-alive connection closes now. One accepted but not yet heard from keeps its
+  // chance (its request is likely on the way): it is answered with `connection: close`, or
+  // closed by the header timeout.
+  if (state_ == State::Head && head_bytes_ == 0 && queued_writes == 0 && served_ > 0) abort();
 }
 
 void ClientConnection::closeAfterWrites() {

@@ -119,7 +119,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   HeadScanner scanner_;
   bool drain_ = false;
   bool peer_closed_ = false;
-  bool message_done_ = true;    // the last request was read to its end (none is half-read)    // the client half-closed after its last request
+  bool message_done_ = true;
+  uint32_t served_ = 0;         // requests answered on this connection    // the last request was read to its end (none is half-read)    // the client half-closed after its last request
   int reject_status_ = 0;       // set by a callback that found the head too large etc.
   std::string client_ip_;
   std::string pending_;

@@ -72,10 +72,14 @@ Exchange::~Exchange() {
     up_->abandon();
     up_ = nullptr;
   }
-  if (delay_timer_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  for (uv_timer_t* t : {delay_timer_, deadline_timer_}) {
+    if (t != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(t),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    }
   }
+  endTry();
+  if (gate_held_) upstream_->state->requests.release();
   if (!finished_) {
     finished_ = true;
     if (!response_started_) status_ = 499;  // the client went away first (nginx's convention)
@@ -180,65 +184,8 @@ void Exchange::continueRequestAfter(std::chrono::milliseconds delay) {
       static_cast<uint64_t>(delay.count()), 0);
 }
 
-void Exchange::forward() {
-  if (upstream_ == nullptr) {  // a route without upstream whose filters did not answer
-    sendLocalReply(500, "", nullptr);
-    return;
-  }
-  size_t ui = static_cast<size_t>(route_->upstream);
-  int pick = -1;
-  if (ctx_.snapshot == snapshot_ && ui < ctx_.balancers.size() && ctx_.balancers[ui]) {
-    pick = ctx_.balancers[ui]->pick(balancer::PickRequest{});
-  } else if (!upstream_->targets.empty()) {
-    pick = 0;
-  }
-  if (pick < 0) {
-    sendLocalReply(503, "", nullptr);
-    return;
-  }
-  target_ = &upstream_->targets[static_cast<size_t>(pick)];
-  if (head_.host.empty()) head_.host = target_->address;  // an HTTP/1.0 client sent no Host
-  if (meta_.expect_continue) {
-    writeClient("HTTP/1.1 100 Continue\r\n\r\n");
-  }
-  upstream_head_.clear();
-  appendRequestHead(head_, meta_.framing, meta_.content_length, upstream_head_);
-  // Like nginx's request buffering, but bounded: a body is gathered until it is complete or
-  // kBodyBufferLimit is reached before the upstream hears of the request, so a request whose
-  // body turns out malformed (a bad chunk size) is never forwarded at all.
-  if (!request_done_ && pending_body_.size() < kBodyBufferLimit) {
-    awaiting_body_ = true;
-    return;
-  }
-  dispatch();
-}
 
-void Exchange::dispatch() {
-  awaiting_body_ = false;
-  upstream_start_ = std::chrono::steady_clock::now();
-  connectUpstream(true);
-}
 
-void Exchange::connectUpstream(bool allow_pooled) {
-  const config::Upstream& uc = *upstream_->config;
-  UpstreamConnection::Timeouts t;
-  t.connect = uc.timeouts.connect;
-  t.response = uc.timeouts.response;
-  t.idle = uc.timeouts.idle;
-  t.keepalive = uc.keepalive;
-  if (allow_pooled) {
-    if (UpstreamConnection* pooled = ctx_.pool.take(target_->address)) {
-      up_ = pooled;
-      up_->attach(this, t);
-      sendRequestHead();
-      return;
-    }
-  }
-  const TlsClientContext* tls = upstream_->tls.get();
-  const std::string& name = tls != nullptr && !tls->sni().empty() ? tls->sni() : target_->host;
-  up_ = UpstreamConnection::connect(ctx_.loop, &ctx_.pool, *target_, t, this, tls, name);
-  if (up_ == nullptr) failUpstream(UpstreamError::ConnectFailed);
-}
 
 void Exchange::onUpstreamConnected() { sendRequestHead(); }
 
@@ -363,6 +310,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
     writeClient(out);
     return;
   }
+  if (head.status != 101 && judgeResponse(head.status)) return;  // retried elsewhere
   upstream_ms_ = secondsSince(upstream_start_) * 1000;
   status_ = head.status;
   if (head.status == 101) {
@@ -475,6 +423,7 @@ void Exchange::writeResponseBody(const char* data, size_t len) {
 void Exchange::onUpstreamComplete() {
   up_ = nullptr;  // already back in the pool, or closed
   if (finished_) return;
+  endTry();
   ctx_.countUpstream(upstream_->config->name, target_->address, status_, upstream_ms_ / 1000, false);
   if (route_ != nullptr && route_->body_filters) {
     std::string tail;
@@ -491,45 +440,7 @@ void Exchange::onUpstreamComplete() {
   finish();
 }
 
-void Exchange::onUpstreamError(UpstreamError error, bool response_started) {
-  up_ = nullptr;  // closed by the connection itself
-  if (finished_) return;
-  if (tunnel_) {
-    conn_.abort();
-    return;
-  }
-  // A pooled connection the upstream had closed: nothing of the response arrived, so an
-  // idempotent request without a body is sent again once, on a fresh connection.
-  if (error == UpstreamError::Reset && !response_started && up_reused_ && !retried_ &&
-      !response_started_ && meta_.framing == BodyFraming::None &&
-      filters::isIdempotentMethod(head_.method)) {
-    retried_ = true;
-    head_sent_ = false;
-    upstream_sent_done_ = false;
-    connectUpstream(false);
-    return;
-  }
-  failUpstream(error);
-}
 
-void Exchange::failUpstream(UpstreamError error) {
-  bool connect = error == UpstreamError::ConnectFailed || error == UpstreamError::ConnectTimeout;
-  if (upstream_ != nullptr && target_ != nullptr) {
-    ctx_.countUpstream(upstream_->config->name, target_->address, 0, 0, connect);
-  }
-  upstream_failure_ = upstreamErrorName(error);
-  if (up_ != nullptr) {
-    up_->abandon();
-    up_ = nullptr;
-  }
-  if (response_started_) {
-    keep_alive_ = false;
-    conn_.abort();  // half a response went out: the client must see the connection fail
-    return;
-  }
-  int status = error == UpstreamError::ResponseTimeout ? 504 : 502;
-  sendLocalReply(status, "", nullptr);
-}
 
 void Exchange::onUpstreamTunnelData(const char* data, size_t len) {
   if (len == 0) {
@@ -562,6 +473,7 @@ void Exchange::sendLocalReply(int status, std::string_view body, const filters::
     up_->abandon();
     up_ = nullptr;
   }
+  endTry();  // a try cut short by a local answer counts for nothing
   status_ = status;
   filters::ResponseHead head;
   head.status = status;

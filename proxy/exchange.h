@@ -8,6 +8,8 @@
 #include <string>
 
 #include "filters/chain.h"
+#include "balancer/circuit_breaker.h"
+#include "balancer/target_state.h"
 #include "filters/filter.h"
 #include "proxy/client_connection.h"
 #include "proxy/upstream_connection.h"
@@ -64,6 +66,12 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   bool applyMaxForwards();
   void forward();
   void dispatch();
+  bool startTry();
+  void judgeTry(bool failure);
+  void endTry();
+  bool reserveRetry(std::string_view condition);
+  void startRetry();
+  bool judgeResponse(int status);
   void connectUpstream(bool allow_pooled);
   void sendRequestHead();
   void writeRequestBody(const char* data, size_t len);
@@ -94,6 +102,21 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   const ResolvedTarget* target_ = nullptr;
   UpstreamConnection* up_ = nullptr;
   uv_timer_t* delay_timer_ = nullptr;
+  uv_timer_t* deadline_timer_ = nullptr;  // retries.deadline across tries
+
+  // The current try (exchange_upstream.cc).
+  uint64_t hash_ = 0;            // consistent_hash key
+  uint64_t excluded_ = 0;        // targets that failed this request
+  int target_index_ = -1;
+  balancer::TargetState* target_state_ = nullptr;  // kept alive by snapshot_
+  balancer::CircuitTicket ticket_;
+  bool try_active_ = false;
+  bool judged_ = false;
+  bool retry_held_ = false;      // a retry-budget slot
+  bool gate_held_ = false;       // a max_requests slot
+  bool can_resend_body_ = false;
+  uint32_t tries_ = 0;
+  std::string retry_body_;
   std::shared_ptr<bool> alive_;
   std::string_view log_cache_;      // access-log fields set by filters
   std::string_view log_ratelimit_;  // false once destroyed; read by wakers on this thread
@@ -103,7 +126,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   std::string out_;             // response bytes gathered for the client
   bool request_done_ = false;   // the client's request has been read completely
   bool upstream_sent_done_ = false;
-  bool retried_ = false;
+  bool stale_retried_ = false;   // the one resend after a stale pooled connection
   bool awaiting_body_ = false;   // routed and filtered; the upstream waits for more body
   bool head_sent_ = false;       // the request head went to the current upstream connection
   bool up_reused_ = false;       // ... which came from the pool

@@ -50,7 +50,13 @@ Metrics::Metrics()
       cache_requests_total(registry.counter("sluice_cache_requests_total",
                                             "Cache lookups, by route and result.",
                                             {"route", "result"})),
-      cache_bytes(registry.gauge("sluice_cache_bytes", "Bytes held in the response cache.")) {
+      cache_bytes(registry.gauge("sluice_cache_bytes", "Bytes held in the response cache.")),
+      tls_handshakes_total(registry.counter("sluice_tls_handshakes_total",
+                                            "Completed downstream TLS handshakes.",
+                                            {"listener", "version"})),
+      tls_handshake_failures_total(registry.counter("sluice_tls_handshake_failures_total",
+                                                    "Failed downstream TLS handshakes.",
+                                                    {"listener", "reason"})) {
   build_info.with({SLUICE_VERSION}).set(1);
   // Both results exist from the start, so a failure rate can be computed before any failure.
   config_reloads_total.with({"success"});

@@ -41,6 +41,8 @@ struct Metrics {
   filters::GaugeFamily& ratelimit_keys;               // {route, policy}
   filters::CounterFamily& cache_requests_total;       // {route, result=hit|miss|stale|bypass}
   filters::GaugeFamily& cache_bytes;
+  filters::CounterFamily& tls_handshakes_total;          // {listener, version}
+  filters::CounterFamily& tls_handshake_failures_total;  // {listener, reason}
 };
 
 }  // namespace sluice::proxy

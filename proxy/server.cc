@@ -102,10 +102,13 @@ int Server::run() {
   }
   std::string error;
   state_.beginGeneration();
-  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_, error);
+  bool resource_error = false;
+  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_, error,
+                            &resource_error, &upstream_states_,
+                            static_cast<int64_t>(uv_now(&loop_)));
   if (!snapshot_) {
     logError(error);
-    return 1;
+    return resource_error ? 2 : 1;  // operations.md: an unreadable certificate cannot start
   }
   const config::Config& c = *snapshot_->config;
   for (uint32_t i = 0; i < c.workers; ++i) {
@@ -137,6 +140,10 @@ int Server::run() {
     admin_address_ = c.admin.address->text();
   }
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(snapshot_, std::move(sockets[i]));
+  upstream_states_.markStarted();  // targets added from now on ramp up (slow start)
+  health_ = std::make_unique<HealthChecker>(&loop_);
+  health_->apply(snapshot_);
+  metrics_.registry.addCollector([this](filters::Exposition& e) { collectUpstreamState(e); });
   metrics_.config_last_reload_success_timestamp_seconds.with({}).set(snapshot_->loaded_at);
   const int kSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
   for (int i = 0; i < 5; ++i) {
@@ -146,6 +153,9 @@ int Server::run() {
   }
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
+  uv_timer_init(&loop_, &resolve_timer_);
+  resolve_timer_.data = this;
+  scheduleResolve();
   ready_ = true;
   logInfo("sluice " SLUICE_VERSION " serving " + std::to_string(c.listeners.size()) +
           " listener(s) with " + std::to_string(workers_.size()) + " worker(s), config " +
@@ -224,7 +234,10 @@ void Server::reload(ReloadDone done) {
     }
     std::string error;
     state_.beginGeneration();
-    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error);
+    bool resource_error = false;
+    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error,
+                                     &resource_error, &upstream_states_,
+                                     static_cast<int64_t>(uv_now(&loop_)));
     if (!next) {
       finish(false, error);
       return;
@@ -252,6 +265,9 @@ void Server::reload(ReloadDone done) {
     version_ = next->version;
     snapshot_ = next;
     for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
+    health_->apply(next);
+    forgetRemovedUpstreams();
+    scheduleResolve();
     state_.dropUnused();
     finish(true, std::to_string(version_));
   });
@@ -289,10 +305,91 @@ void Server::finishStop() {
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   if (admin_) admin_->close();
+  if (health_) health_->stop();
   for (auto& s : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&resolve_timer_), nullptr);
   logInfo("stopped");
   uv_stop(&loop_);
+}
+
+// sluice_upstream_target_healthy (available: healthy by active checks and not ejected) and
+// sluice_upstream_circuit_state, read from the shared target states at scrape time.
+void Server::collectUpstreamState(filters::Exposition& e) {
+  int64_t now = static_cast<int64_t>(uv_now(&loop_));
+  for (const UpstreamRuntime& u : snapshot_->upstreams) {
+    for (size_t i = 0; i < u.targets.size(); ++i) {
+      const balancer::TargetState& ts = *u.target_states[i];
+      e.set(metrics_.upstream_target_healthy, {u.config->name, u.targets[i].address},
+            ts.available(now) ? 1 : 0);
+      if (u.config->circuit_breaker) {
+        auto st = ts.breaker.state(now, *u.config->circuit_breaker);
+        e.set(metrics_.upstream_circuit_state, {u.config->name, u.targets[i].address},
+              static_cast<double>(static_cast<int>(st)));
+      }
+    }
+  }
+}
+
+// Re-resolves target names every min(resolve_every) of the current config.
+void Server::scheduleResolve() {
+  uv_timer_stop(&resolve_timer_);
+  int64_t every = 0;
+  for (const config::Upstream& u : snapshot_->config->upstreams) {
+    if (u.resolve_every && (every == 0 || u.resolve_every->count() < every)) {
+      every = u.resolve_every->count();
+    }
+  }
+  if (every <= 0) return;
+  uv_timer_start(
+      &resolve_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->reResolve(); },
+      static_cast<uint64_t>(every), static_cast<uint64_t>(every));
+}
+
+// A name whose addresses changed gets a new snapshot of the same config; one that stopped
+// resolving keeps its last address (resolveTargets logs it).
+void Server::reResolve() {
+  if (stopping_ || reloading_) return;
+  config::ConfigPtr cfg = snapshot_->config;
+  resolveTargets(&loop_, *cfg, resolved_, [this, cfg](std::vector<ResolvedTarget> r, std::string err) {
+    if (!err.empty() || cfg != snapshot_->config || stopping_) return;
+    auto same = [](const ResolvedTarget& a, const ResolvedTarget& b) {
+      return a.addr_len == b.addr_len && std::memcmp(&a.addr, &b.addr, a.addr_len) == 0;
+    };
+    bool changed = r.size() != resolved_.size();
+    for (const ResolvedTarget& t : r) {
+      bool found = false;
+      for (const ResolvedTarget& o : resolved_) found = found || (o.address == t.address && same(o, t));
+      changed = changed || !found;
+    }
+    if (!changed) return;
+    std::string error;
+    state_.beginGeneration();
+    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, nullptr,
+                                     &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
+    if (!next) {
+      logWarn("re-resolution: " + error);
+      return;
+    }
+    resolved_ = std::move(r);
+    version_ = next->version;
+    snapshot_ = next;
+    for (auto& w : workers_) w->reload(next, {});
+    health_->apply(next);
+    state_.dropUnused();
+    logInfo("upstream addresses changed after re-resolution: version " + std::to_string(version_));
+  });
+}
+
+void Server::forgetRemovedUpstreams() {
+  std::map<std::string, bool> names, targets;
+  for (const UpstreamRuntime& u : snapshot_->upstreams) {
+    names[u.config->name] = true;
+    for (const ResolvedTarget& t : u.targets) {
+      targets[UpstreamStates::targetKey(u.config->name, t.address)] = true;
+    }
+  }
+  upstream_states_.retainOnly(names, targets);
 }
 
 std::string Server::configJson() const {

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "proxy/admin_server.h"
+#include "proxy/health_checker.h"
+#include "proxy/upstream_states.h"
 #include "proxy/metrics.h"
 #include "proxy/status_page.h"
 #include "proxy/systemd.h"
@@ -37,6 +39,10 @@ class Server {
   void finishStop();
   void handleAdmin(const AdminRequest& req, AdminResponder respond);
   std::string configJson() const;
+  void collectUpstreamState(filters::Exposition& out);
+  void forgetRemovedUpstreams();
+  void scheduleResolve();
+  void reResolve();
 
   static void onSignal(uv_signal_t* s, int signum);
 
@@ -45,6 +51,8 @@ class Server {
   Metrics metrics_;
   SharedState shared_;
   filters::StateStore state_;  // filter state that survives reloads
+  UpstreamStates upstream_states_;  // target health, load and breakers; survive reloads
+  std::unique_ptr<HealthChecker> health_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;
   std::string admin_address_;
@@ -58,6 +66,7 @@ class Server {
   bool ready_ = false;
   uv_signal_t signals_[5];
   uv_timer_t drain_timer_;
+  uv_timer_t resolve_timer_;  // upstreams[].resolve_every
   systemd::Notifier notifier_;          // sd_notify READY/RELOADING/STOPPING, watchdog
   systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
   StatusPage status_page_;               // GET /status, with recent error rates

@@ -1,7 +1,9 @@
 #include "proxy/snapshot.h"
 
 #include "filters/registry.h"
+#include "balancer/hash.h"
 #include "proxy/tls_context.h"
+#include "proxy/upstream_states.h"
 
 #include <ctime>
 
@@ -10,7 +12,7 @@ namespace sluice::proxy {
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
                           uint64_t version, filters::Registry& metrics,
                           filters::StateStore& state, std::string& error,
-                          bool* resource_error) {
+                          bool* resource_error, UpstreamStates* states, int64_t now_ms) {
   auto snap = std::make_shared<Snapshot>(std::move(config));
   const config::Config& c = *snap->config;
   snap->version = version;
@@ -33,6 +35,16 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
       target.weight = t.weight;
       target.host = t.parsed.host;
       rt.targets.push_back(target);
+    }
+    rt.state = states != nullptr ? states->upstream(u.name)
+                                 : std::make_shared<balancer::UpstreamState>();
+    for (const ResolvedTarget& t : rt.targets) {
+      auto ts = states != nullptr
+                    ? states->target(u.name, t.address, now_ms)
+                    : std::make_shared<balancer::TargetState>(rt.state,
+                                                              balancer::TargetState::kReadyLongAgo);
+      rt.configured.push_back(balancer::TargetWeight{t.weight, ts.get(), balancer::hashKey(t.address)});
+      rt.target_states.push_back(std::move(ts));
     }
     if (u.tls) {
       rt.tls = TlsClientContext::build(*u.tls, error);
@@ -68,7 +80,15 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
         return nullptr;
       }
     }
-    if (!filters::buildRouteChain(c, r, metrics, state, rt.filters, error)) return nullptr;
+    std::shared_ptr<balancer::UpstreamState> ustate;
+    std::vector<std::shared_ptr<balancer::TargetState>> tstates;
+    if (rt.upstream >= 0) {
+      ustate = snap->upstreams[static_cast<size_t>(rt.upstream)].state;
+      tstates = snap->upstreams[static_cast<size_t>(rt.upstream)].target_states;
+    }
+    if (!filters::buildRouteChain(c, r, metrics, state, rt.filters, error, ustate, tstates)) {
+      return nullptr;
+    }
     for (const auto& f : rt.filters) rt.body_filters = rt.body_filters || f->needsResponseBody();
     snap->routes.push_back(std::move(rt));
   }

@@ -16,6 +16,8 @@
 #include "filters/chain.h"
 #include "filters/metrics_registry.h"
 #include "filters/state_store.h"
+#include "balancer/balancer.h"
+#include "balancer/target_state.h"
 #include "proxy/router.h"
 
 namespace sluice::proxy {
@@ -30,11 +32,16 @@ struct ResolvedTarget {
 
 class TlsServerContext;
 class TlsClientContext;
+class UpstreamStates;
 
 struct UpstreamRuntime {
   const config::Upstream* config = nullptr;
   std::vector<ResolvedTarget> targets;
   std::shared_ptr<TlsClientContext> tls;  // null: plain HTTP to the targets
+  // Process-wide state (survives reloads): the upstream's, and one per target (same order).
+  std::shared_ptr<balancer::UpstreamState> state;
+  std::vector<std::shared_ptr<balancer::TargetState>> target_states;
+  std::vector<balancer::TargetWeight> configured;  // weights, states and ring ids, per target
 };
 
 struct RouteRuntime {
@@ -65,7 +72,8 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 SnapshotPtr buildSnapshot(config::ConfigPtr config,
                           const std::vector<ResolvedTarget>& resolved, uint64_t version,
                           filters::Registry& metrics, filters::StateStore& state,
-                          std::string& error, bool* resource_error = nullptr);
+                          std::string& error, bool* resource_error = nullptr,
+                          UpstreamStates* states = nullptr, int64_t now_ms = 0);
 
 // The TLS context of the listener at `address` in `snapshot`, or null.
 std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address);

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "balancer/registry.h"
+#include "balancer/effective_weights.h"
 
 namespace sluice::proxy {
 
@@ -28,12 +29,8 @@ WorkerContext::WorkerContext(uv_loop_t* l, int i, Metrics& m, SharedState& s)
 
 void WorkerContext::adopt(SnapshotPtr next) {
   snapshot = std::move(next);
-  balancers.clear();
-  for (const UpstreamRuntime& u : snapshot->upstreams) {
-    std::vector<balancer::TargetWeight> weights;
-    for (const ResolvedTarget& t : u.targets) weights.push_back({t.weight});
-    balancers.push_back(balancer::makeBalancer(u.config->balancer, weights));
-  }
+  selectors.clear();
+  selectors.resize(snapshot->upstreams.size());  // built on first pick
   route_series_.clear();
   route_series_.resize(snapshot->routes.size() + 1);
   for (size_t i = 0; i <= snapshot->routes.size(); ++i) {
@@ -41,6 +38,35 @@ void WorkerContext::adopt(SnapshotPtr next) {
     rs.name = i == 0 ? "none" : snapshot->routes[i - 1].config->name;
     rs.duration = &metrics.request_duration_seconds.with({rs.name});
   }
+}
+
+int WorkerContext::pickTarget(const Snapshot& snap, size_t index, uint64_t hash,
+                              uint64_t exclude_mask) {
+  const UpstreamRuntime& u = snap.upstreams[index];
+  int64_t now = static_cast<int64_t>(uv_now(loop));
+  if (&snap != snapshot.get()) {
+    // A request of an older snapshot (a retry after a reload): its own targets, no selector.
+    for (size_t i = 0; i < u.targets.size(); ++i) {
+      if (!balancer::Candidates::excluded(exclude_mask, i) && u.target_states[i]->available(now)) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+  Selector& sel = selectors[index];
+  if (!sel.balancer || balancer::needsRebuild(sel.built, u.state.get(), now)) {
+    sel.built = balancer::effectiveWeights(u.configured, u.state.get(), u.config->slow_start, now);
+    balancer::BalancerOptions opts;
+    opts.balance_factor = u.config->balance_factor;
+    opts.seed = rng_[0] ^ (static_cast<uint64_t>(index) << 32);
+    sel.balancer = balancer::makeBalancer(u.config->balancer, sel.built.targets, opts);
+    if (!sel.balancer) return -1;
+  }
+  balancer::PickRequest req;
+  req.hash = hash;
+  req.exclude_mask = exclude_mask;
+  req.now_ms = now;
+  return sel.balancer->pick(req);
 }
 
 RouteSeries& WorkerContext::routeSeries(int route_index) {

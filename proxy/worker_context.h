@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "balancer/balancer.h"
+#include "balancer/effective_weights.h"
 #include "proxy/access_log.h"
 #include "proxy/metrics.h"
 #include "proxy/snapshot.h"
@@ -85,7 +86,12 @@ class WorkerContext {
   Metrics& metrics;
   SharedState& shared;
   SnapshotPtr snapshot;
-  std::vector<std::unique_ptr<balancer::Balancer>> balancers;  // per snapshot upstream
+  // One selector per snapshot upstream, rebuilt whole when availability or weights change.
+  struct Selector {
+    balancer::EffectiveWeights built;
+    std::unique_ptr<balancer::Balancer> balancer;
+  };
+  std::vector<Selector> selectors;
   UpstreamPool pool;
   AccessLogWriter access_log;
   ConnectionList connections;
@@ -95,6 +101,10 @@ class WorkerContext {
 
   // Adopts a new snapshot: rebuilds balancers and route series. Worker thread.
   void adopt(SnapshotPtr next);
+
+  // Picks a target of snapshot upstream `index` (-1: none available). `upstream` must belong
+  // to this worker's current snapshot when `index` is valid; otherwise a plain rotation is used.
+  int pickTarget(const Snapshot& snapshot, size_t index, uint64_t hash, uint64_t exclude_mask);
 
   RouteSeries& routeSeries(int route_index);  // -1: requests that matched no route
   void countRequest(int route_index, std::string_view method, int status, double seconds);
