@@ -1,0 +1,33 @@
+// Evaluates a rate-limit `key:` expression on a request (see ratelimit/key_expr.h for the
+// grammar). Built once per filter config; evaluate() runs per request on a worker thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "filters/filter.h"
+#include "ratelimit/key_expr.h"
+
+namespace sluice::filters {
+
+class RateLimitKey {
+ public:
+  // False with `error` set when `expr` is not a key expression.
+  bool init(const std::string& expr, const std::vector<config::Cidr>& trusted, std::string& error);
+
+  // Writes the key of this request into `out` (cleared first). A part whose value is absent
+  // contributes nothing, so a request without any keyed value gets the empty key.
+  // `head` is the request as it goes upstream: sluice has already appended the peer address
+  // to its x-forwarded-for.
+  void evaluate(const RequestHead& head, const StreamInfo& info, std::string& out) const;
+
+ private:
+  bool trusted(std::string_view ip) const;
+  void appendIp(const RequestHead& head, const StreamInfo& info, std::string& out) const;
+
+  std::vector<ratelimit::KeyPart> parts_;
+  std::vector<config::Cidr> trusted_;
+};
+
+}  // namespace sluice::filters

@@ -1,0 +1,406 @@
+#include "filters/redis_store.h"
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <cstring>
+#include <list>
+#include <map>
+#include <memory>
+
+#include "filters/warn_log.h"
+
+namespace sluice::filters {
+
+namespace {
+
+// Each script returns {allowed, remaining, reset_ms, retry_ms, delay_ms}. Time is Redis's own
+// (TIME), so every sluice process shares one clock.
+const char* const kScripts[] = {
+    // TokenBucket: GCRA in microseconds. ARGV: interval_us, burst.
+    R"lua(local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tol = interval * tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local nxt = tat + interval
+if nxt - now > tol then
+  return {0, 0, math.ceil((tat - now) / 1000), math.ceil((nxt - now - tol) / 1000), 0}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', math.ceil((nxt - now) / 1000) + 1000)
+return {1, math.floor((tol - (nxt - now)) / interval), math.ceil((nxt - now) / 1000), 0, 0})lua",
+    // FixedWindow. ARGV: window_ms, limit.
+    R"lua(local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local w = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local start = now - (now % w)
+local k = KEYS[1] .. ':' .. string.format('%.0f', start)
+local c = tonumber(redis.call('GET', k)) or 0
+local reset = start + w - now
+if c >= limit then return {0, 0, reset, reset, 0} end
+c = redis.call('INCR', k)
+if c == 1 then redis.call('PEXPIRE', k, w + 1000) end
+return {1, limit - c, reset, 0, 0})lua",
+    // SlidingWindow: weighted two-window counter. ARGV: window_ms, limit.
+    R"lua(local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local w = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local start = now - (now % w)
+local kc = KEYS[1] .. ':' .. string.format('%.0f', start)
+local kp = KEYS[1] .. ':' .. string.format('%.0f', start - w)
+local prev = tonumber(redis.call('GET', kp)) or 0
+local cur = tonumber(redis.call('GET', kc)) or 0
+local el = now - start
+if prev * (w - el) / w + cur + 1 > limit then
+  local retry
+  if cur + 1 <= limit and prev > 0 then
+    retry = math.ceil(w - (limit - cur - 1) * w / prev - el)
+  else
+    local y = 0
+    if cur > 0 then y = math.max(0, w - (limit - 1) * w / cur) end
+    retry = math.ceil(w - el + y)
+  end
+  if retry < 1 then retry = 1 end
+  return {0, 0, w - el, retry, 0}
+end
+cur = redis.call('INCR', kc)
+if cur == 1 then redis.call('PEXPIRE', kc, 2 * w + 1000) end
+local left = math.floor(limit - prev * (w - el) / w - cur)
+if left < 0 then left = 0 end
+return {1, left, w - el, 0, 0})lua",
+    // LeakyBucket: nginx limit_req. ARGV: requests per microsecond, burst.
+    R"lua(local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'e', 'l')
+if not v[1] then
+  redis.call('HSET', KEYS[1], 'e', '0', 'l', string.format('%.0f', now))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(1 / rate / 1000) + 1000)
+  return {1, burst, 0, 0, 0}
+end
+local e = tonumber(v[1]) - (now - tonumber(v[2])) * rate + 1
+if e < 0 then e = 0 end
+if e > burst then
+  return {0, 0, math.ceil((e - 1) / rate / 1000), math.ceil((e - burst) / rate / 1000), 0}
+end
+redis.call('HSET', KEYS[1], 'e', string.format('%.6f', e), 'l', string.format('%.0f', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((e + 1) / rate / 1000) + 1000)
+local delay = math.ceil(e / rate / 1000)
+return {1, math.floor(burst - e), delay, 0, delay})lua",
+};
+constexpr int kScriptCount = 4;
+
+WarnLimiter& storeWarnings() {
+  static WarnLimiter w(std::chrono::seconds(10));
+  return w;
+}
+
+bool parseUrl(const std::string& url, std::string& host, int& port, int& db) {
+  std::string_view s = url;
+  if (s.substr(0, 8) != "redis://") return false;
+  s.remove_prefix(8);
+  size_t slash = s.find('/');
+  std::string_view hostport = s.substr(0, slash);
+  db = 0;
+  if (slash != std::string_view::npos && slash + 1 < s.size()) {
+    db = std::atoi(std::string(s.substr(slash + 1)).c_str());
+  }
+  size_t colon = hostport.rfind(':');
+  port = 6379;
+  if (colon != std::string_view::npos && hostport.find(']') < colon) {
+    port = std::atoi(std::string(hostport.substr(colon + 1)).c_str());
+    hostport = hostport.substr(0, colon);
+  } else if (colon != std::string_view::npos && hostport.find(':') == colon) {
+    port = std::atoi(std::string(hostport.substr(colon + 1)).c_str());
+    hostport = hostport.substr(0, colon);
+  }
+  if (hostport.size() >= 2 && hostport.front() == '[') hostport = hostport.substr(1, hostport.size() - 2);
+  host = std::string(hostport);
+  return !host.empty() && port > 0 && port < 65536;
+}
+
+int64_t nowMs(uv_loop_t* loop) { return static_cast<int64_t>(uv_now(loop)); }
+
+}  // namespace
+
+struct RedisClient::Impl {
+  struct Call {
+    Impl* owner = nullptr;
+    RedisClient::Done done;
+    int64_t deadline = 0;
+    bool finished = false;
+    RedisScript script = RedisScript::TokenBucket;
+    std::string key;
+    std::vector<std::string> args;
+    std::list<Call*>::iterator live;
+    bool in_live = false;
+  };
+
+  uv_loop_t* loop = nullptr;
+  std::string url;
+  std::string host;
+  int port = 6379;
+  int db = 0;
+  bool url_ok = false;
+  RedisErrorCounters counters;
+  redisAsyncContext* ac = nullptr;
+  bool connected = false;
+  bool closing = false;
+  std::string sha[kScriptCount];
+  std::list<Call*> live;  // calls awaiting an answer, oldest first (same timeout for all)
+  uv_timer_t* timeout_timer = nullptr;
+  uv_timer_t* reconnect_timer = nullptr;
+  int64_t backoff_ms = 100;
+  int handles_open = 0;
+  int consecutive_timeouts = 0;
+
+  static void count(Counter* c) {
+    if (c != nullptr) c->inc();
+  }
+
+  void finish(Call* call, bool ok, const RedisVerdict& v) {
+    if (call->in_live) {
+      live.erase(call->live);
+      call->in_live = false;
+    }
+    if (call->finished) return;
+    call->finished = true;
+    auto done = std::move(call->done);
+    if (done) done(ok, v);
+  }
+
+  void connect() {
+    if (closing || !url_ok) return;
+    ac = redisAsyncConnect(host.c_str(), port);
+    if (ac == nullptr || ac->err != 0) {
+      storeWarnings().warn("rate_limit_store " + url + ": cannot connect: " +
+                           (ac != nullptr ? ac->errstr : "out of memory"));
+      if (ac != nullptr) redisAsyncFree(ac);
+      ac = nullptr;
+      scheduleReconnect();
+      return;
+    }
+    ac->data = this;
+    if (redisLibuvAttach(ac, loop) != REDIS_OK) {
+      redisAsyncFree(ac);
+      ac = nullptr;
+      scheduleReconnect();
+      return;
+    }
+    // The connection must not keep the worker loop alive at shutdown.
+    uv_unref(reinterpret_cast<uv_handle_t*>(&static_cast<redisLibuvEvents*>(ac->ev.data)->handle));
+    redisAsyncSetConnectCallback(ac, onConnect);
+    redisAsyncSetDisconnectCallback(ac, onDisconnect);
+  }
+
+  void scheduleReconnect() {
+    if (closing) return;
+    uv_timer_start(
+        reconnect_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->connect(); },
+        static_cast<uint64_t>(backoff_ms), 0);
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+  }
+
+  static void onConnect(const redisAsyncContext* c, int status) {
+    auto* self = static_cast<Impl*>(c->data);
+    if (status != REDIS_OK) {
+      // hiredis frees the context after this callback.
+      self->ac = nullptr;
+      self->connected = false;
+      storeWarnings().warn("rate_limit_store " + self->url + ": cannot connect: " + c->errstr);
+      self->scheduleReconnect();
+      return;
+    }
+    self->connected = true;
+    self->backoff_ms = 100;
+    self->consecutive_timeouts = 0;
+    auto* ac = const_cast<redisAsyncContext*>(c);
+    if (self->db != 0) {
+      redisAsyncCommand(ac, nullptr, nullptr, "SELECT %d", self->db);
+    }
+    for (int i = 0; i < kScriptCount; ++i) {
+      redisAsyncCommand(ac, onScriptLoaded, reinterpret_cast<void*>(static_cast<intptr_t>(i)),
+                        "SCRIPT LOAD %s", kScripts[i]);
+    }
+  }
+
+  static void onScriptLoaded(redisAsyncContext* c, void* r, void* priv) {
+    auto* self = static_cast<Impl*>(c->data);
+    auto* reply = static_cast<redisReply*>(r);
+    int i = static_cast<int>(reinterpret_cast<intptr_t>(priv));
+    if (self != nullptr && reply != nullptr && reply->type == REDIS_REPLY_STRING) {
+      self->sha[i].assign(reply->str, reply->len);
+    }
+  }
+
+  static void onDisconnect(const redisAsyncContext* c, int status) {
+    auto* self = static_cast<Impl*>(c->data);
+    self->ac = nullptr;
+    self->connected = false;
+    for (auto& s : self->sha) s.clear();
+    if (self->closing) return;
+    if (status != REDIS_OK) {
+      count(self->counters.error);
+      storeWarnings().warn("rate_limit_store " + self->url + ": connection lost: " + c->errstr);
+    }
+    self->scheduleReconnect();
+  }
+
+  void send(Call* call, bool by_sha) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    int i = static_cast<int>(call->script);
+    if (by_sha) {
+      argv = {"EVALSHA", sha[i].c_str(), "1", call->key.c_str()};
+      lens = {7, sha[i].size(), 1, call->key.size()};
+    } else {
+      argv = {"EVAL", kScripts[i], "1", call->key.c_str()};
+      lens = {4, std::strlen(kScripts[i]), 1, call->key.size()};
+    }
+    for (const std::string& a : call->args) {
+      argv.push_back(a.c_str());
+      lens.push_back(a.size());
+    }
+    if (redisAsyncCommandArgv(ac, onReply, call, static_cast<int>(argv.size()), argv.data(),
+                              lens.data()) != REDIS_OK) {
+      count(counters.error);
+      finish(call, false, {});
+      delete call;
+    }
+  }
+
+  static void onReply(redisAsyncContext* c, void* r, void* priv) {
+    auto* call = static_cast<Call*>(priv);
+    Impl* self = call->owner;
+    auto* reply = static_cast<redisReply*>(r);
+    if (reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
+        std::string_view(reply->str, reply->len).substr(0, 8) == "NOSCRIPT" && !call->finished &&
+        self->ac != nullptr && !self->closing) {
+      self->sha[static_cast<int>(call->script)].clear();
+      self->send(call, false);  // same call object, by EVAL this time
+      return;
+    }
+    RedisVerdict v;
+    bool ok = reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 5;
+    if (ok) {
+      int64_t n[5];
+      for (int i = 0; i < 5; ++i) {
+        const redisReply* e = reply->element[i];
+        if (e->type != REDIS_REPLY_INTEGER) ok = false;
+        n[i] = e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+      }
+      v = {n[0] != 0, n[1], n[2], n[3], n[4]};
+    }
+    if (!ok && !call->finished) {
+      count(self->counters.error);
+      if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
+        storeWarnings().warn("rate_limit_store " + self->url + ": script error: " +
+                             std::string(reply->str, reply->len));
+      }
+    }
+    if (ok) self->consecutive_timeouts = 0;
+    self->finish(call, ok, v);
+    delete call;
+    (void)c;
+  }
+
+  static void onTimeoutTick(uv_timer_t* t) {
+    auto* self = static_cast<Impl*>(t->data);
+    int64_t now = nowMs(self->loop);
+    while (!self->live.empty() && self->live.front()->deadline <= now) {
+      Call* call = self->live.front();
+      count(self->counters.timeout);
+      ++self->consecutive_timeouts;
+      self->finish(call, false, {});  // hiredis still owns it; onReply deletes it
+    }
+    if (self->live.empty()) uv_timer_stop(t);
+    // A server that stopped answering: drop the connection so that requests fail fast and the
+    // reconnect backoff takes over.
+    if (self->consecutive_timeouts >= 20 && self->ac != nullptr && self->connected) {
+      storeWarnings().warn("rate_limit_store " + self->url + ": not answering, reconnecting");
+      self->consecutive_timeouts = 0;
+      self->connected = false;
+      redisAsyncContext* ac = self->ac;
+      self->ac = nullptr;
+      redisAsyncFree(ac);  // pending calls complete (they have timed out already)
+      if (!uv_is_active(reinterpret_cast<uv_handle_t*>(self->reconnect_timer))) {
+        self->scheduleReconnect();
+      }
+    }
+  }
+};
+
+RedisClient& RedisClient::forLoop(uv_loop_t* loop, const std::string& url,
+                                  const RedisErrorCounters& counters) {
+  thread_local std::map<std::string, std::unique_ptr<RedisClient>> clients;
+  auto it = clients.find(url);
+  if (it != clients.end()) return *it->second;
+  auto* impl = new Impl;
+  impl->loop = loop;
+  impl->url = url;
+  impl->counters = counters;
+  impl->url_ok = parseUrl(url, impl->host, impl->port, impl->db);
+  impl->timeout_timer = new uv_timer_t;
+  impl->reconnect_timer = new uv_timer_t;
+  for (uv_timer_t* t : {impl->timeout_timer, impl->reconnect_timer}) {
+    uv_timer_init(loop, t);
+    t->data = impl;
+    uv_unref(reinterpret_cast<uv_handle_t*>(t));
+    ++impl->handles_open;
+  }
+  auto client = std::unique_ptr<RedisClient>(new RedisClient(impl));
+  RedisClient& ref = *client;
+  clients.emplace(url, std::move(client));
+  impl->connect();
+  return ref;
+}
+
+bool RedisClient::run(RedisScript script, const std::string& key,
+                      const std::vector<std::string>& args, Done done) {
+  Impl* m = impl_;
+  if (m->ac == nullptr || !m->connected || m->live.size() > 10000) {
+    Impl::count(m->counters.unavailable);
+    return false;
+  }
+  auto* call = new Impl::Call;
+  call->owner = m;
+  call->done = std::move(done);
+  call->deadline = nowMs(m->loop) + kRedisTimeout.count();
+  call->script = script;
+  call->key = key;
+  call->args = args;
+  m->live.push_back(call);
+  call->live = std::prev(m->live.end());
+  call->in_live = true;
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(m->timeout_timer))) {
+    uv_timer_start(m->timeout_timer, Impl::onTimeoutTick, 10, 10);
+  }
+  m->send(call, !m->sha[static_cast<int>(script)].empty());
+  return true;
+}
+
+RedisClient::~RedisClient() {
+  // Runs at worker thread exit, after its loop stopped; the close callbacks run when the worker
+  // drains its loop once more before closing it.
+  Impl* m = impl_;
+  m->closing = true;
+  if (m->ac != nullptr) {
+    redisAsyncContext* ac = m->ac;
+    m->ac = nullptr;
+    redisAsyncFree(ac);  // calls every pending callback with no reply
+  }
+  auto onClosed = [](uv_handle_t* h) {
+    auto* impl = static_cast<Impl*>(h->data);
+    delete reinterpret_cast<uv_timer_t*>(h);
+    if (--impl->handles_open == 0) delete impl;
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(m->timeout_timer), onClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(m->reconnect_timer), onClosed);
+}
+
+}  // namespace sluice::filters

@@ -1,0 +1,68 @@
+// The cluster rate-limit store: one hiredis async connection per worker loop and Redis URL,
+// created lazily on the worker's own thread (libuv adapter, never blocking the loop). Each
+// decision is one EVALSHA of a Lua script, so it is atomic in Redis; every command issued in one
+// loop iteration leaves in one write (hiredis pipelines), so a request costs at most one
+// round-trip and a burst of concurrent requests shares it. A call that gets no answer within
+// kRedisTimeout completes with an error; a lost connection is retried with exponential backoff
+// and, until it is back, calls fail at once (the caller applies `on_error`).
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "filters/metrics_registry.h"
+
+namespace sluice::filters {
+
+inline constexpr std::chrono::milliseconds kRedisTimeout{100};
+
+// The five integers every rate-limit script returns.
+struct RedisVerdict {
+  bool allowed = true;
+  int64_t remaining = 0;
+  int64_t reset_ms = 0;
+  int64_t retry_ms = 0;
+  int64_t delay_ms = 0;
+};
+
+enum class RedisScript { TokenBucket, FixedWindow, SlidingWindow, LeakyBucket };
+
+struct RedisErrorCounters {
+  Counter* timeout = nullptr;      // no answer in time
+  Counter* unavailable = nullptr;  // not connected: decided without Redis
+  Counter* error = nullptr;        // an error reply or a lost connection
+};
+
+class RedisClient {
+ public:
+  // `ok` false: timeout, error or no connection (the verdict is then meaningless).
+  using Done = std::function<void(bool ok, const RedisVerdict& verdict)>;
+
+  // The client of this thread for `url` (redis://host:port/db), created on first use on `loop`.
+  // Worker threads only; the client lives until the thread exits.
+  static RedisClient& forLoop(uv_loop_t* loop, const std::string& url,
+                              const RedisErrorCounters& counters);
+
+  // Runs `script` on `key` with `args`. Returns false without calling `done` when there is no
+  // connection now; otherwise `done` is called exactly once, on this loop, within kRedisTimeout
+  // (plus one timer tick).
+  bool run(RedisScript script, const std::string& key, const std::vector<std::string>& args,
+           Done done);
+
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit RedisClient(Impl* impl) : impl_(impl) {}
+  Impl* impl_;  // freed through its handles' close callbacks
+};
+
+}  // namespace sluice::filters
