@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Rate limiting end to end: exact per process across 4 workers, the draft RateLimit headers,
+keys, dry_run, leaky-bucket delays, a cluster limit shared through a real redis-server (and what
+happens when it dies), and bounded memory under a flood of distinct keys."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Conn, ProxyTestCase, Sluice, Upstream, free_port, make_config,  # noqa: E402
+                     metric_sum)
+
+ASAN = "asan" in os.environ.get("SLUICE_BINARY", "").lower() or "sanit" in \
+    os.environ.get("SLUICE_BINARY", "").lower()
+
+# draft-ietf-httpapi-ratelimit-headers: a List of Items whose bare item is an sf-string and
+# whose parameters are sf-integers.
+_SF_ITEM = re.compile(r'^"((?:[^"\\]|\\.)*)"((?:;[a-z*][a-z0-9_.*-]*=-?\d{1,15})*)$')
+
+
+def parse_sf_list(value):
+    """[(name, {param: int})] of a structured-field List of string Items; raises on bad syntax."""
+    out = []
+    for member in value.split(","):
+        m = _SF_ITEM.match(member.strip())
+        if not m:
+            raise AssertionError("not a structured-field string item: %r" % member)
+        params = {}
+        for p in m.group(2).split(";")[1:]:
+            k, v = p.split("=")
+            params[k] = int(v)
+        out.append((m.group(1), params))
+    return out
+
+
+def paced(port, total_rate, seconds, threads, headers=None, path="/"):
+    """Sends ~total_rate req/s for `seconds` over `threads` keep-alive connections; returns
+    (status counts, elapsed seconds from first to last request)."""
+    counts = {}
+    lock = threading.Lock()
+    start = time.time() + 0.2
+    per = total_rate / threads
+    stamps = []
+
+    def run(i):
+        c = Conn(port, timeout=10)
+        try:
+            n = 0
+            while True:
+                t = start + (n + i / threads) / per
+                if t - start >= seconds:
+                    break
+                d = t - time.time()
+                if d > 0:
+                    time.sleep(d)
+                stamps.append(time.time())
+                r = c.request("GET", path, headers or {})
+                with lock:
+                    counts[r.status] = counts.get(r.status, 0) + 1
+                n += 1
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return counts, max(stamps) - min(stamps)
+
+
+class LocalRateLimitTest(ProxyTestCase):
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        return make_config(
+            {"echo": ports["echo"]},
+            ["{name: rate, match: {path_prefix: /rate}, upstream: echo, filters: "
+             "[{token_bucket: {rate: 50/s, burst: 50, key: ip}}]}",
+             "{name: hdr, match: {path_prefix: /hdr}, upstream: echo, filters: "
+             "[{fixed_window: {limit: 3, window: 1m, key: 'header:x-k', headers: true}}]}",
+             "{name: xff, match: {path_prefix: /xff}, upstream: echo, filters: "
+             "[{token_bucket: {rate: 1/m, burst: 1, key: ip}}]}",
+             "{name: combo, match: {path_prefix: /combo}, upstream: echo, filters: "
+             "[{sliding_window: {limit: 1, window: 1m, key: 'cookie:sid+query:k'}}]}",
+             "{name: dry, match: {path_prefix: /dry}, upstream: echo, filters: "
+             "[{fixed_window: {limit: 1, window: 1m, key: route, dry_run: true}}]}",
+             "{name: leaky, match: {path_prefix: /leaky}, upstream: echo, filters: "
+             "[{leaky_bucket: {rate: 5/s, burst: 2, key: route}}]}"],
+            workers=4, extra="trusted_proxies: [127.0.0.1/32]")
+
+    def test_exact_across_four_workers(self):
+        counts, elapsed = paced(self.sluice.port, 200, 10, 16, path="/rate")
+        allowed = counts.get(200, 0)
+        expected = 50 + 50 * elapsed
+        sys.stderr.write("\n4 workers, 50/s burst 50, %d offered in %.2f s: %d allowed "
+                         "(expected %.0f)\n" % (sum(counts.values()), elapsed, allowed, expected))
+        self.assertEqual(set(counts) - {200, 429}, set(), counts)
+        self.assertGreater(sum(counts.values()), 3 * expected, "offered load too low: %r" % counts)
+        self.assertLess(abs(allowed - expected), 0.05 * expected, counts)
+        text = self.sluice.metrics()
+        self.assertEqual(metric_sum(text, "sluice_ratelimit_decisions_total", route="rate",
+                                    result="allowed"), allowed)
+
+    def test_headers_parse_as_the_draft_defines(self):
+        c = self.conn()
+        for i in range(3):
+            r = c.request("GET", "/hdr", {"x-k": "alice"})
+            self.assertEqual(r.status, 200)
+            self.assertEqual(parse_sf_list(r.header("ratelimit-policy")),
+                             [("fixed_window", {"q": 3, "w": 60})])
+            [(name, params)] = parse_sf_list(r.header("ratelimit"))
+            self.assertEqual(name, "fixed_window")
+            self.assertEqual(params["r"], 2 - i)
+            self.assertTrue(0 <= params["t"] <= 60, params)
+        r = c.request("GET", "/hdr", {"x-k": "alice"})
+        self.assertEqual(r.status, 429)
+        retry = int(r.header("retry-after"))
+        self.assertTrue(1 <= retry <= 60, retry)
+        [(_, params)] = parse_sf_list(r.header("ratelimit"))
+        self.assertEqual(params["r"], 0)
+        self.assertEqual(params["t"], retry)
+        self.assertEqual(c.request("GET", "/hdr", {"x-k": "bob"}).status, 200)  # own key
+        self.assertEqual(c.request("GET", "/hdr").status, 200)  # the empty key
+        self.assertEqual(c.request("GET", "/hdr").status, 200)
+
+    def test_forwarded_for_from_a_trusted_peer_is_the_key(self):
+        c = self.conn()
+        a = {"X-Forwarded-For": "203.0.113.7"}
+        self.assertEqual(c.request("GET", "/xff", a).status, 200)
+        self.assertEqual(c.request("GET", "/xff", a).status, 429)
+        self.assertEqual(c.request("GET", "/xff", {"X-Forwarded-For": "203.0.113.8"}).status, 200)
+        # A spoofed far hop before an untrusted one does not help: the untrusted hop is the key.
+        b = {"X-Forwarded-For": "1.1.1.1, 203.0.113.7"}
+        self.assertEqual(c.request("GET", "/xff", b).status, 429)
+
+    def test_cookie_and_query_combination(self):
+        c = self.conn()
+        self.assertEqual(c.request("GET", "/combo?k=1", {"Cookie": "sid=a"}).status, 200)
+        self.assertEqual(c.request("GET", "/combo?k=1", {"Cookie": "sid=a"}).status, 429)
+        self.assertEqual(c.request("GET", "/combo?k=2", {"Cookie": "sid=a"}).status, 200)
+        self.assertEqual(c.request("GET", "/combo?k=1", {"Cookie": "x=1; sid=b"}).status, 200)
+
+    def test_dry_run_counts_but_never_rejects(self):
+        c = self.conn()
+        for _ in range(4):
+            self.assertEqual(c.request("GET", "/dry").status, 200)
+        text = self.sluice.metrics()
+        self.assertEqual(metric_sum(text, "sluice_ratelimit_decisions_total", route="dry",
+                                    result="limited"), 3)
+        time.sleep(0.3)  # the access log is flushed once per loop iteration
+        logged = [e["ratelimit"] for e in self.sluice.access_log_lines() if e["route"] == "dry"]
+        self.assertEqual(logged.count("limited"), 3, logged)
+
+    def test_leaky_bucket_delays_then_rejects(self):
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            t0 = time.time()
+            with Conn(self.sluice.port) as c:
+                r = c.request("GET", "/leaky")
+            with lock:
+                results.append((r.status, time.time() - t0))
+
+        ts = [threading.Thread(target=one) for _ in range(5)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        statuses = sorted(s for s, _ in results)
+        self.assertEqual(statuses, [200, 200, 200, 429, 429], results)
+        slowest = max(d for s, d in results if s == 200)
+        self.assertGreater(slowest, 0.3, results)  # the second queued request waits 2 / 5 s
+        self.assertLess(slowest, 2.0, results)
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise unittest.SkipTest("redis-server is not installed")
+        self.proc = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if self.command("PING") == b"+PONG":
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def command(self, *args):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(("*%d\r\n" % len(args)).encode() + b"".join(
+                b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args))
+            data = b""
+            while not data.endswith(b"\r\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            if data.startswith(b"$"):
+                n = int(data[1:data.index(b"\r\n")])
+                while len(data) < data.index(b"\r\n") + 2 + n + 2:
+                    data += s.recv(65536)
+            return data.strip()
+
+    def evalsha_calls(self):
+        info = self.command("INFO", "commandstats").decode()
+        m = re.search(r"cmdstat_evalsha:calls=(\d+)", info)
+        e = re.search(r"cmdstat_eval:calls=(\d+)", info)
+        return (int(m.group(1)) if m else 0) + (int(e.group(1)) if e else 0)
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+class ClusterRateLimitTest(unittest.TestCase):
+    def setUp(self):
+        self.redis = Redis().start()
+        self.addCleanup(self.redis.kill)
+        self.up = Upstream("echo").start()
+        self.addCleanup(self.up.stop)
+        cfg = make_config(
+            {"echo": self.up.port},
+            ["{name: shared, match: {path_prefix: /}, upstream: echo, filters: "
+             "[{token_bucket: {rate: 20/s, burst: 20, key: route, scope: cluster}}]}"],
+            workers=2,
+            extra="rate_limit_store: {redis: 'redis://127.0.0.1:%d/0', on_error: local}"
+                  % self.redis.port)
+        self.a = Sluice(cfg).start()
+        self.addCleanup(self.a.__exit__, None, None, None)
+        self.b = Sluice(cfg).start()
+        self.addCleanup(self.b.__exit__, None, None, None)
+
+    def offer(self, seconds, rate_each=50):
+        res = {}
+
+        def run(s, key):
+            res[key] = paced(s.port, rate_each, seconds, 4)
+
+        ts = [threading.Thread(target=run, args=(s, k)) for s, k in ((self.a, "a"), (self.b, "b"))]
+        for t in ts:
+            t.start()
+        return ts, res
+
+    def test_two_processes_share_one_limit(self):
+        time.sleep(0.3)  # both connected to Redis
+        before = self.redis.evalsha_calls()
+        ts, res = self.offer(5)
+        for t in ts:
+            t.join()
+        allowed = res["a"][0].get(200, 0) + res["b"][0].get(200, 0)
+        total = sum(res["a"][0].values()) + sum(res["b"][0].values())
+        elapsed = max(res["a"][1], res["b"][1])
+        expected = 20 + 20 * elapsed
+        calls = self.redis.evalsha_calls() - before
+        sys.stderr.write("\ncluster 20/s burst 20, 2 processes, %d offered in %.2f s: %d allowed "
+                         "(expected %.0f, twice that if not shared); %d EVALSHA = %.2f round-trips "
+                         "per request\n" % (total, elapsed, allowed, expected, calls,
+                                            calls / max(total, 1)))
+        for k in ("a", "b"):
+            self.assertEqual(set(res[k][0]) - {200, 429}, set(), res)
+            self.assertGreater(res[k][0].get(200, 0), 0, res)
+        self.assertLess(abs(allowed - expected), 0.1 * expected, res)
+        self.assertLessEqual(calls, total)
+
+    def test_redis_killed_mid_run_falls_back_without_5xx(self):
+        time.sleep(0.3)
+        ts, res = self.offer(4)
+        time.sleep(2)
+        self.redis.kill()
+        for t in ts:
+            t.join()
+        for k in ("a", "b"):
+            counts = res[k][0]
+            self.assertEqual(set(counts) - {200, 429}, set(), counts)
+            self.assertGreater(counts.get(200, 0), 0, counts)
+        errors = metric_sum(self.a.metrics(), "sluice_ratelimit_store_errors_total")
+        self.assertGreater(errors, 0)
+        self.assertIn("rate_limit_store", self.a.stderr_text())
+        # Still answering promptly afterwards, from the local fallback.
+        t0 = time.time()
+        r = self.a.request("GET", "/")
+        self.assertIn(r.status, (200, 429))
+        self.assertLess(time.time() - t0, 1.0)
+
+
+class FloodTest(unittest.TestCase):
+    FLOOD_KEYS = int(os.environ.get("SLUICE_RL_FLOOD_KEYS", "1000000"))
+    BUDGET_S = 45.0
+
+    def test_million_key_flood_keeps_memory_bounded(self):
+        cfg = make_config(
+            {}, ["{name: flood, match: {path_prefix: /}, respond: {status: 200, body: ok}, "
+                 "filters: [{token_bucket: {rate: 5/s, burst: 5, key: 'header:x-k', "
+                 "max_keys: 10000}}]}"], workers=2).replace("upstreams:\n", "")
+        cfg = cfg.replace("access_log: {path: $DIR/access.log}", "access_log: {path: 'off'}")
+        with Sluice(cfg) as s:
+            sent = [0]
+            stop = threading.Event()
+            rss = {}
+            batch = 500
+
+            def flood(idx, nconn):
+                c = Conn(s.port, timeout=30)
+                try:
+                    k = idx
+                    while k < self.FLOOD_KEYS and not stop.is_set():
+                        reqs = []
+                        for _ in range(batch):
+                            if k >= self.FLOOD_KEYS:
+                                break
+                            reqs.append(b"GET / HTTP/1.1\r\nHost: t\r\nx-k: f%d\r\n\r\n" % k)
+                            k += nconn
+                        c.send(b"".join(reqs))
+                        got = 0
+                        buf = b""
+                        while got < len(reqs):
+                            chunk = c.sock.recv(1 << 20)
+                            if not chunk:
+                                raise AssertionError("sluice closed a flood connection")
+                            buf += chunk
+                            got = buf.count(b"HTTP/1.1 ")
+                        sent[0] += len(reqs)
+                        if "mid" not in rss and sent[0] >= 100000:
+                            rss["mid"] = s.rss_kib()
+                finally:
+                    c.close()
+
+            steady = {}
+
+            def steady_client():
+                steady["counts"], steady["elapsed"] = paced(s.port, 20, 8, 1,
+                                                            headers={"x-k": "steady"})
+
+            nconn = 4
+            t0 = time.time()
+            ts = [threading.Thread(target=flood, args=(i, nconn)) for i in range(nconn)]
+            for t in ts:
+                t.start()
+            time.sleep(1)
+            st = threading.Thread(target=steady_client)
+            st.start()
+            deadline = t0 + self.BUDGET_S
+            for t in ts:
+                t.join(max(0.1, deadline - time.time()))
+            stop.set()
+            for t in ts:
+                t.join()
+            st.join()
+            rss["end"] = s.rss_kib()
+            took = time.time() - t0
+            keys = metric_sum(s.metrics(), "sluice_ratelimit_keys", route="flood")
+            evictions = metric_sum(s.metrics(), "sluice_ratelimit_evictions_total", route="flood")
+            sys.stderr.write("\nflood: %d distinct keys in %.1f s; RSS %d KiB at 100k keys, %d KiB "
+                             "at the end; keys tracked %d, evicted %d; steady client %r in %.1f s\n"
+                             % (sent[0], took, rss.get("mid", 0), rss["end"], keys, evictions,
+                                steady["counts"], steady["elapsed"]))
+            self.assertGreaterEqual(sent[0], min(self.FLOOD_KEYS, 200000))
+            self.assertLessEqual(keys, 10000)
+            self.assertGreaterEqual(evictions, sent[0] - 10001)
+            self.assertLess(rss["end"] - rss["mid"], 32 * 1024)
+            allowed = steady["counts"].get(200, 0)
+            expected = 5 + 5 * steady["elapsed"]
+            self.assertEqual(set(steady["counts"]) - {200, 429}, set(), steady)
+            self.assertLess(abs(allowed - expected), 0.15 * expected + 2, steady)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
