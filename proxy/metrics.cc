@@ -47,6 +47,9 @@ Metrics::Metrics()
       ratelimit_keys(registry.gauge("sluice_ratelimit_keys",
                                     "Rate-limit keys tracked now, by route and policy.",
                                     {"route", "policy"})),
+      ratelimit_store_errors_total(registry.counter(
+          "sluice_ratelimit_store_errors_total",
+          "Rate-limit decisions the Redis store could not make, by reason.", {"reason"})),
       cache_requests_total(registry.counter("sluice_cache_requests_total",
                                             "Cache lookups, by route and result.",
                                             {"route", "result"})),

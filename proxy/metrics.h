@@ -39,6 +39,8 @@ struct Metrics {
   filters::GaugeFamily& upstream_circuit_state;       // {upstream, target} 0 closed 1 open 2 half
   filters::CounterFamily& ratelimit_decisions_total;  // {route, policy, result=allowed|limited}
   filters::GaugeFamily& ratelimit_keys;               // {route, policy}
+  // {reason=timeout|unavailable|error}: cluster decisions Redis could not make (on_error applied)
+  filters::CounterFamily& ratelimit_store_errors_total;
   filters::CounterFamily& cache_requests_total;       // {route, result=hit|miss|stale|bypass}
   filters::GaugeFamily& cache_bytes;
   filters::CounterFamily& tls_handshakes_total;          // {listener, version}
