@@ -13,9 +13,10 @@
 namespace sluice::proxy {
 
 namespace {
+// A response timeout is reported as "timeout"; the config may name it `timeout` or `504`.
 bool retryOn(const config::Retries& r, std::string_view condition) {
   for (const std::string& c : r.on) {
-    if (c == condition) return true;
+    if (c == condition || (condition == "timeout" && c == "504")) return true;
   }
   return false;
 }
@@ -24,7 +25,7 @@ const char* conditionOf(UpstreamError e) {
   switch (e) {
     case UpstreamError::ConnectFailed:
     case UpstreamError::ConnectTimeout: return "connect_failure";
-    case UpstreamError::ResponseTimeout: return "504";
+    case UpstreamError::ResponseTimeout: return "timeout";
     case UpstreamError::Reset:
     case UpstreamError::BadResponse: return "reset";
   }
