@@ -195,9 +195,9 @@ class Cache(ProxyTestCase):
             self.flaky.down = False
 
     def test_revalidation_with_304(self):
-        target = "/reval?cc=max-age%3D1&etag=v7"
+        target = "/reval?cc=max-age%3D2&etag=v7"
         r1 = self.get(target)
-        time.sleep(1.2)
+        time.sleep(2.2)
         r2 = self.get(target)
         self.assertEqual(r2.status, 200)
         self.assertEqual(r2.body, r1.body)
