@@ -98,6 +98,12 @@ class Loader {
     state_.config.source_path = source_path;
     // A file that did not parse would make every reference into it look undefined.
     if (!unparsed_) crossCheck(state_, &errors_);
+    // spec/config.md: trusted_proxies defaults to the loopback address (a local front proxy).
+    if (!state_.sections.count("trusted_proxies")) {
+      if (auto loopback = parseCidr("127.0.0.1/32"); loopback.ok()) {
+        state_.config.trusted_proxies.push_back(*loopback);
+      }
+    }
     // File order (as merged), then position; errors of one file come together.
     const auto& files = state_.config.files;
     auto rank = [&](const Diagnostic& d) {
