@@ -37,6 +37,7 @@ struct Metrics {
   filters::CounterFamily& upstream_retries_total;               // {upstream}
   filters::GaugeFamily& upstream_target_healthy;                // {upstream, target} 1/0
   filters::GaugeFamily& upstream_circuit_state;       // {upstream, target} 0 closed 1 open 2 half
+  filters::GaugeFamily& upstream_requests_active;     // {upstream, target} in flight now
   filters::CounterFamily& ratelimit_decisions_total;  // {route, policy, result=allowed|limited}
   filters::GaugeFamily& ratelimit_keys;               // {route, policy}
   // {reason=timeout|unavailable|error}: cluster decisions Redis could not make (on_error applied)

@@ -322,6 +322,8 @@ void Server::collectUpstreamState(filters::Exposition& e) {
       const balancer::TargetState& ts = *u.target_states[i];
       e.set(metrics_.upstream_target_healthy, {u.config->name, u.targets[i].address},
             ts.available(now) ? 1 : 0);
+      e.set(metrics_.upstream_requests_active, {u.config->name, u.targets[i].address},
+            static_cast<double>(ts.active()));
       if (u.config->circuit_breaker) {
         auto st = ts.breaker.state(now, *u.config->circuit_breaker);
         e.set(metrics_.upstream_circuit_state, {u.config->name, u.targets[i].address},

@@ -266,6 +266,7 @@ std::string StatusPage::render(const Snapshot& snap, const filters::Registry& re
           recent.errors -= b->second.errors;
         }
       }
+      if (recent.attempts <= 0) recent = now_t;  // nothing in the window: the totals since start
       bool failing = recent.attempts > 0 && recent.errors * 2 >= recent.attempts;
       h += "<tr data-upstream=\"" + htmlEscape(u.name) + "\" data-target=\"" +
            htmlEscape(t.address) + "\">" + cell(htmlEscape(u.name)) +
