@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -247,6 +249,11 @@ std::shared_ptr<TlsClientContext> TlsClientContext::build(const config::Upstream
   SSL_CTX* ctx = out->ctx_;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  static std::atomic<uint64_t> next_tag{0};
+  out->session_tag_ = "sluice-upstream-" + std::to_string(++next_tag);
+  SSL_CTX_set_session_id_context(
+      ctx, reinterpret_cast<const unsigned char*>(out->session_tag_.data()),
+      static_cast<unsigned>(out->session_tag_.size()));
   static const unsigned char kAlpn[] = "\x08http/1.1";
   SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn - 1);
   if (tls.verify) {

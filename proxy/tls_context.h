@@ -52,9 +52,13 @@ class TlsClientContext {
   SSL_CTX* context() const { return ctx_; }
   bool verify() const { return verify_; }
   const std::string& sni() const { return sni_; }
+  // Unique to this context in the process, and the id context of every session it makes:
+  // a cached session is resumed only by the context that verified it.
+  const std::string& sessionTag() const { return session_tag_; }
 
  private:
   SSL_CTX* ctx_ = nullptr;
+  std::string session_tag_;
   bool verify_ = true;
   std::string sni_;
 };

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 #include "proxy/read_buffer.h"
 #include "proxy/tls_context.h"
 #include "proxy/tls_session.h"
@@ -67,7 +69,16 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
         SSL_set1_host(ssl, server_name.c_str());
       }
     }
-    if (SSL_SESSION* cached = pool->session(target.address)) SSL_set_session(ssl, cached);
+    // A cached session skips certificate verification when resumed, so it is only offered to
+    // the same target and name by the same context (CA, verify, client certificate) that made
+    // it: the context's tag is the session's id context.
+    c->session_key_ = target.address + "/" + server_name;
+    if (SSL_SESSION* cached = pool->session(c->session_key_)) {
+      unsigned int n = 0;
+      const unsigned char* id = SSL_SESSION_get0_id_context(cached, &n);
+      const std::string& tag = tls->sessionTag();
+      if (n == tag.size() && std::memcmp(id, tag.data(), n) == 0) SSL_set_session(ssl, cached);
+    }
   }
   c->handler_ = handler;
   c->timeouts_ = timeouts;
@@ -121,6 +132,7 @@ bool UpstreamConnection::flushTls() {
 void UpstreamConnection::onCipher(const char* data, size_t len) {
   bool was_done = tls_->handshakeDone();
   TlsSession::Status st = tls_->feed(data, len, [this](const char* p, size_t n) {
+    keepSession();  // a TLS 1.3 ticket read just before this data
     onData(p, n);
     return state_ != State::Closed;
   });
@@ -130,14 +142,28 @@ void UpstreamConnection::onCipher(const char* data, size_t len) {
     fail(was_done ? UpstreamError::Reset : UpstreamError::ConnectFailed);
     return;
   }
+  if (tls_->handshakeDone()) keepSession();
   if (!was_done && tls_->handshakeDone()) {
-    pool_->storeSession(target_address_, SSL_get1_session(tls_->ssl()));
     state_ = State::Active;
     uv_timer_stop(&timer_);
     if (handler_ != nullptr) handler_->onUpstreamConnected();
     return;
   }
   if (st == TlsSession::Status::Closed) onEof();
+}
+
+// Keeps the newest resumable session of this connection for its target: TLS 1.2's once the
+// handshake is done; under TLS 1.3 the session at the end of the handshake has no ticket yet,
+// and each NewSessionTicket replaces the SSL's session with a resumable one. A copy goes to the
+// pool, because OpenSSL marks the live session not resumable when the connection is freed
+// without a close_notify (a peer that closes after its response, an idle pooled connection).
+void UpstreamConnection::keepSession() {
+  SSL_SESSION* s = SSL_get0_session(tls_->ssl());
+  if (s == nullptr || s == stored_session_ || SSL_SESSION_is_resumable(s) != 1) return;
+  SSL_SESSION* copy = SSL_SESSION_dup(s);
+  if (copy == nullptr) return;
+  stored_session_ = s;
+  pool_->storeSession(session_key_, copy);
 }
 
 void UpstreamConnection::attach(UpstreamHandler* handler, const Timeouts& timeouts) {

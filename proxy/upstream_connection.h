@@ -111,6 +111,7 @@ class UpstreamConnection final : private WriteSink {
   void onData(const char* data, size_t len);
   void onCipher(const char* data, size_t len);
   bool flushTls();
+  void keepSession();
   void onEof();
   void finishResponse();
 
@@ -158,6 +159,8 @@ class UpstreamConnection final : private WriteSink {
   filters::ResponseHead head_;
   std::unique_ptr<TlsSession> tls_;
   std::string server_name_;
+  const void* stored_session_ = nullptr;  // the SSL_SESSION last copied to the pool
+  std::string session_key_;               // target address / server name: its pool slot
 };
 
 }  // namespace sluice::proxy
