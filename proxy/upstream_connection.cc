@@ -56,12 +56,13 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
                                                 const std::string& server_name) {
   auto* c = new UpstreamConnection(loop, pool, target.address);
   if (tls != nullptr) {
-    c->tls_ = std::make_unique<TlsSession>(tls->context(), false, server_name);
-    c->server_name_ = server_name;
-    SSL* ssl = c->tls_->ssl();
     in6_addr probe{};
     bool is_ip = inet_pton(AF_INET, server_name.c_str(), &probe) == 1 ||
                  inet_pton(AF_INET6, server_name.c_str(), &probe) == 1;
+    // RFC 6066 §3: SNI carries host names only, never an IP literal.
+    c->tls_ = std::make_unique<TlsSession>(tls->context(), false, is_ip ? "" : server_name);
+    c->server_name_ = server_name;
+    SSL* ssl = c->tls_->ssl();
     if (tls->verify() && !server_name.empty()) {
       if (is_ip) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
