@@ -165,6 +165,7 @@ void ClientConnection::onCipher(const char* data, size_t len) {
 void ClientConnection::onHandshakeDone() {
   SSL* ssl = tls_->ssl();
   ctx_.metrics.tls_handshakes_total.with({listener_, SSL_get_version(ssl)}).inc();
+  if (SSL_session_reused(ssl)) ctx_.metrics.tls_resumptions_total.with({listener_}).inc();
   if (tls_ctx_->requiresClientCert()) {
     X509* peer = SSL_get0_peer_certificate(ssl);
     if (peer != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {

@@ -62,7 +62,10 @@ Metrics::Metrics()
                                             {"listener", "version"})),
       tls_handshake_failures_total(registry.counter("sluice_tls_handshake_failures_total",
                                                     "Failed downstream TLS handshakes.",
-                                                    {"listener", "reason"})) {
+                                                    {"listener", "reason"})),
+      tls_resumptions_total(registry.counter("sluice_tls_resumptions_total",
+                                             "Downstream TLS handshakes that resumed a session.",
+                                             {"listener"})) {
   build_info.with({SLUICE_VERSION}).set(1);
   // Both results exist from the start, so a failure rate can be computed before any failure.
   config_reloads_total.with({"success"});

@@ -46,6 +46,7 @@ struct Metrics {
   filters::GaugeFamily& cache_bytes;
   filters::CounterFamily& tls_handshakes_total;          // {listener, version}
   filters::CounterFamily& tls_handshake_failures_total;  // {listener, reason}
+  filters::CounterFamily& tls_resumptions_total;         // {listener}: abbreviated handshakes
 };
 
 }  // namespace sluice::proxy
