@@ -48,6 +48,146 @@ void copyStoredFields(const HeaderMap& from, HeaderMap& to) {
   }
 }
 
+// What storing a response needs to know of its request.
+struct StoreContext {
+  const CacheFactory& f;
+  const HeaderMap& request;  // the request's fields (Vary values)
+  bool authorized;           // the request carried Authorization
+  int64_t request_time;      // wall clock when it went to the origin
+};
+
+// Freshness of `e` from its headers (RFC 9111 §4.2), with `status` and the config's ttl as the
+// heuristic. False when it must not be stored.
+bool computeFreshness(const StoreContext& c, CachedResponse& e, const CacheControl& cc,
+                      int64_t now) {
+  std::optional<int64_t> date;
+  if (const std::string* d = e.headers.get("date")) date = parseHttpDate(*d);
+  std::optional<int64_t> lifetime = explicitLifetime(cc, e.headers, date);
+  const config::CacheFilter& cfg = c.f.config();
+  if (!lifetime) {
+    if (!heuristicallyCacheable(e.status) && !cc.is_public) return false;
+    int64_t ttl = e.status == 404 || e.status == 410 ? cfg.negative_ttl.count() : cfg.ttl.count();
+    if (ttl <= 0) return false;
+    lifetime = ttl;
+  }
+  if (cc.no_cache) lifetime = 0;
+  if (const std::string* v = e.headers.get("etag")) e.etag = *v;
+  if (const std::string* v = e.headers.get("last-modified")) e.last_modified = *v;
+  if (*lifetime <= 0 && e.etag.empty() && e.last_modified.empty()) return false;
+  e.lifetime_ms = c.f.jittered(*lifetime);
+  e.swr_ms = cc.stale_while_revalidate ? *cc.stale_while_revalidate * 1000
+                                       : cfg.stale_while_revalidate.count();
+  e.sie_ms = cc.stale_if_error ? *cc.stale_if_error * 1000 : cfg.stale_if_error.count();
+  e.must_revalidate = cc.must_revalidate || cc.no_cache;
+  ResponseTiming t;
+  t.request_time_ms = c.request_time;
+  t.response_time_ms = now;
+  t.date_s = date;
+  e.initial_age_ms = correctedInitialAge(t);  // the Age field is folded in by the caller
+  e.response_time_ms = now;
+  return true;
+}
+
+// The entry to store for response `head` (its body still to come); null when it must not be
+// stored.
+std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const ResponseHead& head,
+                                             int64_t now) {
+  int s = head.status;
+  if (s < 200 || s == 206 || s == 304) return nullptr;
+  CacheControl cc = parseCacheControl(head.headers);
+  if (cc.no_store || cc.is_private) return nullptr;
+  if (c.authorized && !cc.is_public && !cc.s_maxage && !cc.must_revalidate) return nullptr;
+  if (head.headers.has("set-cookie")) return nullptr;  // never share one client's cookie
+  auto e = std::make_unique<CachedResponse>();
+  e->status = s;
+  copyStoredFields(head.headers, e->headers);
+  if (const std::string* vary = e->headers.get("vary")) {
+    if (headerHasToken(*vary, "*")) return nullptr;
+    std::string_view rest = *vary;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string name(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+      if (name.empty()) continue;
+      toLowerInPlace(name);
+      std::string value = varyValue(name, c.request);
+      e->vary.emplace_back(std::move(name), std::move(value));
+    }
+  }
+  if (!computeFreshness(c, *e, cc, now)) return nullptr;
+  if (const std::string* age = head.headers.get("age")) {
+    ResponseTiming t;
+    t.request_time_ms = c.request_time;
+    t.response_time_ms = now;
+    if (const std::string* d = e->headers.get("date")) t.date_s = parseHttpDate(*d);
+    int64_t a = 0;
+    for (char ch : *age) {
+      if (ch < '0' || ch > '9') break;
+      a = a * 10 + (ch - '0');
+      if (a > 2147483648LL) break;
+    }
+    t.age_s = a;
+    e->initial_age_ms = correctedInitialAge(t);
+  }
+  return e;
+}
+
+// RFC 9111 §4.3.4: a 304 updates the stored fields, then freshness is computed anew.
+void refreshEntry(const StoreContext& c, CachedResponse& e, const HeaderMap& fields, int64_t now) {
+  for (const Header& h : fields) {
+    if (skippedField(h.name) || h.name == "content-encoding" || h.name == "content-type") {
+      continue;
+    }
+    // A compressed variant carries a weakened ETag; the origin's strong one would lie.
+    if (h.name == "etag" && e.etag.rfind("W/", 0) == 0 && h.value.rfind("W/", 0) != 0) continue;
+    e.headers.set(h.name, h.value);
+  }
+  CacheControl cc = parseCacheControl(e.headers);
+  if (!computeFreshness(c, e, cc, now)) e.lifetime_ms = 0;
+}
+
+std::string_view fieldOr(const CachedResponse& e, std::string_view name) {
+  const std::string* v = e.headers.get(name);
+  return v != nullptr ? std::string_view(*v) : std::string_view{};
+}
+
+// A stale-while-revalidate refresh is over (on the worker that started it; the request that
+// started it may be gone). `stale` is the variant it set out to refresh.
+void onRefreshed(const CacheFactory& f, const std::string& key, const CachedPtr& stale,
+                 const HeaderMap& request, bool authorized, int64_t request_time,
+                 bool validators_sent, std::optional<BackgroundResponse> r) {
+  // Failed, 5xx, or too large: the stale copy stays (for stale_if_error, or until a client's
+  // request past the window goes to the origin itself).
+  if (!r || r->status >= 500) return;
+  CachedPtr current = f.store().lookup(key, request);
+  if (current != stale) return;  // replaced or purged meanwhile: what is there stays
+  StoreContext c{f, request, authorized, request_time};
+  int64_t now = f.now();
+  if (r->status == 304) {
+    if (!validators_sent) return;
+    auto fresh = std::make_shared<CachedResponse>(*stale);
+    refreshEntry(c, *fresh, r->headers, now);
+    f.store().insert(key, std::move(fresh));
+    return;
+  }
+  ResponseHead head;
+  head.status = r->status;
+  head.headers = std::move(r->headers);
+  std::unique_ptr<CachedResponse> e = prepareEntry(c, head, now);
+  // Not storable now, or not in the form of the stale variant (a filter after `cache` in the
+  // chain, such as gzip, transformed what was stored, and a background response passes no
+  // filter): the stale variant goes, so the next request fills it through the route's filters.
+  if (!e || e->vary != stale->vary ||
+      fieldOr(*e, "content-encoding") != fieldOr(*stale, "content-encoding")) {
+    f.store().eraseVariant(key, stale);
+    return;
+  }
+  e->body = std::make_shared<const std::string>(std::move(r->body));
+  f.store().insert(key, std::move(e));
+}
+
 enum class Mode { Idle, Bypass, Waiting, Origin, Served };
 
 class CacheFilter final : public Filter {
@@ -93,7 +233,7 @@ class CacheFilter final : public Filter {
     if (validators_sent_ && head.status == 304 && entry_) {
       // Revalidated: the stored body is still good. Refresh it, then answer from it.
       auto fresh = std::make_shared<CachedResponse>(*entry_);
-      refresh(*fresh, head.headers, now);
+      refreshEntry(storeContext(), *fresh, head.headers, now);
       CachedPtr stored = fresh;
       f_.store().insert(key_, stored);
       releaseFill(false);
@@ -109,7 +249,7 @@ class CacheFilter final : public Filter {
     }
     f_.counters().miss->inc();
     cb.setLogField(LogField::Cache, "miss");
-    if (!head_ && prepareStore(head, now)) {
+    if (!head_ && (pending_ = prepareEntry(storeContext(), head, now))) {
       storing_ = true;
     } else {
       releaseFill(failed);
@@ -168,12 +308,9 @@ class CacheFilter final : public Filter {
       bool may_serve_stale = !entry_->must_revalidate && !req_no_cache_ &&
                              age < entry_->lifetime_ms + entry_->swr_ms;
       if (may_serve_stale) {
-        // stale-while-revalidate: the first request after expiry revalidates with the origin;
-        // the others get the stale copy meanwhile.
-        if (!head_ && f_.store().beginFill(key_, nullptr, nullptr)) {
-          filler_ = true;
-          return toOrigin(cb, woken);
-        }
+        // stale-while-revalidate: every request gets the stale copy at once; one refresh per
+        // key runs in the background.
+        refreshInBackground(cb);
         CachedPtr e = entry_;
         serve(cb, e, "STALE", "stale", f_.counters().stale);
         return FilterStatus::Stop;
@@ -193,6 +330,32 @@ class CacheFilter final : public Filter {
       cb.continueRequestAfter(f_.fillWait());  // the timeout: then it goes to the origin itself
     }
     return FilterStatus::Stop;
+  }
+
+  StoreContext storeContext() const { return {f_, req_->headers, authorized_, request_time_}; }
+
+  // Starts the background refresh of the stale entry_ unless one is running for the key: a GET
+  // with the stored validators (the client's own conditions do not go).
+  void refreshInBackground(FilterCallbacks& cb) {
+    if (!f_.store().beginRefresh(key_)) return;
+    RequestHead head = *req_;
+    head.method = "GET";
+    for (const char* name :
+         {"if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"}) {
+      head.headers.remove(name);
+    }
+    const CachedResponse& stale = *entry_;
+    if (!stale.etag.empty()) head.headers.set("if-none-match", stale.etag);
+    if (!stale.last_modified.empty()) head.headers.set("if-modified-since", stale.last_modified);
+    bool validators = !stale.etag.empty() || !stale.last_modified.empty();
+    cb.fetchInBackground(
+        std::move(head), f_.store().largestEntry(),
+        [f = &f_, key = key_, stale = entry_, request = req_->headers, authorized = authorized_,
+         request_time = f_.now(), validators](std::optional<BackgroundResponse> r) {
+          onRefreshed(*f, key, stale, request, authorized, request_time, validators,
+                      std::move(r));
+          f->store().endRefresh(key);
+        });
   }
 
   FilterStatus toOrigin(FilterCallbacks& cb, bool woken) {
@@ -277,95 +440,6 @@ class CacheFilter final : public Filter {
     h.add("age", std::move(age));
     h.add("x-cache", xcache);
     cb.sendLocalReply(r.status, *r.body, &h);
-  }
-
-  // Freshness of `e` from its headers (RFC 9111 §4.2), with `status` and the config's ttl as
-  // the heuristic. False when it must not be stored.
-  bool computeFreshness(CachedResponse& e, const CacheControl& cc, int64_t now) const {
-    std::optional<int64_t> date;
-    if (const std::string* d = e.headers.get("date")) date = parseHttpDate(*d);
-    std::optional<int64_t> lifetime = explicitLifetime(cc, e.headers, date);
-    const config::CacheFilter& cfg = f_.config();
-    if (!lifetime) {
-      if (!heuristicallyCacheable(e.status) && !cc.is_public) return false;
-      int64_t ttl = e.status == 404 || e.status == 410 ? cfg.negative_ttl.count() : cfg.ttl.count();
-      if (ttl <= 0) return false;
-      lifetime = ttl;
-    }
-    if (cc.no_cache) lifetime = 0;
-    if (const std::string* v = e.headers.get("etag")) e.etag = *v;
-    if (const std::string* v = e.headers.get("last-modified")) e.last_modified = *v;
-    if (*lifetime <= 0 && e.etag.empty() && e.last_modified.empty()) return false;
-    e.lifetime_ms = f_.jittered(*lifetime);
-    e.swr_ms = cc.stale_while_revalidate ? *cc.stale_while_revalidate * 1000
-                                         : cfg.stale_while_revalidate.count();
-    e.sie_ms = cc.stale_if_error ? *cc.stale_if_error * 1000 : cfg.stale_if_error.count();
-    e.must_revalidate = cc.must_revalidate || cc.no_cache;
-    ResponseTiming t;
-    t.request_time_ms = request_time_;
-    t.response_time_ms = now;
-    t.date_s = date;
-    e.initial_age_ms = correctedInitialAge(t);  // the Age field is folded in by the caller
-    e.response_time_ms = now;
-    return true;
-  }
-
-  bool prepareStore(const ResponseHead& head, int64_t now) {
-    int s = head.status;
-    if (s < 200 || s == 206 || s == 304) return false;
-    CacheControl cc = parseCacheControl(head.headers);
-    if (cc.no_store || cc.is_private) return false;
-    if (authorized_ && !cc.is_public && !cc.s_maxage && !cc.must_revalidate) return false;
-    if (head.headers.has("set-cookie")) return false;  // never share one client's cookie
-    auto e = std::make_unique<CachedResponse>();
-    e->status = s;
-    copyStoredFields(head.headers, e->headers);
-    if (const std::string* vary = e->headers.get("vary")) {
-      if (headerHasToken(*vary, "*")) return false;
-      std::string_view rest = *vary;
-      while (!rest.empty()) {
-        size_t comma = rest.find(',');
-        std::string name(rest.substr(0, comma));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
-        if (name.empty()) continue;
-        toLowerInPlace(name);
-        std::string value = varyValue(name, req_->headers);
-        e->vary.emplace_back(std::move(name), std::move(value));
-      }
-    }
-    if (!computeFreshness(*e, cc, now)) return false;
-    if (const std::string* age = head.headers.get("age")) {
-      ResponseTiming t;
-      t.request_time_ms = request_time_;
-      t.response_time_ms = now;
-      if (const std::string* d = e->headers.get("date")) t.date_s = parseHttpDate(*d);
-      int64_t a = 0;
-      for (char c : *age) {
-        if (c < '0' || c > '9') break;
-        a = a * 10 + (c - '0');
-        if (a > 2147483648LL) break;
-      }
-      t.age_s = a;
-      e->initial_age_ms = correctedInitialAge(t);
-    }
-    pending_ = std::move(e);
-    return true;
-  }
-
-  // RFC 9111 §4.3.4: a 304 updates the stored fields, then freshness is computed anew.
-  void refresh(CachedResponse& e, const HeaderMap& fields, int64_t now) {
-    for (const Header& h : fields) {
-      if (skippedField(h.name) || h.name == "content-encoding" || h.name == "content-type") {
-        continue;
-      }
-      // A compressed variant carries a weakened ETag; the origin's strong one would lie.
-      if (h.name == "etag" && e.etag.rfind("W/", 0) == 0 && h.value.rfind("W/", 0) != 0) continue;
-      e.headers.set(h.name, h.value);
-    }
-    CacheControl cc = parseCacheControl(e.headers);
-    if (!computeFreshness(e, cc, now)) e.lifetime_ms = 0;
   }
 
   const CacheFactory& f_;

@@ -233,6 +233,38 @@ void CacheStore::endFill(const std::string& key, bool origin_failed) {
   }
 }
 
+bool CacheStore::beginRefresh(const std::string& key) {
+  Shard& s = shardOf(key);
+  std::lock_guard lock(s.mu);
+  return s.refreshing.insert(key).second;
+}
+
+void CacheStore::endRefresh(const std::string& key) {
+  Shard& s = shardOf(key);
+  std::lock_guard lock(s.mu);
+  s.refreshing.erase(key);
+}
+
+void CacheStore::eraseVariant(const std::string& key, const CachedPtr& entry) {
+  Shard& s = shardOf(key);
+  std::lock_guard lock(s.mu);
+  auto found = s.index.find(std::string_view(key));
+  if (found == s.index.end()) return;
+  auto it = found->second;
+  auto& vs = it->variants;
+  auto v = std::find(vs.begin(), vs.end(), entry);
+  if (v == vs.end()) return;
+  if (vs.size() == 1) {
+    eraseLocked(s, it);
+    return;
+  }
+  size_t b = (*v)->bytes();
+  it->bytes -= b;
+  s.bytes -= b;
+  account(-static_cast<int64_t>(b));
+  vs.erase(v);
+}
+
 void CacheRegistry::add(const std::shared_ptr<CacheStore>& store) {
   std::lock_guard lock(mu_);
   stores_.erase(std::remove_if(stores_.begin(), stores_.end(),

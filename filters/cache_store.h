@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -80,6 +81,13 @@ class CacheStore {
   bool beginFill(const std::string& key, std::shared_ptr<Waker> waker, FillWaiter waiter);
   void endFill(const std::string& key, bool origin_failed);
 
+  // Background refreshes (stale-while-revalidate): true for the first caller for a key, who
+  // must call endRefresh once its refresh is over; false while one is running.
+  bool beginRefresh(const std::string& key);
+  void endRefresh(const std::string& key);
+  // Removes the variant `entry` of `key` if it is still stored (not yet replaced or purged).
+  void eraseVariant(const std::string& key, const CachedPtr& entry);
+
   uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
   uint64_t maxBytes() const { return max_bytes_; }
   size_t largestEntry() const { return shard_capacity_; }
@@ -100,6 +108,7 @@ class CacheStore {
     std::unordered_map<std::string_view, std::list<Item>::iterator> index;  // views into Item::key
     uint64_t bytes = 0;
     std::unordered_map<std::string, std::vector<Waiting>> fills;
+    std::unordered_set<std::string> refreshing;
   };
   Shard& shardOf(std::string_view key);
   void account(int64_t delta);

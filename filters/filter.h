@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,15 @@ struct StreamInfo {
   std::chrono::steady_clock::time_point start;
 };
 
+// The whole response to a request a filter sent with FilterCallbacks::fetchInBackground.
+struct BackgroundResponse {
+  int status = 0;
+  HeaderMap headers;  // as response filters would see them: hop-by-hop fields (and
+                      // Content-Length) removed, Via and Date added
+  std::string body;   // the whole body, de-chunked
+};
+using BackgroundDone = std::function<void(std::optional<BackgroundResponse>)>;
+
 // The proxy side of a request, handed to filters. Called on the worker thread that owns the
 // request; never retained past onComplete.
 class FilterCallbacks {
@@ -69,6 +79,15 @@ class FilterCallbacks {
   // Sets an access-log field of this request (e.g. cache "hit", ratelimit "limited"); `value`
   // must be a string literal or otherwise outlive the request.
   virtual void setLogField(LogField field, std::string_view value) = 0;
+  // Sends a request of sluice's own to the route's upstream, detached from this request (e.g. a
+  // cache refresh): the same target choice as the client's request (balancer, health, circuit
+  // breaker, max_requests) and the same upstream timeouts, a pooled connection when one is idle.
+  // `head` goes as given (no body); its response is gathered whole. `done` runs once, on this
+  // worker's thread, never before fetchInBackground returns and also when this request has
+  // ended meanwhile; it gets nullopt when the upstream failed, timed out, sent more than
+  // `max_body` body bytes or was not reachable (no upstream, none available, draining). The
+  // route's filter factories (the config snapshot) stay alive until `done` has run.
+  virtual void fetchInBackground(RequestHead head, size_t max_body, BackgroundDone done) = 0;
 };
 
 class Filter {

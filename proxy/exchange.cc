@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "proxy/background_fetch.h"
 #include "proxy/local_reply.h"
 #include "proxy/read_buffer.h"
 #include "proxy/tls_context.h"
@@ -165,6 +166,12 @@ void Exchange::prepareUpstreamHead() {
     if (head_.target.empty() || head_.target[0] != '/') head_.target.insert(0, "/");
   }
   if (rw.host) head_.host = *rw.host;
+}
+
+void Exchange::fetchInBackground(filters::RequestHead head, size_t max_body,
+                                 filters::BackgroundDone done) {
+  BackgroundFetch::start(ctx_, snapshot_, route_ != nullptr ? route_->upstream : -1,
+                         std::move(head), max_body, std::move(done));
 }
 
 void Exchange::continueRequest() {

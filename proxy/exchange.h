@@ -50,6 +50,8 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void setLogField(filters::LogField field, std::string_view value) override {
     (field == filters::LogField::Cache ? log_cache_ : log_ratelimit_) = value;
   }
+  void fetchInBackground(filters::RequestHead head, size_t max_body,
+                         filters::BackgroundDone done) override;
 
   // UpstreamHandler
   void onUpstreamConnected() override;

@@ -160,32 +160,100 @@ TEST(CacheFilter, TtlNegativeTtlAndJitter) {
   EXPECT_EQ(expired, 50);
 }
 
-TEST(CacheFilter, StaleWhileRevalidateAndStaleIfError) {
+BackgroundResponse backgroundResponse(int status,
+                                      std::vector<std::pair<const char*, const char*>> h,
+                                      std::string body) {
+  BackgroundResponse r;
+  r.status = status;
+  for (auto& [k, v] : h) r.headers.add(k, v);
+  r.body = std::move(body);
+  return r;
+}
+
+const std::string& served(Req& r, const char* xcache) {
+  EXPECT_EQ(r.status, FilterStatus::Stop);
+  EXPECT_EQ(r.cb.replies.size(), 1u);
+  static const std::string none;
+  if (r.cb.replies.size() != 1) return none;
+  EXPECT_EQ(*r.cb.replies[0].headers.get("x-cache"), xcache);
+  return r.cb.replies[0].body;
+}
+
+TEST(CacheFilter, StaleWhileRevalidateRefreshesInTheBackground) {
   config::CacheFilter cfg;
   cfg.stale_while_revalidate = std::chrono::milliseconds(5'000);
   cfg.stale_if_error = std::chrono::milliseconds(60'000);
   Env env(cfg);
   Req a(env, "/s");
-  a.respond(200, {{"cache-control", "max-age=1"}}, "v1");
+  a.respond(200, {{"cache-control", "max-age=1"}, {"etag", "\"v1\""}}, "v1");
   env.now += 2'000;
-  // The first request after expiry refreshes; one arriving meanwhile gets the stale copy.
-  Req first(env, "/s");
-  EXPECT_EQ(first.status, FilterStatus::Continue);
+  // Every request gets the stale copy at once; the first one starts the one refresh.
+  Req first(env, "/s", {{"if-none-match", "\"client\""}}, "HEAD");
+  EXPECT_EQ(served(first, "STALE"), "v1");  // (the exchange drops the body of a HEAD)
+  ASSERT_EQ(first.cb.fetches.size(), 1u);
+  const RequestHead& sent = first.cb.fetches[0].head;
+  EXPECT_EQ(sent.method, "GET");
+  EXPECT_EQ(*sent.headers.get("if-none-match"), "\"v1\"");
+  EXPECT_EQ(first.cb.fetches[0].max_body, env.store->largestEntry());
   Req second(env, "/s");
-  ASSERT_EQ(second.cb.replies.size(), 1u);
-  EXPECT_EQ(*second.cb.replies[0].headers.get("x-cache"), "STALE");
-  // The origin fails: the refresher itself gets the stale copy.
-  first.respond(503, {}, "down");
-  ASSERT_EQ(first.cb.replies.size(), 1u);
-  EXPECT_EQ(first.cb.replies[0].body, "v1");
-  EXPECT_EQ(env.stale.value(), 2u);
-  // Long after (beyond swr) but within stale_if_error: a 502 becomes the stale copy too.
-  env.now += 30'000;
+  EXPECT_EQ(served(second, "STALE"), "v1");
+  EXPECT_TRUE(second.cb.fetches.empty());  // one refresh per key
+  // It fails (after the request that started it is gone): the stale copy stays.
+  BackgroundDone done = std::move(first.cb.fetches[0].done);
+  first.f.reset();
+  done(std::nullopt);
   Req third(env, "/s");
-  EXPECT_EQ(third.status, FilterStatus::Continue);
-  third.respond(502, {}, "");
-  ASSERT_EQ(third.cb.replies.size(), 1u);
-  EXPECT_EQ(third.cb.replies[0].body, "v1");
+  EXPECT_EQ(served(third, "STALE"), "v1");
+  ASSERT_EQ(third.cb.fetches.size(), 1u);
+  // A 304 makes the stored copy fresh again.
+  third.cb.fetches[0].done(
+      backgroundResponse(304, {{"cache-control", "max-age=10"}, {"etag", "\"v1\""}}, ""));
+  Req fourth(env, "/s");
+  EXPECT_EQ(served(fourth, "HIT"), "v1");
+  // Stale again: a 200 replaces it.
+  env.now += 12'000;
+  Req fifth(env, "/s");
+  EXPECT_EQ(served(fifth, "STALE"), "v1");
+  ASSERT_EQ(fifth.cb.fetches.size(), 1u);
+  fifth.cb.fetches[0].done(backgroundResponse(200, {{"cache-control", "max-age=10"}}, "v2"));
+  Req sixth(env, "/s");
+  EXPECT_EQ(served(sixth, "HIT"), "v2");
+  EXPECT_EQ(env.stale.value(), 4u);
+  // Beyond swr but within stale_if_error: a 502 becomes the stale copy.
+  env.now += 30'000;
+  Req late(env, "/s");
+  EXPECT_EQ(late.status, FilterStatus::Continue);
+  EXPECT_TRUE(late.cb.fetches.empty());
+  late.respond(502, {}, "");
+  ASSERT_EQ(late.cb.replies.size(), 1u);
+  EXPECT_EQ(late.cb.replies[0].body, "v2");
+}
+
+TEST(CacheFilter, BackgroundRefreshDropsWhatItCannotReplace) {
+  config::CacheFilter cfg;
+  cfg.stale_while_revalidate = std::chrono::milliseconds(5'000);
+  Env env(cfg);
+  // Stored as a filter after the cache made it (gzip): a background 200 comes untransformed.
+  Req a(env, "/g", {{"accept-encoding", "gzip"}});
+  a.respond(200,
+            {{"cache-control", "max-age=1"}, {"vary", "Accept-Encoding"},
+             {"content-encoding", "gzip"}},
+            "zz");
+  env.now += 2'000;
+  Req b(env, "/g", {{"accept-encoding", "gzip"}});
+  EXPECT_EQ(served(b, "STALE"), "zz");
+  ASSERT_EQ(b.cb.fetches.size(), 1u);
+  b.cb.fetches[0].done(backgroundResponse(200, {{"cache-control", "max-age=10"}}, "plain"));
+  Req c(env, "/g", {{"accept-encoding", "gzip"}});
+  EXPECT_EQ(c.status, FilterStatus::Continue);  // gone: filled through the chain again
+  c.respond(200, {{"cache-control", "max-age=1"}}, "x");
+  // A response that may not be stored any more removes the stale copy too.
+  env.now += 2'000;
+  Req d(env, "/g", {{"accept-encoding", "gzip"}});
+  EXPECT_EQ(served(d, "STALE"), "x");
+  ASSERT_EQ(d.cb.fetches.size(), 1u);
+  d.cb.fetches[0].done(backgroundResponse(200, {{"cache-control", "no-store"}}, "y"));
+  EXPECT_EQ(Req(env, "/g").status, FilterStatus::Continue);
 }
 
 TEST(CacheFilter, ConcurrentMissesWaitForOneFill) {

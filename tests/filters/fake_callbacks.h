@@ -1,5 +1,5 @@
-// A FilterCallbacks for filter unit tests: records local replies and resumptions; loop() and
-// waker() are null unless a test provides them.
+// A FilterCallbacks for filter unit tests: records local replies, resumptions and background
+// fetches; loop() and waker() are null unless a test provides them.
 #pragma once
 
 #include <chrono>
@@ -30,6 +30,16 @@ class FakeCallbacks : public FilterCallbacks {
   void setLogField(LogField f, std::string_view v) override {
     (f == LogField::Cache ? cache_field : ratelimit_field) = std::string(v);
   }
+  // Background fetches are recorded; a test answers one by calling its `done`.
+  void fetchInBackground(RequestHead head, size_t max_body, BackgroundDone done) override {
+    fetches.push_back(Fetch{std::move(head), max_body, std::move(done)});
+  }
+  struct Fetch {
+    RequestHead head;
+    size_t max_body;
+    BackgroundDone done;
+  };
+  std::vector<Fetch> fetches;
   std::string cache_field;
   std::string ratelimit_field;
 

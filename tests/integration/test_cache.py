@@ -1,5 +1,6 @@
 """The `cache` filter end to end: hits with Age and x-cache, 100 concurrent requests for a cold
-key reaching the origin once, stale served while the origin is down, revalidation with a 304, the
+key reaching the origin once, stale served while the origin is down, stale-while-revalidate with
+one background refresh (200 and 304), revalidation with a 304, the
 byte bound under 10k distinct keys, negative caching, Vary variants with the gzip filter, bypass,
 purge through the admin listener, and the metrics."""
 
@@ -195,11 +196,13 @@ class Cache(ProxyTestCase):
             self.flaky.down = False
 
     def test_revalidation_with_304(self):
-        target = "/reval?cc=max-age%3D2&etag=v7"
+        # No stale-while-revalidate window: the request waits for the origin's 304.
+        target = "/reval?cc=max-age%3D2%2C%20stale-while-revalidate%3D0&etag=v7"
         r1 = self.get(target)
         time.sleep(2.2)
         r2 = self.get(target)
         self.assertEqual(r2.status, 200)
+        self.assertEqual(r2.header("x-cache"), "HIT")
         self.assertEqual(r2.body, r1.body)
         self.assertEqual(r2.header("etag"), '"v7"')
         self.assertEqual(self.origin.count(target), 2)
@@ -210,6 +213,63 @@ class Cache(ProxyTestCase):
         self.assertEqual(r3.status, 304)
         self.assertEqual(r3.body, b"")
         self.assertEqual(self.origin.count(target), 2)
+
+    def swr_round(self, target):
+        """Within stale_while_revalidate: concurrent requests all get the stale copy at once
+        while the (slow) origin is asked once in the background; then the refreshed copy."""
+        r1 = self.get(target)
+        self.assertEqual(r1.header("x-cache"), "MISS")
+        # max-age=2 counted from the request (the origin takes 0.8s): stale after 1.2s, within
+        # the route's 10s window.
+        time.sleep(1.5)
+        results, errors = [], []
+
+        def one():
+            try:
+                t0 = time.monotonic()
+                r = self.get(target)
+                results.append((r, time.monotonic() - t0))
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 8)
+        for r, took in results:
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.header("x-cache"), "STALE")
+            self.assertEqual(r.body, r1.body)
+            self.assertLess(took, 0.5)  # the origin takes 0.8s: nobody waited for it
+        deadline = time.monotonic() + 10
+        while True:
+            t0 = time.monotonic()
+            r = self.get(target)
+            self.assertLess(time.monotonic() - t0, 0.5)
+            if r.header("x-cache") == "HIT":
+                break
+            self.assertEqual(r.header("x-cache"), "STALE")
+            self.assertLess(time.monotonic(), deadline, "the background refresh never landed")
+            time.sleep(0.1)
+        self.assertEqual(self.origin.count(target), 2)  # exactly one refresh
+        return r1, r
+
+    def test_stale_while_revalidate_refreshes_in_the_background(self):
+        target = "/swr?cc=max-age%3D2&delay=0.8"
+        r1, r2 = self.swr_round(target)
+        self.assertEqual(r2.body, b"%s #2" % target.encode())  # the new body replaced the old
+        self.assertNotEqual(r2.body, r1.body)
+
+    def test_stale_while_revalidate_background_304(self):
+        target = "/swr304?cc=max-age%3D2&etag=s1&delay=0.8"
+        r1, r2 = self.swr_round(target)
+        self.assertEqual(r2.body, r1.body)  # revalidated: the stored body is fresh again
+        method, _, headers = [e for e in self.origin.log if e[1] == target][-1]
+        self.assertEqual(method, "GET")
+        self.assertEqual(headers.get("if-none-match"), '"s1"')
 
     def test_negative_ttl(self):
         target = "/nothing-here?status=404"
