@@ -130,6 +130,19 @@ class GzipFilter final : public Filter {
 
   FilterStatus onResponseBody(std::string& data, bool end, FilterCallbacks&) override {
     if (!encoder_) return FilterStatus::Continue;
+    // Small pieces (an upstream writing a few bytes at a time) are gathered first: a flush per
+    // piece costs a few bytes each and can make the output larger than the input. What is held
+    // is below kGatherBytes and goes out with the next piece or the end.
+    if (!end && held_.size() + data.size() < kGatherBytes) {
+      held_.append(data);
+      data.clear();
+      return FilterStatus::Continue;
+    }
+    if (!held_.empty()) {
+      held_.append(data);
+      data.swap(held_);
+      held_.clear();
+    }
     out_.clear();
     if (!encoder_->encode(data, end, out_)) {
       // The library failed (out of memory): nothing sane can follow. Drop the rest; the client
@@ -174,8 +187,10 @@ class GzipFilter final : public Filter {
   }
 
   const GzipFactory& f_;
+  static constexpr size_t kGatherBytes = 4096;
   std::unique_ptr<Encoder> encoder_;
   std::string out_;
+  std::string held_;
   Encoding chosen_ = Encoding::Identity;
   bool head_ = false;
 };
