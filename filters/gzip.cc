@@ -6,22 +6,8 @@
 namespace sluice::filters {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+std::string_view trim(std::string_view s) { return trimOws(s); }
+bool iequals(std::string_view a, std::string_view b) { return equalsIgnoreCase(a, b); }
 
 // A qvalue (RFC 9110 §12.4.2) in thousandths; malformed ones count as 1.
 int parseQ(std::string_view params) {

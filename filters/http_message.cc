@@ -6,6 +6,7 @@ namespace sluice::filters {
 
 namespace {
 char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+}  // namespace
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -14,7 +15,12 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   }
   return true;
 }
-}  // namespace
+
+std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 const std::string* HeaderMap::get(std::string_view lname) const {
   for (const Header& h : fields_) {

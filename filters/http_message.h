@@ -62,6 +62,12 @@ const char* reasonPhrase(int status);
 // `Connection: keep-alive, Upgrade`.
 bool headerHasToken(std::string_view value, std::string_view token);
 
+// `s` without leading and trailing spaces and tabs (optional whitespace, RFC 9110 §5.6.3).
+std::string_view trimOws(std::string_view s);
+
+// ASCII case-insensitive equality (field names, tokens, media types).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
 // ASCII lower-casing in place.
 void toLowerInPlace(std::string& s);
 
