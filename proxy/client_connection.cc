@@ -50,10 +50,8 @@ void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server,
                               const ListenerSeries& listener) {
   auto* c = new ClientConnection(ctx, listener.name);
   uv_tcp_init(ctx.loop, &c->tcp_);
-  uv_timer_init(ctx.loop, &c->timer_);
   c->tcp_.data = c;
-  c->timer_.data = c;
-  c->handles_open_ = 2;
+  c->handles_open_ = 1;
   ctx.connections.insert(c);
   ctx.shared.connections.fetch_add(1, std::memory_order_relaxed);
   c->connections_total_ = listener.total;
@@ -65,12 +63,14 @@ void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server,
     return;
   }
   const config::Limits& limits = ctx.snapshot->config->limits;
+  // Over the limit: closed at once. (While draining, a connection accepted before the listener
+  // closed is still served, with `connection: close`: its client did nothing wrong.)
   if (ctx.shared.connections.load(std::memory_order_relaxed) >
-          static_cast<int64_t>(limits.max_connections) ||
-      ctx.shared.draining.load(std::memory_order_relaxed)) {
+      static_cast<int64_t>(limits.max_connections)) {
     c->abort();
     return;
   }
+  if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
   c->client_ip_ = peerIp(&c->tcp_);
   if (listener.tls) {
@@ -308,23 +308,26 @@ void ClientConnection::rejectRequest(int status) {
   closeAfterWrites();
 }
 
+// Client timeouts are deadlines checked by the worker's sweep (WorkerContext::sweep) rather than
+// one libuv timer per connection: arming and disarming a timer per request was a measurable share
+// of a keep-alive request's CPU.
 void ClientConnection::startHeadTimer() {
-  uint64_t ms = static_cast<uint64_t>(ctx_.snapshot->config->limits.header_timeout.count());
-  uv_timer_start(&timer_, onTimer, ms, 0);
+  deadline_ms_ = uv_now(ctx_.loop) +
+                 static_cast<uint64_t>(ctx_.snapshot->config->limits.header_timeout.count());
 }
 
 void ClientConnection::startIdleTimer() {
-  uint64_t ms = static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
-  uv_timer_start(&timer_, onTimer, ms, 0);
+  deadline_ms_ = uv_now(ctx_.loop) +
+                 static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
 }
 
-void ClientConnection::onTimer(uv_timer_t* t) {
-  auto* c = static_cast<ClientConnection*>(t->data);
-  if (c->state_ != State::Head) return;
-  if (c->head_bytes_ > 0) {
-    c->rejectRequest(408);  // slowloris: the head did not arrive in time
+void ClientConnection::checkDeadline(uint64_t now_ms) {
+  if (deadline_ms_ == 0 || now_ms < deadline_ms_ || state_ != State::Head) return;
+  deadline_ms_ = 0;
+  if (head_bytes_ > 0) {
+    rejectRequest(408);  // slowloris: the head did not arrive in time
   } else {
-    c->abort();  // idle keep-alive connection, or one that never sent a byte
+    abort();  // idle keep-alive connection, or one that never sent a byte
   }
 }
 
@@ -359,7 +362,7 @@ void ClientConnection::onExchangeDone(bool keep_alive) {
 
 void ClientConnection::startTunnel() {
   state_ = State::Tunnel;
-  uv_timer_stop(&timer_);
+  deadline_ms_ = 0;
   upgrade_paused_ = false;
   std::string early = std::move(pending_);
   pending_.clear();
@@ -386,7 +389,7 @@ void ClientConnection::closeAfterWrites() {
   }
   state_ = State::Closing;
   pauseReading();
-  uv_timer_stop(&timer_);
+  deadline_ms_ = 0;
   if (tls_) {
     tls_->shutdown();
     flushTls();
@@ -408,7 +411,6 @@ void ClientConnection::abort() {
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
   state_ = State::Closing;
   // The exchange may be the caller: it is destroyed with the connection, in the close callback.
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
 }
 

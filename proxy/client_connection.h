@@ -67,6 +67,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   void abort();
   // Drain: idle connections close now, busy ones after their current response.
   void drain();
+  // Enforces the header and idle timeouts; called by the worker's periodic sweep.
+  void checkDeadline(uint64_t now_ms);
 
  private:
   enum class State { Head, Exchange, Tunnel, Closing };
@@ -88,7 +90,7 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
 
   static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-  static void onTimer(uv_timer_t* t);
+
   static void onClosed(uv_handle_t* h);
   static void onShutdown(uv_shutdown_t* req, int status);
   static int onMessageBegin(llhttp_t* p);
@@ -106,7 +108,7 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   filters::Counter* connections_total_ = nullptr;
   filters::Gauge* connections_active_ = nullptr;
   uv_tcp_t tcp_;
-  uv_timer_t timer_;
+  uint64_t deadline_ms_ = 0;  // loop time of the header/idle timeout; 0 = none
   uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   int handles_open_ = 0;

@@ -220,7 +220,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
     }
     h.headers.remove("expect");
   }
-  uv_timer_stop(&c->timer_);
+  c->deadline_ms_ = 0;
   c->state_ = State::Exchange;
   c->beginExchange();
   if (c->state_ == State::Closing) return HPE_USER;

@@ -49,6 +49,8 @@ UpstreamConnection::UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std:
   parser_.data = this;
 }
 
+UpstreamConnection::~UpstreamConnection() { pool_->untrack(this); }
+
 UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* pool,
                                                 const ResolvedTarget& target,
                                                 const Timeouts& timeouts, UpstreamHandler* handler,
@@ -84,10 +86,9 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
   c->handler_ = handler;
   c->timeouts_ = timeouts;
   uv_tcp_init(loop, &c->tcp_);
-  uv_timer_init(loop, &c->timer_);
   c->tcp_.data = c;
-  c->timer_.data = c;
-  c->handles_open_ = 2;
+  c->handles_open_ = 1;
+  pool->track(c);
   uv_tcp_nodelay(&c->tcp_, 1);
   c->connect_req_.data = c;
   int r = uv_tcp_connect(&c->connect_req_, &c->tcp_, reinterpret_cast<const sockaddr*>(&target.addr),
@@ -118,7 +119,7 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
     return;
   }
   c->state_ = State::Active;
-  uv_timer_stop(&c->timer_);
+  c->stopTimer();
   c->resumeReading();
   if (c->handler_ != nullptr) c->handler_->onUpstreamConnected();
 }
@@ -146,7 +147,7 @@ void UpstreamConnection::onCipher(const char* data, size_t len) {
   if (tls_->handshakeDone()) keepSession();
   if (!was_done && tls_->handshakeDone()) {
     state_ = State::Active;
-    uv_timer_stop(&timer_);
+    stopTimer();
     if (handler_ != nullptr) handler_->onUpstreamConnected();
     return;
   }
@@ -172,7 +173,7 @@ void UpstreamConnection::attach(UpstreamHandler* handler, const Timeouts& timeou
   timeouts_ = timeouts;
   state_ = State::Active;
   reused_ = true;
-  uv_timer_stop(&timer_);
+  stopTimer();
 }
 
 void UpstreamConnection::beginRequest(bool head_request) {
@@ -231,7 +232,7 @@ void UpstreamConnection::resumeReading() {
 
 void UpstreamConnection::startTunnel() {
   state_ = State::Tunnel;
-  uv_timer_stop(&timer_);
+  stopTimer();
 }
 
 void UpstreamConnection::shutdownWrite() {
@@ -254,30 +255,31 @@ void UpstreamConnection::becomeIdle() {
   resumeReading();  // an idle connection reads only to notice the upstream closing it
 }
 
+// Timeouts are deadlines checked by the worker's sweep (UpstreamPool::sweep) a few times a second
+// rather than a libuv timer per connection re-armed on every request.
 void UpstreamConnection::startTimer(std::chrono::milliseconds ms) {
-  uv_timer_start(&timer_, onTimer, static_cast<uint64_t>(ms.count()), 0);
+  deadline_ms_ = uv_now(loop_) + static_cast<uint64_t>(ms.count());
 }
 
-void UpstreamConnection::onTimer(uv_timer_t* t) {
-  auto* c = static_cast<UpstreamConnection*>(t->data);
-  switch (c->state_) {
-    case State::Connecting: c->fail(UpstreamError::ConnectTimeout); break;
+void UpstreamConnection::checkDeadline(uint64_t now_ms) {
+  if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
+  switch (state_) {
+    case State::Connecting: fail(UpstreamError::ConnectTimeout); break;
     case State::Active: {
-      // Reads only note their time; the timer, armed once per request, re-arms for the rest.
-      uint64_t limit = static_cast<uint64_t>(c->timeouts_.response.count());
-      uint64_t idle = uv_now(c->loop_) - c->last_read_;
-      if (c->response_started_ && idle < limit) {
-        uv_timer_start(&c->timer_, onTimer, limit - idle, 0);
+      // Reads only note their time: the deadline moves on from the last read.
+      uint64_t limit = static_cast<uint64_t>(timeouts_.response.count());
+      if (response_started_ && now_ms - last_read_ < limit) {
+        deadline_ms_ = last_read_ + limit;
         break;
       }
-      c->fail(UpstreamError::ResponseTimeout);
+      fail(UpstreamError::ResponseTimeout);
       break;
     }
     case State::Idle:
-      c->pool_->forget(c);
-      c->close();
+      pool_->forget(this);
+      close();
       break;
-    default: break;
+    default: deadline_ms_ = 0; break;
   }
 }
 
@@ -298,10 +300,7 @@ void UpstreamConnection::close() {
     delete this;
     return;
   }
-  uv_timer_stop(&timer_);
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onClosed);
-  }
+  stopTimer();
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
   }
@@ -399,7 +398,7 @@ void UpstreamConnection::finishResponse() {
   UpstreamHandler* h = handler_;
   bool reusable = request_done_ && !trailing_ && !paused_ && llhttp_should_keep_alive(&parser_);
   handler_ = nullptr;
-  uv_timer_stop(&timer_);
+  stopTimer();
   if (reusable) {
     llhttp_resume(&parser_);
     pool_->put(this);

@@ -13,6 +13,7 @@
 
 #include "filters/http_message.h"
 #include "proxy/snapshot.h"
+#include "proxy/connection_list.h"
 #include "proxy/tcp_write.h"
 
 namespace sluice::proxy {
@@ -55,7 +56,7 @@ class UpstreamHandler {
   virtual void onUpstreamTunnelData(const char* data, size_t len) = 0;
 };
 
-class UpstreamConnection final : private WriteSink {
+class UpstreamConnection final : public ConnectionList::Node, private WriteSink {
  public:
   // What the request's upstream config says about this connection.
   struct Timeouts {
@@ -99,14 +100,18 @@ class UpstreamConnection final : private WriteSink {
   // Pool side: an idle connection watches for the upstream closing it.
   void becomeIdle();
   void close();
+  // Enforces the connect, response and idle timeouts; called by the pool's sweep.
+  void checkDeadline(uint64_t now_ms);
   const Timeouts& timeouts() const { return timeouts_; }
 
  private:
   enum class State { Connecting, Active, Idle, Tunnel, Closed };
 
   UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std::string target_address);
+  ~UpstreamConnection();
   void onWriteDone(int status) override;
   void startTimer(std::chrono::milliseconds ms);
+  void stopTimer() { deadline_ms_ = 0; }
   void fail(UpstreamError error);
   void onData(const char* data, size_t len);
   void onCipher(const char* data, size_t len);
@@ -118,7 +123,7 @@ class UpstreamConnection final : private WriteSink {
   static void onConnect(uv_connect_t* req, int status);
   static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-  static void onTimer(uv_timer_t* t);
+
   static void onClosed(uv_handle_t* h);
   static int onHeadersComplete(llhttp_t* p);
   static int onMessageComplete(llhttp_t* p);
@@ -131,7 +136,7 @@ class UpstreamConnection final : private WriteSink {
   static const llhttp_settings_t* settings();
 
   uv_tcp_t tcp_;
-  uv_timer_t timer_;
+  uint64_t deadline_ms_ = 0;  // loop time of the running timeout; 0 = none (see checkDeadline)
   uv_connect_t connect_req_;
   uv_shutdown_t shutdown_req_;
   llhttp_t parser_;

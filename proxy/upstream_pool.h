@@ -4,9 +4,12 @@
 
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "proxy/connection_list.h"
 
 namespace sluice::proxy {
 
@@ -25,6 +28,12 @@ class UpstreamPool {
   void closeAll();
   size_t idleCount() const;
 
+  // Every upstream connection of the worker, idle or busy: their timeouts are deadlines that
+  // sweep() enforces (connections join in connect() and leave when destroyed).
+  void track(UpstreamConnection* conn);
+  void untrack(UpstreamConnection* conn);
+  void sweep(uint64_t now_ms);
+
   // TLS session reuse per target: the last session a handshake produced (owned here).
   SSL_SESSION* session(const std::string& address) const;
   void storeSession(const std::string& address, SSL_SESSION* session);
@@ -32,6 +41,7 @@ class UpstreamPool {
  private:
   std::unordered_map<std::string, std::vector<UpstreamConnection*>> idle_;
   std::unordered_map<std::string, SSL_SESSION*> sessions_;
+  ConnectionList all_;
 };
 
 }  // namespace sluice::proxy

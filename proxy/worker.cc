@@ -7,6 +7,10 @@
 
 namespace sluice::proxy {
 
+namespace {
+constexpr uint64_t kSweepMs = 100;
+}  // namespace
+
 Worker::Worker(int index, Metrics& metrics, SharedState& shared)
     : index_(index), metrics_(metrics), shared_(shared) {
   uv_loop_init(&loop_);
@@ -14,6 +18,8 @@ Worker::Worker(int index, Metrics& metrics, SharedState& shared)
   async_.data = this;
   uv_prepare_init(&loop_, &prepare_);
   prepare_.data = this;
+  uv_timer_init(&loop_, &sweep_);
+  sweep_.data = this;
   ctx_ = std::make_unique<WorkerContext>(&loop_, index, metrics, shared);
   ctx_->post = [this](std::function<void()> fn) {
     post([fn = std::move(fn)](Worker&) { fn(); });
@@ -26,6 +32,7 @@ Worker::~Worker() {
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&async_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sweep_), nullptr);
   }
   ctx_->pool.closeAll();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -44,6 +51,7 @@ void Worker::run() {
   initial_listeners_.clear();
   // The access log is flushed once per loop iteration, before the loop blocks for I/O.
   uv_prepare_start(&prepare_, onPrepare);
+  uv_timer_start(&sweep_, onSweep, kSweepMs, kSweepMs);
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
@@ -63,6 +71,16 @@ void Worker::onAsync(uv_async_t* a) {
     jobs.swap(w->inbox_);
   }
   for (auto& job : jobs) job(*w);
+}
+
+// Client timeouts are checked here, a few times a second, instead of by one timer per
+// connection; they fire up to kSweepMs late.
+void Worker::onSweep(uv_timer_t* t) {
+  auto* w = static_cast<Worker*>(t->data);
+  uint64_t now = uv_now(&w->loop_);
+  w->ctx_->connections.forEach<ClientConnection>(
+      [now](ClientConnection* c) { c->checkDeadline(now); });
+  w->ctx_->pool.sweep(now);
 }
 
 void Worker::onPrepare(uv_prepare_t* p) {
@@ -180,6 +198,7 @@ void Worker::stop() {
     w.ctx_->access_log.flush();
     uv_close(reinterpret_cast<uv_handle_t*>(&w.async_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&w.prepare_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w.sweep_), nullptr);
   });
 }
 

@@ -60,6 +60,7 @@ class Worker {
   static void onAsync(uv_async_t* a);
   static void onConnection(uv_stream_t* server, int status);
   static void onPrepare(uv_prepare_t* p);
+  static void onSweep(uv_timer_t* t);
 
   int index_;
   Metrics& metrics_;
@@ -67,6 +68,7 @@ class Worker {
   uv_loop_t loop_;
   uv_async_t async_;
   uv_prepare_t prepare_;
+  uv_timer_t sweep_;  // client header/idle deadlines, every kSweepMs
   std::unique_ptr<WorkerContext> ctx_;
   std::vector<Listener*> listeners_;
   std::vector<ListenerSocket> initial_listeners_;

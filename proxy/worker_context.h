@@ -18,6 +18,7 @@
 #include "balancer/balancer.h"
 #include "balancer/effective_weights.h"
 #include "proxy/access_log.h"
+#include "proxy/connection_list.h"
 #include "proxy/metrics.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
@@ -33,42 +34,6 @@ struct RouteSeries {
   filters::Histogram* duration = nullptr;
   // (method index << 10 | status) -> counter
   std::unordered_map<uint32_t, filters::Counter*> requests;
-};
-
-// The client connections of one worker: an intrusive list (no allocation per connection).
-class ConnectionList {
- public:
-  struct Node {
-    Node* prev = nullptr;
-    Node* next = nullptr;
-  };
-  void insert(Node* n) {
-    n->prev = nullptr;
-    n->next = head_;
-    if (head_ != nullptr) head_->prev = n;
-    head_ = n;
-    ++size_;
-  }
-  void erase(Node* n) {
-    if (n->prev != nullptr) n->prev->next = n->next;
-    else if (head_ == n) head_ = n->next;
-    else return;  // not linked
-    if (n->next != nullptr) n->next->prev = n->prev;
-    n->prev = n->next = nullptr;
-    --size_;
-  }
-  size_t size() const { return size_; }
-  // A copy of the members, for callers that may close connections while iterating.
-  template <class T>
-  std::vector<T*> snapshot() const {
-    std::vector<T*> out;
-    for (Node* n = head_; n != nullptr; n = n->next) out.push_back(static_cast<T*>(n));
-    return out;
-  }
-
- private:
-  Node* head_ = nullptr;
-  size_t size_ = 0;
 };
 
 // Process-wide counters shared by the workers (connection limit, drain bookkeeping).
