@@ -1,6 +1,7 @@
 #include "proxy/exchange.h"
 
 #include <charconv>
+#include <vector>
 
 #include "proxy/background_fetch.h"
 #include "proxy/local_reply.h"
@@ -61,6 +62,36 @@ class ExchangeWaker final : public filters::Waker {
   std::shared_ptr<bool> alive_;
 };
 }  // namespace
+
+namespace {
+struct FreeExchanges {
+  std::vector<void*> blocks;
+  ~FreeExchanges() {
+    for (void* b : blocks) ::operator delete(b);
+  }
+};
+thread_local FreeExchanges free_exchanges;
+constexpr size_t kMaxFreeExchanges = 256;
+}  // namespace
+
+void* Exchange::operator new(size_t size) {
+  auto& free = free_exchanges.blocks;
+  if (size == sizeof(Exchange) && !free.empty()) {
+    void* p = free.back();
+    free.pop_back();
+    return p;
+  }
+  return ::operator new(size);
+}
+
+void Exchange::operator delete(void* p, size_t size) {
+  auto& free = free_exchanges.blocks;
+  if (size == sizeof(Exchange) && free.size() < kMaxFreeExchanges) {
+    free.push_back(p);
+    return;
+  }
+  ::operator delete(p);
+}
 
 std::shared_ptr<filters::Waker> Exchange::waker() {
   if (!alive_) alive_ = std::make_shared<bool>(true);
@@ -380,6 +411,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   keep_alive_ = meta_.keep_alive && !meta_.upgrade && response_framing_ != BodyFraming::Close &&
                 !ctx_.shared.draining.load(std::memory_order_relaxed);
   const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
+  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
   size_t before = out_.size();
   appendResponseHead(head, response_framing_, length, connection, out_);
   response_started_ = true;

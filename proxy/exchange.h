@@ -27,6 +27,11 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
            const RequestMeta& meta, std::chrono::steady_clock::time_point start);
   ~Exchange() override;
 
+  // Exchanges are recycled through a small per-thread free list: one is made and destroyed per
+  // request, and malloc was a visible share of a request's CPU.
+  static void* operator new(size_t size);
+  static void operator delete(void* p, size_t size);
+
   // Routes the request and runs the request-header phase; may answer at once.
   void start();
   // Request body bytes as parsed (de-chunked), and the end of the request.

@@ -412,6 +412,9 @@ int UpstreamConnection::onMessageBegin(llhttp_t* p) {
   UpstreamConnection* c = self(p);
   c->head_.status = 0;  // reset in place: the field vector keeps its capacity
   c->head_.reason.clear();
+  // The last response's fields become spares whose strings keep their buffers, so the fields of
+  // the next response on this connection are copied in without allocating.
+  for (filters::Header& h : c->head_.headers.fields()) c->spare_.push_back(std::move(h));
   c->head_.headers.clear();
   c->field_.clear();
   c->value_.clear();
@@ -451,7 +454,15 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
     auto u = static_cast<unsigned char>(ch);
     if ((u < 0x20 && u != '\t') || u == 0x7f) return HPE_USER;
   }
-  c->head_.headers.add(std::move(c->field_), std::move(c->value_));
+  if (!c->spare_.empty()) {
+    filters::Header h = std::move(c->spare_.back());
+    c->spare_.pop_back();
+    h.name.assign(c->field_);
+    h.value.assign(c->value_);
+    c->head_.headers.fields().push_back(std::move(h));
+  } else {
+    c->head_.headers.add(c->field_, c->value_);
+  }
   c->field_.clear();
   c->value_.clear();
   c->in_value_ = false;

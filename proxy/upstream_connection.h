@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "filters/http_message.h"
 #include "proxy/snapshot.h"
@@ -162,6 +163,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   std::string value_;
   bool in_value_ = false;
   filters::ResponseHead head_;
+  std::vector<filters::Header> spare_;  // emptied fields of earlier responses, reused
   std::unique_ptr<TlsSession> tls_;
   std::string server_name_;
   const void* stored_session_ = nullptr;  // the SSL_SESSION last copied to the pool

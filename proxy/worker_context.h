@@ -77,7 +77,7 @@ class WorkerContext {
   void countUpstream(const std::string& upstream, const std::string& target, int status,
                      double seconds, bool connect_failed);
 
-  // A fresh 128-bit request id, 32 lower-case hex characters.
+  // A fresh request id: 15 characters of [0-9a-z] (75 random bits).
   std::string newRequestId();
   // The current IMF-fixdate for Date fields, refreshed at most once per second.
   const std::string& httpDate();
