@@ -2,6 +2,7 @@
 
 #include "proxy/http_serialize.h"
 #include "proxy/tls_context.h"
+#include "proxy/upstream_acquire.h"
 
 namespace sluice::proxy {
 
@@ -100,27 +101,13 @@ void BackgroundFetch::onCheck(uv_timer_t* t) {
 }
 
 void BackgroundFetch::connect(bool allow_pooled) {
-  const config::Upstream& uc = *upstream_->config;
-  UpstreamConnection::Timeouts t;
-  t.connect = uc.timeouts.connect;
-  t.response = uc.timeouts.response;
-  if (uc.retries.per_try_timeout && *uc.retries.per_try_timeout < t.response) {
-    t.response = *uc.retries.per_try_timeout;
+  bool pooled = false;
+  up_ = acquireUpstream(ctx_, *upstream_, *target_, this, allow_pooled, pooled);
+  if (up_ == nullptr) {
+    onUpstreamError(UpstreamError::ConnectFailed, false);
+    return;
   }
-  t.idle = uc.timeouts.idle;
-  t.keepalive = uc.keepalive;
-  if (allow_pooled) {
-    if (UpstreamConnection* pooled = ctx_.pool.take(target_->address)) {
-      up_ = pooled;
-      up_->attach(this, t);
-      sendHead();
-      return;
-    }
-  }
-  const TlsClientContext* tls = upstream_->tls.get();
-  const std::string& name = tls != nullptr && !tls->sni().empty() ? tls->sni() : target_->host;
-  up_ = UpstreamConnection::connect(ctx_.loop, &ctx_.pool, *target_, t, this, tls, name);
-  if (up_ == nullptr) onUpstreamError(UpstreamError::ConnectFailed, false);
+  if (pooled) sendHead();
 }
 
 void BackgroundFetch::sendHead() {

@@ -9,6 +9,7 @@
 #include "proxy/hash_key.h"
 #include "proxy/log.h"
 #include "proxy/tls_context.h"
+#include "proxy/upstream_acquire.h"
 
 namespace sluice::proxy {
 
@@ -194,27 +195,13 @@ void Exchange::startRetry() {
 }
 
 void Exchange::connectUpstream(bool allow_pooled) {
-  const config::Upstream& uc = *upstream_->config;
-  UpstreamConnection::Timeouts t;
-  t.connect = uc.timeouts.connect;
-  t.response = uc.timeouts.response;
-  if (uc.retries.per_try_timeout && *uc.retries.per_try_timeout < t.response) {
-    t.response = *uc.retries.per_try_timeout;
+  bool pooled = false;
+  up_ = acquireUpstream(ctx_, *upstream_, *target_, this, allow_pooled, pooled);
+  if (up_ == nullptr) {
+    onUpstreamError(UpstreamError::ConnectFailed, false);
+    return;
   }
-  t.idle = uc.timeouts.idle;
-  t.keepalive = uc.keepalive;
-  if (allow_pooled) {
-    if (UpstreamConnection* pooled = ctx_.pool.take(target_->address)) {
-      up_ = pooled;
-      up_->attach(this, t);
-      sendRequestHead();
-      return;
-    }
-  }
-  const TlsClientContext* tls = upstream_->tls.get();
-  const std::string& name = tls != nullptr && !tls->sni().empty() ? tls->sni() : target_->host;
-  up_ = UpstreamConnection::connect(ctx_.loop, &ctx_.pool, *target_, t, this, tls, name);
-  if (up_ == nullptr) onUpstreamError(UpstreamError::ConnectFailed, false);
+  if (pooled) sendRequestHead();
 }
 
 void Exchange::onUpstreamError(UpstreamError error, bool response_started) {

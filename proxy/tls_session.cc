@@ -126,4 +126,11 @@ bool TlsSession::drain(const std::function<bool(const char*, size_t)>& write) {
   return ok;
 }
 
+bool TlsSession::flushTo(uv_stream_t* stream, WriteSink* sink) {
+  return drain([stream, sink](const char* p, size_t n) {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(p), static_cast<unsigned>(n));
+    return writeAll(stream, &b, 1, sink) == 0;
+  });
+}
+
 }  // namespace sluice::proxy

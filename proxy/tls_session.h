@@ -11,6 +11,8 @@
 #include <functional>
 #include <string>
 
+#include "proxy/tcp_write.h"
+
 namespace sluice::proxy {
 
 class TlsSession {
@@ -41,6 +43,8 @@ class TlsSession {
   void shutdown();
   // Ciphertext waiting to be written: calls `write(data, len)` per piece, then empties it.
   bool drain(const std::function<bool(const char*, size_t)>& write);
+  // drain() into `stream` through writeAll (both connection kinds write their TLS this way).
+  bool flushTo(uv_stream_t* stream, WriteSink* sink);
   bool hasOutput() const;
 
   // Why the last Error happened, as a bounded label (for metrics): "handshake", "protocol",

@@ -125,10 +125,7 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
 }
 
 bool UpstreamConnection::flushTls() {
-  return tls_->drain([this](const char* p, size_t n) {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(p), static_cast<unsigned>(n));
-    return writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, this) == 0;
-  });
+  return tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
 }
 
 void UpstreamConnection::onCipher(const char* data, size_t len) {

@@ -1,0 +1,36 @@
+#include "proxy/upstream_acquire.h"
+
+#include "proxy/tls_context.h"
+
+namespace sluice::proxy {
+
+UpstreamConnection::Timeouts tryTimeouts(const config::Upstream& uc) {
+  UpstreamConnection::Timeouts t;
+  t.connect = uc.timeouts.connect;
+  t.response = uc.timeouts.response;
+  if (uc.retries.per_try_timeout && *uc.retries.per_try_timeout < t.response) {
+    t.response = *uc.retries.per_try_timeout;
+  }
+  t.idle = uc.timeouts.idle;
+  t.keepalive = uc.keepalive;
+  return t;
+}
+
+UpstreamConnection* acquireUpstream(WorkerContext& ctx, const UpstreamRuntime& upstream,
+                                    const ResolvedTarget& target, UpstreamHandler* handler,
+                                    bool allow_pooled, bool& pooled) {
+  UpstreamConnection::Timeouts t = tryTimeouts(*upstream.config);
+  pooled = false;
+  if (allow_pooled) {
+    if (UpstreamConnection* idle = ctx.pool.take(target.address)) {
+      idle->attach(handler, t);
+      pooled = true;
+      return idle;
+    }
+  }
+  const TlsClientContext* tls = upstream.tls.get();
+  const std::string& name = tls != nullptr && !tls->sni().empty() ? tls->sni() : target.host;
+  return UpstreamConnection::connect(ctx.loop, &ctx.pool, target, t, handler, tls, name);
+}
+
+}  // namespace sluice::proxy
