@@ -39,6 +39,13 @@ struct PolicyState {
   }
 };
 
+// Eviction rank of a remembered refusal: how long it still saves Redis round-trips.
+auto deniedCost(Nanos now) {
+  return [now](const PolicyState::DenyUntil& d) {
+    return d.until > now ? static_cast<uint64_t>(d.until - now) : uint64_t{0};
+  };
+}
+
 struct Policy {
   std::string route;
   std::string name;
@@ -78,7 +85,8 @@ class RateLimitFilter final : public Filter {
     Nanos now = monotonicNow();
     if (!p_.cluster) return apply(local(now), cb);
     if (p_.state->denied) {
-      Nanos until = p_.state->denied->with(key_, [](PolicyState::DenyUntil& d) { return d.until; });
+      Nanos until = p_.state->denied->with(
+          key_, [](PolicyState::DenyUntil& d) { return d.until; }, deniedCost(now));
       if (until > now) {
         Decision d;
         d.allowed = false;
@@ -154,7 +162,8 @@ class RateLimitFilter final : public Filter {
       d.delay = v.delay_ms * kMs;
       if (!d.allowed && !p_.spec.delays && d.retry_after > 0 && p_.state->denied) {
         Nanos until = now + d.retry_after;
-        p_.state->denied->with(key_, [until](PolicyState::DenyUntil& u) { u.until = until; });
+        p_.state->denied->with(
+            key_, [until](PolicyState::DenyUntil& u) { u.until = until; }, deniedCost(now));
       }
     } else {
       d = fallback(now);

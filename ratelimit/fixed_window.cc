@@ -25,4 +25,8 @@ Decision FixedWindow::take(State& s, Nanos now) const {
   return d;
 }
 
+uint64_t FixedWindow::evictionCost(const State& s, Nanos now) const {
+  return s.start >= 0 && now - s.start < window_ ? s.count : 0;  // requests counted this window
+}
+
 }  // namespace sluice::ratelimit

@@ -19,6 +19,9 @@ class FixedWindow {
 
   // Counts one request if the window has room. Called under the key's shard lock.
   Decision take(State& s, Nanos now) const;
+  // What forgetting `s` would give back to its client (0: as good as fresh); ranks keys for
+  // eviction from a full table.
+  uint64_t evictionCost(const State& s, Nanos now) const;
 
   uint64_t limit() const { return limit_; }
   Nanos window() const { return window_; }

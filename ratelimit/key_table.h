@@ -1,11 +1,15 @@
 // A bounded, sharded table of per-key limiter state, shared by every worker thread of a process.
 // Each shard has its own mutex, hash index and LRU list, so two workers only contend when their
-// keys hash to the same shard, and a decision is exact per process (not per worker). When a
-// shard is full, its least recently used key is evicted (its memory reused for the new key): a
-// flood of distinct keys costs at most `max_keys` entries and only pushes out idle keys, while a
-// key that keeps sending stays at the front of its shard's list.
+// keys hash to the same shard, and a decision is exact per process (not per worker).
+//
+// A full shard evicts one of its kEvictionSample least recently used keys (its memory reused for
+// the new key): the one whose state is worth least, by the caller's `cost` (what forgetting the
+// key would give back to its client, e.g. a token bucket's debt), the least recent on a tie. So a
+// flood of distinct keys costs at most `max_keys` entries and, however fast it comes, pushes out
+// one-shot keys rather than a client that is being limited, whose debt is larger.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -24,19 +28,22 @@ class KeyTable {
  public:
   static constexpr size_t kMaxShards = 64;
 
-  explicit KeyTable(uint64_t max_keys) {
+  explicit KeyTable(uint64_t max_keys, size_t max_shards = kMaxShards) {
     uint64_t keys = max_keys == 0 ? 1 : max_keys;
-    shard_count_ = static_cast<size_t>(std::min<uint64_t>(kMaxShards, keys));
+    shard_count_ = static_cast<size_t>(std::min<uint64_t>(std::max<size_t>(1, max_shards), keys));
     shards_ = std::make_unique<Shard[]>(shard_count_);
     for (size_t i = 0; i < shard_count_; ++i) {
       shards_[i].capacity = keys / shard_count_ + (i < keys % shard_count_ ? 1 : 0);
     }
   }
 
+  static constexpr int kEvictionSample = 8;
+
   // Runs fn(State&) on the state of `key` (fresh when the key is new) under its shard's lock and
-  // returns what fn returns. Any thread. fn must be short: it holds the shard lock.
-  template <class Fn>
-  auto with(std::string_view key, Fn&& fn) {
+  // returns what fn returns. Any thread. fn and cost must be short: they hold the shard lock.
+  // cost(const State&) -> uint64_t ranks eviction candidates (lowest goes first).
+  template <class Fn, class Cost>
+  auto with(std::string_view key, Fn&& fn, Cost&& cost) {
     size_t h = std::hash<std::string_view>{}(key);
     Shard& s = shards_[(h >> 7) % shard_count_];
     std::lock_guard lock(s.mu);
@@ -45,12 +52,22 @@ class KeyTable {
       if (it->second != s.lru.begin()) s.lru.splice(s.lru.begin(), s.lru, it->second);
       return fn(it->second->state);
     }
-    if (s.lru.size() >= s.capacity) {  // reuse the least recently used entry
-      auto last = std::prev(s.lru.end());
-      s.index.erase(std::string_view(last->key));
-      last->key.assign(key);
-      last->state = State{};
-      s.lru.splice(s.lru.begin(), s.lru, last);
+    if (s.lru.size() >= s.capacity) {  // reuse the cheapest of the least recently used entries
+      auto victim = std::prev(s.lru.end());
+      uint64_t best = cost(std::as_const(victim->state));
+      auto at = victim;
+      for (int n = 1; n < kEvictionSample && best > 0 && at != s.lru.begin(); ++n) {
+        --at;
+        uint64_t c = cost(std::as_const(at->state));
+        if (c < best) {
+          best = c;
+          victim = at;
+        }
+      }
+      s.index.erase(std::string_view(victim->key));
+      victim->key.assign(key);
+      victim->state = State{};
+      s.lru.splice(s.lru.begin(), s.lru, victim);
       evictions_.fetch_add(1, std::memory_order_relaxed);
     } else {
       s.lru.emplace_front(Entry{std::string(key), State{}});
@@ -58,6 +75,12 @@ class KeyTable {
     }
     s.index.emplace(std::string_view(s.lru.front().key), s.lru.begin());
     return fn(s.lru.front().state);
+  }
+
+  // Plain LRU eviction: every state is worth the same.
+  template <class Fn>
+  auto with(std::string_view key, Fn&& fn) {
+    return with(key, std::forward<Fn>(fn), [](const State&) { return uint64_t{1}; });
   }
 
   uint64_t size() const { return size_.load(std::memory_order_relaxed); }

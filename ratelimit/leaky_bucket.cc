@@ -39,4 +39,10 @@ Decision LeakyBucket::take(State& s, Nanos now) const {
   return d;
 }
 
+uint64_t LeakyBucket::evictionCost(const State& s, Nanos now) const {
+  if (!s.seen) return 0;
+  double excess = s.excess - static_cast<double>(std::max<Nanos>(0, now - s.last)) * per_nano_;
+  return excess > 0 ? static_cast<uint64_t>(excess * 1e6) : 0;  // queued requests, in millionths
+}
+
 }  // namespace sluice::ratelimit

@@ -22,6 +22,9 @@ class LeakyBucket {
 
   // Admits one request and sets `delay`, or rejects it. Called under the key's shard lock.
   Decision take(State& s, Nanos now) const;
+  // What forgetting `s` would give back to its client (0: as good as fresh); ranks keys for
+  // eviction from a full table.
+  uint64_t evictionCost(const State& s, Nanos now) const;
 
   uint64_t burst() const { return burst_; }
   double perNano() const { return per_nano_; }

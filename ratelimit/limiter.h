@@ -19,13 +19,17 @@ class Limiter {
   virtual uint64_t evictions() const = 0;  // keys pushed out since creation
 };
 
-// Algo has a nested State and `Decision take(State&, Nanos) const`.
+// Algo has a nested State, `Decision take(State&, Nanos) const` and
+// `uint64_t evictionCost(const State&, Nanos now) const` (what forgetting the key would give back
+// to its client; 0 when its state is as good as fresh).
 template <class Algo>
 class TableLimiter final : public Limiter {
  public:
   TableLimiter(Algo algo, uint64_t max_keys) : algo_(std::move(algo)), table_(max_keys) {}
   Decision take(std::string_view key, Nanos now) override {
-    return table_.with(key, [&](typename Algo::State& s) { return algo_.take(s, now); });
+    return table_.with(
+        key, [&](typename Algo::State& s) { return algo_.take(s, now); },
+        [&](const typename Algo::State& s) { return algo_.evictionCost(s, now); });
   }
   uint64_t keys() const override { return table_.size(); }
   uint64_t evictions() const override { return table_.evictions(); }

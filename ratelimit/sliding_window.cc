@@ -55,4 +55,16 @@ Decision SlidingWindow::take(State& s, Nanos now) const {
   return d;
 }
 
+uint64_t SlidingWindow::evictionCost(const State& s, Nanos now) const {
+  if (s.start < 0) return 0;
+  Nanos start = now - now % window_;
+  Nanos left = window_ - (now - start);  // of the current window
+  auto weighted = [&](uint64_t n) {
+    return static_cast<uint64_t>(static_cast<Wide>(n) * static_cast<Wide>(left) / static_cast<Wide>(window_));
+  };
+  if (s.start == start) return s.current + weighted(s.previous);
+  if (s.start == start - window_) return weighted(s.current);
+  return 0;  // the estimate no longer counts anything of this key
+}
+
 }  // namespace sluice::ratelimit

@@ -27,6 +27,9 @@ class SlidingWindow {
 
   // Counts one request if the weighted estimate leaves room for it. Called under the key's lock.
   Decision take(State& s, Nanos now) const;
+  // What forgetting `s` would give back to its client (0: as good as fresh); ranks keys for
+  // eviction from a full table.
+  uint64_t evictionCost(const State& s, Nanos now) const;
 
   uint64_t limit() const { return limit_; }
   Nanos window() const { return window_; }

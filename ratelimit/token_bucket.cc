@@ -27,4 +27,8 @@ Decision TokenBucket::take(State& s, Nanos now) const {
   return d;
 }
 
+uint64_t TokenBucket::evictionCost(const State& s, Nanos now) const {
+  return s.tat > now ? static_cast<uint64_t>(s.tat - now) : 0;  // the debt, in nanoseconds
+}
+
 }  // namespace sluice::ratelimit

@@ -17,6 +17,9 @@ class TokenBucket {
 
   // Takes one token if there is one. Called under the key's shard lock.
   Decision take(State& s, Nanos now) const;
+  // What forgetting `s` would give back to its client (0: as good as fresh); ranks keys for
+  // eviction from a full table.
+  uint64_t evictionCost(const State& s, Nanos now) const;
 
   Nanos interval() const { return interval_; }
   uint64_t burst() const { return burst_; }

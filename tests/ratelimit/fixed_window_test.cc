@@ -37,5 +37,16 @@ TEST(FixedWindow, ZeroLimitDeniesEverything) {
   EXPECT_FALSE(fw.take(s, 0).allowed);
 }
 
+TEST(FixedWindow, EvictionCostIsThisWindowsCount) {
+  FixedWindow fw(5, kSecond);
+  FixedWindow::State s;
+  Nanos t = 10 * kSecond + 100;
+  EXPECT_EQ(fw.evictionCost(s, t), 0u);
+  fw.take(s, t);
+  fw.take(s, t);
+  EXPECT_EQ(fw.evictionCost(s, t), 2u);
+  EXPECT_EQ(fw.evictionCost(s, 11 * kSecond), 0u);  // the next window starts from nothing
+}
+
 }  // namespace
 }  // namespace sluice::ratelimit

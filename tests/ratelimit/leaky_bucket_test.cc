@@ -51,5 +51,18 @@ TEST(LeakyBucket, PartlyDrainedBucketDelaysTheRemainder) {
   EXPECT_EQ(d.delay, 0);
 }
 
+TEST(LeakyBucket, EvictionCostIsWhatIsStillQueued) {
+  LeakyBucket lb(10, kSecond, 5);  // drains one request per 100 ms
+  LeakyBucket::State s;
+  Nanos t = 1000 * kMs;
+  EXPECT_EQ(lb.evictionCost(s, t), 0u);
+  lb.take(s, t);
+  lb.take(s, t);
+  lb.take(s, t);  // two queued behind the first
+  EXPECT_NEAR(static_cast<double>(lb.evictionCost(s, t)), 2e6, 1);
+  EXPECT_NEAR(static_cast<double>(lb.evictionCost(s, t + 150 * kMs)), 0.5e6, 1);
+  EXPECT_EQ(lb.evictionCost(s, t + 300 * kMs), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::ratelimit

@@ -61,5 +61,15 @@ TEST(SlidingWindow, RetryAfterPointsIntoTheNextWindowWhenThisOneIsFull) {
   EXPECT_TRUE(sw.take(s, 1500 * 1'000'000LL).allowed);
 }
 
+TEST(SlidingWindow, EvictionCostIsTheWeightedEstimate) {
+  SlidingWindow sw(10, kSecond);
+  SlidingWindow::State s;
+  EXPECT_EQ(sw.evictionCost(s, 5 * kSecond), 0u);
+  for (int i = 0; i < 4; ++i) sw.take(s, 5 * kSecond);
+  EXPECT_EQ(sw.evictionCost(s, 5 * kSecond), 4u);
+  EXPECT_EQ(sw.evictionCost(s, 6 * kSecond + kSecond / 2), 2u);  // half of the previous window
+  EXPECT_EQ(sw.evictionCost(s, 7 * kSecond), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::ratelimit

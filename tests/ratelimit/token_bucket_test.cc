@@ -55,5 +55,17 @@ TEST(TokenBucket, SteadyRateOverALongRun) {
   EXPECT_EQ(allowed, 50 + 500 - 1);  // burst + rate * (10 s - one step)
 }
 
+TEST(TokenBucket, EvictionCostIsTheDebtAndZeroOnceFull) {
+  TokenBucket tb(10, kSecond, 3);
+  TokenBucket::State s;
+  Nanos t = 1000 * kMs;
+  EXPECT_EQ(tb.evictionCost(s, t), 0u);
+  tb.take(s, t);
+  tb.take(s, t);
+  EXPECT_EQ(tb.evictionCost(s, t), static_cast<uint64_t>(200 * kMs));
+  EXPECT_EQ(tb.evictionCost(s, t + 150 * kMs), static_cast<uint64_t>(50 * kMs));
+  EXPECT_EQ(tb.evictionCost(s, t + 200 * kMs), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::ratelimit
