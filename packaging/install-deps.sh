@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config
   libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libbrotli-dev libzstd-dev libhiredis-dev node-llhttp
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus redis-server wrk nginx-light haproxy curl python3 openssl brotli zstd
   # operations: sd_notify/socket activation, the .deb (cpack + dpkg-shlibdeps), systemd-analyze,

@@ -1,6 +1,7 @@
 #include "proxy/http_serialize.h"
 
 #include <charconv>
+#include <cstring>
 #include <vector>
 
 namespace sluice::proxy {
@@ -8,21 +9,45 @@ namespace sluice::proxy {
 using filters::Header;
 using filters::HeaderMap;
 
+using namespace std::string_view_literals;
+
+namespace {
+// Fields that are hop-by-hop whatever Connection says (plus content-length, re-derived).
+bool isAlwaysHopByHop(std::string_view n) {
+  switch (n.size()) {
+    case 2: return n == "te"sv;
+    case 7: return n == "trailer"sv;
+    case 10: return n == "connection"sv || n == "keep-alive"sv;
+    case 14: return n == "content-length"sv;
+    case 16: return n == "proxy-connection"sv;
+    case 17: return n == "transfer-encoding"sv;
+    default: return false;
+  }
+}
+
+// Connection options that name no field of their own ("close", "keep-alive" and the fixed
+// hop-by-hop names) need no extra pass over the fields.
+bool namesExtraField(std::string_view lname, bool keep_upgrade) {
+  if (lname == "close"sv || lname == "host"sv || isAlwaysHopByHop(lname)) return false;
+  if (lname == "upgrade"sv) return !keep_upgrade;
+  return true;
+}
+}  // namespace
+
 void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
-  std::vector<std::string> named;
+  std::vector<std::string> named;  // allocated only for options naming other fields
   for (const Header& h : headers) {
-    if (h.name != "connection") continue;
+    if (h.name != "connection"sv) continue;
     std::string_view v = h.value;
     size_t pos = 0;
     while (pos < v.size()) {
       size_t comma = v.find(',', pos);
-      std::string_view tok = v.substr(pos, comma == std::string_view::npos ? v.npos : comma - pos);
-      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+      std::string_view tok =
+          filters::trimOws(v.substr(pos, comma == std::string_view::npos ? v.npos : comma - pos));
       if (!tok.empty()) {
         std::string name(tok);
         filters::toLowerInPlace(name);
-        if (name != "host" && !(keep_upgrade && name == "upgrade")) named.push_back(std::move(name));
+        if (namesExtraField(name, keep_upgrade)) named.push_back(std::move(name));
       }
       if (comma == std::string_view::npos) break;
       pos = comma + 1;
@@ -30,12 +55,9 @@ void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
   }
   auto& f = headers.fields();
   std::erase_if(f, [&](const Header& h) {
-    const std::string& n = h.name;
-    if (n == "connection" || n == "keep-alive" || n == "proxy-connection" || n == "te" ||
-        n == "trailer" || n == "transfer-encoding" || n == "content-length") {
-      return true;
-    }
-    if (n == "upgrade") return !keep_upgrade;
+    std::string_view n = h.name;
+    if (isAlwaysHopByHop(n)) return true;
+    if (n == "upgrade"sv) return !keep_upgrade;
     for (const std::string& x : named) {
       if (n == x) return true;
     }
@@ -44,11 +66,19 @@ void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
 }
 
 namespace {
+// One growth and one copy per field instead of four appends.
 void appendField(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
+  size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
 
 void appendFraming(std::string& out, BodyFraming framing, uint64_t length) {
@@ -67,28 +97,28 @@ void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, ui
   out.append(head.method);
   out.push_back(' ');
   out.append(head.target);
-  out.append(" HTTP/1.1\r\n");
+  out.append(" HTTP/1.1\r\n"sv);
   appendField(out, "host", head.host);
   for (const Header& h : head.headers) {
-    if (h.name != "host") appendField(out, h.name, h.value);
+    if (h.name != "host"sv) appendField(out, h.name, h.value);
   }
   appendFraming(out, framing, length);
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, uint64_t length,
                         const char* connection, std::string& out) {
   char code[8];
   auto r = std::to_chars(code, code + sizeof code, head.status);
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   out.append(code, static_cast<size_t>(r.ptr - code));
   out.push_back(' ');
   out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
-  out.append("\r\n");
+  out.append("\r\n"sv);
   for (const Header& h : head.headers) appendField(out, h.name, h.value);
   appendFraming(out, framing, length);
   if (connection != nullptr) appendField(out, "connection", connection);
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 size_t formatChunkHeader(size_t size, char* buf) {
