@@ -1,5 +1,7 @@
 #include "proxy/head_scanner.h"
 
+#include "proxy/byte_scan.h"
+
 namespace sluice::proxy {
 
 void HeadScanner::reset() {
@@ -10,6 +12,14 @@ void HeadScanner::reset() {
 
 HeadScanner::Result HeadScanner::scan(const char* data, size_t len, size_t& consumed) {
   for (size_t i = 0; i < len; ++i) {
+    if (!line_start_ && prev_ != '\r') {  // inside a line: ordinary bytes change nothing
+      size_t n = countOrdinaryBytes(data + i, len - i);
+      if (n > 0) {
+        i += n;
+        prev_ = data[i - 1];
+        if (i == len) break;
+      }
+    }
     char c = data[i];
     auto u = static_cast<unsigned char>(c);
     if (prev_ == '\r' && c != '\n') return Result::Malformed;  // bare CR

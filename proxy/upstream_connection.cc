@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "proxy/byte_scan.h"
 #include "proxy/read_buffer.h"
 #include "proxy/tls_context.h"
 #include "proxy/tls_session.h"
@@ -447,9 +448,10 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
   if (c->field_.empty()) return HPE_USER;
   filters::toLowerInPlace(c->field_);
   while (!c->value_.empty() && (c->value_.back() == ' ' || c->value_.back() == '\t')) c->value_.pop_back();
-  for (char ch : c->value_) {
-    auto u = static_cast<unsigned char>(ch);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) return HPE_USER;
+  const std::string& v = c->value_;
+  for (size_t i = countOrdinaryBytes(v.data(), v.size()); i < v.size();
+       i += 1 + countOrdinaryBytes(v.data() + i + 1, v.size() - i - 1)) {
+    if (v[i] != '\t') return HPE_USER;  // a control byte or DEL in the value
   }
   if (!c->spare_.empty()) {
     filters::Header h = std::move(c->spare_.back());
