@@ -49,6 +49,20 @@ void HeaderMap::set(std::string_view lname, std::string value) {
                 fields_.end());
 }
 
+void HeaderMap::appendToList(std::string_view lname, std::string_view item) {
+  std::string* last = nullptr;
+  for (Header& h : fields_) {
+    if (h.name == lname) last = &h.value;
+  }
+  if (last == nullptr) {
+    fields_.push_back(Header{std::string(lname), std::string(item)});
+  } else if (trimOws(*last).empty()) {
+    last->assign(item);
+  } else {
+    last->append(", ").append(item);
+  }
+}
+
 size_t HeaderMap::remove(std::string_view lname) {
   auto it = std::remove_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == lname; });
   size_t n = static_cast<size_t>(fields_.end() - it);

@@ -24,6 +24,9 @@ class HeaderMap {
   void add(std::string lname, std::string value);
   // Replaces every field of that name with one field (appended when absent).
   void set(std::string_view lname, std::string value);
+  // Adds `item` to the comma-separated list in field `lname` (to its last line, so the combined
+  // value of several lines ends with it), or adds the field when absent.
+  void appendToList(std::string_view lname, std::string_view item);
   // Removes every field of that name; returns how many were removed.
   size_t remove(std::string_view lname);
   void clear() { fields_.clear(); }

@@ -133,11 +133,7 @@ void BackgroundFetch::onUpstreamHead(filters::ResponseHead& head, bool interim) 
   // As a response reaches the filters of an Exchange: hop by hop fields gone, Via and Date set.
   filters::HeaderMap& h = response_.headers;
   removeHopByHop(h, false);
-  if (const std::string* via = h.get("via")) {
-    h.set("via", *via + ", 1.1 sluice");
-  } else {
-    h.add("via", "1.1 sluice");
-  }
+  h.appendToList("via", "1.1 sluice");
   if (!h.has("date")) h.add("date", ctx_.httpDate());
 }
 

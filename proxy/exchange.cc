@@ -24,15 +24,6 @@ double secondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-void appendToList(filters::HeaderMap& headers, std::string_view name, std::string_view item) {
-  const std::string* old = headers.get(name);
-  if (old == nullptr) {
-    headers.add(std::string(name), std::string(item));
-    return;
-  }
-  std::string joined = *old + ", " + std::string(item);
-  headers.set(name, std::move(joined));
-}
 }  // namespace
 
 Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::RequestHead head,
@@ -128,15 +119,16 @@ bool Exchange::applyMaxForwards() {
 
 void Exchange::prepareUpstreamHead() {
   filters::HeaderMap& h = head_.headers;
-  removeHopByHop(h, meta_.upgrade);
-  appendToList(h, "x-forwarded-for", conn_.clientIp());
-  h.set("x-forwarded-proto", conn_.secure() ? "https" : "http");
-  // Only sluice speaks for the client certificate: a client-sent field of that name is dropped.
-  h.remove(kClientSubjectHeader);
+  // The fields sluice sets go with the hop-by-hop ones in one pass. Only sluice speaks for the
+  // client certificate: a client-sent field of that name is dropped.
+  removeHopByHop(h, meta_.upgrade,
+                 {"x-forwarded-proto", "x-forwarded-host", "x-request-id", kClientSubjectHeader});
+  h.appendToList("x-forwarded-for", conn_.clientIp());
+  h.add("x-forwarded-proto", conn_.secure() ? "https" : "http");
   if (!conn_.clientSubject().empty()) h.add(kClientSubjectHeader, conn_.clientSubject());
-  h.set("x-forwarded-host", original_host_);
-  appendToList(h, "via", head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice");
-  h.set("x-request-id", request_id_);
+  h.add("x-forwarded-host", original_host_);
+  h.appendToList("via", head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice");
+  h.add("x-request-id", request_id_);
   if (meta_.upgrade) h.set("connection", "upgrade");
   const config::Rewrite& rw = route_->config->rewrite;
   if (rw.strip_prefix && head_.path().substr(0, rw.strip_prefix->size()) == *rw.strip_prefix) {
@@ -303,9 +295,9 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
       failUpstream(UpstreamError::BadResponse);
       return;
     }
-    removeHopByHop(head.headers, true);
-    appendToList(head.headers, "via", "1.1 sluice");
-    head.headers.set("x-request-id", request_id_);
+    removeHopByHop(head.headers, true, {"x-request-id"});
+    head.headers.appendToList("via", "1.1 sluice");
+    head.headers.add("x-request-id", request_id_);
     std::string out;
     appendResponseHead(head, BodyFraming::None, 0, "upgrade", out);
     response_started_ = true;
@@ -323,15 +315,17 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   bool has_length = !length_text.empty() &&
                     std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
                         std::errc();
-  removeHopByHop(head.headers, false);
-  appendToList(head.headers, "via", "1.1 sluice");
-  head.headers.set("x-request-id", request_id_);
+  removeHopByHop(head.headers, false, {"x-request-id"});
+  head.headers.appendToList("via", "1.1 sluice");
+  head.headers.add("x-request-id", request_id_);
   // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that has none.
   if (!head.headers.has("date")) head.headers.add("date", ctx_.httpDate());
   bool no_body = head_only_ || head.status == 204 || head.status == 304;
-  // Filters see the length; one that changes the body (gzip) removes it, and the response is
-  // then re-framed as chunked.
-  if (has_length && head.status != 204) head.headers.add("content-length", length_text);
+  // Filters see the length (one that changes the body, gzip, removes it and the response is then
+  // re-framed as chunked), and a HEAD/304 answer keeps it as is; otherwise framing re-derives it.
+  if (has_length && head.status != 204 && (no_body || !chain_.empty())) {
+    head.headers.add("content-length", length_text);
+  }
   if (!chain_.empty()) {
     // A response filter may substitute the response (sendLocalReply, e.g. the cache serving its
     // stored body on a 304 or a stale one on a 5xx): that reply finishes the exchange, which is
@@ -348,7 +342,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   if (no_body) {
     response_framing_ = BodyFraming::None;  // a HEAD/304 keeps its content-length field as is
   } else if (has_length) {
-    head.headers.remove("content-length");
+    if (!chain_.empty()) head.headers.remove("content-length");
     response_framing_ = BodyFraming::Length;
   } else if (head_.version_minor == 1) {
     response_framing_ = BodyFraming::Chunked;

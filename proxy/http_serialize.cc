@@ -34,7 +34,7 @@ bool namesExtraField(std::string_view lname, bool keep_upgrade) {
 }
 }  // namespace
 
-void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
+void removeHopByHop(HeaderMap& headers, bool keep_upgrade, std::initializer_list<std::string_view> also) {
   std::vector<std::string> named;  // allocated only for options naming other fields
   for (const Header& h : headers) {
     if (h.name != "connection"sv) continue;
@@ -58,6 +58,9 @@ void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
     std::string_view n = h.name;
     if (isAlwaysHopByHop(n)) return true;
     if (n == "upgrade"sv) return !keep_upgrade;
+    for (std::string_view x : also) {
+      if (n == x) return true;
+    }
     for (const std::string& x : named) {
       if (n == x) return true;
     }

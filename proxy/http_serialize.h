@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "filters/http_message.h"
 
@@ -21,7 +23,9 @@ enum class BodyFraming {
 // Removes the hop-by-hop fields (RFC 9110 §7.6.1): Connection and every field it names,
 // Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (unless `keep_upgrade`),
 // and Content-Length (framing is re-derived). A Connection option naming Host is ignored.
-void removeHopByHop(filters::HeaderMap& headers, bool keep_upgrade);
+// Fields named in `also` (lower-case) go in the same pass: those sluice is about to set itself.
+void removeHopByHop(filters::HeaderMap& headers, bool keep_upgrade,
+                    std::initializer_list<std::string_view> also = {});
 
 // "METHOD target HTTP/1.1\r\nhost: ...\r\n<fields>\r\n<framing>\r\n"
 void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, uint64_t length,

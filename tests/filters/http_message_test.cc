@@ -38,6 +38,25 @@ TEST(HeaderMap, AddKeepsDuplicatesInOrderAndGetReturnsTheFirst) {
   EXPECT_EQ(flat(h), (std::vector<std::string>{"a=1", "b=2", "a=3"}));
 }
 
+TEST(HeaderMap, AppendToListExtendsTheLastLineOrAddsTheField) {
+  HeaderMap h;
+  h.appendToList("via", "1.1 sluice");
+  EXPECT_EQ(*h.get("via"), "1.1 sluice");
+  HeaderMap xff;
+  xff.add("x-forwarded-for", "192.0.2.1");
+  xff.add("accept", "*/*");
+  xff.add("x-forwarded-for", "198.51.100.7");
+  xff.appendToList("x-forwarded-for", "10.0.0.1");
+  // Both client lines survive; combined in order they read "192.0.2.1, 198.51.100.7, 10.0.0.1".
+  ASSERT_EQ(xff.count("x-forwarded-for"), 2u);
+  EXPECT_EQ(xff.fields()[0].value, "192.0.2.1");
+  EXPECT_EQ(xff.fields()[2].value, "198.51.100.7, 10.0.0.1");
+  HeaderMap empty;
+  empty.add("x-forwarded-for", "");
+  empty.appendToList("x-forwarded-for", "10.0.0.1");
+  EXPECT_EQ(*empty.get("x-forwarded-for"), "10.0.0.1");
+}
+
 TEST(HeaderMap, LookupsAreByExactLowerCaseName) {
   HeaderMap h;
   h.add("content-type", "text/plain");

@@ -69,6 +69,16 @@ TEST(RemoveHopByHop, EveryConnectionFieldCounts) {
   EXPECT_EQ(names(h), (std::vector<std::string>{"x-three"}));
 }
 
+TEST(RemoveHopByHop, AlsoRemovesTheFieldsTheCallerNames) {
+  HeaderMap h;
+  h.add("x-request-id", "client-chosen");
+  h.add("connection", "close");
+  h.add("accept", "*/*");
+  h.add("x-request-id", "again");
+  removeHopByHop(h, false, {"x-request-id", "x-forwarded-proto"});
+  EXPECT_EQ(names(h), (std::vector<std::string>{"accept"}));
+}
+
 TEST(RemoveHopByHop, NeverRemovesHost) {
   HeaderMap h;
   h.add("host", "example.com");
