@@ -14,15 +14,12 @@
 namespace sluice::proxy {
 
 namespace {
-std::string peerIp(uv_tcp_t* tcp) {
-  sockaddr_storage ss{};
-  int len = sizeof ss;
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+std::string formatIp(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = {0};
-  if (ss.ss_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), buf, sizeof buf);
-  } else if (ss.ss_family == AF_INET6) {
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (sa->sa_family == AF_INET) {
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), buf, sizeof buf);
+  } else if (sa->sa_family == AF_INET6) {
+    auto* v6 = reinterpret_cast<const sockaddr_in6*>(sa);
     if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
       inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], buf, sizeof buf);
     } else {
@@ -46,8 +43,8 @@ ClientConnection::~ClientConnection() {
   if (connections_active_ != nullptr) connections_active_->sub(1);
 }
 
-void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server,
-                              const ListenerSeries& listener) {
+void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
+                             const ListenerSeries& listener) {
   auto* c = new ClientConnection(ctx, listener.name);
   uv_tcp_init(ctx.loop, &c->tcp_);
   c->tcp_.data = c;
@@ -58,7 +55,8 @@ void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server,
   c->connections_active_ = listener.active;
   c->connections_total_->inc();
   c->connections_active_->add(1);
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
+  if (uv_tcp_open(&c->tcp_, fd) != 0) {
+    ::close(fd);
     c->abort();
     return;
   }
@@ -72,7 +70,7 @@ void ClientConnection::accept(WorkerContext& ctx, uv_stream_t* server,
   }
   if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
-  c->client_ip_ = peerIp(&c->tcp_);
+  c->client_ip_ = formatIp(peer);
   if (listener.tls) {
     c->tls_ctx_ = listener.tls;
     c->tls_ = std::make_unique<TlsSession>(listener.tls->defaultContext(), true);

@@ -42,8 +42,9 @@ struct RequestMeta {
 
 class ClientConnection final : public ConnectionList::Node, private WriteSink {
  public:
-  // Accepts one pending connection of `server`, counted in `listener`'s series.
-  static void accept(WorkerContext& ctx, uv_stream_t* server, const ListenerSeries& listener);
+  // Serves the accepted socket `fd` (non-blocking; ownership passes) of the client at `peer`,
+  // counted in `listener`'s series.
+  static void adopt(WorkerContext& ctx, int fd, const sockaddr* peer, const ListenerSeries& listener);
 
   WorkerContext& ctx() { return ctx_; }
   const std::string& clientIp() const { return client_ip_; }

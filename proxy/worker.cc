@@ -1,6 +1,10 @@
 #include "proxy/worker.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "proxy/client_connection.h"
 #include "proxy/log.h"
@@ -81,6 +85,12 @@ void Worker::onSweep(uv_timer_t* t) {
   w->ctx_->connections.forEach<ClientConnection>(
       [now](ClientConnection* c) { c->checkDeadline(now); });
   w->ctx_->pool.sweep(now);
+  for (Listener* l : w->listeners_) {
+    if (l->paused) {
+      l->paused = false;
+      uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
+    }
+  }
 }
 
 void Worker::onPrepare(uv_prepare_t* p) {
@@ -98,28 +108,50 @@ void Worker::openListener(const ListenerSocket& s) {
   l->series.active = &metrics_.downstream_connections_active.with({s.name});
   l->series.tls = listenerTls(*ctx_->snapshot, s.address);
   l->worker = this;
-  uv_tcp_init(&loop_, &l->tcp);
-  l->tcp.data = l;
-  int r = uv_tcp_open(&l->tcp, s.fd);
-  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), 4096, onConnection);
+  l->fd = s.fd;
+  int r = ::listen(s.fd, 4096) == 0 ? 0 : uv_translate_sys_error(errno);
+  if (r == 0) r = uv_poll_init_socket(&loop_, &l->poll, s.fd);
   if (r != 0) {
     logError("worker " + std::to_string(index_) + ": cannot listen on " + s.address + ": " +
              uv_strerror(r));
-    closeListener(l);
+    ::close(s.fd);
+    delete l;
     return;
   }
+  l->poll.data = l;
+  uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
   listeners_.push_back(l);
 }
 
 void Worker::closeListener(Listener* l) {
-  uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp),
-           [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&l->poll), [](uv_handle_t* h) {
+    auto* l = static_cast<Listener*>(h->data);
+    ::close(l->fd);
+    delete l;
+  });
 }
 
-void Worker::onConnection(uv_stream_t* server, int status) {
-  auto* l = static_cast<Listener*>(server->data);
+// One connection per readiness report: the listening socket stays readable (level-triggered)
+// while more are queued, so none wait, and no accept4 is spent on an empty queue.
+void Worker::onAcceptable(uv_poll_t* poll, int status, int) {
+  auto* l = static_cast<Listener*>(poll->data);
   if (status != 0) return;
-  ClientConnection::accept(*l->worker->ctx_, server, l->series);
+  sockaddr_storage peer{};
+  socklen_t len = sizeof peer;
+  int fd;
+  do {
+    fd = ::accept4(l->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      // Out of descriptors or memory: stop polling (it would spin) until the next sweep.
+      logError("accept on " + l->address + ": " + std::strerror(errno));
+      uv_poll_stop(&l->poll);
+      l->paused = true;
+    }
+    return;  // EAGAIN, ECONNABORTED and the like: nothing to do
+  }
+  ClientConnection::adopt(*l->worker->ctx_, fd, reinterpret_cast<const sockaddr*>(&peer), l->series);
 }
 
 void Worker::applyAccessLog() {
