@@ -39,6 +39,7 @@ enum class LogField { Cache, RateLimit };
 // What a filter may know about the request it is in. Filled by the proxy before the chain runs.
 struct StreamInfo {
   std::string_view client_ip;   // the peer address, textual
+  const unsigned char* client_addr16 = nullptr;  // the same as 16 bytes (IPv4 mapped), if known
   std::string_view route_name;  // the matched route
   std::string_view request_id;
   std::string_view original_host;    // Host as the client sent it

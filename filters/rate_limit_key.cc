@@ -10,9 +10,12 @@ bool RateLimitKey::init(const std::string& expr, const std::vector<config::Cidr>
 
 bool RateLimitKey::trusted(std::string_view ip) const {
   unsigned char a[16];
-  if (!ratelimit::parseIp16(ip, a)) return false;
+  return ratelimit::parseIp16(ip, a) && trusted(a);
+}
+
+bool RateLimitKey::trusted(const unsigned char ip16[16]) const {
   for (const config::Cidr& c : trusted_) {
-    if (c.contains(a)) return true;
+    if (c.contains(ip16)) return true;
   }
   return false;
 }
@@ -20,7 +23,9 @@ bool RateLimitKey::trusted(std::string_view ip) const {
 void RateLimitKey::appendIp(const RequestHead& head, const StreamInfo& info,
                             std::string& out) const {
   // Common case first: an untrusted peer is the client, whatever it claims.
-  if (trusted_.empty() || !trusted(info.client_ip)) {
+  bool peer_trusted = !trusted_.empty() && (info.client_addr16 != nullptr ? trusted(info.client_addr16)
+                                                                         : trusted(info.client_ip));
+  if (!peer_trusted) {
     out.append(info.client_ip);
     return;
   }

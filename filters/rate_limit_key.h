@@ -24,6 +24,7 @@ class RateLimitKey {
 
  private:
   bool trusted(std::string_view ip) const;
+  bool trusted(const unsigned char ip16[16]) const;
   void appendIp(const RequestHead& head, const StreamInfo& info, std::string& out) const;
 
   std::vector<ratelimit::KeyPart> parts_;

@@ -48,6 +48,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
 
   WorkerContext& ctx() { return ctx_; }
   const std::string& clientIp() const { return client_ip_; }
+  // The peer address as 16 bytes (IPv4 mapped), or null when unknown.
+  const unsigned char* clientAddr16() const { return has_client_addr_ ? client_addr16_ : nullptr; }
   const std::string& listenerName() const { return listener_; }
   bool secure() const { return tls_ != nullptr; }
   // The verified client certificate's subject under mTLS, else empty.
@@ -126,6 +128,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   uint32_t served_ = 0;         // requests answered on this connection    // the last request was read to its end (none is half-read)    // the client half-closed after its last request
   int reject_status_ = 0;       // set by a callback that found the head too large etc.
   std::string client_ip_;
+  unsigned char client_addr16_[16] = {};
+  bool has_client_addr_ = false;
   std::string pending_;
 
   // The request being parsed.

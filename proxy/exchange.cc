@@ -66,6 +66,7 @@ void Exchange::start() {
   head_only_ = head_.method == "HEAD";
   request_done_ = meta_.framing == BodyFraming::None;
   info_.client_ip = conn_.clientIp();
+  info_.client_addr16 = conn_.clientAddr16();
   info_.request_id = request_id_;
   info_.original_host = original_host_;
   info_.original_target = original_target_;

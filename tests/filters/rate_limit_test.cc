@@ -141,6 +141,14 @@ TEST(RateLimitKey, IpBehindTrustedProxiesAndCombinations) {
   head.headers.add("x-k", "v");
   key.evaluate(head, info, out);
   EXPECT_EQ(out, "9.9.9.9\x1fv");
+  // The binary peer address, when the connection supplies it, decides trust instead of the text.
+  unsigned char peer16[16];
+  ASSERT_TRUE(ratelimit::parseIp16("127.0.0.1", peer16));
+  info.client_addr16 = peer16;
+  head.headers.set("x-forwarded-for", "1.2.3.4, 127.0.0.1");
+  key.evaluate(head, info, out);
+  EXPECT_EQ(out, "1.2.3.4\x1fv");
+  info.client_addr16 = nullptr;
 
   RateLimitKey absent;
   ASSERT_TRUE(absent.init("cookie:sid+query:k", {}, error));
