@@ -94,7 +94,39 @@ std::string_view clientFromForwarded(std::string_view forwarded,
   return farthest;
 }
 
+namespace {
+// Dotted-quad IPv4 as inet_pton(AF_INET) reads it (four decimal octets, no leading zeros), without
+// copying to a C string: this runs for each X-Forwarded-For hop a trusted peer sends.
+bool parseIp4(std::string_view text, unsigned char out[4]) {
+  size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= text.size() || text[i] != '.') return false;
+      ++i;
+    }
+    size_t start = i;
+    unsigned value = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - start < 3) {
+      value = value * 10 + static_cast<unsigned>(text[i] - '0');
+      ++i;
+    }
+    size_t digits = i - start;
+    if (digits == 0 || value > 255 || (digits > 1 && text[start] == '0')) return false;
+    out[octet] = static_cast<unsigned char>(value);
+  }
+  return i == text.size();
+}
+}  // namespace
+
 bool parseIp16(std::string_view text, unsigned char out[16]) {
+  unsigned char v4[4];
+  if (parseIp4(text, v4)) {
+    std::memset(out, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    std::memcpy(out + 12, v4, 4);
+    return true;
+  }
   char buf[64];
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);
@@ -102,15 +134,7 @@ bool parseIp16(std::string_view text, unsigned char out[16]) {
   if (text.empty() || text.size() >= sizeof buf) return false;
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
-  unsigned char v4[4];
-  if (inet_pton(AF_INET, buf, v4) == 1) {
-    std::memset(out, 0, 10);
-    out[10] = 0xff;
-    out[11] = 0xff;
-    std::memcpy(out + 12, v4, 4);
-    return true;
-  }
-  return inet_pton(AF_INET6, buf, out) == 1;
+  return text.find(':') != std::string_view::npos && inet_pton(AF_INET6, buf, out) == 1;
 }
 
 }  // namespace sluice::ratelimit

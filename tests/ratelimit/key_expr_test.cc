@@ -1,6 +1,9 @@
 #include "ratelimit/key_expr.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 namespace sluice::ratelimit {
 namespace {
@@ -47,6 +50,22 @@ TEST(KeyExpr, ParsesAddresses) {
   EXPECT_TRUE(parseIp16("::1", a));
   EXPECT_TRUE(parseIp16("[::1]", a));
   EXPECT_FALSE(parseIp16("not-an-ip", a));
+}
+
+TEST(KeyExpr, ParseIp16AgreesWithInetPtonOnIpv4) {
+  const char* cases[] = {"0.0.0.0", "255.255.255.255", "10.0.0.1", "1.2.3.4", "256.1.1.1",
+                         "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.4 ", " 1.2.3.4",
+                         "1.2.3.-4", "a.b.c.d", "1.2.3.04", "100.200.300.1", "1.2.3.4/8", ""};
+  for (const char* c : cases) {
+    unsigned char a[16];
+    unsigned char v4[4];
+    bool want = inet_pton(AF_INET, c, v4) == 1;
+    EXPECT_EQ(parseIp16(c, a), want) << c;
+    if (want) {
+      EXPECT_EQ(a[10], 0xff);
+      EXPECT_EQ(std::memcmp(a + 12, v4, 4), 0) << c;
+    }
+  }
 }
 
 }  // namespace
