@@ -408,15 +408,10 @@ void UpstreamConnection::finishResponse() {
 
 int UpstreamConnection::onMessageBegin(llhttp_t* p) {
   UpstreamConnection* c = self(p);
-  c->head_.status = 0;  // reset in place: the field vector keeps its capacity
+  c->head_.status = 0;
   c->head_.reason.clear();
-  // The last response's fields become spares whose strings keep their buffers, so the fields of
-  // the next response on this connection are copied in without allocating.
-  for (filters::Header& h : c->head_.headers.fields()) c->spare_.push_back(std::move(h));
-  c->head_.headers.clear();
-  c->field_.clear();
-  c->value_.clear();
-  c->in_value_ = false;
+  c->nfields_ = 0;  // the field vector is truncated when the head is complete
+  c->field_open_ = false;
   return 0;
 }
 
@@ -425,46 +420,40 @@ int UpstreamConnection::onStatus(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
-int UpstreamConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
-  UpstreamConnection* c = self(p);
-  if (c->in_value_) {
-    c->field_.clear();
-    c->value_.clear();
-    c->in_value_ = false;
+filters::Header& UpstreamConnection::openField() {
+  std::vector<filters::Header>& f = head_.headers.fields();
+  if (!field_open_) {
+    if (nfields_ == f.size()) f.emplace_back();
+    f[nfields_].name.clear();
+    f[nfields_].value.clear();
+    field_open_ = true;
   }
-  c->field_.append(at, len);
+  return f[nfields_];
+}
+
+int UpstreamConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  self(p)->openField().name.append(at, len);
   return 0;
 }
 
 int UpstreamConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
-  UpstreamConnection* c = self(p);
-  c->in_value_ = true;
-  c->value_.append(at, len);
+  self(p)->openField().value.append(at, len);
   return 0;
 }
 
 int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
   UpstreamConnection* c = self(p);
-  if (c->field_.empty()) return HPE_USER;
-  filters::toLowerInPlace(c->field_);
-  while (!c->value_.empty() && (c->value_.back() == ' ' || c->value_.back() == '\t')) c->value_.pop_back();
-  const std::string& v = c->value_;
+  filters::Header& h = c->openField();
+  c->field_open_ = false;
+  if (h.name.empty()) return HPE_USER;  // ": value": llhttp 8.1 lets an empty name through
+  filters::toLowerInPlace(h.name);
+  std::string& v = h.value;
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
   for (size_t i = countOrdinaryBytes(v.data(), v.size()); i < v.size();
        i += 1 + countOrdinaryBytes(v.data() + i + 1, v.size() - i - 1)) {
     if (v[i] != '\t') return HPE_USER;  // a control byte or DEL in the value
   }
-  if (!c->spare_.empty()) {
-    filters::Header h = std::move(c->spare_.back());
-    c->spare_.pop_back();
-    h.name.assign(c->field_);
-    h.value.assign(c->value_);
-    c->head_.headers.fields().push_back(std::move(h));
-  } else {
-    c->head_.headers.add(c->field_, c->value_);
-  }
-  c->field_.clear();
-  c->value_.clear();
-  c->in_value_ = false;
+  ++c->nfields_;
   return 0;
 }
 
@@ -472,6 +461,8 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
 // answers to HEAD (RFC 9112 §6.3).
 int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
   UpstreamConnection* c = self(p);
+  std::vector<filters::Header>& fields = c->head_.headers.fields();
+  fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(c->nfields_), fields.end());
   int status = llhttp_get_status_code(p);
   c->head_.status = status;
   c->head_.version_minor = llhttp_get_http_minor(p);
@@ -482,6 +473,7 @@ int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
   c->interim_ = interim;
   if (c->handler_ != nullptr) c->handler_->onUpstreamHead(c->head_, interim);
   if (c->state_ != State::Active) return HPE_USER;
+  c->nfields_ = c->head_.headers.size();  // trailers, if any, follow what the handler kept
   if (status == 101) return 2;
   if (interim || status == 204 || status == 304 || c->head_request_) return 1;
   return 0;

@@ -132,6 +132,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   static int onHeaderField(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValueComplete(llhttp_t* p);
+  filters::Header& openField();  // the field being parsed, begun if need be
   static int onBody(llhttp_t* p, const char* at, size_t len);
   static int onMessageBegin(llhttp_t* p);
   static const llhttp_settings_t* settings();
@@ -159,11 +160,11 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   bool complete_ = false;
   bool trailing_ = false;  // bytes followed the response, or it ended with the connection
   bool upgrade_ = false;
-  std::string field_;
-  std::string value_;
-  bool in_value_ = false;
+  // Fields are parsed straight into head_'s field vector, whose strings keep their buffers from
+  // one response to the next: field `nfields_` is the one being parsed.
   filters::ResponseHead head_;
-  std::vector<filters::Header> spare_;  // emptied fields of earlier responses, reused
+  size_t nfields_ = 0;
+  bool field_open_ = false;
   std::unique_ptr<TlsSession> tls_;
   std::string server_name_;
   const void* stored_session_ = nullptr;  // the SSL_SESSION last copied to the pool
