@@ -3,6 +3,7 @@
 // an Exchange when a head is complete.
 #include <cstring>
 
+#include "proxy/byte_scan.h"
 #include "proxy/client_connection.h"
 #include "proxy/exchange.h"
 
@@ -114,14 +115,14 @@ int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
   // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; other controls are
   // rejected too, since a downstream parser might split on them.
-  for (char ch : v) {
-    auto u = static_cast<unsigned char>(ch);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) {
+  for (size_t i = countOrdinaryBytes(v.data(), v.size()); i < v.size();
+       i += 1 + countOrdinaryBytes(v.data() + i + 1, v.size() - i - 1)) {
+    if (v[i] != '\t') {
       c->reject_status_ = 400;
       return HPE_USER;
     }
   }
-  filters::toLowerInPlace(c->field_);
+  lowerAsciiInPlace(c->field_.data(), c->field_.size());
   c->head_.headers.add(std::move(c->field_), std::move(v));
   c->field_.clear();
   c->value_.clear();

@@ -446,7 +446,7 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
   filters::Header& h = c->openField();
   c->field_open_ = false;
   if (h.name.empty()) return HPE_USER;  // ": value": llhttp 8.1 lets an empty name through
-  filters::toLowerInPlace(h.name);
+  lowerAsciiInPlace(h.name.data(), h.name.size());
   std::string& v = h.value;
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
   for (size_t i = countOrdinaryBytes(v.data(), v.size()); i < v.size();
