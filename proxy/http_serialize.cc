@@ -93,6 +93,45 @@ void appendFraming(std::string& out, BodyFraming framing, uint64_t length) {
     appendField(out, "transfer-encoding", "chunked");
   }
 }
+
+// Field names and most values are short: fixed-size (inlined) overlapping copies beat a call.
+inline char* put(char* p, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(p, src, 8);
+    std::memcpy(p + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(p, src, 4);
+    std::memcpy(p + n - 4, src + n - 4, 4);
+  } else {
+    std::memcpy(p, src, n);
+  }
+  return p + n;
+}
+
+char* putField(char* p, std::string_view name, std::string_view value) {
+  p = put(p, name.data(), name.size());
+  *p++ = ':';
+  *p++ = ' ';
+  p = put(p, value.data(), value.size());
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
+// The fields of `headers` except those named `skip`: one growth of `out`, then copies.
+void appendFields(std::string& out, const HeaderMap& headers, std::string_view skip) {
+  size_t total = 0;
+  for (const Header& h : headers) total += h.name.size() + h.value.size() + 4;
+  size_t at = out.size();
+  out.resize(at + total);
+  char* start = out.data();
+  char* p = start + at;
+  for (const Header& h : headers) {
+    if (h.name.size() == skip.size() && h.name == skip) continue;
+    p = putField(p, h.name, h.value);
+  }
+  out.resize(static_cast<size_t>(p - start));
+}
 }  // namespace
 
 void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, uint64_t length,
@@ -102,9 +141,7 @@ void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, ui
   out.append(head.target);
   out.append(" HTTP/1.1\r\n"sv);
   appendField(out, "host", head.host);
-  for (const Header& h : head.headers) {
-    if (h.name != "host"sv) appendField(out, h.name, h.value);
-  }
+  appendFields(out, head.headers, "host"sv);
   appendFraming(out, framing, length);
   out.append("\r\n"sv);
 }
@@ -118,7 +155,7 @@ void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, 
   out.push_back(' ');
   out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
   out.append("\r\n"sv);
-  for (const Header& h : head.headers) appendField(out, h.name, h.value);
+  appendFields(out, head.headers, {});
   appendFraming(out, framing, length);
   if (connection != nullptr) appendField(out, "connection", connection);
   out.append("\r\n"sv);

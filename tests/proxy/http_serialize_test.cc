@@ -413,5 +413,23 @@ TEST(ChunkedRoundTrip, SerializedHeadParsesToo) {
   EXPECT_TRUE(d.body == body);
 }
 
+TEST(AppendResponseHead, FieldsOfEveryShortLengthAreCopiedExactly) {
+  filters::ResponseHead head;
+  head.status = 200;
+  std::string want = "HTTP/1.1 200 OK\r\n";
+  for (size_t n = 1; n <= 40; ++n) {
+    std::string name(n, static_cast<char>('a' + n % 26));
+    std::string value;
+    for (size_t k = 0; k < n; ++k) value.push_back(static_cast<char>('A' + (n + k) % 26));
+    head.headers.add(name, value);
+    want += name + ": " + value + "\r\n";
+  }
+  head.headers.add("x-empty", "");
+  want += "x-empty: \r\n\r\n";
+  std::string out;
+  appendResponseHead(head, BodyFraming::None, 0, nullptr, out);
+  EXPECT_EQ(out, want);
+}
+
 }  // namespace
 }  // namespace sluice::proxy
