@@ -316,34 +316,61 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   bool has_length = !length_text.empty() &&
                     std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
                         std::errc();
+  bool no_body = head_only_ || head.status == 204 || head.status == 304;
+  if (chain_.empty()) {
+    writeProxiedHead(head, no_body, has_length, length, length_text);
+    return;
+  }
   removeHopByHop(head.headers, false, {"x-request-id"});
   head.headers.appendToList("via", "1.1 sluice");
   head.headers.add("x-request-id", request_id_);
   // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that has none.
   if (!head.headers.has("date")) head.headers.add("date", ctx_.httpDate());
-  bool no_body = head_only_ || head.status == 204 || head.status == 304;
   // Filters see the length (one that changes the body, gzip, removes it and the response is then
   // re-framed as chunked), and a HEAD/304 answer keeps it as is; otherwise framing re-derives it.
-  if (has_length && head.status != 204 && (no_body || !chain_.empty())) {
-    head.headers.add("content-length", length_text);
+  if (has_length && head.status != 204) head.headers.add("content-length", length_text);
+  // A response filter may substitute the response (sendLocalReply, e.g. the cache serving its
+  // stored body on a 304 or a stale one on a 5xx): that reply finishes the exchange, which is
+  // destroyed before the chain returns.
+  if (!alive_) alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<bool> alive = alive_;
+  chain_.runResponseHeaders(head, *this);
+  if (!*alive || response_started_ || finished_) return;  // a filter answered instead
+  has_length = false;
+  if (const std::string* cl = head.headers.get("content-length")) {
+    has_length = std::from_chars(cl->data(), cl->data() + cl->size(), length).ec == std::errc();
   }
-  if (!chain_.empty()) {
-    // A response filter may substitute the response (sendLocalReply, e.g. the cache serving its
-    // stored body on a 304 or a stale one on a 5xx): that reply finishes the exchange, which is
-    // destroyed before the chain returns.
-    if (!alive_) alive_ = std::make_shared<bool>(true);
-    std::shared_ptr<bool> alive = alive_;
-    chain_.runResponseHeaders(head, *this);
-    if (!*alive || response_started_ || finished_) return;  // a filter answered instead
-    has_length = false;
-    if (const std::string* cl = head.headers.get("content-length")) {
-      has_length = std::from_chars(cl->data(), cl->data() + cl->size(), length).ec == std::errc();
-    }
-  }
+  if (has_length && !no_body) head.headers.remove("content-length");  // re-derived by framing
+  const char* connection = chooseFraming(no_body, has_length);
+  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
+  size_t before = out_.size();
+  appendResponseHead(head, response_framing_, length, connection, out_);
+  response_started_ = true;
+  bytes_sent_ += out_.size() - before;
+}
+
+// Without response filters nothing needs the edited field list: the head is written in one pass
+// (appendProxiedResponseHead writes what the edits above would, tested byte for byte).
+void Exchange::writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
+                                uint64_t length, std::string_view length_text) {
+  const char* connection = chooseFraming(no_body, has_length);
+  ProxiedFields add;
+  add.via = "1.1 sluice";
+  add.request_id = request_id_;
+  add.date = ctx_.httpDate();
+  if (no_body && has_length && head.status != 204) add.content_length = length_text;
+  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
+  size_t before = out_.size();
+  appendProxiedResponseHead(head, add, response_framing_, length, connection, out_);
+  response_started_ = true;
+  bytes_sent_ += out_.size() - before;
+}
+
+// Sets the response framing and keep-alive; returns the connection field to send, if any.
+const char* Exchange::chooseFraming(bool no_body, bool has_length) {
   if (no_body) {
     response_framing_ = BodyFraming::None;  // a HEAD/304 keeps its content-length field as is
   } else if (has_length) {
-    if (!chain_.empty()) head.headers.remove("content-length");
     response_framing_ = BodyFraming::Length;
   } else if (head_.version_minor == 1) {
     response_framing_ = BodyFraming::Chunked;
@@ -352,12 +379,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   }
   keep_alive_ = meta_.keep_alive && !meta_.upgrade && response_framing_ != BodyFraming::Close &&
                 !ctx_.shared.draining.load(std::memory_order_relaxed);
-  const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
-  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
-  size_t before = out_.size();
-  appendResponseHead(head, response_framing_, length, connection, out_);
-  response_started_ = true;
-  bytes_sent_ += out_.size() - before;
+  return !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
 }
 
 void Exchange::onUpstreamBody(const char* data, size_t len) {

@@ -69,6 +69,9 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void onUpstreamTunnelData(const char* data, size_t len) override;
 
  private:
+  void writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
+                        uint64_t length, std::string_view length_text);
+  const char* chooseFraming(bool no_body, bool has_length);
   void prepareUpstreamHead();
   bool applyMaxForwards();
   void forward();

@@ -34,8 +34,11 @@ bool namesExtraField(std::string_view lname, bool keep_upgrade) {
 }
 }  // namespace
 
-void removeHopByHop(HeaderMap& headers, bool keep_upgrade, std::initializer_list<std::string_view> also) {
-  std::vector<std::string> named;  // allocated only for options naming other fields
+namespace {
+// The lower-case field names Connection options name, beyond the fixed hop-by-hop ones. Empty
+// (no allocation) for the usual "keep-alive" or "close".
+std::vector<std::string> connectionNamedFields(const HeaderMap& headers, bool keep_upgrade) {
+  std::vector<std::string> named;
   for (const Header& h : headers) {
     if (h.name != "connection"sv) continue;
     std::string_view v = h.value;
@@ -44,7 +47,9 @@ void removeHopByHop(HeaderMap& headers, bool keep_upgrade, std::initializer_list
       size_t comma = v.find(',', pos);
       std::string_view tok =
           filters::trimOws(v.substr(pos, comma == std::string_view::npos ? v.npos : comma - pos));
-      if (!tok.empty()) {
+      // The usual options first, without building a lower-case copy.
+      if (!tok.empty() && !filters::equalsIgnoreCase(tok, "keep-alive") &&
+          !filters::equalsIgnoreCase(tok, "close")) {
         std::string name(tok);
         filters::toLowerInPlace(name);
         if (namesExtraField(name, keep_upgrade)) named.push_back(std::move(name));
@@ -53,18 +58,42 @@ void removeHopByHop(HeaderMap& headers, bool keep_upgrade, std::initializer_list
       pos = comma + 1;
     }
   }
-  auto& f = headers.fields();
-  std::erase_if(f, [&](const Header& h) {
-    std::string_view n = h.name;
-    if (isAlwaysHopByHop(n)) return true;
-    if (n == "upgrade"sv) return !keep_upgrade;
-    for (std::string_view x : also) {
-      if (n == x) return true;
-    }
-    for (const std::string& x : named) {
-      if (n == x) return true;
-    }
-    return false;
+  return named;
+}
+
+// Lengths (bit n for a length n < 64; bit 63 for any longer) of the names a removal can match:
+// most fields are told apart by their length alone.
+uint64_t lengthBit(size_t n) { return uint64_t{1} << (n < 63 ? n : 63); }
+
+uint64_t removableLengths(std::initializer_list<std::string_view> also,
+                          const std::vector<std::string>& named) {
+  uint64_t m = lengthBit(2) | lengthBit(7) | lengthBit(10) | lengthBit(14) | lengthBit(16) |
+               lengthBit(17);  // isAlwaysHopByHop and "upgrade"
+  for (std::string_view x : also) m |= lengthBit(x.size());
+  for (const std::string& x : named) m |= lengthBit(x.size());
+  return m;
+}
+
+bool isRemoved(std::string_view n, bool keep_upgrade, std::initializer_list<std::string_view> also,
+               const std::vector<std::string>& named, uint64_t lengths) {
+  if ((lengths & lengthBit(n.size())) == 0) return false;
+  if (isAlwaysHopByHop(n)) return true;
+  if (n == "upgrade"sv) return !keep_upgrade;
+  for (std::string_view x : also) {
+    if (n == x) return true;
+  }
+  for (const std::string& x : named) {
+    if (n == x) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void removeHopByHop(HeaderMap& headers, bool keep_upgrade, std::initializer_list<std::string_view> also) {
+  std::vector<std::string> named = connectionNamedFields(headers, keep_upgrade);
+  uint64_t lengths = removableLengths(also, named);
+  std::erase_if(headers.fields(), [&](const Header& h) {
+    return isRemoved(h.name, keep_upgrade, also, named, lengths);
   });
 }
 
@@ -156,6 +185,72 @@ void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, 
   out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
   out.append("\r\n"sv);
   appendFields(out, head.headers, {});
+  appendFraming(out, framing, length);
+  if (connection != nullptr) appendField(out, "connection", connection);
+  out.append("\r\n"sv);
+}
+
+void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
+                               BodyFraming framing, uint64_t length, const char* connection,
+                               std::string& out) {
+  std::vector<std::string> named = connectionNamedFields(head.headers, false);
+  const std::initializer_list<std::string_view> kOwn = {"x-request-id"sv};
+  const uint64_t lengths = removableLengths(kOwn, named);
+  auto removed = [&](const Header& h) { return isRemoved(h.name, false, kOwn, named, lengths); };
+  const auto f = head.headers.begin();  // random access: f[i]
+  const size_t n = head.headers.size();
+  uint64_t dropped = 0;  // bit i: field i goes (fields past 64 are asked again)
+  size_t last_via = n;
+  bool has_date = false;
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Header& h = f[i];
+    if (removed(h)) {
+      if (i < 64) dropped |= uint64_t{1} << i;
+      continue;
+    }
+    total += h.name.size() + h.value.size() + 4;
+    if (h.name == "via"sv) last_via = i;
+    if (h.name == "date"sv) has_date = true;
+  }
+  char code[8];
+  auto r = std::to_chars(code, code + sizeof code, head.status);
+  out.append("HTTP/1.1 "sv);
+  out.append(code, static_cast<size_t>(r.ptr - code));
+  out.push_back(' ');
+  out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
+  out.append("\r\n"sv);
+  size_t at = out.size();
+  out.resize(at + total);
+  char* start = out.data();
+  char* p = start + at;
+  for (size_t i = 0; i < n; ++i) {
+    const Header& h = f[i];
+    if (i == last_via) break;  // written below, with sluice's hop added
+    if (i < 64 ? (dropped >> i) & 1 : removed(h)) continue;
+    p = putField(p, h.name, h.value);
+  }
+  out.resize(static_cast<size_t>(p - start));
+  if (last_via < n) {
+    const std::string& v = f[last_via].value;
+    if (filters::trimOws(v).empty()) {
+      appendField(out, "via", add.via);
+    } else {
+      std::string joined;
+      joined.reserve(v.size() + 2 + add.via.size());
+      joined.append(v).append(", ").append(add.via);
+      appendField(out, "via", joined);
+    }
+    for (size_t i = last_via + 1; i < n; ++i) {
+      const Header& h = f[i];
+      if (!(i < 64 ? (dropped >> i) & 1 : removed(h))) appendField(out, h.name, h.value);
+    }
+  } else {
+    appendField(out, "via", add.via);
+  }
+  appendField(out, "x-request-id", add.request_id);
+  if (!has_date) appendField(out, "date", add.date);
+  if (!add.content_length.empty()) appendField(out, "content-length", add.content_length);
   appendFraming(out, framing, length);
   if (connection != nullptr) appendField(out, "connection", connection);
   out.append("\r\n"sv);

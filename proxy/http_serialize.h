@@ -36,6 +36,23 @@ void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, ui
 void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, uint64_t length,
                         const char* connection, std::string& out);
 
+// What a proxied response gets from sluice (operations.md): its hop on Via, the request id, a
+// Date when the upstream sent none, and Content-Length kept as is (a HEAD or 304 answer) when set.
+struct ProxiedFields {
+  std::string_view via;             // e.g. "1.1 sluice"
+  std::string_view request_id;
+  std::string_view date;            // used when the head has no Date
+  std::string_view content_length;  // empty: none
+};
+
+// The bytes of: removeHopByHop(headers, false, {"x-request-id"}), appendToList("via", via),
+// add("x-request-id"), add("date") when absent, add("content-length") when given, then
+// appendResponseHead; but in one pass over the unmodified `head` (routes without response
+// filters, which need the edited HeaderMap, take the long way).
+void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
+                               BodyFraming framing, uint64_t length, const char* connection,
+                               std::string& out);
+
 // Writes "<hex>\r\n" for a chunk of `size` bytes into `buf` (at least 20 bytes); returns length.
 size_t formatChunkHeader(size_t size, char* buf);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -429,6 +430,55 @@ TEST(AppendResponseHead, FieldsOfEveryShortLengthAreCopiedExactly) {
   std::string out;
   appendResponseHead(head, BodyFraming::None, 0, nullptr, out);
   EXPECT_EQ(out, want);
+}
+
+// ---- appendProxiedResponseHead ---------------------------------------------------------------
+
+// The long way the one-pass writer must equal: edit a copy of the head, then serialise it.
+std::string proxiedTheLongWay(filters::ResponseHead head, const ProxiedFields& add,
+                              BodyFraming framing, uint64_t length, const char* connection) {
+  removeHopByHop(head.headers, false, {"x-request-id"});
+  head.headers.appendToList("via", add.via);
+  head.headers.add("x-request-id", std::string(add.request_id));
+  if (!head.headers.has("date")) head.headers.add("date", std::string(add.date));
+  if (!add.content_length.empty()) head.headers.add("content-length", std::string(add.content_length));
+  std::string out;
+  appendResponseHead(head, framing, length, connection, out);
+  return out;
+}
+
+TEST(AppendProxiedResponseHead, EqualsEditingThenSerialisingOnRandomHeads) {
+  const char* names[] = {"server", "date", "content-type", "content-length", "connection",
+                         "keep-alive", "via", "x-request-id", "etag", "x-foo", "x-bar",
+                         "upgrade", "te", "trailer", "transfer-encoding", "proxy-connection",
+                         "set-cookie"};
+  const char* connection_values[] = {"keep-alive", "close", "X-Foo", "x-foo, X-Bar", "Date",
+                                     "via", "upgrade", "Host, x-bar", "", " ,x-foo ,"};
+  const char* values[] = {"", "v", "1.0 upstream", "  ", "some longer value of 30 chars.."};
+  const char* conns[] = {nullptr, "close", "keep-alive"};
+  const BodyFraming framings[] = {BodyFraming::None, BodyFraming::Length, BodyFraming::Chunked,
+                                  BodyFraming::Close};
+  std::mt19937 rng(7);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  for (int round = 0; round < 3000; ++round) {
+    filters::ResponseHead head;
+    head.status = round % 7 == 0 ? 304 : 200;
+    if (round % 11 == 0) head.reason = "Fine";
+    size_t fields = pick(9);
+    for (size_t k = 0; k < fields; ++k) {
+      std::string name = names[pick(std::size(names))];
+      std::string value = name == "connection" ? connection_values[pick(std::size(connection_values))]
+                                               : values[pick(std::size(values))];
+      head.headers.add(name, value);
+    }
+    ProxiedFields add{"1.1 sluice", "req-123", "Thu, 26 Nov 2026 08:00:00 GMT",
+                      round % 5 == 0 ? "42" : ""};
+    BodyFraming framing = framings[pick(std::size(framings))];
+    const char* connection = conns[pick(std::size(conns))];
+    std::string fast;
+    appendProxiedResponseHead(head, add, framing, 1234, connection, fast);
+    ASSERT_EQ(fast, proxiedTheLongWay(head, add, framing, 1234, connection)) << "round " << round;
+  }
 }
 
 }  // namespace
