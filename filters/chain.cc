@@ -33,6 +33,13 @@ FilterStatus FilterChain::runResponseHeaders(ResponseHead& head, FilterCallbacks
   return FilterStatus::Continue;
 }
 
+bool FilterChain::wantsResponseHeaders() const {
+  for (size_t i = 0; i < ran_; ++i) {
+    if (filters_[i]->wantsResponseHeaders()) return true;
+  }
+  return false;
+}
+
 FilterStatus FilterChain::runResponseBody(std::string& data, bool end, FilterCallbacks& cb) {
   for (size_t i = ran_; i-- > 0;) {
     if (filters_[i]->onResponseBody(data, end, cb) == FilterStatus::Stop) return FilterStatus::Stop;

@@ -24,6 +24,8 @@ class FilterChain {
   FilterStatus runRequestBody(std::string& data, bool end, FilterCallbacks& cb);
   // Response phases run over the filters that saw the request, last first.
   FilterStatus runResponseHeaders(ResponseHead& head, FilterCallbacks& cb);
+  // Whether a filter that saw the request wants its response head (Filter::wantsResponseHeaders).
+  bool wantsResponseHeaders() const;
   FilterStatus runResponseBody(std::string& data, bool end, FilterCallbacks& cb);
   void complete(int status);
 

@@ -104,6 +104,10 @@ class Filter {
   virtual FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks& cb) {
     return FilterStatus::Continue;
   }
+  // Asked once the request phase is over: false promises that onResponseHeaders would neither
+  // read nor change this request's response head, so it is not called and the proxy writes the
+  // head without building an edited field list. The default is the safe answer.
+  virtual bool wantsResponseHeaders() const { return true; }
   virtual FilterStatus onResponseBody(std::string& data, bool end, FilterCallbacks& cb) {
     return FilterStatus::Continue;
   }

@@ -111,6 +111,8 @@ class RateLimitFilter final : public Filter {
     return FilterStatus::Stop;
   }
 
+  bool wantsResponseHeaders() const override { return decided_ && !replied_ && p_.headers; }
+
   FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks& cb) override {
     if (!decided_ || replied_ || !p_.headers) return FilterStatus::Continue;
     appendField(head.headers, "ratelimit-policy", p_.policy_field);

@@ -317,7 +317,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
                     std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
                         std::errc();
   bool no_body = head_only_ || head.status == 204 || head.status == 304;
-  if (chain_.empty()) {
+  if (!chain_.wantsResponseHeaders()) {
     writeProxiedHead(head, no_body, has_length, length, length_text);
     return;
   }
@@ -349,8 +349,8 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   bytes_sent_ += out_.size() - before;
 }
 
-// Without response filters nothing needs the edited field list: the head is written in one pass
-// (appendProxiedResponseHead writes what the edits above would, tested byte for byte).
+// When no filter wants the response head, nothing needs the edited field list: it is written in
+// one pass (appendProxiedResponseHead writes what the edits above would, tested byte for byte).
 void Exchange::writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
                                 uint64_t length, std::string_view length_text) {
   const char* connection = chooseFraming(no_body, has_length);

@@ -75,6 +75,16 @@ class RecordingFactory final : public FilterFactory {
   Log* log_;
 };
 
+// Declines the response head (wantsResponseHeaders false).
+class HeadlessFilter final : public Filter {
+ public:
+  bool wantsResponseHeaders() const override { return false; }
+};
+class HeadlessFactory final : public FilterFactory {
+ public:
+  std::unique_ptr<Filter> create() const override { return std::make_unique<HeadlessFilter>(); }
+};
+
 // A filter with no overrides: every phase is the default no-op Continue.
 class SilentFilter final : public Filter {};
 class SilentFactory final : public FilterFactory {
@@ -113,6 +123,21 @@ TEST_F(ChainTest, EmptyChainContinuesEverywhere) {
   EXPECT_EQ(chain_.runResponseBody(data, true, cb_), FilterStatus::Continue);
   chain_.complete(200);
   EXPECT_EQ(data, "x");
+}
+
+TEST_F(ChainTest, WantsResponseHeadersAsksOnlyTheFiltersThatSawTheRequest) {
+  chain_.init(factories_);
+  EXPECT_FALSE(chain_.wantsResponseHeaders());  // empty
+  factories_.push_back(std::make_shared<HeadlessFactory>());
+  chain_.init(factories_);
+  EXPECT_EQ(chain_.runRequestHeaders(req_, cb_), FilterStatus::Continue);
+  EXPECT_FALSE(chain_.wantsResponseHeaders());
+  add("a", {.stop_request_headers_once = true});  // stops: the filter after it never runs
+  factories_.push_back(std::make_shared<SilentFactory>());
+  chain_.init(factories_);
+  EXPECT_FALSE(chain_.wantsResponseHeaders());  // nothing ran yet
+  EXPECT_EQ(chain_.runRequestHeaders(req_, cb_), FilterStatus::Stop);
+  EXPECT_TRUE(chain_.wantsResponseHeaders());  // "a" (default: true) saw the request
 }
 
 TEST_F(ChainTest, InitCreatesOneFilterPerFactory) {
