@@ -2,33 +2,18 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "proxy/exchange.h"
 #include "proxy/head_scanner.h"
 #include "proxy/local_reply.h"
+#include "proxy/peer_address.h"
 #include "proxy/read_buffer.h"
 #include "proxy/tls_context.h"
 #include "proxy/tls_session.h"
 
 namespace sluice::proxy {
-
-namespace {
-std::string formatIp(const sockaddr* sa) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (sa->sa_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), buf, sizeof buf);
-  } else if (sa->sa_family == AF_INET6) {
-    auto* v6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
-      inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], buf, sizeof buf);
-    } else {
-      uv_ip6_name(v6, buf, sizeof buf);
-    }
-  }
-  return buf;
-}
-}  // namespace
 
 ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
     : ctx_(ctx), listener_(std::move(listener)) {
@@ -70,7 +55,7 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
   }
   if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
-  c->client_ip_ = formatIp(peer);
+  c->client_ip_ = formatPeerIp(peer);
   if (peer->sa_family == AF_INET) {
     c->client_addr16_[10] = c->client_addr16_[11] = 0xff;
     std::memcpy(c->client_addr16_ + 12, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, 4);
