@@ -6,8 +6,12 @@ import json
 import socket
 import time
 
-from harness import (ProtocolError, ProxyTestCase, build_request, free_port, main,
-                     make_config)
+import os
+import subprocess
+import unittest
+
+from harness import (Conn, ProtocolError, ProxyTestCase, Sluice, build_request, free_port,
+                     http_request, main, make_config)
 
 
 class ErrorsTest(ProxyTestCase):
@@ -168,6 +172,46 @@ class ErrorsTest(ProxyTestCase):
         self.assertEqual(failures, [])
         seen = {e["target"] for e in self.up["stale"].requests_since(mark)}
         self.assertEqual(seen, {"/stale/%d" % i for i in range(len(gaps))})
+
+
+
+class OutOfDescriptorsTest(unittest.TestCase):
+    """With its descriptors used up, sluice stops accepting (no busy loop on a listening socket
+    that stays readable), logs it, and accepts again once descriptors are free."""
+
+    def cpu_seconds(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def test_accept_pauses_and_resumes(self):
+        cfg = ("workers: 1\nadmin: {address: 127.0.0.1:$ADMIN}\naccess_log: {path: 'off'}\n"
+               "listeners: [{name: main, address: 127.0.0.1:$PORT}]\n"
+               "routes: [{name: r, match: {path_prefix: /}, respond: {status: 200, body: ok}}]\n")
+        with Sluice(cfg) as s:
+            used = len(os.listdir("/proc/%d/fd" % s.pid))
+            subprocess.run(["prlimit", "--pid", str(s.pid), "--nofile=%d:%d" % (used + 8, used + 8)],
+                           check=True)
+            held = []
+            for _ in range(30):  # far more than the 8 free descriptors
+                c = Conn(s.port, timeout=5)
+                held.append(c)
+            time.sleep(0.3)
+            cpu0 = self.cpu_seconds(s.pid)
+            time.sleep(1.0)
+            spent = self.cpu_seconds(s.pid) - cpu0
+            self.assertLess(spent, 0.3, "sluice spins while out of descriptors")
+            for c in held:
+                c.close()
+            deadline = time.time() + 5
+            status = None
+            while time.time() < deadline and status != 200:
+                try:
+                    status = http_request(s.port, "GET", "/", timeout=2).status
+                except (OSError, ProtocolError):
+                    time.sleep(0.1)
+            self.assertEqual(status, 200, "accepting resumed once descriptors were free")
+            self.assertIn("Too many open files", s.stderr_text())
 
 
 if __name__ == "__main__":
