@@ -80,6 +80,12 @@ void Exchange::start() {
   info_.route_name = route_->config->name;
   if (route_->upstream >= 0) {
     upstream_ = &snapshot_->upstreams[static_cast<size_t>(route_->upstream)];
+    // Without filters (and without a hash key or a Max-Forwards answer that reads the head)
+    // nothing looks at the edited head before it goes upstream: each try writes the fields
+    // sluice adds straight into its request (appendProxiedRequestHead, tested byte for byte
+    // against the edits).
+    direct_head_ = route_->filters.empty() && upstream_->config->balancer != "consistent_hash" &&
+                   head_.method != "OPTIONS" && head_.method != "TRACE";
     prepareUpstreamHead();
   }
   chain_.init(route_->filters);
@@ -118,19 +124,35 @@ bool Exchange::applyMaxForwards() {
   return false;
 }
 
+ProxiedRequestFields Exchange::proxiedRequestFields() const {
+  ProxiedRequestFields f;
+  f.forwarded_for = conn_.clientIp();
+  f.forwarded_proto = conn_.secure() ? "https" : "http";
+  f.forwarded_host = original_host_;
+  f.via = head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
+  f.request_id = request_id_;
+  f.client_subject_name = kClientSubjectHeader;
+  f.client_subject = conn_.clientSubject();
+  f.upgrade = meta_.upgrade;
+  return f;
+}
+
 void Exchange::prepareUpstreamHead() {
-  filters::HeaderMap& h = head_.headers;
-  // The fields sluice sets go with the hop-by-hop ones in one pass. Only sluice speaks for the
-  // client certificate: a client-sent field of that name is dropped.
-  removeHopByHop(h, meta_.upgrade,
-                 {"x-forwarded-proto", "x-forwarded-host", "x-request-id", kClientSubjectHeader});
-  h.appendToList("x-forwarded-for", conn_.clientIp());
-  h.add("x-forwarded-proto", conn_.secure() ? "https" : "http");
-  if (!conn_.clientSubject().empty()) h.add(kClientSubjectHeader, conn_.clientSubject());
-  h.add("x-forwarded-host", original_host_);
-  h.appendToList("via", head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice");
-  h.add("x-request-id", request_id_);
-  if (meta_.upgrade) h.set("connection", "upgrade");
+  if (!direct_head_) {
+    filters::HeaderMap& h = head_.headers;
+    ProxiedRequestFields f = proxiedRequestFields();
+    // The fields sluice sets go with the hop-by-hop ones in one pass. Only sluice speaks for
+    // the client certificate: a client-sent field of that name is dropped.
+    removeHopByHop(h, f.upgrade,
+                   {"x-forwarded-proto", "x-forwarded-host", "x-request-id", kClientSubjectHeader});
+    h.appendToList("x-forwarded-for", f.forwarded_for);
+    h.add("x-forwarded-proto", std::string(f.forwarded_proto));
+    if (!f.client_subject.empty()) h.add(kClientSubjectHeader, std::string(f.client_subject));
+    h.add("x-forwarded-host", original_host_);
+    h.appendToList("via", f.via);
+    h.add("x-request-id", request_id_);
+    if (f.upgrade) h.set("connection", "upgrade");
+  }
   const config::Rewrite& rw = route_->config->rewrite;
   if (rw.strip_prefix && head_.path().substr(0, rw.strip_prefix->size()) == *rw.strip_prefix) {
     head_.target.erase(0, rw.strip_prefix->size());

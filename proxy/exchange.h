@@ -73,6 +73,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
                         uint64_t length, std::string_view length_text);
   const char* chooseFraming(bool no_body, bool has_length);
   void prepareUpstreamHead();
+  ProxiedRequestFields proxiedRequestFields() const;
   bool applyMaxForwards();
   void forward();
   void dispatch();
@@ -146,6 +147,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   bool tunnel_ = false;
   bool keep_alive_ = true;
   bool head_only_ = false;
+  bool direct_head_ = false;  // upstream heads written by appendProxiedRequestHead
   BodyFraming response_framing_ = BodyFraming::None;
   int status_ = 0;
   uint64_t bytes_sent_ = 0;

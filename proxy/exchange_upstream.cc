@@ -116,7 +116,12 @@ bool Exchange::startTry() {
     if (head_.host.empty()) head_.host = target_->address;  // an HTTP/1.0 client sent no Host
     upstream_head_.clear();
     upstream_head_.reserve(512);  // one allocation instead of a growth per few fields
-    appendRequestHead(head_, meta_.framing, meta_.content_length, upstream_head_);
+    if (direct_head_) {
+      appendProxiedRequestHead(head_, proxiedRequestFields(), meta_.framing, meta_.content_length,
+                               upstream_head_);
+    } else {
+      appendRequestHead(head_, meta_.framing, meta_.content_length, upstream_head_);
+    }
     upstream_start_ = std::chrono::steady_clock::now();
     return true;
   }

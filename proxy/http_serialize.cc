@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <span>
 #include <vector>
 
 namespace sluice::proxy {
@@ -190,18 +191,31 @@ void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, 
   out.append("\r\n"sv);
 }
 
-void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
-                               BodyFraming framing, uint64_t length, const char* connection,
-                               std::string& out) {
-  std::vector<std::string> named = connectionNamedFields(head.headers, false);
-  const std::initializer_list<std::string_view> kOwn = {"x-request-id"sv};
-  const uint64_t lengths = removableLengths(kOwn, named);
-  auto removed = [&](const Header& h) { return isRemoved(h.name, false, kOwn, named, lengths); };
-  const auto f = head.headers.begin();  // random access: f[i]
-  const size_t n = head.headers.size();
+namespace {
+// A comma-separated list field sluice adds an item to (Via, X-Forwarded-For).
+struct ListItem {
+  std::string_view name;
+  std::string_view item;
+  bool present = false;  // the head kept a field of that name (else it is added at the end)
+};
+
+// The surviving fields of `headers` (not hop-by-hop for `keep_upgrade`, not in `own`, not
+// `skip`), with each list's item appended to the last line of its field, the way
+// removeHopByHop + HeaderMap::appendToList + serialising would write them. Sets `present` on
+// the lists and returns whether a field named `probe` survived.
+bool appendEditedFields(const HeaderMap& headers, bool keep_upgrade,
+                        std::initializer_list<std::string_view> own, std::string_view skip,
+                        std::span<ListItem> lists, std::string_view probe, std::string& out) {
+  std::vector<std::string> named = connectionNamedFields(headers, keep_upgrade);
+  const uint64_t lengths = removableLengths(own, named);
+  auto removed = [&](const Header& h) {
+    return isRemoved(h.name, keep_upgrade, own, named, lengths) || h.name == skip;
+  };
+  const auto f = headers.begin();  // random access: f[i]
+  const size_t n = headers.size();
   uint64_t dropped = 0;  // bit i: field i goes (fields past 64 are asked again)
-  size_t last_via = n;
-  bool has_date = false;
+  size_t last[2] = {n, n};
+  bool probed = false;
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) {
     const Header& h = f[i];
@@ -210,9 +224,48 @@ void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedF
       continue;
     }
     total += h.name.size() + h.value.size() + 4;
-    if (h.name == "via"sv) last_via = i;
-    if (h.name == "date"sv) has_date = true;
+    for (size_t k = 0; k < lists.size() && k < 2; ++k) {
+      if (h.name == lists[k].name) last[k] = i;
+    }
+    if (h.name == probe) probed = true;
   }
+  for (size_t k = 0; k < lists.size() && k < 2; ++k) {
+    lists[k].present = last[k] < n;
+    if (lists[k].present) total += 2 + lists[k].item.size();
+  }
+  size_t at = out.size();
+  out.resize(at + total);
+  char* start = out.data();
+  char* p = start + at;
+  for (size_t i = 0; i < n; ++i) {
+    const Header& h = f[i];
+    if (i < 64 ? (dropped >> i) & 1 : removed(h)) continue;
+    size_t k = 0;
+    while (k < lists.size() && k < 2 && last[k] != i) ++k;
+    if (k == lists.size() || k == 2) {
+      p = putField(p, h.name, h.value);
+    } else if (filters::trimOws(h.value).empty()) {
+      p = putField(p, h.name, lists[k].item);
+    } else {  // "name: value, item"
+      p = put(p, h.name.data(), h.name.size());
+      *p++ = ':';
+      *p++ = ' ';
+      p = put(p, h.value.data(), h.value.size());
+      *p++ = ',';
+      *p++ = ' ';
+      p = put(p, lists[k].item.data(), lists[k].item.size());
+      *p++ = '\r';
+      *p++ = '\n';
+    }
+  }
+  out.resize(static_cast<size_t>(p - start));
+  return probed;
+}
+}  // namespace
+
+void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
+                               BodyFraming framing, uint64_t length, const char* connection,
+                               std::string& out) {
   char code[8];
   auto r = std::to_chars(code, code + sizeof code, head.status);
   out.append("HTTP/1.1 "sv);
@@ -220,39 +273,37 @@ void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedF
   out.push_back(' ');
   out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
   out.append("\r\n"sv);
-  size_t at = out.size();
-  out.resize(at + total);
-  char* start = out.data();
-  char* p = start + at;
-  for (size_t i = 0; i < n; ++i) {
-    const Header& h = f[i];
-    if (i == last_via) break;  // written below, with sluice's hop added
-    if (i < 64 ? (dropped >> i) & 1 : removed(h)) continue;
-    p = putField(p, h.name, h.value);
-  }
-  out.resize(static_cast<size_t>(p - start));
-  if (last_via < n) {
-    const std::string& v = f[last_via].value;
-    if (filters::trimOws(v).empty()) {
-      appendField(out, "via", add.via);
-    } else {
-      std::string joined;
-      joined.reserve(v.size() + 2 + add.via.size());
-      joined.append(v).append(", ").append(add.via);
-      appendField(out, "via", joined);
-    }
-    for (size_t i = last_via + 1; i < n; ++i) {
-      const Header& h = f[i];
-      if (!(i < 64 ? (dropped >> i) & 1 : removed(h))) appendField(out, h.name, h.value);
-    }
-  } else {
-    appendField(out, "via", add.via);
-  }
+  ListItem via[1] = {{"via"sv, add.via}};
+  bool has_date = appendEditedFields(head.headers, false, {"x-request-id"sv}, {}, via, "date"sv, out);
+  if (!via[0].present) appendField(out, "via", add.via);
   appendField(out, "x-request-id", add.request_id);
   if (!has_date) appendField(out, "date", add.date);
   if (!add.content_length.empty()) appendField(out, "content-length", add.content_length);
   appendFraming(out, framing, length);
   if (connection != nullptr) appendField(out, "connection", connection);
+  out.append("\r\n"sv);
+}
+
+void appendProxiedRequestHead(const filters::RequestHead& head, const ProxiedRequestFields& add,
+                              BodyFraming framing, uint64_t length, std::string& out) {
+  out.append(head.method);
+  out.push_back(' ');
+  out.append(head.target);
+  out.append(" HTTP/1.1\r\n"sv);
+  appendField(out, "host", head.host);
+  ListItem lists[2] = {{"x-forwarded-for"sv, add.forwarded_for}, {"via"sv, add.via}};
+  appendEditedFields(head.headers, add.upgrade,
+                     {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv,
+                      add.client_subject_name},
+                     "host"sv, lists, {}, out);
+  if (!lists[0].present) appendField(out, "x-forwarded-for", add.forwarded_for);
+  appendField(out, "x-forwarded-proto", add.forwarded_proto);
+  if (!add.client_subject.empty()) appendField(out, add.client_subject_name, add.client_subject);
+  appendField(out, "x-forwarded-host", add.forwarded_host);
+  if (!lists[1].present) appendField(out, "via", add.via);
+  appendField(out, "x-request-id", add.request_id);
+  if (add.upgrade) appendField(out, "connection", "upgrade");
+  appendFraming(out, framing, length);
   out.append("\r\n"sv);
 }
 

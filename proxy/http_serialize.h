@@ -53,6 +53,26 @@ void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedF
                                BodyFraming framing, uint64_t length, const char* connection,
                                std::string& out);
 
+// What an upstream request gets from sluice (operations.md).
+struct ProxiedRequestFields {
+  std::string_view forwarded_for;    // the client address, added to X-Forwarded-For
+  std::string_view forwarded_proto;  // "http" or "https"
+  std::string_view forwarded_host;   // Host as the client sent it
+  std::string_view via;              // e.g. "1.1 sluice"
+  std::string_view request_id;
+  std::string_view client_subject_name;  // the field sluice alone sets (client certificate)
+  std::string_view client_subject;       // empty: none (a client-sent one is dropped anyway)
+  bool upgrade = false;                  // keep Upgrade and send `connection: upgrade`
+};
+
+// The bytes of: removeHopByHop(headers, upgrade, {x-forwarded-proto, x-forwarded-host,
+// x-request-id, client_subject_name}), appendToList x-forwarded-for, add x-forwarded-proto,
+// the subject, x-forwarded-host, appendToList via, add x-request-id, `connection: upgrade`,
+// then appendRequestHead; in one pass over the unmodified `head` (for routes without filters,
+// which would see the edited head).
+void appendProxiedRequestHead(const filters::RequestHead& head, const ProxiedRequestFields& add,
+                              BodyFraming framing, uint64_t length, std::string& out);
+
 // Writes "<hex>\r\n" for a chunk of `size` bytes into `buf` (at least 20 bytes); returns length.
 size_t formatChunkHeader(size_t size, char* buf);
 

@@ -481,5 +481,63 @@ TEST(AppendProxiedResponseHead, EqualsEditingThenSerialisingOnRandomHeads) {
   }
 }
 
+std::string requestTheLongWay(filters::RequestHead head, const ProxiedRequestFields& add,
+                              BodyFraming framing, uint64_t length) {
+  filters::HeaderMap& h = head.headers;
+  removeHopByHop(h, add.upgrade,
+                 {"x-forwarded-proto", "x-forwarded-host", "x-request-id", add.client_subject_name});
+  h.appendToList("x-forwarded-for", add.forwarded_for);
+  h.add("x-forwarded-proto", std::string(add.forwarded_proto));
+  if (!add.client_subject.empty()) {
+    h.add(std::string(add.client_subject_name), std::string(add.client_subject));
+  }
+  h.add("x-forwarded-host", std::string(add.forwarded_host));
+  h.appendToList("via", add.via);
+  h.add("x-request-id", std::string(add.request_id));
+  if (add.upgrade) h.set("connection", "upgrade");
+  std::string out;
+  appendRequestHead(head, framing, length, out);
+  return out;
+}
+
+TEST(AppendProxiedRequestHead, EqualsEditingThenSerialisingOnRandomHeads) {
+  const char* names[] = {"host", "user-agent", "accept", "content-length", "connection",
+                         "keep-alive", "via", "x-request-id", "x-forwarded-for",
+                         "x-forwarded-proto", "x-forwarded-host", "x-client-cert-subject",
+                         "upgrade", "te", "transfer-encoding", "x-foo", "cookie"};
+  const char* connection_values[] = {"keep-alive", "close", "X-Foo", "upgrade", "Via",
+                                     "x-forwarded-for, cookie", "", "Host"};
+  const char* values[] = {"", "v", "10.0.0.9", "  ", "1.0 front, 1.1 edge"};
+  const BodyFraming framings[] = {BodyFraming::None, BodyFraming::Length, BodyFraming::Chunked};
+  std::mt19937 rng(11);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  for (int round = 0; round < 3000; ++round) {
+    filters::RequestHead head;
+    head.method = round % 4 == 0 ? "POST" : "GET";
+    head.target = "/p?q=" + std::to_string(round);
+    head.host = "example.test";
+    size_t fields = pick(9);
+    for (size_t k = 0; k < fields; ++k) {
+      std::string name = names[pick(std::size(names))];
+      std::string value = name == "connection" ? connection_values[pick(std::size(connection_values))]
+                                               : values[pick(std::size(values))];
+      head.headers.add(name, value);
+    }
+    ProxiedRequestFields add;
+    add.forwarded_for = "192.0.2.7";
+    add.forwarded_proto = round % 2 ? "https" : "http";
+    add.forwarded_host = "Example.Test:8080";
+    add.via = "1.1 sluice";
+    add.request_id = "rid-42";
+    add.client_subject_name = "x-client-cert-subject";
+    add.client_subject = round % 3 == 0 ? "CN=client" : "";
+    add.upgrade = round % 5 == 0;
+    BodyFraming framing = framings[pick(std::size(framings))];
+    std::string fast;
+    appendProxiedRequestHead(head, add, framing, 77, fast);
+    ASSERT_EQ(fast, requestTheLongWay(head, add, framing, 77)) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::proxy
