@@ -143,14 +143,18 @@ void Worker::onAcceptable(uv_poll_t* poll, int status, int) {
     fd = ::accept4(l->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      // Out of descriptors or memory: stop polling (it would spin) until the next sweep.
-      logError("accept on " + l->address + ": " + std::strerror(errno));
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+      // Out of descriptors or memory: stop polling (it would spin) until the next sweep, and
+      // say so once per episode.
+      if (!l->starved) logError("accept on " + l->address + ": " + std::strerror(err));
+      l->starved = true;
       uv_poll_stop(&l->poll);
       l->paused = true;
     }
     return;  // EAGAIN, ECONNABORTED and the like: nothing to do
   }
+  l->starved = false;
   ClientConnection::adopt(*l->worker->ctx_, fd, reinterpret_cast<const sockaddr*>(&peer), l->series);
 }
 

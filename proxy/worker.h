@@ -50,7 +50,8 @@ class Worker {
   struct Listener {
     uv_poll_t poll;
     int fd = -1;
-    bool paused = false;  // out of descriptors: polling resumes at the next sweep
+    bool paused = false;   // out of descriptors: polling resumes at the next sweep
+    bool starved = false;  // the last accept failed for want of descriptors (logged once)
     ListenerSeries series;
     std::string name;
     std::string address;
