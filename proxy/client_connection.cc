@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
 #include <cstring>
 
 #include "proxy/exchange.h"
@@ -56,14 +55,7 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
   if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
   c->client_ip_ = formatPeerIp(peer);
-  if (peer->sa_family == AF_INET) {
-    c->client_addr16_[10] = c->client_addr16_[11] = 0xff;
-    std::memcpy(c->client_addr16_ + 12, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, 4);
-    c->has_client_addr_ = true;
-  } else if (peer->sa_family == AF_INET6) {
-    std::memcpy(c->client_addr16_, &reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr, 16);
-    c->has_client_addr_ = true;
-  }
+  c->has_client_addr_ = peerAddress16(peer, c->client_addr16_);
   if (listener.tls) {
     c->tls_ctx_ = listener.tls;
     c->tls_ = std::make_unique<TlsSession>(listener.tls->defaultContext(), true);

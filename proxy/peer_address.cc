@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace sluice::proxy {
 
@@ -33,6 +34,20 @@ std::string formatPeerIp(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = {0};
   uv_ip6_name(v6, buf, sizeof buf);
   return buf;
+}
+
+bool peerAddress16(const sockaddr* sa, unsigned char out[16]) {
+  if (sa->sa_family == AF_INET) {
+    std::memset(out, 0, 10);
+    out[10] = out[11] = 0xff;
+    std::memcpy(out + 12, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, 4);
+    return true;
+  }
+  if (sa->sa_family == AF_INET6) {
+    std::memcpy(out, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace sluice::proxy

@@ -11,4 +11,8 @@ namespace sluice::proxy {
 // families.
 std::string formatPeerIp(const sockaddr* sa);
 
+// The address as 16 bytes, IPv4 mapped to ::ffff:a.b.c.d (the form config::Cidr::contains
+// takes); false for other families.
+bool peerAddress16(const sockaddr* sa, unsigned char out[16]);
+
 }  // namespace sluice::proxy

@@ -40,6 +40,24 @@ TEST(PeerAddress, OtherFamiliesAreEmpty) {
   sockaddr sa{};
   sa.sa_family = AF_UNIX;
   EXPECT_EQ(formatPeerIp(&sa), "");
+  unsigned char a[16];
+  EXPECT_FALSE(peerAddress16(&sa, a));
+}
+
+TEST(PeerAddress, SixteenBytesWithIpv4Mapped) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  ASSERT_EQ(inet_pton(AF_INET, "192.0.2.9", &sa.sin_addr), 1);
+  unsigned char a[16];
+  std::memset(a, 0xaa, sizeof a);
+  ASSERT_TRUE(peerAddress16(reinterpret_cast<const sockaddr*>(&sa), a));
+  const unsigned char want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 9};
+  EXPECT_EQ(std::memcmp(a, want, 16), 0);
+  sockaddr_in6 s6{};
+  s6.sin6_family = AF_INET6;
+  ASSERT_EQ(inet_pton(AF_INET6, "2001:db8::1", &s6.sin6_addr), 1);
+  ASSERT_TRUE(peerAddress16(reinterpret_cast<const sockaddr*>(&s6), a));
+  EXPECT_EQ(std::memcmp(a, &s6.sin6_addr, 16), 0);
 }
 
 }  // namespace
