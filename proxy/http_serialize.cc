@@ -124,6 +124,26 @@ void appendFraming(std::string& out, BodyFraming framing, uint64_t length) {
   }
 }
 
+// "HTTP/1.1 <status> <reason>\r\n"
+void appendStatusLine(const filters::ResponseHead& head, std::string& out) {
+  char code[8];
+  auto r = std::to_chars(code, code + sizeof code, head.status);
+  out.append("HTTP/1.1 "sv);
+  out.append(code, static_cast<size_t>(r.ptr - code));
+  out.push_back(' ');
+  out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
+  out.append("\r\n"sv);
+}
+
+// "<method> <target> HTTP/1.1\r\nhost: <host>\r\n": Host always first, from the parsed head.
+void appendRequestLineAndHost(const filters::RequestHead& head, std::string& out) {
+  out.append(head.method);
+  out.push_back(' ');
+  out.append(head.target);
+  out.append(" HTTP/1.1\r\n"sv);
+  appendField(out, "host", head.host);
+}
+
 // Field names and most values are short: fixed-size (inlined) overlapping copies beat a call.
 inline char* put(char* p, const char* src, size_t n) {
   if (n >= 8 && n <= 16) {
@@ -166,11 +186,7 @@ void appendFields(std::string& out, const HeaderMap& headers, std::string_view s
 
 void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, uint64_t length,
                        std::string& out) {
-  out.append(head.method);
-  out.push_back(' ');
-  out.append(head.target);
-  out.append(" HTTP/1.1\r\n"sv);
-  appendField(out, "host", head.host);
+  appendRequestLineAndHost(head, out);
   appendFields(out, head.headers, "host"sv);
   appendFraming(out, framing, length);
   out.append("\r\n"sv);
@@ -178,13 +194,7 @@ void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, ui
 
 void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, uint64_t length,
                         const char* connection, std::string& out) {
-  char code[8];
-  auto r = std::to_chars(code, code + sizeof code, head.status);
-  out.append("HTTP/1.1 "sv);
-  out.append(code, static_cast<size_t>(r.ptr - code));
-  out.push_back(' ');
-  out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
-  out.append("\r\n"sv);
+  appendStatusLine(head, out);
   appendFields(out, head.headers, {});
   appendFraming(out, framing, length);
   if (connection != nullptr) appendField(out, "connection", connection);
@@ -266,13 +276,7 @@ bool appendEditedFields(const HeaderMap& headers, bool keep_upgrade,
 void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
                                BodyFraming framing, uint64_t length, const char* connection,
                                std::string& out) {
-  char code[8];
-  auto r = std::to_chars(code, code + sizeof code, head.status);
-  out.append("HTTP/1.1 "sv);
-  out.append(code, static_cast<size_t>(r.ptr - code));
-  out.push_back(' ');
-  out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
-  out.append("\r\n"sv);
+  appendStatusLine(head, out);
   ListItem via[1] = {{"via"sv, add.via}};
   bool has_date = appendEditedFields(head.headers, false, {"x-request-id"sv}, {}, via, "date"sv, out);
   if (!via[0].present) appendField(out, "via", add.via);
@@ -286,11 +290,7 @@ void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedF
 
 void appendProxiedRequestHead(const filters::RequestHead& head, const ProxiedRequestFields& add,
                               BodyFraming framing, uint64_t length, std::string& out) {
-  out.append(head.method);
-  out.push_back(' ');
-  out.append(head.target);
-  out.append(" HTTP/1.1\r\n"sv);
-  appendField(out, "host", head.host);
+  appendRequestLineAndHost(head, out);
   ListItem lists[2] = {{"x-forwarded-for"sv, add.forwarded_for}, {"via"sv, add.via}};
   appendEditedFields(head.headers, add.upgrade,
                      {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv,
