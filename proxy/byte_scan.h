@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -47,24 +48,15 @@ inline size_t countOrdinaryBytes(const char* p, size_t n) {
   return i;
 }
 
-// ASCII lower-casing in place (field names), 16 bytes at a time where SSE2 is there.
-inline void lowerAsciiInPlace(char* p, size_t n) {
-  size_t i = 0;
-#if defined(__SSE2__)
-  const __m128i before_a = _mm_set1_epi8('A' - 1);
-  const __m128i after_z = _mm_set1_epi8('Z' + 1);
-  const __m128i bit = _mm_set1_epi8(0x20);
-  for (; i + 16 <= n; i += 16) {
-    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    // Signed compares: bytes >= 0x80 are negative and so never in 'A'..'Z'.
-    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(b, before_a), _mm_cmplt_epi8(b, after_z));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), _mm_or_si128(b, _mm_and_si128(upper, bit)));
+// Whether a field value holds a control byte other than HTAB, or DEL (RFC 9110 §5.5: CR, LF
+// and NUL are never valid; the other controls are refused too, a downstream parser might split
+// on them).
+inline bool hasFieldValueControlBytes(std::string_view v) {
+  for (size_t i = countOrdinaryBytes(v.data(), v.size()); i < v.size();
+       i += 1 + countOrdinaryBytes(v.data() + i + 1, v.size() - i - 1)) {
+    if (v[i] != '\t') return true;
   }
-#endif
-  for (; i < n; ++i) {
-    char c = p[i];
-    if (c >= 'A' && c <= 'Z') p[i] = static_cast<char>(c + 32);
-  }
+  return false;
 }
 
 }  // namespace sluice::proxy

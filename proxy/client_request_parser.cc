@@ -115,14 +115,11 @@ int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
   // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; other controls are
   // rejected too, since a downstream parser might split on them.
-  for (size_t i = countOrdinaryBytes(v.data(), v.size()); i < v.size();
-       i += 1 + countOrdinaryBytes(v.data() + i + 1, v.size() - i - 1)) {
-    if (v[i] != '\t') {
-      c->reject_status_ = 400;
-      return HPE_USER;
-    }
+  if (hasFieldValueControlBytes(v)) {
+    c->reject_status_ = 400;
+    return HPE_USER;
   }
-  lowerAsciiInPlace(c->field_.data(), c->field_.size());
+  filters::toLowerInPlace(c->field_);
   c->head_.headers.add(std::move(c->field_), std::move(v));
   c->field_.clear();
   c->value_.clear();

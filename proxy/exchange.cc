@@ -10,6 +10,8 @@
 
 namespace sluice::proxy {
 
+using namespace std::string_view_literals;
+
 namespace {
 // A client-supplied x-request-id is kept when it is short and plain (it is logged and forwarded).
 bool acceptableRequestId(std::string_view id) {
@@ -63,7 +65,7 @@ void Exchange::start() {
   request_id_ = given != nullptr && acceptableRequestId(*given) ? *given : ctx_.newRequestId();
   original_target_ = head_.target;
   original_host_ = head_.host;
-  head_only_ = head_.method == "HEAD";
+  head_only_ = head_.method == "HEAD"sv;
   request_done_ = meta_.framing == BodyFraming::None;
   info_.client_ip = conn_.clientIp();
   info_.client_addr16 = conn_.clientAddr16();
@@ -85,7 +87,7 @@ void Exchange::start() {
     // sluice adds straight into its request (appendProxiedRequestHead, tested byte for byte
     // against the edits).
     direct_head_ = route_->filters.empty() && upstream_->config->balancer != "consistent_hash" &&
-                   head_.method != "OPTIONS" && head_.method != "TRACE";
+                   !answersMaxForwards();
     prepareUpstreamHead();
   }
   chain_.init(route_->filters);
@@ -94,10 +96,14 @@ void Exchange::start() {
   forward();
 }
 
+bool Exchange::answersMaxForwards() const {
+  return head_.method == "OPTIONS"sv || head_.method == "TRACE"sv;
+}
+
 // RFC 9110 §7.6.2: a proxy decrements Max-Forwards of TRACE and OPTIONS, and answers them itself
 // when it is 0. Returns false when it answered.
 bool Exchange::applyMaxForwards() {
-  if (head_.method != "OPTIONS" && head_.method != "TRACE") return true;
+  if (!answersMaxForwards()) return true;
   const std::string* mf = head_.headers.get("max-forwards");
   if (mf == nullptr) return true;
   uint64_t n = 0;
@@ -137,22 +143,17 @@ ProxiedRequestFields Exchange::proxiedRequestFields() const {
   return f;
 }
 
+ProxiedFields Exchange::proxiedResponseFields() {
+  ProxiedFields f;
+  f.via = "1.1 sluice";
+  f.request_id = request_id_;
+  f.date = ctx_.httpDate();
+  return f;
+}
+
 void Exchange::prepareUpstreamHead() {
-  if (!direct_head_) {
-    filters::HeaderMap& h = head_.headers;
-    ProxiedRequestFields f = proxiedRequestFields();
-    // The fields sluice sets go with the hop-by-hop ones in one pass. Only sluice speaks for
-    // the client certificate: a client-sent field of that name is dropped.
-    removeHopByHop(h, f.upgrade,
-                   {"x-forwarded-proto", "x-forwarded-host", "x-request-id", kClientSubjectHeader});
-    h.appendToList("x-forwarded-for", f.forwarded_for);
-    h.add("x-forwarded-proto", std::string(f.forwarded_proto));
-    if (!f.client_subject.empty()) h.add(kClientSubjectHeader, std::string(f.client_subject));
-    h.add("x-forwarded-host", original_host_);
-    h.appendToList("via", f.via);
-    h.add("x-request-id", request_id_);
-    if (f.upgrade) h.set("connection", "upgrade");
-  }
+  // Only sluice speaks for the client certificate: a client-sent field of that name is dropped.
+  if (!direct_head_) applyProxiedRequestEdits(head_.headers, proxiedRequestFields());
   const config::Rewrite& rw = route_->config->rewrite;
   if (rw.strip_prefix && head_.path().substr(0, rw.strip_prefix->size()) == *rw.strip_prefix) {
     head_.target.erase(0, rw.strip_prefix->size());
@@ -318,9 +319,10 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
       failUpstream(UpstreamError::BadResponse);
       return;
     }
-    removeHopByHop(head.headers, true, {"x-request-id"});
-    head.headers.appendToList("via", "1.1 sluice");
-    head.headers.add("x-request-id", request_id_);
+    ProxiedFields add;
+    add.via = "1.1 sluice";
+    add.request_id = request_id_;
+    applyProxiedResponseEdits(head.headers, add, /*keep_upgrade=*/true);
     std::string out;
     appendResponseHead(head, BodyFraming::None, 0, "upgrade", out);
     response_started_ = true;
@@ -343,14 +345,11 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
     writeProxiedHead(head, no_body, has_length, length, length_text);
     return;
   }
-  removeHopByHop(head.headers, false, {"x-request-id"});
-  head.headers.appendToList("via", "1.1 sluice");
-  head.headers.add("x-request-id", request_id_);
-  // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that has none.
-  if (!head.headers.has("date")) head.headers.add("date", ctx_.httpDate());
   // Filters see the length (one that changes the body, gzip, removes it and the response is then
   // re-framed as chunked), and a HEAD/304 answer keeps it as is; otherwise framing re-derives it.
-  if (has_length && head.status != 204) head.headers.add("content-length", length_text);
+  ProxiedFields add = proxiedResponseFields();
+  if (has_length && head.status != 204) add.content_length = length_text;
+  applyProxiedResponseEdits(head.headers, add);
   // A response filter may substitute the response (sendLocalReply, e.g. the cache serving its
   // stored body on a 304 or a stale one on a 5xx): that reply finishes the exchange, which is
   // destroyed before the chain returns.
@@ -376,10 +375,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
 void Exchange::writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
                                 uint64_t length, std::string_view length_text) {
   const char* connection = chooseFraming(no_body, has_length);
-  ProxiedFields add;
-  add.via = "1.1 sluice";
-  add.request_id = request_id_;
-  add.date = ctx_.httpDate();
+  ProxiedFields add = proxiedResponseFields();
   if (no_body && has_length && head.status != 204) add.content_length = length_text;
   out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
   size_t before = out_.size();

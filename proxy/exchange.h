@@ -74,6 +74,8 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   const char* chooseFraming(bool no_body, bool has_length);
   void prepareUpstreamHead();
   ProxiedRequestFields proxiedRequestFields() const;
+  ProxiedFields proxiedResponseFields();
+  bool answersMaxForwards() const;  // OPTIONS and TRACE (RFC 9110 §7.6.2)
   bool applyMaxForwards();
   void forward();
   void dispatch();

@@ -99,19 +99,35 @@ void removeHopByHop(HeaderMap& headers, bool keep_upgrade, std::initializer_list
 }
 
 namespace {
+// Field names and most values are short: fixed-size (inlined) overlapping copies beat a call.
+inline char* put(char* p, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(p, src, 8);
+    std::memcpy(p + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(p, src, 4);
+    std::memcpy(p + n - 4, src + n - 4, 4);
+  } else {
+    std::memcpy(p, src, n);
+  }
+  return p + n;
+}
+
+char* putField(char* p, std::string_view name, std::string_view value) {
+  p = put(p, name.data(), name.size());
+  *p++ = ':';
+  *p++ = ' ';
+  p = put(p, value.data(), value.size());
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
 // One growth and one copy per field instead of four appends.
 void appendField(std::string& out, std::string_view name, std::string_view value) {
   size_t at = out.size();
   out.resize(at + name.size() + value.size() + 4);
-  char* p = out.data() + at;
-  std::memcpy(p, name.data(), name.size());
-  p += name.size();
-  *p++ = ':';
-  *p++ = ' ';
-  std::memcpy(p, value.data(), value.size());
-  p += value.size();
-  *p++ = '\r';
-  *p = '\n';
+  putField(out.data() + at, name, value);
 }
 
 void appendFraming(std::string& out, BodyFraming framing, uint64_t length) {
@@ -144,29 +160,6 @@ void appendRequestLineAndHost(const filters::RequestHead& head, std::string& out
   appendField(out, "host", head.host);
 }
 
-// Field names and most values are short: fixed-size (inlined) overlapping copies beat a call.
-inline char* put(char* p, const char* src, size_t n) {
-  if (n >= 8 && n <= 16) {
-    std::memcpy(p, src, 8);
-    std::memcpy(p + n - 8, src + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    std::memcpy(p, src, 4);
-    std::memcpy(p + n - 4, src + n - 4, 4);
-  } else {
-    std::memcpy(p, src, n);
-  }
-  return p + n;
-}
-
-char* putField(char* p, std::string_view name, std::string_view value) {
-  p = put(p, name.data(), name.size());
-  *p++ = ':';
-  *p++ = ' ';
-  p = put(p, value.data(), value.size());
-  *p++ = '\r';
-  *p++ = '\n';
-  return p;
-}
 
 // The fields of `headers` except those named `skip`: one growth of `out`, then copies.
 void appendFields(std::string& out, const HeaderMap& headers, std::string_view skip) {
@@ -273,6 +266,30 @@ bool appendEditedFields(const HeaderMap& headers, bool keep_upgrade,
 }
 }  // namespace
 
+void applyProxiedResponseEdits(HeaderMap& headers, const ProxiedFields& add, bool keep_upgrade) {
+  removeHopByHop(headers, keep_upgrade, {"x-request-id"sv});
+  headers.appendToList("via", add.via);
+  headers.add("x-request-id", std::string(add.request_id));
+  // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that has none.
+  if (!add.date.empty() && !headers.has("date")) headers.add("date", std::string(add.date));
+  if (!add.content_length.empty()) headers.add("content-length", std::string(add.content_length));
+}
+
+void applyProxiedRequestEdits(HeaderMap& headers, const ProxiedRequestFields& add) {
+  removeHopByHop(headers, add.upgrade,
+                 {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv,
+                  add.client_subject_name});
+  headers.appendToList("x-forwarded-for", add.forwarded_for);
+  headers.add("x-forwarded-proto", std::string(add.forwarded_proto));
+  if (!add.client_subject.empty()) {
+    headers.add(std::string(add.client_subject_name), std::string(add.client_subject));
+  }
+  headers.add("x-forwarded-host", std::string(add.forwarded_host));
+  headers.appendToList("via", add.via);
+  headers.add("x-request-id", std::string(add.request_id));
+  if (add.upgrade) headers.set("connection", "upgrade");
+}
+
 void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
                                BodyFraming framing, uint64_t length, const char* connection,
                                std::string& out) {
@@ -281,7 +298,7 @@ void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedF
   bool has_date = appendEditedFields(head.headers, false, {"x-request-id"sv}, {}, via, "date"sv, out);
   if (!via[0].present) appendField(out, "via", add.via);
   appendField(out, "x-request-id", add.request_id);
-  if (!has_date) appendField(out, "date", add.date);
+  if (!has_date && !add.date.empty()) appendField(out, "date", add.date);
   if (!add.content_length.empty()) appendField(out, "content-length", add.content_length);
   appendFraming(out, framing, length);
   if (connection != nullptr) appendField(out, "connection", connection);

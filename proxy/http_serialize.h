@@ -41,14 +41,18 @@ void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, 
 struct ProxiedFields {
   std::string_view via;             // e.g. "1.1 sluice"
   std::string_view request_id;
-  std::string_view date;            // used when the head has no Date
+  std::string_view date;            // used when the head has no Date; empty: none
   std::string_view content_length;  // empty: none
 };
 
-// The bytes of: removeHopByHop(headers, false, {"x-request-id"}), appendToList("via", via),
-// add("x-request-id"), add("date") when absent, add("content-length") when given, then
-// appendResponseHead; but in one pass over the unmodified `head` (routes without response
-// filters, which need the edited HeaderMap, take the long way).
+// Edits `headers` into what the client gets: hop-by-hop fields and any x-request-id go, `via`
+// is added to Via, then x-request-id, Date when absent (and `date` given) and Content-Length
+// (when given) are added. Used when response filters must see the edited field list.
+void applyProxiedResponseEdits(filters::HeaderMap& headers, const ProxiedFields& add,
+                               bool keep_upgrade = false);
+
+// The bytes of applyProxiedResponseEdits then appendResponseHead, in one pass over the
+// unmodified `head` (when no filter wants the edited list).
 void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
                                BodyFraming framing, uint64_t length, const char* connection,
                                std::string& out);
@@ -65,11 +69,14 @@ struct ProxiedRequestFields {
   bool upgrade = false;                  // keep Upgrade and send `connection: upgrade`
 };
 
-// The bytes of: removeHopByHop(headers, upgrade, {x-forwarded-proto, x-forwarded-host,
-// x-request-id, client_subject_name}), appendToList x-forwarded-for, add x-forwarded-proto,
-// the subject, x-forwarded-host, appendToList via, add x-request-id, `connection: upgrade`,
-// then appendRequestHead; in one pass over the unmodified `head` (for routes without filters,
-// which would see the edited head).
+// Edits `headers` into what the upstream gets: hop-by-hop fields and those sluice alone sets
+// go; the client joins X-Forwarded-For, then x-forwarded-proto, the client subject,
+// x-forwarded-host, Via, x-request-id and (upgrade) `connection: upgrade` are added. Used when
+// filters must see the edited head.
+void applyProxiedRequestEdits(filters::HeaderMap& headers, const ProxiedRequestFields& add);
+
+// The bytes of applyProxiedRequestEdits then appendRequestHead, in one pass over the unmodified
+// `head` (for routes without filters).
 void appendProxiedRequestHead(const filters::RequestHead& head, const ProxiedRequestFields& add,
                               BodyFraming framing, uint64_t length, std::string& out);
 

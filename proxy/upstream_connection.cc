@@ -446,13 +446,10 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
   filters::Header& h = c->openField();
   c->field_open_ = false;
   if (h.name.empty()) return HPE_USER;  // ": value": llhttp 8.1 lets an empty name through
-  lowerAsciiInPlace(h.name.data(), h.name.size());
+  filters::toLowerInPlace(h.name);
   std::string& v = h.value;
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
-  for (size_t i = countOrdinaryBytes(v.data(), v.size()); i < v.size();
-       i += 1 + countOrdinaryBytes(v.data() + i + 1, v.size() - i - 1)) {
-    if (v[i] != '\t') return HPE_USER;  // a control byte or DEL in the value
-  }
+  if (hasFieldValueControlBytes(v)) return HPE_USER;
   ++c->nfields_;
   return 0;
 }

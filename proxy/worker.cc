@@ -86,10 +86,7 @@ void Worker::onSweep(uv_timer_t* t) {
       [now](ClientConnection* c) { c->checkDeadline(now); });
   w->ctx_->pool.sweep(now);
   for (Listener* l : w->listeners_) {
-    if (l->paused) {
-      l->paused = false;
-      uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
-    }
+    if (l->starved) uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
   }
 }
 
@@ -150,7 +147,6 @@ void Worker::onAcceptable(uv_poll_t* poll, int status, int) {
       if (!l->starved) logError("accept on " + l->address + ": " + std::strerror(err));
       l->starved = true;
       uv_poll_stop(&l->poll);
-      l->paused = true;
     }
     return;  // EAGAIN, ECONNABORTED and the like: nothing to do
   }

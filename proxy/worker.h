@@ -50,8 +50,9 @@ class Worker {
   struct Listener {
     uv_poll_t poll;
     int fd = -1;
-    bool paused = false;   // out of descriptors: polling resumes at the next sweep
-    bool starved = false;  // the last accept failed for want of descriptors (logged once)
+    // The last accept failed for want of descriptors (logged once): polling stopped and is
+    // started again at each sweep until an accept succeeds.
+    bool starved = false;
     ListenerSeries series;
     std::string name;
     std::string address;

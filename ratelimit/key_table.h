@@ -77,10 +77,10 @@ class KeyTable {
     return fn(s.lru.front().state);
   }
 
-  // Plain LRU eviction: every state is worth the same.
+  // Plain LRU eviction: every state is as cheap to forget, so the least recent goes.
   template <class Fn>
   auto with(std::string_view key, Fn&& fn) {
-    return with(key, std::forward<Fn>(fn), [](const State&) { return uint64_t{1}; });
+    return with(key, std::forward<Fn>(fn), [](const State&) { return uint64_t{0}; });
   }
 
   uint64_t size() const { return size_.load(std::memory_order_relaxed); }

@@ -161,5 +161,22 @@ TEST(ToLowerInPlace, AsciiOnly) {
   EXPECT_EQ(s, "content-type_09\xC3\x89");
 }
 
+TEST(HeaderMap, ToLowerInPlaceChangesOnlyUpperCaseLetters) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  for (size_t len : {size_t{0}, size_t{5}, size_t{16}, size_t{37}, all.size()}) {
+    std::string s = all.substr(all.size() - len);
+    std::string want = s;
+    for (char& c : want) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    }
+    toLowerInPlace(s);
+    EXPECT_EQ(s, want) << len;
+  }
+  std::string name = "X-Forwarded-For-Very-Long-Name";
+  toLowerInPlace(name);
+  EXPECT_EQ(name, "x-forwarded-for-very-long-name");
+}
+
 }  // namespace
 }  // namespace sluice::filters

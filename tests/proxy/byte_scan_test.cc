@@ -45,21 +45,12 @@ TEST(ByteScan, AgreesWithTheByteByByteDefinitionOnAllBytes) {
   }
 }
 
-TEST(ByteScan, LowerAsciiInPlaceChangesOnlyUpperCaseLetters) {
-  std::string all;
-  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
-  for (size_t len : {size_t{0}, size_t{5}, size_t{16}, size_t{37}, all.size()}) {
-    std::string s = all.substr(all.size() - len);
-    std::string want = s;
-    for (char& c : want) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    }
-    lowerAsciiInPlace(s.data(), s.size());
-    EXPECT_EQ(s, want) << len;
-  }
-  std::string name = "X-Forwarded-For-Very-Long-Name";
-  lowerAsciiInPlace(name.data(), name.size());
-  EXPECT_EQ(name, "x-forwarded-for-very-long-name");
+TEST(ByteScan, FieldValueControlBytesAllowTabOnly) {
+  EXPECT_FALSE(hasFieldValueControlBytes("plain value, with\ttab and \x80\xff bytes"));
+  EXPECT_FALSE(hasFieldValueControlBytes(""));
+  EXPECT_TRUE(hasFieldValueControlBytes(std::string("a\0b", 3)));
+  EXPECT_TRUE(hasFieldValueControlBytes("0123456789abcdef0123\r"));
+  EXPECT_TRUE(hasFieldValueControlBytes("\t\t\x7f"));
 }
 
 }  // namespace

@@ -437,11 +437,7 @@ TEST(AppendResponseHead, FieldsOfEveryShortLengthAreCopiedExactly) {
 // The long way the one-pass writer must equal: edit a copy of the head, then serialise it.
 std::string proxiedTheLongWay(filters::ResponseHead head, const ProxiedFields& add,
                               BodyFraming framing, uint64_t length, const char* connection) {
-  removeHopByHop(head.headers, false, {"x-request-id"});
-  head.headers.appendToList("via", add.via);
-  head.headers.add("x-request-id", std::string(add.request_id));
-  if (!head.headers.has("date")) head.headers.add("date", std::string(add.date));
-  if (!add.content_length.empty()) head.headers.add("content-length", std::string(add.content_length));
+  applyProxiedResponseEdits(head.headers, add);
   std::string out;
   appendResponseHead(head, framing, length, connection, out);
   return out;
@@ -483,18 +479,7 @@ TEST(AppendProxiedResponseHead, EqualsEditingThenSerialisingOnRandomHeads) {
 
 std::string requestTheLongWay(filters::RequestHead head, const ProxiedRequestFields& add,
                               BodyFraming framing, uint64_t length) {
-  filters::HeaderMap& h = head.headers;
-  removeHopByHop(h, add.upgrade,
-                 {"x-forwarded-proto", "x-forwarded-host", "x-request-id", add.client_subject_name});
-  h.appendToList("x-forwarded-for", add.forwarded_for);
-  h.add("x-forwarded-proto", std::string(add.forwarded_proto));
-  if (!add.client_subject.empty()) {
-    h.add(std::string(add.client_subject_name), std::string(add.client_subject));
-  }
-  h.add("x-forwarded-host", std::string(add.forwarded_host));
-  h.appendToList("via", add.via);
-  h.add("x-request-id", std::string(add.request_id));
-  if (add.upgrade) h.set("connection", "upgrade");
+  applyProxiedRequestEdits(head.headers, add);
   std::string out;
   appendRequestHead(head, framing, length, out);
   return out;
