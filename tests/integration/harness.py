@@ -548,7 +548,8 @@ class Sluice:
     here. Use as a context manager; stop() returns the exit code. At exit, a sanitizer report on
     stderr raises AssertionError."""
 
-    def __init__(self, config, ready_timeout=10.0, wait_ready=True):
+    def __init__(self, config, ready_timeout=10.0, wait_ready=True, env=None):
+        self.extra_env = env or {}
         self.dir = tempfile.mkdtemp(prefix="sluice-test-")
         self.port = free_port()
         self.admin_port = free_port()
@@ -578,7 +579,8 @@ class Sluice:
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([sluice_binary(), "-c", self.config_path],
                                      stdout=self._out, stderr=self._err, cwd=self.dir,
-                                     env=sluice_env(), stdin=subprocess.DEVNULL)
+                                     env=dict(sluice_env(), **self.extra_env),
+                                     stdin=subprocess.DEVNULL)
         if self.wait_ready:
             try:
                 self.wait_until_ready()

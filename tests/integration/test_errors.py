@@ -8,6 +8,7 @@ import time
 
 import os
 import subprocess
+import tempfile
 import unittest
 
 from harness import (Conn, ProtocolError, ProxyTestCase, Sluice, build_request, free_port,
@@ -184,11 +185,22 @@ class OutOfDescriptorsTest(unittest.TestCase):
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def ubsan_env(self):
+        """UBSan's vptr check reads the object through a pipe(2) it opens for the purpose; with
+        no descriptor left it cannot, and reports a valid object as having an invalid vptr (seen
+        in CI on the first ClientConnection destroyed while starved). That check alone is
+        suppressed here; every other sanitizer report still fails the test."""
+        path = os.path.join(tempfile.mkdtemp(prefix="sluice-ubsan-"), "suppressions")
+        with open(path, "w") as f:
+            f.write("vptr:*\n")
+        opts = os.environ.get("UBSAN_OPTIONS", "")
+        return {"UBSAN_OPTIONS": (opts + ":" if opts else "") + "suppressions=" + path}
+
     def test_accept_pauses_and_resumes(self):
         cfg = ("workers: 1\nadmin: {address: 127.0.0.1:$ADMIN}\naccess_log: {path: 'off'}\n"
                "listeners: [{name: main, address: 127.0.0.1:$PORT}]\n"
                "routes: [{name: r, match: {path_prefix: /}, respond: {status: 200, body: ok}}]\n")
-        with Sluice(cfg) as s:
+        with Sluice(cfg, env=self.ubsan_env()) as s:
             used = len(os.listdir("/proc/%d/fd" % s.pid))
             subprocess.run(["prlimit", "--pid", str(s.pid), "--nofile=%d:%d" % (used + 8, used + 8)],
                            check=True)
