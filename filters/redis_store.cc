@@ -196,6 +196,13 @@ struct RedisClient::Impl {
     uv_unref(reinterpret_cast<uv_handle_t*>(&static_cast<redisLibuvEvents*>(ac->ev.data)->handle));
     redisAsyncSetConnectCallback(ac, onConnect);
     redisAsyncSetDisconnectCallback(ac, onDisconnect);
+    // Queued now, so that they go first, ahead of the calls made while connecting (hiredis
+    // buffers commands until the connection is up).
+    if (db != 0) redisAsyncCommand(ac, nullptr, nullptr, "SELECT %d", db);
+    for (int i = 0; i < kScriptCount; ++i) {
+      redisAsyncCommand(ac, onScriptLoaded, reinterpret_cast<void*>(static_cast<intptr_t>(i)),
+                        "SCRIPT LOAD %s", kScripts[i]);
+    }
   }
 
   void scheduleReconnect() {
@@ -219,14 +226,6 @@ struct RedisClient::Impl {
     self->connected = true;
     self->backoff_ms = 100;
     self->consecutive_timeouts = 0;
-    auto* ac = const_cast<redisAsyncContext*>(c);
-    if (self->db != 0) {
-      redisAsyncCommand(ac, nullptr, nullptr, "SELECT %d", self->db);
-    }
-    for (int i = 0; i < kScriptCount; ++i) {
-      redisAsyncCommand(ac, onScriptLoaded, reinterpret_cast<void*>(static_cast<intptr_t>(i)),
-                        "SCRIPT LOAD %s", kScripts[i]);
-    }
   }
 
   static void onScriptLoaded(redisAsyncContext* c, void* r, void* priv) {
@@ -321,7 +320,7 @@ struct RedisClient::Impl {
     if (self->live.empty()) uv_timer_stop(t);
     // A server that stopped answering: drop the connection so that requests fail fast and the
     // reconnect backoff takes over.
-    if (self->consecutive_timeouts >= 20 && self->ac != nullptr && self->connected) {
+    if (self->consecutive_timeouts >= 20 && self->ac != nullptr) {
       storeWarnings().warn("rate_limit_store " + self->url + ": not answering, reconnecting");
       self->consecutive_timeouts = 0;
       self->connected = false;
@@ -363,7 +362,9 @@ RedisClient& RedisClient::forLoop(uv_loop_t* loop, const std::string& url,
 bool RedisClient::run(RedisScript script, const std::string& key,
                       const std::vector<std::string>& args, Done done) {
   Impl* m = impl_;
-  if (m->ac == nullptr || !m->connected || m->live.size() > 10000) {
+  // While connecting, calls queue behind the connection (bounded by kRedisTimeout); only
+  // between a lost connection and the next attempt are they refused at once.
+  if (m->ac == nullptr || m->live.size() > 10000) {
     Impl::count(m->counters.unavailable);
     return false;
   }

@@ -1,5 +1,6 @@
 // The cluster rate-limit store: one hiredis async connection per worker loop and Redis URL,
-// created lazily on the worker's own thread (libuv adapter, never blocking the loop). Each
+// created lazily on the worker's own thread (libuv adapter, never blocking the loop); calls made
+// while it connects are queued behind it. Each
 // decision is one EVALSHA of a Lua script, so it is atomic in Redis; every command issued in one
 // loop iteration leaves in one write (hiredis pipelines), so a request costs at most one
 // round-trip and a burst of concurrent requests shares it. A call that gets no answer within

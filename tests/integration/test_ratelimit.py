@@ -14,8 +14,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Conn, ProxyTestCase, Sluice, Upstream, free_port, make_config,  # noqa: E402
-                     metric_sum)
+from harness import (Conn, ProxyTestCase, Sluice, Upstream, free_port, http_request,  # noqa: E402
+                     make_config, metric_sum)
 
 ASAN = "asan" in os.environ.get("SLUICE_BINARY", "").lower() or "sanit" in \
     os.environ.get("SLUICE_BINARY", "").lower()
@@ -261,6 +261,15 @@ class ClusterRateLimitTest(unittest.TestCase):
         for t in ts:
             t.start()
         return ts, res
+
+    def test_first_requests_wait_for_the_connection(self):
+        # Each worker opens its Redis connection at its first request; that request and those
+        # arriving while it connects are decided by Redis, not by on_error.
+        statuses = [http_request(self.a.port, "GET", "/first/%d" % i).status for i in range(8)]
+        self.assertEqual(statuses, [200] * 8)
+        self.assertEqual(metric_sum(self.a.metrics(), "sluice_ratelimit_store_errors_total"), 0,
+                         self.a.stderr_text())
+        self.assertEqual(self.redis.evalsha_calls(), 8)
 
     def test_two_processes_share_one_limit(self):
         time.sleep(0.3)  # both connected to Redis
