@@ -26,7 +26,7 @@ class CircuitBreakerFilter final : public Filter {
     }
     HeaderMap extra;
     extra.add("retry-after", std::to_string((cfg_.open_for.count() + 999) / 1000));
-    cb.sendLocalReply(503, "503 Service Unavailable\ncircuit open\n", &extra);
+    cb.sendError(503, "circuit open", &extra);
     return FilterStatus::Stop;
   }
 

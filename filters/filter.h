@@ -64,6 +64,12 @@ class FilterCallbacks {
   // Answers the request from sluice itself; later request phases and the upstream are skipped,
   // response phases of the filters before this one still run. `extra` fields are added.
   virtual void sendLocalReply(int status, std::string_view body, const HeaderMap* extra) = 0;
+  // An error reply in sluice's own format (spec/operations.md): `message` (or the reason
+  // phrase) with the request id, as text or as JSON when the client's Accept prefers it.
+  virtual void sendError(int status, std::string_view message, const HeaderMap* extra) {
+    (void)message;
+    sendLocalReply(status, {}, extra);
+  }
   // Resumes a chain that returned Stop from onRequestHeaders without replying.
   virtual void continueRequest() = 0;
   // Calls continueRequest() after `delay` on the request's own loop (e.g. a leaky bucket).

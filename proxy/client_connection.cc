@@ -9,6 +9,7 @@
 #include "proxy/local_reply.h"
 #include "proxy/peer_address.h"
 #include "proxy/read_buffer.h"
+#include "proxy/request_line.h"
 #include "proxy/tls_context.h"
 #include "proxy/tls_session.h"
 
@@ -197,7 +198,16 @@ void ClientConnection::onData(const char* data, size_t len) {
 // has checked it, then its body; every message end pauses the parser, so the next head is
 // scanned too and a request in flight holds back the ones pipelined behind it.
 void ClientConnection::feed(const char* data, size_t len) {
+  std::string owned;  // a rewritten request line and the bytes after it
   while (len > 0) {
+    if (line_gate_) {
+      Gate g = gateRequestLine(data, len, owned);
+      if (g == Gate::Hold) return;
+      if (g == Gate::Swap) {
+        data = owned.data();
+        len = owned.size();
+      }
+    }
     size_t chunk = len;
     if (scanning_head_) {
       size_t consumed = 0;
@@ -237,6 +247,7 @@ void ClientConnection::feed(const char* data, size_t len) {
     }
     scanning_head_ = true;
     scanner_.reset();
+    line_gate_ = true;
     if (exchange_) {  // answer this request before reading the next one
       pending_.assign(data, len);
       parser_paused_ = true;
@@ -245,6 +256,53 @@ void ClientConnection::feed(const char* data, size_t len) {
     }
     llhttp_resume(&parser_);  // answered already (a local reply): go on with the next request
   }
+}
+
+// Holds bytes until the request line (after any empty lines) is whole, then lets it through,
+// rewritten by fixRequestLine when llhttp could not read it. Swap: `owned` now holds what to
+// parse instead of `data` (it is built before it replaces anything `data` points into).
+ClientConnection::Gate ClientConnection::gateRequestLine(const char* data, size_t len,
+                                                         std::string& owned) {
+  if (!line_buf_.empty()) line_buf_.append(data, len);
+  std::string_view view = line_buf_.empty() ? std::string_view(data, len) : line_buf_;
+  size_t start = view.find_first_not_of("\r\n");
+  size_t lf = start == std::string_view::npos ? start : view.find('\n', start);
+  if (lf == std::string_view::npos) {
+    if (view.size() <= ctx_.snapshot->config->limits.max_header_bytes) {
+      if (line_buf_.empty()) line_buf_.assign(data, len);
+      if (start != std::string_view::npos && head_bytes_ == 0) {
+        head_bytes_ = 1;  // a request began: the header timeout (408) applies, not the idle one
+        request_start_ = std::chrono::steady_clock::now();
+        startHeadTimer();
+      }
+      return Gate::Hold;
+    }
+    // Too long to be a request line we would accept: llhttp and onUrl reject it (414).
+    line_gate_ = false;
+    if (line_buf_.empty()) return Gate::Pass;
+    owned.swap(line_buf_);
+    line_buf_.clear();
+    return Gate::Swap;
+  }
+  line_gate_ = false;
+  method_override_.clear();
+  version_unsupported_ = false;
+  RequestLineFix fix;
+  fixRequestLine(view.substr(start, lf - start), fix);
+  if (!fix.changed) {
+    if (line_buf_.empty()) return Gate::Pass;
+    owned.swap(line_buf_);
+    line_buf_.clear();
+    return Gate::Swap;
+  }
+  method_override_ = std::move(fix.method);
+  version_unsupported_ = fix.unsupported_version;
+  std::string next;
+  next.reserve(view.size() + 8);
+  next.append(view.substr(0, start)).append(fix.line).append(view.substr(lf));
+  owned.swap(next);
+  line_buf_.clear();
+  return Gate::Swap;
 }
 
 void ClientConnection::onParseError(llhttp_errno_t err) {

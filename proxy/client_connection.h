@@ -96,6 +96,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
 
   static void onClosed(uv_handle_t* h);
   static void onShutdown(uv_shutdown_t* req, int status);
+  enum class Gate { Hold, Pass, Swap };
+  Gate gateRequestLine(const char* data, size_t len, std::string& owned);
   static int onMessageBegin(llhttp_t* p);
   static int onUrl(llhttp_t* p, const char* at, size_t len);
   static int onHeaderField(llhttp_t* p, const char* at, size_t len);
@@ -125,7 +127,13 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   bool drain_ = false;
   bool peer_closed_ = false;
   bool message_done_ = true;
-  uint32_t served_ = 0;         // requests answered on this connection    // the last request was read to its end (none is half-read)    // the client half-closed after its last request
+  uint32_t served_ = 0;         // requests answered on this connection
+  // Until a head's request line is whole it is held here, so that fixRequestLine can rewrite it
+  // before llhttp sees any of it.
+  bool line_gate_ = true;
+  std::string line_buf_;
+  std::string method_override_;   // the method as sent, when llhttp was given another
+  bool version_unsupported_ = false;
   int reject_status_ = 0;       // set by a callback that found the head too large etc.
   std::string client_ip_;
   unsigned char client_addr16_[16] = {};

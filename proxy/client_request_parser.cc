@@ -6,13 +6,16 @@
 #include "proxy/byte_scan.h"
 #include "proxy/client_connection.h"
 #include "proxy/exchange.h"
+#include "proxy/request_line.h"
 
 namespace sluice::proxy {
 
 namespace {
 ClientConnection* self(llhttp_t* p) { return static_cast<ClientConnection*>(p->data); }
 
-// Per-line bytes the parser does not hand to span callbacks (": ", CRLF).
+// Per-line bytes the parser does not hand to span callbacks (": ", CRLF). Only for head_bytes_,
+// a lower bound of the head read so far; max_header_bytes is checked against the scanner's
+// exact count (HeadScanner::headBytes), which never counts a byte the client did not send.
 constexpr size_t kLineOverhead = 4;
 
 bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
@@ -79,7 +82,7 @@ int ClientConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
     c->in_value_ = false;
   }
   c->head_bytes_ += len;
-  if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+  if (c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
@@ -91,7 +94,7 @@ int ClientConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
   ClientConnection* c = self(p);
   c->in_value_ = true;
   c->head_bytes_ += len;
-  if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+  if (c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
@@ -103,7 +106,7 @@ int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
   ClientConnection* c = self(p);
   c->head_bytes_ += kLineOverhead;
   if (++c->header_count_ > c->ctx_.snapshot->config->limits.max_headers ||
-      c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+      c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
@@ -132,8 +135,18 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   filters::RequestHead& h = c->head_;
   RequestMeta& m = c->meta_;
   const config::Limits& limits = c->ctx_.snapshot->config->limits;
-  h.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
-  if (llhttp_get_http_major(p) != 1) {
+  // The whole head is scanned now: request line + fields + the empty line, exactly.
+  if (c->scanner_.headBytes() > limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  if (!c->method_override_.empty()) {
+    h.method = std::move(c->method_override_);
+    c->method_override_.clear();
+  } else {
+    h.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
+  }
+  if (llhttp_get_http_major(p) != 1 || c->version_unsupported_) {
     c->reject_status_ = 505;
     return HPE_USER;
   }
@@ -150,7 +163,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
     size_t start = t.find("://") + 3;
     size_t slash = t.find_first_of("/?", start);
     std::string authority = t.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (authority.empty() || authority.find('@') != std::string::npos) {
+    if (authority.empty() || !validHostAuthority(authority)) {
       c->reject_status_ = 400;
       return HPE_USER;
     }
@@ -164,20 +177,18 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
     c->reject_status_ = 400;
     return HPE_USER;
   }
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (also with an absolute-form target, which
+  // then wins), and a valid one whenever it is there.
   size_t hosts = h.headers.count("host");
-  if (hosts > 1 || (hosts == 0 && h.version_minor == 1 && !m.absolute_form)) {
-    c->reject_status_ = 400;  // RFC 9112 §3.2: exactly one Host in HTTP/1.1
+  const std::string* host = hosts == 1 ? h.headers.get("host") : nullptr;
+  if (hosts > 1 || (hosts == 0 && h.version_minor == 1) ||
+      (host != nullptr && !validHostAuthority(*host))) {
+    c->reject_status_ = 400;
     return HPE_USER;
   }
-  if (!m.absolute_form && hosts == 1) {
-    h.host = *h.headers.get("host");
+  if (!m.absolute_form && host != nullptr) {
+    h.host = *host;
     filters::toLowerInPlace(h.host);
-    for (char ch : h.host) {
-      if (ch == ' ' || ch == '/' || ch == '\\' || ch == '@' || ch == ',') {
-        c->reject_status_ = 400;
-        return HPE_USER;
-      }
-    }
   }
   // Framing. llhttp already refused Content-Length with Transfer-Encoding, bad or differing
   // lengths and a final coding other than chunked; we accept exactly `chunked`.

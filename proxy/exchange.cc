@@ -488,7 +488,22 @@ void Exchange::onClientTunnelData(const char* data, size_t len) {
   if (up_ != nullptr && up_->queuedBytes() > kHighWatermark) conn_.pauseReading();
 }
 
+void Exchange::sendError(int status, std::string_view message, const filters::HeaderMap* extra) {
+  const std::string* accept = head_.headers.get("accept");
+  bool json = accept != nullptr && prefersJson(*accept);
+  sendReply(status, localReplyBody(status, message, request_id_, json), json, extra);
+}
+
 void Exchange::sendLocalReply(int status, std::string_view body, const filters::HeaderMap* extra) {
+  if (body.empty() && status >= 400) {
+    sendError(status, {}, extra);
+    return;
+  }
+  sendReply(status, body, false, extra);
+}
+
+void Exchange::sendReply(int status, std::string_view body, bool json,
+                         const filters::HeaderMap* extra) {
   if (response_started_ || finished_) return;
   if (up_ != nullptr) {
     up_->abandon();
@@ -499,14 +514,6 @@ void Exchange::sendLocalReply(int status, std::string_view body, const filters::
   filters::ResponseHead head;
   head.status = status;
   head.headers.add("date", ctx_.httpDate());
-  std::string generated;
-  bool json = false;
-  if (body.empty() && status >= 400) {
-    const std::string* accept = head_.headers.get("accept");
-    json = accept != nullptr && prefersJson(*accept);
-    generated = localReplyBody(status, "", request_id_, json);
-    body = generated;
-  }
   head.headers.add("content-type", json ? "application/json" : "text/plain; charset=utf-8");
   head.headers.add("x-request-id", request_id_);
   if (extra != nullptr) {

@@ -46,6 +46,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
 
   // filters::FilterCallbacks
   void sendLocalReply(int status, std::string_view body, const filters::HeaderMap* extra) override;
+  void sendError(int status, std::string_view message, const filters::HeaderMap* extra) override;
   void continueRequest() override;
   void continueRequestAfter(std::chrono::milliseconds delay) override;
   const filters::StreamInfo& info() const override { return info_; }
@@ -93,6 +94,8 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   // Response bytes are gathered in out_ while one upstream read is parsed and written with one
   // syscall (head + body of a small response); flushClient() sends what is gathered.
   void flushClient();
+  // Writes a whole local reply; `json` picks the content type of `body`.
+  void sendReply(int status, std::string_view body, bool json, const filters::HeaderMap* extra);
   void finish();
   void logAndCount();
   void failUpstream(UpstreamError error);

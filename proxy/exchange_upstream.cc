@@ -42,7 +42,7 @@ void Exchange::forward() {
   const config::Upstream& uc = *upstream_->config;
   if (uc.circuit_breaker) {
     if (!upstream_->state->requests.tryAcquire(uc.circuit_breaker->max_requests)) {
-      sendLocalReply(503, "upstream at max_requests", nullptr);
+      sendError(503, "upstream at max_requests", nullptr);
       return;
     }
     gate_held_ = true;
@@ -91,7 +91,7 @@ bool Exchange::startTry() {
   for (;;) {
     int pick = ctx_.pickTarget(*snapshot_, ui, hash_, excluded_);
     if (pick < 0) {
-      sendLocalReply(503, "no healthy upstream target", nullptr);
+      sendError(503, "no healthy upstream target", nullptr);
       return false;
     }
     size_t i = static_cast<size_t>(pick);
@@ -101,7 +101,7 @@ bool Exchange::startTry() {
       if (!ticket_) {
         excluded_ |= i < 64 ? (uint64_t{1} << i) : 0;
         if (i >= 64) {  // cannot be excluded by the mask: no other choice is guaranteed
-          sendLocalReply(503, "circuit open", nullptr);
+          sendError(503, "circuit open", nullptr);
           return false;
         }
         continue;

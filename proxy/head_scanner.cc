@@ -8,9 +8,11 @@ void HeadScanner::reset() {
   prev_ = '\n';
   line_start_ = true;
   seen_line_ = false;
+  head_bytes_ = 0;
 }
 
 HeadScanner::Result HeadScanner::scan(const char* data, size_t len, size_t& consumed) {
+  size_t begin = seen_line_ ? 0 : len;  // where this call's head bytes start
   for (size_t i = 0; i < len; ++i) {
     if (!line_start_ && prev_ != '\r') {  // inside a line: ordinary bytes change nothing
       size_t n = countOrdinaryBytes(data + i, len - i);
@@ -28,6 +30,7 @@ HeadScanner::Result HeadScanner::scan(const char* data, size_t len, size_t& cons
       if (line_start_) {
         if (seen_line_) {  // the empty line that ends the head
           consumed = i + 1;
+          head_bytes_ += consumed - begin;
           prev_ = c;
           return Result::Complete;
         }
@@ -45,12 +48,14 @@ HeadScanner::Result HeadScanner::scan(const char* data, size_t len, size_t& cons
     if (line_start_) {
       if (seen_line_ && (c == ' ' || c == '\t')) return Result::Malformed;  // obs-fold
       if (!seen_line_ && (c == ' ' || c == '\t')) return Result::Malformed;
+      if (!seen_line_) begin = i;
       seen_line_ = true;
       line_start_ = false;
     }
     prev_ = c;
   }
   consumed = len;
+  head_bytes_ += len - begin;
   return Result::NeedMore;
 }
 

@@ -21,10 +21,17 @@ class HeadScanner {
   Result scan(const char* data, size_t len, size_t& consumed);
   void reset();
 
+  // Bytes of this head scanned so far: from the request line's first byte through the empty
+  // line once Complete (empty lines before the request line are not counted). This is the
+  // size limits.max_header_bytes bounds; the scanner runs ahead of the parser, so while the
+  // parser is inside a head this already counts the head's bytes it was given.
+  size_t headBytes() const { return head_bytes_; }
+
  private:
   char prev_ = '\n';        // a head starts as if after a line end
   bool line_start_ = true;  // the next byte begins a line
   bool seen_line_ = false;  // the request line has begun (empty lines before it are skipped)
+  size_t head_bytes_ = 0;
 };
 
 }  // namespace sluice::proxy

@@ -62,13 +62,18 @@ CASES = {
     "missing_host_http11": b"GET /a HTTP/1.1\r\nX-A: b\r\n\r\n",
     "two_hosts": b"GET /a HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
     "host_with_space": b"GET /a HTTP/1.1\r\nHost: a example\r\n\r\n",
+    "host_port_not_digits": b"GET /a HTTP/1.1\r\nHost: a.example:xyz\r\n\r\n",
+    "host_port_too_big": b"GET /a HTTP/1.1\r\nHost: a.example:99999\r\n\r\n",
+    "host_unclosed_ip_literal": b"GET /a HTTP/1.1\r\nHost: [::1\r\n\r\n",
+    "host_userinfo": b"GET /a HTTP/1.1\r\nHost: user@a.example\r\n\r\n",
+    # RFC 9112 §3.2: an HTTP/1.1 request without Host is refused even in absolute form.
+    "absolute_form_without_host": b"GET http://a.example/a HTTP/1.1\r\n\r\n",
+    "absolute_form_bad_port": b"GET http://a.example:8x/a HTTP/1.1\r\n" + H + b"\r\n",
 }
 
 # A version sluice does not speak may be refused with 505 (RFC 9110 §15.6.6) instead of 400;
 # the other requirements (closed, never forwarded) are the same.
 VERSION_CASES = {
-    "http_2_0": b"GET /a HTTP/2.0\r\n" + H + b"\r\n",
-    "http_3_0": b"GET /a HTTP/3.0\r\n" + H + b"\r\n",
     "missing_version": b"GET /a\r\n" + H + b"\r\n",  # an HTTP/0.9 request line
 }
 
@@ -123,6 +128,52 @@ class FramingTest(ProxyTestCase):
         for name, raw in VERSION_CASES.items():
             with self.subTest(case=name):
                 self.check_rejected(raw, statuses=(400, 505), name=name)
+
+    def test_later_major_versions_are_505(self):
+        # RFC 9110 §15.6.6: a major version sluice does not support.
+        for v in (b"2.0", b"3.0", b"9.9"):
+            with self.subTest(version=v):
+                self.check_rejected(b"GET /a HTTP/" + v + b"\r\n" + H + b"\r\n", statuses=(505,),
+                                    name="v" + v.decode())
+
+    def test_higher_minor_version_is_served_as_http11(self):
+        # RFC 9110 §2.5: HTTP/1.2 is processed as the highest 1.x sluice speaks.
+        c = self.conn()
+        c.send(b"GET /minor HTTP/1.2\r\n" + H + b"\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["target"], "/minor")
+
+    def test_unknown_methods_are_forwarded_as_sent(self):
+        # RFC 9110 §9.1, §16.1: methods are an open set of case-sensitive tokens; a proxy
+        # forwards those it does not know (the origin answers 501 if it does not either).
+        up = self.up["echo"]
+        c = self.conn()
+        cases = [
+            (b"FROB /m1 HTTP/1.1\r\n" + H + b"Content-Length: 5\r\n\r\nhello", "FROB", 5),
+            (b"get /m2 HTTP/1.1\r\n" + H + b"\r\n", "get", 0),
+            (b"QUERY /m3 HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+             b"3\r\nabc\r\n0\r\n\r\n", "QUERY", 3),
+            (b"X-Long_Method.1 /m4 HTTP/1.1\r\n" + H + b"\r\n", "X-Long_Method.1", 0),
+        ]
+        for raw, method, body_len in cases:
+            with self.subTest(method=method):
+                c.send(raw)
+                r = c.read_response()
+                self.assertEqual(r.status, 200, r)
+                d = r.json()
+                self.assertEqual((d["method"], d["body_len"]), (method, body_len))
+        # Pipelined behind each other, and a request line split over several sends.
+        mark = up.mark()
+        c.send(b"FROB /p1 HTTP/1.1\r\n" + H + b"\r\nGET /p2 HTTP/1.1\r\n" + H + b"\r\nFR")
+        time.sleep(0.05)
+        c.send(b"OB /p3 HT")
+        time.sleep(0.05)
+        c.send(b"TP/1.1\r\n" + H + b"\r\n")
+        got = [c.read_response().json() for _ in range(3)]
+        self.assertEqual([(d["method"], d["target"]) for d in got],
+                         [("FROB", "/p1"), ("GET", "/p2"), ("FROB", "/p3")])
+        self.assertEqual([e["method"] for e in up.requests_since(mark)], ["FROB", "GET", "FROB"])
 
     def test_smuggled_request_in_body_is_not_forwarded(self):
         # CL.TE classic: if sluice used Content-Length and the upstream chunked (or the other

@@ -4,6 +4,7 @@ hangs (504, then passive ejection); per-try timeout and deadline; every target d
 once); the circuit breaker's closed -> open -> half-open -> closed cycle and max_requests, seen in
 /metrics; retries counted; consistent hashing on a header; POST not retried unless allowed."""
 
+import json
 import statistics
 import threading
 import time
@@ -61,6 +62,19 @@ def user_requests(up, since=0.0):
             out.append(e)
     return out
 
+
+
+def assert_error_body(test, r, message, json_body=False):
+    """sluice's own error format (spec/operations.md): the message and the request id, as text
+    or as JSON when Accept prefers it."""
+    rid = r.header("x-request-id")
+    test.assertTrue(rid)
+    if json_body:
+        test.assertEqual(r.header("content-type"), "application/json")
+        test.assertEqual(json.loads(r.body), {"status": r.status, "error": message,
+                                              "request_id": rid})
+    else:
+        test.assertEqual(r.body.decode(), "%d %s\nrequest_id: %s\n" % (r.status, message, rid))
 
 class Load:
     """A few threads doing keep-alive GETs through sluice until stopped (bounded by count and
@@ -355,6 +369,9 @@ class AllDownTest(unittest.TestCase):
                     r = c.request("GET", "/x")
                     times.append(time.perf_counter() - t0)
                     self.assertEqual(r.status, 503, r)
+                assert_error_body(self, r, "no healthy upstream target")
+                r = c.request("GET", "/x", headers={"Accept": "application/json"})
+                assert_error_body(self, r, "no healthy upstream target", json_body=True)
             med = statistics.median(times) * 1000
             limit = 50.0 if ASAN else 10.0
             print("\n  503 with every target down: median %.2f ms, max %.2f ms (limit %.0f ms)"
@@ -410,6 +427,7 @@ class BreakerTest(unittest.TestCase):
         r = s.request("GET", "/brk?status=200")
         took = time.perf_counter() - t0
         self.assertEqual(r.status, 503, r)
+        assert_error_body(self, r, "circuit open")
         self.assertTrue(r.header("retry-after"), "the filter says when to come back")
         self.assertEqual(self.echo.requests_since(mark), [], "an open breaker sends nothing")
         self.assertLess(took, 0.5)
@@ -454,8 +472,9 @@ class BreakerTest(unittest.TestCase):
                                         if e.get("event") == "head"
                                         and e["target"].startswith("/cap?delay")]) >= 2, 5)
         self.assertIsNotNone(mark_ok)
-        r = s.request("GET", "/cap?x=1")
+        r = s.request("GET", "/cap?x=1", headers={"Accept": "application/json"})
         self.assertEqual(r.status, 503, r)
+        assert_error_body(self, r, "upstream at max_requests", json_body=True)
         for t in threads:
             t.join()
         self.assertEqual(results, [200, 200])

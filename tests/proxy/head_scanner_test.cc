@@ -44,6 +44,34 @@ TEST(HeadScanner, LeadingEmptyLinesAreSkipped) {
   EXPECT_EQ(used, s.size());
 }
 
+// headBytes() is what limits.max_header_bytes bounds: request line + fields + the empty line,
+// exactly, however the head is split, and without the empty lines before it.
+TEST(HeadScanner, CountsTheHeadBytesExactly) {
+  std::string head = "GET /x HTTP/1.1\r\nHost: a\r\nX-Long: " + std::string(100, 'v') + "\r\n\r\n";
+  for (size_t step : {0, 1, 2, 5, 64}) {
+    for (const std::string& before : {std::string(), std::string("\r\n\r\n")}) {
+      HeadScanner h;
+      std::string all = before + head + "BODY";
+      size_t off = 0, used = 0;
+      R r = R::NeedMore;
+      while (r == R::NeedMore && off < all.size()) {
+        size_t n = step == 0 ? all.size() : std::min(step, all.size() - off);
+        r = h.scan(all.data() + off, n, used);
+        EXPECT_LE(h.headBytes(), head.size()) << step;
+        off += n;
+      }
+      EXPECT_EQ(r, R::Complete) << step;
+      EXPECT_EQ(h.headBytes(), head.size()) << step << " " << before.size();
+      h.reset();
+      EXPECT_EQ(h.headBytes(), 0u);
+    }
+  }
+  HeadScanner partial;
+  size_t used = 0;
+  EXPECT_EQ(partial.scan(head.data(), 10, used), R::NeedMore);
+  EXPECT_EQ(partial.headBytes(), 10u) << "bytes of an unfinished head count as they come";
+}
+
 TEST(HeadScanner, IncompleteHeadNeedsMore) {
   size_t used = 0;
   EXPECT_EQ(scanAll("GET / HTTP/1.1\r\nHost: a\r\n", used), R::NeedMore);
