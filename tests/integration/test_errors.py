@@ -143,6 +143,28 @@ class ErrorsTest(ProxyTestCase):
         self.assertEqual(r.status, 431, r)
         self.assertEqual(self.up["echo"].requests_since(mark), [])
 
+    def test_head_limit_is_exact(self):
+        # max_header_bytes: 8KiB bounds the whole head (request line + fields + final CRLF):
+        # exactly the limit passes, one byte more is 431, however the bytes arrive
+        limit = 8 * 1024
+
+        def head(size):
+            start = "GET /app/exact HTTP/1.1\r\nHost: test.local\r\nX-Pad: "
+            return start + "p" * (size - len(start) - 4) + "\r\n\r\n"
+
+        self.assertEqual(len(head(limit)), limit)
+        for pieces in (1, 3):
+            for size, status in ((limit, 200), (limit + 1, 431)):
+                data = head(size).encode()
+                c = self.conn()
+                step = -(-len(data) // pieces)
+                for i in range(0, len(data), step):
+                    c.send(data[i:i + step])
+                r = c.read_response()
+                self.assertEqual(r.status, status, (size, pieces, r))
+                if status == 431:
+                    self.assert_local_reply(r, 431)
+
     def test_too_many_headers_is_431(self):
         mark = self.up["echo"].mark()
         ok = self.conn().request("GET", "/app/x", [("X-H%d" % i, "v") for i in range(19)])
