@@ -143,9 +143,11 @@ ProxiedRequestFields Exchange::proxiedRequestFields() const {
   return f;
 }
 
-ProxiedFields Exchange::proxiedResponseFields() {
+// Via names the protocol of the message as received (RFC 9110 §7.6.3): 1.0 from an HTTP/1.0
+// upstream.
+ProxiedFields Exchange::proxiedResponseFields(const filters::ResponseHead& head) {
   ProxiedFields f;
-  f.via = "1.1 sluice";
+  f.via = head.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
   f.request_id = request_id_;
   f.date = ctx_.httpDate();
   return f;
@@ -285,6 +287,7 @@ void Exchange::onUpstreamDrained() {
 }
 
 void Exchange::writeClient(std::string_view bytes) {
+  response_flushed_ = response_flushed_ || response_started_;
   if (!out_.empty()) {
     out_.append(bytes);
     flushClient();
@@ -296,6 +299,7 @@ void Exchange::writeClient(std::string_view bytes) {
 
 void Exchange::flushClient() {
   if (out_.empty()) return;
+  response_flushed_ = response_flushed_ || response_started_;
   uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
   conn_.write(&b, 1);
   out_.clear();
@@ -347,7 +351,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   }
   // Filters see the length (one that changes the body, gzip, removes it and the response is then
   // re-framed as chunked), and a HEAD/304 answer keeps it as is; otherwise framing re-derives it.
-  ProxiedFields add = proxiedResponseFields();
+  ProxiedFields add = proxiedResponseFields(head);
   if (has_length && head.status != 204) add.content_length = length_text;
   applyProxiedResponseEdits(head.headers, add);
   // A response filter may substitute the response (sendLocalReply, e.g. the cache serving its
@@ -375,7 +379,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
 void Exchange::writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
                                 uint64_t length, std::string_view length_text) {
   const char* connection = chooseFraming(no_body, has_length);
-  ProxiedFields add = proxiedResponseFields();
+  ProxiedFields add = proxiedResponseFields(head);
   if (no_body && has_length && head.status != 204) add.content_length = length_text;
   out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
   size_t before = out_.size();
@@ -437,6 +441,7 @@ void Exchange::writeResponseBody(const char* data, size_t len) {
   }
   bufs[n++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
   if (chunked) bufs[n++] = uv_buf_init(const_cast<char*>("\r\n"), 2);
+  response_flushed_ = true;
   conn_.write(bufs, n);
   out_.clear();
 }

@@ -75,7 +75,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   const char* chooseFraming(bool no_body, bool has_length);
   void prepareUpstreamHead();
   ProxiedRequestFields proxiedRequestFields() const;
-  ProxiedFields proxiedResponseFields();
+  ProxiedFields proxiedResponseFields(const filters::ResponseHead& head);
   bool answersMaxForwards() const;  // OPTIONS and TRACE (RFC 9110 §7.6.2)
   bool applyMaxForwards();
   void forward();
@@ -147,6 +147,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   bool head_sent_ = false;       // the request head went to the current upstream connection
   bool up_reused_ = false;       // ... which came from the pool
   bool response_started_ = false;  // bytes went to the client
+  bool response_flushed_ = false;  // some of the final response left out_ (it can't be taken back)
   bool response_done_ = false;
   bool finished_ = false;
   bool tunnel_ = false;

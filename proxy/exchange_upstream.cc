@@ -250,6 +250,13 @@ void Exchange::failUpstream(UpstreamError error) {
     judgeTry(true);
     endTry();
   }
+  if (response_started_ && !response_flushed_ && !chain_.wantsResponseHeaders()) {
+    // The head still waits in out_ for the rest of the same read (e.g. a bad chunk right
+    // behind it): nothing went out, so the client gets a 502 instead.
+    bytes_sent_ -= out_.size();
+    out_.clear();
+    response_started_ = false;
+  }
   if (response_started_) {
     keep_alive_ = false;
     conn_.abort();  // half a response went out: the client must see the connection fail

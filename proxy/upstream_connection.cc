@@ -454,6 +454,29 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
   return 0;
 }
 
+// What llhttp lets through but a gateway must not relay (502 instead): a major version other
+// than 1 on an HTTP/1 connection, a status outside 100-599 (RFC 9110 §15), and a transfer coding
+// other than chunked alone, which sluice cannot decode and must not relay under another label
+// (RFC 9112 §6.1; nginx refuses it the same way).
+bool UpstreamConnection::validResponseHead(llhttp_t* p, const filters::ResponseHead& head,
+                                           bool bodiless) {
+  if (llhttp_get_http_major(p) != 1 || head.status < 100 || head.status > 599) return false;
+  if (bodiless) return true;
+  size_t codings = head.headers.count("transfer-encoding");
+  if (codings == 0) return true;
+  if (codings > 1) return false;
+  std::string_view te = *head.headers.get("transfer-encoding");
+  while (!te.empty() && (te.front() == ' ' || te.front() == '\t')) te.remove_prefix(1);
+  while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+  if (te.size() != 7) return false;
+  for (size_t i = 0; i < 7; ++i) {
+    char ch = te[i];
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+    if (ch != "chunked"[i]) return false;
+  }
+  return true;
+}
+
 // Return 1 (no body) for bodiless responses whatever their framing fields say: 1xx, 204, 304 and
 // answers to HEAD (RFC 9112 §6.3).
 int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
@@ -464,6 +487,10 @@ int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
   c->head_.status = status;
   c->head_.version_minor = llhttp_get_http_minor(p);
   bool interim = status >= 100 && status < 200 && status != 101;
+  if (!validResponseHead(p, c->head_,
+                         status < 200 || status == 204 || status == 304 || c->head_request_)) {
+    return HPE_USER;  // a bad response: 502 when nothing of it reached the client
+  }
   if (status == 101) {
     c->upgrade_ = true;
   }

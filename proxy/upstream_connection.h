@@ -126,6 +126,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
 
   static void onClosed(uv_handle_t* h);
+  static bool validResponseHead(llhttp_t* p, const filters::ResponseHead& head, bool bodiless);
   static int onHeadersComplete(llhttp_t* p);
   static int onMessageComplete(llhttp_t* p);
   static int onStatus(llhttp_t* p, const char* at, size_t len);

@@ -79,10 +79,18 @@ class ErrorsTest(ProxyTestCase):
         self.assertEqual(c.request("GET", "/app/ok").json()["target"], "/app/ok")
 
     def test_invalid_upstream_response_is_502(self):
-        for kind in ("dup_cl", "bad_status", "close"):
+        for kind in ("dup_cl", "bad_status", "close", "status_099", "status_600",
+                     "http2_version", "te_gzip", "te_gzip_chunked", "bad_chunk"):
             with self.subTest(kind=kind):
                 r = self.conn().request("GET", "/garbage?kind=" + kind)
                 self.assert_local_reply(r, 502)
+
+    def test_via_names_the_upstreams_version(self):
+        # RFC 9110 §7.6.3: received-protocol is the version of the message as received.
+        r = self.conn().request("GET", "/garbage?kind=http10")
+        self.assertEqual((r.status, r.body), (200, b"ok"))
+        self.assertEqual(r.header("via"), "1.0 sluice")
+        self.assertEqual(self.conn().request("GET", "/app/v").header("via"), "1.1 sluice")
 
     def test_truncated_upstream_body_is_not_completed(self):
         # The head went out already; the only honest thing left is to close the connection

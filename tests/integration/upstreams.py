@@ -32,7 +32,10 @@ Modes
   sink         streams a request body of any size and answers {"body_len", "body_sha256"}
   garbage      answers with an invalid response chosen by ?kind=: dup_cl (two differing
                Content-Length), bad_status (not a status line), close (closes without a byte),
-               truncated (closes in the middle of a Content-Length body)
+               truncated (closes in the middle of a Content-Length body), status_099,
+               status_600, http2_version, te_gzip (close-delimited under a coding sluice can't
+               decode), te_gzip_chunked, bad_chunk (an invalid chunk size in the head's write);
+               http10 is a valid HTTP/1.0 answer
 Every mode answers "Expect: 100-continue" with an interim 100 before reading the body.
 """
 
@@ -341,6 +344,22 @@ class Server:
                           b"hello!")
             elif kind == "bad_status":
                 s.sendall(b"HTTP/1.1 OK twohundred\r\n\r\n")
+            elif kind == "status_099":
+                s.sendall(b"HTTP/1.1 099 Low\r\nContent-Length: 2\r\n\r\nok")
+            elif kind == "status_600":
+                s.sendall(b"HTTP/1.1 600 High\r\nContent-Length: 2\r\n\r\nok")
+            elif kind == "http2_version":
+                s.sendall(b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            elif kind == "te_gzip":
+                s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nrawbytes")
+            elif kind == "te_gzip_chunked":
+                s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                          b"3\r\nabc\r\n0\r\n\r\n")
+            elif kind == "bad_chunk":
+                s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"zz\r\nhello\r\n0\r\n\r\n")
+            elif kind == "http10":  # valid, for the Via that names it
+                s.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
             elif kind == "truncated":
                 s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly some")
             return False
