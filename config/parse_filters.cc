@@ -83,7 +83,7 @@ Filter parseWindow(Reader& r, MapReader& m, RouteRefs* refs) {
 
 CacheFilter parseCache(MapReader& m) {
   CacheFilter f;
-  m.readDuration("ttl", &f.ttl);
+  m.readDuration("ttl", &f.ttl, true);  // 0: no heuristic freshness (README)
   m.readSize("max_bytes", &f.max_bytes, 1);
   m.readDuration("stale_while_revalidate", &f.stale_while_revalidate, true);
   m.readDuration("stale_if_error", &f.stale_if_error, true);

@@ -83,6 +83,14 @@ TEST(ParseFilter, CacheAndGzip) {
   EXPECT_EQ(c.max_bytes, 64ull << 20);
   EXPECT_EQ(c.stale_if_error, Duration{300'000});
   EXPECT_DOUBLE_EQ(c.ttl_jitter, 0.1);
+  // ttl 0: no heuristic freshness (README), not an error.
+  for (const char* zero : {"cache: {ttl: 0}", "cache: {ttl: 0s}"}) {
+    auto z = parse(zero);
+    EXPECT_THAT(z.errors, ::testing::IsEmpty()) << zero;
+    if (z.entry) {
+      EXPECT_EQ(std::get<CacheFilter>(z.entry->spec).ttl, Duration{0}) << zero;
+    }
+  }
 
   auto g = parse("gzip: {min_bytes: 1KiB, level: 9, types: [Text/*], encodings: [zstd, br]}");
   EXPECT_THAT(g.errors, ::testing::IsEmpty());
