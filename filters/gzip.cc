@@ -89,27 +89,71 @@ void weakenEtag(HeaderMap& headers) {
 }
 
 namespace {
+std::string joinedField(const HeaderMap& headers, std::string_view lname) {
+  std::string joined;
+  for (const Header& h : headers) {
+    if (h.name != lname) continue;
+    if (!joined.empty()) joined += ", ";
+    joined += h.value;
+  }
+  return joined;
+}
+
+// Whether the If-None-Match list holds the weak form of the strong `etag` ("x" -> W/"x"): the
+// client holds a variant this filter compressed, whose ETag it weakened.
+bool holdsWeakened(std::string_view inm, std::string_view etag) {
+  if (etag.empty() || etag.front() != '"') return false;
+  size_t start = 0;
+  bool quoted = false;
+  for (size_t i = 0; i <= inm.size(); ++i) {
+    if (i < inm.size() && inm[i] == '"') quoted = !quoted;
+    if (i == inm.size() || (inm[i] == ',' && !quoted)) {
+      std::string_view item = trimOws(inm.substr(start, i - start));
+      if (item.size() == etag.size() + 2 && item.substr(0, 2) == "W/" && item.substr(2) == etag) {
+        return true;
+      }
+      start = i + 1;
+    }
+  }
+  return false;
+}
+
 class GzipFilter final : public Filter {
  public:
   explicit GzipFilter(const GzipFactory& f) : f_(f) {}
 
   FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks&) override {
     head_ = head.method == "HEAD";
-    if (!head_) chosen_ = chooseEncoding(head.headers.get("accept-encoding"), f_.encodings());
+    // Several Accept-Encoding lines are one list (RFC 9110 §5.3).
+    if (head.headers.count("accept-encoding") > 1) {
+      std::string ae = joinedField(head.headers, "accept-encoding");
+      chosen_ = chooseEncoding(&ae, f_.encodings());
+    } else {
+      chosen_ = chooseEncoding(head.headers.get("accept-encoding"), f_.encodings());
+    }
+    inm_ = joinedField(head.headers, "if-none-match");
     return FilterStatus::Continue;
   }
 
   // May run twice for one request when a response filter substitutes a reply: each head starts
-  // afresh.
+  // afresh. A HEAD gets the head a GET would (RFC 9110 §9.3.2), without an encoder.
   FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks&) override {
     encoder_.reset();
+    if (head.status == 304) {
+      notModified(head.headers);
+      return FilterStatus::Continue;
+    }
     if (!eligible(head)) return FilterStatus::Continue;
     addVary(head.headers);  // the answer depends on Accept-Encoding whether or not we encode
     if (chosen_ == Encoding::Identity) return FilterStatus::Continue;
-    encoder_ = makeEncoder(chosen_, f_.config().level);
-    if (!encoder_) return FilterStatus::Continue;
+    if (!head_) {
+      encoder_ = makeEncoder(chosen_, f_.config().level);
+      if (!encoder_) return FilterStatus::Continue;
+    }
     head.headers.set("content-encoding", std::string(encodingToken(chosen_)));
     head.headers.remove("content-length");  // the proxy re-frames the response
+    // Byte ranges of the identity body are not ranges of this one (RFC 9110 §14).
+    head.headers.remove("accept-ranges");
     weakenEtag(head.headers);
     return FilterStatus::Continue;
   }
@@ -143,8 +187,24 @@ class GzipFilter final : public Filter {
   }
 
  private:
+  // A 304 carries the Vary and ETag the 200 would have (RFC 9110 §15.4.5). Unless its own fields
+  // say the 200 would not have been touched, it gets Vary; its strong ETag becomes weak when the
+  // client's If-None-Match named the weak form, i.e. the client holds a compressed variant.
+  void notModified(HeaderMap& h) const {
+    if (const std::string* ce = h.get("content-encoding")) {
+      if (!ce->empty() && !iequals(trim(*ce), "identity")) return;
+    }
+    if (const std::string* cc = h.get("cache-control")) {
+      if (headerHasToken(*cc, "no-transform")) return;
+    }
+    const std::string* ct = h.get("content-type");
+    if (ct != nullptr && !mediaTypeMatches(*ct, f_.config().types)) return;
+    addVary(h);
+    const std::string* etag = h.get("etag");
+    if (etag != nullptr && holdsWeakened(inm_, *etag)) weakenEtag(h);
+  }
+
   bool eligible(const ResponseHead& head) const {
-    if (head_) return false;
     int s = head.status;
     if (s < 200 || s == 204 || s == 206 || s == 304) return false;
     if (const std::string* ce = head.headers.get("content-encoding")) {
@@ -177,6 +237,7 @@ class GzipFilter final : public Filter {
   std::unique_ptr<Encoder> encoder_;
   std::string out_;
   std::string held_;
+  std::string inm_;  // the request's If-None-Match, joined
   Encoding chosen_ = Encoding::Identity;
   bool head_ = false;
 };

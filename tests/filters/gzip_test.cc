@@ -210,7 +210,6 @@ TEST(GzipFilter, SkipsWhatItMustNotTouch) {
   };
   check("GET", "gzip;q=0", textHead(5000), true);
   check("GET", nullptr, textHead(5000), true);
-  check("HEAD", "gzip", textHead(5000), false);
   check("GET", "gzip", textHead(10), false);  // below min_bytes
   ResponseHead h = textHead(5000);
   h.status = 206;
@@ -224,6 +223,90 @@ TEST(GzipFilter, SkipsWhatItMustNotTouch) {
   h = textHead(5000);
   h.headers.set("content-type", "image/png");
   check("GET", "gzip", h, false);
+}
+
+// One request through a gzip filter: `req` fields, then the response head `h`.
+ResponseHead runHead(const config::GzipFilter& cfg, const char* method,
+                     std::vector<std::pair<const char*, const char*>> req, ResponseHead h,
+                     std::string* body_out = nullptr) {
+  GzipFactory f(cfg);
+  auto filter = f.create();
+  testing::FakeCallbacks cb;
+  RequestHead r;
+  r.method = method;
+  for (auto& [k, v] : req) r.headers.add(k, v);
+  filter->onRequestHeaders(r, cb);
+  filter->onResponseHeaders(h, cb);
+  if (body_out != nullptr) {
+    std::string tail;
+    filter->onResponseBody(tail, true, cb);  // what a bodiless (HEAD) response's end gives
+    *body_out = tail;
+  }
+  return h;
+}
+
+TEST(GzipFilter, HeadGetsTheHeadAGetWould) {
+  config::GzipFilter cfg;
+  std::string body = "unset";
+  ResponseHead h = runHead(cfg, "HEAD", {{"accept-encoding", "gzip"}}, textHead(5000), &body);
+  EXPECT_EQ(*h.headers.get("content-encoding"), "gzip");
+  EXPECT_FALSE(h.headers.has("content-length"));
+  EXPECT_EQ(*h.headers.get("vary"), "Accept-Encoding");
+  EXPECT_EQ(*h.headers.get("etag"), "W/\"abc\"");
+  EXPECT_EQ(body, "");  // no gzip stream for a body that is not sent
+  // What a GET would not compress, a HEAD does not claim either.
+  h = runHead(cfg, "HEAD", {{"accept-encoding", "gzip"}}, textHead(10));
+  EXPECT_FALSE(h.headers.has("content-encoding"));
+  EXPECT_EQ(*h.headers.get("content-length"), "10");
+}
+
+TEST(GzipFilter, NotModifiedMatchesTheVariantTheClientHolds) {
+  config::GzipFilter cfg;
+  auto notModified = [] {
+    ResponseHead h;
+    h.status = 304;
+    h.headers.add("etag", "\"abc\"");
+    return h;
+  };
+  // The client holds the compressed variant (its weakened ETag): the 304 says so.
+  ResponseHead h = runHead(cfg, "GET", {{"accept-encoding", "gzip"}, {"if-none-match", "W/\"abc\""}},
+                           notModified());
+  EXPECT_EQ(*h.headers.get("etag"), "W/\"abc\"");
+  EXPECT_EQ(*h.headers.get("vary"), "Accept-Encoding");
+  h = runHead(cfg, "GET", {{"if-none-match", "\"x\", W/\"abc\""}}, notModified());
+  EXPECT_EQ(*h.headers.get("etag"), "W/\"abc\"");
+  // It holds the identity one: the strong ETag stays.
+  h = runHead(cfg, "GET", {{"if-none-match", "\"abc\""}}, notModified());
+  EXPECT_EQ(*h.headers.get("etag"), "\"abc\"");
+  EXPECT_EQ(*h.headers.get("vary"), "Accept-Encoding");
+  EXPECT_FALSE(h.headers.has("content-encoding"));
+  // What the 200 would not have been compressed for: untouched.
+  ResponseHead img = notModified();
+  img.headers.add("content-type", "image/png");
+  h = runHead(cfg, "GET", {{"if-none-match", "W/\"abc\""}}, img);
+  EXPECT_FALSE(h.headers.has("vary"));
+  EXPECT_EQ(*h.headers.get("etag"), "\"abc\"");
+  ResponseHead nt = notModified();
+  nt.headers.add("cache-control", "no-transform");
+  EXPECT_FALSE(runHead(cfg, "GET", {}, nt).headers.has("vary"));
+}
+
+TEST(GzipFilter, AcceptEncodingLinesCombine) {
+  config::GzipFilter cfg;  // encodings: [gzip]
+  ResponseHead h =
+      runHead(cfg, "GET", {{"accept-encoding", "br"}, {"accept-encoding", "gzip"}}, textHead(5000));
+  EXPECT_EQ(*h.headers.get("content-encoding"), "gzip");
+  h = runHead(cfg, "GET", {{"accept-encoding", "gzip"}, {"accept-encoding", "gzip;q=0"}},
+              textHead(5000));
+  EXPECT_FALSE(h.headers.has("content-encoding"));  // the later q=0 counts, as in one line
+}
+
+TEST(GzipFilter, AcceptRangesGoesWhenCompressed) {
+  config::GzipFilter cfg;
+  ResponseHead in = textHead(5000);
+  in.headers.add("accept-ranges", "bytes");
+  EXPECT_FALSE(runHead(cfg, "GET", {{"accept-encoding", "gzip"}}, in).headers.has("accept-ranges"));
+  EXPECT_TRUE(runHead(cfg, "GET", {}, in).headers.has("accept-ranges"));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 """The `gzip` filter end to end: for bodies from 0 B to 10 MiB arriving in odd chunk sizes, what
 sluice sends decodes (gzip with zlib, br and zstd with the Debian `brotli`/`zstd` tools) back to
 the origin's body; q-values and the config order choose the encoding; what must not be
-compressed is not; Vary, weak ETags and re-framing."""
+compressed is not; Vary, weak ETags and re-framing; HEAD and 304 get the fields a GET's 200 would;
+Accept-Encoding on several lines."""
 
 import hashlib
 import shutil
@@ -175,15 +176,48 @@ class Compression(ProxyTestCase):
                                ("/gen?size=500", "GET"),
                                ("/gen?size=5000&h=Cache-Control:no-transform", "GET"),
                                ("/gen?size=5000&h=Content-Encoding:br", "GET"),
-                               ("/gen?size=5000&status=206", "GET"),
-                               ("/gen?size=5000", "HEAD")]:
+                               ("/gen?size=5000&status=206", "GET")]:
             with self.subTest(target=target, method=method):
                 r = self.get(target, "gzip", method=method)
                 self.assertNotEqual(r.header("content-encoding"), "gzip", r)
                 self.assertEqual(r.header("content-length"), "5000" if "500&" not in target
                                  and not target.endswith("=500") else "500")
-                if method == "GET":
-                    self.assertEqual(len(r.body), int(r.header("content-length")))
+                self.assertEqual(len(r.body), int(r.header("content-length")))
+
+    def test_head_gets_the_head_a_get_would(self):
+        get = self.get("/gen?size=5000", "gzip")
+        head = self.get("/gen?size=5000", "gzip", method="HEAD")
+        self.assertEqual(head.status, 200)
+        self.assertEqual(head.body, b"")
+        for name in ("content-encoding", "vary", "etag", "content-length"):
+            self.assertEqual(head.header(name), get.header(name), name)
+        self.assertEqual(head.header("content-encoding"), "gzip")
+        self.assertIsNone(head.header("content-length"))
+        small = self.get("/gen?size=500", "gzip", method="HEAD")  # a GET would not compress it
+        self.assertIsNone(small.header("content-encoding"))
+        self.assertEqual(small.header("content-length"), "500")
+
+    def test_304_carries_the_etag_and_vary_of_the_200(self):
+        target = "/gen?size=0&status=304"
+        r = self.get(target, "gzip", extra=[("If-None-Match", 'W/"v1"')])
+        self.assertEqual(r.status, 304)
+        self.assertEqual(r.header("etag"), 'W/"v1"')  # the client holds the compressed variant
+        self.assertEqual(r.header("vary"), "Accept-Encoding")
+        self.assertIsNone(r.header("content-encoding"))
+        r = self.get(target, None, extra=[("If-None-Match", '"v1"')])
+        self.assertEqual(r.header("etag"), '"v1"')  # ... the identity one
+        self.assertEqual(r.header("vary"), "Accept-Encoding")
+
+    def test_accept_encoding_on_two_lines(self):
+        r = self.get("/gen?size=5000", None,
+                     extra=[("Accept-Encoding", "identity"), ("Accept-Encoding", "gzip")])
+        self.assertEqual(r.header("content-encoding"), "gzip")
+        self.assertEqual(zlib.decompress(r.body, 16 + zlib.MAX_WBITS), body_of(5000))
+
+    def test_accept_ranges_dropped_when_compressed(self):
+        t = "/gen?size=5000&h=Accept-Ranges:bytes"
+        self.assertIsNone(self.get(t, "gzip").header("accept-ranges"))
+        self.assertEqual(self.get(t).header("accept-ranges"), "bytes")
 
     def test_existing_vary_is_extended(self):
         r = self.get("/gen?size=5000&h=Vary:Origin", "gzip")
