@@ -8,6 +8,7 @@
 #include "proxy/head_scanner.h"
 #include "proxy/local_reply.h"
 #include "proxy/peer_address.h"
+#include "proxy/proxy_protocol.h"
 #include "proxy/read_buffer.h"
 #include "proxy/request_line.h"
 #include "proxy/tls_context.h"
@@ -54,6 +55,7 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
     return;
   }
   if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
+  c->awaiting_proxy_ = listener.proxy_protocol;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
   c->client_ip_ = formatPeerIp(peer);
   c->has_client_addr_ = peerAddress16(peer, c->client_addr16_);
@@ -155,7 +157,9 @@ void ClientConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) 
 void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* c = static_cast<ClientConnection*>(s->data);
   if (nread > 0) {
-    if (c->tls_) {
+    if (c->awaiting_proxy_) {
+      c->onProxyHeaderBytes(buf->base, static_cast<size_t>(nread));
+    } else if (c->tls_) {
       c->onCipher(buf->base, static_cast<size_t>(nread));
     } else {
       c->onData(buf->base, static_cast<size_t>(nread));
@@ -174,6 +178,47 @@ void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf
       return;
     }
     c->abort();
+  }
+}
+
+// The PROXY header comes before anything else, TLS included. A connection without a valid one
+// is closed (nothing HTTP can be said); the address it names replaces the peer's only when the
+// peer is a trusted proxy.
+void ClientConnection::onProxyHeaderBytes(const char* data, size_t len) {
+  if (!proxy_buf_.empty()) proxy_buf_.append(data, len);
+  std::string_view view = proxy_buf_.empty() ? std::string_view(data, len) : proxy_buf_;
+  size_t consumed = 0;
+  ProxyHeader header;
+  switch (parseProxyHeader(view, consumed, header)) {
+    case ProxyHeaderStatus::NeedMore:
+      if (proxy_buf_.empty()) proxy_buf_.assign(data, len);
+      return;
+    case ProxyHeaderStatus::Invalid:
+      abort();
+      return;
+    case ProxyHeaderStatus::Done:
+      break;
+  }
+  awaiting_proxy_ = false;
+  bool trusted = false;
+  if (has_client_addr_) {
+    for (const config::Cidr& cidr : ctx_.snapshot->config->trusted_proxies) {
+      trusted = trusted || cidr.contains(client_addr16_);
+    }
+  }
+  const auto* source = reinterpret_cast<const sockaddr*>(&header.source);
+  if (header.has_source && trusted) {
+    client_ip_ = formatPeerIp(source);
+    has_client_addr_ = peerAddress16(source, client_addr16_);
+  }
+  std::string rest(view.substr(consumed));
+  proxy_buf_.clear();
+  proxy_buf_.shrink_to_fit();
+  if (rest.empty()) return;
+  if (tls_) {
+    onCipher(rest.data(), rest.size());
+  } else {
+    onData(rest.data(), rest.size());
   }
 }
 

@@ -28,6 +28,7 @@ struct ListenerSeries {
   filters::Counter* total = nullptr;
   filters::Gauge* active = nullptr;
   std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
+  bool proxy_protocol = false;            // every connection starts with a PROXY header
 };
 
 // What the parser learnt about a request beyond its head.
@@ -96,6 +97,7 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
 
   static void onClosed(uv_handle_t* h);
   static void onShutdown(uv_shutdown_t* req, int status);
+  void onProxyHeaderBytes(const char* data, size_t len);
   enum class Gate { Hold, Pass, Swap };
   Gate gateRequestLine(const char* data, size_t len, std::string& owned);
   static int onMessageBegin(llhttp_t* p);
@@ -139,6 +141,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   unsigned char client_addr16_[16] = {};
   bool has_client_addr_ = false;
   std::string pending_;
+  bool awaiting_proxy_ = false;  // the PROXY header has not been read yet
+  std::string proxy_buf_;        // its first bytes, when it came in pieces
 
   // The request being parsed.
   filters::RequestHead head_;

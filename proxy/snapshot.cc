@@ -107,4 +107,11 @@ std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const st
   return nullptr;
 }
 
+bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address) {
+  for (const config::Listener& l : snapshot.config->listeners) {
+    if (l.address.text() == address) return l.proxy_protocol;
+  }
+  return false;
+}
+
 }  // namespace sluice::proxy

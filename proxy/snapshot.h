@@ -78,4 +78,7 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config,
 // The TLS context of the listener at `address` in `snapshot`, or null.
 std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address);
 
+// Whether the listener at `address` in `snapshot` expects a PROXY header on each connection.
+bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address);
+
 }  // namespace sluice::proxy

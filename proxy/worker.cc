@@ -104,6 +104,7 @@ void Worker::openListener(const ListenerSocket& s) {
   l->series.total = &metrics_.downstream_connections_total.with({s.name});
   l->series.active = &metrics_.downstream_connections_active.with({s.name});
   l->series.tls = listenerTls(*ctx_->snapshot, s.address);
+  l->series.proxy_protocol = listenerProxyProtocol(*ctx_->snapshot, s.address);
   l->worker = this;
   l->fd = s.fd;
   int r = ::listen(s.fd, 4096) == 0 ? 0 : uv_translate_sys_error(errno);
@@ -196,6 +197,7 @@ void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
         w.closeListener(l);
       } else {
         l->series.tls = listenerTls(*w.ctx_->snapshot, l->address);  // new certificates
+        l->series.proxy_protocol = still->proxy_protocol;
         if (l->name != still->name) {
           l->name = still->name;
           l->series.name = still->name;
