@@ -3,6 +3,7 @@
 #include <random>
 
 #include "filters/cache_control.h"
+#include "filters/cache_entry.h"
 
 namespace sluice::filters {
 
@@ -30,165 +31,37 @@ int64_t CacheFactory::jittered(int64_t lifetime_ms) const {
 
 namespace {
 
-bool skippedField(std::string_view n) {
-  return n == "content-length" || n == "age" || n == "x-cache" || n == "x-request-id" ||
-         n == "transfer-encoding" || n == "connection" || n == "keep-alive";
-}
-
-// Stored fields: one per name (repeated ones joined with ", "), so a local reply's `extra`
-// (which sets field by field) reproduces them.
-void copyStoredFields(const HeaderMap& from, HeaderMap& to) {
-  for (const Header& h : from) {
-    if (skippedField(h.name)) continue;
-    if (const std::string* old = to.get(h.name)) {
-      to.set(h.name, *old + ", " + h.value);
-    } else {
-      to.add(h.name, h.value);
-    }
-  }
-}
-
-// What storing a response needs to know of its request.
-struct StoreContext {
-  const CacheFactory& f;
-  const HeaderMap& request;  // the request's fields (Vary values)
-  bool authorized;           // the request carried Authorization
-  int64_t request_time;      // wall clock when it went to the origin
-};
-
-// Freshness of `e` from its headers (RFC 9111 §4.2), with `status` and the config's ttl as the
-// heuristic. False when it must not be stored.
-bool computeFreshness(const StoreContext& c, CachedResponse& e, const CacheControl& cc,
-                      int64_t now) {
-  std::optional<int64_t> date;
-  if (const std::string* d = e.headers.get("date")) date = parseHttpDate(*d);
-  std::optional<int64_t> lifetime = explicitLifetime(cc, e.headers, date);
-  const config::CacheFilter& cfg = c.f.config();
-  if (!lifetime) {
-    if (!heuristicallyCacheable(e.status) && !cc.is_public) return false;
-    int64_t ttl = e.status == 404 || e.status == 410 ? cfg.negative_ttl.count() : cfg.ttl.count();
-    if (ttl <= 0) return false;
-    lifetime = ttl;
-  }
-  if (cc.no_cache) lifetime = 0;
-  if (const std::string* v = e.headers.get("etag")) e.etag = *v;
-  if (const std::string* v = e.headers.get("last-modified")) e.last_modified = *v;
-  if (*lifetime <= 0 && e.etag.empty() && e.last_modified.empty()) return false;
-  e.lifetime_ms = c.f.jittered(*lifetime);
-  e.swr_ms = cc.stale_while_revalidate ? *cc.stale_while_revalidate * 1000
-                                       : cfg.stale_while_revalidate.count();
-  e.sie_ms = cc.stale_if_error ? *cc.stale_if_error * 1000 : cfg.stale_if_error.count();
-  e.must_revalidate = cc.must_revalidate || cc.no_cache;
-  ResponseTiming t;
-  t.request_time_ms = c.request_time;
-  t.response_time_ms = now;
-  t.date_s = date;
-  e.initial_age_ms = correctedInitialAge(t);  // the Age field is folded in by the caller
-  e.response_time_ms = now;
-  return true;
-}
-
-// The entry to store for response `head` (its body still to come); null when it must not be
-// stored.
-std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const ResponseHead& head,
-                                             int64_t now) {
-  int s = head.status;
-  if (s < 200 || s == 206 || s == 304) return nullptr;
-  CacheControl cc = parseCacheControl(head.headers);
-  if (cc.no_store || cc.is_private) return nullptr;
-  if (c.authorized && !cc.is_public && !cc.s_maxage && !cc.must_revalidate) return nullptr;
-  if (head.headers.has("set-cookie")) return nullptr;  // never share one client's cookie
-  auto e = std::make_unique<CachedResponse>();
-  e->status = s;
-  copyStoredFields(head.headers, e->headers);
-  if (const std::string* vary = e->headers.get("vary")) {
-    if (headerHasToken(*vary, "*")) return nullptr;
-    std::string_view rest = *vary;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string name(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
-      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
-      if (name.empty()) continue;
-      toLowerInPlace(name);
-      std::string value = varyValue(name, c.request);
-      e->vary.emplace_back(std::move(name), std::move(value));
-    }
-  }
-  if (!computeFreshness(c, *e, cc, now)) return nullptr;
-  if (const std::string* age = head.headers.get("age")) {
-    ResponseTiming t;
-    t.request_time_ms = c.request_time;
-    t.response_time_ms = now;
-    if (const std::string* d = e->headers.get("date")) t.date_s = parseHttpDate(*d);
-    int64_t a = 0;
-    for (char ch : *age) {
-      if (ch < '0' || ch > '9') break;
-      a = a * 10 + (ch - '0');
-      if (a > 2147483648LL) break;
-    }
-    t.age_s = a;
-    e->initial_age_ms = correctedInitialAge(t);
-  }
-  return e;
-}
-
-// RFC 9111 §4.3.4: a 304 updates the stored fields, then freshness is computed anew.
-void refreshEntry(const StoreContext& c, CachedResponse& e, const HeaderMap& fields, int64_t now) {
-  for (const Header& h : fields) {
-    if (skippedField(h.name) || h.name == "content-encoding" || h.name == "content-type") {
-      continue;
-    }
-    // A compressed variant carries a weakened ETag; the origin's strong one would lie.
-    if (h.name == "etag" && e.etag.rfind("W/", 0) == 0 && h.value.rfind("W/", 0) != 0) continue;
-    e.headers.set(h.name, h.value);
-  }
-  CacheControl cc = parseCacheControl(e.headers);
-  if (!computeFreshness(c, e, cc, now)) e.lifetime_ms = 0;
-}
-
-std::string_view fieldOr(const CachedResponse& e, std::string_view name) {
-  const std::string* v = e.headers.get(name);
-  return v != nullptr ? std::string_view(*v) : std::string_view{};
-}
-
-// A stale-while-revalidate refresh is over (on the worker that started it; the request that
-// started it may be gone). `stale` is the variant it set out to refresh.
-void onRefreshed(const CacheFactory& f, const std::string& key, const CachedPtr& stale,
-                 const HeaderMap& request, bool authorized, int64_t request_time,
-                 bool validators_sent, std::optional<BackgroundResponse> r) {
-  // Failed, 5xx, or too large: the stale copy stays (for stale_if_error, or until a client's
-  // request past the window goes to the origin itself).
-  if (!r || r->status >= 500) return;
-  CachedPtr current = f.store().lookup(key, request);
-  if (current != stale) return;  // replaced or purged meanwhile: what is there stays
-  StoreContext c{f, request, authorized, request_time};
-  int64_t now = f.now();
-  if (r->status == 304) {
-    if (!validators_sent) return;
-    auto fresh = std::make_shared<CachedResponse>(*stale);
-    refreshEntry(c, *fresh, r->headers, now);
-    f.store().insert(key, std::move(fresh));
-    return;
-  }
-  ResponseHead head;
-  head.status = r->status;
-  head.headers = std::move(r->headers);
-  std::unique_ptr<CachedResponse> e = prepareEntry(c, head, now);
-  // Not storable now, or not in the form of the stale variant (a filter after `cache` in the
-  // chain, such as gzip, transformed what was stored, and a background response passes no
-  // filter): the stale variant goes, so the next request fills it through the route's filters.
-  if (!e || e->vary != stale->vary ||
-      fieldOr(*e, "content-encoding") != fieldOr(*stale, "content-encoding")) {
-    f.store().eraseVariant(key, stale);
-    return;
-  }
-  e->body = std::make_shared<const std::string>(std::move(r->body));
-  f.store().insert(key, std::move(e));
-}
-
 enum class Mode { Idle, Bypass, Waiting, Origin, Served };
+
+// The cache key a Location / Content-Location value names when it is on `host` (lower-case), the
+// request's own authority: an absolute path, or an http(s) URI with that authority. Empty for
+// anything else (other hosts must not be invalidated by this one, RFC 9111 §4.4).
+std::string sameOriginKey(std::string_view host, std::string_view ref) {
+  ref = trimOws(ref);
+  ref = ref.substr(0, ref.find('#'));
+  std::string_view path;
+  if (ref.size() >= 1 && ref[0] == '/' && (ref.size() < 2 || ref[1] != '/')) {
+    path = ref;
+  } else {
+    size_t scheme = ref.find("://");
+    if (scheme == std::string_view::npos) return {};
+    std::string_view s = ref.substr(0, scheme);
+    if (!equalsIgnoreCase(s, "http") && !equalsIgnoreCase(s, "https")) return {};
+    std::string_view rest = ref.substr(scheme + 3);
+    size_t slash = rest.find_first_of("/?");
+    if (!equalsIgnoreCase(rest.substr(0, slash), host)) return {};
+    path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  }
+  std::string key(host);
+  if (!path.empty() && path[0] == '?') key += '/';
+  key.append(path);
+  return key;
+}
+
+// How a stored variant may answer a request, given both sides' directives (RFC 9111 §4.2.4,
+// §5.2.1): Fresh (HIT), Swr (STALE and one background refresh), MaxStale (STALE: the client's
+// max-stale allows it), No (revalidate or fetch).
+enum class Use { Fresh, Swr, MaxStale, No };
 
 class CacheFilter final : public Filter {
  public:
@@ -214,6 +87,9 @@ class CacheFilter final : public Filter {
     }
     req_no_cache_ = rcc.no_cache || (rcc.max_age && *rcc.max_age == 0);
     if (rcc.max_age) req_max_age_ms_ = *rcc.max_age * 1000;
+    if (rcc.min_fresh) req_min_fresh_ms_ = *rcc.min_fresh * 1000;
+    if (rcc.max_stale) req_max_stale_ms_ = *rcc.max_stale * 1000;
+    only_if_cached_ = rcc.only_if_cached;
     authorized_ = head.headers.has("authorization");
     if (const std::string* v = head.headers.get("if-none-match")) client_inm_ = *v;
     if (const std::string* v = head.headers.get("if-modified-since")) client_ims_ = *v;
@@ -221,9 +97,23 @@ class CacheFilter final : public Filter {
   }
 
   FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks& cb) override {
-    if (replying_) return FilterStatus::Continue;  // our own reply passing through
+    if (replying_) {
+      // Our own reply passing through. The local reply added a Content-Type of its own: a
+      // stored response is served with exactly its stored fields (RFC 9111 §4), and a 304
+      // carries no representation metadata beyond what serve() chose (RFC 9110 §15.4.5).
+      if (strip_content_type_) head.headers.remove("content-type");
+      return FilterStatus::Continue;
+    }
     if (mode_ == Mode::Bypass) {
-      if (invalidate_ && head.status < 400) f_.store().purge(key_, false);
+      if (invalidate_ && head.status < 400) {
+        // RFC 9111 §4.4: the target, and (MAY) the same-origin URIs the response names.
+        f_.store().purge(key_, false);
+        for (const char* name : {"location", "content-location"}) {
+          const std::string* v = head.headers.get(name);
+          std::string k = v != nullptr ? sameOriginKey(cb.info().original_host, *v) : "";
+          if (!k.empty() && k != key_) f_.store().purge(k, false);
+        }
+      }
       head.headers.set("x-cache", "BYPASS");
       return FilterStatus::Continue;
     }
@@ -287,8 +177,49 @@ class CacheFilter final : public Filter {
     return FilterStatus::Continue;
   }
 
+  // Whether the request's own directives let a response `staleness_ms` past its lifetime be
+  // served: not with min-fresh; max-stale bounds it; max-age without max-stale refuses any
+  // (RFC 9111 §5.2.1.1-3). The origin's permission (swr, sie) is checked by the callers.
+  bool clientAcceptsStale(int64_t staleness_ms) const {
+    if (req_min_fresh_ms_ >= 0) return false;
+    if (req_max_stale_ms_ >= 0) return staleness_ms <= req_max_stale_ms_;
+    return req_max_age_ms_ < 0;
+  }
+
+  Use usable(const CachedResponse& e, int64_t now) const {
+    if (req_no_cache_) return Use::No;
+    int64_t age = e.ageAt(now);
+    if (req_max_age_ms_ >= 0 && age > req_max_age_ms_) return Use::No;
+    int64_t left = e.lifetime_ms - age;  // freshness left; <= 0 once stale
+    if (left > 0) {
+      return req_min_fresh_ms_ < 0 || left >= req_min_fresh_ms_ ? Use::Fresh : Use::No;
+    }
+    if (e.must_revalidate || !clientAcceptsStale(-left)) return Use::No;
+    if (-left < e.swr_ms) return Use::Swr;
+    return req_max_stale_ms_ >= 0 ? Use::MaxStale : Use::No;
+  }
+
+  // stale-if-error: the origin failed; the request's max-age, min-fresh and max-stale still
+  // bound what it may get (request no-cache does not: the alternative is an error).
   bool staleIfErrorOk(const CachedResponse& e, int64_t now) const {
-    return !e.must_revalidate && e.ageAt(now) < e.lifetime_ms + e.sie_ms;
+    int64_t age = e.ageAt(now);
+    if (e.must_revalidate || age >= e.lifetime_ms + e.sie_ms) return false;
+    if (req_max_age_ms_ >= 0 && age > req_max_age_ms_) return false;
+    if (req_min_fresh_ms_ >= 0) return false;
+    return req_max_stale_ms_ < 0 || age - e.lifetime_ms <= req_max_stale_ms_;
+  }
+
+  // only-if-cached and nothing stored may answer: 504 without contacting the origin (RFC 9111
+  // §5.2.1.7), a local reply like sluice's others (request id in the body and x-request-id).
+  FilterStatus gatewayTimeout(FilterCallbacks& cb) {
+    mode_ = Mode::Served;
+    f_.counters().miss->inc();
+    cb.setLogField(LogField::Cache, "miss");
+    replying_ = true;
+    HeaderMap h;
+    h.add("x-cache", "MISS");
+    cb.sendLocalReply(504, "", &h);
+    return FilterStatus::Stop;
   }
 
   // Looks the key up and picks: serve (Stop), go to the origin (Continue; from a wake-up,
@@ -296,26 +227,21 @@ class CacheFilter final : public Filter {
   FilterStatus decide(FilterCallbacks& cb, bool woken) {
     int64_t now = f_.now();
     entry_ = f_.store().lookup(key_, req_->headers);
-    if (entry_) {
-      int64_t age = entry_->ageAt(now);
-      bool fresh = age < entry_->lifetime_ms && !req_no_cache_ &&
-                   (req_max_age_ms_ < 0 || age <= req_max_age_ms_);
-      if (fresh) {
-        CachedPtr e = entry_;
-        serve(cb, e, "HIT", "hit", f_.counters().hit);
-        return FilterStatus::Stop;
-      }
-      bool may_serve_stale = !entry_->must_revalidate && !req_no_cache_ &&
-                             age < entry_->lifetime_ms + entry_->swr_ms;
-      if (may_serve_stale) {
-        // stale-while-revalidate: every request gets the stale copy at once; one refresh per
-        // key runs in the background.
-        refreshInBackground(cb);
-        CachedPtr e = entry_;
-        serve(cb, e, "STALE", "stale", f_.counters().stale);
-        return FilterStatus::Stop;
-      }
+    Use use = entry_ ? usable(*entry_, now) : Use::No;
+    if (use == Use::Fresh) {
+      CachedPtr e = entry_;
+      serve(cb, e, "HIT", "hit", f_.counters().hit);
+      return FilterStatus::Stop;
     }
+    if (use == Use::Swr || use == Use::MaxStale) {
+      // stale-while-revalidate: every request gets the stale copy at once; one refresh per key
+      // runs in the background (not for only-if-cached: it must cause no upstream request).
+      if (use == Use::Swr && !only_if_cached_) refreshInBackground(cb);
+      CachedPtr e = entry_;
+      serve(cb, e, "STALE", "stale", f_.counters().stale);
+      return FilterStatus::Stop;
+    }
+    if (only_if_cached_) return gatewayTimeout(cb);
     if (head_) return toOrigin(cb, woken);  // a HEAD never fills (no body to store)
     std::shared_ptr<Waker> waker = cb.waker();
     bool leader = f_.store().beginFill(
@@ -361,17 +287,21 @@ class CacheFilter final : public Filter {
   FilterStatus toOrigin(FilterCallbacks& cb, bool woken) {
     mode_ = Mode::Origin;
     request_time_ = f_.now();
-    if (filler_) {
-      // The origin must answer with something storable: the client's own validators go, ours
-      // (from the stale copy) come in.
+    if (filler_ && entry_ && (!entry_->etag.empty() || !entry_->last_modified.empty())) {
+      // Revalidating the stored copy: the client's own validators go, ours come in; on the
+      // origin's 304 serve() evaluates the client's against the refreshed copy.
       req_->headers.remove("if-none-match");
       req_->headers.remove("if-modified-since");
-      if (entry_ && !entry_->etag.empty()) req_->headers.set("if-none-match", entry_->etag);
-      if (entry_ && !entry_->last_modified.empty()) {
+      if (!entry_->etag.empty()) req_->headers.set("if-none-match", entry_->etag);
+      if (!entry_->last_modified.empty()) {
         req_->headers.set("if-modified-since", entry_->last_modified);
       }
-      validators_sent_ = entry_ && (!entry_->etag.empty() || !entry_->last_modified.empty());
+      validators_sent_ = true;
     }
+    // Otherwise the client's conditionals go to the origin as they are (RFC 9111 §4.3.2: a cache
+    // with no usable validator forwards them): its 304 passes through, unstored, and a 200 is
+    // stored. Answering 304 from a fetched 200 instead would need the exchange to re-frame a
+    // head it has already classed as having a body.
     if (woken) {
       cb.continueRequestAfter(std::chrono::milliseconds(0));  // re-arms the wait's timer
       return FilterStatus::Stop;
@@ -385,7 +315,7 @@ class CacheFilter final : public Filter {
     if (std::chrono::steady_clock::now() >= wait_deadline_) return;  // its timer goes instead
     int64_t now = f_.now();
     CachedPtr e = f_.store().lookup(key_, req_->headers);
-    if (e && e->freshAt(now) && !req_no_cache_) {
+    if (e && usable(*e, now) == Use::Fresh) {
       serve(cb, e, "HIT", "hit", f_.counters().hit);
       return;
     }
@@ -424,11 +354,12 @@ class CacheFilter final : public Filter {
     if (counter != nullptr) counter->inc();
     cb.setLogField(LogField::Cache, log);
     replying_ = true;
-    std::string age = std::to_string(r.ageAt(f_.now()) / 1000);
+    std::string age = std::to_string(r.ageAt(f_.now()) / 1000);  // floor (RFC 9111 §5.1)
     if (clientConditionMatches(r)) {
+      strip_content_type_ = true;
       HeaderMap h;  // RFC 9110 §15.4.5: the fields a 200 would have carried that matter
       for (const char* name : {"cache-control", "content-location", "date", "etag", "expires",
-                               "vary", "last-modified", "content-type", "content-encoding"}) {
+                               "vary", "last-modified"}) {
         if (const std::string* v = r.headers.get(name)) h.add(name, *v);
       }
       h.add("age", std::move(age));
@@ -436,6 +367,7 @@ class CacheFilter final : public Filter {
       cb.sendLocalReply(304, "", &h);
       return;
     }
+    strip_content_type_ = !r.headers.has("content-type");
     HeaderMap h = r.headers;
     h.add("age", std::move(age));
     h.add("x-cache", xcache);
@@ -453,7 +385,9 @@ class CacheFilter final : public Filter {
   std::string client_inm_;
   std::string client_ims_;
   int64_t request_time_ = 0;
-  int64_t req_max_age_ms_ = -1;
+  int64_t req_max_age_ms_ = -1;    // request directives; -1 = absent
+  int64_t req_min_fresh_ms_ = -1;
+  int64_t req_max_stale_ms_ = -1;
   std::chrono::steady_clock::time_point wait_deadline_;
   bool filler_ = false;
   bool validators_sent_ = false;
@@ -463,6 +397,8 @@ class CacheFilter final : public Filter {
   bool head_ = false;
   bool authorized_ = false;
   bool req_no_cache_ = false;
+  bool only_if_cached_ = false;
+  bool strip_content_type_ = false;  // the reply being served has no Content-Type of its own
 };
 
 }  // namespace

@@ -75,11 +75,13 @@ CacheControl parseCacheControl(std::string_view value) {
     else if (iequals(name, "must-revalidate") || iequals(name, "proxy-revalidate"))
       cc.must_revalidate = true;
     else if (iequals(name, "no-transform")) cc.no_transform = true;
+    else if (iequals(name, "only-if-cached")) cc.only_if_cached = true;
+    else if (iequals(name, "min-fresh")) cc.min_fresh = deltaSeconds(arg);
+    else if (iequals(name, "max-stale")) cc.max_stale = has_arg ? deltaSeconds(arg) : kAnyStale;
     else if (iequals(name, "max-age")) cc.max_age = deltaSeconds(arg);
     else if (iequals(name, "s-maxage")) cc.s_maxage = deltaSeconds(arg);
     else if (iequals(name, "stale-while-revalidate")) cc.stale_while_revalidate = deltaSeconds(arg);
     else if (iequals(name, "stale-if-error")) cc.stale_if_error = deltaSeconds(arg);
-    (void)has_arg;
   });
   return cc;
 }
@@ -101,10 +103,13 @@ CacheControl parseCacheControl(const HeaderMap& headers) {
     cc.is_public |= one.is_public;
     cc.must_revalidate |= one.must_revalidate;
     cc.no_transform |= one.no_transform;
+    cc.only_if_cached |= one.only_if_cached;
     if (one.max_age) cc.max_age = one.max_age;
     if (one.s_maxage) cc.s_maxage = one.s_maxage;
     if (one.stale_while_revalidate) cc.stale_while_revalidate = one.stale_while_revalidate;
     if (one.stale_if_error) cc.stale_if_error = one.stale_if_error;
+    if (one.min_fresh) cc.min_fresh = one.min_fresh;
+    if (one.max_stale) cc.max_stale = one.max_stale;
   }
   return cc;
 }
@@ -153,10 +158,27 @@ std::optional<int64_t> parseHttpDate(std::string_view v) {
 
 int64_t correctedInitialAge(const ResponseTiming& t) {
   int64_t apparent = 0;
-  if (t.date_s) apparent = std::max<int64_t>(0, t.response_time_ms - *t.date_s * 1000);
+  if (t.date_s) {
+    int64_t response_s = t.response_time_ms / 1000 - (t.response_time_ms % 1000 < 0 ? 1 : 0);
+    apparent = std::max<int64_t>(0, (response_s - *t.date_s) * 1000);
+  }
   int64_t delay = std::max<int64_t>(0, t.response_time_ms - t.request_time_ms);
   int64_t corrected_age = (t.age_s ? *t.age_s * 1000 : 0) + delay;
   return std::max(apparent, corrected_age);
+}
+
+std::optional<int64_t> parseAgeField(const HeaderMap& headers) {
+  const std::string* age = headers.get("age");
+  if (age == nullptr) return std::nullopt;
+  std::string_view v = trim(*age);
+  if (v.empty() || v.front() < '0' || v.front() > '9') return std::nullopt;
+  int64_t a = 0;
+  for (char ch : v) {
+    if (ch < '0' || ch > '9') break;
+    a = a * 10 + (ch - '0');
+    if (a > 2147483648LL) return 2147483648LL;
+  }
+  return a;
 }
 
 std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap& headers,

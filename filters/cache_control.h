@@ -20,11 +20,15 @@ struct CacheControl {
   bool is_public = false;
   bool must_revalidate = false;  // also proxy-revalidate (we are a shared cache)
   bool no_transform = false;
+  bool only_if_cached = false;  // request: answer from the store or 504 (RFC 9111 §5.2.1.7)
   std::optional<int64_t> max_age;
   std::optional<int64_t> s_maxage;
   std::optional<int64_t> stale_while_revalidate;
   std::optional<int64_t> stale_if_error;
+  std::optional<int64_t> min_fresh;  // request (RFC 9111 §5.2.1.3)
+  std::optional<int64_t> max_stale;  // request; without a value: any staleness (kAnyStale)
 };
+inline constexpr int64_t kAnyStale = 2147483648LL;
 
 CacheControl parseCacheControl(const HeaderMap& headers);
 CacheControl parseCacheControl(std::string_view value);
@@ -40,8 +44,14 @@ struct ResponseTiming {
   std::optional<int64_t> age_s;    // Age field
 };
 
-// RFC 9111 §4.2.3 corrected_initial_age, in milliseconds.
+// RFC 9111 §4.2.3 corrected_initial_age, in milliseconds. apparent_age takes response_time
+// truncated to whole seconds: Date has whole seconds, so comparing it with a sub-second receive
+// time would make every response up to 1 s older than it is (a max-age=1 response stale at once).
 int64_t correctedInitialAge(const ResponseTiming& t);
+
+// The Age field's delta-seconds (the first field; digits up to the first other character, capped
+// at 2^31); null when absent or not a number (RFC 9111 §5.1: then it is ignored).
+std::optional<int64_t> parseAgeField(const HeaderMap& headers);
 
 // The current age of a stored response (RFC 9111 §4.2.3), in milliseconds.
 inline int64_t currentAge(int64_t initial_age_ms, int64_t response_time_ms, int64_t now_ms) {

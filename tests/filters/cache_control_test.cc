@@ -25,6 +25,19 @@ TEST(CacheControl, Directives) {
   EXPECT_EQ(parseCacheControl("max-age=99999999999999").max_age, 2147483648LL);
 }
 
+TEST(CacheControl, RequestDirectives) {
+  CacheControl cc = parseCacheControl("Only-If-Cached, min-fresh=20, max-stale=5");
+  EXPECT_TRUE(cc.only_if_cached);
+  EXPECT_EQ(cc.min_fresh, 20);
+  EXPECT_EQ(cc.max_stale, 5);
+  EXPECT_EQ(parseCacheControl("max-stale").max_stale, kAnyStale);
+  EXPECT_FALSE(parseCacheControl("max-age=1").max_stale);
+  HeaderMap h;
+  h.add("cache-control", "max-age=1");
+  h.add("cache-control", "only-if-cached");
+  EXPECT_TRUE(parseCacheControl(h).only_if_cached);
+}
+
 TEST(CacheControl, SeveralFieldsCombine) {
   HeaderMap h;
   h.add("cache-control", "max-age=10");
@@ -77,6 +90,29 @@ TEST(Freshness, AgeArithmetic) {
   // 30 s resident on top.
   EXPECT_EQ(currentAge(7'000, 1'002'000, 1'032'000), 37'000);
   EXPECT_EQ(currentAge(7'000, 1'002'000, 1'000'000), 7'000);  // clock went back: no negative
+}
+
+TEST(Freshness, ApparentAgeInWholeSeconds) {
+  // Date has whole seconds: a response that arrives 0.9 s into the second its Date names is not
+  // 0.9 s old (only the 5 ms it took count).
+  ResponseTiming t;
+  t.request_time_ms = 1'000'895;
+  t.response_time_ms = 1'000'900;
+  t.date_s = 1000;
+  EXPECT_EQ(correctedInitialAge(t), 5);
+  t.date_s = 998;  // two seconds old by the clocks
+  EXPECT_EQ(correctedInitialAge(t), 2'000);
+}
+
+TEST(Freshness, AgeField) {
+  HeaderMap h;
+  EXPECT_FALSE(parseAgeField(h));
+  h.add("age", " 42 ");
+  EXPECT_EQ(parseAgeField(h), 42);
+  h.set("age", "abc");
+  EXPECT_FALSE(parseAgeField(h));
+  h.set("age", "99999999999999");
+  EXPECT_EQ(parseAgeField(h), 2147483648LL);
 }
 
 TEST(Freshness, HeuristicStatuses) {

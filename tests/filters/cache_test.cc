@@ -2,59 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/filters/fake_callbacks.h"
+#include "tests/filters/cache_fixture.h"
 
 namespace sluice::filters {
 namespace {
 
-struct Env {
-  config::CacheFilter cfg;
-  int64_t now = 1'700'000'000'000;
-  Counter hit, miss, stale, bypass;
-  Gauge bytes;
-  std::shared_ptr<CacheStore> store;
-  std::unique_ptr<CacheFactory> factory;
-
-  explicit Env(config::CacheFilter c = {}) : cfg(c) {
-    store = std::make_shared<CacheStore>(cfg.max_bytes, &bytes);
-    factory = std::make_unique<CacheFactory>(cfg, store,
-                                             CacheFactory::Counters{&hit, &miss, &stale, &bypass},
-                                             [this] { return now; });
-  }
-};
-
-struct Req {
-  std::unique_ptr<Filter> f;
-  testing::FakeCallbacks cb;
-  RequestHead head;
-  FilterStatus status;
-
-  Req(Env& env, const char* target, std::vector<std::pair<const char*, const char*>> h = {},
-      const char* method = "GET")
-      : f(env.factory->create()) {
-    head.method = method;
-    head.target = target;
-    for (auto& [k, v] : h) head.headers.add(k, v);
-    cb.info_.original_host = "example.test";
-    cb.info_.original_target = target;
-    status = f->onRequestHeaders(head, cb);
-  }
-  // The origin's answer.
-  ResponseHead respond(int code, std::vector<std::pair<const char*, const char*>> h,
-                       std::string body) {
-    ResponseHead r;
-    r.status = code;
-    for (auto& [k, v] : h) r.headers.add(k, v);
-    f->onResponseHeaders(r, cb);
-    if (cb.replies.empty()) {
-      f->onResponseBody(body, false, cb);
-      std::string tail;
-      f->onResponseBody(tail, true, cb);
-    }
-    f->onComplete(code);
-    return r;
-  }
-};
+using testing::Env;
+using testing::Req;
 
 TEST(CacheFilter, MissThenHitThenRevalidate) {
   Env env;

@@ -2,7 +2,9 @@
 key reaching the origin once, stale served while the origin is down, stale-while-revalidate with
 one background refresh (200 and 304), revalidation with a 304, the
 byte bound under 10k distinct keys, negative caching, Vary variants with the gzip filter, bypass,
-purge through the admin listener, and the metrics."""
+purge through the admin listener, and the metrics. RFC 9111 request directives (only-if-cached,
+max-age, min-fresh), s-maxage, ages against whole-second Dates, stored fields served as they are,
+conditional requests on a miss, `ttl: 0`, and 304s through gzip."""
 
 import json
 import socket
@@ -17,7 +19,7 @@ from harness import Conn, ProxyTestCase, main, make_config, metric_sum, parse_me
 class Origin:
     """An origin in this process that counts requests per target. Query options: cc=Cache-Control,
     etag=ETag (answers If-None-Match with 304), status=N, delay=SECONDS, size=N (body length),
-    vary=Vary. `down` makes it drop every connection without answering."""
+    vary=Vary, noct=1 (no Content-Type). `down` makes it drop every connection without answering."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -78,7 +80,7 @@ class Origin:
         if "delay" in q:
             time.sleep(float(q["delay"][0]))
         status = int(q.get("status", ["200"])[0])
-        hdrs = [("Content-Type", "text/plain")]
+        hdrs = [] if "noct" in q else [("Content-Type", "text/plain")]
         if "cc" in q:
             hdrs.append(("Cache-Control", q["cc"][0]))
         if "vary" in q:
@@ -128,6 +130,10 @@ class Cache(ProxyTestCase):
             " filters: [{cache: {ttl: 1s, stale_if_error: 60s}}]}",
             "{name: gz, match: {path_prefix: /gz/}, upstream: o,"
             " filters: [{cache: {ttl: 60s}}, {gzip: {min_bytes: 10, encodings: [gzip]}}]}",
+            "{name: gzc, match: {path_prefix: /gzc/}, upstream: o,"
+            " filters: [{gzip: {min_bytes: 10, encodings: [gzip]}}, {cache: {ttl: 60s}}]}",
+            "{name: plain, match: {path_prefix: /plain/}, upstream: o,"
+            " filters: [{cache: {ttl: 0}}]}",
             "{name: main, match: {path_prefix: /}, upstream: o,"
             " filters: [{cache: {ttl: 60s, max_bytes: 8MiB, negative_ttl: 30s,"
             " stale_while_revalidate: 10s}}]}",
@@ -351,6 +357,93 @@ class Cache(ProxyTestCase):
         self.get("/bound/last?size=700")
         self.assertEqual(self.get("/bound/last?size=700").header("x-cache"), "HIT")
         self.assertEqual(self.get("/bound/0?size=700").header("x-cache"), "MISS")
+
+    def test_only_if_cached_never_reaches_the_origin(self):
+        t = "/plain/oic?cc=max-age%3D1"
+        oic = [("Cache-Control", "only-if-cached")]
+        r = self.get(t, oic)
+        self.assertEqual(r.status, 504)
+        self.assertEqual(r.header("x-cache"), "MISS")
+        self.assertIn(r.header("x-request-id").encode(), r.body)  # like other local replies
+        self.assertEqual(self.origin.count(t), 0)
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+        r = self.get(t, oic)
+        self.assertEqual((r.status, r.header("x-cache")), (200, "HIT"))
+        time.sleep(1.1)  # stale, and the route allows no stale use
+        self.assertEqual(self.get(t, oic).status, 504)
+        self.assertEqual(self.origin.count(t), 1)
+
+    def test_ages_count_whole_seconds_of_date(self):
+        # Date has whole seconds: a response that arrives late in its second is not that much
+        # older. Arrive at .8 s past a second, look again 0.3 s later.
+        t = "/plain/ma1?cc=max-age%3D1"
+        time.sleep((0.8 - time.time() % 1) % 1)
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+        time.sleep(0.3)
+        r = self.get(t)
+        self.assertEqual(r.header("x-cache"), "HIT")
+        self.assertEqual(r.header("age"), "0")
+
+    def test_stale_only_where_allowed(self):
+        # The main route has stale_while_revalidate 10s.
+        ma, sm = "/reqma?cc=max-age%3D600", "/smax?cc=s-maxage%3D1"
+        self.get(ma)
+        self.get(sm)
+        r = self.get(ma, [("Cache-Control", "min-fresh=1000")])  # 600 s left is not enough
+        self.assertEqual(r.header("x-cache"), "MISS")
+        self.assertEqual(self.origin.count(ma), 2)
+        time.sleep(1.1)
+        # The client takes nothing older than 1 s: neither HIT nor STALE.
+        r = self.get(ma, [("Cache-Control", "max-age=1")])
+        self.assertEqual(r.header("x-cache"), "MISS")
+        self.assertEqual(r.body, b"%s #3" % ma.encode())
+        self.assertEqual(self.get(ma).header("x-cache"), "HIT")
+        # s-maxage means proxy-revalidate: no stale copy despite the route's window.
+        r = self.get(sm)
+        self.assertEqual(r.header("x-cache"), "MISS")
+        self.assertEqual(r.body, b"%s #2" % sm.encode())
+
+    def test_ttl_zero_stores_only_explicit_freshness(self):
+        self.get("/plain/heuristic")
+        self.assertEqual(self.get("/plain/heuristic").header("x-cache"), "MISS")
+        self.get("/plain/explicit?cc=max-age%3D60")
+        self.assertEqual(self.get("/plain/explicit?cc=max-age%3D60").header("x-cache"), "HIT")
+
+    def test_served_with_the_stored_fields(self):
+        t = "/noct?noct=1&etag=n1"
+        miss = self.get(t)
+        self.assertIsNone(miss.header("content-type"))
+        hit = self.get(t)
+        self.assertEqual(hit.header("x-cache"), "HIT")
+        self.assertIsNone(hit.header("content-type"))
+        r = self.get(t, [("If-None-Match", '"n1"')])
+        self.assertEqual(r.status, 304)
+        self.assertIsNone(r.header("content-type"))
+
+    def test_conditional_miss_gets_304_from_the_origin(self):
+        t = "/condmiss?etag=c1"
+        r = self.get(t, [("If-None-Match", '"c1"')])
+        self.assertEqual(r.status, 304)
+        self.assertEqual(r.header("etag"), '"c1"')
+        self.assertEqual([h.get("if-none-match") for m, tt, h in self.origin.log if tt == t],
+                         ['"c1"'])
+        self.assertEqual(self.get(t, [("If-None-Match", '"other"')]).status, 200)
+        r = self.get(t, [("If-None-Match", '"c1"')])  # now from the stored copy
+        self.assertEqual((r.status, r.header("x-cache")), (304, "HIT"))
+        self.assertEqual(self.origin.count(t), 2)
+
+    def test_304_through_gzip_matches_the_200(self):
+        t = "/gzc/e?size=3000&etag=e"
+        r = self.get(t, [("Accept-Encoding", "gzip")])
+        self.assertEqual((r.header("etag"), r.header("vary")), ('W/"e"', "Accept-Encoding"))
+        for _ in range(2):  # the cache's own 304 (the identity copy is stored), through gzip
+            r = self.get(t, [("Accept-Encoding", "gzip"), ("If-None-Match", 'W/"e"')])
+            self.assertEqual(r.status, 304)
+            self.assertEqual(r.header("etag"), 'W/"e"')
+            self.assertEqual(r.header("vary"), "Accept-Encoding")
+            self.assertIsNone(r.header("content-type"))
+        r = self.get(t, [("If-None-Match", '"e"')])
+        self.assertEqual((r.status, r.header("etag")), (304, '"e"'))
 
     def test_metrics_and_access_log(self):
         self.get("/m")
