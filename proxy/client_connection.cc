@@ -366,8 +366,12 @@ void ClientConnection::rejectRequest(int status) {
   std::string id = ctx_.newRequestId();
   std::string out;
   const std::string* accept = head_.headers.get("accept");
+  filters::HeaderMap extra;
+  if (status == 405) {  // CONNECT, the one method sluice refuses (RFC 9110 §15.5.6: Allow)
+    extra.add("allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH");
+  }
   appendLocalReply(status, "", id, accept != nullptr ? *accept : std::string_view(), false, true,
-                   ctx_.httpDate(), nullptr, out);
+                   ctx_.httpDate(), &extra, out);
   uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
   write(&b, 1);
   double seconds = head_bytes_ > 0 ? std::chrono::duration<double>(

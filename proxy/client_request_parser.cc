@@ -39,6 +39,7 @@ const llhttp_settings_t* ClientConnection::settings() {
     x.on_header_value = onHeaderValue;
     x.on_header_value_complete = onHeaderValueComplete;
     x.on_headers_complete = onHeadersComplete;
+    x.on_chunk_header = onChunkHeader;
     x.on_body = onBody;
     x.on_message_complete = onMessageComplete;
     return x;
@@ -177,6 +178,10 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
     c->reject_status_ = 400;
     return HPE_USER;
   }
+  if (t.find('#') != std::string::npos) {  // RFC 9112 §3.2: no fragment in a request target
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (also with an absolute-form target, which
   // then wins), and a valid one whenever it is there.
   size_t hosts = h.headers.count("host");
@@ -240,6 +245,17 @@ void ClientConnection::beginExchange() {
   exchange_ = std::make_unique<Exchange>(*this, ctx_.snapshot, std::move(head_), meta_,
                                          request_start_);
   exchange_->start();
+}
+
+// A chunk that announces more than max_body_bytes allows is refused before its bytes arrive.
+int ClientConnection::onChunkHeader(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  uint64_t limit = c->ctx_.snapshot->config->limits.max_body_bytes;
+  if (p->content_length > limit || c->body_bytes_ + p->content_length > limit) {
+    c->reject_status_ = 413;
+    return HPE_USER;
+  }
+  return 0;
 }
 
 int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {

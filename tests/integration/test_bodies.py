@@ -261,6 +261,16 @@ class BodyLimitTest(ProxyTestCase):
         r = c.read_response()
         self.assertEqual(r.status, 413, r)
 
+    def test_chunk_announcing_too_much_is_413_before_its_bytes(self):
+        # The chunk size alone says the body is over the limit: no need to wait for the bytes.
+        for size in (b"2000", b"ffffffffffffffff"):
+            with self.subTest(size=size):
+                c = self.conn(timeout=3)
+                c.send(b"POST /big HTTP/1.1\r\nHost: test.local\r\nTransfer-Encoding: chunked"
+                       b"\r\n\r\n" + size + b"\r\nhello")
+                r = c.read_response()
+                self.assertEqual(r.status, 413, r)
+
     def test_expect_100_over_limit_is_413(self):
         c = self.conn()
         c.send(b"POST /big HTTP/1.1\r\nHost: test.local\r\nExpect: 100-continue\r\n"

@@ -67,6 +67,7 @@ CASES = {
     "host_unclosed_ip_literal": b"GET /a HTTP/1.1\r\nHost: [::1\r\n\r\n",
     "host_userinfo": b"GET /a HTTP/1.1\r\nHost: user@a.example\r\n\r\n",
     # RFC 9112 §3.2: an HTTP/1.1 request without Host is refused even in absolute form.
+    "fragment_in_target": b"GET /a#frag HTTP/1.1\r\n" + H + b"\r\n",
     "absolute_form_without_host": b"GET http://a.example/a HTTP/1.1\r\n\r\n",
     "absolute_form_bad_port": b"GET http://a.example:8x/a HTTP/1.1\r\n" + H + b"\r\n",
 }
@@ -135,6 +136,15 @@ class FramingTest(ProxyTestCase):
             with self.subTest(version=v):
                 self.check_rejected(b"GET /a HTTP/" + v + b"\r\n" + H + b"\r\n", statuses=(505,),
                                     name="v" + v.decode())
+
+    def test_connect_is_405_with_allow(self):
+        # A reverse proxy opens no tunnels to hosts a client names; a 405 says what is allowed.
+        c = self.conn()
+        c.send(b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 405)
+        self.assertIn("GET", [m.strip() for m in (r.header("allow") or "").split(",")])
+        self.assertNotIn("CONNECT", r.header("allow"))
 
     def test_higher_minor_version_is_served_as_http11(self):
         # RFC 9110 §2.5: HTTP/1.2 is processed as the highest 1.x sluice speaks.
