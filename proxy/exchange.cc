@@ -526,6 +526,7 @@ void Exchange::sendReply(int status, std::string_view body, bool json,
   }
   bool bodiless = status == 204 || status == 304 || (status >= 100 && status < 200);
   std::string filtered;
+  bool unknown_length = false;  // a HEAD whose body a filter would have transformed
   if (!chain_.empty()) {
     // Response filters see the length as on an upstream response; one that removes it (gzip)
     // transforms the body, which then passes through the body filters in one piece. A filter
@@ -537,6 +538,7 @@ void Exchange::sendReply(int status, std::string_view body, bool json,
     chain_.runResponseHeaders(head, *this);
     if (!*alive || response_started_ || finished_) return;
     bool transformed = !bodiless && head.headers.remove("content-length") == 0;
+    unknown_length = transformed && head_only_;
     if (transformed && !head_only_ && route_ != nullptr && route_->body_filters) {
       filtered.assign(body);
       chain_.runResponseBody(filtered, true, *this);
@@ -548,8 +550,8 @@ void Exchange::sendReply(int status, std::string_view body, bool json,
                 status != 408;
   const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
   std::string out;
-  appendResponseHead(head, bodiless ? BodyFraming::None : BodyFraming::Length, body.size(),
-                     connection, out);
+  appendResponseHead(head, bodiless || unknown_length ? BodyFraming::None : BodyFraming::Length,
+                     body.size(), connection, out);
   if (!head_only_ && !bodiless) out.append(body);
   response_started_ = true;
   response_done_ = true;

@@ -119,6 +119,8 @@ class Compression(ProxyTestCase):
     @classmethod
     def config(cls, ports):
         return make_config({"o": cls.origin.port}, [
+            "{name: gc, match: {path_prefix: /gc/}, upstream: o, filters: [{gzip: {min_bytes:"
+            " 1024}}, {cache: {ttl: 30s}}]}",
             "{name: z, match: {path_prefix: /}, upstream: o, filters: [{gzip: {min_bytes: 1024,"
             " level: 5, types: [text/*, application/json], encodings: [zstd, br, gzip]}}]}"],
             limits={"header_timeout": "5s"})
@@ -196,6 +198,17 @@ class Compression(ProxyTestCase):
         small = self.get("/gen?size=500", "gzip", method="HEAD")  # a GET would not compress it
         self.assertIsNone(small.header("content-encoding"))
         self.assertEqual(small.header("content-length"), "500")
+
+    def test_head_from_the_cache_behind_gzip(self):
+        # gzip before cache: the cache answers the HEAD itself (a local reply); gzip would
+        # transform the body, so the uncompressed length must not be announced.
+        get = self.get("/gc/h?size=5000", "gzip")
+        self.assertEqual(get.header("content-encoding"), "gzip")
+        head = self.get("/gc/h?size=5000", "gzip", method="HEAD")
+        self.assertEqual(head.header("x-cache"), "HIT")
+        self.assertEqual(head.header("content-encoding"), "gzip")
+        self.assertIsNone(head.header("content-length"))
+        self.assertEqual(head.body, b"")
 
     def test_304_carries_the_etag_and_vary_of_the_200(self):
         target = "/gen?size=0&status=304"
