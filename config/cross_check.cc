@@ -35,6 +35,18 @@ void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
   for (size_t i = 0; i < c.routes.size() && i < state.route_refs.size(); ++i) {
     const Route& route = c.routes[i];
     const RouteRefs& refs = state.route_refs[i];
+    // The circuit_breaker filter trips on the upstream's own breaker settings.
+    const Upstream* upstream = route.upstream.empty() ? nullptr : c.findUpstream(route.upstream);
+    for (const auto& at : refs.circuit_breakers) {
+      if (route.respond && route.upstream.empty()) {
+        report(at, "circuit_breaker: this route answers with respond:, so there is no upstream "
+                   "to protect; remove the filter");
+      } else if (upstream != nullptr && !upstream->circuit_breaker) {
+        report(at, "circuit_breaker: the filter uses the upstream's circuit_breaker settings, "
+                   "and upstream \"" + route.upstream + "\" has none; add e.g. "
+                   "circuit_breaker: {consecutive_failures: 5} to it, or remove the filter");
+      }
+    }
     if (!route.upstream.empty() && !c.findUpstream(route.upstream)) {
       report(refs.upstream,
              "upstream \"" + route.upstream + "\" is not defined; " +

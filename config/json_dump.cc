@@ -188,9 +188,8 @@ void writeUpstream(JsonWriter& w, const Upstream& u) {
   w.beginObject();
   w.key("name").string(u.name);
   w.key("balancer").string(u.balancer);
-  // hash_key only takes effect with consistent_hash; elsewhere it is reported as not in use.
-  w.key("hash_key");
-  u.balancer == "consistent_hash" ? w.string(u.hash_key) : w.null();
+  // The effective key (default ip), whatever the balancer; only consistent_hash consults it.
+  w.key("hash_key").string(u.hash_key);
   w.key("balance_factor");
   u.balance_factor ? w.number(*u.balance_factor) : w.null();
   w.key("slow_start").optDuration(u.slow_start);

@@ -60,12 +60,14 @@ std::string canonicalKey(const std::string& path) {
 
 class Loader {
  public:
+  explicit Loader(const LoadOptions& options) : options_(options) {}
+
   // Loads one file's text and then, recursively, its includes.
   void loadText(const std::string& path, std::string_view text) {
     seen_.insert(canonicalKey(path));
     state_.config.files.push_back(path);
     std::vector<Include> includes;
-    Reader r(path, &errors_);
+    Reader r(path, &errors_, &options_);
     try {
       std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
       if (docs.size() > 1) {
@@ -247,6 +249,7 @@ class Loader {
     }
   }
 
+  const LoadOptions& options_;
   LoadState state_;
   std::vector<Diagnostic> errors_;
   std::set<std::string> seen_;
@@ -260,9 +263,10 @@ std::string Diagnostic::text() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
-LoadResult loadString(std::string_view yaml, const std::string& name) {
+LoadResult loadString(std::string_view yaml, const std::string& name,
+                      const LoadOptions& options) {
   try {
-    Loader loader;
+    Loader loader(options);
     loader.loadText(name, yaml);
     return loader.finish(name);
   } catch (const std::exception& e) {  // e.g. bad_alloc: still no exception escapes
@@ -271,12 +275,12 @@ LoadResult loadString(std::string_view yaml, const std::string& name) {
   }
 }
 
-LoadResult loadFile(const std::string& path) {
+LoadResult loadFile(const std::string& path, const LoadOptions& options) {
   std::string err;
   auto data = readFile(path, &err);
   if (!data)
     return LoadResult{nullptr, {Diagnostic{path, 0, 0, "cannot read the config file: " + err}}};
-  return loadString(*data, path);
+  return loadString(*data, path, options);
 }
 
 }  // namespace sluice::config

@@ -86,6 +86,16 @@ void Reader::error(const Origin& at, std::string message) {
   errors_->push_back(Diagnostic{at.file, at.line, at.column, std::move(message)});
 }
 
+void Reader::resourceError(const YAML::Node& at, std::string message) {
+  Origin o = origin(at);
+  errors_->push_back(Diagnostic{o.file, o.line, o.column, std::move(message), true});
+}
+
+const LoadOptions& Reader::options() const {
+  static const LoadOptions kDefaults;
+  return options_ != nullptr ? *options_ : kDefaults;
+}
+
 std::string describeNode(const YAML::Node& n) {
   if (!n.IsDefined()) return "nothing";
   switch (n.Type()) {
@@ -183,6 +193,11 @@ MapReader::MapReader(Reader& r, const YAML::Node& node, std::string what,
     const std::string& name = key.Scalar();
     bool known = false;
     for (auto k : keys) known = known || k == name;
+    if (!known && keys.empty()) {  // e.g. the circuit_breaker filter, which has no settings
+      r.error(key, "unknown key \"" + name + "\": " + what_ + " takes no options; write " + what_ +
+                       ": {}");
+      continue;
+    }
     if (!known) {
       r.error(key, "unknown key \"" + name + "\" in " + what_ + "; expected one of: " + join(keys));
       continue;

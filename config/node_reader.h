@@ -28,8 +28,9 @@ struct Origin {
 // The file being read and the diagnostics collected so far (shared by all files of a load).
 class Reader {
  public:
-  Reader(std::string file, std::vector<Diagnostic>* errors)
-      : file_(std::move(file)), errors_(errors) {}
+  Reader(std::string file, std::vector<Diagnostic>* errors,
+         const LoadOptions* options = nullptr)
+      : file_(std::move(file)), errors_(errors), options_(options) {}
 
   const std::string& file() const { return file_; }
   // The directory relative paths and includes in this file are resolved against.
@@ -40,7 +41,11 @@ class Reader {
   Origin origin(const YAML::Node& node) const;
   void error(const YAML::Node& at, std::string message);
   void error(const Origin& at, std::string message);
+  // A file the config names cannot be used here (Diagnostic::resource).
+  void resourceError(const YAML::Node& at, std::string message);
   size_t errorCount() const { return errors_->size(); }
+  // How this load checks the files it names (defaults when the Reader was given none).
+  const LoadOptions& options() const;
 
   // Scalar reads of a single node. `what` names it in messages ("address", "methods[1]"). Each
   // returns empty after recording an error when the node has the wrong type or value.
@@ -55,6 +60,7 @@ class Reader {
  private:
   std::string file_;
   std::vector<Diagnostic>* errors_;
+  const LoadOptions* options_;
 };
 
 // "a map", "a list", "null", or the scalar quoted: for "expected X, got Y" messages.

@@ -229,6 +229,9 @@ std::optional<FilterEntry> parseFilter(Reader& r, const YAML::Node& node, RouteR
   MapReader m(r, body, std::string(kind->name), kind->keys);
   std::optional<FilterEntry> out;
   if (m.ok()) out = FilterEntry{std::string(kind->name), parseSpec(r, m, kind->name, refs)};
+  if (out && kind->name == "circuit_breaker" && refs != nullptr) {
+    refs->circuit_breakers.push_back(r.origin(key));
+  }
   useFeature(r, key, kind->feature);
   return out;
 }

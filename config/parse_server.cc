@@ -18,6 +18,7 @@ std::optional<Certificate> parseCertificate(Reader& r, const YAML::Node& node,
   ok = m.readPath("cert", &c.cert) && ok;
   ok = m.readPath("key", &c.key) && ok;
   if (!ok) return std::nullopt;
+  checkCertificateFiles(r, m.get("cert"), m.get("key"), c);
   return c;
 }
 
@@ -140,6 +141,7 @@ AccessLog parseAccessLog(Reader& r, const YAML::Node& node) {
       a.path = path;
     } else {
       a.path = r.resolvePath(path);
+      checkAccessLogPath(r, m.get("path"), a.path);
     }
   }
   std::string format;

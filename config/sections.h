@@ -23,6 +23,7 @@ struct RouteRefs {
   Origin name;                   // its `name:` value
   Origin upstream;               // its `upstream:` value, when set
   std::vector<Origin> clusters;  // filters with `scope: cluster` (need rate_limit_store)
+  std::vector<Origin> circuit_breakers;  // `circuit_breaker` filters (need the upstream's section)
 };
 
 // One load: the config being merged from all files, and where each named thing came from.
@@ -49,6 +50,12 @@ RateLimitStore parseRateLimitStore(Reader& r, const YAML::Node& node);
 // A `{cert, key}` pair of files, resolved against the naming file's directory.
 std::optional<Certificate> parseCertificate(Reader& r, const YAML::Node& node,
                                             const std::string& what);
+
+// file_checks.cc: whether the files named can be used here (LoadOptions::check_files); problems
+// are recorded as Reader::resourceError at the `cert:`/`key:`/`path:` value.
+void checkCertificateFiles(Reader& r, const YAML::Node& cert_at, const YAML::Node& key_at,
+                           const Certificate& c);
+void checkAccessLogPath(Reader& r, const YAML::Node& at, const std::string& path);
 
 // parse_upstream.cc
 Upstream parseUpstream(Reader& r, const YAML::Node& node);

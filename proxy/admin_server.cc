@@ -33,6 +33,7 @@ struct AdminConn {
     std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
                       filters::reasonPhrase(r.status) + "\r\ncontent-type: " + r.content_type +
                       "\r\ncontent-length: " + std::to_string(r.body.size()) +
+                      (r.allow.empty() ? "" : "\r\nallow: " + r.allow) +
                       "\r\ncache-control: no-store\r\nconnection: close\r\n\r\n";
     if (request.method != "HEAD") out += r.body;
     struct Write {

@@ -22,6 +22,7 @@ struct AdminResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::string allow = {};  // the Allow header of a 405 (RFC 9110 §15.5.6); empty: none
 };
 
 using AdminResponder = std::function<void(AdminResponse)>;

@@ -72,6 +72,10 @@ Metrics::Metrics()
   config_reloads_total.with({"failure"});
 }
 
+void Metrics::declareUpstreams(const config::Config& config) {
+  for (const config::Upstream& u : config.upstreams) upstream_retries_total.with({u.name});
+}
+
 void Metrics::recordReload(bool success, double unix_seconds) {
   config_reloads_total.with({success ? "success" : "failure"}).inc();
   if (success) config_last_reload_success_timestamp_seconds.with({}).set(unix_seconds);

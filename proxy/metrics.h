@@ -3,6 +3,7 @@
 // rendered by the admin listener for GET /metrics.
 #pragma once
 
+#include "config/config.h"
 #include "filters/metrics_registry.h"
 
 namespace sluice::proxy {
@@ -21,6 +22,11 @@ struct Metrics {
   // Called by whoever applies a config (startup counts as a reload). `unix_seconds` is the
   // wall-clock time the new config took effect.
   void recordReload(bool success, double unix_seconds);
+
+  // Gives every upstream of `config` its per-upstream counters at 0 (a series that appears only
+  // at its first event breaks rate() and "is it 0?" alerts). Called on the main thread with each
+  // config that takes effect; series of removed upstreams stay, as counters do.
+  void declareUpstreams(const config::Config& config);
 
   filters::Registry registry;  // declared first: the references below point into it
 

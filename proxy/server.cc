@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -24,14 +25,30 @@ double unixNow() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-std::string joinErrors(const std::vector<config::Diagnostic>& errors) {
-  std::string out;
-  for (const auto& d : errors) out += d.text() + "\n";
+// Every error on its own line (operations.md: a log line is one line, with a level).
+std::vector<std::string> errorLines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> errorLines(const std::vector<config::Diagnostic>& errors) {
+  std::vector<std::string> out;
+  for (const auto& d : errors) {
+    for (auto& line : errorLines(d.text())) out.push_back(std::move(line));
+  }
   return out;
 }
 }  // namespace
 
-Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
+Server::Server(std::string config_path, config::LoadOptions load_options)
+    : config_path_(std::move(config_path)), load_options_(std::move(load_options)) {
   uv_loop_init(&loop_);
 }
 
@@ -83,10 +100,14 @@ int Server::run() {
     logError(inherit_error);
     return 2;
   }
-  config::LoadResult loaded = config::loadFile(config_path_);
+  config::LoadResult loaded = config::loadFile(config_path_, load_options_);
   if (!loaded.errors.empty()) {
-    for (const auto& d : loaded.errors) logError(d.text());
-    return 1;
+    for (const auto& line : errorLines(loaded.errors)) logError(line);
+    // operations.md: a config that is only refused for files it cannot use (an unreadable
+    // certificate) "could not start" (2); anything else is a bad config (1).
+    bool resources_only = std::all_of(loaded.errors.begin(), loaded.errors.end(),
+                                      [](const config::Diagnostic& d) { return d.resource; });
+    return resources_only ? 2 : 1;
   }
   bool resolved = false;
   std::string resolve_error;
@@ -111,6 +132,7 @@ int Server::run() {
     return resource_error ? 2 : 1;  // operations.md: an unreadable certificate cannot start
   }
   const config::Config& c = *snapshot_->config;
+  metrics_.declareUpstreams(c);
   for (uint32_t i = 0; i < c.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), metrics_, shared_));
   }
@@ -169,7 +191,7 @@ void Server::onSignal(uv_signal_t* s, int signum) {
   auto* self = static_cast<Server*>(s->data);
   switch (signum) {
     case SIGHUP:
-      self->reload([](bool ok, const std::string& msg) {});
+      self->reload([](bool, const std::vector<std::string>&) {});  // reload() logs the outcome
       break;
     case SIGTERM:
     case SIGINT:
@@ -190,7 +212,7 @@ void Server::onSignal(uv_signal_t* s, int signum) {
 
 void Server::reload(ReloadDone done) {
   if (stopping_) {
-    done(false, "shutting down\n");
+    done(false, {"shutting down"});
     return;
   }
   if (reloading_) {  // one at a time; a reload asked meanwhile runs right after
@@ -199,7 +221,7 @@ void Server::reload(ReloadDone done) {
   }
   reloading_ = true;
   notifier_.reloading();
-  auto finish = [this, done](bool ok, std::string message) {
+  auto finish = [this, done](bool ok, const std::vector<std::string>& errors) {
     notifier_.ready(&loop_, (ok ? "serving config version " : "reload failed; serving version ") +
                                 std::to_string(version_));
     double now = unixNow();
@@ -208,28 +230,29 @@ void Server::reload(ReloadDone done) {
     if (ok) {
       logInfo("config reloaded: version " + std::to_string(version_));
     } else {
-      logError("config reload failed, still serving version " + std::to_string(version_) + ": " +
-               message);
+      logError("config reload failed with " + std::to_string(errors.size()) +
+               " error(s); still serving version " + std::to_string(version_));
+      for (const auto& e : errors) logError(e);
     }
     reloading_ = false;
-    done(ok, std::move(message));
+    done(ok, errors);
     if (!queued_reloads_.empty()) {
       auto queued = std::move(queued_reloads_);
       queued_reloads_.clear();
-      reload([queued](bool ok2, const std::string& m) {
-        for (const auto& q : queued) q(ok2, m);
+      reload([queued](bool ok2, const std::vector<std::string>& e) {
+        for (const auto& q : queued) q(ok2, e);
       });
     }
   };
-  config::LoadResult loaded = config::loadFile(config_path_);
+  config::LoadResult loaded = config::loadFile(config_path_, load_options_);
   if (!loaded.errors.empty()) {
-    finish(false, joinErrors(loaded.errors));
+    finish(false, errorLines(loaded.errors));
     return;
   }
   config::ConfigPtr cfg = loaded.config;
   resolveTargets(&loop_, *cfg, resolved_, [this, cfg, finish](std::vector<ResolvedTarget> r, std::string err) {
     if (!err.empty()) {
-      finish(false, err);
+      finish(false, errorLines(err));
       return;
     }
     std::string error;
@@ -239,7 +262,7 @@ void Server::reload(ReloadDone done) {
                                      &resource_error, &upstream_states_,
                                      static_cast<int64_t>(uv_now(&loop_)));
     if (!next) {
-      finish(false, error);
+      finish(false, errorLines(error));
       return;
     }
     if (cfg->workers != workers_.size()) {
@@ -255,7 +278,7 @@ void Server::reload(ReloadDone done) {
       if (!bindListener(l, per_worker, error)) {
         for (auto& v : added)
           for (auto& s : v) ::close(s.fd);
-        finish(false, error);
+        finish(false, errorLines(error));
         return;
       }
       for (size_t i = 0; i < per_worker.size(); ++i) added[i].push_back(per_worker[i]);
@@ -264,12 +287,13 @@ void Server::reload(ReloadDone done) {
     resolved_ = std::move(r);
     version_ = next->version;
     snapshot_ = next;
+    metrics_.declareUpstreams(*next->config);
     for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
     health_->apply(next);
     forgetRemovedUpstreams();
     scheduleResolve();
     state_.dropUnused();
-    finish(true, std::to_string(version_));
+    finish(true, {});
   });
 }
 
@@ -400,51 +424,59 @@ std::string Server::configJson() const {
          ",\"config\":" + config::toJson(*snapshot_->config) + "}\n";
 }
 
+// Each admin path allows its methods; another method gets 405 with Allow (RFC 9110 §15.5.6),
+// and a path that is not here gets 404 whatever the method.
 void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
   const std::string& p = req.path;
+  const char* kText = "text/plain; charset=utf-8";
+  bool post_only = p == "/reload" || p == "/cache/purge";
+  bool get_only =
+      p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/config" || p == "/status";
+  if (!post_only && !get_only) {
+    respond({404, kText, "not found\n"});
+    return;
+  }
   bool get = req.method == "GET" || req.method == "HEAD";
+  if (post_only && req.method != "POST") {
+    respond({405, kText,
+             p == "/reload" ? "use POST /reload\n" : "use POST /cache/purge?key=... or ?prefix=...\n",
+             "POST"});
+    return;
+  }
+  if (get_only && !get) {
+    respond({405, kText, "use GET " + p + "\n", "GET, HEAD"});
+    return;
+  }
   if (p == "/reload") {
-    if (req.method != "POST") {
-      respond({405, "text/plain; charset=utf-8", "use POST /reload\n"});
-      return;
-    }
-    reload([respond](bool ok, const std::string& msg) {
-      if (ok) {
-        respond({200, "application/json", "{\"result\":\"success\",\"version\":" + msg + "}\n"});
-      } else {
-        respond({400, "text/plain; charset=utf-8", msg});
+    // Both outcomes are JSON; `version` is the config served after the attempt.
+    reload([this, respond](bool ok, const std::vector<std::string>& errors) {
+      std::string body = std::string("{\"result\":\"") + (ok ? "success" : "failure") +
+                         "\",\"version\":" + std::to_string(version_);
+      if (!ok) {
+        body += ",\"errors\":[";
+        for (size_t i = 0; i < errors.size(); ++i) {
+          body += (i > 0 ? "," : "") + config::jsonQuote(errors[i]);
+        }
+        body += "]";
       }
+      respond({ok ? 200 : 400, "application/json", body + "}\n"});
     });
-    return;
-  }
-  if (p == "/cache/purge") {
-    if (req.method != "POST") {
-      respond({405, "text/plain; charset=utf-8", "use POST /cache/purge?key=... or ?prefix=...\n"});
-      return;
-    }
+  } else if (p == "/cache/purge") {
     filters::PurgeOutcome o = filters::purgeFromAdmin(state_, req.query, req.body);
-    respond({o.status, o.status == 200 ? "application/json" : "text/plain; charset=utf-8", o.body});
-    return;
-  }
-  if (!get) {
-    respond({405, "text/plain; charset=utf-8", "method not allowed\n"});
-    return;
-  }
-  if (p == "/healthz") {
-    respond({200, "text/plain; charset=utf-8", "ok\n"});
+    respond({o.status, o.status == 200 ? "application/json" : kText, o.body});
+  } else if (p == "/healthz") {
+    respond({200, kText, "ok\n"});
   } else if (p == "/readyz") {
     bool ready = ready_ && !stopping_;
-    respond({ready ? 200 : 503, "text/plain; charset=utf-8", ready ? "ready\n" : "draining\n"});
+    respond({ready ? 200 : 503, kText, ready ? "ready\n" : "draining\n"});
   } else if (p == "/metrics") {
     respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.registry.render()});
   } else if (p == "/config") {
     respond({200, "application/json", configJson()});
-  } else if (p == "/status") {
+  } else {  // /status
     double now = static_cast<double>(uv_now(&loop_)) / 1e3;
     respond({200, "text/html; charset=utf-8",
              status_page_.render(*snapshot_, metrics_.registry, now, stopping_)});
-  } else {
-    respond({404, "text/plain; charset=utf-8", "not found\n"});
   }
 }
 

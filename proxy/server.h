@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/loader.h"
 #include "proxy/admin_server.h"
 #include "proxy/health_checker.h"
 #include "proxy/upstream_states.h"
@@ -23,14 +24,17 @@ namespace sluice::proxy {
 
 class Server {
  public:
-  explicit Server(std::string config_path);
+  // `load_options` are used at start and on every reload (main passes the OpenSSL check of
+  // certificates, so start, reload and `-t` refuse the same files).
+  Server(std::string config_path, config::LoadOptions load_options);
   ~Server();
   // Runs until stopped; returns the process exit code (operations.md: 0 clean, 1 bad config,
   // 2 could not start).
   int run();
 
  private:
-  using ReloadDone = std::function<void(bool ok, std::string message)>;
+  // `errors` is empty on success; else one line each ("file:line:col: ..." where known).
+  using ReloadDone = std::function<void(bool ok, const std::vector<std::string>& errors)>;
 
   bool bindListener(const config::Listener& l, std::vector<ListenerSocket>& per_worker,
                     std::string& error);
@@ -47,6 +51,7 @@ class Server {
   static void onSignal(uv_signal_t* s, int signum);
 
   std::string config_path_;
+  config::LoadOptions load_options_;
   uv_loop_t loop_;
   Metrics metrics_;
   SharedState shared_;

@@ -142,7 +142,8 @@ routes:
 )";
 
 TEST(Loader, FullExampleLoads) {
-  auto r = loadString(kFull, "/etc/sluice/sluice.yaml");
+  // /etc/sluice/logs does not exist here: the access log's directory is not checked.
+  auto r = loadString(kFull, "/etc/sluice/sluice.yaml", LoadOptions{false, nullptr});
   ASSERT_TRUE(r.config) << ::testing::PrintToString(texts(r));
   const Config& c = *r.config;
   EXPECT_EQ(c.workers, 4u);
@@ -296,6 +297,69 @@ TEST(Includes, UpstreamMayBeDefinedInALaterFile) {
   dir.write("up.yaml", "upstreams: [{name: late, targets: [{address: \"127.0.0.1:2\"}]}]\n");
   auto r = loadFile(main);
   EXPECT_TRUE(r.config) << ::testing::PrintToString(texts(r));
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+constexpr const char* kTlsListener = R"(listeners:
+  - name: tls
+    address: 127.0.0.1:8443
+    tls: {certificates: [{cert: a.crt, key: a.key}]}
+upstreams: [{name: api, targets: [{address: 127.0.0.1:9001}]}]
+routes: [{name: all, upstream: api}]
+)";
+
+TEST(FileChecks, UnusableFilesAreResourceErrorsAtTheirEntry) {
+  TempDir dir;
+  std::string main = dir.write("sluice.yaml", std::string(kTlsListener) + "workers: 0\n");
+  auto r = loadFile(main);
+  ASSERT_EQ(r.errors.size(), 3u) << ::testing::PrintToString(texts(r));
+  EXPECT_THAT(r.errors[0].text(), HasSubstr("sluice.yaml:4:33: cert: cannot read"));
+  EXPECT_TRUE(r.errors[0].resource);
+  EXPECT_THAT(r.errors[1].text(), HasSubstr("sluice.yaml:4:45: key: cannot read"));
+  EXPECT_TRUE(r.errors[1].resource);
+  EXPECT_THAT(r.errors[2].text(), HasSubstr("sluice.yaml:7:10: workers must be"));
+  EXPECT_FALSE(r.errors[2].resource) << "a bad value is a config error, not a resource one";
+  LoadOptions off;
+  off.check_files = false;
+  EXPECT_EQ(loadFile(main, off).errors.size(), 1u);
+}
+
+TEST(FileChecks, TheCertificateCheckSeesReadablePemFilesAndNamesTheFile) {
+  TempDir dir;
+  std::string main = dir.write("sluice.yaml", kTlsListener);
+  dir.write("a.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  dir.write("a.key", "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n");
+  std::vector<Certificate> seen;
+  LoadOptions options;
+  options.check_certificate = [&](const Certificate& c) -> std::optional<CertificateProblem> {
+    seen.push_back(c);
+    return CertificateProblem{true, "\"" + c.key + "\" does not match"};
+  };
+  auto r = loadFile(main, options);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].cert, dir.path() + "/a.crt");
+  EXPECT_EQ(seen[0].key, dir.path() + "/a.key");
+  EXPECT_THAT(texts(r), ElementsAre(main + ":4:45: key: \"" + dir.path() + "/a.key\" does not match"));
+  EXPECT_TRUE(r.errors[0].resource);
+  options.check_certificate = [](const Certificate&) { return std::optional<CertificateProblem>(); };
+  EXPECT_TRUE(loadFile(main, options).config);
+}
+
+TEST(FileChecks, AccessLogDirectoryMustExist) {
+  TempDir dir;
+  std::string main = dir.write("sluice.yaml", std::string(kMinimal) +
+                                                  "access_log: {path: logs/access.log}\n");
+  auto r = loadFile(main);
+  EXPECT_THAT(texts(r), ElementsAre(main + ":10:20: path: the directory \"" + dir.path() +
+                                    "/logs\" does not exist; create it, or write stdout, stderr, "
+                                    "off or a file in an existing directory"));
+  dir.write("logs/other", "");
+  EXPECT_TRUE(loadFile(main).config) << "the directory exists now; the file need not";
 }
 
 }  // namespace

@@ -113,9 +113,10 @@ TEST(ParseFilter, EmptyBodyMeansDefaults) {
   ASSERT_TRUE(p.entry);
   EXPECT_TRUE(std::holds_alternative<CircuitBreakerFilter>(p.entry->spec));
   auto extra = parse("circuit_breaker: {open_for: 1s}");
-  EXPECT_THAT(
-      extra.errors,  // circuit_breaker takes no keys
-      ::testing::ElementsAre(::testing::HasSubstr("unknown key \"open_for\" in circuit_breaker")));
+  EXPECT_THAT(extra.errors,  // circuit_breaker takes no keys, and the message says what to write
+              ::testing::ElementsAre(::testing::HasSubstr(
+                  "unknown key \"open_for\": circuit_breaker takes no options; write "
+                  "circuit_breaker: {}")));
 }
 
 }  // namespace

@@ -115,6 +115,26 @@ class AdminTest(ProxyTestCase):
 
     def test_unknown_admin_path(self):
         self.assertEqual(self.sluice.admin("GET", "/no-such-endpoint").status, 404)
+        for method in ("POST", "PUT", "DELETE"):  # 404 whatever the method
+            r = self.sluice.admin(method, "/no-such-endpoint", body=b"")
+            self.assertEqual(r.status, 404, (method, r))
+
+    def test_method_not_allowed_names_the_allowed_ones(self):
+        # RFC 9110 §15.5.6: a 405 carries Allow
+        for method, path, allow in (("POST", "/metrics", "GET, HEAD"),
+                                    ("DELETE", "/healthz", "GET, HEAD"),
+                                    ("PUT", "/config", "GET, HEAD"),
+                                    ("GET", "/reload", "POST"),
+                                    ("GET", "/cache/purge", "POST")):
+            r = self.sluice.admin(method, path, body=b"" if method != "GET" else None)
+            self.assertEqual(r.status, 405, (method, path, r))
+            self.assertEqual(r.header("allow"), allow, (method, path, r.headers))
+        self.assertIsNone(self.sluice.admin("GET", "/healthz").header("allow"))
+
+    def test_retries_counter_exists_before_any_retry(self):
+        samples = [(l, v) for n, l, v in parse_metrics(self.sluice.metrics())
+                   if n == "sluice_upstream_retries_total"]
+        self.assertIn(({"upstream": "echo"}, 0.0), samples)
 
     def test_access_log(self):
         ids = {}
@@ -244,6 +264,88 @@ class CommandLineTest(ProxyTestCase):
     def test_bad_flag_exits_1(self):
         p = run_sluice(["--no-such-flag"])
         self.assertEqual(p.returncode, 1)
+        for args in (["--version", "--bogus"], ["--bogus", "--version"], ["--help", "-x"]):
+            p = run_sluice(args)
+            self.assertEqual(p.returncode, 1, "a bad flag fails whatever else is there: %s" % args)
+            self.assertIn("unknown argument", p.stderr)
+            self.assertNotIn("sluice 0", p.stdout)
+
+    def test_c_without_a_file(self):
+        for args in (["-c"], ["-t", "-c"]):
+            p = run_sluice(args)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertIn("-c needs a file", p.stderr)
+
+    def test_dump_shows_the_effective_hash_key(self):
+        path = self.write("hash.yaml", self.good_config())
+        p = run_sluice(["-T", "-c", path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["upstreams"][0]["hash_key"], "ip")
+
+    def tls_config(self, cert, key):
+        return ("listeners:\n"
+                "  - name: tls\n"
+                "    address: 127.0.0.1:$PORT\n"
+                "    tls: {certificates: [{cert: %s, key: %s}]}\n"
+                "admin: {address: 127.0.0.1:$ADMIN}\n"
+                "upstreams: [{name: app, targets: [{address: 127.0.0.1:9}]}]\n"
+                "routes: [{name: all, upstream: app}]\n" % (cert, key))
+
+    def test_check_reports_what_start_would_refuse(self):
+        # each of these passed -t once and then failed at start; now -t lists them all
+        path = self.write("refuse.yaml", (
+            "listeners:\n"
+            "  - name: tls\n"
+            "    address: 127.0.0.1:18443\n"
+            "    tls: {certificates: [{cert: /nonexistent/x.crt, key: no-such.key}]}\n"
+            "admin: {address: 127.0.0.1:19902}\n"
+            "upstreams: [{name: app, targets: [{address: 127.0.0.1:9}]}]\n"
+            "routes: [{name: all, upstream: app, filters: [{circuit_breaker: {}}]}]\n"
+            "access_log: {path: /nonexistent-dir/access.log}\n"))
+        p = run_sluice(["-t", "-c", path])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        err = p.stderr
+        for loc, what in (("refuse.yaml:4:33: ", "cert: cannot read \"/nonexistent/x.crt\""),
+                          ("refuse.yaml:4:58: ", "key: cannot read"),
+                          ("refuse.yaml:7:48: ", "circuit_breaker: "),
+                          ("refuse.yaml:8:20: ", "\"/nonexistent-dir\" does not exist")):
+            lines = [l for l in err.splitlines() if loc in l]
+            self.assertEqual(len(lines), 1, "%s not reported once:\n%s" % (loc, err))
+            self.assertIn(what, lines[0])
+
+    def test_unusable_certificate_fails_check_and_start(self):
+        cert, key = os.path.join(self.dir, "a.crt"), os.path.join(self.dir, "a.key")
+        other_key = os.path.join(self.dir, "b.key")
+        for k in (key, other_key):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", k, "-out",
+                            cert, "-subj", "/CN=a.test", "-days", "2"],
+                           check=True, capture_output=True)
+        # cert now belongs to other_key; key is a valid key of another certificate
+        cases = [(cert, key, "does not match the certificate"),
+                 ("/nonexistent/x.crt", other_key, "cannot read"),
+                 (self.write("junk.crt", "not a certificate\n"), other_key, "no PEM certificate")]
+        for c, k, what in cases:
+            path = self.write("tls.yaml", self.tls_config(c, k).replace("$PORT", "18443")
+                              .replace("$ADMIN", "19902"))
+            p = run_sluice(["-t", "-c", path])
+            self.assertEqual(p.returncode, 1, (what, p.stderr))
+            self.assertRegex(p.stderr, r"tls\.yaml:4:\d+: (cert|key): .*%s" % what)
+            # running it: operations.md "could not start (cert unreadable)": exit 2
+            s = Sluice(self.tls_config(c, k), wait_ready=False)
+            s.start()
+            try:
+                code = s.wait(20)
+                err = s.stderr_text()
+            finally:
+                s.__exit__(None, None, None)
+            self.assertEqual(code, 2, err)
+            self.assertRegex(err, r"<3>error: \S+:4:\d+: (cert|key): .*%s" % what)
+        # the good pair passes -t
+        path = self.write("tls.yaml", self.tls_config(cert, other_key).replace("$PORT", "18443")
+                          .replace("$ADMIN", "19902"))
+        p = run_sluice(["-t", "-c", path])
+        self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_port_in_use_exits_2(self):
         blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

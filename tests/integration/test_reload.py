@@ -111,6 +111,13 @@ class ReloadTest(ProxyTestCase):
         self.assertEqual(r.status, 400, r)
         self.assertIn("sluice.yaml:%d:1:" % bad_line, r.body.decode(),
                       "the error names file:line:col")
+        # a failure answers in JSON like a success does, with the version still served
+        self.assertTrue((r.header("content-type") or "").startswith("application/json"), r)
+        doc = r.json()
+        self.assertEqual(doc["result"], "failure")
+        self.assertEqual(doc["version"], int(served))
+        self.assertEqual(len(doc["errors"]), 1, doc)
+        self.assertRegex(doc["errors"][0], r"sluice\.yaml:%d:1: unknown key" % bad_line)
         self.assertEqual(self.sluice.request("GET", "/v").header("x-config-version"), str(served))
         m = self.sluice.metrics()
         self.assertGreaterEqual(metric_sum(m, "sluice_config_reloads_total", result="failure"),
@@ -135,6 +142,35 @@ class ReloadTest(ProxyTestCase):
         # and a good one afterwards works again
         self.assertEqual(self.sluice.reload(self.next_config()).status, 200)
         self.wait_version(self.version)
+
+    def test_failed_reload_reports_every_error_on_its_own_line(self):
+        good = self.next_config()
+        self.assertEqual(self.sluice.reload(good).status, 200)
+        served = self.sluice.admin("GET", "/config").json()["version"]
+        lines = good.count("\n")
+        bad = good + "bogus_one: 1\nbogus_two: 2\n"
+        r = self.sluice.reload(bad)
+        self.assertEqual(r.status, 400, r)
+        doc = r.json()
+        self.assertEqual(doc["result"], "failure")
+        self.assertEqual(doc["version"], served)
+        self.assertEqual(len(doc["errors"]), 2, doc)
+        self.assertRegex(doc["errors"][0], r"sluice\.yaml:%d:1: unknown key \"bogus_one\"" % (lines + 1))
+        self.assertRegex(doc["errors"][1], r"sluice\.yaml:%d:1: unknown key \"bogus_two\"" % (lines + 2))
+        before = self.sluice.stderr_text()
+        self.sluice.reload(bad, via="signal")
+        # SIGHUP logs them: every stderr line has a level, each error is its own error line
+        deadline = time.time() + 3
+        while "bogus_two" not in self.sluice.stderr_text()[len(before):]:
+            self.assertLess(time.time(), deadline, "the failed SIGHUP reload is not logged")
+            time.sleep(0.05)
+        new = self.sluice.stderr_text()[len(before):]
+        for line in new.split("\n")[:-1]:
+            self.assertRegex(line, r"^<\d>\w+: \S", "a log line without a level: %r" % line)
+        for name in ("bogus_one", "bogus_two"):
+            self.assertEqual(len([l for l in new.splitlines()
+                                  if l.startswith("<3>error: ") and name in l]), 1, new)
+        self.assertIn("still serving version %d" % served, new)
 
     def test_keepalive_connection_survives_reload(self):
         c = self.conn()

@@ -135,6 +135,22 @@ TEST(MetricsTest, RecordReload) {
   EXPECT_EQ(m.config_last_reload_success_timestamp_seconds.with({}).value(), 100.5);
 }
 
+TEST(MetricsTest, EveryUpstreamHasARetriesSampleBeforeAnyRetry) {
+  Metrics m;
+  config::Config c;
+  c.upstreams.resize(2);
+  c.upstreams[0].name = "api";
+  c.upstreams[1].name = "web";
+  m.declareUpstreams(c);
+  std::string text = m.registry.render();
+  EXPECT_NE(text.find("sluice_upstream_retries_total{upstream=\"api\"} 0\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sluice_upstream_retries_total{upstream=\"web\"} 0\n"), std::string::npos);
+  m.upstream_retries_total.with({"api"}).inc();
+  m.declareUpstreams(c);  // a reload keeps the count
+  EXPECT_EQ(m.upstream_retries_total.with({"api"}).value(), 1u);
+}
+
 TEST(MetricsTest, PromtoolAcceptsTheFullExposition) {
   std::string promtool = findPromtool();
   ASSERT_FALSE(promtool.empty())
