@@ -10,10 +10,20 @@ namespace sluice::proxy {
 
 namespace {
 
-bool isTchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+// Byte classes as tables: these run on every request line and Host.
+struct ByteClass {
+  bool member[256] = {};
+  constexpr ByteClass(std::string_view extra) {
+    for (int c = 0; c < 256; ++c) {
+      member[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    }
+    for (char c : extra) member[static_cast<unsigned char>(c)] = true;
+  }
+  bool operator()(char c) const { return member[static_cast<unsigned char>(c)]; }
+};
+
+constexpr ByteClass isTchar("!#$%&'*+-.^_`|~");          // RFC 9110 §5.6.2
+constexpr ByteClass isRegNameChar("-._~%!$&'()*+;=");     // RFC 3986 reg-name, less ","
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -36,10 +46,7 @@ bool validHostAuthority(std::string_view a) {
     std::string_view host = a.substr(0, colon);
     if (colon != std::string_view::npos) port = a.substr(colon + 1);
     for (char c : host) {
-      bool alnum = isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      if (!alnum && std::string_view("-._~%!$&'()*+;=").find(c) == std::string_view::npos) {
-        return false;
-      }
+      if (!isRegNameChar(c)) return false;
     }
   }
   if (port.size() > 5) return false;
@@ -67,7 +74,7 @@ void fixRequestLine(std::string_view line, RequestLineFix& fix) {
   std::string_view method = line.substr(0, sp);
   std::string_view version = line.substr(last + 1);
   if (!version.empty() && version.back() == '\r') version.remove_suffix(1);
-  bool unknown = std::all_of(method.begin(), method.end(), isTchar) && !llhttpKnowsMethod(method);
+  bool unknown = !llhttpKnowsMethod(method) && std::all_of(method.begin(), method.end(), isTchar);
   // "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3); llhttp reads 0.9, 1.0, 1.1 and 2.0 itself.
   bool well_formed = version.size() == 8 && version.substr(0, 5) == "HTTP/" && isDigit(version[5]) &&
                      version[6] == '.' && isDigit(version[7]);
