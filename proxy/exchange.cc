@@ -307,8 +307,9 @@ void Exchange::flushClient() {
 
 void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
   if (interim) {
-    // Our own 100 answered any Expect; other 1xx (103 Early Hints) go to HTTP/1.1 clients.
-    if (head.status == 100 || head_.version_minor == 0) return;
+    // 1xx go to HTTP/1.1 clients (RFC 9110 §15.2), except a 100 when sluice sent its own to
+    // answer the client's Expect.
+    if ((head.status == 100 && meta_.expect_continue) || head_.version_minor == 0) return;
     removeHopByHop(head.headers, false);
     std::string out;
     appendResponseHead(head, BodyFraming::None, 0, nullptr, out);

@@ -134,6 +134,13 @@ class KeepAliveTest(ProxyTestCase):
         self.assertEqual(r.json()["target"], "/end")
         self.assertFalse(c.is_closed(0.2))
 
+    def test_unsolicited_100_forwarded(self):
+        # RFC 9110 §15.2: a proxy forwards 1xx it did not ask for itself.
+        c = self.conn()
+        r = c.request("GET", "/status/200?continue=1")
+        self.assertEqual(r.status, 200)
+        self.assertEqual([i.status for i in r.interim], [100])
+
     def test_1xx_early_hints_forwarded(self):
         c = self.conn()
         r = c.request("GET", "/status/200?hints=2")

@@ -28,7 +28,8 @@ Modes
   ws           RFC 6455 WebSocket echo (handshake with Sec-WebSocket-Accept; masked frames
                echoed unmasked; ping -> pong; close echoed); other requests answered as echo
   status       /status/N: answers status N; ?hints=K sends K "103 Early Hints" first (a 1xx N in
-               the path sends 103 then 200); ?cl=N adds Content-Length: N to a 304
+               the path sends 103 then 200); ?cl=N adds Content-Length: N to a 304; ?continue=1
+               sends a 100 Continue first
   sink         streams a request body of any size and answers {"body_len", "body_sha256"}
   garbage      answers with an invalid response chosen by ?kind=: dup_cl (two differing
                Content-Length), bad_status (not a status line), close (closes without a byte),
@@ -414,6 +415,8 @@ class Server:
         hints = int(q.get("hints", ["0"])[0])
         if 100 <= code < 200:
             hints, code = max(hints, 1), 200
+        if q.get("continue", ["0"])[0] == "1":  # unsolicited: the request had no Expect
+            s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         for _ in range(hints):
             s.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
         keep = wants_keepalive(req)
