@@ -1,8 +1,4 @@
 // sluice: command line (spec/operations.md): run, -t check, -T check and print, --version.
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +8,7 @@
 #include "config/json_dump.h"
 #include "config/loader.h"
 #include "proxy/server.h"
+#include "proxy/tls_context.h"
 
 namespace {
 constexpr const char* kDefaultConfig = "/etc/sluice/sluice.yaml";
@@ -26,46 +23,9 @@ void usage(FILE* out) {
                kDefaultConfig);
 }
 
-std::string sslReason() {
-  unsigned long e = ERR_peek_last_error();
-  const char* reason = ERR_reason_error_string(e);
-  ERR_clear_error();
-  return reason != nullptr ? reason : "unknown OpenSSL error";
-}
-
-// Loads a cert/key pair as a listener does (proxy/tls_context.cc), so `-t`, start and reload
-// refuse the same files, each at the config line that names it. The key is read on its own
-// first, so a key of another certificate is told apart from a key that cannot be read.
-std::optional<sluice::config::CertificateProblem> checkCertificate(
-    const sluice::config::Certificate& c) {
-  std::optional<sluice::config::CertificateProblem> problem;
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (ctx == nullptr) return problem;  // no memory now: the start itself will say so
-  EVP_PKEY* key = nullptr;
-  if (BIO* bio = BIO_new_file(c.key.c_str(), "r")) {
-    // No passphrase prompt: an encrypted key is refused, as at start.
-    key = PEM_read_bio_PrivateKey(bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
-    BIO_free(bio);
-  }
-  if (SSL_CTX_use_certificate_chain_file(ctx, c.cert.c_str()) != 1) {
-    problem = {false, "\"" + c.cert + "\" is not a usable PEM certificate chain (" + sslReason() +
-                          "); point cert: at the certificate chain file"};
-  } else if (key == nullptr) {
-    problem = {true, "\"" + c.key + "\" is not a usable PEM private key (" + sslReason() +
-                         "); point key: at an unencrypted private key file"};
-  } else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-    ERR_clear_error();
-    problem = {true, "\"" + c.key + "\" does not match the certificate \"" + c.cert +
-                         "\"; give the key that belongs to it"};
-  }
-  EVP_PKEY_free(key);
-  SSL_CTX_free(ctx);
-  return problem;
-}
-
 sluice::config::LoadOptions loadOptions() {
   sluice::config::LoadOptions options;
-  options.check_certificate = checkCertificate;
+  options.check_certificate = sluice::proxy::checkCertificateFiles;
   return options;
 }
 

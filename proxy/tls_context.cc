@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -285,6 +286,45 @@ std::shared_ptr<TlsClientContext> TlsClientContext::build(const config::Upstream
     }
   }
   return out;
+}
+
+namespace {
+
+std::string certificateErrorReason() {
+  unsigned long e = ERR_peek_last_error();
+  const char* reason = ERR_reason_error_string(e);
+  ERR_clear_error();
+  return reason != nullptr ? reason : "unknown OpenSSL error";
+}
+
+}  // namespace
+
+// The key is read on its own first, so a key of another certificate is told apart from a key
+// that cannot be read.
+std::optional<config::CertificateProblem> checkCertificateFiles(const config::Certificate& c) {
+  std::optional<config::CertificateProblem> problem;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) return problem;  // no memory now: the start itself will say so
+  EVP_PKEY* key = nullptr;
+  if (BIO* bio = BIO_new_file(c.key.c_str(), "r")) {
+    // No passphrase prompt: an encrypted key is refused, as at start.
+    key = PEM_read_bio_PrivateKey(bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+    BIO_free(bio);
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx, c.cert.c_str()) != 1) {
+    problem = {false, "\"" + c.cert + "\" is not a usable PEM certificate chain (" +
+                          certificateErrorReason() + "); point cert: at the certificate chain file"};
+  } else if (key == nullptr) {
+    problem = {true, "\"" + c.key + "\" is not a usable PEM private key (" +
+                         certificateErrorReason() + "); point key: at an unencrypted private key file"};
+  } else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    problem = {true, "\"" + c.key + "\" does not match the certificate \"" + c.cert +
+                         "\"; give the key that belongs to it"};
+  }
+  EVP_PKEY_free(key);
+  SSL_CTX_free(ctx);
+  return problem;
 }
 
 }  // namespace sluice::proxy

@@ -8,10 +8,12 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "config/loader.h"
 
 namespace sluice::proxy {
 
@@ -65,5 +67,9 @@ class TlsClientContext {
 
 // Whether `host` (lower-case) is matched by certificate name `pattern` (one-label wildcard).
 bool certNameMatches(const std::string& pattern, const std::string& host);
+
+// Loads a cert/key pair as a listener does, for config::LoadOptions::check_certificate, so that
+// `-t`, start and reload refuse the same files, each at the config line that names it.
+std::optional<config::CertificateProblem> checkCertificateFiles(const config::Certificate& c);
 
 }  // namespace sluice::proxy
