@@ -10,7 +10,6 @@
 #include "proxy/peer_address.h"
 #include "proxy/proxy_protocol.h"
 #include "proxy/read_buffer.h"
-#include "proxy/request_line.h"
 #include "proxy/tls_context.h"
 #include "proxy/tls_session.h"
 
@@ -301,53 +300,6 @@ void ClientConnection::feed(const char* data, size_t len) {
     }
     llhttp_resume(&parser_);  // answered already (a local reply): go on with the next request
   }
-}
-
-// Holds bytes until the request line (after any empty lines) is whole, then lets it through,
-// rewritten by fixRequestLine when llhttp could not read it. Swap: `owned` now holds what to
-// parse instead of `data` (it is built before it replaces anything `data` points into).
-ClientConnection::Gate ClientConnection::gateRequestLine(const char* data, size_t len,
-                                                         std::string& owned) {
-  if (!line_buf_.empty()) line_buf_.append(data, len);
-  std::string_view view = line_buf_.empty() ? std::string_view(data, len) : line_buf_;
-  size_t start = view.find_first_not_of("\r\n");
-  size_t lf = start == std::string_view::npos ? start : view.find('\n', start);
-  if (lf == std::string_view::npos) {
-    if (view.size() <= ctx_.snapshot->config->limits.max_header_bytes) {
-      if (line_buf_.empty()) line_buf_.assign(data, len);
-      if (start != std::string_view::npos && head_bytes_ == 0) {
-        head_bytes_ = 1;  // a request began: the header timeout (408) applies, not the idle one
-        request_start_ = std::chrono::steady_clock::now();
-        startHeadTimer();
-      }
-      return Gate::Hold;
-    }
-    // Too long to be a request line we would accept: llhttp and onUrl reject it (414).
-    line_gate_ = false;
-    if (line_buf_.empty()) return Gate::Pass;
-    owned.swap(line_buf_);
-    line_buf_.clear();
-    return Gate::Swap;
-  }
-  line_gate_ = false;
-  method_override_.clear();
-  version_unsupported_ = false;
-  RequestLineFix fix;
-  fixRequestLine(view.substr(start, lf - start), fix);
-  if (!fix.changed) {
-    if (line_buf_.empty()) return Gate::Pass;
-    owned.swap(line_buf_);
-    line_buf_.clear();
-    return Gate::Swap;
-  }
-  method_override_ = std::move(fix.method);
-  version_unsupported_ = fix.unsupported_version;
-  std::string next;
-  next.reserve(view.size() + 8);
-  next.append(view.substr(0, start)).append(fix.line).append(view.substr(lf));
-  owned.swap(next);
-  line_buf_.clear();
-  return Gate::Swap;
 }
 
 void ClientConnection::onParseError(llhttp_errno_t err) {
