@@ -412,11 +412,21 @@ int UpstreamConnection::onMessageBegin(llhttp_t* p) {
   c->head_.reason.clear();
   c->nfields_ = 0;  // the field vector is truncated when the head is complete
   c->field_open_ = false;
+  c->head_bytes_ = 0;
   return 0;
 }
 
+// An upstream's head (and trailers) may not grow without bound in sluice's memory: past
+// kMaxUpstreamHead bytes the response is invalid (502), as nginx's "upstream sent too big header".
+bool UpstreamConnection::countHeadBytes(size_t len) {
+  head_bytes_ += len;
+  return head_bytes_ <= kMaxUpstreamHead;
+}
+
 int UpstreamConnection::onStatus(llhttp_t* p, const char* at, size_t len) {
-  self(p)->head_.reason.append(at, len);
+  UpstreamConnection* c = self(p);
+  if (!c->countHeadBytes(len)) return HPE_USER;
+  c->head_.reason.append(at, len);
   return 0;
 }
 
@@ -432,12 +442,16 @@ filters::Header& UpstreamConnection::openField() {
 }
 
 int UpstreamConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
-  self(p)->openField().name.append(at, len);
+  UpstreamConnection* c = self(p);
+  if (!c->countHeadBytes(len + 4)) return HPE_USER;  // ": " and CRLF too
+  c->openField().name.append(at, len);
   return 0;
 }
 
 int UpstreamConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
-  self(p)->openField().value.append(at, len);
+  UpstreamConnection* c = self(p);
+  if (!c->countHeadBytes(len)) return HPE_USER;
+  c->openField().value.append(at, len);
   return 0;
 }
 

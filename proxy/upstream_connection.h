@@ -19,6 +19,9 @@
 
 namespace sluice::proxy {
 
+// The largest upstream response head (status line, fields, trailers) sluice holds.
+inline constexpr size_t kMaxUpstreamHead = 64 * 1024;
+
 class UpstreamPool;
 class TlsClientContext;
 class TlsSession;
@@ -129,6 +132,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   static bool validResponseHead(llhttp_t* p, const filters::ResponseHead& head, bool bodiless);
   static int onHeadersComplete(llhttp_t* p);
   static int onMessageComplete(llhttp_t* p);
+  bool countHeadBytes(size_t len);
   static int onStatus(llhttp_t* p, const char* at, size_t len);
   static int onHeaderField(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
@@ -166,6 +170,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   filters::ResponseHead head_;
   size_t nfields_ = 0;
   bool field_open_ = false;
+  size_t head_bytes_ = 0;  // of the response head being parsed (and its trailers)
   std::unique_ptr<TlsSession> tls_;
   std::string server_name_;
   const void* stored_session_ = nullptr;  // the SSL_SESSION last copied to the pool
