@@ -13,6 +13,10 @@ namespace sluice::proxy {
 using namespace std::string_view_literals;
 
 namespace {
+
+// What sluice answers for itself to OPTIONS (every method but CONNECT goes through).
+constexpr const char* kAllowedMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH";
+
 // A client-supplied x-request-id is kept when it is short and plain (it is logged and forwarded).
 bool acceptableRequestId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -75,6 +79,15 @@ void Exchange::start() {
   info_.start = start_;
   route_index_ = snapshot_->router.match(head_);
   if (route_index_ < 0) {
+    // OPTIONS * asks about sluice itself (RFC 9112 §3.2.4), and a Max-Forwards of 0 makes sluice
+    // the final recipient (RFC 9110 §7.6.2): both are answered whether or not a route matches.
+    if (head_.method == "OPTIONS"sv && original_target_ == "*"sv) {
+      filters::HeaderMap extra;
+      extra.add("allow", kAllowedMethods);
+      sendLocalReply(200, "", &extra);
+      return;
+    }
+    if (!applyMaxForwards()) return;
     sendLocalReply(404, "", nullptr);
     return;
   }
@@ -114,7 +127,7 @@ bool Exchange::applyMaxForwards() {
   }
   filters::HeaderMap extra;
   if (head_.method == "OPTIONS") {
-    extra.add("allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+    extra.add("allow", kAllowedMethods);
     sendLocalReply(200, "", &extra);
   } else {
     // TRACE reflects the request head (without credentials) as message/http.

@@ -46,6 +46,35 @@ class RoutingTest(ProxyTestCase):
         self.assertEqual(r.header("x-route"), name, "%s %r -> %r" % (target, kw, r.headers))
         return r
 
+    def test_max_forwards_zero_is_answered_by_sluice(self):
+        # RFC 9110 §7.6.2: for OPTIONS and TRACE a proxy decrements Max-Forwards and answers
+        # itself at 0; other methods ignore it.
+        up = self.up["a"]
+        mark = up.mark()
+        r = self.conn().request("OPTIONS", "/first/mf", [("Max-Forwards", "0")])
+        self.assertEqual(r.status, 200)
+        self.assertIn("GET", r.header("allow"))
+        r = self.conn().request("TRACE", "/first/mf", [("Max-Forwards", "0"), ("Cookie", "s=1"),
+                                                       ("X-Trace-Me", "yes")])
+        self.assertEqual((r.status, r.header("content-type")), (200, "message/http"))
+        self.assertTrue(r.body.startswith(b"TRACE /first/mf HTTP/1.1\r\n"), r.body)
+        self.assertIn(b"x-trace-me: yes", r.body.lower())
+        self.assertNotIn(b"s=1", r.body, "credentials are not reflected")
+        self.assertEqual(up.requests_since(mark), [])
+        r = self.conn().request("OPTIONS", "/first/mf", [("Max-Forwards", "2")])
+        self.assertEqual(echo_headers(r).get("max-forwards"), ["1"])
+        r = self.conn().request("GET", "/first/mf", [("Max-Forwards", "0")])
+        self.assertEqual(echo_headers(r).get("max-forwards"), ["0"])
+
+    def test_options_asterisk_is_about_sluice(self):
+        # RFC 9112 §3.2.4: OPTIONS * asks the server itself; no route is about "*".
+        c = self.conn()
+        c.send(b"OPTIONS * HTTP/1.1\r\nHost: test.local\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertIn("OPTIONS", r.header("allow"))
+        self.assertFalse(c.is_closed(0.2))
+
     def test_first_match_wins(self):
         r = self.assert_route("first", "/first/x")
         self.assertEqual(r.json()["port"], self.up["a"].port)
