@@ -215,7 +215,10 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
       c->reject_status_ = 400;
       return HPE_USER;
     }
-    std::string rest = slash == std::string::npos ? "/" : t.substr(slash);
+    // RFC 9112 §3.2.4: OPTIONS with an empty path asks about the server itself, as OPTIONS *.
+    std::string rest = slash != std::string::npos ? t.substr(slash)
+                       : h.method == "OPTIONS"    ? "*"
+                                                  : "/";
     if (rest[0] == '?') rest.insert(0, "/");
     filters::toLowerInPlace(authority);
     h.host = std::move(authority);

@@ -74,6 +74,13 @@ class RoutingTest(ProxyTestCase):
         self.assertEqual(r.status, 200)
         self.assertIn("OPTIONS", r.header("allow"))
         self.assertFalse(c.is_closed(0.2))
+        # The absolute form with an empty path means the same (RFC 9112 §3.2.4).
+        mark = self.up["b"].mark()
+        c.send(b"OPTIONS http://test.local HTTP/1.1\r\nHost: test.local\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertIn("OPTIONS", r.header("allow"))
+        self.assertEqual(self.up["b"].requests_since(mark), [])
 
     def test_first_match_wins(self):
         r = self.assert_route("first", "/first/x")
