@@ -69,6 +69,7 @@ void Exchange::start() {
   request_id_ = given != nullptr && acceptableRequestId(*given) ? *given : ctx_.newRequestId();
   original_target_ = head_.target;
   original_host_ = head_.host;
+  if (head_.method == "TRACE"sv) received_fields_ = head_.headers;  // reflected at Max-Forwards: 0
   head_only_ = head_.method == "HEAD"sv;
   request_done_ = meta_.framing == BodyFraming::None;
   info_.client_ip = conn_.clientIp();
@@ -133,7 +134,8 @@ bool Exchange::applyMaxForwards() {
     // TRACE reflects the request head (without credentials) as message/http.
     std::string echo = head_.method + " " + original_target_ + " HTTP/1." +
                        std::to_string(head_.version_minor) + "\r\n";
-    for (const filters::Header& h : head_.headers) {
+    // RFC 9110 §9.3.8: the message as received, before sluice added its fields.
+    for (const filters::Header& h : received_fields_) {
       if (h.name == "authorization" || h.name == "cookie" || h.name == "proxy-authorization") continue;
       echo += h.name + ": " + h.value + "\r\n";
     }

@@ -109,6 +109,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   std::chrono::system_clock::time_point wall_start_;
   std::string request_id_;
   std::string original_target_;
+  filters::HeaderMap received_fields_;  // TRACE only: the fields as the client sent them
   std::string original_host_;
   filters::StreamInfo info_;
   filters::FilterChain chain_;

@@ -60,6 +60,8 @@ class RoutingTest(ProxyTestCase):
         self.assertTrue(r.body.startswith(b"TRACE /first/mf HTTP/1.1\r\n"), r.body)
         self.assertIn(b"x-trace-me: yes", r.body.lower())
         self.assertNotIn(b"s=1", r.body, "credentials are not reflected")
+        self.assertNotIn(b"x-forwarded-for", r.body.lower(), "the message as received")
+        self.assertNotIn(b"via:", r.body.lower())
         self.assertEqual(up.requests_since(mark), [])
         r = self.conn().request("OPTIONS", "/first/mf", [("Max-Forwards", "2")])
         self.assertEqual(echo_headers(r).get("max-forwards"), ["1"])
