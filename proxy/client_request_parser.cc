@@ -200,6 +200,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   }
   h.version_minor = llhttp_get_http_minor(p);
   m.keep_alive = llhttp_should_keep_alive(p) != 0;
+  if (h.version_minor == 0) p->upgrade = 0;  // RFC 9110 §7.8: Upgrade in HTTP/1.0 is ignored
   m.upgrade = p->upgrade != 0;
   if (h.method == "CONNECT") {  // a reverse proxy does not open tunnels to arbitrary hosts
     c->reject_status_ = 405;

@@ -101,6 +101,18 @@ class WebSocketTest(ProxyTestCase):
         self.assertEqual(r2.json()["target"], "/plain/after")
         self.assertNotIn("upgrade", echo_headers(r2))
 
+    def test_upgrade_in_http10_is_ignored(self):
+        # RFC 9110 §7.8: a server MUST ignore Upgrade in an HTTP/1.0 request; sluice forwards a
+        # plain request (without the hop-by-hop Upgrade) and answers it normally.
+        c = self.conn()
+        c.send(b"GET /plain/old HTTP/1.0\r\nHost: test.local\r\nConnection: Upgrade\r\n"
+               b"Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               b"Sec-WebSocket-Version: 13\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["target"], "/plain/old")
+        self.assertNotIn("upgrade", echo_headers(r))
+
 
 if __name__ == "__main__":
     main()
