@@ -68,6 +68,7 @@ ClientConnection::Gate ClientConnection::gateRequestLine(const char* data, size_
   }
   method_override_ = std::move(fix.method);
   version_unsupported_ = fix.unsupported_version;
+  scanner_.countRewrite(lf - start, fix.line.size());
   std::string next;
   next.reserve(view.size() + 8);
   next.append(view.substr(0, start)).append(fix.line).append(view.substr(lf));

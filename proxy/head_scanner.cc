@@ -9,6 +9,7 @@ void HeadScanner::reset() {
   line_start_ = true;
   seen_line_ = false;
   head_bytes_ = 0;
+  rewrite_bias_ = 0;
 }
 
 HeadScanner::Result HeadScanner::scan(const char* data, size_t len, size_t& consumed) {

@@ -25,13 +25,18 @@ class HeadScanner {
   // line once Complete (empty lines before the request line are not counted). This is the
   // size limits.max_header_bytes bounds; the scanner runs ahead of the parser, so while the
   // parser is inside a head this already counts the head's bytes it was given.
-  size_t headBytes() const { return head_bytes_; }
+  size_t headBytes() const { return head_bytes_ + rewrite_bias_; }
+
+  // The request line was rewritten before it reached the scanner (fixRequestLine): count it as
+  // the client sent it, `sent - given` bytes more (or fewer) than what will be scanned.
+  void countRewrite(size_t sent, size_t given) { rewrite_bias_ = sent - given; }
 
  private:
   char prev_ = '\n';        // a head starts as if after a line end
   bool line_start_ = true;  // the next byte begins a line
   bool seen_line_ = false;  // the request line has begun (empty lines before it are skipped)
   size_t head_bytes_ = 0;
+  size_t rewrite_bias_ = 0;  // modulo 2^64: may stand for a negative difference
 };
 
 }  // namespace sluice::proxy

@@ -114,5 +114,23 @@ TEST(HeadScanner, ResetStartsANewHead) {
   EXPECT_EQ(used, a.size());
 }
 
+TEST(HeadScanner, CountsARewrittenRequestLineAsSent) {
+  // "FROBNICATE / HTTP/1.1" reached the scanner as "POST / HTTP/1.1": 6 bytes more were sent.
+  HeadScanner h;
+  size_t used = 0;
+  std::string given = "POST / HTTP/1.1\r\nHost: a\r\n\r\n";
+  h.countRewrite(21, 15);
+  EXPECT_EQ(h.scan(given.data(), given.size(), used), R::Complete);
+  EXPECT_EQ(h.headBytes(), given.size() + 6);
+  // and fewer: "M1 / HTTP/1.1" given as "POST / HTTP/1.1"
+  h.reset();
+  h.countRewrite(13, 15);
+  EXPECT_EQ(h.scan(given.data(), given.size(), used), R::Complete);
+  EXPECT_EQ(h.headBytes(), given.size() - 2);
+  h.reset();
+  EXPECT_EQ(h.scan(given.data(), given.size(), used), R::Complete);
+  EXPECT_EQ(h.headBytes(), given.size());
+}
+
 }  // namespace
 }  // namespace sluice::proxy
