@@ -16,20 +16,35 @@ UpstreamConnection::Timeouts tryTimeouts(const config::Upstream& uc) {
   return t;
 }
 
+const std::string& upstreamServerName(const UpstreamRuntime& upstream, const ResolvedTarget& target) {
+  const TlsClientContext* tls = upstream.tls.get();
+  return tls != nullptr && !tls->sni().empty() ? tls->sni() : target.host;
+}
+
+std::vector<std::string> upstreamPoolKeys(const Snapshot& snapshot) {
+  std::vector<std::string> keys;
+  for (const UpstreamRuntime& u : snapshot.upstreams) {
+    for (const ResolvedTarget& t : u.targets) {
+      keys.push_back(poolKey(t.address, u.tls.get(), upstreamServerName(u, t)));
+    }
+  }
+  return keys;
+}
+
 UpstreamConnection* acquireUpstream(WorkerContext& ctx, const UpstreamRuntime& upstream,
                                     const ResolvedTarget& target, UpstreamHandler* handler,
                                     bool allow_pooled, bool& pooled) {
   UpstreamConnection::Timeouts t = tryTimeouts(*upstream.config);
   pooled = false;
+  const TlsClientContext* tls = upstream.tls.get();
+  const std::string& name = upstreamServerName(upstream, target);
   if (allow_pooled) {
-    if (UpstreamConnection* idle = ctx.pool.take(target.address)) {
+    if (UpstreamConnection* idle = ctx.pool.take(poolKey(target.address, tls, name))) {
       idle->attach(handler, t);
       pooled = true;
       return idle;
     }
   }
-  const TlsClientContext* tls = upstream.tls.get();
-  const std::string& name = tls != nullptr && !tls->sni().empty() ? tls->sni() : target.host;
   return UpstreamConnection::connect(ctx.loop, &ctx.pool, target, t, handler, tls, name);
 }
 

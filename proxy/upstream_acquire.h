@@ -3,6 +3,9 @@
 // Shared by the Exchange and background fetches.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "proxy/snapshot.h"
 #include "proxy/upstream_connection.h"
 #include "proxy/worker_context.h"
@@ -11,6 +14,13 @@ namespace sluice::proxy {
 
 // The connection timeouts a try to `upstream` uses (per_try_timeout caps the response timeout).
 UpstreamConnection::Timeouts tryTimeouts(const config::Upstream& upstream);
+
+// The TLS server name (SNI, verified name) for `target`: the upstream's `sni`, else the host.
+const std::string& upstreamServerName(const UpstreamRuntime& upstream, const ResolvedTarget& target);
+
+// The pool keys of every target of `snapshot`: idle connections under other keys belong to
+// upstreams or TLS settings a reload removed.
+std::vector<std::string> upstreamPoolKeys(const Snapshot& snapshot);
 
 // A pooled connection (attached to `handler`, `pooled` set: the caller sends at once) or a new
 // one connecting (the handler hears onUpstreamConnected). Null when a connect could not start.

@@ -58,6 +58,7 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
                                                 const TlsClientContext* tls,
                                                 const std::string& server_name) {
   auto* c = new UpstreamConnection(loop, pool, target.address);
+  c->pool_key_ = proxy::poolKey(target.address, tls, server_name);
   if (tls != nullptr) {
     in6_addr probe{};
     bool is_ip = inet_pton(AF_INET, server_name.c_str(), &probe) == 1 ||
@@ -341,8 +342,10 @@ void UpstreamConnection::onData(const char* data, size_t len) {
   response_started_ = true;
   last_read_ = uv_now(loop_);  // the running timer re-arms itself from here (see onTimer)
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  if (state_ != State::Active) return;  // closed or detached from inside a callback
-  if (err == HPE_PAUSED_UPGRADE && upgrade_) {
+  // The exchange may have switched to the tunnel from inside the 101's callback: the bytes
+  // after the 101 in this read are the tunnel's first (a server that speaks first).
+  bool tunnel = state_ == State::Tunnel || state_ == State::Active;
+  if (err == HPE_PAUSED_UPGRADE && upgrade_ && tunnel) {
     const char* rest = llhttp_get_error_pos(&parser_);
     startTunnel();
     if (handler_ != nullptr && rest != nullptr && rest < data + len) {
@@ -350,6 +353,7 @@ void UpstreamConnection::onData(const char* data, size_t len) {
     }
     return;
   }
+  if (state_ != State::Active) return;  // closed or detached from inside a callback
   if (complete_) {
     // Bytes after a complete response are a protocol error: the connection is not reused.
     trailing_ = err != HPE_PAUSED || llhttp_get_error_pos(&parser_) != data + len;
@@ -510,6 +514,7 @@ int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
   }
   c->interim_ = interim;
   if (c->handler_ != nullptr) c->handler_->onUpstreamHead(c->head_, interim);
+  if (c->state_ == State::Tunnel) return 2;  // the 101 was taken: llhttp stops at its end
   if (c->state_ != State::Active) return HPE_USER;
   c->nfields_ = c->head_.headers.size();  // trailers, if any, follow what the handler kept
   if (status == 101) return 2;

@@ -100,6 +100,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   void abandon();
 
   const std::string& targetAddress() const { return target_address_; }
+  const std::string& poolKey() const { return pool_key_; }  // see proxy/upstream_pool.h
 
   // Pool side: an idle connection watches for the upstream closing it.
   void becomeIdle();
@@ -150,6 +151,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   uv_loop_t* loop_;
   UpstreamPool* pool_;
   std::string target_address_;
+  std::string pool_key_;
   UpstreamHandler* handler_ = nullptr;
   Timeouts timeouts_{};
   State state_ = State::Connecting;

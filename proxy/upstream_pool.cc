@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "proxy/tls_context.h"
 #include "proxy/upstream_connection.h"
 
 namespace sluice::proxy {
@@ -31,8 +32,14 @@ void UpstreamPool::sweep(uint64_t now_ms) {
   all_.forEach<UpstreamConnection>([now_ms](UpstreamConnection* c) { c->checkDeadline(now_ms); });
 }
 
-UpstreamConnection* UpstreamPool::take(const std::string& address) {
-  auto it = idle_.find(address);
+std::string poolKey(const std::string& address, const TlsClientContext* tls,
+                    const std::string& server_name) {
+  if (tls == nullptr) return address;
+  return address + "\n" + tls->sessionTag() + "\n" + server_name;
+}
+
+UpstreamConnection* UpstreamPool::take(const std::string& key) {
+  auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   UpstreamConnection* c = it->second.back();
   it->second.pop_back();
@@ -40,7 +47,7 @@ UpstreamConnection* UpstreamPool::take(const std::string& address) {
 }
 
 void UpstreamPool::put(UpstreamConnection* conn) {
-  auto& list = idle_[conn->targetAddress()];
+  auto& list = idle_[conn->poolKey()];
   if (list.size() >= conn->timeouts().keepalive) {
     conn->close();
     return;
@@ -50,7 +57,7 @@ void UpstreamPool::put(UpstreamConnection* conn) {
 }
 
 void UpstreamPool::forget(UpstreamConnection* conn) {
-  auto it = idle_.find(conn->targetAddress());
+  auto it = idle_.find(conn->poolKey());
   if (it == idle_.end()) return;
   auto& v = it->second;
   v.erase(std::remove(v.begin(), v.end(), conn), v.end());
@@ -60,6 +67,18 @@ void UpstreamPool::closeAll() {
   auto idle = std::move(idle_);
   idle_.clear();
   for (auto& [addr, list] : idle) {
+    for (UpstreamConnection* c : list) c->close();
+  }
+}
+
+void UpstreamPool::retainOnly(const std::vector<std::string>& keys) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    if (std::find(keys.begin(), keys.end(), it->first) != keys.end()) {
+      ++it;
+      continue;
+    }
+    std::vector<UpstreamConnection*> list = std::move(it->second);
+    it = idle_.erase(it);
     for (UpstreamConnection* c : list) c->close();
   }
 }

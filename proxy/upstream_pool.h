@@ -1,5 +1,8 @@
-// A worker's idle keep-alive connections to upstream targets, keyed by target address (so they
-// outlive a reload that keeps the target). Worker thread only; no locks.
+// A worker's idle keep-alive connections to upstream targets. They are keyed by what made them
+// (poolKey): the target address, and for TLS the client context (CA, verify, client
+// certificate) and the server name, so that an upstream never gets a connection another
+// upstream on the same address opened with other TLS settings (or none). Plain connections
+// outlive a reload that keeps the target. Worker thread only; no locks.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -14,18 +17,25 @@
 namespace sluice::proxy {
 
 class UpstreamConnection;
+class TlsClientContext;
+
+// The key of connections to `address`, made with `tls` (null: plain) for `server_name`.
+std::string poolKey(const std::string& address, const TlsClientContext* tls,
+                    const std::string& server_name);
 
 class UpstreamPool {
  public:
   ~UpstreamPool();
-  // The most recently used idle connection to `address`, or null.
-  UpstreamConnection* take(const std::string& address);
+  // The most recently used idle connection under `key`, or null.
+  UpstreamConnection* take(const std::string& key);
   // A connection that finished a response cleanly: kept while the target has fewer than its
   // `keepalive` idle connections, closed otherwise.
   void put(UpstreamConnection* conn);
   // An idle connection that closed (the upstream hung up or its idle time ran out).
   void forget(UpstreamConnection* conn);
   void closeAll();
+  // Closes the idle connections whose key is not in `keys` (the upstreams of a new snapshot).
+  void retainOnly(const std::vector<std::string>& keys);
   size_t idleCount() const;
 
   // Every upstream connection of the worker, idle or busy: their timeouts are deadlines that

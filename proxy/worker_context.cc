@@ -5,6 +5,7 @@
 
 #include "balancer/registry.h"
 #include "balancer/effective_weights.h"
+#include "proxy/upstream_acquire.h"
 
 namespace sluice::proxy {
 
@@ -29,6 +30,7 @@ WorkerContext::WorkerContext(uv_loop_t* l, int i, Metrics& m, SharedState& s)
 
 void WorkerContext::adopt(SnapshotPtr next) {
   snapshot = std::move(next);
+  pool.retainOnly(upstreamPoolKeys(*snapshot));  // idle connections of removed upstreams go
   selectors.clear();
   selectors.resize(snapshot->upstreams.size());  // built on first pick
   route_series_.clear();

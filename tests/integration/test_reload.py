@@ -5,6 +5,7 @@ requests, keep-alive and WebSocket connections survive a reload; SIGTERM drains.
 import signal
 import threading
 import time
+import unittest
 
 from harness import (Conn, ProtocolError, ProxyTestCase, Sluice, Upstream, http_request, main,
                      make_config, metric_sum, ws_handshake, ws_recv, ws_send)
@@ -215,6 +216,39 @@ class ReloadTest(ProxyTestCase):
             self.assertEqual(ws_recv(c)[3], b"after reload %d" % i)
         ws_send(c, 0x8, (1000).to_bytes(2, "big"))
         self.assertEqual(ws_recv(c)[1], 0x8)
+
+
+def established_to(port):
+    """Established TCP connections whose remote port is `port` (IPv4, /proc/net/tcp)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port:
+                n += 1
+    return n
+
+
+class RemovedUpstreamTest(unittest.TestCase):
+    def test_idle_connections_of_a_removed_upstream_close_at_reload(self):
+        a, b = Upstream("echo").start(), Upstream("echo").start()
+        self.addCleanup(a.stop)
+        self.addCleanup(b.stop)
+        both = make_config({"a": a.port, "b": b.port}, [
+            "{name: b, match: {path_prefix: /b}, upstream: b}",
+            "{name: a, match: {path_prefix: /}, upstream: a}"], workers=1)
+        only_a = make_config({"a": a.port}, ["{name: a, match: {path_prefix: /}, upstream: a}"],
+                             workers=1)
+        with Sluice(both) as s:
+            for i in range(3):
+                self.assertEqual(s.request("GET", "/b/%d" % i).status, 200)
+            self.assertGreater(established_to(b.port), 0, "a pooled connection to b")
+            self.assertEqual(s.reload(only_a).status, 200)
+            deadline = time.time() + 3
+            while established_to(b.port) > 0 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(established_to(b.port), 0, "b's idle connections outlived its removal")
+            self.assertEqual(s.request("GET", "/b/after").status, 200)  # now routed to a
 
 
 class DrainTest(ProxyTestCase):

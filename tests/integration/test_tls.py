@@ -206,12 +206,13 @@ def wait_metric(sluice, name, minimum, timeout=5.0, **labels):
 class Nginx:
     """nginx serving fixed bodies over TLS: `verified` (cert up.test signed by the test CA),
     `verified12` (the same, TLS 1.2 only), `selfsigned`, `mtls` (asks for a client cert from the client CA and echoes its subject).
-    keepalive_timeout 0: every request is a new connection, so TLS session reuse shows."""
+    keepalive_timeout 0: every request is a new connection, so TLS session reuse shows; except
+    `keepalive` (cert up.test), which keeps connections for sluice's pool."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="sluice-tls-nginx-")
         self.ports = {"verified": free_port(), "verified12": free_port(),
-                      "selfsigned": free_port(), "mtls": free_port()}
+                      "selfsigned": free_port(), "mtls": free_port(), "keepalive": free_port()}
         d = self.dir
         conf = """daemon off;
 master_process off;
@@ -247,6 +248,12 @@ http {
     ssl_certificate %(certs)s/up.crt; ssl_certificate_key %(certs)s/up.key;
     ssl_client_certificate %(certs)s/clientca.crt; ssl_verify_client on;
     location / { return 200 "client=$ssl_client_s_dn\\n"; }
+  }
+  server {
+    listen 127.0.0.1:%(keepalive)d ssl;
+    keepalive_timeout 60s;
+    ssl_certificate %(certs)s/up.crt; ssl_certificate_key %(certs)s/up.key;
+    location / { return 200 "keepalive upstream sni=$ssl_server_name conn=$connection\\n"; }
   }
 }
 """ % dict(d=d, certs=CERTS, **self.ports)
@@ -336,10 +343,19 @@ class TlsTest(unittest.TestCase):
                                           cert_path("client.key")),
                 "{name: ngx_noclientcert, targets: [{address: 127.0.0.1:%d}], keepalive: 0, %s, "
                 "tls: {sni: up.test, verify: true, ca: %s}}" % (np["mtls"], tmo, ca),
+                # Three upstreams on one address, each with other TLS settings (or none): none
+                # may be handed a connection another one opened.
+                "{name: pool_lax, targets: [{address: 127.0.0.1:%d}], keepalive: 4, %s, "
+                "tls: {sni: lax.test, verify: false}}" % (np["keepalive"], tmo),
+                "{name: pool_strict, targets: [{address: 127.0.0.1:%d}], keepalive: 4, %s, "
+                "tls: {sni: wrong.test, verify: true, ca: %s}}" % (np["keepalive"], tmo, ca),
+                "{name: pool_plain, targets: [{address: 127.0.0.1:%d}], keepalive: 4, %s}"
+                % (np["keepalive"], tmo),
             ]
             routes = ["{name: %s, match: {path_prefix: /%s/}, upstream: %s}" % (u, u, u)
                       for u in ("ngx_verify", "ngx_verify12", "ngx_noverify", "ngx_badca", "ngx_badname",
-                                "ngx_clientcert", "ngx_noclientcert")]
+                                "ngx_clientcert", "ngx_noclientcert", "pool_lax", "pool_strict",
+                                "pool_plain")]
             routes.append("{name: all, match: {path_prefix: /}, upstream: echo}")
             listeners = [
                 "{name: main, address: 127.0.0.1:$PORT, tls: {certificates: %s, "
@@ -580,6 +596,24 @@ class TlsTest(unittest.TestCase):
         # and the good one still works afterwards
         r = self.tls().request("GET", "/ngx_verify/x", host="a.test")
         self.assertEqual(r.status, 200, r)
+
+    def test_upstream_pool_is_per_tls_setting(self):
+        # One client connection, so one worker and one pool: after pool_lax left an idle
+        # (unverified, SNI lax.test) connection, pool_strict must still verify (and fail on
+        # the name) and pool_plain must still speak plain HTTP (which nginx refuses with 400).
+        c = self.tls()
+        for _ in range(2):
+            r = c.request("GET", "/pool_lax/x", host="a.test")
+            self.assertEqual(r.status, 200, r)
+            self.assertIn(b"sni=lax.test", r.body)
+            r = c.request("GET", "/pool_strict/x", host="a.test")
+            self.assertEqual(r.status, 502, "verification bypassed by a pooled connection: %r" % r)
+            r = c.request("GET", "/pool_plain/x", host="a.test")
+            self.assertEqual(r.status, 400, "plain upstream served over TLS: %r" % r)
+        first = c.request("GET", "/pool_lax/x", host="a.test").body
+        again = c.request("GET", "/pool_lax/x", host="a.test").body
+        self.assertEqual(first.split(b"conn=")[1], again.split(b"conn=")[1],
+                         "pool_lax reuses its own connections")
 
     def test_upstream_client_certificate(self):
         r = self.tls().request("GET", "/ngx_clientcert/x", host="a.test")

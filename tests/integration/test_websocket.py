@@ -66,6 +66,15 @@ class WebSocketTest(ProxyTestCase):
         self.assertEqual(data, (1000).to_bytes(2, "big") + b"bye")
         self.assertTrue(c.is_closed(5.0), "the tunnel closes when the upstream closes")
 
+    def test_server_speaks_first(self):
+        # The upstream's first frame arrives in the same read as its 101: it belongs to the
+        # tunnel (RFC 9110 §7.8: the new protocol starts right after the 101's empty line).
+        c, _ = self.open_ws("/ws?greet=1")
+        fin, op, masked, data = ws_recv(c)
+        self.assertEqual((fin, op, data), (True, 0x1, b"welcome"))
+        ws_send(c, 0x1, b"after")
+        self.assertEqual(ws_recv(c)[3], b"after")
+
     def test_fragmented_message(self):
         c, _ = self.open_ws()
         ws_send(c, 0x1, b"part one, ", fin=False)

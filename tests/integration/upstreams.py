@@ -445,9 +445,11 @@ class Server:
                         "headers": [list(kv) for kv in req.headers], "body_len": 0,
                         "body_sha256": req.body_sha256, "complete": True})
         accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        # ?greet=1: the server speaks first, its frame in the same write as the 101.
+        greeting = ws_frame(0x1, b"welcome") if "greet=1" in req.target else b""
         s.sendall(response_bytes(101, "Switching Protocols", [
             ("Upgrade", "websocket"), ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Accept", accept)]))
+            ("Sec-WebSocket-Accept", accept)]) + greeting)
         while True:
             b = bytearray()
             r.exact(2, b.extend)
