@@ -360,8 +360,27 @@ void ClientConnection::startIdleTimer() {
                  static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
 }
 
+uint64_t ClientConnection::bodyDeadline() const {
+  return uv_now(ctx_.loop) + static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
+}
+
 void ClientConnection::checkDeadline(uint64_t now_ms) {
-  if (deadline_ms_ == 0 || now_ms < deadline_ms_ || state_ != State::Head) return;
+  if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
+  if (state_ == State::Exchange) {
+    // A request body that stopped coming (nginx's client_body_timeout): 408, or a close when
+    // the response has begun. Not while sluice itself stopped reading (backpressure).
+    if (message_done_ || !exchange_) {
+      deadline_ms_ = 0;
+    } else if (!reading_) {
+      deadline_ms_ = bodyDeadline();
+    } else {
+      deadline_ms_ = 0;
+      exchange_->onRequestError(408);
+      if (state_ != State::Closing) closeAfterWrites();
+    }
+    return;
+  }
+  if (state_ != State::Head) return;
   deadline_ms_ = 0;
   if (head_bytes_ > 0) {
     rejectRequest(408);  // slowloris: the head did not arrive in time

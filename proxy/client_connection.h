@@ -98,6 +98,7 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   static void onClosed(uv_handle_t* h);
   static void onShutdown(uv_shutdown_t* req, int status);
   void onProxyHeaderBytes(const char* data, size_t len);
+  uint64_t bodyDeadline() const;
   enum class Gate { Hold, Pass, Swap };
   Gate gateRequestLine(const char* data, size_t len, std::string& owned);
   static int onMessageBegin(llhttp_t* p);

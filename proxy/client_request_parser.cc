@@ -286,7 +286,8 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
     }
     h.headers.remove("expect");
   }
-  c->deadline_ms_ = 0;
+  // A body must keep coming: idle_timeout between two of its reads (see checkDeadline).
+  c->deadline_ms_ = m.framing == BodyFraming::None ? 0 : c->bodyDeadline();
   c->state_ = State::Exchange;
   c->beginExchange();
   if (c->state_ == State::Closing) return HPE_USER;
@@ -317,6 +318,7 @@ int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {
     c->reject_status_ = 413;
     return HPE_USER;
   }
+  if (c->state_ == State::Exchange) c->deadline_ms_ = c->bodyDeadline();
   if (c->exchange_) c->exchange_->onRequestBody(at, len);
   return c->state_ == State::Closing ? HPE_USER : 0;
 }
@@ -325,6 +327,7 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
   ClientConnection* c = self(p);
   if (c->state_ == State::Closing) return HPE_USER;
   c->message_done_ = true;
+  if (c->state_ == State::Exchange) c->deadline_ms_ = 0;  // the body is in
   if (c->exchange_) {
     c->exchange_->onRequestEnd();
     if (c->state_ == State::Closing) return HPE_USER;

@@ -187,6 +187,11 @@ void UpstreamConnection::beginRequest(bool head_request) {
   startTimer(timeouts_.response);
 }
 
+void UpstreamConnection::requestComplete() {
+  request_done_ = true;
+  if (state_ == State::Active && !response_started_) startTimer(timeouts_.response);
+}
+
 bool UpstreamConnection::write(const uv_buf_t* bufs, unsigned count) {
   if (state_ == State::Closed) return false;
   if (tls_) {
@@ -267,6 +272,10 @@ void UpstreamConnection::checkDeadline(uint64_t now_ms) {
     case State::Active: {
       // Reads only note their time: the deadline moves on from the last read.
       uint64_t limit = static_cast<uint64_t>(timeouts_.response.count());
+      if (!request_done_ && !response_started_) {  // still uploading: see requestComplete()
+        deadline_ms_ = now_ms + limit;
+        break;
+      }
       if (response_started_ && now_ms - last_read_ < limit) {
         deadline_ms_ = last_read_ + limit;
         break;

@@ -87,7 +87,9 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   // Writes request bytes; false when the connection is broken (an error follows).
   bool write(const uv_buf_t* bufs, unsigned count);
   // The whole request has been written: needed for the connection to be reusable.
-  void requestComplete() { request_done_ = true; }
+  // The whole request is written: the response timeout counts from here (a slow upload is
+  // the client's time, bounded by the client side's body timeout, not the upstream's).
+  void requestComplete();
   void pauseReading();
   void resumeReading();
   size_t queuedBytes() const { return queued_bytes; }

@@ -229,6 +229,40 @@ class BodiesTest(ProxyTestCase):
         self.assertEqual(r.json()["body_len"], 3000)
 
 
+class SlowUploadTest(ProxyTestCase):
+    """The upstream's response timeout counts from the end of the request, not while the client
+    is still uploading; a body that stops coming is cut after idle_timeout (408)."""
+    UPSTREAMS = {"sink": ("sink",)}
+
+    @classmethod
+    def config(cls, ports):
+        return make_config(ports, ["{name: sink, match: {path_prefix: /}, upstream: sink}"],
+                           limits={"idle_timeout": "1s"},
+                           upstream_opts={"sink": {"timeouts": "{connect: 1s, response: 1s}"}})
+
+    def test_slow_upload_longer_than_the_response_timeout(self):
+        piece, pieces = 10 * 1024, 20  # 200 KiB over ~2.4 s: beyond what is buffered up front
+        c = self.conn(timeout=10)
+        c.send(b"POST /up HTTP/1.1\r\nHost: test.local\r\nContent-Length: %d\r\n\r\n"
+               % (piece * pieces))
+        for _ in range(pieces):
+            time.sleep(0.12)
+            c.send(b"u" * piece)
+        r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["body_len"], piece * pieces)
+
+    def test_stalled_body_is_408(self):
+        c = self.conn(timeout=10)
+        t0 = time.time()
+        c.send(b"POST /stall HTTP/1.1\r\nHost: test.local\r\nContent-Length: 100\r\n\r\nabcd")
+        r = c.read_response()
+        self.assertEqual(r.status, 408, r)
+        self.assertGreaterEqual(time.time() - t0, 0.9)
+        self.assertLess(time.time() - t0, 5)
+        self.assertTrue(c.is_closed(2.0))
+
+
 class BodyLimitTest(ProxyTestCase):
     UPSTREAMS = {"echo": ("echo",)}
 
