@@ -171,7 +171,7 @@ void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf
     }
     // A client that half-closes after a complete request still gets its answer (then the
     // connection closes); otherwise the client is gone.
-    if (c->exchange_ && c->parser_paused_) {
+    if (c->exchange_ && (c->parser_paused_ || c->upgrade_paused_)) {
       c->pauseReading();
       c->peer_closed_ = true;
       return;

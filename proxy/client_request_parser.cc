@@ -202,6 +202,12 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   h.version_minor = llhttp_get_http_minor(p);
   m.keep_alive = llhttp_should_keep_alive(p) != 0;
   if (h.version_minor == 0) p->upgrade = 0;  // RFC 9110 §7.8: Upgrade in HTTP/1.0 is ignored
+  // h2c (RFC 9113 §3.1 deprecates it; sluice does not speak HTTP/2) is ignored too: the request
+  // goes on as HTTP/1.1 without Upgrade and HTTP2-Settings, which its Connection names.
+  if (p->upgrade != 0 && h.method != "CONNECT") {
+    const std::string* up = h.headers.get("upgrade");
+    if (up == nullptr || filters::headerHasToken(*up, "h2c")) p->upgrade = 0;
+  }
   m.upgrade = p->upgrade != 0;
   if (h.method == "CONNECT") {  // a reverse proxy does not open tunnels to arbitrary hosts
     c->reject_status_ = 405;

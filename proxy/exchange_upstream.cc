@@ -122,6 +122,10 @@ bool Exchange::startTry() {
     } else {
       appendRequestHead(head_, meta_.framing, meta_.content_length, upstream_head_);
     }
+    if (upstream_->config->keepalive == 0 && !meta_.upgrade) {
+      // No pooling: say so (RFC 9112 §9.6), before the head's final empty line.
+      upstream_head_.insert(upstream_head_.size() - 2, "connection: close\r\n");
+    }
     upstream_start_ = std::chrono::steady_clock::now();
     return true;
   }

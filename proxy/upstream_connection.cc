@@ -482,12 +482,14 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
 }
 
 // What llhttp lets through but a gateway must not relay (502 instead): a major version other
-// than 1 on an HTTP/1 connection, a status outside 100-599 (RFC 9110 §15), and a transfer coding
+// than 1 on an HTTP/1 connection, a status outside 100-599 (RFC 9110 §15), control bytes in the
+// reason phrase, and a transfer coding
 // other than chunked alone, which sluice cannot decode and must not relay under another label
 // (RFC 9112 §6.1; nginx refuses it the same way).
 bool UpstreamConnection::validResponseHead(llhttp_t* p, const filters::ResponseHead& head,
                                            bool bodiless) {
   if (llhttp_get_http_major(p) != 1 || head.status < 100 || head.status > 599) return false;
+  if (hasFieldValueControlBytes(head.reason)) return false;  // RFC 9112 §4: no NUL and the like
   if (bodiless) return true;
   size_t codings = head.headers.count("transfer-encoding");
   if (codings == 0) return true;

@@ -80,7 +80,8 @@ class ErrorsTest(ProxyTestCase):
 
     def test_invalid_upstream_response_is_502(self):
         for kind in ("dup_cl", "bad_status", "close", "status_099", "status_600",
-                     "http2_version", "te_gzip", "te_gzip_chunked", "bad_chunk", "huge_head"):
+                     "http2_version", "te_gzip", "te_gzip_chunked", "bad_chunk", "huge_head",
+                     "nul_reason"):
             with self.subTest(kind=kind):
                 r = self.conn().request("GET", "/garbage?kind=" + kind)
                 self.assert_local_reply(r, 502)

@@ -247,5 +247,22 @@ class KeepAliveTest(ProxyTestCase):
         self.assertEqual(c.request("GET", "/b").json()["target"], "/b")
 
 
+
+class NoUpstreamKeepaliveTest(ProxyTestCase):
+    """keepalive: 0: each upstream connection serves one request, and says so (RFC 9112 §9.6)."""
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        return make_config(ports, ["{name: all, match: {path_prefix: /}, upstream: echo}"],
+                           upstream_opts={"echo": {"keepalive": "0"}})
+
+    def test_connection_close_sent_upstream(self):
+        c = self.conn()
+        for i in range(2):
+            r = c.request("GET", "/nk/%d" % i)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(upstream_headers(r).get("connection"), ["close"])
+
 if __name__ == "__main__":
     main()

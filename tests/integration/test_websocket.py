@@ -2,9 +2,10 @@
 tunnel (RFC 6455 framing is untouched), and the close handshake ends the connection."""
 
 import os
+import socket
 
-from harness import (ProxyTestCase, echo_headers, main, make_config, ws_accept, ws_handshake,
-                     ws_recv, ws_send)
+from harness import (ProxyTestCase, build_request, echo_headers, main, make_config, ws_accept,
+                     ws_handshake, ws_recv, ws_send)
 
 
 class WebSocketTest(ProxyTestCase):
@@ -121,6 +122,28 @@ class WebSocketTest(ProxyTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["target"], "/plain/old")
         self.assertNotIn("upgrade", echo_headers(r))
+
+    def test_h2c_upgrade_is_ignored(self):
+        # sluice does not speak HTTP/2: Upgrade: h2c is dropped with HTTP2-Settings (named in
+        # Connection), and the request is answered as HTTP/1.1 (RFC 9113 §3.1, RFC 9110 §7.8).
+        c = self.conn()
+        r = c.request("GET", "/plain/h2c", [("Connection", "Upgrade, HTTP2-Settings"),
+                                             ("Upgrade", "h2c"), ("HTTP2-Settings", "AAMAAABkAAQAAP__")])
+        self.assertEqual(r.status, 200, r)
+        seen = echo_headers(r)
+        self.assertNotIn("upgrade", seen)
+        self.assertNotIn("http2-settings", seen)
+        self.assertEqual(c.request("GET", "/plain/next").status, 200)
+
+    def test_handshake_then_half_close_still_answered(self):
+        # A client that half-closes after its whole upgrade request still gets the answer.
+        c = self.conn()
+        c.send(build_request("GET", "/ws", [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                                            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                                            ("Sec-WebSocket-Version", "13")]))
+        c.sock.shutdown(socket.SHUT_WR)
+        r = c.read_response()
+        self.assertEqual(r.status, 101, r)
 
 
 if __name__ == "__main__":

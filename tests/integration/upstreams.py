@@ -36,7 +36,7 @@ Modes
                truncated (closes in the middle of a Content-Length body), status_099,
                status_600, http2_version, te_gzip (close-delimited under a coding sluice can't
                decode), te_gzip_chunked, bad_chunk (an invalid chunk size in the head's write);
-               huge_head has 70 KB of fields; http10 is a valid HTTP/1.0 answer
+               huge_head has 70 KB of fields; nul_reason a NUL in the reason phrase; http10 is a valid HTTP/1.0 answer
 Every mode answers "Expect: 100-continue" with an interim 100 before reading the body.
 """
 
@@ -362,6 +362,8 @@ class Server:
             elif kind == "huge_head":  # 70 KB of fields: over what sluice holds
                 s.sendall(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 70000 + b"\r\n"
                           b"Content-Length: 2\r\n\r\nok")
+            elif kind == "nul_reason":
+                s.sendall(b"HTTP/1.1 200 O\x00K\r\nContent-Length: 2\r\n\r\nok")
             elif kind == "http10":  # valid, for the Via that names it
                 s.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
             elif kind == "truncated":
