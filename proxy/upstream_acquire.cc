@@ -39,7 +39,10 @@ UpstreamConnection* acquireUpstream(WorkerContext& ctx, const UpstreamRuntime& u
   const TlsClientContext* tls = upstream.tls.get();
   const std::string& name = upstreamServerName(upstream, target);
   if (allow_pooled) {
-    if (UpstreamConnection* idle = ctx.pool.take(poolKey(target.address, tls, name))) {
+    // A plain connection's key is its address: no string is built per request.
+    UpstreamConnection* idle = tls == nullptr ? ctx.pool.take(target.address)
+                                              : ctx.pool.take(poolKey(target.address, tls, name));
+    if (idle != nullptr) {
       idle->attach(handler, t);
       pooled = true;
       return idle;
