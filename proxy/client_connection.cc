@@ -320,7 +320,7 @@ void ClientConnection::rejectRequest(int status) {
   const std::string* accept = head_.headers.get("accept");
   filters::HeaderMap extra;
   if (status == 405) {  // CONNECT, the one method sluice refuses (RFC 9110 §15.5.6: Allow)
-    extra.add("allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH");
+    extra.add("allow", kAllowedMethods);
   }
   appendLocalReply(status, "", id, accept != nullptr ? *accept : std::string_view(), false, true,
                    ctx_.httpDate(), &extra, out);
