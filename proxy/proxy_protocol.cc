@@ -64,28 +64,25 @@ ProxyHeaderStatus parseV1(std::string_view data, size_t& consumed, ProxyHeader& 
   uint16_t sport = 0;
   uint16_t dport = 0;
   if (!parsePort(f[3], sport) || !parsePort(f[4], dport)) return ProxyHeaderStatus::Invalid;
-  std::string src(f[1]);
-  std::string dst(f[2]);
-  if (f[0] == "TCP4") {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&out.source);
-    in_addr d{};
-    if (inet_pton(AF_INET, src.c_str(), &sin->sin_addr) != 1 ||
-        inet_pton(AF_INET, dst.c_str(), &d) != 1) {
-      return ProxyHeaderStatus::Invalid;
-    }
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(sport);
-  } else if (f[0] == "TCP6") {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.source);
-    in6_addr d{};
-    if (inet_pton(AF_INET6, src.c_str(), &sin6->sin6_addr) != 1 ||
-        inet_pton(AF_INET6, dst.c_str(), &d) != 1) {
-      return ProxyHeaderStatus::Invalid;
-    }
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(sport);
-  } else {
+  int family = f[0] == "TCP4" ? AF_INET : f[0] == "TCP6" ? AF_INET6 : AF_UNSPEC;
+  if (family == AF_UNSPEC) return ProxyHeaderStatus::Invalid;
+  // Both addresses must be of the family named; only the source is kept.
+  unsigned char src[16];
+  unsigned char dst[16];
+  if (inet_pton(family, std::string(f[1]).c_str(), src) != 1 ||
+      inet_pton(family, std::string(f[2]).c_str(), dst) != 1) {
     return ProxyHeaderStatus::Invalid;
+  }
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out.source);
+    sin->sin_family = AF_INET;
+    std::memcpy(&sin->sin_addr, src, 4);
+    sin->sin_port = htons(sport);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.source);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, src, 16);
+    sin6->sin6_port = htons(sport);
   }
   out.has_source = true;
   return ProxyHeaderStatus::Done;
