@@ -23,24 +23,19 @@ int64_t deltaSeconds(std::string_view v) {
   return n;
 }
 
-// Splits at commas outside quoted strings.
+// The directives of a Cache-Control value: name, argument, whether there was an "=".
 template <class Fn>
 void forEachDirective(std::string_view value, Fn&& fn) {
-  size_t start = 0;
-  bool quoted = false;
-  for (size_t i = 0; i <= value.size(); ++i) {
-    if (i < value.size() && value[i] == '"') quoted = !quoted;
-    if (i == value.size() || (value[i] == ',' && !quoted)) {
-      std::string_view d = trim(value.substr(start, i - start));
-      if (!d.empty()) {
-        size_t eq = d.find('=');
-        std::string_view name = trim(d.substr(0, eq));
-        std::string_view arg = eq == std::string_view::npos ? std::string_view{} : trim(d.substr(eq + 1));
-        fn(name, arg, eq != std::string_view::npos);
-      }
-      start = i + 1;
+  anyListMember(value, [&](std::string_view member) {
+    std::string_view d = trim(member);
+    if (!d.empty()) {
+      size_t eq = d.find('=');
+      std::string_view name = trim(d.substr(0, eq));
+      std::string_view arg = eq == std::string_view::npos ? std::string_view{} : trim(d.substr(eq + 1));
+      fn(name, arg, eq != std::string_view::npos);
     }
-  }
+    return false;
+  });
 }
 
 int monthIndex(std::string_view m) {
@@ -212,16 +207,7 @@ bool etagListMatches(std::string_view inm, std::string_view etag) {
   };
   std::string_view want = opaque(etag);
   if (trim(inm) == "*") return true;
-  size_t start = 0;
-  bool quoted = false;
-  for (size_t i = 0; i <= inm.size(); ++i) {
-    if (i < inm.size() && inm[i] == '"') quoted = !quoted;
-    if (i == inm.size() || (inm[i] == ',' && !quoted)) {
-      if (opaque(inm.substr(start, i - start)) == want) return true;
-      start = i + 1;
-    }
-  }
-  return false;
+  return anyListMember(inm, [&](std::string_view member) { return opaque(member) == want; });
 }
 
 }  // namespace sluice::filters

@@ -103,19 +103,10 @@ std::string joinedField(const HeaderMap& headers, std::string_view lname) {
 // client holds a variant this filter compressed, whose ETag it weakened.
 bool holdsWeakened(std::string_view inm, std::string_view etag) {
   if (etag.empty() || etag.front() != '"') return false;
-  size_t start = 0;
-  bool quoted = false;
-  for (size_t i = 0; i <= inm.size(); ++i) {
-    if (i < inm.size() && inm[i] == '"') quoted = !quoted;
-    if (i == inm.size() || (inm[i] == ',' && !quoted)) {
-      std::string_view item = trimOws(inm.substr(start, i - start));
-      if (item.size() == etag.size() + 2 && item.substr(0, 2) == "W/" && item.substr(2) == etag) {
-        return true;
-      }
-      start = i + 1;
-    }
-  }
-  return false;
+  return anyListMember(inm, [&](std::string_view member) {
+    std::string_view item = trimOws(member);
+    return item.size() == etag.size() + 2 && item.substr(0, 2) == "W/" && item.substr(2) == etag;
+  });
 }
 
 class GzipFilter final : public Filter {

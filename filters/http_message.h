@@ -61,6 +61,22 @@ struct ResponseHead {
 // The standard reason phrase of a status code ("Bad Gateway"), or "Unknown".
 const char* reasonPhrase(int status);
 
+// Calls fn(member) for each comma-separated member of a field value (RFC 9110 §5.6.1), untrimmed;
+// commas inside quoted strings do not split. Stops, and returns true, when fn returns true.
+template <class Fn>
+bool anyListMember(std::string_view value, Fn&& fn) {
+  size_t start = 0;
+  bool quoted = false;
+  for (size_t i = 0; i <= value.size(); ++i) {
+    if (i < value.size() && value[i] == '"') quoted = !quoted;
+    if (i == value.size() || (value[i] == ',' && !quoted)) {
+      if (fn(value.substr(start, i - start))) return true;
+      start = i + 1;
+    }
+  }
+  return false;
+}
+
 // Whether a comma-separated field value contains `token` (case-insensitive), e.g. for
 // `Connection: keep-alive, Upgrade`.
 bool headerHasToken(std::string_view value, std::string_view token);

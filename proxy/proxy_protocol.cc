@@ -15,6 +15,22 @@ constexpr size_t kV1Max = 107;  // including the CRLF
 constexpr char kV2Signature[] = "\r\n\r\n\0\r\nQUIT\n";
 constexpr size_t kV2SignatureLen = 12;
 
+// The client's address: 4 (AF_INET) or 16 (AF_INET6) bytes, the port in network order.
+void setSource(ProxyHeader& out, int family, const unsigned char* addr, uint16_t port_be) {
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out.source);
+    sin->sin_family = AF_INET;
+    std::memcpy(&sin->sin_addr, addr, 4);
+    sin->sin_port = port_be;
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.source);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, addr, 16);
+    sin6->sin6_port = port_be;
+  }
+  out.has_source = true;
+}
+
 bool parsePort(std::string_view s, uint16_t& port) {
   if (s.empty() || s.size() > 5 || (s.size() > 1 && s[0] == '0')) return false;
   uint32_t v = 0;
@@ -73,18 +89,7 @@ ProxyHeaderStatus parseV1(std::string_view data, size_t& consumed, ProxyHeader& 
       inet_pton(family, std::string(f[2]).c_str(), dst) != 1) {
     return ProxyHeaderStatus::Invalid;
   }
-  if (family == AF_INET) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&out.source);
-    sin->sin_family = AF_INET;
-    std::memcpy(&sin->sin_addr, src, 4);
-    sin->sin_port = htons(sport);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.source);
-    sin6->sin6_family = AF_INET6;
-    std::memcpy(&sin6->sin6_addr, src, 16);
-    sin6->sin6_port = htons(sport);
-  }
-  out.has_source = true;
+  setSource(out, family, src, htons(sport));
   return ProxyHeaderStatus::Done;
 }
 
@@ -103,25 +108,18 @@ ProxyHeaderStatus parseV2(std::string_view data, size_t& consumed, ProxyHeader& 
   out = ProxyHeader{};
   if (command == 0) return ProxyHeaderStatus::Done;  // LOCAL: the balancer speaking for itself
   const unsigned char* a = reinterpret_cast<const unsigned char*>(data.data()) + 16;
+  uint16_t port_be;
   switch (byte(13)) {
-    case 0x11: {  // TCP over IPv4: src, dst, sport, dport
+    case 0x11:  // TCP over IPv4: src, dst, sport, dport
       if (len < 12) return ProxyHeaderStatus::Invalid;
-      auto* sin = reinterpret_cast<sockaddr_in*>(&out.source);
-      sin->sin_family = AF_INET;
-      std::memcpy(&sin->sin_addr, a, 4);
-      std::memcpy(&sin->sin_port, a + 8, 2);
-      out.has_source = true;
+      std::memcpy(&port_be, a + 8, 2);
+      setSource(out, AF_INET, a, port_be);
       return ProxyHeaderStatus::Done;
-    }
-    case 0x21: {  // TCP over IPv6
+    case 0x21:  // TCP over IPv6
       if (len < 36) return ProxyHeaderStatus::Invalid;
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.source);
-      sin6->sin6_family = AF_INET6;
-      std::memcpy(&sin6->sin6_addr, a, 16);
-      std::memcpy(&sin6->sin6_port, a + 32, 2);
-      out.has_source = true;
+      std::memcpy(&port_be, a + 32, 2);
+      setSource(out, AF_INET6, a, port_be);
       return ProxyHeaderStatus::Done;
-    }
     default:  // UNSPEC, UDP, unix sockets: nothing to take over
       return ProxyHeaderStatus::Done;
   }

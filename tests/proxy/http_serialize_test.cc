@@ -434,6 +434,18 @@ TEST(AppendResponseHead, FieldsOfEveryShortLengthAreCopiedExactly) {
 
 // ---- appendProxiedResponseHead ---------------------------------------------------------------
 
+// Up to 8 fields drawn from `names`; a connection field takes its value from `connection_values`.
+template <size_t N, size_t C, size_t V, class Pick>
+void addRandomFields(filters::HeaderMap& headers, const char* (&names)[N],
+                     const char* (&connection_values)[C], const char* (&values)[V], Pick& pick) {
+  size_t fields = pick(9);
+  for (size_t k = 0; k < fields; ++k) {
+    std::string name = names[pick(N)];
+    std::string value = name == "connection" ? connection_values[pick(C)] : values[pick(V)];
+    headers.add(name, value);
+  }
+}
+
 // The long way the one-pass writer must equal: edit a copy of the head, then serialise it.
 std::string proxiedTheLongWay(filters::ResponseHead head, const ProxiedFields& add,
                               BodyFraming framing, uint64_t length, const char* connection) {
@@ -460,13 +472,7 @@ TEST(AppendProxiedResponseHead, EqualsEditingThenSerialisingOnRandomHeads) {
     filters::ResponseHead head;
     head.status = round % 7 == 0 ? 304 : 200;
     if (round % 11 == 0) head.reason = "Fine";
-    size_t fields = pick(9);
-    for (size_t k = 0; k < fields; ++k) {
-      std::string name = names[pick(std::size(names))];
-      std::string value = name == "connection" ? connection_values[pick(std::size(connection_values))]
-                                               : values[pick(std::size(values))];
-      head.headers.add(name, value);
-    }
+    addRandomFields(head.headers, names, connection_values, values, pick);
     ProxiedFields add{"1.1 sluice", "req-123", "Thu, 26 Nov 2026 08:00:00 GMT",
                       round % 5 == 0 ? "42" : ""};
     BodyFraming framing = framings[pick(std::size(framings))];
@@ -501,13 +507,7 @@ TEST(AppendProxiedRequestHead, EqualsEditingThenSerialisingOnRandomHeads) {
     head.method = round % 4 == 0 ? "POST" : "GET";
     head.target = "/p?q=" + std::to_string(round);
     head.host = "example.test";
-    size_t fields = pick(9);
-    for (size_t k = 0; k < fields; ++k) {
-      std::string name = names[pick(std::size(names))];
-      std::string value = name == "connection" ? connection_values[pick(std::size(connection_values))]
-                                               : values[pick(std::size(values))];
-      head.headers.add(name, value);
-    }
+    addRandomFields(head.headers, names, connection_values, values, pick);
     ProxiedRequestFields add;
     add.forwarded_for = "192.0.2.7";
     add.forwarded_proto = round % 2 ? "https" : "http";
