@@ -11,7 +11,11 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <mutex>
+#include <sstream>
+
+#include "proxy/tls_session_cache.h"
 
 namespace sluice::proxy {
 
@@ -107,6 +111,32 @@ int ticketCallback(SSL*, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_
   return is_current ? 1 : 2;  // 2: valid, but issue a new ticket under the current key
 }
 
+// The session id context, which OpenSSL compares before it resumes a session (by id or ticket):
+// a session resumes only where its handshake proved what the listener asks. Listeners without
+// client_ca share one; one with client_ca gets a digest of the CA file's contents, so neither a
+// session from a listener without mTLS nor one from before a reload that changed the CA lets a
+// client skip its certificate (tickets and the session cache are shared by all listeners).
+bool sessionIdContext(const config::ListenerTls& tls, unsigned char* out, unsigned int& len,
+                      std::string& error) {
+  std::string input = "sluice";
+  if (tls.client_ca) {
+    std::ifstream f(*tls.client_ca, std::ios::binary);
+    std::ostringstream content;
+    content << f.rdbuf();
+    if (!f) {
+      error = "TLS client_ca " + *tls.client_ca + ": cannot be read";
+      return false;
+    }
+    input += " client_ca\n" + content.str();
+  }
+  static_assert(SSL_MAX_SID_CTX_LENGTH >= 32, "a SHA-256 digest fits an id context");
+  if (EVP_Digest(input.data(), input.size(), out, &len, EVP_sha256(), nullptr) != 1) {
+    error = "TLS: " + sslError();
+    return false;
+  }
+  return true;
+}
+
 std::vector<std::string> certificateNames(X509* cert) {
   std::vector<std::string> names;
   auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
@@ -153,6 +183,9 @@ std::shared_ptr<TlsServerContext> TlsServerContext::build(const config::Listener
     out->alpn_wire_.append(p);
   }
   out->mtls_ = tls.client_ca.has_value();
+  unsigned char sid_ctx[EVP_MAX_MD_SIZE];
+  unsigned int sid_ctx_len = 0;
+  if (!sessionIdContext(tls, sid_ctx, sid_ctx_len, error)) return nullptr;
   for (const config::Certificate& c : tls.certificates) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == nullptr) {
@@ -179,10 +212,11 @@ std::shared_ptr<TlsServerContext> TlsServerContext::build(const config::Listener
       return nullptr;
     }
     out->certs_.back().names = certificateNames(SSL_CTX_get0_certificate(ctx));
-    static const unsigned char kSid[] = "sluice";
-    SSL_CTX_set_session_id_context(ctx, kSid, sizeof kSid - 1);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    SSL_CTX_sess_set_cache_size(ctx, 20480);
+    if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sid_ctx_len) != 1) {
+      error = "TLS: " + sslError();
+      return nullptr;
+    }
+    useSharedSessionCache(ctx);
     // One TLS 1.3 ticket per handshake (OpenSSL sends two by default): each costs an
     // encryption and a MAC, and a client resumes with one.
     SSL_CTX_set_num_tickets(ctx, 1);

@@ -20,7 +20,16 @@ TlsSession::TlsSession(SSL_CTX* ctx, bool server, const std::string& server_name
   }
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+// A server session whose connection ended without close_notify (most clients just close the
+// socket) stays resumable, as RFC 5246 allows since TLS 1.1 and nginx does: otherwise SSL_free
+// drops it from the session cache. A fatal alert still removes it (OpenSSL does that when the
+// alert is sent or received).
+TlsSession::~TlsSession() {
+  if (server_ && handshake_done_) {
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+  }
+  SSL_free(ssl_);
+}
 
 void TlsSession::noteError(int ssl_error) {
   unsigned long e = ERR_peek_last_error();

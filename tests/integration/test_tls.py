@@ -140,6 +140,14 @@ def client_ctx(ca="ca", cert=None, min_version=None, max_version=None, alpn=None
     return ctx
 
 
+def no_ticket_ctx(**kw):
+    """A TLS 1.2 client that does not take tickets: it can only resume by session ID (what
+    testssl's "Session ID" check and `openssl s_client -no_ticket` test)."""
+    ctx = client_ctx(max_version=ssl.TLSVersion.TLSv1_2, **kw)
+    ctx.options |= ssl.OP_NO_TICKET
+    return ctx
+
+
 class TlsConn(Conn):
     """harness.Conn over TLS: the handshake happens in the constructor."""
 
@@ -390,10 +398,10 @@ class TlsTest(unittest.TestCase):
     def metric(self, name, **labels):
         return metric_sum(self.sluice.metrics(), name, **labels)
 
-    def assert_refused(self, port, ctx, server_hostname="a.test"):
+    def assert_refused(self, port, ctx, server_hostname="a.test", session=None):
         """The handshake (or the first exchange right after it) fails; no HTTP answer."""
         try:
-            c = TlsConn(port, ctx, server_hostname=server_hostname, timeout=5)
+            c = TlsConn(port, ctx, server_hostname=server_hostname, timeout=5, session=session)
         except (ssl.SSLError, ConnectionError, OSError):
             return
         try:
@@ -536,6 +544,41 @@ class TlsTest(unittest.TestCase):
         self.check_resumption(self.port, ssl.TLSVersion.TLSv1_3)
         self.check_resumption(self.port, ssl.TLSVersion.TLSv1_2)
 
+    def test_session_id_resumption_on_both_workers(self):
+        """TLS 1.2 without tickets resumes by session ID (issue 11 item 5: testssl said "Session
+        ID: no"): twenty connections after the first, spread by SO_REUSEPORT over both workers,
+        all resume, the clients closing without close_notify as most do; counted in
+        sluice_tls_resumptions_total."""
+        ctx = no_ticket_ctx()
+        before = self.metric("sluice_tls_resumptions_total", listener="main")
+        with TlsConn(self.port, ctx) as c:
+            self.assertEqual(c.request("GET", "/id/first", host="a.test").status, 200)
+            sess = c.sock.session
+        self.assertFalse(sess.has_ticket)
+        self.assertTrue(sess.id)
+        reused = 0
+        for i in range(20):
+            with TlsConn(self.port, ctx, session=sess) as c:
+                reused += bool(c.sock.session_reused)
+                self.assertEqual(c.request("GET", "/id/%d" % i, host="a.test").status, 200)
+        self.assertEqual(reused, 20, "connections resumed by session ID")
+        self.assertGreaterEqual(wait_metric(self.sluice, "sluice_tls_resumptions_total",
+                                            before + 20, listener="main"), before + 20)
+        # A certificate picked by SNI (not the default context) resumes as well.
+        ctx_b = no_ticket_ctx()
+        with TlsConn(self.port, ctx_b, server_hostname="b.test") as c:
+            sess_b = c.sock.session
+        with TlsConn(self.port, ctx_b, server_hostname="b.test", session=sess_b) as c:
+            self.assertTrue(c.sock.session_reused, "b.test session resumed")
+            self.assertEqual(c.peer_names()[1], ["b.test"])
+
+    def test_session_id_resumption_openssl_s_client(self):
+        rc, out = s_client(self.port, "-tls1_2", "-no_ticket", "-servername", "a.test",
+                           "-reconnect")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.count("New, TLSv1.2"), 1, out)
+        self.assertEqual(out.count("Reused, TLSv1.2"), 5, out)
+
     # --- mTLS ---------------------------------------------------------------------------------
 
     def test_mtls_rejects_client_without_cert(self):
@@ -564,6 +607,16 @@ class TlsTest(unittest.TestCase):
             # every request of the connection carries it
             r = c.request("GET", "/mtls2", host="a.test")
             self.assertEqual(echo_headers(r).get("x-client-cert-subject"), subj)
+
+    def test_mtls_not_skipped_by_a_session_from_another_listener(self):
+        """Tickets and the session cache are shared by all listeners; a session made on `main`
+        (no client certificate) must not resume on `mtls`, by ticket or by session ID."""
+        for ctx in (client_ctx(), client_ctx(max_version=ssl.TLSVersion.TLSv1_2),
+                    no_ticket_ctx()):
+            with TlsConn(self.port, ctx) as c:
+                self.assertEqual(c.request("GET", "/elsewhere", host="a.test").status, 200)
+                sess = c.sock.session
+            self.assert_refused(self.port_mtls, ctx, session=sess)
 
     def test_client_sent_subject_dropped_without_cert(self):
         c = self.tls()
@@ -805,6 +858,19 @@ class TlsReloadTest(unittest.TestCase):
                 self.assertEqual(c.request("GET", "/r2", host="a.test").status, 200)
             finally:
                 c.close()
+
+    def test_session_id_resumption_survives_reload(self):
+        """Sessions cached by ID (TLS 1.2, no tickets) live outside the config snapshot."""
+        ctx = no_ticket_ctx()
+        c = TlsConn(self.sluice.port, ctx)
+        self.assertEqual(c.request("GET", "/id1", host="a.test").status, 200)
+        sess = c.sock.session
+        c.close()
+        self.assertEqual(self.sluice.reload(self.config("a")).status, 200)
+        for i in range(6):
+            with TlsConn(self.sluice.port, ctx, session=sess) as c:
+                self.assertTrue(c.sock.session_reused, "session ID resumed after a reload")
+                self.assertEqual(c.request("GET", "/id2/%d" % i, host="a.test").status, 200)
 
     def test_start_with_mismatched_key_exits_2(self):
         bad = self.config(("a", "b"))
