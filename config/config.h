@@ -198,13 +198,21 @@ struct LeakyBucketFilter {
   uint64_t burst = 0;  // requests queued beyond the rate; 0 = none
   RateLimitCommon common;
 };
+// What the cache does with CDN-Cache-Control (RFC 9213): use it ahead of Cache-Control and
+// forward it, use it and remove it from responses, or neither (it is then an ordinary field).
+enum class CdnCacheControl { Use, UseAndRemove, Ignore };
 struct CacheFilter {
-  Duration ttl{30'000};
+  // Unset: RFC 9111 heuristic freshness (heuristic_fraction of Date - Last-Modified, at most
+  // heuristic_max). Set: a forced lifetime for responses without explicit freshness (0: none).
+  std::optional<Duration> ttl;
   uint64_t max_bytes = 64ull * 1024 * 1024;
   Duration stale_while_revalidate{0};
   Duration stale_if_error{0};
-  Duration negative_ttl{0};
-  double ttl_jitter = 0;  // share of the ttl, 0..1
+  std::optional<Duration> negative_ttl;  // like ttl, for 404 and 410
+  double ttl_jitter = 0;  // share of the lifetime, 0..1
+  double heuristic_fraction = 0.1;
+  Duration heuristic_max{86'400'000};
+  CdnCacheControl cdn_cache_control = CdnCacheControl::Use;
 };
 struct GzipFilter {
   uint64_t min_bytes = 1024;

@@ -239,12 +239,16 @@ void writeFilterSpec(JsonWriter& w, const FilterSpec& spec) {
     w.key("window").duration(f->window);
     writeLimitCommon(w, f->common);
   } else if (auto* f = std::get_if<CacheFilter>(&spec)) {
-    w.key("ttl").duration(f->ttl);
+    static const char* kCdn[] = {"use", "use_and_remove", "ignore"};
+    if (f->ttl) w.key("ttl").duration(*f->ttl);
     w.key("max_bytes").integer(f->max_bytes);
     w.key("stale_while_revalidate").duration(f->stale_while_revalidate);
     w.key("stale_if_error").duration(f->stale_if_error);
-    w.key("negative_ttl").duration(f->negative_ttl);
+    if (f->negative_ttl) w.key("negative_ttl").duration(*f->negative_ttl);
     w.key("ttl_jitter").string(formatPercent(f->ttl_jitter));
+    w.key("heuristic_fraction").string(formatPercent(f->heuristic_fraction));
+    w.key("heuristic_max").duration(f->heuristic_max);
+    w.key("cdn_cache_control").string(kCdn[static_cast<int>(f->cdn_cache_control)]);
   } else if (auto* f = std::get_if<GzipFilter>(&spec)) {
     w.key("min_bytes").integer(f->min_bytes);
     w.key("level").integer(static_cast<uint64_t>(f->level));

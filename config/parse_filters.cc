@@ -81,14 +81,31 @@ Filter parseWindow(Reader& r, MapReader& m, RouteRefs* refs) {
   return f;
 }
 
-CacheFilter parseCache(MapReader& m) {
+CacheFilter parseCache(Reader& r, MapReader& m) {
   CacheFilter f;
-  m.readDuration("ttl", &f.ttl, true);  // 0: no heuristic freshness (README)
+  // Unset: RFC 9111 heuristics; set: a forced lifetime, 0 = none (README).
+  m.readDuration("ttl", &f.ttl, true);
   m.readSize("max_bytes", &f.max_bytes, 1);
   m.readDuration("stale_while_revalidate", &f.stale_while_revalidate, true);
   m.readDuration("stale_if_error", &f.stale_if_error, true);
   m.readDuration("negative_ttl", &f.negative_ttl, true);
   m.readPercent("ttl_jitter", &f.ttl_jitter);
+  m.readPercent("heuristic_fraction", &f.heuristic_fraction);
+  m.readDuration("heuristic_max", &f.heuristic_max, true);
+  std::string cdn;
+  if (m.readString("cdn_cache_control", &cdn)) {
+    if (cdn == "use") {
+      f.cdn_cache_control = CdnCacheControl::Use;
+    } else if (cdn == "use_and_remove") {
+      f.cdn_cache_control = CdnCacheControl::UseAndRemove;
+    } else if (cdn == "ignore") {
+      f.cdn_cache_control = CdnCacheControl::Ignore;
+    } else {
+      r.error(m.get("cdn_cache_control"), "cdn_cache_control: \"" + cdn +
+                                              "\" is not a choice; write use, use_and_remove "
+                                              "or ignore");
+    }
+  }
   return f;
 }
 
@@ -148,7 +165,7 @@ const std::vector<FilterKind>& filterKinds() {
       {"cache",
        Feature::FilterCache,
        {"ttl", "max_bytes", "stale_while_revalidate", "stale_if_error", "negative_ttl",
-        "ttl_jitter"}},
+        "ttl_jitter", "heuristic_fraction", "heuristic_max", "cdn_cache_control"}},
       {"gzip", Feature::FilterGzip, {"min_bytes", "level", "types", "encodings"}},
       {"circuit_breaker", Feature::FilterCircuitBreaker, {}},
   };
@@ -160,7 +177,7 @@ FilterSpec parseSpec(Reader& r, MapReader& m, std::string_view name, RouteRefs* 
   if (name == "leaky_bucket") return parseBucket<LeakyBucketFilter>(r, m, refs, false);
   if (name == "sliding_window") return parseWindow<SlidingWindowFilter>(r, m, refs);
   if (name == "fixed_window") return parseWindow<FixedWindowFilter>(r, m, refs);
-  if (name == "cache") return parseCache(m);
+  if (name == "cache") return parseCache(r, m);
   if (name == "gzip") return parseGzip(r, m);
   return CircuitBreakerFilter{};
 }

@@ -44,7 +44,8 @@ if c >= limit then return {0, 0, reset, reset, 0} end
 c = redis.call('INCR', k)
 if c == 1 then redis.call('PEXPIRE', k, w + 1000) end
 return {1, limit - c, reset, 0, 0})lua",
-    // SlidingWindow: weighted two-window counter. ARGV: window_ms, limit.
+    // WeightedWindow (sliding_window, precision: approximate): the weighted two-window
+    // counter. ARGV: window_ms, limit.
     R"lua(local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local w = tonumber(ARGV[1])
@@ -92,8 +93,70 @@ redis.call('HSET', KEYS[1], 'e', string.format('%.6f', e), 'l', string.format('%
 redis.call('PEXPIRE', KEYS[1], math.ceil((e + 1) / rate / 1000) + 1000)
 local delay = math.ceil(e / rate / 1000)
 return {1, math.floor(burst - e), delay, 0, delay})lua",
+    // SlidingLog (sliding_window, limit <= 128): the exact log, admission times as the scores
+    // of a sorted set. ARGV: window_us, limit. A member is "time-count", unique per admission.
+    R"lua(local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local w = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local newest = now
+if last[2] then newest = tonumber(last[2]) end
+if newest > now then now = newest end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - w))
+local n = redis.call('ZCARD', KEYS[1])
+if n >= limit then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local retry = math.ceil((tonumber(first[2]) + w - now) / 1000)
+  if retry < 1 then retry = 1 end
+  return {0, 0, math.ceil((newest + w - now) / 1000), retry, 0}
+end
+local at = string.format('%.0f', now)
+redis.call('ZADD', KEYS[1], at, at .. '-' .. n)
+redis.call('PEXPIRE', KEYS[1], math.ceil(w / 1000) + 1000)
+return {1, limit - n - 1, math.ceil(w / 1000), 0, 0})lua",
+    // SlidingRing (sliding_window, limit > 128): counts per sub-window of g = window / buckets
+    // in a hash (field: sub-window index); the oldest, partly expired one counts whole, as in
+    // ratelimit/sliding_ring.h. ARGV: window_us, limit, buckets.
+    R"lua(local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local w = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local b = tonumber(ARGV[3])
+local g = math.ceil(w / b)
+local k = math.floor(now / g)
+local all = redis.call('HGETALL', KEYS[1])
+local counts = {}
+for i = 1, #all, 2 do
+  local idx = tonumber(all[i])
+  counts[idx] = tonumber(all[i + 1])
+  if idx > k then k = idx end
+end
+local at = math.max(now, k * g)
+local total = 0
+local stale = {}
+for idx, c in pairs(counts) do
+  if idx < k - b then stale[#stale + 1] = string.format('%.0f', idx) else total = total + c end
+end
+if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end
+local reset = math.ceil(((k + b + 1) * g - at) / 1000)
+if total >= limit then
+  local left = total
+  local j = 1
+  while j <= b do
+    left = left - (counts[k - b + j - 1] or 0)
+    if left + 1 <= limit then break end
+    j = j + 1
+  end
+  local retry = math.ceil(((k + j) * g - at) / 1000)
+  if retry < 1 then retry = 1 end
+  return {0, 0, reset, retry, 0}
+end
+redis.call('HINCRBY', KEYS[1], string.format('%.0f', k), 1)
+redis.call('PEXPIRE', KEYS[1], math.ceil((w + g) / 1000) + 1000)
+return {1, limit - total - 1, reset, 0, 0})lua",
 };
-constexpr int kScriptCount = 4;
+constexpr int kScriptCount = 6;
 
 WarnLimiter& storeWarnings() {
   static WarnLimiter w(std::chrono::seconds(10));

@@ -31,7 +31,15 @@ struct RedisVerdict {
   int64_t delay_ms = 0;
 };
 
-enum class RedisScript { TokenBucket, FixedWindow, SlidingWindow, LeakyBucket };
+// The order of kScripts in redis_store.cc.
+enum class RedisScript {
+  TokenBucket,
+  FixedWindow,
+  WeightedWindow,
+  LeakyBucket,
+  SlidingLog,
+  SlidingRing
+};
 
 struct RedisErrorCounters {
   Counter* timeout = nullptr;      // no answer in time

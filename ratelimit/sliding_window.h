@@ -1,42 +1,24 @@
-// Sliding window as a weighted two-window counter (the approach of Cloudflare and of Envoy's
-// local limiters): the previous fixed window's count is weighted by the share of it that still
-// lies inside the sliding window ending now, and added to the current window's count.
-//
-// Error bound: the estimate assumes the previous window's requests were spread evenly over it.
-// Exact when they were. At worst (the previous window's requests all at its very end) the true
-// number of requests in the trailing window of length `window` can exceed `limit` by the previous
-// window's count times the elapsed share of the current window, i.e. by less than `limit`; with
-// the requests all at its start, it under-admits by the same amount. Two integers per key.
+// The sliding_window limiter: which algorithm a `sliding_window` policy runs. Exact by default,
+// never more than `limit` admissions in any trailing `window`: a log of admission times for
+// limits up to kSlidingLogMaxLimit (sliding_log.h), a ring of sub-window counts above it
+// (sliding_ring.h, under-admits by at most 1 % of the window). `precision: approximate` asks for
+// the cheaper weighted two-window counter (weighted_window.h), which may over-admit.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
-#include "ratelimit/decision.h"
+#include "ratelimit/limiter.h"
 
 namespace sluice::ratelimit {
 
-class SlidingWindow {
- public:
-  struct State {
-    Nanos start = -1;  // start of the current fixed window
-    uint64_t current = 0;
-    uint64_t previous = 0;
-  };
+enum class SlidingAlgo { Log, Ring, Weighted };
 
-  SlidingWindow(uint64_t limit, Nanos window);
+// The algorithm for `limit` (approximate: what the user asked for, not chosen by size).
+SlidingAlgo slidingAlgoFor(uint64_t limit, bool approximate);
 
-  // Counts one request if the weighted estimate leaves room for it. Called under the key's lock.
-  Decision take(State& s, Nanos now) const;
-  // What forgetting `s` would give back to its client (0: as good as fresh); ranks keys for
-  // eviction from a full table.
-  uint64_t evictionCost(const State& s, Nanos now) const;
-
-  uint64_t limit() const { return limit_; }
-  Nanos window() const { return window_; }
-
- private:
-  uint64_t limit_;
-  Nanos window_;
-};
+// A key table of `max_keys` keys running that algorithm. Called when a snapshot is built.
+std::shared_ptr<Limiter> makeSlidingWindow(uint64_t limit, Nanos window, bool approximate,
+                                           uint64_t max_keys);
 
 }  // namespace sluice::ratelimit

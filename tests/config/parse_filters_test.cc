@@ -53,6 +53,17 @@ TEST(ParseFilter, RateLimitKeysAndScope) {
   EXPECT_EQ(p.refs.clusters.size(), 1u);
 }
 
+TEST(ParseFilter, SlidingWindowPrecision) {
+  auto exact = parse("sliding_window: {limit: 10}");
+  EXPECT_FALSE(std::get<SlidingWindowFilter>(exact.entry->spec).approximate);
+  auto approx = parse("sliding_window: {limit: 10, precision: approximate}");
+  EXPECT_THAT(approx.errors, ::testing::IsEmpty());
+  EXPECT_TRUE(std::get<SlidingWindowFilter>(approx.entry->spec).approximate);
+  auto bad = parse("sliding_window: {limit: 10, precision: rough}");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].find("write exact or approximate"), std::string::npos) << bad.errors[0];
+}
+
 TEST(ParseFilter, KeyExpressions) {
   EXPECT_EQ(*parseKeyExpression("route", {"ip", "route"}, true), "route");
   EXPECT_EQ(*parseKeyExpression("query:page+ip", {"ip", "route"}, true), "query:page+ip");

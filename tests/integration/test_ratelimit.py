@@ -76,6 +76,57 @@ def paced(port, total_rate, seconds, threads, headers=None, path="/"):
     return counts, max(stamps) - min(stamps)
 
 
+def paced_log(port, rate, seconds, threads, headers=None, path="/", delay=0.0):
+    """Sends ~rate req/s for `seconds`, starting `delay` s from now, over `threads` keep-alive
+    connections; returns [(sent, answered, status)] of every request (time.monotonic())."""
+    out = []
+    lock = threading.Lock()
+    start = time.monotonic() + 0.2 + delay
+    per = rate / threads
+
+    def run(i):
+        c = Conn(port, timeout=10)
+        try:
+            n = 0
+            while True:
+                t = start + (n + i / threads) / per
+                if t - start >= seconds:
+                    break
+                d = t - time.monotonic()
+                if d > 0:
+                    time.sleep(d)
+                sent = time.monotonic()
+                r = c.request("GET", path, headers or {})
+                with lock:
+                    out.append((sent, time.monotonic(), r.status))
+                n += 1
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
+
+
+def surely_admitted_within(records, window):
+    """Most 200s that were certainly admitted less than `window` apart: a request is admitted
+    between its sending and its answer, so all 200s sent at or after one's sending and answered
+    before that plus `window` lie in one trailing window. Client-side jitter can hide an excess
+    but never invent one."""
+    ok = [(s, r) for s, r, status in records if status == 200]
+    return max((sum(1 for s, r in ok if s >= s0 and r < s0 + window) for s0, _ in ok), default=0)
+
+
+def possibly_admitted_within(records, window):
+    """Most 200s that may have been admitted less than `window` apart (an upper bound: all sent
+    before one's answer plus `window` and answered at or after it)."""
+    ok = [(s, r) for s, r, status in records if status == 200]
+    return max((sum(1 for s, r in ok if r >= r0 and s < r0 + window) for _, r0 in ok), default=0)
+
+
 class LocalRateLimitTest(ProxyTestCase):
     UPSTREAMS = {"echo": ("echo",)}
 
@@ -94,7 +145,11 @@ class LocalRateLimitTest(ProxyTestCase):
              "{name: dry, match: {path_prefix: /dry}, upstream: echo, filters: "
              "[{fixed_window: {limit: 1, window: 1m, key: route, dry_run: true}}]}",
              "{name: leaky, match: {path_prefix: /leaky}, upstream: echo, filters: "
-             "[{leaky_bucket: {rate: 5/s, burst: 2, key: route}}]}"],
+             "[{leaky_bucket: {rate: 5/s, burst: 2, key: route}}]}",
+             "{name: swlog, match: {path_prefix: /swlog}, upstream: echo, filters: "
+             "[{sliding_window: {limit: 20, window: 2s, key: 'header:x-k'}}]}",
+             "{name: swhdr, match: {path_prefix: /swhdr}, upstream: echo, filters: "
+             "[{sliding_window: {limit: 2, window: 10s, key: route, headers: true}}]}"],
             workers=4, extra="trusted_proxies: [127.0.0.1/32]")
 
     def test_exact_across_four_workers(self):
@@ -159,6 +214,52 @@ class LocalRateLimitTest(ProxyTestCase):
         time.sleep(0.3)  # the access log is flushed once per loop iteration
         logged = [e["ratelimit"] for e in self.sluice.access_log_lines() if e["route"] == "dry"]
         self.assertEqual(logged.count("limited"), 3, logged)
+
+    def test_sliding_window_holds_in_every_trailing_window(self):
+        # Two keys at twice the limit, the second starting half a window later, so that one of
+        # them meets the aligned windows of a weighted counter at a phase where it over-admits.
+        res = {}
+
+        def run(key, delay):
+            res[key] = paced_log(self.sluice.port, 40, 4.5, 2, {"x-k": key}, "/swlog", delay)
+
+        ts = [threading.Thread(target=run, args=(k, d)) for k, d in (("a", 0.0), ("b", 1.0))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for key, records in sorted(res.items()):
+            statuses = [st for _, _, st in records]
+            sure = surely_admitted_within(records, 2.0)
+            sys.stderr.write("\nsliding_window limit 20 / 2 s, key %s, %d offered in 4.5 s: %d "
+                             "allowed; busiest trailing 2 s: %d for sure, at most %d\n"
+                             % (key, len(records), statuses.count(200), sure,
+                                possibly_admitted_within(records, 2.0)))
+            self.assertEqual(set(statuses) - {200, 429}, set(), statuses)
+            self.assertGreater(len(records), 150)
+            self.assertLessEqual(sure, 20, key)
+            self.assertEqual(sure, 20, key)  # the limit is reached, not undercut
+
+    def test_sliding_window_retry_after_is_when_the_oldest_leaves(self):
+        c = self.conn()
+        for remaining in (1, 0):
+            r = c.request("GET", "/swhdr")
+            self.assertEqual(r.status, 200)
+            [(name, params)] = parse_sf_list(r.header("ratelimit"))
+            self.assertEqual((name, params["r"]), ("sliding_window", remaining))
+            self.assertEqual(parse_sf_list(r.header("ratelimit-policy")),
+                             [("sliding_window", {"q": 2, "w": 10})])
+        first = time.monotonic()
+        r = c.request("GET", "/swhdr")
+        self.assertEqual(r.status, 429)
+        self.assertEqual(r.header("retry-after"), "10")  # the first admission leaves 10 s after
+        time.sleep(1.3)
+        r = c.request("GET", "/swhdr")
+        self.assertEqual(r.status, 429)
+        left = 10 - (time.monotonic() - first)
+        self.assertEqual(int(r.header("retry-after")), -int(-left // 1), left)  # ceil: 9
+        [(_, params)] = parse_sf_list(r.header("ratelimit"))
+        self.assertEqual((params["r"], params["t"]), (0, int(r.header("retry-after"))))
 
     def test_leaky_bucket_delays_then_rejects(self):
         results = []
@@ -311,6 +412,82 @@ class ClusterRateLimitTest(unittest.TestCase):
         r = self.a.request("GET", "/")
         self.assertIn(r.status, (200, 429))
         self.assertLess(time.time() - t0, 1.0)
+
+
+class ClusterSlidingWindowTest(unittest.TestCase):
+    """Two sluice processes share exact sliding windows through one redis-server: the log
+    (limit <= 128, a sorted set) and the sub-window ring (a hash)."""
+
+    def setUp(self):
+        self.redis = Redis().start()
+        self.addCleanup(self.redis.kill)
+        self.up = Upstream("echo").start()
+        self.addCleanup(self.up.stop)
+        cfg = make_config(
+            {"echo": self.up.port},
+            ["{name: log, match: {path_prefix: /log}, upstream: echo, filters: "
+             "[{sliding_window: {limit: 30, window: 2s, key: 'header:x-k', scope: cluster}}]}",
+             "{name: ring, match: {path_prefix: /ring}, upstream: echo, filters: "
+             "[{sliding_window: {limit: 150, window: 2s, key: 'header:x-k', scope: cluster}}]}"],
+            workers=2,
+            # deny: a late answer from Redis is refused, never admitted beside the shared count
+            extra="rate_limit_store: {redis: 'redis://127.0.0.1:%d/0', on_error: deny}"
+                  % self.redis.port)
+        self.a = Sluice(cfg).start()
+        self.addCleanup(self.a.__exit__, None, None, None)
+        self.b = Sluice(cfg).start()
+        self.addCleanup(self.b.__exit__, None, None, None)
+        time.sleep(0.3)
+
+    def offer(self, path, rate_each, threads):
+        """Keys x and y, each sent at rate_each req/s by both processes for 4.5 s, y from 1 s
+        later (half a window: one of them meets a weighted counter's windows at a bad phase)."""
+        res = {}
+
+        def run(s, key, delay):
+            res[(s.port, key)] = paced_log(s.port, rate_each, 4.5, threads, {"x-k": key}, path,
+                                           delay)
+
+        ts = [threading.Thread(target=run, args=(s, k, d))
+              for s in (self.a, self.b) for k, d in (("x", 0.0), ("y", 1.0))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        merged = {}
+        for (port, key), records in res.items():
+            merged.setdefault(key, []).extend(records)
+        return merged
+
+    def check(self, path, limit, rate_each, threads, redis_type, max_members):
+        merged = self.offer(path, rate_each, threads)
+        for key, records in sorted(merged.items()):
+            statuses = [st for _, _, st in records]
+            sure = surely_admitted_within(records, 2.0)
+            sys.stderr.write("\ncluster sliding_window limit %d / 2 s, 2 processes, key %s, %d "
+                             "offered in 4.5 s: %d allowed; busiest trailing 2 s: %d for sure, "
+                             "at most %d\n" % (limit, key, len(records), statuses.count(200),
+                                                sure, possibly_admitted_within(records, 2.0)))
+            self.assertEqual(set(statuses) - {200, 429}, set(), key)
+            self.assertLessEqual(sure, limit, key)
+            self.assertGreaterEqual(sure, 0.9 * limit, key)  # not undercut either
+        keys = re.findall(rb"sluice:rl:[^\r\n]*", self.redis.command("KEYS", "sluice:rl:*"))
+        self.assertEqual(len(keys), 2, keys)
+        for k in keys:
+            k = k.decode()
+            self.assertEqual(self.redis.command("TYPE", k), b"+" + redis_type)
+            members = self.redis.command("ZCARD" if redis_type == b"zset" else "HLEN", k)
+            self.assertLessEqual(int(members[1:]), max_members, k)
+            usage = int(self.redis.command("MEMORY", "USAGE", k)[1:])
+            sys.stderr.write("redis %s %s: %s entries, MEMORY USAGE %d bytes\n"
+                             % (redis_type.decode(), k, members[1:].decode(), usage))
+            self.assertLess(usage, 4096, k)
+
+    def test_log_holds_in_every_trailing_window(self):
+        self.check("/log", 30, 30, 2, b"zset", 30)
+
+    def test_ring_holds_in_every_trailing_window(self):
+        self.check("/ring", 150, 75, 4, b"hash", 101)
 
 
 class FloodTest(unittest.TestCase):

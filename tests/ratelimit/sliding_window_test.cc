@@ -1,74 +1,128 @@
+// The sliding_window limiter as the filter builds it: a brute-force check that no trailing window
+// of any phase ever holds more than `limit` admissions (exact modes), that refusals are justified,
+// and that `precision: approximate` is the weighted counter that may exceed it.
 #include "ratelimit/sliding_window.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "ratelimit/sliding_log.h"
+#include "ratelimit/sliding_ring.h"
+
 namespace sluice::ratelimit {
 namespace {
 
-TEST(SlidingWindow, FirstWindowIsAPlainCounter) {
-  SlidingWindow sw(4, 10 * kSecond);
-  SlidingWindow::State s;
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(sw.take(s, 10 * kSecond + i).allowed);
-  EXPECT_FALSE(sw.take(s, 15 * kSecond).allowed);
+constexpr Nanos kMs = 1'000'000;
+
+// Most admissions in any (t - window, t]; `times` sorted.
+uint64_t busiestWindow(const std::vector<Nanos>& times, Nanos window) {
+  uint64_t best = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < times.size(); ++i) {
+    while (times[j] <= times[i] - window) ++j;
+    best = std::max<uint64_t>(best, i - j + 1);
+  }
+  return best;
 }
 
-TEST(SlidingWindow, PreviousWindowIsWeightedByItsOverlap) {
-  SlidingWindow sw(4, 10 * kSecond);
-  SlidingWindow::State s;
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(sw.take(s, 10 * kSecond).allowed);
-  // At 25 s the previous window (10..20 s, 4 requests) overlaps half: estimate 2, room for 2.
-  EXPECT_TRUE(sw.take(s, 25 * kSecond).allowed);
-  EXPECT_TRUE(sw.take(s, 25 * kSecond).allowed);
-  Decision d = sw.take(s, 25 * kSecond);
-  EXPECT_FALSE(d.allowed);
-  // 4 * (10 - x) / 10 + 3 <= 4  <=>  x >= 7.5 s into the window: 2.5 s from now.
-  EXPECT_EQ(d.retry_after, 2500 * 1'000'000LL);
-  EXPECT_FALSE(sw.take(s, 27500 * 1'000'000LL - 1).allowed);
-  EXPECT_TRUE(sw.take(s, 27500 * 1'000'000LL).allowed);
+// Admissions in (t - span, t].
+uint64_t countIn(const std::vector<Nanos>& times, Nanos t, Nanos span) {
+  return static_cast<uint64_t>(std::upper_bound(times.begin(), times.end(), t) -
+                               std::upper_bound(times.begin(), times.end(), t - span));
 }
 
-TEST(SlidingWindow, AWindowWithoutTrafficForgetsThePast) {
-  SlidingWindow sw(2, kSecond);
-  SlidingWindow::State s;
-  ASSERT_TRUE(sw.take(s, kSecond).allowed);
-  ASSERT_TRUE(sw.take(s, kSecond).allowed);
-  ASSERT_FALSE(sw.take(s, kSecond).allowed);
-  // Two windows later, the previous window is empty: a fresh limit.
-  EXPECT_TRUE(sw.take(s, 3 * kSecond).allowed);
-  EXPECT_TRUE(sw.take(s, 3 * kSecond).allowed);
-  EXPECT_FALSE(sw.take(s, 3 * kSecond).allowed);
+struct Outcome {
+  std::vector<Nanos> admitted;
+  std::vector<Nanos> refused;
+};
+
+// Random arrivals at about `load` times the limit rate, in bursts and lulls, for 6 windows.
+Outcome offer(Limiter& l, uint64_t limit, Nanos window, Nanos start, double load, uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  Outcome r;
+  Nanos now = start;
+  Nanos end = start + 6 * window;
+  double mean_gap = static_cast<double>(window) / (static_cast<double>(limit) * load);
+  std::exponential_distribution<double> gap(1.0 / mean_gap);
+  std::uniform_int_distribution<int> burst(1, 8);
+  while (now < end) {
+    int n = burst(rng) == 8 ? burst(rng) * 4 : 1;  // now and then several at one instant
+    for (int i = 0; i < n; ++i) {
+      Decision d = l.take("k", now);
+      (d.allowed ? r.admitted : r.refused).push_back(now);
+    }
+    now += 1 + static_cast<Nanos>(gap(rng) * n);
+  }
+  return r;
 }
 
-TEST(SlidingWindow, SmoothAtTheBoundaryUnlikeAFixedWindow) {
-  SlidingWindow sw(2, kSecond);
-  SlidingWindow::State s;
-  int allowed = 0;
-  for (int i = 0; i < 4; ++i) allowed += sw.take(s, 2 * kSecond - 1).allowed;
-  for (int i = 0; i < 4; ++i) allowed += sw.take(s, 2 * kSecond).allowed;
-  EXPECT_EQ(allowed, 2);  // the full previous window still counts at the boundary
+TEST(SlidingWindow, ChoosesTheLogForSmallLimitsAndTheRingAbove) {
+  EXPECT_EQ(slidingAlgoFor(1, false), SlidingAlgo::Log);
+  EXPECT_EQ(slidingAlgoFor(kSlidingLogMaxLimit, false), SlidingAlgo::Log);
+  EXPECT_EQ(slidingAlgoFor(kSlidingLogMaxLimit + 1, false), SlidingAlgo::Ring);
+  EXPECT_EQ(slidingAlgoFor(5, true), SlidingAlgo::Weighted);
 }
 
-TEST(SlidingWindow, RetryAfterPointsIntoTheNextWindowWhenThisOneIsFull) {
-  SlidingWindow sw(2, kSecond);
-  SlidingWindow::State s;
-  sw.take(s, 0);
-  sw.take(s, 0);
-  Decision d = sw.take(s, 0);
-  ASSERT_FALSE(d.allowed);
-  // Next window: 2 * (1 - x) + 1 <= 2  <=>  x >= 0.5 s, so 1.5 s from now.
-  EXPECT_EQ(d.retry_after, 1500 * 1'000'000LL);
-  EXPECT_FALSE(sw.take(s, 1500 * 1'000'000LL - 1).allowed);
-  EXPECT_TRUE(sw.take(s, 1500 * 1'000'000LL).allowed);
+TEST(SlidingWindow, BruteForceNoTrailingWindowExceedsTheLimit) {
+  const uint64_t limits[] = {1, 3, 20, 100, 128, 129, 300, 1000};
+  const Nanos windows[] = {kSecond, 4 * kSecond, 10 * kSecond + 7};
+  uint32_t seed = 1;
+  for (uint64_t limit : limits) {
+    for (Nanos window : windows) {
+      for (double load : {0.9, 2.0, 5.0}) {
+        // Start at several phases of the window (and of its sub-windows).
+        for (Nanos phase : {Nanos{0}, window / 3, window - 1, window / 100 + 1}) {
+          auto l = makeSlidingWindow(limit, window, false, 16);
+          Outcome r = offer(*l, limit, window, 1000 * kSecond + phase, load, seed++);
+          ASSERT_LE(busiestWindow(r.admitted, window), limit)
+              << "limit " << limit << " window " << window << " load " << load;
+          // Refusals are justified: the log refuses only with `limit` in the trailing window,
+          // the ring only with `limit` in the trailing window plus one sub-window.
+          Nanos span = limit <= kSlidingLogMaxLimit
+                           ? window
+                           : window + SlidingRing(limit, window).subWindow();
+          for (Nanos t : r.refused) {
+            ASSERT_GE(countIn(r.admitted, t, span), limit) << "refused at " << t;
+          }
+          if (load > 1.5) {
+            ASSERT_EQ(busiestWindow(r.admitted, window), limit);
+          }
+        }
+      }
+    }
+  }
 }
 
-TEST(SlidingWindow, EvictionCostIsTheWeightedEstimate) {
-  SlidingWindow sw(10, kSecond);
-  SlidingWindow::State s;
-  EXPECT_EQ(sw.evictionCost(s, 5 * kSecond), 0u);
-  for (int i = 0; i < 4; ++i) sw.take(s, 5 * kSecond);
-  EXPECT_EQ(sw.evictionCost(s, 5 * kSecond), 4u);
-  EXPECT_EQ(sw.evictionCost(s, 6 * kSecond + kSecond / 2), 2u);  // half of the previous window
-  EXPECT_EQ(sw.evictionCost(s, 7 * kSecond), 0u);
+TEST(SlidingWindow, UnderAdmissionOfTheRingIsAtMostOnePercent) {
+  // Offered far above the limit, evenly: the ring admits at least limit per 1.01 windows.
+  const uint64_t limit = 1000;
+  const Nanos window = 10 * kSecond;
+  auto l = makeSlidingWindow(limit, window, false, 4);
+  uint64_t admitted = 0;
+  const Nanos step = kMs;  // 1000/s offered, 100/s allowed
+  for (Nanos t = 0; t < 20 * window; t += step) admitted += l->take("k", 5 * kSecond + t).allowed;
+  EXPECT_LE(admitted, 20 * limit);
+  EXPECT_GE(static_cast<double>(admitted), 20.0 * limit / 1.01 - 1);
+}
+
+TEST(SlidingWindow, ApproximateIsTheWeightedCounterAndMayOverAdmit) {
+  // 20 at the very end of one aligned window, then the weighted counter credits the next window
+  // with most of them gone: more than `limit` in one trailing window.
+  auto l = makeSlidingWindow(20, 2 * kSecond, true, 4);
+  std::vector<Nanos> admitted;
+  for (Nanos t = 4 * kSecond - 100 * kMs; t < 6 * kSecond; t += 25 * kMs) {
+    if (l->take("k", t).allowed) admitted.push_back(t);
+  }
+  EXPECT_GT(busiestWindow(admitted, 2 * kSecond), 20u);
+  auto exact = makeSlidingWindow(20, 2 * kSecond, false, 4);
+  admitted.clear();
+  for (Nanos t = 4 * kSecond - 100 * kMs; t < 6 * kSecond; t += 25 * kMs) {
+    if (exact->take("k", t).allowed) admitted.push_back(t);
+  }
+  EXPECT_EQ(busiestWindow(admitted, 2 * kSecond), 20u);
 }
 
 }  // namespace
