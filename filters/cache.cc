@@ -4,6 +4,7 @@
 
 #include "filters/cache_control.h"
 #include "filters/cache_entry.h"
+#include "filters/cache_range.h"
 
 namespace sluice::filters {
 
@@ -79,7 +80,12 @@ class CacheFilter final : public Filter {
       return bypass(cb);
     }
     CacheControl rcc = parseCacheControl(head.headers);
-    if (rcc.no_store || head.headers.has("range")) return bypass(cb);
+    if (rcc.no_store) return bypass(cb);
+    if (!head_) {
+      // Range is defined for GET only (RFC 9110 §14.2): a HEAD is answered whole.
+      if (const std::string* v = head.headers.get("range")) range_ = *v;
+      if (const std::string* v = head.headers.get("if-range")) if_range_ = *v;
+    }
     if (!head.headers.has("cache-control")) {
       if (const std::string* pragma = head.headers.get("pragma")) {
         rcc.no_cache = headerHasToken(*pragma, "no-cache");
@@ -89,6 +95,7 @@ class CacheFilter final : public Filter {
     if (rcc.max_age) req_max_age_ms_ = *rcc.max_age * 1000;
     if (rcc.min_fresh) req_min_fresh_ms_ = *rcc.min_fresh * 1000;
     if (rcc.max_stale) req_max_stale_ms_ = *rcc.max_stale * 1000;
+    if (rcc.stale_if_error) req_sie_ms_ = *rcc.stale_if_error * 1000;
     only_if_cached_ = rcc.only_if_cached;
     authorized_ = head.headers.has("authorization");
     if (const std::string* v = head.headers.get("if-none-match")) client_inm_ = *v;
@@ -115,6 +122,7 @@ class CacheFilter final : public Filter {
         }
       }
       head.headers.set("x-cache", "BYPASS");
+      if (removesCdn()) head.headers.remove("cdn-cache-control");
       return FilterStatus::Continue;
     }
     if (mode_ != Mode::Origin && mode_ != Mode::Waiting) return FilterStatus::Continue;
@@ -145,6 +153,7 @@ class CacheFilter final : public Filter {
       releaseFill(failed);
     }
     head.headers.set("x-cache", "MISS");
+    if (removesCdn()) head.headers.remove("cdn-cache-control");
     return FilterStatus::Continue;
   }
 
@@ -170,6 +179,12 @@ class CacheFilter final : public Filter {
   void onComplete(int status) override { releaseFill(status == 0 || status >= 500); }
 
  private:
+  // cdn_cache_control: use_and_remove. The stored copy keeps the field (a refresh decides by
+  // it); what reaches the client does not.
+  bool removesCdn() const {
+    return f_.config().cdn_cache_control == config::CdnCacheControl::UseAndRemove;
+  }
+
   FilterStatus bypass(FilterCallbacks& cb) {
     mode_ = Mode::Bypass;
     f_.counters().bypass->inc();
@@ -203,7 +218,12 @@ class CacheFilter final : public Filter {
   // bound what it may get (request no-cache does not: the alternative is an error).
   bool staleIfErrorOk(const CachedResponse& e, int64_t now) const {
     int64_t age = e.ageAt(now);
-    if (e.must_revalidate || age >= e.lifetime_ms + e.sie_ms) return false;
+    if (e.must_revalidate) return false;  // also no-cache, s-maxage (RFC 9111 §4.2.4)
+    // The response's window (or the config's), or the request's own stale-if-error (RFC 5861
+    // §4: the client accepts that much staleness when the origin fails).
+    bool allowed = age < e.lifetime_ms + e.sie_ms ||
+                   (req_sie_ms_ >= 0 && age - e.lifetime_ms <= req_sie_ms_);
+    if (!allowed) return false;
     if (req_max_age_ms_ >= 0 && age > req_max_age_ms_) return false;
     if (req_min_fresh_ms_ >= 0) return false;
     return req_max_stale_ms_ < 0 || age - e.lifetime_ms <= req_max_stale_ms_;
@@ -243,6 +263,18 @@ class CacheFilter final : public Filter {
     }
     if (only_if_cached_) return gatewayTimeout(cb);
     if (head_) return toOrigin(cb, woken);  // a HEAD never fills (no body to store)
+    if (!range_.empty()) {
+      // A range the store cannot answer goes to the origin as it is (RFC 9111 §3.4 leaves
+      // combining partial responses optional): a 206 passes unstored, a 200 is stored. It
+      // neither fills for others nor revalidates (entry_ stays for stale-if-error only).
+      mode_ = Mode::Origin;
+      request_time_ = now;
+      if (woken) {
+        cb.continueRequestAfter(std::chrono::milliseconds(0));
+        return FilterStatus::Stop;
+      }
+      return FilterStatus::Continue;
+    }
     std::shared_ptr<Waker> waker = cb.waker();
     bool leader = f_.store().beginFill(
         key_, waker, [this](FilterCallbacks& c, bool failed) { onFillDone(c, failed); });
@@ -371,7 +403,37 @@ class CacheFilter final : public Filter {
     HeaderMap h = r.headers;
     h.add("age", std::move(age));
     h.add("x-cache", xcache);
+    if (removesCdn()) h.remove("cdn-cache-control");
+    // RFC 9110 §13.2.2: Range is evaluated last, on a 200 that would be sent, and only when
+    // If-Range (if any) holds; otherwise the whole response goes.
+    if (!range_.empty() && r.status == 200 &&
+        (if_range_.empty() || ifRangeMatches(if_range_, r.headers))) {
+      RangeSet set = parseRange(range_, r.body->size());
+      if (set.outcome != RangeSet::Outcome::Ignore) {
+        serveRange(cb, r, set, h);
+        return;
+      }
+    }
     cb.sendLocalReply(r.status, *r.body, &h);
+  }
+
+  // A 206 (one part, or multipart/byteranges) or a 416 from the stored body; `h` holds the
+  // stored fields with Age and x-cache.
+  void serveRange(FilterCallbacks& cb, const CachedResponse& r, const RangeSet& set,
+                  HeaderMap& h) {
+    RangeReply reply =
+        buildRangeReply(set, *r.body, r.headers.get("content-type"), makeBoundary());
+    if (reply.status == 416) {
+      strip_content_type_ = false;  // sluice's own error body, with its own type
+      HeaderMap e;
+      e.add("content-range", *reply.fields.get("content-range"));
+      e.add("x-cache", *h.get("x-cache"));
+      cb.sendLocalReply(416, "", &e);
+      return;
+    }
+    if (reply.multipart) strip_content_type_ = false;
+    for (const Header& f : reply.fields) h.set(f.name, f.value);
+    cb.sendLocalReply(206, reply.body, &h);
   }
 
   const CacheFactory& f_;
@@ -388,6 +450,9 @@ class CacheFilter final : public Filter {
   int64_t req_max_age_ms_ = -1;    // request directives; -1 = absent
   int64_t req_min_fresh_ms_ = -1;
   int64_t req_max_stale_ms_ = -1;
+  int64_t req_sie_ms_ = -1;
+  std::string range_;     // the request's Range (GET only)
+  std::string if_range_;  // and If-Range
   std::chrono::steady_clock::time_point wait_deadline_;
   bool filler_ = false;
   bool validators_sent_ = false;
@@ -415,11 +480,18 @@ std::shared_ptr<const FilterFactory> buildCacheFactory(const FilterBuildContext&
                                                        const config::CacheFilter& cfg) {
   Gauge* bytes = &ctx.metrics.gauge("sluice_cache_bytes", "Bytes held in the response cache.")
                       .with({});
+  auto opt = [](const std::optional<config::Duration>& d) {
+    return d ? std::to_string(d->count()) : std::string("rfc");
+  };
+  // Entries were stored under these settings (their lifetimes come from them).
   std::string key = "cache/" + ctx.route.name + "/" + std::to_string(ctx.index) + "/" +
-                    std::to_string(cfg.max_bytes) + "/" + std::to_string(cfg.ttl.count()) + "/" +
+                    std::to_string(cfg.max_bytes) + "/" + opt(cfg.ttl) + "/" +
                     std::to_string(cfg.stale_while_revalidate.count()) + "/" +
-                    std::to_string(cfg.stale_if_error.count()) + "/" +
-                    std::to_string(cfg.negative_ttl.count()) + "/" + std::to_string(cfg.ttl_jitter);
+                    std::to_string(cfg.stale_if_error.count()) + "/" + opt(cfg.negative_ttl) +
+                    "/" + std::to_string(cfg.ttl_jitter) + "/" +
+                    std::to_string(cfg.heuristic_fraction) + "/" +
+                    std::to_string(cfg.heuristic_max.count()) + "/" +
+                    std::to_string(static_cast<int>(cfg.cdn_cache_control));
   auto store = ctx.state.getOrCreate<CacheStore>(
       key, [&] { return std::make_shared<CacheStore>(cfg.max_bytes, bytes); });
   ctx.state

@@ -38,17 +38,37 @@ void forEachDirective(std::string_view value, Fn&& fn) {
   });
 }
 
+// HTTP-dates are case-sensitive (RFC 9110 §5.6.7): "Jan", not "jan".
 int monthIndex(std::string_view m) {
   static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   for (int i = 0; i < 12; ++i) {
-    if (iequals(m, kMonths[i])) return i;
+    if (m == kMonths[i]) return i;
   }
   return -1;
 }
 
-bool number(std::string_view s, int& out) {
+// day-name (IMF-fixdate, asctime) or day-name-l (RFC 850), case-sensitive.
+bool dayName(std::string_view d, bool long_form) {
+  static const char* kShort[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  static const char* kLong[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                "Friday", "Saturday", "Sunday"};
+  for (int i = 0; i < 7; ++i) {
+    if (d == (long_form ? kLong[i] : kShort[i])) return true;
+  }
+  return false;
+}
+
+bool digits(std::string_view s) {
   if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool number(std::string_view s, int& out) {
+  if (!digits(s)) return false;
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
@@ -62,6 +82,10 @@ bool parseClock(std::string_view s, std::tm& tm) {
 
 CacheControl parseCacheControl(std::string_view value) {
   CacheControl cc;
+  // A directive given twice: the first counts (RFC 9111 §4.2.1).
+  auto first = [](std::optional<int64_t>& slot, int64_t v) {
+    if (!slot) slot = v;
+  };
   forEachDirective(value, [&](std::string_view name, std::string_view arg, bool has_arg) {
     if (iequals(name, "no-store")) cc.no_store = true;
     else if (iequals(name, "no-cache")) cc.no_cache = true;
@@ -71,12 +95,12 @@ CacheControl parseCacheControl(std::string_view value) {
       cc.must_revalidate = true;
     else if (iequals(name, "no-transform")) cc.no_transform = true;
     else if (iequals(name, "only-if-cached")) cc.only_if_cached = true;
-    else if (iequals(name, "min-fresh")) cc.min_fresh = deltaSeconds(arg);
-    else if (iequals(name, "max-stale")) cc.max_stale = has_arg ? deltaSeconds(arg) : kAnyStale;
-    else if (iequals(name, "max-age")) cc.max_age = deltaSeconds(arg);
-    else if (iequals(name, "s-maxage")) cc.s_maxage = deltaSeconds(arg);
-    else if (iequals(name, "stale-while-revalidate")) cc.stale_while_revalidate = deltaSeconds(arg);
-    else if (iequals(name, "stale-if-error")) cc.stale_if_error = deltaSeconds(arg);
+    else if (iequals(name, "min-fresh")) first(cc.min_fresh, deltaSeconds(arg));
+    else if (iequals(name, "max-stale")) first(cc.max_stale, has_arg ? deltaSeconds(arg) : kAnyStale);
+    else if (iequals(name, "max-age")) first(cc.max_age, deltaSeconds(arg));
+    else if (iequals(name, "s-maxage")) first(cc.s_maxage, deltaSeconds(arg));
+    else if (iequals(name, "stale-while-revalidate")) first(cc.stale_while_revalidate, deltaSeconds(arg));
+    else if (iequals(name, "stale-if-error")) first(cc.stale_if_error, deltaSeconds(arg));
   });
   return cc;
 }
@@ -99,35 +123,42 @@ CacheControl parseCacheControl(const HeaderMap& headers) {
     cc.must_revalidate |= one.must_revalidate;
     cc.no_transform |= one.no_transform;
     cc.only_if_cached |= one.only_if_cached;
-    if (one.max_age) cc.max_age = one.max_age;
-    if (one.s_maxage) cc.s_maxage = one.s_maxage;
-    if (one.stale_while_revalidate) cc.stale_while_revalidate = one.stale_while_revalidate;
-    if (one.stale_if_error) cc.stale_if_error = one.stale_if_error;
-    if (one.min_fresh) cc.min_fresh = one.min_fresh;
-    if (one.max_stale) cc.max_stale = one.max_stale;
+    // A directive given twice: the first counts (RFC 9111 §4.2.1).
+    if (!cc.max_age) cc.max_age = one.max_age;
+    if (!cc.s_maxage) cc.s_maxage = one.s_maxage;
+    if (!cc.stale_while_revalidate) cc.stale_while_revalidate = one.stale_while_revalidate;
+    if (!cc.stale_if_error) cc.stale_if_error = one.stale_if_error;
+    if (!cc.min_fresh) cc.min_fresh = one.min_fresh;
+    if (!cc.max_stale) cc.max_stale = one.max_stale;
   }
   return cc;
 }
 
 std::optional<int64_t> parseHttpDate(std::string_view v) {
+  // Exactly the grammar of RFC 9110 §5.6.7 (one SP where it says SP), around optional OWS.
   v = trim(v);
   std::tm tm{};
   size_t comma = v.find(',');
   if (comma != std::string_view::npos) {
-    std::string_view rest = trim(v.substr(comma + 1));
-    if (rest.size() == 24 && rest[2] == ' ') {  // IMF-fixdate: "06 Nov 1994 08:49:37 GMT"
+    if (comma + 1 >= v.size() || v[comma + 1] != ' ') return std::nullopt;
+    std::string_view rest = v.substr(comma + 2);
+    if (rest.size() == 24 && rest[2] == ' ' && dayName(v.substr(0, comma), false)) {
+      // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
       int year = 0;
-      if (!number(rest.substr(0, 2), tm.tm_mday) || (tm.tm_mon = monthIndex(rest.substr(3, 3))) < 0 ||
-          !number(rest.substr(7, 4), year) || !parseClock(rest.substr(12, 8), tm) ||
-          rest.substr(21) != "GMT") {
+      if (rest[6] != ' ' || rest[11] != ' ' || rest[20] != ' ' ||
+          !number(rest.substr(0, 2), tm.tm_mday) ||
+          (tm.tm_mon = monthIndex(rest.substr(3, 3))) < 0 || !number(rest.substr(7, 4), year) ||
+          !parseClock(rest.substr(12, 8), tm) || rest.substr(21) != "GMT") {
         return std::nullopt;
       }
       tm.tm_year = year - 1900;
-    } else if (rest.size() == 22 && rest[2] == '-') {  // RFC 850: "06-Nov-94 08:49:37 GMT"
+    } else if (rest.size() == 22 && rest[2] == '-' && dayName(v.substr(0, comma), true)) {
+      // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
       int year = 0;
-      if (!number(rest.substr(0, 2), tm.tm_mday) || (tm.tm_mon = monthIndex(rest.substr(3, 3))) < 0 ||
-          !number(rest.substr(7, 2), year) || !parseClock(rest.substr(10, 8), tm) ||
-          rest.substr(19) != "GMT") {
+      if (rest[6] != '-' || rest[9] != ' ' || rest[18] != ' ' ||
+          !number(rest.substr(0, 2), tm.tm_mday) ||
+          (tm.tm_mon = monthIndex(rest.substr(3, 3))) < 0 || !number(rest.substr(7, 2), year) ||
+          !parseClock(rest.substr(10, 8), tm) || rest.substr(19) != "GMT") {
         return std::nullopt;
       }
       tm.tm_year = year < 70 ? year + 100 : year;
@@ -136,9 +167,12 @@ std::optional<int64_t> parseHttpDate(std::string_view v) {
     }
   } else if (v.size() == 24) {  // asctime: "Sun Nov  6 08:49:37 1994"
     int year = 0;
-    std::string_view day = trim(v.substr(8, 2));
-    if ((tm.tm_mon = monthIndex(v.substr(4, 3))) < 0 || !number(day, tm.tm_mday) ||
-        !parseClock(v.substr(11, 8), tm) || !number(v.substr(20, 4), year)) {
+    std::string_view day = v.substr(8, 2);
+    if (day[0] == ' ') day.remove_prefix(1);
+    if (!dayName(v.substr(0, 3), false) || v[3] != ' ' || v[7] != ' ' || v[10] != ' ' ||
+        v[19] != ' ' || (tm.tm_mon = monthIndex(v.substr(4, 3))) < 0 ||
+        !number(day, tm.tm_mday) || !parseClock(v.substr(11, 8), tm) ||
+        !number(v.substr(20, 4), year)) {
       return std::nullopt;
     }
     tm.tm_year = year - 1900;
@@ -163,13 +197,17 @@ int64_t correctedInitialAge(const ResponseTiming& t) {
 }
 
 std::optional<int64_t> parseAgeField(const HeaderMap& headers) {
-  const std::string* age = headers.get("age");
+  const std::string* age = nullptr;
+  for (const Header& h : headers) {
+    if (h.name != "age") continue;
+    if (age != nullptr) return std::nullopt;  // a list: invalid
+    age = &h.value;
+  }
   if (age == nullptr) return std::nullopt;
   std::string_view v = trim(*age);
-  if (v.empty() || v.front() < '0' || v.front() > '9') return std::nullopt;
+  if (!digits(v)) return std::nullopt;  // "1.5", "-1", "1, 2", "1a": ignored
   int64_t a = 0;
   for (char ch : v) {
-    if (ch < '0' || ch > '9') break;
     a = a * 10 + (ch - '0');
     if (a > 2147483648LL) return 2147483648LL;
   }
@@ -177,20 +215,32 @@ std::optional<int64_t> parseAgeField(const HeaderMap& headers) {
 }
 
 std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap& headers,
-                                        std::optional<int64_t> date_s) {
+                                        int64_t date_s, bool use_expires) {
   if (cc.s_maxage) return *cc.s_maxage * 1000;
   if (cc.max_age) return *cc.max_age * 1000;
+  if (!use_expires) return std::nullopt;
   if (const std::string* expires = headers.get("expires")) {
     std::optional<int64_t> e = parseHttpDate(*expires);
-    if (!e || !date_s) return 0;  // invalid Expires (e.g. "0") means already expired
-    return std::max<int64_t>(0, (*e - *date_s) * 1000);
+    if (!e) return 0;  // invalid Expires (e.g. "0") means already expired
+    return std::max<int64_t>(0, (*e - date_s) * 1000);
   }
   return std::nullopt;
 }
 
+std::optional<int64_t> heuristicLifetime(const HeaderMap& headers, int64_t date_s,
+                                         double fraction, int64_t max_ms) {
+  const std::string* lm_text = headers.get("last-modified");
+  std::optional<int64_t> lm = lm_text != nullptr ? parseHttpDate(*lm_text) : std::nullopt;
+  if (!lm || *lm >= date_s) return std::nullopt;
+  double ms = static_cast<double>(date_s - *lm) * 1000.0 * fraction;
+  int64_t lifetime = ms >= static_cast<double>(max_ms) ? max_ms : static_cast<int64_t>(ms);
+  if (lifetime <= 0) return std::nullopt;
+  return lifetime;
+}
+
 bool heuristicallyCacheable(int status) {
   switch (status) {
-    case 200: case 203: case 204: case 300: case 301: case 308:
+    case 200: case 203: case 204: case 206: case 300: case 301: case 308:
     case 404: case 405: case 410: case 414: case 501:
       return true;
     default:

@@ -49,8 +49,8 @@ struct ResponseTiming {
 // time would make every response up to 1 s older than it is (a max-age=1 response stale at once).
 int64_t correctedInitialAge(const ResponseTiming& t);
 
-// The Age field's delta-seconds (the first field; digits up to the first other character, capped
-// at 2^31); null when absent or not a number (RFC 9111 §5.1: then it is ignored).
+// The Age field's delta-seconds (capped at 2^31); null when absent or invalid: anything but one
+// non-negative integer ("1.5", "-1", "7a", two fields) is ignored (RFC 9111 §5.1).
 std::optional<int64_t> parseAgeField(const HeaderMap& headers);
 
 // The current age of a stored response (RFC 9111 §4.2.3), in milliseconds.
@@ -60,9 +60,18 @@ inline int64_t currentAge(int64_t initial_age_ms, int64_t response_time_ms, int6
 }
 
 // RFC 9111 §4.2.1 explicit freshness lifetime for a shared cache, in milliseconds: s-maxage, then
-// max-age, then Expires - Date. Null when the response says nothing (a heuristic may apply).
+// max-age, then Expires - Date (an invalid Expires: 0, already expired), Expires only when
+// `use_expires` (RFC 9213: not beside a CDN-Cache-Control in use). `date_s` is the Date field,
+// or when it is absent or invalid the time the response was received (RFC 9110 §6.6.1). Null
+// when the response says nothing (a heuristic may apply).
 std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap& headers,
-                                        std::optional<int64_t> date_s);
+                                        int64_t date_s, bool use_expires = true);
+
+// RFC 9111 §4.2.2 heuristic freshness: `fraction` of the time between Last-Modified and `date_s`
+// (as above), at most `max_ms`. Null without a valid Last-Modified earlier than that, or when
+// it comes to nothing.
+std::optional<int64_t> heuristicLifetime(const HeaderMap& headers, int64_t date_s,
+                                         double fraction, int64_t max_ms);
 
 // Statuses that RFC 9110 §15.1 makes heuristically cacheable.
 bool heuristicallyCacheable(int status);

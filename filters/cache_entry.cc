@@ -1,6 +1,7 @@
 #include "filters/cache_entry.h"
 
 #include "filters/cache_control.h"
+#include "filters/cdn_cache_control.h"
 
 namespace sluice::filters {
 
@@ -24,20 +25,32 @@ void copyStoredFields(const HeaderMap& from, HeaderMap& to) {
   }
 }
 
-// Freshness of `e` from its headers (RFC 9111 §4.2), with `status` and the config's ttl as the
-// heuristic; `age_s` is the Age field of the response that brought the headers (a 200, or the
-// 304 that revalidated `e`). False when it must not be stored.
+// Freshness of `e` from its headers (RFC 9111 §4.2): the explicit lifetime, else (for a
+// heuristically cacheable status or `public`) the config's forced ttl / negative_ttl when set,
+// else the Last-Modified heuristic (§4.2.2). `age_s` is the Age field of the response that
+// brought the headers (a 200, or the 304 that revalidated `e`). False when it must not be stored.
 bool computeFreshness(const StoreContext& c, CachedResponse& e, const CacheControl& cc,
-                      int64_t now, std::optional<int64_t> age_s) {
+                      bool use_expires, int64_t now, std::optional<int64_t> age_s) {
   std::optional<int64_t> date;
   if (const std::string* d = e.headers.get("date")) date = parseHttpDate(*d);
-  std::optional<int64_t> lifetime = explicitLifetime(cc, e.headers, date);
+  // Without a valid Date, the time it was received stands in (RFC 9110 §6.6.1).
+  int64_t date_s = date ? *date : now / 1000;
+  std::optional<int64_t> lifetime = explicitLifetime(cc, e.headers, date_s, use_expires);
   const config::CacheFilter& cfg = c.f.config();
   if (!lifetime) {
     if (!heuristicallyCacheable(e.status) && !cc.is_public) return false;
-    int64_t ttl = e.status == 404 || e.status == 410 ? cfg.negative_ttl.count() : cfg.ttl.count();
-    if (ttl <= 0) return false;
-    lifetime = ttl;
+    bool negative = e.status == 404 || e.status == 410;
+    if (negative && cfg.negative_ttl) {
+      lifetime = cfg.negative_ttl->count();
+    } else if (cfg.ttl) {
+      // A forced lifetime (departs from RFC 9111, README); it never covered 404/410, which
+      // have negative_ttl for that.
+      lifetime = negative ? 0 : cfg.ttl->count();
+    } else {
+      lifetime = heuristicLifetime(e.headers, date_s, cfg.heuristic_fraction,
+                                   cfg.heuristic_max.count());
+    }
+    if (!lifetime || *lifetime <= 0) return false;
   }
   if (cc.no_cache) lifetime = 0;
   if (const std::string* v = e.headers.get("etag")) e.etag = *v;
@@ -59,6 +72,10 @@ bool computeFreshness(const StoreContext& c, CachedResponse& e, const CacheContr
   return true;
 }
 
+bool useCdn(const StoreContext& c) {
+  return c.f.config().cdn_cache_control != config::CdnCacheControl::Ignore;
+}
+
 std::string_view fieldOr(const CachedResponse& e, std::string_view name) {
   const std::string* v = e.headers.get(name);
   return v != nullptr ? std::string_view(*v) : std::string_view{};
@@ -70,7 +87,8 @@ std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const Respon
                                              int64_t now) {
   int s = head.status;
   if (s < 200 || s == 206 || s == 304) return nullptr;
-  CacheControl cc = parseCacheControl(head.headers);
+  bool use_expires = true;
+  CacheControl cc = responseDirectives(head.headers, useCdn(c), &use_expires);
   if (cc.no_store || cc.is_private) return nullptr;
   if (c.authorized && !cc.is_public && !cc.s_maxage && !cc.must_revalidate) return nullptr;
   if (head.headers.has("set-cookie")) return nullptr;  // never share one client's cookie
@@ -92,7 +110,7 @@ std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const Respon
       e->vary.emplace_back(std::move(name), std::move(value));
     }
   }
-  if (!computeFreshness(c, *e, cc, now, parseAgeField(head.headers))) return nullptr;
+  if (!computeFreshness(c, *e, cc, use_expires, now, parseAgeField(head.headers))) return nullptr;
   return e;
 }
 
@@ -107,8 +125,9 @@ void refreshEntry(const StoreContext& c, CachedResponse& e, const HeaderMap& fie
     if (h.name == "etag" && e.etag.rfind("W/", 0) == 0 && h.value.rfind("W/", 0) != 0) continue;
     e.headers.set(h.name, h.value);
   }
-  CacheControl cc = parseCacheControl(e.headers);
-  if (!computeFreshness(c, e, cc, now, parseAgeField(fields))) e.lifetime_ms = 0;
+  bool use_expires = true;
+  CacheControl cc = responseDirectives(e.headers, useCdn(c), &use_expires);
+  if (!computeFreshness(c, e, cc, use_expires, now, parseAgeField(fields))) e.lifetime_ms = 0;
 }
 
 void onRefreshed(const CacheFactory& f, const std::string& key, const CachedPtr& stale,

@@ -103,6 +103,29 @@ TEST(ParseFilter, CacheAndGzip) {
     }
   }
 
+  // Defaults follow RFC 9111: no forced lifetime, 10% of the Last-Modified age up to a day,
+  // CDN-Cache-Control used and forwarded.
+  auto d = parse("cache: {}");
+  ASSERT_TRUE(d.entry);
+  auto& dc = std::get<CacheFilter>(d.entry->spec);
+  EXPECT_FALSE(dc.ttl);
+  EXPECT_FALSE(dc.negative_ttl);
+  EXPECT_DOUBLE_EQ(dc.heuristic_fraction, 0.1);
+  EXPECT_EQ(dc.heuristic_max, Duration{86'400'000});
+  EXPECT_EQ(dc.cdn_cache_control, CdnCacheControl::Use);
+  auto h = parse("cache: {heuristic_fraction: 20%, heuristic_max: 1h, "
+                 "cdn_cache_control: use_and_remove}");
+  EXPECT_THAT(h.errors, ::testing::IsEmpty());
+  auto& hc = std::get<CacheFilter>(h.entry->spec);
+  EXPECT_DOUBLE_EQ(hc.heuristic_fraction, 0.2);
+  EXPECT_EQ(hc.heuristic_max, Duration{3'600'000});
+  EXPECT_EQ(hc.cdn_cache_control, CdnCacheControl::UseAndRemove);
+  EXPECT_EQ(std::get<CacheFilter>(parse("cache: {cdn_cache_control: ignore}").entry->spec)
+                .cdn_cache_control,
+            CdnCacheControl::Ignore);
+  EXPECT_THAT(parse("cache: {cdn_cache_control: strip}").errors,
+              ::testing::ElementsAre(::testing::HasSubstr("use, use_and_remove or ignore")));
+
   auto g = parse("gzip: {min_bytes: 1KiB, level: 9, types: [Text/*], encodings: [zstd, br]}");
   EXPECT_THAT(g.errors, ::testing::IsEmpty());
   auto& z = std::get<GzipFilter>(g.entry->spec);

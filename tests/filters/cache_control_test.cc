@@ -57,6 +57,30 @@ TEST(HttpDate, ThreeForms) {
   EXPECT_FALSE(parseHttpDate("yesterday"));
 }
 
+TEST(HttpDate, OnlyTheGrammarOfRfc9110) {
+  // Case-sensitive names, one SP, GMT, four-digit years in IMF-fixdate, a real day name.
+  EXPECT_TRUE(parseHttpDate("  Sun, 06 Nov 1994 08:49:37 GMT "));  // OWS around the value
+  for (const char* bad : {
+           "Sun, 06 nov 1994 08:49:37 GMT",   // month case
+           "sun, 06 Nov 1994 08:49:37 GMT",   // weekday case
+           "Sun, 06 Nov 1994 08:49:37 gmt",   // zone case
+           "Sun, 06 Nov 1994 08:49:37 UTC",   // zone
+           "Sun,  06 Nov 1994 08:49:37 GMT",  // two spaces
+           "Sun 06 Nov 1994 08:49:37 GMT",    // no comma
+           "Xyz, 06 Nov 1994 08:49:37 GMT",   // no such day
+           "Sun, 06 Nov 94 08:49:37 GMT",     // two-digit year in IMF-fixdate
+           "Sun, 06-Nov-1994 08:49:37 GMT",   // dashes in IMF-fixdate
+           "Sun, 06 Nov 1994 8:49:37 GMT",    // one-digit hour
+           "Sun, 06 Nov 1994 08.49.37 GMT",   // periods
+           "Sun, 06 Nov 1994 08:49:37",       // no zone
+           "Sun, 06 Nov 1994 08:49:37 +0000", // offset
+           "Sun, -6 Nov 1994 08:49:37 GMT",   // sign
+           "Sun, 06 Nov 1994 08:49:37 GMT x", // trailing text
+       }) {
+    EXPECT_FALSE(parseHttpDate(bad)) << bad;
+  }
+}
+
 TEST(Freshness, ExplicitLifetimeOrder) {
   HeaderMap h;
   h.add("expires", "Sun, 06 Nov 1994 08:50:37 GMT");
@@ -113,6 +137,14 @@ TEST(Freshness, AgeField) {
   EXPECT_FALSE(parseAgeField(h));
   h.set("age", "99999999999999");
   EXPECT_EQ(parseAgeField(h), 2147483648LL);
+  // Anything but one non-negative integer is invalid and ignored (RFC 9111 §5.1).
+  for (const char* bad : {"7200.0", "1.5", "-7200", "7200a", "a7200", "7200, 0", "7 200", ""}) {
+    h.set("age", bad);
+    EXPECT_FALSE(parseAgeField(h)) << bad;
+  }
+  h.set("age", "7200");
+  h.add("age", "0");  // two fields: a list
+  EXPECT_FALSE(parseAgeField(h));
 }
 
 TEST(Freshness, HeuristicStatuses) {
@@ -121,7 +153,50 @@ TEST(Freshness, HeuristicStatuses) {
   EXPECT_TRUE(heuristicallyCacheable(410));
   EXPECT_FALSE(heuristicallyCacheable(302));
   EXPECT_FALSE(heuristicallyCacheable(500));
-  EXPECT_FALSE(heuristicallyCacheable(206));
+  EXPECT_TRUE(heuristicallyCacheable(206));  // RFC 9110 §15.1 (a 206 is still never stored)
+  EXPECT_TRUE(heuristicallyCacheable(308));
+  EXPECT_TRUE(heuristicallyCacheable(501));
+  EXPECT_FALSE(heuristicallyCacheable(307));
+}
+
+TEST(Freshness, HeuristicIsAFractionOfTheLastModifiedAgeCapped) {
+  const int64_t date = 1'700'000'000;
+  HeaderMap h;
+  EXPECT_FALSE(heuristicLifetime(h, date, 0.1, 86'400'000));  // no Last-Modified: none
+  h.add("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT");
+  // Decades old: the cap.
+  EXPECT_EQ(heuristicLifetime(h, date, 0.1, 86'400'000), 86'400'000);
+  // Modified 1000 s before Date: 10% is 100 s; half is 500 s; 10 days: capped at 1 h here.
+  const int64_t lm = 784111777;
+  EXPECT_EQ(heuristicLifetime(h, lm + 1000, 0.1, 86'400'000), 100'000);
+  EXPECT_EQ(heuristicLifetime(h, lm + 1000, 0.5, 86'400'000), 500'000);
+  EXPECT_EQ(heuristicLifetime(h, lm + 864'000, 0.1, 3'600'000), 3'600'000);
+  EXPECT_FALSE(heuristicLifetime(h, lm, 0.1, 86'400'000));      // modified "now": none
+  EXPECT_FALSE(heuristicLifetime(h, lm - 10, 0.1, 86'400'000));  // in the future: none
+  h.set("last-modified", "last tuesday");
+  EXPECT_FALSE(heuristicLifetime(h, date, 0.1, 86'400'000));
+}
+
+TEST(Freshness, ExpiresAgainstTheReceiveTimeAndNotBesideCdnCacheControl) {
+  // explicitLifetime gets the Date or, when it is invalid, the receive time: either way Expires
+  // counts from it.
+  HeaderMap h;
+  h.add("expires", "Sun, 06 Nov 1994 08:50:37 GMT");
+  EXPECT_EQ(explicitLifetime(CacheControl{}, h, 784111777 + 30), 30'000);
+  EXPECT_EQ(explicitLifetime(CacheControl{}, h, 784111777 + 600), 0);  // past: stale
+  EXPECT_FALSE(explicitLifetime(CacheControl{}, h, 784111777, false));  // ignored
+  EXPECT_EQ(explicitLifetime(parseCacheControl("max-age=3"), h, 784111777, false), 3'000);
+}
+
+TEST(CacheControl, FirstOccurrenceOfADirectiveCounts) {
+  EXPECT_EQ(parseCacheControl("max-age=3600, max-age=1").max_age, 3600);
+  EXPECT_EQ(parseCacheControl("max-age=1, max-age=3600").max_age, 1);
+  HeaderMap h;
+  h.add("cache-control", "s-maxage=5");
+  h.add("cache-control", "s-maxage=500, max-age=7");
+  CacheControl cc = parseCacheControl(h);
+  EXPECT_EQ(cc.s_maxage, 5);
+  EXPECT_EQ(cc.max_age, 7);
 }
 
 TEST(Conditional, IfNoneMatchWeakComparison) {

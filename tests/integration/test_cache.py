@@ -4,7 +4,11 @@ one background refresh (200 and 304), revalidation with a 304, the
 byte bound under 10k distinct keys, negative caching, Vary variants with the gzip filter, bypass,
 purge through the admin listener, and the metrics. RFC 9111 request directives (only-if-cached,
 max-age, min-fresh), s-maxage, ages against whole-second Dates, stored fields served as they are,
-conditional requests on a miss, `ttl: 0`, and 304s through gzip."""
+conditional requests on a miss, `ttl: 0`, and 304s through gzip. With the default settings
+(RFC 9111): heuristic freshness from Last-Modified only, ranges answered from a stored 200
+(206, multipart, 416, If-Range, through gzip in both orders), Expires beside an invalid Date, an
+invalid Age ignored, CDN-Cache-Control ahead of Cache-Control, stale-if-error with the origin
+gone."""
 
 import json
 import socket
@@ -19,7 +23,10 @@ from harness import Conn, ProxyTestCase, main, make_config, metric_sum, parse_me
 class Origin:
     """An origin in this process that counts requests per target. Query options: cc=Cache-Control,
     etag=ETag (answers If-None-Match with 304), status=N, delay=SECONDS, size=N (body length),
-    vary=Vary, noct=1 (no Content-Type). `down` makes it drop every connection without answering."""
+    vary=Vary, noct=1 (no Content-Type), lm=SECONDS (Last-Modified that long ago), date=RAW
+    (Date as given), expires=SECONDS (Expires that far from now; not a number: as given), age=RAW, cdn=CDN-Cache-Control.
+    It ignores Range (always the whole 200). `down` makes it drop every connection without
+    answering."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -85,6 +92,19 @@ class Origin:
             hdrs.append(("Cache-Control", q["cc"][0]))
         if "vary" in q:
             hdrs.append(("Vary", q["vary"][0]))
+        now = time.time()
+        if "lm" in q:
+            hdrs.append(("Last-Modified", http_date(now - float(q["lm"][0]))))
+        hdrs.append(("Date", q["date"][0] if "date" in q else http_date(now)))
+        if "expires" in q:
+            try:
+                hdrs.append(("Expires", http_date(now + float(q["expires"][0]))))
+            except ValueError:
+                hdrs.append(("Expires", q["expires"][0]))
+        if "age" in q:
+            hdrs.append(("Age", q["age"][0]))
+        if "cdn" in q:
+            hdrs.append(("CDN-Cache-Control", q["cdn"][0]))
         etag = q.get("etag", [None])[0]
         if etag:
             hdrs.append(("ETag", '"%s"' % etag))
@@ -102,7 +122,16 @@ class Origin:
                    "\r\n").encode() + (b"" if method == "HEAD" else body))
 
     def close(self):
+        """Stops listening: new connections are refused (shutdown wakes the accept thread)."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+
+
+def http_date(t):
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(t))
 
 
 BOUND = 256 * 1024
@@ -113,6 +142,7 @@ class Cache(ProxyTestCase):
     def setUpClass(cls):
         cls.origin = Origin()
         cls.flaky = Origin()
+        cls.doomed = Origin()  # closed (connection refused) by test_stale_if_error_origin_gone
         super().setUpClass()
 
     @classmethod
@@ -120,10 +150,15 @@ class Cache(ProxyTestCase):
         super().tearDownClass()
         cls.origin.close()
         cls.flaky.close()
+        cls.doomed.close()
 
     @classmethod
     def config(cls, ports):
-        return make_config({"o": cls.origin.port, "f": cls.flaky.port}, [
+        return make_config({"o": cls.origin.port, "f": cls.flaky.port, "d": cls.doomed.port}, [
+            # The defaults: what a conformance suite sees.
+            "{name: rfc, match: {path_prefix: /rfc/}, upstream: o, filters: [{cache: {}}]}",
+            "{name: doomed, match: {path_prefix: /doomed/}, upstream: d,"
+            " filters: [{cache: {}}]}",
             "{name: bound, match: {path_prefix: /bound/}, upstream: o,"
             " filters: [{cache: {ttl: 60s, max_bytes: %d}}]}" % BOUND,
             "{name: flaky, match: {path_prefix: /flaky/}, upstream: f,"
@@ -137,7 +172,8 @@ class Cache(ProxyTestCase):
             "{name: main, match: {path_prefix: /}, upstream: o,"
             " filters: [{cache: {ttl: 60s, max_bytes: 8MiB, negative_ttl: 30s,"
             " stale_while_revalidate: 10s}}]}",
-        ], upstream_opts={"o": {"keepalive": "64"}, "f": {"keepalive": "8"}})
+        ], upstream_opts={"o": {"keepalive": "64"}, "f": {"keepalive": "8"},
+                          "d": {"keepalive": "0"}})
 
     def get(self, target, headers=(), method="GET"):
         with self.conn(timeout=30) as c:
@@ -444,6 +480,146 @@ class Cache(ProxyTestCase):
             self.assertIsNone(r.header("content-type"))
         r = self.get(t, [("If-None-Match", '"e"')])
         self.assertEqual((r.status, r.header("etag")), (304, '"e"'))
+
+    # --- the default settings (RFC 9111) ---
+
+    def test_default_stores_without_explicit_freshness_only_by_last_modified(self):
+        # No max-age / Expires and no Last-Modified: not stored (no 30 s lifetime any more).
+        t = "/rfc/nolm"
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+        self.assertEqual(self.origin.count(t), 2)
+        # Last-Modified 10 days ago: 10% of that (capped at a day) is fresh.
+        t = "/rfc/lm?lm=864000"
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+        r = self.get(t)
+        self.assertEqual(r.header("x-cache"), "HIT")
+        self.assertEqual(self.origin.count(t), 1)
+        # Modified a second ago: 0.1 s of freshness, gone by the next look.
+        t = "/rfc/recent?lm=1"
+        self.get(t)
+        time.sleep(0.3)
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+        # A status that is not heuristically cacheable gets no heuristic.
+        t = "/rfc/302?lm=864000&status=302"
+        self.get(t)
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+
+    def range_target(self, name):
+        t = "/rfc/%s?cc=max-age%%3D60&size=100&etag=%s" % (name, name)
+        full = self.get(t)
+        self.assertEqual((full.status, full.header("x-cache"), len(full.body)), (200, "MISS", 100))
+        return t, full.body
+
+    def test_ranges_are_served_from_the_stored_200(self):
+        t, body = self.range_target("rng")
+        r = self.get(t, [("Range", "bytes=10-19")])
+        self.assertEqual(r.status, 206)
+        self.assertEqual(r.header("x-cache"), "HIT")
+        self.assertEqual(r.header("content-range"), "bytes 10-19/100")
+        self.assertEqual(r.header("content-length"), "10")
+        self.assertEqual(r.body, body[10:20])
+        r = self.get(t, [("Range", "bytes=-5")])
+        self.assertEqual((r.status, r.body), (206, body[-5:]))
+        r = self.get(t, [("Range", "bytes=95-")])
+        self.assertEqual((r.status, r.header("content-range")), (206, "bytes 95-99/100"))
+        r = self.get(t, [("Range", "bytes=0-1, 98-")])
+        self.assertEqual(r.status, 206)
+        ct = r.header("content-type")
+        self.assertTrue(ct.startswith("multipart/byteranges; boundary="), ct)
+        b = ct.split("boundary=", 1)[1].encode()
+        self.assertEqual(r.body,
+                         b"--" + b + b"\r\ncontent-type: text/plain\r\n"
+                         b"content-range: bytes 0-1/100\r\n\r\n" + body[0:2] + b"\r\n"
+                         b"--" + b + b"\r\ncontent-type: text/plain\r\n"
+                         b"content-range: bytes 98-99/100\r\n\r\n" + body[98:] + b"\r\n"
+                         b"--" + b + b"--\r\n")
+        # If-Range: the stored strong ETag gets the range; another validator the whole 200.
+        r = self.get(t, [("Range", "bytes=0-3"), ("If-Range", '"rng"')])
+        self.assertEqual((r.status, r.body), (206, body[0:4]))
+        r = self.get(t, [("Range", "bytes=0-3"), ("If-Range", '"older"')])
+        self.assertEqual((r.status, r.body), (200, body))
+        self.assertEqual(self.origin.count(t), 1)  # every one of them from the cache
+
+    def test_unsatisfiable_range_is_416(self):
+        t, _ = self.range_target("r416")
+        r = self.get(t, [("Range", "bytes=100-")])
+        self.assertEqual(r.status, 416)
+        self.assertEqual(r.header("content-range"), "bytes */100")
+        self.assertEqual(r.header("x-cache"), "HIT")
+        self.assertEqual(self.origin.count(t), 1)
+
+    def test_range_miss_goes_to_the_origin_as_it_is(self):
+        t = "/rfc/rmiss?cc=max-age%3D60&size=50"
+        r = self.get(t, [("Range", "bytes=0-9")])
+        self.assertEqual(r.header("x-cache"), "MISS")
+        self.assertEqual([h.get("range") for m, tt, h in self.origin.log if tt == t], ["bytes=0-9"])
+        # This origin ignores Range: its 200 is whole, so it was stored and answers the next one.
+        r = self.get(t, [("Range", "bytes=0-9")])
+        self.assertEqual((r.status, r.header("x-cache"), len(r.body)), (206, "HIT", 10))
+        self.assertEqual(self.origin.count(t), 1)
+
+    def test_ranges_with_gzip_in_either_order(self):
+        # cache before gzip: the stored variant is compressed; ranges are of the compressed bytes.
+        t = "/gz/rng?size=3000&cc=max-age%3D60"
+        full = self.get(t, [("Accept-Encoding", "gzip")])
+        self.assertEqual(full.header("content-encoding"), "gzip")
+        r = self.get(t, [("Accept-Encoding", "gzip"), ("Range", "bytes=0-9")])
+        self.assertEqual((r.status, r.header("x-cache")), (206, "HIT"))
+        self.assertEqual(r.header("content-encoding"), "gzip")
+        self.assertEqual(r.body, full.body[:10])
+        self.assertEqual(r.header("content-range"), "bytes 0-9/%d" % len(full.body))
+        # gzip before cache: the identity body is stored; a 206 of it passes gzip untouched.
+        t = "/gzc/rng?size=3000&cc=max-age%3D60"
+        plain = self.get(t)
+        r = self.get(t, [("Accept-Encoding", "gzip"), ("Range", "bytes=5-14")])
+        self.assertEqual((r.status, r.header("x-cache")), (206, "HIT"))
+        self.assertIsNone(r.header("content-encoding"))
+        self.assertEqual(r.body, plain.body[5:15])
+        self.assertEqual(self.origin.count(t), 1)
+
+    def test_expires_beside_an_invalid_date_and_an_invalid_age(self):
+        # The Date is garbage: Expires counts from when the response arrived (100 s: fresh).
+        t = "/rfc/exp?date=yesterday&expires=100"
+        self.get(t)
+        self.assertEqual(self.get(t).header("x-cache"), "HIT")
+        # An Age with a fraction is invalid and ignored: fresh, not 2 h old.
+        t = "/rfc/agef?cc=max-age%3D3600&age=7200.0"
+        self.get(t)
+        self.assertEqual(self.get(t).header("x-cache"), "HIT")
+        # An invalid Expires means already expired.
+        t = "/rfc/exp0?lm=864000&expires=junk"
+        self.get(t)
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+
+    def test_cdn_cache_control_goes_ahead_of_cache_control(self):
+        t = "/rfc/cdn?cc=no-store&cdn=max-age%3D60"
+        r = self.get(t)
+        self.assertEqual(r.header("cdn-cache-control"), "max-age=60")  # forwarded
+        r = self.get(t)
+        self.assertEqual(r.header("x-cache"), "HIT")
+        self.assertEqual(r.header("cache-control"), "no-store")
+        self.assertEqual(self.origin.count(t), 1)
+        t = "/rfc/cdnns?cc=max-age%3D60&cdn=no-store"
+        self.get(t)
+        self.assertEqual(self.get(t).header("x-cache"), "MISS")
+
+    def test_stale_if_error_origin_gone(self):
+        ok = "/doomed/sie?cc=max-age%3D1%2C%20stale-if-error%3D60"
+        req = "/doomed/req?cc=max-age%3D1&lm=864000"
+        mr = "/doomed/mr?cc=max-age%3D1%2C%20must-revalidate%2C%20stale-if-error%3D60"
+        first = {t: self.get(t) for t in (ok, req, mr)}
+        self.doomed.close()  # connection refused from now on
+        time.sleep(1.2)
+        r = self.get(ok)  # the response's own stale-if-error
+        self.assertEqual((r.status, r.header("x-cache"), r.body), (200, "STALE", first[ok].body))
+        r = self.get(req)  # nobody allowed it
+        self.assertIn(r.status, (502, 503))
+        self.assertNotEqual(r.header("x-cache"), "STALE")
+        r = self.get(req, [("Cache-Control", "stale-if-error=30")])  # the client allows it
+        self.assertEqual((r.status, r.header("x-cache"), r.body), (200, "STALE", first[req].body))
+        r = self.get(mr, [("Cache-Control", "stale-if-error=30")])  # must-revalidate forbids it
+        self.assertIn(r.status, (502, 503))
 
     def test_metrics_and_access_log(self):
         self.get("/m")
