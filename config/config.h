@@ -186,6 +186,7 @@ struct TokenBucketFilter {
 struct SlidingWindowFilter {
   uint64_t limit = 0;
   Duration window{60'000};
+  bool approximate = false;  // precision: approximate (weighted two-window counter); else exact
   RateLimitCommon common;
 };
 struct FixedWindowFilter {

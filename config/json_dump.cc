@@ -233,6 +233,7 @@ void writeFilterSpec(JsonWriter& w, const FilterSpec& spec) {
   } else if (auto* f = std::get_if<SlidingWindowFilter>(&spec)) {
     w.key("limit").integer(f->limit);
     w.key("window").duration(f->window);
+    w.key("precision").string(f->approximate ? "approximate" : "exact");
     writeLimitCommon(w, f->common);
   } else if (auto* f = std::get_if<FixedWindowFilter>(&spec)) {
     w.key("limit").integer(f->limit);

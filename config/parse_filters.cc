@@ -81,6 +81,21 @@ Filter parseWindow(Reader& r, MapReader& m, RouteRefs* refs) {
   return f;
 }
 
+// sliding_window: a window, and how exactly it is enforced (exact unless asked otherwise).
+SlidingWindowFilter parseSlidingWindow(Reader& r, MapReader& m, RouteRefs* refs) {
+  auto f = parseWindow<SlidingWindowFilter>(r, m, refs);
+  std::string precision;
+  if (m.readString("precision", &precision)) {
+    if (precision == "exact" || precision == "approximate") {
+      f.approximate = precision == "approximate";
+    } else {
+      r.error(m.get("precision"), "precision: \"" + precision +
+                                      "\" is not a precision; write exact or approximate");
+    }
+  }
+  return f;
+}
+
 CacheFilter parseCache(Reader& r, MapReader& m) {
   CacheFilter f;
   // Unset: RFC 9111 heuristics; set: a forced lifetime, 0 = none (README).
@@ -159,7 +174,8 @@ struct FilterKind {
 const std::vector<FilterKind>& filterKinds() {
   static const std::vector<FilterKind> kinds = {
       {"token_bucket", Feature::FilterTokenBucket, withCommon({"rate", "burst"})},
-      {"sliding_window", Feature::FilterSlidingWindow, withCommon({"limit", "window"})},
+      {"sliding_window", Feature::FilterSlidingWindow,
+       withCommon({"limit", "window", "precision"})},
       {"fixed_window", Feature::FilterFixedWindow, withCommon({"limit", "window"})},
       {"leaky_bucket", Feature::FilterLeakyBucket, withCommon({"rate", "burst"})},
       {"cache",
@@ -175,7 +191,7 @@ const std::vector<FilterKind>& filterKinds() {
 FilterSpec parseSpec(Reader& r, MapReader& m, std::string_view name, RouteRefs* refs) {
   if (name == "token_bucket") return parseBucket<TokenBucketFilter>(r, m, refs, true);
   if (name == "leaky_bucket") return parseBucket<LeakyBucketFilter>(r, m, refs, false);
-  if (name == "sliding_window") return parseWindow<SlidingWindowFilter>(r, m, refs);
+  if (name == "sliding_window") return parseSlidingWindow(r, m, refs);
   if (name == "fixed_window") return parseWindow<FixedWindowFilter>(r, m, refs);
   if (name == "cache") return parseCache(r, m);
   if (name == "gzip") return parseGzip(r, m);
