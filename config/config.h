@@ -160,8 +160,13 @@ struct Upstream {
 
 enum class RateLimitOnError { Local, Allow, Deny };
 
+// Either one Redis server (`redis`) or the Sentinels that know the current master of `master`
+// (`sentinels`, with `db`); never both.
 struct RateLimitStore {
   std::string redis;  // redis://host:port/db
+  std::vector<Address> sentinels;
+  std::string master;
+  int db = 0;  // with sentinels (the URL carries it otherwise)
   RateLimitOnError on_error = RateLimitOnError::Local;
 };
 

@@ -376,7 +376,15 @@ std::string toJson(const Config& c) {
   if (c.rate_limit_store) {
     static const char* kOnError[] = {"local", "allow", "deny"};
     w.beginObject();
-    w.key("redis").string(c.rate_limit_store->redis);
+    if (c.rate_limit_store->sentinels.empty()) {
+      w.key("redis").string(c.rate_limit_store->redis);
+    } else {
+      w.key("sentinels").beginArray();
+      for (const Address& a : c.rate_limit_store->sentinels) w.string(a.text());
+      w.endArray();
+      w.key("master").string(c.rate_limit_store->master);
+      w.key("db").integer(static_cast<uint64_t>(c.rate_limit_store->db));
+    }
     w.key("on_error").string(kOnError[static_cast<int>(c.rate_limit_store->on_error)]);
     w.endObject();
   } else {

@@ -158,11 +158,58 @@ AccessLog parseAccessLog(Reader& r, const YAML::Node& node) {
   return a;
 }
 
+namespace {
+
+// The Sentinel form: `sentinels: [host:port, ...]` and `master: NAME`, optionally `db`; the
+// single-server `redis` URL is refused beside it (one store, named one way).
+void parseSentinelStore(MapReader& m, RateLimitStore& s) {
+  Reader& r = m.reader();
+  if (m.has("redis")) {
+    r.error(m.keyNode("redis"),
+            "redis: not with sentinels; name one Redis server (redis) or the Sentinels that "
+            "know its master (sentinels + master)");
+  }
+  if (m.require("sentinels", "sentinels: [127.0.0.1:26379]") && m.has("sentinels")) {
+    if (auto items = r.list(m.get("sentinels"), "sentinels")) {
+      if (items->empty()) {
+        r.error(m.get("sentinels"), "sentinels: the list is empty; name at least one host:port");
+      }
+      for (size_t i = 0; i < items->size(); ++i) {
+        std::string what = "sentinels[" + std::to_string(i) + "]";
+        auto text = r.string((*items)[i], what);
+        if (!text) continue;
+        auto a = parseAddress(*text);
+        if (!a) {
+          r.error((*items)[i], what + ": " + a.error());
+        } else {
+          s.sentinels.push_back(*a);
+        }
+      }
+    }
+  }
+  if (m.require("master", "master: mymaster") && m.readString("master", &s.master)) {
+    if (s.master.empty() || s.master.find_first_of(" \t\r\n") != std::string::npos) {
+      r.error(m.get("master"), "master: \"" + s.master +
+                                   "\" is not a master name; write the name the Sentinels "
+                                   "monitor, e.g. mymaster");
+    }
+  }
+  m.readInt("db", &s.db, 0, 1 << 20);
+}
+
+}  // namespace
+
 RateLimitStore parseRateLimitStore(Reader& r, const YAML::Node& node) {
   RateLimitStore s;
-  MapReader m(r, node, "rate_limit_store", {"redis", "on_error"});
+  MapReader m(r, node, "rate_limit_store", {"redis", "sentinels", "master", "db", "on_error"});
   if (!m.ok()) return s;
-  if (m.require("redis", "redis: redis://127.0.0.1:6379/0") && m.readString("redis", &s.redis)) {
+  if (m.has("sentinels") || m.has("master")) {
+    parseSentinelStore(m, s);
+  } else if (m.has("db")) {
+    r.error(m.keyNode("db"), "db: only with sentinels; the redis URL names its db "
+                             "(redis://127.0.0.1:6379/0)");
+  } else if (m.require("redis", "redis: redis://127.0.0.1:6379/0") &&
+             m.readString("redis", &s.redis)) {
     bool scheme = s.redis.rfind("redis://", 0) == 0 || s.redis.rfind("rediss://", 0) == 0;
     if (!scheme || s.redis.size() <= s.redis.find("//") + 2) {
       r.error(m.get("redis"),

@@ -7,7 +7,7 @@ PKGS=(
   libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libbrotli-dev libzstd-dev libhiredis-dev node-llhttp
   libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus redis-server wrk nginx-light haproxy curl python3 openssl brotli zstd
+  prometheus redis-server redis-sentinel wrk nginx-light haproxy curl python3 openssl brotli zstd
   # operations: sd_notify/socket activation, the .deb (cpack + dpkg-shlibdeps), systemd-analyze,
   # logrotate -d, and headless Chromium for the /status test (large, ~300 MB installed)
   libsystemd-dev systemd dpkg-dev fakeroot logrotate chromium
