@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "filters/rate_limit_key.h"
+#include "filters/redis_sentinel.h"
 #include "filters/state_store.h"
 
 namespace sluice::filters {
@@ -268,7 +269,8 @@ std::shared_ptr<const FilterFactory> buildRateLimit(const FilterBuildContext& ct
     return nullptr;
   }
   if (p->cluster) {
-    p->redis_url = ctx.config.rate_limit_store->redis;
+    const config::RateLimitStore& store = *ctx.config.rate_limit_store;
+    p->redis_url = store.sentinels.empty() ? store.redis : sentinelUrl(store);
     p->on_error = ctx.config.rate_limit_store->on_error;
     p->redis_prefix = "sluice:rl:" + p->route + ":" + p->name + ":";
   }
@@ -317,6 +319,15 @@ std::shared_ptr<const FilterFactory> buildRateLimit(const FilterBuildContext& ct
     p->store_errors.timeout = &errors.with({"timeout"});
     p->store_errors.unavailable = &errors.with({"unavailable"});
     p->store_errors.error = &errors.with({"error"});
+    if (!ctx.config.rate_limit_store->sentinels.empty()) {
+      p->store_errors.failover =
+          &ctx.metrics
+               .counter("sluice_ratelimit_store_failovers_total",
+                        "Times the rate-limit store's Sentinels moved its master to another "
+                        "server and sluice followed.",
+                        {})
+               .with({});
+    }
   }
   p->spec = std::move(spec);
   return std::make_shared<RateLimitFactory>(std::move(p));

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 
+#include "filters/redis_sentinel.h"
 #include "filters/warn_log.h"
 
 namespace sluice::filters {
@@ -163,6 +164,11 @@ WarnLimiter& storeWarnings() {
   return w;
 }
 
+WarnLimiter& failoverLog() {  // apart from the warnings above, so that they never hide it
+  static WarnLimiter w(std::chrono::seconds(1));
+  return w;
+}
+
 bool parseUrl(const std::string& url, std::string& host, int& port, int& db) {
   std::string_view s = url;
   if (s.substr(0, 8) != "redis://") return false;
@@ -221,6 +227,13 @@ struct RedisClient::Impl {
   int64_t backoff_ms = 100;
   int handles_open = 0;
   int consecutive_timeouts = 0;
+  // Sentinel form (redis_sentinel.h): host/port come from the Sentinels before each connection.
+  SentinelWatch* sentinel = nullptr;
+  std::string sentinel_master;
+  bool resolving = false;        // asking the Sentinels now
+  bool address_fresh = false;    // host/port just came from them (or from +switch-master)
+  std::vector<Call*> parked;     // calls made while resolving: sent once connected
+  int64_t lost_at = -1;          // when this loop lost the master (ms), for the failover line
 
   static void count(Counter* c) {
     if (c != nullptr) c->inc();
@@ -239,6 +252,11 @@ struct RedisClient::Impl {
 
   void connect() {
     if (closing || !url_ok) return;
+    if (sentinel != nullptr && !address_fresh) {
+      askSentinels();
+      return;
+    }
+    address_fresh = false;
     ac = redisAsyncConnect(host.c_str(), port);
     if (ac == nullptr || ac->err != 0) {
       storeWarnings().warn("rate_limit_store " + url + ": cannot connect: " +
@@ -259,6 +277,7 @@ struct RedisClient::Impl {
     uv_unref(reinterpret_cast<uv_handle_t*>(&static_cast<redisLibuvEvents*>(ac->ev.data)->handle));
     redisAsyncSetConnectCallback(ac, onConnect);
     redisAsyncSetDisconnectCallback(ac, onDisconnect);
+    if (sentinel != nullptr) redisAsyncCommand(ac, onRole, nullptr, "ROLE");
     // Queued now, so that they go first, ahead of the calls made while connecting (hiredis
     // buffers commands until the connection is up).
     if (db != 0) redisAsyncCommand(ac, nullptr, nullptr, "SELECT %d", db);
@@ -266,18 +285,23 @@ struct RedisClient::Impl {
       redisAsyncCommand(ac, onScriptLoaded, reinterpret_cast<void*>(static_cast<intptr_t>(i)),
                         "SCRIPT LOAD %s", kScripts[i]);
     }
+    sendParked();
   }
 
   void scheduleReconnect() {
+    failParked();
+    if (lost_at < 0) lost_at = nowMs(loop);
     if (closing) return;
     uv_timer_start(
         reconnect_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->connect(); },
         static_cast<uint64_t>(backoff_ms), 0);
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+    // With Sentinels, the next attempt may find a new master: retry more often.
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, sentinel != nullptr ? 1000 : 5000);
   }
 
   static void onConnect(const redisAsyncContext* c, int status) {
     auto* self = static_cast<Impl*>(c->data);
+    if (c != self->ac) return;  // abandoned for a newer master
     if (status != REDIS_OK) {
       // hiredis frees the context after this callback.
       self->ac = nullptr;
@@ -302,6 +326,7 @@ struct RedisClient::Impl {
 
   static void onDisconnect(const redisAsyncContext* c, int status) {
     auto* self = static_cast<Impl*>(c->data);
+    if (c != self->ac) return;  // dropped by us, which has seen to what comes next
     self->ac = nullptr;
     self->connected = false;
     for (auto& s : self->sha) s.clear();
@@ -347,6 +372,10 @@ struct RedisClient::Impl {
       self->send(call, false);  // same call object, by EVAL this time
       return;
     }
+    if (reply != nullptr && reply->type == REDIS_REPLY_ERROR && self->sentinel != nullptr &&
+        std::string_view(reply->str, reply->len).substr(0, 8) == "READONLY" && c == self->ac) {
+      redisAsyncDisconnect(c);  // a replica now: ask the Sentinels again
+    }
     RedisVerdict v;
     bool ok = reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 5;
     if (ok) {
@@ -369,6 +398,94 @@ struct RedisClient::Impl {
     self->finish(call, ok, v);
     delete call;
     (void)c;
+  }
+
+  // ---- Sentinel form ------------------------------------------------------------------------
+
+  void askSentinels() {
+    resolving = true;
+    sentinel->resolve([this](bool ok, const HostPort& master) {
+      resolving = false;
+      if (!ok) {
+        scheduleReconnect();  // fails the parked calls: on_error decides them
+        return;
+      }
+      host = master.host;
+      port = master.port;
+      address_fresh = true;
+      connect();
+    });
+  }
+
+  void sendParked() {
+    std::vector<Call*> calls = std::move(parked);
+    parked.clear();
+    for (Call* call : calls) {
+      if (call->finished) {
+        delete call;  // timed out while the Sentinels were asked
+      } else {
+        send(call, false);
+      }
+    }
+  }
+
+  void failParked() {
+    std::vector<Call*> calls = std::move(parked);
+    parked.clear();
+    for (Call* call : calls) {
+      if (!call->finished) count(counters.unavailable);
+      finish(call, false, {});
+      delete call;
+    }
+  }
+
+  // The first reply on a connection to what the Sentinels called the master: is it still one?
+  static void onRole(redisAsyncContext* c, void* r, void*) {
+    auto* self = static_cast<Impl*>(c->data);
+    auto* reply = static_cast<redisReply*>(r);
+    if (reply == nullptr || self->closing || c != self->ac) return;
+    bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                  reply->element[0]->type == REDIS_REPLY_STRING &&
+                  std::string_view(reply->element[0]->str, reply->element[0]->len) == "master";
+    std::string addr = HostPort{self->host, self->port}.text();
+    if (!master) {
+      storeWarnings().warn("rate_limit_store " + self->url + ": " + addr +
+                           " is not a master (ROLE); asking the Sentinels again");
+      redisAsyncDisconnect(c);
+      return;
+    }
+    std::string previous;
+    if (noteMasterInUse(self->url, addr, &previous)) {
+      std::string gap = self->lost_at >= 0
+                            ? std::to_string(nowMs(self->loop) - self->lost_at) + " ms"
+                            : "no time";
+      // One line per failover and process: the first worker to reach the new master says it.
+      failoverLog().warn("rate_limit_store master " + self->sentinel_master + ": lost " +
+                         previous + ", switched to " + addr + " (this worker decided by " +
+                         "on_error for " + gap + ")");
+      count(self->counters.failover);
+    }
+    self->lost_at = -1;
+  }
+
+  // A Sentinel announced `master` (or said so after a lost subscription): go there now, without
+  // waiting for the reconnect backoff.
+  void onMasterAnnounced(const HostPort& master) {
+    if (closing || (ac != nullptr && host == master.host && port == master.port)) return;
+    host = master.host;
+    port = master.port;
+    address_fresh = true;
+    backoff_ms = 100;
+    uv_timer_stop(reconnect_timer);
+    if (lost_at < 0) lost_at = nowMs(loop);
+    if (ac != nullptr) {
+      redisAsyncContext* old = ac;
+      ac = nullptr;
+      connected = false;
+      for (auto& h : sha) h.clear();
+      redisAsyncFree(old);  // its pending calls complete now, decided by on_error
+    }
+    if (!resolving) connect();  // else the answer in flight connects (to the newest address)
   }
 
   static void onTimeoutTick(uv_timer_t* t) {
@@ -415,6 +532,13 @@ RedisClient& RedisClient::forLoop(uv_loop_t* loop, const std::string& url,
     uv_unref(reinterpret_cast<uv_handle_t*>(t));
     ++impl->handles_open;
   }
+  if (auto target = parseSentinelUrl(url)) {
+    impl->url_ok = true;
+    impl->db = target->db;
+    impl->sentinel_master = target->master;
+    impl->sentinel = SentinelWatch::create(
+        loop, *target, [impl](const HostPort& master) { impl->onMasterAnnounced(master); });
+  }
   auto client = std::unique_ptr<RedisClient>(new RedisClient(impl));
   RedisClient& ref = *client;
   clients.emplace(url, std::move(client));
@@ -427,7 +551,7 @@ bool RedisClient::run(RedisScript script, const std::string& key,
   Impl* m = impl_;
   // While connecting, calls queue behind the connection (bounded by kRedisTimeout); only
   // between a lost connection and the next attempt are they refused at once.
-  if (m->ac == nullptr || m->live.size() > 10000) {
+  if ((m->ac == nullptr && !m->resolving) || m->live.size() > 10000) {
     Impl::count(m->counters.unavailable);
     return false;
   }
@@ -444,7 +568,11 @@ bool RedisClient::run(RedisScript script, const std::string& key,
   if (!uv_is_active(reinterpret_cast<uv_handle_t*>(m->timeout_timer))) {
     uv_timer_start(m->timeout_timer, Impl::onTimeoutTick, 10, 10);
   }
-  m->send(call, !m->sha[static_cast<int>(script)].empty());
+  if (m->ac == nullptr) {
+    m->parked.push_back(call);  // the Sentinels are being asked where the master is
+  } else {
+    m->send(call, !m->sha[static_cast<int>(script)].empty());
+  }
   return true;
 }
 
@@ -458,6 +586,8 @@ RedisClient::~RedisClient() {
     m->ac = nullptr;
     redisAsyncFree(ac);  // calls every pending callback with no reply
   }
+  m->failParked();
+  if (m->sentinel != nullptr) m->sentinel->close();
   auto onClosed = [](uv_handle_t* h) {
     auto* impl = static_cast<Impl*>(h->data);
     delete reinterpret_cast<uv_timer_t*>(h);

@@ -45,6 +45,7 @@ struct RedisErrorCounters {
   Counter* timeout = nullptr;      // no answer in time
   Counter* unavailable = nullptr;  // not connected: decided without Redis
   Counter* error = nullptr;        // an error reply or a lost connection
+  Counter* failover = nullptr;     // Sentinel form: the master changed (once per process)
 };
 
 class RedisClient {

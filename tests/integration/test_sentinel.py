@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""A cluster rate-limit store behind Redis Sentinel (`rate_limit_store: {sentinels, master}`):
+real redis-server processes (a master and a replica) and a real redis-sentinel; the master is
+killed under load from 32 connections. Measures how long decisions fell back to `on_error`
+(deny, so a fallback is a 429 with Retry-After: 1 while the store answers 200), checks that sluice
+follows the failover within a bound, that a limit is exact again on the new master, and that the
+failover is logged once and counted once."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Conn, Sluice, Upstream, free_port, make_config, metric_sum  # noqa: E402
+
+DOWN_AFTER_MS = 500
+CLIENTS = 32
+
+
+def resp(args):
+    return ("*%d\r\n" % len(args)).encode() + b"".join(
+        b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
+
+
+class RespReader:
+    """Just enough RESP2 to read replies: bulk/simple strings, integers, arrays, nil."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b"-"):
+            return rest.decode()
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed")
+                self.buf += chunk
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data.decode()
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise ValueError("bad reply %r" % line)
+
+
+def command(port, *args):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(resp(args))
+        return RespReader(s).read()
+
+
+def wait_for(what, check, timeout=10.0):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except OSError as e:
+            last = e
+        time.sleep(0.05)
+    raise AssertionError("%s: not within %.0f s (last: %r)" % (what, timeout, last))
+
+
+class Process:
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class SentinelFailoverTest(unittest.TestCase):
+    def setUp(self):
+        server = shutil.which("redis-server")
+        sentinel = shutil.which("redis-sentinel")
+        if server is None or sentinel is None:
+            raise unittest.SkipTest("redis-server and redis-sentinel are needed")
+        self.dir = tempfile.mkdtemp(prefix="sluice-sentinel-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.master_port, self.replica_port, self.sentinel_port = (free_port() for _ in range(3))
+        base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.dir]
+        self.master = Process([server, "--port", str(self.master_port)] + base)
+        self.addCleanup(self.master.kill)
+        self.replica = Process([server, "--port", str(self.replica_port)] + base +
+                               ["--replicaof", "127.0.0.1", str(self.master_port)])
+        self.addCleanup(self.replica.kill)
+        wait_for("replica linked",
+                 lambda: "master_link_status:up" in command(self.replica_port, "INFO",
+                                                            "replication"))
+        conf = os.path.join(self.dir, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndir %s\n"
+                    "sentinel monitor mymaster 127.0.0.1 %d 1\n"
+                    "sentinel down-after-milliseconds mymaster %d\n"
+                    "sentinel failover-timeout mymaster 3000\n"
+                    % (self.sentinel_port, self.dir, self.master_port, DOWN_AFTER_MS))
+        self.sentinel = Process([sentinel, conf])
+        self.addCleanup(self.sentinel.kill)
+        # The Sentinel learns the replica from the master's INFO; without it, no failover.
+        wait_for("sentinel knows the replica",
+                 lambda: command(self.sentinel_port, "SENTINEL", "replicas", "mymaster"))
+
+        self.up = Upstream("echo").start()
+        self.addCleanup(self.up.stop)
+        cfg = make_config(
+            {"echo": self.up.port},
+            ["{name: load, match: {path_prefix: /load}, upstream: echo, filters: "
+             "[{fixed_window: {limit: 100000000, window: 1h, key: route, scope: cluster}}]}",
+             "{name: exact, match: {path_prefix: /exact}, upstream: echo, filters: "
+             "[{token_bucket: {rate: 1/m, burst: 10, key: 'header:x-k', scope: cluster}}]}"],
+            workers=2,
+            extra="rate_limit_store: {sentinels: ['127.0.0.1:%d'], master: mymaster, "
+                  "on_error: deny}" % self.sentinel_port)
+        self.sluice = Sluice(cfg).start()
+        self.addCleanup(self.sluice.__exit__, None, None, None)
+
+    def exact_limit_holds(self, key):
+        """10 of 15 requests with a fresh key pass, over several connections (so both workers
+        decide); the 5 refusals come from the store (Retry-After of the 1/m bucket), not from
+        on_error's Retry-After: 1."""
+        results = []
+        for i in range(15):
+            c = Conn(self.sluice.port, timeout=5)
+            try:
+                r = c.request("GET", "/exact", {"x-k": key})
+                results.append((r.status, r.header("retry-after")))
+            finally:
+                c.close()
+        self.assertEqual([s for s, _ in results], [200] * 10 + [429] * 5, results)
+        for _, retry in results[10:]:
+            self.assertGreater(int(retry), 1, results)
+
+    def test_master_killed_under_load(self):
+        self.exact_limit_holds("before")
+
+        # Who announces the switch, and when: the test's own subscriber on the Sentinel.
+        switched = {}
+        sub = socket.create_connection(("127.0.0.1", self.sentinel_port), timeout=20)
+        self.addCleanup(sub.close)
+        sub.sendall(resp(["SUBSCRIBE", "+switch-master"]))
+        reader = RespReader(sub)
+        reader.read()  # subscribe confirmation
+
+        def listen():
+            try:
+                msg = reader.read()
+                switched["at"] = time.time()
+                switched["payload"] = msg[2]
+            except (OSError, ConnectionError):
+                pass
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+
+        stop = threading.Event()
+        samples = [[] for _ in range(CLIENTS)]
+        errors = []
+
+        def client(i):
+            c = Conn(self.sluice.port, timeout=5)
+            try:
+                while not stop.is_set():
+                    r = c.request("GET", "/load/%d" % i)
+                    samples[i].append((time.time(), r.status, r.header("retry-after")))
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(repr(e))
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        # Every worker that has used the store keeps a +switch-master subscription (the test's
+        # own is the other one).
+        clients = command(self.sentinel_port, "CLIENT", "LIST").splitlines()
+        self.assertGreaterEqual(sum(" sub=1 " in c for c in clients), 2, clients)
+        killed_at = time.time()
+        self.master.kill()
+        listener.join(timeout=15)
+        # Some time on the new master under the same load, then stop.
+        time.sleep(1.5)
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        self.assertEqual(errors, [])
+        self.assertIn("at", switched, "the Sentinel did not fail over within 15 s")
+        self.assertEqual(switched["payload"].split()[3:],
+                         ["127.0.0.1", str(self.replica_port)])
+
+        every = sorted(s for per in samples for s in per)
+        self.assertEqual(set(s for _, s, _ in every) - {200, 429}, set())
+        before = [s for t, s, _ in every if t < killed_at]
+        fallbacks = [t for t, s, retry in every if t >= killed_at and s == 429]
+        self.assertGreater(len(before), 100)
+        self.assertEqual(set(before), {200}, "decisions before the kill came from the store")
+        self.assertGreater(len(fallbacks), 0, "no request fell back: the kill went unnoticed?")
+        for t, s, retry in every:
+            if s == 429:
+                self.assertEqual(retry, "1")  # on_error: deny, never the fixed window itself
+        last_fallback = max(fallbacks)
+        gap = last_fallback - killed_at
+        follow = last_fallback - switched["at"]
+        after = [s for t, s, _ in every if t > last_fallback]
+        sys.stderr.write(
+            "\nmaster killed under load (%d connections, %d requests): decisions fell back to "
+            "on_error from +%.3f s to +%.3f s after the kill (%d requests); the Sentinel "
+            "announced +switch-master at +%.3f s (down-after %d ms); sluice's last fallback "
+            "came %.3f s after the announcement; %d requests after it, all 200\n"
+            % (CLIENTS, len(every), min(fallbacks) - killed_at, gap, len(fallbacks),
+               switched["at"] - killed_at, DOWN_AFTER_MS, follow, len(after)))
+        # Bounded by the Sentinel's own failover (down-after + election + promotion) and then
+        # by sluice following the announcement.
+        self.assertLess(gap, DOWN_AFTER_MS / 1000 + 4.0)
+        self.assertLess(follow, 0.5)
+        self.assertGreater(len(after), 100)
+        self.assertEqual(set(after), {200})
+
+        # Exact again, on the new master.
+        self.exact_limit_holds("after")
+        self.assertEqual(command(self.replica_port, "ROLE")[0], "master")
+        keys = command(self.replica_port, "KEYS", "sluice:rl:exact:*")
+        self.assertTrue(any("after" in k for k in keys), keys)
+
+        metrics = self.sluice.metrics()
+        self.assertEqual(metric_sum(metrics, "sluice_ratelimit_store_failovers_total"), 1)
+        log = self.sluice.stderr_text()
+        lines = [l for l in log.splitlines() if "switched to" in l]
+        self.assertEqual(len(lines), 1, log)
+        self.assertIn("lost 127.0.0.1:%d, switched to 127.0.0.1:%d"
+                      % (self.master_port, self.replica_port), lines[0])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
