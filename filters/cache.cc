@@ -4,6 +4,7 @@
 
 #include "filters/cache_control.h"
 #include "filters/cache_entry.h"
+#include "filters/cache_policy.h"
 #include "filters/cache_range.h"
 
 namespace sluice::filters {
@@ -34,36 +35,6 @@ namespace {
 
 enum class Mode { Idle, Bypass, Waiting, Origin, Served };
 
-// The cache key a Location / Content-Location value names when it is on `host` (lower-case), the
-// request's own authority: an absolute path, or an http(s) URI with that authority. Empty for
-// anything else (other hosts must not be invalidated by this one, RFC 9111 §4.4).
-std::string sameOriginKey(std::string_view host, std::string_view ref) {
-  ref = trimOws(ref);
-  ref = ref.substr(0, ref.find('#'));
-  std::string_view path;
-  if (ref.size() >= 1 && ref[0] == '/' && (ref.size() < 2 || ref[1] != '/')) {
-    path = ref;
-  } else {
-    size_t scheme = ref.find("://");
-    if (scheme == std::string_view::npos) return {};
-    std::string_view s = ref.substr(0, scheme);
-    if (!equalsIgnoreCase(s, "http") && !equalsIgnoreCase(s, "https")) return {};
-    std::string_view rest = ref.substr(scheme + 3);
-    size_t slash = rest.find_first_of("/?");
-    if (!equalsIgnoreCase(rest.substr(0, slash), host)) return {};
-    path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-  }
-  std::string key(host);
-  if (!path.empty() && path[0] == '?') key += '/';
-  key.append(path);
-  return key;
-}
-
-// How a stored variant may answer a request, given both sides' directives (RFC 9111 §4.2.4,
-// §5.2.1): Fresh (HIT), Swr (STALE and one background refresh), MaxStale (STALE: the client's
-// max-stale allows it), No (revalidate or fetch).
-enum class Use { Fresh, Swr, MaxStale, No };
-
 class CacheFilter final : public Filter {
  public:
   explicit CacheFilter(const CacheFactory& f) : f_(f) {}
@@ -79,24 +50,13 @@ class CacheFilter final : public Filter {
       invalidate_ = head.method != "OPTIONS" && head.method != "TRACE";
       return bypass(cb);
     }
-    CacheControl rcc = parseCacheControl(head.headers);
-    if (rcc.no_store) return bypass(cb);
+    rd_ = parseRequestDirectives(head.headers);
+    if (rd_.no_store) return bypass(cb);
     if (!head_) {
       // Range is defined for GET only (RFC 9110 §14.2): a HEAD is answered whole.
       if (const std::string* v = head.headers.get("range")) range_ = *v;
       if (const std::string* v = head.headers.get("if-range")) if_range_ = *v;
     }
-    if (!head.headers.has("cache-control")) {
-      if (const std::string* pragma = head.headers.get("pragma")) {
-        rcc.no_cache = headerHasToken(*pragma, "no-cache");
-      }
-    }
-    req_no_cache_ = rcc.no_cache || (rcc.max_age && *rcc.max_age == 0);
-    if (rcc.max_age) req_max_age_ms_ = *rcc.max_age * 1000;
-    if (rcc.min_fresh) req_min_fresh_ms_ = *rcc.min_fresh * 1000;
-    if (rcc.max_stale) req_max_stale_ms_ = *rcc.max_stale * 1000;
-    if (rcc.stale_if_error) req_sie_ms_ = *rcc.stale_if_error * 1000;
-    only_if_cached_ = rcc.only_if_cached;
     authorized_ = head.headers.has("authorization");
     if (const std::string* v = head.headers.get("if-none-match")) client_inm_ = *v;
     if (const std::string* v = head.headers.get("if-modified-since")) client_ims_ = *v;
@@ -139,7 +99,7 @@ class CacheFilter final : public Filter {
       return FilterStatus::Stop;  // the exchange may be gone: nothing may follow
     }
     bool failed = head.status >= 500;
-    if (failed && entry_ && staleIfErrorOk(*entry_, now)) {
+    if (failed && entry_ && staleIfErrorOk(rd_, *entry_, now)) {
       releaseFill(true);
       CachedPtr stale = entry_;
       serve(cb, stale, "STALE", "stale", f_.counters().stale);
@@ -192,43 +152,6 @@ class CacheFilter final : public Filter {
     return FilterStatus::Continue;
   }
 
-  // Whether the request's own directives let a response `staleness_ms` past its lifetime be
-  // served: not with min-fresh; max-stale bounds it; max-age without max-stale refuses any
-  // (RFC 9111 §5.2.1.1-3). The origin's permission (swr, sie) is checked by the callers.
-  bool clientAcceptsStale(int64_t staleness_ms) const {
-    if (req_min_fresh_ms_ >= 0) return false;
-    if (req_max_stale_ms_ >= 0) return staleness_ms <= req_max_stale_ms_;
-    return req_max_age_ms_ < 0;
-  }
-
-  Use usable(const CachedResponse& e, int64_t now) const {
-    if (req_no_cache_) return Use::No;
-    int64_t age = e.ageAt(now);
-    if (req_max_age_ms_ >= 0 && age > req_max_age_ms_) return Use::No;
-    int64_t left = e.lifetime_ms - age;  // freshness left; <= 0 once stale
-    if (left > 0) {
-      return req_min_fresh_ms_ < 0 || left >= req_min_fresh_ms_ ? Use::Fresh : Use::No;
-    }
-    if (e.must_revalidate || !clientAcceptsStale(-left)) return Use::No;
-    if (-left < e.swr_ms) return Use::Swr;
-    return req_max_stale_ms_ >= 0 ? Use::MaxStale : Use::No;
-  }
-
-  // stale-if-error: the origin failed; the request's max-age, min-fresh and max-stale still
-  // bound what it may get (request no-cache does not: the alternative is an error).
-  bool staleIfErrorOk(const CachedResponse& e, int64_t now) const {
-    int64_t age = e.ageAt(now);
-    if (e.must_revalidate) return false;  // also no-cache, s-maxage (RFC 9111 §4.2.4)
-    // The response's window (or the config's), or the request's own stale-if-error (RFC 5861
-    // §4: the client accepts that much staleness when the origin fails).
-    bool allowed = age < e.lifetime_ms + e.sie_ms ||
-                   (req_sie_ms_ >= 0 && age - e.lifetime_ms <= req_sie_ms_);
-    if (!allowed) return false;
-    if (req_max_age_ms_ >= 0 && age > req_max_age_ms_) return false;
-    if (req_min_fresh_ms_ >= 0) return false;
-    return req_max_stale_ms_ < 0 || age - e.lifetime_ms <= req_max_stale_ms_;
-  }
-
   // only-if-cached and nothing stored may answer: 504 without contacting the origin (RFC 9111
   // §5.2.1.7), a local reply like sluice's others (request id in the body and x-request-id).
   FilterStatus gatewayTimeout(FilterCallbacks& cb) {
@@ -247,7 +170,7 @@ class CacheFilter final : public Filter {
   FilterStatus decide(FilterCallbacks& cb, bool woken) {
     int64_t now = f_.now();
     entry_ = f_.store().lookup(key_, req_->headers);
-    Use use = entry_ ? usable(*entry_, now) : Use::No;
+    Use use = entry_ ? usable(rd_, *entry_, now) : Use::No;
     if (use == Use::Fresh) {
       CachedPtr e = entry_;
       serve(cb, e, "HIT", "hit", f_.counters().hit);
@@ -256,12 +179,12 @@ class CacheFilter final : public Filter {
     if (use == Use::Swr || use == Use::MaxStale) {
       // stale-while-revalidate: every request gets the stale copy at once; one refresh per key
       // runs in the background (not for only-if-cached: it must cause no upstream request).
-      if (use == Use::Swr && !only_if_cached_) refreshInBackground(cb);
+      if (use == Use::Swr && !rd_.only_if_cached) refreshInBackground(cb);
       CachedPtr e = entry_;
       serve(cb, e, "STALE", "stale", f_.counters().stale);
       return FilterStatus::Stop;
     }
-    if (only_if_cached_) return gatewayTimeout(cb);
+    if (rd_.only_if_cached) return gatewayTimeout(cb);
     if (head_) return toOrigin(cb, woken);  // a HEAD never fills (no body to store)
     if (!range_.empty()) {
       // A range the store cannot answer goes to the origin as it is (RFC 9111 §3.4 leaves
@@ -347,11 +270,11 @@ class CacheFilter final : public Filter {
     if (std::chrono::steady_clock::now() >= wait_deadline_) return;  // its timer goes instead
     int64_t now = f_.now();
     CachedPtr e = f_.store().lookup(key_, req_->headers);
-    if (e && usable(*e, now) == Use::Fresh) {
+    if (e && usable(rd_, *e, now) == Use::Fresh) {
       serve(cb, e, "HIT", "hit", f_.counters().hit);
       return;
     }
-    if (failed && e && staleIfErrorOk(*e, now)) {
+    if (failed && e && staleIfErrorOk(rd_, *e, now)) {
       serve(cb, e, "STALE", "stale", f_.counters().stale);
       return;
     }
@@ -447,10 +370,7 @@ class CacheFilter final : public Filter {
   std::string client_inm_;
   std::string client_ims_;
   int64_t request_time_ = 0;
-  int64_t req_max_age_ms_ = -1;    // request directives; -1 = absent
-  int64_t req_min_fresh_ms_ = -1;
-  int64_t req_max_stale_ms_ = -1;
-  int64_t req_sie_ms_ = -1;
+  RequestDirectives rd_;
   std::string range_;     // the request's Range (GET only)
   std::string if_range_;  // and If-Range
   std::chrono::steady_clock::time_point wait_deadline_;
@@ -461,8 +381,6 @@ class CacheFilter final : public Filter {
   bool invalidate_ = false;
   bool head_ = false;
   bool authorized_ = false;
-  bool req_no_cache_ = false;
-  bool only_if_cached_ = false;
   bool strip_content_type_ = false;  // the reply being served has no Content-Type of its own
 };
 
