@@ -96,10 +96,12 @@ CacheControl parseCacheControl(std::string_view value) {
     else if (iequals(name, "no-transform")) cc.no_transform = true;
     else if (iequals(name, "only-if-cached")) cc.only_if_cached = true;
     else if (iequals(name, "min-fresh")) first(cc.min_fresh, deltaSeconds(arg));
-    else if (iequals(name, "max-stale")) first(cc.max_stale, has_arg ? deltaSeconds(arg) : kAnyStale);
+    else if (iequals(name, "max-stale"))
+      first(cc.max_stale, has_arg ? deltaSeconds(arg) : kAnyStale);
     else if (iequals(name, "max-age")) first(cc.max_age, deltaSeconds(arg));
     else if (iequals(name, "s-maxage")) first(cc.s_maxage, deltaSeconds(arg));
-    else if (iequals(name, "stale-while-revalidate")) first(cc.stale_while_revalidate, deltaSeconds(arg));
+    else if (iequals(name, "stale-while-revalidate"))
+      first(cc.stale_while_revalidate, deltaSeconds(arg));
     else if (iequals(name, "stale-if-error")) first(cc.stale_if_error, deltaSeconds(arg));
   });
   return cc;

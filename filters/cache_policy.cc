@@ -51,8 +51,8 @@ bool staleIfErrorOk(const RequestDirectives& d, const CachedResponse& e, int64_t
   int64_t age = e.ageAt(now);
   int64_t staleness = age - e.lifetime_ms;
   // RFC 5861 §4: a request's stale-if-error says the client accepts that much staleness.
-  bool allowed = staleness < e.sie_ms ||
-                 (d.stale_if_error_ms >= 0 && staleness <= d.stale_if_error_ms);
+  bool allowed =
+      staleness < e.sie_ms || (d.stale_if_error_ms >= 0 && staleness <= d.stale_if_error_ms);
   if (!allowed) return false;
   if (d.max_age_ms >= 0 && age > d.max_age_ms) return false;
   if (d.min_fresh_ms >= 0) return false;

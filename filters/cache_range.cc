@@ -118,7 +118,8 @@ RangeReply buildRangeReply(const RangeSet& set, std::string_view body,
   out.fields.add("content-type", "multipart/byteranges; boundary=" + std::string(boundary));
   for (const ByteRange& r : set.ranges) {
     out.body.append("--").append(boundary).append("\r\n");
-    if (content_type != nullptr) out.body.append("content-type: ").append(*content_type).append("\r\n");
+    if (content_type != nullptr)
+      out.body.append("content-type: ").append(*content_type).append("\r\n");
     out.body.append("content-range: ").append(contentRange(r, length)).append("\r\n\r\n");
     out.body.append(body.substr(r.first, r.last - r.first + 1)).append("\r\n");
   }

@@ -41,8 +41,8 @@ RangeSet parseRange(std::string_view value, uint64_t length);
 bool ifRangeMatches(std::string_view if_range, const HeaderMap& stored);
 
 struct RangeReply {
-  int status = 206;     // 206 or 416
-  HeaderMap fields;     // Content-Range (one part or 416) or Content-Type (multipart) to set
+  int status = 206;        // 206 or 416
+  HeaderMap fields;        // Content-Range (one part or 416) or Content-Type (multipart) to set
   bool multipart = false;  // the stored Content-Type is replaced by multipart/byteranges
   std::string body;
 };

@@ -14,11 +14,18 @@ struct Value {
   int64_t integer = 0;
 };
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isLcAlpha(char c) { return c >= 'a' && c <= 'z'; }
-bool isAlpha(char c) { return isLcAlpha(c) || (c >= 'A' && c <= 'Z'); }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool isLcAlpha(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool isAlpha(char c) {
+  return isLcAlpha(c) || (c >= 'A' && c <= 'Z');
+}
 bool isTchar(char c) {
-  return isAlpha(c) || isDigit(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return isAlpha(c) || isDigit(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // RFC 8941 §4.2 parsing, over one input; every parse* returns false on a parse error.
@@ -216,16 +223,26 @@ std::optional<CacheControl> parseCdnCacheControl(std::string_view value) {
   bool ok = Parser(value).dictionary([&](const std::string& k, const Value& v) {
     bool yes = v.kind == Kind::Boolean && v.boolean;
     bool yes_or_list = yes || v.kind == Kind::String;  // no-cache / private may name fields
-    if (k == "no-store") cc.no_store = yes;
-    else if (k == "no-cache") cc.no_cache = yes_or_list;
-    else if (k == "private") cc.is_private = yes_or_list;
-    else if (k == "public") cc.is_public = yes;
-    else if (k == "must-revalidate" || k == "proxy-revalidate") cc.must_revalidate |= yes;
-    else if (k == "no-transform") cc.no_transform = yes;
-    else if (k == "max-age") seconds(cc.max_age, v);
-    else if (k == "s-maxage") seconds(cc.s_maxage, v);
-    else if (k == "stale-while-revalidate") seconds(cc.stale_while_revalidate, v);
-    else if (k == "stale-if-error") seconds(cc.stale_if_error, v);
+    if (k == "no-store")
+      cc.no_store = yes;
+    else if (k == "no-cache")
+      cc.no_cache = yes_or_list;
+    else if (k == "private")
+      cc.is_private = yes_or_list;
+    else if (k == "public")
+      cc.is_public = yes;
+    else if (k == "must-revalidate" || k == "proxy-revalidate")
+      cc.must_revalidate |= yes;
+    else if (k == "no-transform")
+      cc.no_transform = yes;
+    else if (k == "max-age")
+      seconds(cc.max_age, v);
+    else if (k == "s-maxage")
+      seconds(cc.s_maxage, v);
+    else if (k == "stale-while-revalidate")
+      seconds(cc.stale_while_revalidate, v);
+    else if (k == "stale-if-error")
+      seconds(cc.stale_if_error, v);
   });
   if (!ok) return std::nullopt;
   return cc;

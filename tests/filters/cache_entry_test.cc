@@ -109,9 +109,9 @@ TEST(CacheDates, AnInvalidExpiresIsAlreadyExpired) {
   EXPECT_FALSE(hitAfter(env, "/e0", {{"expires", "0"}}, 0));
   std::string lm = httpDate(env.now / 1000 - 10 * kDay);
   // Not even a heuristic: Expires is there, only invalid.
-  EXPECT_FALSE(hitAfter(env, "/e1", {{"expires", "Sun, 06 nov 2050 08:49:37 GMT"},
-                                     {"last-modified", lm.c_str()}},
-                        1'000));
+  EXPECT_FALSE(hitAfter(
+      env, "/e1", {{"expires", "Sun, 06 nov 2050 08:49:37 GMT"}, {"last-modified", lm.c_str()}},
+      1'000));
 }
 
 TEST(CacheDates, AnInvalidAgeIsIgnored) {
@@ -133,26 +133,22 @@ TEST(CacheDates, AnInvalidAgeIsIgnored) {
 TEST(CacheCdn, CdnCacheControlGoesAheadOfCacheControl) {
   Env env;
   // CDN-Cache-Control max-age beats Cache-Control no-store and a short max-age, and Expires.
-  EXPECT_TRUE(hitAfter(env, "/c1", {{"cache-control", "no-store"},
-                                    {"cdn-cache-control", "max-age=600"}},
-                       500'000));
-  EXPECT_TRUE(hitAfter(env, "/c2", {{"cache-control", "max-age=1"}, {"expires", "0"},
-                                    {"cdn-cache-control", "max-age=600"}},
-                       500'000));
+  EXPECT_TRUE(hitAfter(
+      env, "/c1", {{"cache-control", "no-store"}, {"cdn-cache-control", "max-age=600"}}, 500'000));
+  EXPECT_TRUE(hitAfter(
+      env, "/c2",
+      {{"cache-control", "max-age=1"}, {"expires", "0"}, {"cdn-cache-control", "max-age=600"}},
+      500'000));
   // ... and restricts too.
-  EXPECT_FALSE(hitAfter(env, "/c3", {{"cache-control", "max-age=600"},
-                                     {"cdn-cache-control", "no-store"}},
-                        1'000));
-  EXPECT_FALSE(hitAfter(env, "/c4", {{"cache-control", "max-age=600"},
-                                     {"cdn-cache-control", "private"}},
-                        1'000));
-  EXPECT_FALSE(hitAfter(env, "/c5", {{"cache-control", "max-age=600"},
-                                     {"cdn-cache-control", "max-age=0"}},
-                        1'000));
+  EXPECT_FALSE(hitAfter(
+      env, "/c3", {{"cache-control", "max-age=600"}, {"cdn-cache-control", "no-store"}}, 1'000));
+  EXPECT_FALSE(hitAfter(
+      env, "/c4", {{"cache-control", "max-age=600"}, {"cdn-cache-control", "private"}}, 1'000));
+  EXPECT_FALSE(hitAfter(
+      env, "/c5", {{"cache-control", "max-age=600"}, {"cdn-cache-control", "max-age=0"}}, 1'000));
   // Invalid: ignored, Cache-Control decides.
-  EXPECT_TRUE(hitAfter(env, "/c6", {{"cache-control", "max-age=600"},
-                                    {"cdn-cache-control", "max-age=0,"}},
-                       1'000));
+  EXPECT_TRUE(hitAfter(
+      env, "/c6", {{"cache-control", "max-age=600"}, {"cdn-cache-control", "max-age=0,"}}, 1'000));
   // Forwarded unchanged by default (RFC 9213 §3).
   Req a(env, "/c7");
   ResponseHead r = a.respond(200, {{"cdn-cache-control", "max-age=600"}}, "x");

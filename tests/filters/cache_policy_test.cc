@@ -31,15 +31,15 @@ TEST(CachePolicy, RequestDirectives) {
 
 TEST(CachePolicy, StaleIfErrorWindows) {
   RequestDirectives none;
-  EXPECT_TRUE(staleIfErrorOk(none, stored(1'000, 60'000), 30'000));    // the response's window
-  EXPECT_FALSE(staleIfErrorOk(none, stored(1'000, 60'000), 61'000));   // past it
-  EXPECT_FALSE(staleIfErrorOk(none, stored(1'000, 0), 2'000));         // nobody allowed it
+  EXPECT_TRUE(staleIfErrorOk(none, stored(1'000, 60'000), 30'000));   // the response's window
+  EXPECT_FALSE(staleIfErrorOk(none, stored(1'000, 60'000), 61'000));  // past it
+  EXPECT_FALSE(staleIfErrorOk(none, stored(1'000, 0), 2'000));        // nobody allowed it
   RequestDirectives sie = directives({{"cache-control", "stale-if-error=10"}});
-  EXPECT_TRUE(staleIfErrorOk(sie, stored(1'000, 0), 11'000));          // the request's window
+  EXPECT_TRUE(staleIfErrorOk(sie, stored(1'000, 0), 11'000));  // the request's window
   EXPECT_FALSE(staleIfErrorOk(sie, stored(1'000, 0), 11'001));
   EXPECT_FALSE(staleIfErrorOk(sie, stored(1'000, 60'000, true), 2'000));  // must-revalidate
   RequestDirectives bounded = directives({{"cache-control", "stale-if-error=60, max-stale=5"}});
-  EXPECT_FALSE(staleIfErrorOk(bounded, stored(1'000, 0), 10'000));     // max-stale still bounds
+  EXPECT_FALSE(staleIfErrorOk(bounded, stored(1'000, 0), 10'000));  // max-stale still bounds
 }
 
 TEST(CachePolicy, SameOriginKeys) {

@@ -27,10 +27,10 @@ TEST(RangeParse, FormsAndClamping) {
   RangeSet s = parseRange("bytes=0-4", 10);
   EXPECT_EQ(s.outcome, Outcome::Satisfiable);
   EXPECT_EQ(spans(s), "0-4;");
-  EXPECT_EQ(spans(parseRange("bytes=5-", 10)), "5-9;");         // open
-  EXPECT_EQ(spans(parseRange("bytes=-3", 10)), "7-9;");         // suffix
-  EXPECT_EQ(spans(parseRange("bytes=-30", 10)), "0-9;");        // suffix longer than the body
-  EXPECT_EQ(spans(parseRange("bytes=8-100", 10)), "8-9;");      // last clamped
+  EXPECT_EQ(spans(parseRange("bytes=5-", 10)), "5-9;");     // open
+  EXPECT_EQ(spans(parseRange("bytes=-3", 10)), "7-9;");     // suffix
+  EXPECT_EQ(spans(parseRange("bytes=-30", 10)), "0-9;");    // suffix longer than the body
+  EXPECT_EQ(spans(parseRange("bytes=8-100", 10)), "8-9;");  // last clamped
   EXPECT_EQ(spans(parseRange("Bytes = 0-0 , 2-3,,-1", 10)), "0-0;2-3;9-9;");
   EXPECT_EQ(spans(parseRange("bytes=0-1, 20-30", 10)), "0-1;");  // unsatisfiable ones drop
   EXPECT_EQ(spans(parseRange("bytes=0-99999999999999999999999", 10)), "0-9;");
@@ -40,13 +40,14 @@ TEST(RangeParse, UnsatisfiableAndIgnored) {
   EXPECT_EQ(parseRange("bytes=10-", 10).outcome, Outcome::Unsatisfiable);
   EXPECT_EQ(parseRange("bytes=10-20, 30-", 10).outcome, Outcome::Unsatisfiable);
   EXPECT_EQ(parseRange("bytes=-0", 10).outcome, Outcome::Unsatisfiable);
-  for (const char* ignored : {"items=0-1", "bytes=5-1", "bytes=a-b", "bytes=1", "bytes=",
-                              "bytes=0-1,x", "0-1", "bytes=--1", "bytes=1-2-3"}) {
+  for (const char* ignored : {"items=0-1", "bytes=5-1", "bytes=a-b", "bytes=1",
+                              "bytes=", "bytes=0-1,x", "0-1", "bytes=--1", "bytes=1-2-3"}) {
     EXPECT_EQ(parseRange(ignored, 10).outcome, Outcome::Ignore) << ignored;
   }
   EXPECT_EQ(parseRange("bytes=0-1", 0).outcome, Outcome::Ignore);  // empty body: served whole
   std::string many = "bytes=0-0";
-  for (size_t i = 1; i <= kMaxRanges; ++i) many += "," + std::to_string(i) + "-" + std::to_string(i);
+  for (size_t i = 1; i <= kMaxRanges; ++i)
+    many += "," + std::to_string(i) + "-" + std::to_string(i);
   EXPECT_EQ(parseRange(many, 100).outcome, Outcome::Ignore);
 }
 
@@ -85,7 +86,7 @@ TEST(IfRange, StrongEtagOrStrongDate) {
   EXPECT_TRUE(ifRangeMatches("Sun, 06 Nov 1994 08:49:37 GMT", h));
   EXPECT_FALSE(ifRangeMatches("Sun, 06 Nov 1994 08:49:38 GMT", h));
   h.set("etag", "W/\"v1\"");
-  EXPECT_FALSE(ifRangeMatches("\"v1\"", h));  // the stored one is weak
+  EXPECT_FALSE(ifRangeMatches("\"v1\"", h));       // the stored one is weak
   h.set("date", "Sun, 06 Nov 1994 08:49:37 GMT");  // Last-Modified == Date: a weak validator
   EXPECT_FALSE(ifRangeMatches("Sun, 06 Nov 1994 08:49:37 GMT", h));
   EXPECT_FALSE(ifRangeMatches("garbage", h));
@@ -95,8 +96,8 @@ TEST(IfRange, StrongEtagOrStrongDate) {
 TEST(CacheRanges, ServedFromAStoredComplete200) {
   Env env;
   Req fill(env, "/r");
-  fill.respond(200, {{"cache-control", "max-age=60"}, {"etag", "\"e\""},
-                     {"content-type", "text/plain"}},
+  fill.respond(200,
+               {{"cache-control", "max-age=60"}, {"etag", "\"e\""}, {"content-type", "text/plain"}},
                "abcdefghij");
 
   Req one(env, "/r", {{"range", "bytes=1-3"}});
@@ -117,7 +118,8 @@ TEST(CacheRanges, ServedFromAStoredComplete200) {
   std::string ct = *mh.get("content-type");
   ASSERT_EQ(ct.rfind("multipart/byteranges; boundary=", 0), 0u) << ct;
   std::string boundary = ct.substr(ct.find('=') + 1);
-  EXPECT_NE(multi.cb.replies[0].body.find("--" + boundary + "\r\ncontent-type: text/plain\r\n"
+  EXPECT_NE(multi.cb.replies[0].body.find("--" + boundary +
+                                          "\r\ncontent-type: text/plain\r\n"
                                           "content-range: bytes 9-9/10\r\n\r\nj\r\n"),
             std::string::npos);
   EXPECT_FALSE(mh.get("content-range"));
@@ -147,9 +149,8 @@ TEST(CacheRanges, AMissGoesToTheOriginAndA206IsNotStored) {
   Req a(env, "/m", {{"range", "bytes=0-1"}});
   ASSERT_EQ(a.status, FilterStatus::Continue);
   EXPECT_EQ(*a.head.headers.get("range"), "bytes=0-1");  // forwarded as it is
-  ResponseHead r = a.respond(206, {{"cache-control", "max-age=60"},
-                                   {"content-range", "bytes 0-1/10"}},
-                             "ab");
+  ResponseHead r =
+      a.respond(206, {{"cache-control", "max-age=60"}, {"content-range", "bytes 0-1/10"}}, "ab");
   EXPECT_EQ(*r.headers.get("x-cache"), "MISS");
   Req b(env, "/m");
   EXPECT_EQ(b.status, FilterStatus::Continue);  // the 206 was not stored

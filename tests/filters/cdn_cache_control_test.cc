@@ -17,7 +17,7 @@ TEST(CdnCacheControl, ParsesAStructuredFieldsDictionary) {
   ASSERT_TRUE(cc);
   EXPECT_TRUE(cc->is_private);
   EXPECT_TRUE(cc->no_cache);
-  EXPECT_EQ(cc->s_maxage, 5);  // parameters are ignored
+  EXPECT_EQ(cc->s_maxage, 5);         // parameters are ignored
   cc = parseCdnCacheControl("none");  // valid, and says nothing (RFC 9213 §3.1)
   ASSERT_TRUE(cc);
   EXPECT_FALSE(cc->max_age);
@@ -40,9 +40,9 @@ TEST(CdnCacheControl, WrongTypesAreIgnoredNotCoerced) {
 }
 
 TEST(CdnCacheControl, InvalidOrEmptyFieldsAreIgnored) {
-  for (const char* bad : {"", "   ", "Max-Age=600", "max-age = 600", "max-age=600,",
-                          "max-age=600;", "max-age=abc def", "max-age=\"unterminated",
-                          ", max-age=1", "max-age=1 max-age=2", "max-age=1234567890123456"}) {
+  for (const char* bad : {"", "   ", "Max-Age=600", "max-age = 600", "max-age=600,", "max-age=600;",
+                          "max-age=abc def", "max-age=\"unterminated", ", max-age=1",
+                          "max-age=1 max-age=2", "max-age=1234567890123456"}) {
     EXPECT_FALSE(parseCdnCacheControl(bad)) << bad;
   }
 }
