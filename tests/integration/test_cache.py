@@ -23,7 +23,7 @@ from harness import Conn, ProxyTestCase, main, make_config, metric_sum, parse_me
 class Origin:
     """An origin in this process that counts requests per target. Query options: cc=Cache-Control,
     etag=ETag (answers If-None-Match with 304), status=N, delay=SECONDS, size=N (body length),
-    vary=Vary, noct=1 (no Content-Type), lm=SECONDS (Last-Modified that long ago), date=RAW
+    delay2=SECONDS (from the second request on), vary=Vary, noct=1 (no Content-Type), lm=SECONDS (Last-Modified that long ago), date=RAW
     (Date as given), expires=SECONDS (Expires that far from now; not a number: as given), age=RAW, cdn=CDN-Cache-Control.
     It ignores Range (always the whole 200). `down` makes it drop every connection without
     answering."""
@@ -86,6 +86,8 @@ class Origin:
         q = parse_qs(urlsplit(target).query)
         if "delay" in q:
             time.sleep(float(q["delay"][0]))
+        if "delay2" in q and seq >= 2:
+            time.sleep(float(q["delay2"][0]))
         status = int(q.get("status", ["200"])[0])
         hdrs = [] if "noct" in q else [("Content-Type", "text/plain")]
         if "cc" in q:
@@ -620,6 +622,25 @@ class Cache(ProxyTestCase):
         self.assertEqual((r.status, r.header("x-cache"), r.body), (200, "STALE", first[req].body))
         r = self.get(mr, [("Cache-Control", "stale-if-error=30")])  # must-revalidate forbids it
         self.assertIn(r.status, (502, 503))
+
+    def test_stale_if_error_origin_closes_or_times_out(self):
+        # The origin reads the request and closes the connection: sluice's own 502 is replaced.
+        closed = "/rfc/sie-closed?cc=max-age%3D1&lm=864000"
+        slow = "/rfc/sie-slow?cc=max-age%3D1&lm=864000&delay2=2.5"  # response timeout: 2s
+        first = {t: self.get(t) for t in (closed, slow)}
+        time.sleep(1.2)
+        allow = [("Cache-Control", "stale-if-error=30")]
+        self.origin.down = True
+        try:
+            r = self.get(closed, allow)
+        finally:
+            self.origin.down = False
+        self.assertEqual((r.status, r.header("x-cache"), r.body),
+                         (200, "STALE", first[closed].body))
+        t0 = time.monotonic()
+        r = self.get(slow, allow)  # sluice's 504 is replaced
+        self.assertEqual((r.status, r.header("x-cache"), r.body), (200, "STALE", first[slow].body))
+        self.assertGreaterEqual(time.monotonic() - t0, 1.9)
 
     def test_metrics_and_access_log(self):
         self.get("/m")
