@@ -18,6 +18,8 @@ import time
 import unittest
 
 from harness import free_port, http_request, main, sluice_binary, source_dir
+from test_systemd import (UnitSandbox, syscall_groups, unit_service_settings,
+                          unit_syscall_allow_list)
 
 UNITS = ["/lib/systemd/system/sluice.service", "/lib/systemd/system/sluice.socket"]
 FILES = ["/usr/sbin/sluice", "/etc/sluice/sluice.yaml", "/etc/sluice/conf.d/README",
@@ -115,7 +117,9 @@ class PackageTest(unittest.TestCase):
         run("systemctl", "stop", "sluice.service")
 
     def run_like_the_unit(self, user):
-        # The packaged config on free ports (the unit's ExecStart, as its User=, with NOTIFY_SOCKET).
+        # The packaged config on free ports (the unit's ExecStart, as its User=, with NOTIFY_SOCKET,
+        # in the installed unit's sandbox as far as it can be applied without systemd: its
+        # SystemCallFilter= lines, NoNewPrivileges=, PrivateMounts= and ProcSubset=pid).
         port, admin = free_port(), free_port()
         with open("/etc/sluice/sluice.yaml") as f:
             text = f.read()
@@ -138,10 +142,13 @@ class PackageTest(unittest.TestCase):
             env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"]
         err = open(os.path.join(self.tmp, "stderr.log"), "wb")
         self.addCleanup(err.close)
-        proc = subprocess.Popen(["setpriv", "--reuid=sluice", "--regid=sluice", "--clear-groups",
-                                 "--no-new-privs", "/usr/sbin/sluice", "-c", cfg],
+        allowed = unit_syscall_allow_list(unit_service_settings(UNITS[0]), syscall_groups())
+        if "libasan" in run("ldd", "/usr/sbin/sluice").stdout:
+            allowed.add("ptrace")  # LeakSanitizer's stop-the-world at exit
+        proc = subprocess.Popen(["/usr/sbin/sluice", "-c", cfg],
                                 env=env, stdout=subprocess.DEVNULL, stderr=err,
-                                stdin=subprocess.DEVNULL, cwd="/")
+                                stdin=subprocess.DEVNULL, cwd="/",
+                                preexec_fn=UnitSandbox(allowed, mounts=True, user=user))
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
 
         def expect(key):
@@ -159,6 +166,10 @@ class PackageTest(unittest.TestCase):
         with open("/proc/%d/status" % proc.pid) as f:
             uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
         self.assertEqual(set(uids), {str(user.pw_uid)}, "runs as the sluice user")
+        with open("/proc/%d/status" % proc.pid) as f:
+            status = f.read()
+        self.assertIn("NoNewPrivs:\t1", status)
+        self.assertIn("Seccomp:\t2", status)
         self.assertEqual(http_request(admin, "GET", "/readyz", host="127.0.0.1").status, 200)
         r = http_request(port, "GET", "/")  # the default upstream is not running: 502
         self.assertEqual(r.status, 502)

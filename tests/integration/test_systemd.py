@@ -3,17 +3,21 @@ socket activation (LISTEN_FDS / LISTEN_FDNAMES), restarts that refuse no connect
 access log reopened on SIGUSR1. systemd itself is not needed: the test plays the service
 manager's part."""
 
+import ctypes
+import errno
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import unittest
 
 from harness import (Sluice, http_request, main, make_config, metric_sum, sluice_binary,
-                     sluice_env)
+                     sluice_env, source_dir)
 
 DIRECT = "{name: direct, match: {path_prefix: /}, respond: {status: 200, body: \"ok\\n\"}}"
 
@@ -282,6 +286,215 @@ class SystemdTest(unittest.TestCase):
         self.assertEqual(old_paths.count("/before"), 4)
         self.assertNotIn("/before", new)
         self.assertGreaterEqual(new.count("/after"), 8)
+
+
+# --------------------------------------------------------------------------------------------
+# packaging/sluice.service's sandbox (issue 11 item 6). No systemd runs here as PID 1, so the
+# test applies what it can of the unit by hand, as systemd would before exec: the seccomp filter
+# built from the unit's own SystemCallFilter= lines (with SystemCallErrorNumber=EPERM and
+# NoNewPrivileges=yes), and, as root, PrivateMounts=yes with ProcSubset=pid/ProtectProc.
+# --------------------------------------------------------------------------------------------
+
+UNIT = os.path.join(source_dir(), "packaging", "sluice.service")
+# `systemd-analyze security --offline=yes packaging/sluice.service`: 1.8 before issue 11, 1.4
+# after it (nginx's and HAProxy's Debian units: 9.6; lower is better).
+MAX_EXPOSURE = 1.4
+
+
+def unit_service_settings(path=UNIT):
+    """[(key, value)] of the unit's [Service] section, in order (keys may repeat)."""
+    out, section = [], None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("["):
+                section = line
+            elif section == "[Service]":
+                k, v = line.split("=", 1)
+                out.append((k, v))
+    return out
+
+
+def syscall_groups():
+    """{"@group": [members]} as this systemd lists them (members may be groups)."""
+    text = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True,
+                          timeout=30, check=True).stdout
+    groups, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.strip(), [])
+        elif line.strip() and not line.strip().startswith("#") and current is not None:
+            current.append(line.strip())
+    return groups
+
+
+def expand(names, groups):
+    out = set()
+    for n in names:
+        out |= expand(groups[n], groups) if n.startswith("@") else {n}
+    return out
+
+
+def unit_syscall_allow_list(settings, groups):
+    """The system calls the unit's SystemCallFilter= lines allow: the first line (not ~) makes
+    an allow list, later ones add to it, ~ lines take out (systemd.exec(5))."""
+    allowed = None
+    for k, v in settings:
+        if k != "SystemCallFilter":
+            continue
+        names = expand(v.lstrip("~").split(), groups)
+        if v.startswith("~"):
+            assert allowed is not None, "the unit is expected to start with an allow list"
+            allowed -= names
+        else:
+            allowed = names if allowed is None else allowed | names
+    return allowed
+
+
+class UnitSandbox:
+    """A preexec_fn doing to a child what the unit makes systemd do to sluice before exec."""
+
+    SCMP_ACT_ALLOW = 0x7FFF0000
+    CLONE_NEWNS = 0x00020000
+    MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+    MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+
+    def __init__(self, allowed, mounts, user=None):
+        self.lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.lib.seccomp_init.restype = ctypes.c_void_p
+        self.lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                              ctypes.c_uint]
+        self.lib.seccomp_load.argtypes = [ctypes.c_void_p]
+        self.numbers = []
+        for name in sorted(allowed):
+            nr = self.lib.seccomp_syscall_resolve_name(name.encode())
+            if nr >= 0:  # negative: not a call of this architecture
+                self.numbers.append(nr)
+        self.mounts = mounts
+        self.user = user  # a pwd entry: User=/Group= with no supplementary groups
+
+    def __call__(self):
+        if self.mounts:  # PrivateMounts=yes, then ProcSubset=pid + ProtectProc=invisible
+            if (self.libc.unshare(self.CLONE_NEWNS) != 0 or
+                    self.libc.mount(b"none", b"/", None, self.MS_REC | self.MS_PRIVATE, None) != 0
+                    or self.libc.mount(b"proc", b"/proc", b"proc",
+                                       self.MS_NOSUID | self.MS_NODEV | self.MS_NOEXEC,
+                                       b"subset=pid,hidepid=invisible") != 0):
+                os._exit(121)
+        if self.user is not None:
+            os.setgroups([])
+            os.setgid(self.user.pw_gid)
+            os.setuid(self.user.pw_uid)
+        ctx = self.lib.seccomp_init(0x00050000 | errno.EPERM)  # SystemCallErrorNumber=EPERM
+        for nr in self.numbers:
+            if self.lib.seccomp_rule_add(ctx, self.SCMP_ACT_ALLOW, nr, 0) != 0:
+                os._exit(122)
+        if self.lib.seccomp_load(ctx) != 0:  # sets no_new_privs first (NoNewPrivileges=yes)
+            os._exit(123)
+
+
+def sanitizer_calls():
+    """LeakSanitizer stops the process's threads with ptrace at exit: a sanitized build (as in
+    CI) gets that call besides what the unit allows."""
+    p = subprocess.run(["ldd", sluice_binary()], capture_output=True, text=True, timeout=30)
+    return {"ptrace"} if "libasan" in p.stdout else set()
+
+
+class SandboxedSluice(Sluice):
+    def __init__(self, config, sandbox, env=None):
+        self.sandbox = sandbox
+        super().__init__(config, wait_ready=False, env=env)
+
+    def start(self):
+        self._out = open(self.stdout_path, "wb")
+        self._err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen([sluice_binary(), "-c", self.config_path],
+                                     stdout=self._out, stderr=self._err, cwd=self.dir,
+                                     env=dict(sluice_env(), **self.extra_env),
+                                     stdin=subprocess.DEVNULL, preexec_fn=self.sandbox)
+        return self
+
+
+class UnitHardeningTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.settings = unit_service_settings()
+        cls.allowed = unit_syscall_allow_list(cls.settings, syscall_groups())
+
+    def test_unit_directives_and_exposure(self):
+        for kv in [("SystemCallFilter", "@system-service"),
+                   ("SystemCallFilter", "~@privileged @resources"),
+                   ("SystemCallErrorNumber", "EPERM"), ("NoNewPrivileges", "yes"),
+                   ("PrivateMounts", "yes"), ("ProcSubset", "pid"),
+                   ("ProtectProc", "invisible"), ("ProtectSystem", "strict"),
+                   ("CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"),
+                   ("LimitNOFILE", "1048576")]:
+            self.assertIn(kv, self.settings)
+        # @privileged and @resources are out; what sluice calls (strace of a TLS run with a
+        # reload, a log reopen and a drain) is in.
+        for name in ("setuid", "setgroups", "capset", "chown", "mount", "chroot", "setrlimit",
+                     "setpriority", "sched_setaffinity", "sched_setscheduler", "ioprio_set",
+                     "mbind", "nice"):
+            self.assertNotIn(name, self.allowed)
+        for name in ("accept4", "bind", "listen", "connect", "epoll_wait", "eventfd2", "clone3",
+                     "futex", "madvise", "mmap", "openat", "prctl", "prlimit64", "sendto",
+                     "setsockopt", "shutdown", "exit_group"):
+            self.assertIn(name, self.allowed)
+        p = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", UNIT],
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r"Overall exposure level for sluice\.service: ([0-9.]+)", p.stdout)
+        self.assertIsNotNone(m, p.stdout + p.stderr)
+        self.assertLessEqual(float(m.group(1)), MAX_EXPOSURE, p.stdout)
+
+    def test_the_filter_denies_with_eperm(self):
+        """The emulated filter is the real thing: a denied call fails with EPERM."""
+        sandbox = UnitSandbox(self.allowed, mounts=False)
+        probe = ("import os, sys\n"
+                 "try:\n    os.setpriority(os.PRIO_PROCESS, 0, 1)\n"
+                 "except PermissionError:\n    sys.exit(7)\n")
+        p = subprocess.run([sys.executable, "-c", probe], preexec_fn=sandbox, timeout=30,
+                           capture_output=True)
+        self.assertEqual(p.returncode, 7, p.stderr)
+        p = subprocess.run([sys.executable, "-c", probe], timeout=30, capture_output=True)
+        self.assertEqual(p.returncode, 0, "setpriority(+1) works without the filter")
+
+    def test_starts_reloads_stops_in_the_units_sandbox(self):
+        mounts = os.geteuid() == 0  # the mount namespace needs CAP_SYS_ADMIN
+        sandbox = UnitSandbox(self.allowed | sanitizer_calls(), mounts=mounts)
+        s = SandboxedSluice(direct_config(), sandbox)
+        notify = NotifySocket(s.dir)
+        s.extra_env["NOTIFY_SOCKET"] = notify.path
+        # ExecStartPre= and the first ExecReload=: `sluice -t`, in the same sandbox.
+        p = subprocess.run([sluice_binary(), "-t", "-c", s.config_path], preexec_fn=sandbox,
+                           env=sluice_env(), capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        try:
+            with s:
+                notify.wait_for("READY")
+                self.assertEqual(s.request("GET", "/").status, 200)
+                with open("/proc/%d/status" % s.pid) as f:
+                    status = f.read()
+                self.assertRegex(status, r"Seccomp:\s+2")
+                self.assertRegex(status, r"NoNewPrivs:\s+1")
+                if mounts:
+                    self.assertNotEqual(os.readlink("/proc/%d/ns/mnt" % s.pid),
+                                        os.readlink("/proc/self/ns/mnt"))
+                s.signal(signal.SIGHUP)  # ExecReload=/bin/kill -HUP $MAINPID
+                notify.wait_for("RELOADING")
+                self.assertIn("version 2", notify.wait_for("READY").get("STATUS", ""))
+                s.signal(signal.SIGUSR1)  # logrotate's postrotate
+                for i in range(4):
+                    self.assertEqual(s.request("GET", "/after/%d" % i).status, 200)
+                s.signal(signal.SIGTERM)  # systemctl stop
+                notify.wait_for("STOPPING")
+                self.assertEqual(s.wait(15), 0, s.stderr_text())
+                self.assertNotIn("rror", s.stderr_text())
+        finally:
+            notify.close()
 
 
 if __name__ == "__main__":
