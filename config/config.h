@@ -70,6 +70,7 @@ struct Limits {
   Duration header_timeout{10'000};
   Duration idle_timeout{60'000};
   Duration drain_timeout{30'000};
+  Duration send_timeout{60'000};  // a client that takes no response bytes for this long is cut
 };
 
 enum class AccessLogFormat { Json, Combined };
@@ -92,9 +93,9 @@ struct UpstreamTimeouts {
 };
 
 struct Retries {
-  uint32_t attempts = 0;
+  uint32_t attempts = 1;  // one more try on another target (nginx retries `error timeout` by default)
   std::vector<std::string> on{"connect_failure", "reset", "502", "503", "504"};
-  double budget = 0.2;  // share of active requests
+  double budget = 0.2;  // retries per request sent, over the last 10 s (balancer/retry_budget.h)
   std::optional<Duration> per_try_timeout;
   std::optional<Duration> deadline;
   bool retry_non_idempotent = false;

@@ -111,6 +111,7 @@ void writeLimits(JsonWriter& w, const Limits& l) {
   w.key("header_timeout").duration(l.header_timeout);
   w.key("idle_timeout").duration(l.idle_timeout);
   w.key("drain_timeout").duration(l.drain_timeout);
+  w.key("send_timeout").duration(l.send_timeout);
   w.endObject();
 }
 

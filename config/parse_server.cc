@@ -102,7 +102,7 @@ Limits parseLimits(Reader& r, const YAML::Node& node) {
   Limits l;
   MapReader m(r, node, "limits",
               {"max_connections", "max_header_bytes", "max_headers", "max_body_bytes",
-               "header_timeout", "idle_timeout", "drain_timeout"});
+               "header_timeout", "idle_timeout", "drain_timeout", "send_timeout"});
   m.readInt("max_connections", &l.max_connections, 1, 10'000'000);
   m.readSize("max_header_bytes", &l.max_header_bytes, 1);
   m.readInt("max_headers", &l.max_headers, 1, 100'000);
@@ -110,6 +110,7 @@ Limits parseLimits(Reader& r, const YAML::Node& node) {
   m.readDuration("header_timeout", &l.header_timeout);
   m.readDuration("idle_timeout", &l.idle_timeout);
   m.readDuration("drain_timeout", &l.drain_timeout);
+  m.readDuration("send_timeout", &l.send_timeout);
   return l;
 }
 

@@ -204,6 +204,10 @@ void formatJson(const AccessRecord& r, std::string& out) {
   appendJsonStringOrNull(r.cache, out);
   out.append(",\"ratelimit\":");
   appendJsonStringOrNull(r.ratelimit, out);
+  if (r.termination) {  // only on a response that ended early: whole ones keep the spec's fields
+    out.append(",\"termination\":");
+    appendJsonString(*r.termination, out);
+  }
   out.append("}\n");
 }
 

@@ -32,6 +32,9 @@ struct AccessRecord {
   std::optional<double> upstream_duration_ms;  // null when no upstream was asked
   std::optional<std::string_view> cache;       // hit|miss|stale|bypass, null if no cache
   std::optional<std::string_view> ratelimit;   // allowed|limited, null if no limiter
+  // Why the exchange ended before its response was complete (client_closed,
+  // client_send_timeout, upstream_reset, upstream_timeout); absent when it was complete.
+  std::optional<std::string_view> termination;
   std::string_view referer;                    // combined format only ("" prints as "-")
   std::string_view user_agent;                 // combined format only
 };

@@ -22,6 +22,7 @@ ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
 }
 
 ClientConnection::~ClientConnection() {
+  ConnectionQueue::unlink(room_link_);
   exchange_.reset();
   ctx_.connections.erase(this);
   ctx_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -46,13 +47,16 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
     return;
   }
   const config::Limits& limits = ctx.snapshot->config->limits;
-  // Over the limit: closed at once. (While draining, a connection accepted before the listener
-  // closed is still served, with `connection: close`: its client did nothing wrong.)
+  // Over the limit: a connection that costs least to lose makes room, or else the new one is
+  // closed at once. (While draining, a connection accepted before the listener closed is still
+  // served, with `connection: close`: its client did nothing wrong.)
   if (ctx.shared.connections.load(std::memory_order_relaxed) >
-      static_cast<int64_t>(limits.max_connections)) {
+          static_cast<int64_t>(limits.max_connections) &&
+      !makeRoom(ctx)) {
     c->abort();
     return;
   }
+  ctx.unheard_clients.pushBack(c->room_link_, c);
   if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
   c->awaiting_proxy_ = listener.proxy_protocol;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
@@ -64,6 +68,21 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
   }
   c->startHeadTimer();
   c->resumeReading();
+}
+
+// Closes this worker's cheapest connection to lose: the longest-idle keep-alive connection, else
+// the oldest one that has not sent a whole request head (a silent flood, slowloris). So a flood of
+// idle connections cannot lock real clients out until header_timeout (nginx serves them too).
+// False when every connection of this worker is busy with a request.
+bool ClientConnection::makeRoom(WorkerContext& ctx) {
+  void* victim = ctx.idle_clients.front();
+  if (victim == nullptr) victim = ctx.unheard_clients.front();
+  if (victim == nullptr) return false;
+  auto* c = static_cast<ClientConnection*>(victim);
+  ConnectionQueue::unlink(c->room_link_);
+  ctx.metrics.downstream_connections_evicted_total.with({c->listener_}).inc();
+  c->abort();
+  return true;
 }
 
 bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
@@ -133,7 +152,8 @@ void ClientConnection::onWriteDone(int status) {
     abort();
     return;
   }
-  if (exchange_ && queued_bytes < kLowWatermark) exchange_->onClientDrained();
+  write_progress_ms_ = queued_writes == 0 ? 0 : uv_now(ctx_.loop);
+  if (exchange_ && relayMayResume(queued_bytes)) exchange_->onClientDrained();
 }
 
 void ClientConnection::pauseReading() {
@@ -226,6 +246,9 @@ void ClientConnection::onData(const char* data, size_t len) {
   if (state_ == State::Tunnel) {
     exchange_->onClientTunnelData(data, len);
     return;
+  }
+  if (room_link_.queue == &ctx_.idle_clients) {
+    ctx_.unheard_clients.pushBack(room_link_, this);  // a new request is on its way
   }
   if (parser_paused_ || upgrade_paused_) {
     // Bytes of the next request (or tunnel bytes) while one is in flight: keep them, and stop
@@ -364,7 +387,23 @@ uint64_t ClientConnection::bodyDeadline() const {
   return uv_now(ctx_.loop) + static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
 }
 
+// A client that takes no bytes of a queued response for limits.send_timeout is cut (its exchange
+// logs the response as incomplete). Returns true when it was.
+bool ClientConnection::checkSendTimeout(uint64_t now_ms) {
+  if (queued_writes == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+    write_progress_ms_ = 0;
+    return false;
+  }
+  if (write_progress_ms_ == 0) write_progress_ms_ = now_ms;
+  uint64_t limit = static_cast<uint64_t>(ctx_.snapshot->config->limits.send_timeout.count());
+  if (now_ms - write_progress_ms_ < limit) return false;
+  if (exchange_) exchange_->onClientSendTimeout();
+  abort();
+  return true;
+}
+
 void ClientConnection::checkDeadline(uint64_t now_ms) {
+  if (checkSendTimeout(now_ms)) return;
   if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
   if (state_ == State::Exchange) {
     // A request body that stopped coming (nginx's client_body_timeout): 408, or a close when
@@ -400,6 +439,7 @@ void ClientConnection::onExchangeDone(bool keep_alive) {
   state_ = State::Head;
   head_bytes_ = 0;
   reject_status_ = 0;
+  ctx_.idle_clients.pushBack(room_link_, this);
   if (in_parse_) {
     startIdleTimer();
     return;  // the running llhttp_execute goes on with the next pipelined request

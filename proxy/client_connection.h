@@ -99,6 +99,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   static void onShutdown(uv_shutdown_t* req, int status);
   void onProxyHeaderBytes(const char* data, size_t len);
   uint64_t bodyDeadline() const;
+  static bool makeRoom(WorkerContext& ctx);
+  bool checkSendTimeout(uint64_t now_ms);
   enum class Gate { Hold, Pass, Swap };
   Gate gateRequestLine(const char* data, size_t len, std::string& owned);
   static int onMessageBegin(llhttp_t* p);
@@ -118,6 +120,12 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   filters::Gauge* connections_active_ = nullptr;
   uv_tcp_t tcp_;
   uint64_t deadline_ms_ = 0;  // loop time of the header/idle timeout; 0 = none
+  // In ctx_.idle_clients or ctx_.unheard_clients while the connection may be closed to make
+  // room at limits.max_connections (see makeRoom).
+  ConnectionQueue::Link room_link_;
+  // Loop time when queued response bytes last moved (or were first seen waiting); 0 = nothing
+  // queued. limits.send_timeout counts from here (nginx's send_timeout).
+  uint64_t write_progress_ms_ = 0;
   uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   int handles_open_ = 0;

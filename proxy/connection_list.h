@@ -52,3 +52,55 @@ class ConnectionList {
 };
 
 }  // namespace sluice::proxy
+
+namespace sluice::proxy {
+
+// A FIFO of connections (oldest at the front) with O(1) removal from anywhere: the connections
+// that cost least to lose, kept in the order they became so, for making room at
+// limits.max_connections. A connection is in at most one queue at a time. Worker thread only.
+class ConnectionQueue {
+ public:
+  struct Link {
+    Link* prev = nullptr;
+    Link* next = nullptr;
+    ConnectionQueue* queue = nullptr;  // null: in no queue
+    void* owner = nullptr;
+  };
+
+  // Appends `link` (taking it out of any queue it was in first).
+  void pushBack(Link& link, void* owner) {
+    if (link.queue != nullptr) link.queue->remove(link);
+    link.owner = owner;
+    link.queue = this;
+    link.prev = tail_;
+    link.next = nullptr;
+    if (tail_ != nullptr) tail_->next = &link;
+    else head_ = &link;
+    tail_ = &link;
+    ++size_;
+  }
+  // Takes `link` out of the queue it is in, if any.
+  static void unlink(Link& link) {
+    if (link.queue != nullptr) link.queue->remove(link);
+  }
+  // The oldest member's owner, or null.
+  void* front() const { return head_ != nullptr ? head_->owner : nullptr; }
+  size_t size() const { return size_; }
+
+ private:
+  void remove(Link& link) {
+    if (link.prev != nullptr) link.prev->next = link.next;
+    else head_ = link.next;
+    if (link.next != nullptr) link.next->prev = link.prev;
+    else tail_ = link.prev;
+    link.prev = link.next = nullptr;
+    link.queue = nullptr;
+    --size_;
+  }
+
+  Link* head_ = nullptr;
+  Link* tail_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace sluice::proxy

@@ -56,6 +56,7 @@ Exchange::~Exchange() {
   if (!finished_) {
     finished_ = true;
     if (!response_started_) status_ = 499;  // the client went away first (nginx's convention)
+    if (termination_ == nullptr) termination_ = "client_closed";
     logAndCount();
     chain_.complete(status_);
   }
@@ -221,7 +222,7 @@ void Exchange::writeRequestBody(const char* data, size_t len) {
     uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
     if (!up_->write(&b, 1)) return;
   }
-  if (up_ != nullptr && up_->queuedBytes() > kHighWatermark) conn_.pauseReading();
+  if (up_ != nullptr && relayShouldPause(up_->queuedBytes())) conn_.pauseReading();
 }
 
 void Exchange::onRequestEnd() {
@@ -391,7 +392,7 @@ void Exchange::onUpstreamBody(const char* data, size_t len) {
   } else {
     writeResponseBody(data, len);
   }
-  if (up_ != nullptr && conn_.queuedBytes() > kHighWatermark) up_->pauseReading();
+  if (up_ != nullptr && relayShouldPause(conn_.queuedBytes())) up_->pauseReading();
 }
 
 void Exchange::writeResponseBody(const char* data, size_t len) {
@@ -454,7 +455,7 @@ void Exchange::onUpstreamTunnelData(const char* data, size_t len) {
   }
   uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
   if (!conn_.write(&b, 1)) return;
-  if (up_ != nullptr && conn_.queuedBytes() > kHighWatermark) up_->pauseReading();
+  if (up_ != nullptr && relayShouldPause(conn_.queuedBytes())) up_->pauseReading();
 }
 
 void Exchange::onClientTunnelData(const char* data, size_t len) {
@@ -468,7 +469,7 @@ void Exchange::onClientTunnelData(const char* data, size_t len) {
   }
   uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
   if (!up_->write(&b, 1)) return;
-  if (up_ != nullptr && up_->queuedBytes() > kHighWatermark) conn_.pauseReading();
+  if (up_ != nullptr && relayShouldPause(up_->queuedBytes())) conn_.pauseReading();
 }
 
 void Exchange::finish() {
@@ -502,6 +503,7 @@ void Exchange::logAndCount() {
   }
   if (!log_cache_.empty()) r.cache = log_cache_;
   if (!log_ratelimit_.empty()) r.ratelimit = log_ratelimit_;
+  if (termination_ != nullptr) r.termination = termination_;
   if (const std::string* ua = head_.headers.get("user-agent")) r.user_agent = *ua;
   if (const std::string* ref = head_.headers.get("referer")) r.referer = *ref;
   ctx_.access_log.append(r);

@@ -41,6 +41,8 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void onRequestError(int status);
   // The client's write queue drained below the low watermark.
   void onClientDrained();
+  // The client took no response bytes for limits.send_timeout: the connection is cut next.
+  void onClientSendTimeout() { termination_ = "client_send_timeout"; }
   // Tunnel bytes from the client after a 101 (len 0: the client closed its side).
   void onClientTunnelData(const char* data, size_t len);
 
@@ -81,7 +83,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void forward();
   void dispatch();
   bool startTry();
-  void judgeTry(bool failure);
+  void judgeTry(bool failure, bool connect_failure);
   void endTry();
   bool reserveRetry(std::string_view condition);
   void startRetry();
@@ -129,7 +131,6 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   balancer::CircuitTicket ticket_;
   bool try_active_ = false;
   bool judged_ = false;
-  bool retry_held_ = false;      // a retry-budget slot
   bool gate_held_ = false;       // a max_requests slot
   bool can_resend_body_ = false;
   uint32_t tries_ = 0;
@@ -161,6 +162,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   std::chrono::steady_clock::time_point upstream_start_;
   double upstream_ms_ = -1;
   const char* upstream_failure_ = nullptr;
+  const char* termination_ = nullptr;  // why the response ended early (access log); null: whole
 };
 
 }  // namespace sluice::proxy

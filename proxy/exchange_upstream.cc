@@ -80,6 +80,7 @@ void Exchange::dispatch() {
         static_cast<uint64_t>(uc.retries.deadline->count()), 0);
   }
   if (!startTry()) return;
+  upstream_->state->retries.onRequest(static_cast<int64_t>(uv_now(ctx_.loop)));
   connectUpstream(true);
 }
 
@@ -131,8 +132,14 @@ bool Exchange::startTry() {
   }
 }
 
+// Without a passive_health section (or active checks) a refused or timed-out connection still
+// ejects its target for 10 s, doubling while it stays down (nginx: max_fails=1 fail_timeout=10s):
+// nothing reached it, and every later pick would pay a connect attempt (or a connect timeout)
+// before going elsewhere.
+constexpr config::PassiveHealth kConnectFailureEjection{1, config::Duration{10'000}, 50};
+
 // Reports the try's verdict to the breaker and passive health (once per try).
-void Exchange::judgeTry(bool failure) {
+void Exchange::judgeTry(bool failure, bool connect_failure) {
   if (!try_active_ || judged_) return;
   judged_ = true;
   const config::Upstream& uc = *upstream_->config;
@@ -145,15 +152,19 @@ void Exchange::judgeTry(bool failure) {
     }
     ticket_ = {};
   }
-  if (uc.passive_health) {
-    if (failure) {
-      if (target_state_->onPassiveFailure(now, *uc.passive_health, upstream_->targets.size())) {
-        logWarn("upstream " + uc.name + ": target " + target_->address + " ejected after " +
-                std::to_string(uc.passive_health->consecutive_failures) + " failures");
-      }
-    } else {
-      target_state_->onPassiveSuccess();
-    }
+  // (As nginx, never for a lone target: there is nowhere else to go; and not where active
+  // checks watch the targets: they take a dead one out and bring it back as soon as it answers.)
+  const bool default_ejection =
+      connect_failure && !uc.health_check && upstream_->targets.size() > 1;
+  const config::PassiveHealth* passive = uc.passive_health ? &*uc.passive_health
+                                         : default_ejection ? &kConnectFailureEjection
+                                                            : nullptr;
+  if (passive == nullptr) return;
+  if (!failure) {
+    target_state_->onPassiveSuccess();
+  } else if (target_state_->onPassiveFailure(now, *passive, upstream_->targets.size())) {
+    logWarn("upstream " + uc.name + ": target " + target_->address + " ejected after " +
+            std::to_string(passive->consecutive_failures) + " failure(s)");
   }
 }
 
@@ -163,16 +174,13 @@ void Exchange::endTry() {
   if (!judged_ && ticket_) target_state_->breaker.onAbandon(ticket_);
   ticket_ = {};
   target_state_->onRequestEnd();
-  if (retry_held_) {
-    upstream_->state->retries.release();
-    retry_held_ = false;
-  }
   try_active_ = false;
   judged_ = false;
 }
 
-// Whether a failed try may be tried again on another target; when true, a retry-budget slot is
-// held and the caller must go on with startRetry().
+// Whether a failed try may be tried again on another target; when true, the retry is counted in
+// the budget and the caller must go on with startRetry(). A connect failure costs no budget:
+// nothing reached the target, so the retry adds no load to an overloaded fleet.
 bool Exchange::reserveRetry(std::string_view condition) {
   const config::Upstream& uc = *upstream_->config;
   const config::Retries& r = uc.retries;
@@ -185,7 +193,8 @@ bool Exchange::reserveRetry(std::string_view condition) {
   if (ctx_.pickTarget(*snapshot_, static_cast<size_t>(route_->upstream), hash_, mask) < 0) {
     return false;
   }
-  return upstream_->state->retries.tryAcquire(upstream_->state->active(), r.budget);
+  if (condition == "connect_failure") return true;
+  return upstream_->state->retries.tryAcquire(static_cast<int64_t>(uv_now(ctx_.loop)), r.budget);
 }
 
 void Exchange::startRetry() {
@@ -195,11 +204,7 @@ void Exchange::startRetry() {
   head_sent_ = false;
   upstream_sent_done_ = false;
   pending_body_ = retry_body_;
-  if (!startTry()) {
-    upstream_->state->retries.release();
-    return;  // answered 503
-  }
-  retry_held_ = true;
+  if (!startTry()) return;  // answered 503
   connectUpstream(true);
 }
 
@@ -234,7 +239,7 @@ void Exchange::onUpstreamError(UpstreamError error, bool response_started) {
   }
   bool connect = error == UpstreamError::ConnectFailed || error == UpstreamError::ConnectTimeout;
   ctx_.countUpstream(upstream_->config->name, target_->address, 0, 0, connect);
-  judgeTry(true);
+  judgeTry(true, connect);
   if (!response_started_ && reserveRetry(conditionOf(error))) {
     startRetry();
     return;
@@ -251,7 +256,7 @@ void Exchange::failUpstream(UpstreamError error) {
     up_ = nullptr;
   }
   if (try_active_) {
-    judgeTry(true);
+    judgeTry(true, false);
     endTry();
   }
   if (response_started_ && !response_flushed_ && !chain_.wantsResponseHeaders()) {
@@ -263,6 +268,7 @@ void Exchange::failUpstream(UpstreamError error) {
   }
   if (response_started_) {
     keep_alive_ = false;
+    termination_ = error == UpstreamError::ResponseTimeout ? "upstream_timeout" : "upstream_reset";
     conn_.abort();  // half a response went out: the client must see the connection fail
     return;
   }
@@ -275,7 +281,7 @@ void Exchange::failUpstream(UpstreamError error) {
 // target's failure and the response goes to the client.
 bool Exchange::judgeResponse(int status) {
   bool failure = status >= 500;
-  judgeTry(failure);
+  judgeTry(failure, false);
   if (!failure) return false;
   char code[8];
   auto r = std::to_chars(code, code + sizeof code, status);

@@ -17,6 +17,10 @@ Metrics::Metrics()
       downstream_connections_total(registry.counter("sluice_downstream_connections_total",
                                                     "Client connections accepted, by listener.",
                                                     {"listener"})),
+      downstream_connections_evicted_total(registry.counter(
+          "sluice_downstream_connections_evicted_total",
+          "Idle or silent client connections closed to make room at limits.max_connections.",
+          {"listener"})),
       requests_total(registry.counter("sluice_requests_total",
                                       "Requests answered, by route, method and status code.",
                                       {"route", "method", "code"})),

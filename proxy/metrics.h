@@ -35,6 +35,7 @@ struct Metrics {
   filters::GaugeFamily& config_last_reload_success_timestamp_seconds;
   filters::GaugeFamily& downstream_connections_active;          // {listener}
   filters::CounterFamily& downstream_connections_total;         // {listener}
+  filters::CounterFamily& downstream_connections_evicted_total;  // {listener}
   filters::CounterFamily& requests_total;                       // {route, method, code}
   filters::HistogramFamily& request_duration_seconds;           // {route}
   filters::CounterFamily& upstream_requests_total;              // {upstream, target, code}

@@ -13,8 +13,15 @@ inline void allocThreadReadBuffer(uv_handle_t*, size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(storage, sizeof storage);
 }
 
-// Write-queue levels (bytes) between which a relay stops and resumes reading its source.
+// A request body gathered in sluice before its upstream connection is ready stops the client's
+// reads above this many bytes.
 inline constexpr size_t kHighWatermark = 256 * 1024;
-inline constexpr size_t kLowWatermark = 64 * 1024;
+
+// A relay (response body, tunnel, streamed request body) stops reading its source while the
+// destination has bytes queued in sluice, i.e. while the kernel's socket buffer is full, and
+// reads again once that queue is empty. So a peer that stops reading holds at most one read
+// (kReadBufferSize) in sluice's memory; the socket buffer keeps the pipe full meanwhile.
+inline bool relayShouldPause(size_t destination_queued) { return destination_queued > 0; }
+inline bool relayMayResume(size_t destination_queued) { return destination_queued == 0; }
 
 }  // namespace sluice::proxy

@@ -215,7 +215,7 @@ void UpstreamConnection::onWriteDone(int status) {
     fail(UpstreamError::Reset);
     return;
   }
-  if (handler_ != nullptr && queued_bytes < kLowWatermark) handler_->onUpstreamDrained();
+  if (handler_ != nullptr && relayMayResume(queued_bytes)) handler_->onUpstreamDrained();
 }
 
 void UpstreamConnection::pauseReading() {
@@ -227,6 +227,9 @@ void UpstreamConnection::pauseReading() {
 }
 
 void UpstreamConnection::resumeReading() {
+  // The response timeout measures the upstream's silence: time spent paused by sluice (its client
+  // reads slowly) is not the upstream's, so the silence counts again from here.
+  if (paused_) last_read_ = uv_now(loop_);
   paused_ = false;
   if (!reading_ && state_ != State::Closed && state_ != State::Connecting) {
     uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), allocThreadReadBuffer, onRead);
@@ -272,7 +275,9 @@ void UpstreamConnection::checkDeadline(uint64_t now_ms) {
     case State::Active: {
       // Reads only note their time: the deadline moves on from the last read.
       uint64_t limit = static_cast<uint64_t>(timeouts_.response.count());
-      if (!request_done_ && !response_started_) {  // still uploading: see requestComplete()
+      if ((!request_done_ && !response_started_) || paused_) {
+        // Still uploading (see requestComplete()), or sluice itself stopped reading for
+        // backpressure: the client's side is governed by limits.send_timeout.
         deadline_ms_ = now_ms + limit;
         break;
       }

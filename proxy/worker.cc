@@ -85,6 +85,7 @@ void Worker::onSweep(uv_timer_t* t) {
   w->ctx_->connections.forEach<ClientConnection>(
       [now](ClientConnection* c) { c->checkDeadline(now); });
   w->ctx_->pool.sweep(now);
+  w->memory_.observe(static_cast<int64_t>(w->ctx_->connections.size()));
   for (Listener* l : w->listeners_) {
     if (l->starved) uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
   }
@@ -102,6 +103,7 @@ void Worker::openListener(const ListenerSocket& s) {
   l->address = s.address;
   l->series.name = s.name;
   l->series.total = &metrics_.downstream_connections_total.with({s.name});
+  metrics_.downstream_connections_evicted_total.with({s.name});  // a 0 sample from the start
   l->series.active = &metrics_.downstream_connections_active.with({s.name});
   l->series.tls = listenerTls(*ctx_->snapshot, s.address);
   l->series.proxy_protocol = listenerProxyProtocol(*ctx_->snapshot, s.address);

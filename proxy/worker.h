@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/client_connection.h"
+#include "proxy/memory_release.h"
 #include "proxy/worker_context.h"
 
 namespace sluice::proxy {
@@ -75,6 +76,7 @@ class Worker {
   uv_async_t async_;
   uv_prepare_t prepare_;
   uv_timer_t sweep_;  // client header/idle deadlines, every kSweepMs
+  MemoryReleaser memory_;
   std::unique_ptr<WorkerContext> ctx_;
   std::vector<Listener*> listeners_;
   std::vector<ListenerSocket> initial_listeners_;

@@ -60,6 +60,10 @@ class WorkerContext {
   UpstreamPool pool;
   AccessLogWriter access_log;
   ConnectionList connections;
+  // Whom to close first when limits.max_connections is reached: idle keep-alive connections,
+  // then connections that have not sent a whole request head yet, oldest first.
+  ConnectionQueue idle_clients;
+  ConnectionQueue unheard_clients;
 
   // Runs `fn` on this worker's thread soon (any thread). Set by the Worker.
   std::function<void(std::function<void()>)> post;

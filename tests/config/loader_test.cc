@@ -76,7 +76,7 @@ TEST(Loader, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(u.targets[0].weight, 1u);
   EXPECT_EQ(u.keepalive, 64u);
   EXPECT_EQ(u.timeouts.connect, Duration{2'000});
-  EXPECT_EQ(u.retries.attempts, 0u);
+  EXPECT_EQ(u.retries.attempts, 1u);
   EXPECT_FALSE(u.health_check);
   EXPECT_EQ(c.routes[0].upstream, "api");
   EXPECT_EQ(c.findUpstream("api"), &u);

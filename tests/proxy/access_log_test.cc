@@ -77,6 +77,16 @@ TEST(AccessLogTest, JsonExactLine) {
             "\"ratelimit\":\"allowed\"}\n");
 }
 
+TEST(AccessLogTest, JsonTerminationOnlyWhenTheResponseEndedEarly) {
+  AccessRecord r = sampleRecord();
+  EXPECT_EQ(json(r).find("termination"), std::string::npos);
+  r.termination = "client_send_timeout";
+  std::string line = json(r);
+  EXPECT_NE(line.find(",\"ratelimit\":\"allowed\",\"termination\":\"client_send_timeout\"}\n"),
+            std::string::npos)
+      << line;
+}
+
 TEST(AccessLogTest, JsonNullsWhenNoUpstreamCacheOrLimiter) {
   AccessRecord r = sampleRecord();
   r.status = 404;
