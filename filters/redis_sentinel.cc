@@ -1,7 +1,6 @@
 #include "filters/redis_sentinel.h"
 
 #include <arpa/inet.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <netdb.h>
@@ -10,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "filters/redis_uv.h"
 #include "filters/warn_log.h"
 
 namespace sluice::filters {
@@ -202,12 +202,10 @@ redisAsyncContext* SentinelWatch::open(const std::string& ip, int port) {
     return nullptr;
   }
   ac->data = this;
-  if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+  if (attachRedisToLoop(ac, loop_) != REDIS_OK) {
     redisAsyncFree(ac);
     return nullptr;
   }
-  // Like the store's own connection, these must not keep a worker loop alive at shutdown.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&static_cast<redisLibuvEvents*>(ac->ev.data)->handle));
   redisAsyncSetConnectCallback(ac, onConnect);
   redisAsyncSetDisconnectCallback(ac, onDisconnect);
   return ac;

@@ -1,6 +1,5 @@
 #include "filters/redis_store.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -10,6 +9,7 @@
 #include <memory>
 
 #include "filters/redis_sentinel.h"
+#include "filters/redis_uv.h"
 #include "filters/warn_log.h"
 
 namespace sluice::filters {
@@ -208,6 +208,7 @@ struct RedisClient::Impl {
     std::vector<std::string> args;
     std::list<Call*>::iterator live;
     bool in_live = false;
+    bool parked = false;  // not sent yet: waiting for the Sentinels' answer
   };
 
   uv_loop_t* loop = nullptr;
@@ -267,14 +268,12 @@ struct RedisClient::Impl {
       return;
     }
     ac->data = this;
-    if (redisLibuvAttach(ac, loop) != REDIS_OK) {
+    if (attachRedisToLoop(ac, loop) != REDIS_OK) {
       redisAsyncFree(ac);
       ac = nullptr;
       scheduleReconnect();
       return;
     }
-    // The connection must not keep the worker loop alive at shutdown.
-    uv_unref(reinterpret_cast<uv_handle_t*>(&static_cast<redisLibuvEvents*>(ac->ev.data)->handle));
     redisAsyncSetConnectCallback(ac, onConnect);
     redisAsyncSetDisconnectCallback(ac, onDisconnect);
     if (sentinel != nullptr) redisAsyncCommand(ac, onRole, nullptr, "ROLE");
@@ -424,6 +423,7 @@ struct RedisClient::Impl {
       if (call->finished) {
         delete call;  // timed out while the Sentinels were asked
       } else {
+        call->parked = false;
         send(call, false);
       }
     }
@@ -493,8 +493,12 @@ struct RedisClient::Impl {
     int64_t now = nowMs(self->loop);
     while (!self->live.empty() && self->live.front()->deadline <= now) {
       Call* call = self->live.front();
-      count(self->counters.timeout);
-      ++self->consecutive_timeouts;
+      if (call->parked) {
+        count(self->counters.unavailable);  // no server to blame: do not count it as silent
+      } else {
+        count(self->counters.timeout);
+        ++self->consecutive_timeouts;
+      }
       self->finish(call, false, {});  // hiredis still owns it; onReply deletes it
     }
     if (self->live.empty()) uv_timer_stop(t);
@@ -569,7 +573,8 @@ bool RedisClient::run(RedisScript script, const std::string& key,
     uv_timer_start(m->timeout_timer, Impl::onTimeoutTick, 10, 10);
   }
   if (m->ac == nullptr) {
-    m->parked.push_back(call);  // the Sentinels are being asked where the master is
+    call->parked = true;  // the Sentinels are being asked where the master is
+    m->parked.push_back(call);
   } else {
     m->send(call, !m->sha[static_cast<int>(script)].empty());
   }
