@@ -18,7 +18,8 @@ master_process off;
 worker_processes 1;
 error_log %(d)s/error.log warn;
 pid %(d)s/nginx.pid;
-events { worker_connections 4096; }
+worker_rlimit_nofile 65536;
+events { worker_connections 32768; }
 http {
     access_log %(access)s;
     client_body_temp_path %(d)s/body;
