@@ -1,0 +1,161 @@
+#include "proxy/admin/admin_server.h"
+
+#include <llhttp.h>
+
+#include <memory>
+
+#include "filters/http_message.h"
+
+namespace sluice::proxy {
+
+namespace {
+constexpr size_t kMaxAdminRequest = 1 << 20;
+
+// One admin connection; requests are answered one at a time, then the connection closes.
+struct AdminConn {
+  uv_tcp_t tcp;
+  llhttp_t parser;
+  AdminHandler* handler;
+  AdminRequest request;
+  std::string url;
+  size_t received = 0;
+  bool answered = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  void close() {
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) return;
+    *alive = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp),
+             [](uv_handle_t* h) { delete static_cast<AdminConn*>(h->data); });
+  }
+
+  void respond(const AdminResponse& r) {
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                      filters::reasonPhrase(r.status) + "\r\ncontent-type: " + r.content_type +
+                      "\r\ncontent-length: " + std::to_string(r.body.size()) +
+                      (r.allow.empty() ? "" : "\r\nallow: " + r.allow) +
+                      "\r\ncache-control: no-store\r\nconnection: close\r\n\r\n";
+    if (request.method != "HEAD") out += r.body;
+    struct Write {
+      uv_write_t req;
+      std::string data;
+    };
+    auto* w = new Write;
+    w->data = std::move(out);
+    w->req.data = this;
+    uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp), &b, 1, [](uv_write_t* req, int) {
+      auto* wr = reinterpret_cast<Write*>(req);
+      static_cast<AdminConn*>(req->data)->close();
+      delete wr;
+    });
+    if (rc != 0) {
+      delete w;
+      close();
+    }
+  }
+};
+
+int onUrl(llhttp_t* p, const char* at, size_t len) {
+  static_cast<AdminConn*>(p->data)->url.append(at, len);
+  return 0;
+}
+
+int onBody(llhttp_t* p, const char* at, size_t len) {
+  static_cast<AdminConn*>(p->data)->request.body.append(at, len);
+  return 0;
+}
+
+int onMessageComplete(llhttp_t* p) {
+  auto* c = static_cast<AdminConn*>(p->data);
+  c->request.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
+  size_t q = c->url.find('?');
+  c->request.path = c->url.substr(0, q);
+  if (q != std::string::npos) c->request.query = c->url.substr(q + 1);
+  c->answered = true;
+  std::weak_ptr<bool> alive = c->alive;
+  (*c->handler)(c->request, [c, alive](AdminResponse r) {
+    if (auto a = alive.lock(); a && *a) c->respond(r);
+  });
+  return HPE_PAUSED;
+}
+
+const llhttp_settings_t* adminSettings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t x;
+    llhttp_settings_init(&x);
+    x.on_url = onUrl;
+    x.on_body = onBody;
+    x.on_message_complete = onMessageComplete;
+    return x;
+  }();
+  return &s;
+}
+}  // namespace
+
+AdminServer::AdminServer(uv_loop_t* loop, AdminHandler handler)
+    : loop_(loop), handler_(std::move(handler)) {}
+
+AdminServer::~AdminServer() { close(); }
+
+int AdminServer::listen(const std::string& host, uint16_t port) {
+  sockaddr_storage addr{};
+  int r = uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (r != 0) r = uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr));
+  if (r != 0) return r;
+  tcp_ = new uv_tcp_t;
+  uv_tcp_init(loop_, tcp_);
+  tcp_->data = this;
+  r = uv_tcp_bind(tcp_, reinterpret_cast<const sockaddr*>(&addr), 0);
+  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_), 128, onConnection);
+  if (r != 0) close();
+  return r;
+}
+
+void AdminServer::close() {
+  if (tcp_ == nullptr) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  tcp_ = nullptr;
+}
+
+void AdminServer::onConnection(uv_stream_t* server, int status) {
+  if (status != 0) return;
+  auto* self = static_cast<AdminServer*>(server->data);
+  auto* c = new AdminConn;
+  c->handler = &self->handler_;
+  uv_tcp_init(self->loop_, &c->tcp);
+  c->tcp.data = c;
+  llhttp_init(&c->parser, HTTP_REQUEST, adminSettings());
+  c->parser.data = c;
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    c->close();
+    return;
+  }
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->tcp),
+      [](uv_handle_t*, size_t, uv_buf_t* buf) {
+        thread_local char storage[16384];
+        *buf = uv_buf_init(storage, sizeof storage);
+      },
+      [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+        auto* conn = static_cast<AdminConn*>(s->data);
+        if (n < 0) {
+          conn->close();
+          return;
+        }
+        if (n == 0 || conn->answered) return;
+        conn->received += static_cast<size_t>(n);
+        llhttp_errno_t err = llhttp_execute(&conn->parser, buf->base, static_cast<size_t>(n));
+        if (conn->answered) {
+          uv_read_stop(s);
+          return;
+        }
+        if ((err != HPE_OK && err != HPE_PAUSED) || conn->received > kMaxAdminRequest) {
+          conn->answered = true;
+          conn->respond(AdminResponse{400, "text/plain; charset=utf-8", "bad request\n"});
+        }
+      });
+}
+
+}  // namespace sluice::proxy

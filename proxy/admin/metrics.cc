@@ -1,0 +1,88 @@
+#include "proxy/admin/metrics.h"
+
+namespace sluice::proxy {
+
+Metrics::Metrics()
+    : build_info(registry.gauge("sluice_build_info",
+                                "Always 1; the version label says which sluice is running.",
+                                {"version"})),
+      config_reloads_total(registry.counter(
+          "sluice_config_reloads_total", "Configuration loads attempted, by result.", {"result"})),
+      config_last_reload_success_timestamp_seconds(
+          registry.gauge("sluice_config_last_reload_success_timestamp_seconds",
+                         "Unix time of the last successful configuration load.")),
+      downstream_connections_active(registry.gauge("sluice_downstream_connections_active",
+                                                   "Client connections open now, by listener.",
+                                                   {"listener"})),
+      downstream_connections_total(registry.counter("sluice_downstream_connections_total",
+                                                    "Client connections accepted, by listener.",
+                                                    {"listener"})),
+      downstream_connections_evicted_total(registry.counter(
+          "sluice_downstream_connections_evicted_total",
+          "Idle or silent client connections closed to make room at limits.max_connections.",
+          {"listener"})),
+      requests_total(registry.counter("sluice_requests_total",
+                                      "Requests answered, by route, method and status code.",
+                                      {"route", "method", "code"})),
+      request_duration_seconds(registry.histogram(
+          "sluice_request_duration_seconds",
+          "Time from the request head to the last response byte, by route.", {"route"})),
+      upstream_requests_total(registry.counter("sluice_upstream_requests_total",
+                                               "Requests sent upstream, by target and status code.",
+                                               {"upstream", "target", "code"})),
+      upstream_request_duration_seconds(registry.histogram(
+          "sluice_upstream_request_duration_seconds",
+          "Time from sending upstream to the last response byte, by upstream.", {"upstream"})),
+      upstream_connect_failures_total(registry.counter(
+          "sluice_upstream_connect_failures_total",
+          "Connections to an upstream target that failed.", {"upstream", "target"})),
+      upstream_retries_total(registry.counter("sluice_upstream_retries_total",
+                                              "Requests retried on another attempt, by upstream.",
+                                              {"upstream"})),
+      upstream_target_healthy(registry.gauge("sluice_upstream_target_healthy",
+                                             "1 if the target passes health checks, else 0.",
+                                             {"upstream", "target"})),
+      upstream_circuit_state(registry.gauge("sluice_upstream_circuit_state",
+                                            "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+                                            {"upstream", "target"})),
+      upstream_requests_active(registry.gauge("sluice_upstream_requests_active",
+                                              "Requests in flight to a target now.",
+                                              {"upstream", "target"})),
+      ratelimit_decisions_total(registry.counter("sluice_ratelimit_decisions_total",
+                                                 "Rate-limit decisions, by route, policy, result.",
+                                                 {"route", "policy", "result"})),
+      ratelimit_keys(registry.gauge("sluice_ratelimit_keys",
+                                    "Rate-limit keys tracked now, by route and policy.",
+                                    {"route", "policy"})),
+      ratelimit_store_errors_total(registry.counter(
+          "sluice_ratelimit_store_errors_total",
+          "Rate-limit decisions the Redis store could not make, by reason.", {"reason"})),
+      cache_requests_total(registry.counter("sluice_cache_requests_total",
+                                            "Cache lookups, by route and result.",
+                                            {"route", "result"})),
+      cache_bytes(registry.gauge("sluice_cache_bytes", "Bytes held in the response cache.")),
+      tls_handshakes_total(registry.counter("sluice_tls_handshakes_total",
+                                            "Completed downstream TLS handshakes.",
+                                            {"listener", "version"})),
+      tls_handshake_failures_total(registry.counter("sluice_tls_handshake_failures_total",
+                                                    "Failed downstream TLS handshakes.",
+                                                    {"listener", "reason"})),
+      tls_resumptions_total(registry.counter("sluice_tls_resumptions_total",
+                                             "Downstream TLS handshakes that resumed a session.",
+                                             {"listener"})) {
+  build_info.with({SLUICE_VERSION}).set(1);
+  // Both results exist from the start, so a failure rate can be computed before any failure.
+  config_reloads_total.with({"success"});
+  config_reloads_total.with({"failure"});
+}
+
+void Metrics::declareUpstreams(const config::Config& config) {
+  for (const config::Upstream& u : config.upstreams) upstream_retries_total.with({u.name});
+}
+
+void Metrics::recordReload(bool success, double unix_seconds) {
+  config_reloads_total.with({success ? "success" : "failure"}).inc();
+  if (success) config_last_reload_success_timestamp_seconds.with({}).set(unix_seconds);
+}
+
+}  // namespace sluice::proxy

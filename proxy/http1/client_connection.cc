@@ -1,0 +1,520 @@
+#include "proxy/http1/client_connection.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "proxy/stream/exchange.h"
+#include "proxy/http1/head_scanner.h"
+#include "proxy/stream/local_reply.h"
+#include "proxy/net/peer_address.h"
+#include "proxy/net/proxy_protocol.h"
+#include "proxy/net/read_buffer.h"
+#include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_session.h"
+
+namespace sluice::proxy {
+
+ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
+    : ctx_(ctx), listener_(std::move(listener)) {
+  llhttp_init(&parser_, HTTP_REQUEST, settings());
+  parser_.data = this;
+}
+
+ClientConnection::~ClientConnection() {
+  ConnectionQueue::unlink(room_link_);
+  exchange_.reset();
+  ctx_.connections.erase(this);
+  ctx_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (connections_active_ != nullptr) connections_active_->sub(1);
+}
+
+void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
+                             const ListenerSeries& listener) {
+  auto* c = new ClientConnection(ctx, listener.name);
+  uv_tcp_init(ctx.loop, &c->tcp_);
+  c->tcp_.data = c;
+  c->handles_open_ = 1;
+  ctx.connections.insert(c);
+  ctx.shared.connections.fetch_add(1, std::memory_order_relaxed);
+  c->connections_total_ = listener.total;
+  c->connections_active_ = listener.active;
+  c->connections_total_->inc();
+  c->connections_active_->add(1);
+  if (uv_tcp_open(&c->tcp_, fd) != 0) {
+    ::close(fd);
+    c->abort();
+    return;
+  }
+  const config::Limits& limits = ctx.snapshot->config->limits;
+  // Over the limit: a connection that costs least to lose makes room, or else the new one is
+  // closed at once. (While draining, a connection accepted before the listener closed is still
+  // served, with `connection: close`: its client did nothing wrong.)
+  if (ctx.shared.connections.load(std::memory_order_relaxed) >
+          static_cast<int64_t>(limits.max_connections) &&
+      !makeRoom(ctx)) {
+    c->abort();
+    return;
+  }
+  ctx.unheard_clients.pushBack(c->room_link_, c);
+  if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
+  c->awaiting_proxy_ = listener.proxy_protocol;
+  // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
+  c->client_ip_ = formatPeerIp(peer);
+  c->has_client_addr_ = peerAddress16(peer, c->client_addr16_);
+  if (listener.tls) {
+    c->tls_ctx_ = listener.tls;
+    c->tls_ = std::make_unique<TlsSession>(listener.tls->defaultContext(), true);
+  }
+  c->startHeadTimer();
+  c->resumeReading();
+}
+
+// Closes this worker's cheapest connection to lose: the longest-idle keep-alive connection, else
+// the oldest one that has not sent a whole request head (a silent flood, slowloris). So a flood of
+// idle connections cannot lock real clients out until header_timeout (nginx serves them too).
+// False when every connection of this worker is busy with a request.
+bool ClientConnection::makeRoom(WorkerContext& ctx) {
+  void* victim = ctx.idle_clients.front();
+  if (victim == nullptr) victim = ctx.unheard_clients.front();
+  if (victim == nullptr) return false;
+  auto* c = static_cast<ClientConnection*>(victim);
+  ConnectionQueue::unlink(c->room_link_);
+  ctx.metrics.downstream_connections_evicted_total.with({c->listener_}).inc();
+  c->abort();
+  return true;
+}
+
+bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return false;
+  if (tls_) {
+    if (!tls_->encrypt(bufs, count) || !flushTls()) {
+      abort();
+      return false;
+    }
+    return true;
+  }
+  if (writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this) != 0) {
+    abort();
+    return false;
+  }
+  return true;
+}
+
+// Writes the ciphertext the TLS session produced (handshake messages, records, alerts).
+bool ClientConnection::flushTls() {
+  return tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+}
+
+void ClientConnection::onCipher(const char* data, size_t len) {
+  bool was_done = tls_->handshakeDone();
+  TlsSession::Status st = tls_->feed(data, len, [this, was_done](const char* p, size_t n) {
+    onData(p, n);
+    return state_ != State::Closing;
+  });
+  if (state_ == State::Closing) return;
+  if (!was_done && tls_->handshakeDone()) onHandshakeDone();
+  bool flushed = flushTls();
+  if (st == TlsSession::Status::Error) {
+    ctx_.metrics.tls_handshake_failures_total.with({listener_, tls_->errorReason()}).inc();
+    if (!tls_->handshakeDone()) {
+      abort();  // not TLS, or a handshake that failed: nothing HTTP can be said
+      return;
+    }
+  }
+  if (st != TlsSession::Status::Ok || !flushed) {
+    if (st == TlsSession::Status::Closed && exchange_ && parser_paused_) {
+      peer_closed_ = true;  // close_notify after a whole request: answer, then close
+      return;
+    }
+    abort();
+  }
+}
+
+void ClientConnection::onHandshakeDone() {
+  SSL* ssl = tls_->ssl();
+  ctx_.metrics.tls_handshakes_total.with({listener_, SSL_get_version(ssl)}).inc();
+  if (SSL_session_reused(ssl)) ctx_.metrics.tls_resumptions_total.with({listener_}).inc();
+  if (tls_ctx_->requiresClientCert()) {
+    X509* peer = SSL_get0_peer_certificate(ssl);
+    if (peer != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+      char* subject = X509_NAME_oneline(X509_get_subject_name(peer), nullptr, 0);
+      if (subject != nullptr) {
+        client_subject_ = subject;
+        OPENSSL_free(subject);
+      }
+    }
+  }
+}
+
+void ClientConnection::onWriteDone(int status) {
+  if (status != 0) {
+    abort();
+    return;
+  }
+  write_progress_ms_ = queued_writes == 0 ? 0 : uv_now(ctx_.loop);
+  if (exchange_ && relayMayResume(queued_bytes)) exchange_->onClientDrained();
+}
+
+void ClientConnection::pauseReading() {
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+}
+
+void ClientConnection::resumeReading() {
+  if (!reading_ && state_ != State::Closing) {
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead) == 0) reading_ = true;
+  }
+}
+
+void ClientConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  allocThreadReadBuffer(h, suggested, buf);
+}
+
+void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<ClientConnection*>(s->data);
+  if (nread > 0) {
+    if (c->awaiting_proxy_) {
+      c->onProxyHeaderBytes(buf->base, static_cast<size_t>(nread));
+    } else if (c->tls_) {
+      c->onCipher(buf->base, static_cast<size_t>(nread));
+    } else {
+      c->onData(buf->base, static_cast<size_t>(nread));
+    }
+  } else if (nread < 0) {
+    if (c->state_ == State::Tunnel && c->exchange_) {
+      c->pauseReading();
+      c->exchange_->onClientTunnelData(nullptr, 0);
+      return;
+    }
+    // A client that half-closes after a complete request still gets its answer (then the
+    // connection closes); otherwise the client is gone.
+    if (c->exchange_ && (c->parser_paused_ || c->upgrade_paused_)) {
+      c->pauseReading();
+      c->peer_closed_ = true;
+      return;
+    }
+    c->abort();
+  }
+}
+
+// The PROXY header comes before anything else, TLS included. A connection without a valid one
+// is closed (nothing HTTP can be said); the address it names replaces the peer's only when the
+// peer is a trusted proxy.
+void ClientConnection::onProxyHeaderBytes(const char* data, size_t len) {
+  if (!proxy_buf_.empty()) proxy_buf_.append(data, len);
+  std::string_view view = proxy_buf_.empty() ? std::string_view(data, len) : proxy_buf_;
+  size_t consumed = 0;
+  ProxyHeader header;
+  switch (parseProxyHeader(view, consumed, header)) {
+    case ProxyHeaderStatus::NeedMore:
+      if (proxy_buf_.empty()) proxy_buf_.assign(data, len);
+      return;
+    case ProxyHeaderStatus::Invalid:
+      abort();
+      return;
+    case ProxyHeaderStatus::Done:
+      break;
+  }
+  awaiting_proxy_ = false;
+  bool trusted = false;
+  if (has_client_addr_) {
+    for (const config::Cidr& cidr : ctx_.snapshot->config->trusted_proxies) {
+      trusted = trusted || cidr.contains(client_addr16_);
+    }
+  }
+  const auto* source = reinterpret_cast<const sockaddr*>(&header.source);
+  if (header.has_source && trusted) {
+    client_ip_ = formatPeerIp(source);
+    has_client_addr_ = peerAddress16(source, client_addr16_);
+  }
+  std::string rest(view.substr(consumed));
+  proxy_buf_.clear();
+  proxy_buf_.shrink_to_fit();
+  if (rest.empty()) return;
+  if (tls_) {
+    onCipher(rest.data(), rest.size());
+  } else {
+    onData(rest.data(), rest.size());
+  }
+}
+
+void ClientConnection::onData(const char* data, size_t len) {
+  if (state_ == State::Closing) return;
+  if (state_ == State::Tunnel) {
+    exchange_->onClientTunnelData(data, len);
+    return;
+  }
+  if (room_link_.queue == &ctx_.idle_clients) {
+    ctx_.unheard_clients.pushBack(room_link_, this);  // a new request is on its way
+  }
+  if (parser_paused_ || upgrade_paused_) {
+    // Bytes of the next request (or tunnel bytes) while one is in flight: keep them, and stop
+    // reading once they pile up so a pipelining client cannot make us buffer without bound.
+    // (Reading stays on otherwise: stopping and restarting costs two syscalls per request.)
+    pending_.append(data, len);
+    if (pending_.size() >= kReadBufferSize) pauseReading();
+    return;
+  }
+  feed(data, len);
+}
+
+// Feeds client bytes to the parser one piece at a time: a request head only after the scanner
+// has checked it, then its body; every message end pauses the parser, so the next head is
+// scanned too and a request in flight holds back the ones pipelined behind it.
+void ClientConnection::feed(const char* data, size_t len) {
+  std::string owned;  // a rewritten request line and the bytes after it
+  while (len > 0) {
+    if (line_gate_) {
+      Gate g = gateRequestLine(data, len, owned);
+      if (g == Gate::Hold) return;
+      if (g == Gate::Swap) {
+        data = owned.data();
+        len = owned.size();
+      }
+    }
+    size_t chunk = len;
+    if (scanning_head_) {
+      size_t consumed = 0;
+      HeadScanner::Result r = scanner_.scan(data, len, consumed);
+      if (r == HeadScanner::Result::Malformed) {
+        if (head_bytes_ == 0) head_bytes_ = 1;
+        rejectRequest(400);
+        return;
+      }
+      if (r == HeadScanner::Result::Complete) {
+        chunk = consumed;
+        scanning_head_ = false;
+      }
+    }
+    in_parse_ = true;
+    llhttp_errno_t err = llhttp_execute(&parser_, data, chunk);
+    in_parse_ = false;
+    if (state_ == State::Closing) return;
+    if (err == HPE_OK) {
+      data += chunk;
+      len -= chunk;
+      continue;
+    }
+    if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+      onParseError(err);
+      return;
+    }
+    const char* pos = llhttp_get_error_pos(&parser_);
+    size_t used = static_cast<size_t>(pos - data);
+    data += used;
+    len -= used;
+    if (err == HPE_PAUSED_UPGRADE) {
+      pending_.assign(data, len);  // tunnel bytes, if the upstream agrees to switch
+      upgrade_paused_ = true;
+      if (pending_.size() >= kReadBufferSize) pauseReading();
+      return;
+    }
+    scanning_head_ = true;
+    scanner_.reset();
+    line_gate_ = true;
+    if (exchange_) {  // answer this request before reading the next one
+      pending_.assign(data, len);
+      parser_paused_ = true;
+      if (pending_.size() >= kReadBufferSize) pauseReading();
+      return;
+    }
+    llhttp_resume(&parser_);  // answered already (a local reply): go on with the next request
+  }
+}
+
+void ClientConnection::onParseError(llhttp_errno_t err) {
+  int status = reject_status_ != 0 ? reject_status_ : 400;
+  if (exchange_) {
+    exchange_->onRequestError(status);  // answers or aborts, then the connection closes
+    if (state_ != State::Closing) closeAfterWrites();
+    return;
+  }
+  rejectRequest(status);
+}
+
+void ClientConnection::rejectRequest(int status) {
+  if (state_ == State::Closing) return;
+  reject_status_ = status;
+  std::string id = ctx_.newRequestId();
+  std::string out;
+  const std::string* accept = head_.headers.get("accept");
+  filters::HeaderMap extra;
+  if (status == 405) {  // CONNECT, the one method sluice refuses (RFC 9110 §15.5.6: Allow)
+    extra.add("allow", kAllowedMethods);
+  }
+  appendLocalReply(status, "", id, accept != nullptr ? *accept : std::string_view(), false, true,
+                   ctx_.httpDate(), &extra, out);
+  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  write(&b, 1);
+  double seconds = head_bytes_ > 0 ? std::chrono::duration<double>(
+                                         std::chrono::steady_clock::now() - request_start_)
+                                         .count()
+                                   : 0;
+  ctx_.countRequest(-1, head_.method.empty() ? "OTHER" : head_.method, status, seconds);
+  if (ctx_.access_log.enabled()) {
+    AccessRecord r;
+    r.time = std::chrono::system_clock::now();
+    r.request_id = id;
+    r.remote = client_ip_;
+    r.method = head_.method;
+    r.host = head_.host;
+    r.path = head_.target;
+    r.status = status;
+    r.bytes_sent = out.size();
+    r.duration_ms = seconds * 1000;
+    ctx_.access_log.append(r);
+  }
+  closeAfterWrites();
+}
+
+// Client timeouts are deadlines checked by the worker's sweep (WorkerContext::sweep) rather than
+// one libuv timer per connection: arming and disarming a timer per request was a measurable share
+// of a keep-alive request's CPU.
+void ClientConnection::startHeadTimer() {
+  deadline_ms_ = uv_now(ctx_.loop) +
+                 static_cast<uint64_t>(ctx_.snapshot->config->limits.header_timeout.count());
+}
+
+void ClientConnection::startIdleTimer() {
+  deadline_ms_ = uv_now(ctx_.loop) +
+                 static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
+}
+
+uint64_t ClientConnection::bodyDeadline() const {
+  return uv_now(ctx_.loop) + static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
+}
+
+// A client that takes no bytes of a queued response for limits.send_timeout is cut (its exchange
+// logs the response as incomplete). Returns true when it was.
+bool ClientConnection::checkSendTimeout(uint64_t now_ms) {
+  if (queued_writes == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+    write_progress_ms_ = 0;
+    return false;
+  }
+  if (write_progress_ms_ == 0) write_progress_ms_ = now_ms;
+  uint64_t limit = static_cast<uint64_t>(ctx_.snapshot->config->limits.send_timeout.count());
+  if (now_ms - write_progress_ms_ < limit) return false;
+  if (exchange_) exchange_->onClientSendTimeout();
+  abort();
+  return true;
+}
+
+void ClientConnection::checkDeadline(uint64_t now_ms) {
+  if (checkSendTimeout(now_ms)) return;
+  if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
+  if (state_ == State::Exchange) {
+    // A request body that stopped coming (nginx's client_body_timeout): 408, or a close when
+    // the response has begun. Not while sluice itself stopped reading (backpressure).
+    if (message_done_ || !exchange_) {
+      deadline_ms_ = 0;
+    } else if (!reading_) {
+      deadline_ms_ = bodyDeadline();
+    } else {
+      deadline_ms_ = 0;
+      exchange_->onRequestError(408);
+      if (state_ != State::Closing) closeAfterWrites();
+    }
+    return;
+  }
+  if (state_ != State::Head) return;
+  deadline_ms_ = 0;
+  if (head_bytes_ > 0) {
+    rejectRequest(408);  // slowloris: the head did not arrive in time
+  } else {
+    abort();  // idle keep-alive connection, or one that never sent a byte
+  }
+}
+
+void ClientConnection::onExchangeDone(bool keep_alive) {
+  exchange_.reset();
+  ++served_;
+  if (state_ == State::Closing) return;
+  if (!keep_alive || drain_ || upgrade_paused_ || (peer_closed_ && pending_.empty())) {
+    closeAfterWrites();
+    return;
+  }
+  state_ = State::Head;
+  head_bytes_ = 0;
+  reject_status_ = 0;
+  ctx_.idle_clients.pushBack(room_link_, this);
+  if (in_parse_) {
+    startIdleTimer();
+    return;  // the running llhttp_execute goes on with the next pipelined request
+  }
+  if (parser_paused_) {
+    parser_paused_ = false;
+    llhttp_resume(&parser_);
+    std::string input = std::move(pending_);
+    pending_.clear();
+    startIdleTimer();
+    if (!input.empty()) feed(input.data(), input.size());
+    if (state_ == State::Closing || parser_paused_ || upgrade_paused_) return;
+  } else {
+    startIdleTimer();
+  }
+  resumeReading();
+}
+
+void ClientConnection::startTunnel() {
+  state_ = State::Tunnel;
+  deadline_ms_ = 0;
+  upgrade_paused_ = false;
+  std::string early = std::move(pending_);
+  pending_.clear();
+  if (!early.empty()) exchange_->onClientTunnelData(early.data(), early.size());
+  if (state_ == State::Tunnel) resumeReading();
+}
+
+void ClientConnection::drain() {
+  drain_ = true;
+  // An idle keep-alive connection closes now. One accepted but not yet heard from keeps its
+  // chance (its request is likely on the way): it is answered with `connection: close`, or
+  // closed by the header timeout.
+  if (state_ == State::Head && head_bytes_ == 0 && queued_writes == 0 && served_ > 0) abort();
+}
+
+void ClientConnection::closeAfterWrites() {
+  if (state_ == State::Closing) return;
+  if (queued_writes == 0 && pending_.empty() && message_done_ && reject_status_ == 0 &&
+      state_ != State::Tunnel && !tls_) {
+    // Everything written is in the kernel and the request was read whole: close now (the FIN
+    // follows the data). Otherwise shut down the write side first so queued bytes drain.
+    abort();
+    return;
+  }
+  state_ = State::Closing;
+  pauseReading();
+  deadline_ms_ = 0;
+  if (tls_) {
+    tls_->shutdown();
+    flushTls();
+  }
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), onShutdown) != 0) {
+    state_ = State::Head;  // let abort() run its course
+    abort();
+  }
+}
+
+void ClientConnection::onShutdown(uv_shutdown_t* req, int) {
+  auto* c = static_cast<ClientConnection*>(req->data);
+  c->state_ = State::Head;
+  c->abort();
+}
+
+void ClientConnection::abort() {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
+  state_ = State::Closing;
+  // The exchange may be the caller: it is destroyed with the connection, in the close callback.
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
+}
+
+void ClientConnection::onClosed(uv_handle_t* h) {
+  auto* c = static_cast<ClientConnection*>(h->data);
+  if (--c->handles_open_ == 0) delete c;
+}
+
+}  // namespace sluice::proxy

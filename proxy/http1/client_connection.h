@@ -1,0 +1,175 @@
+// One accepted client connection: reads and parses HTTP/1.1 requests with llhttp (strict),
+// enforces the listener limits, runs one Exchange at a time (pipelined requests wait, parsed in
+// order) and writes responses back in order. Freed only in its close callback.
+#pragma once
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "filters/http_message.h"
+#include "proxy/http1/head_scanner.h"
+#include "proxy/http1/http_serialize.h"
+#include "proxy/net/tcp_write.h"
+#include "proxy/runtime/worker_context.h"
+
+namespace sluice::proxy {
+
+class Exchange;
+class TlsServerContext;
+class TlsSession;
+
+// A listener's name and connection series, resolved once when the listener opens.
+struct ListenerSeries {
+  std::string name;
+  filters::Counter* total = nullptr;
+  filters::Gauge* active = nullptr;
+  std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
+  bool proxy_protocol = false;            // every connection starts with a PROXY header
+};
+
+// What the parser learnt about a request beyond its head.
+struct RequestMeta {
+  BodyFraming framing = BodyFraming::None;  // None, Length or Chunked
+  uint64_t content_length = 0;
+  bool keep_alive = true;      // the client allows another request on this connection
+  bool upgrade = false;        // Connection: upgrade + Upgrade (a tunnel if the upstream agrees)
+  bool expect_continue = false;
+  bool absolute_form = false;
+};
+
+class ClientConnection final : public ConnectionList::Node, private WriteSink {
+ public:
+  // Serves the accepted socket `fd` (non-blocking; ownership passes) of the client at `peer`,
+  // counted in `listener`'s series.
+  static void adopt(WorkerContext& ctx, int fd, const sockaddr* peer, const ListenerSeries& listener);
+
+  WorkerContext& ctx() { return ctx_; }
+  const std::string& clientIp() const { return client_ip_; }
+  // The peer address as 16 bytes (IPv4 mapped), or null when unknown.
+  const unsigned char* clientAddr16() const { return has_client_addr_ ? client_addr16_ : nullptr; }
+  const std::string& listenerName() const { return listener_; }
+  bool secure() const { return tls_ != nullptr; }
+  // The verified client certificate's subject under mTLS, else empty.
+  const std::string& clientSubject() const { return client_subject_; }
+
+  // For the exchange: writes response bytes in order; false when the client is gone.
+  bool write(const uv_buf_t* bufs, unsigned count);
+  size_t queuedBytes() const { return queued_bytes; }
+  void pauseReading();
+  void resumeReading();
+  // The exchange is over (response handed to write, request read). Must be the exchange's last
+  // action: it is destroyed here.
+  void onExchangeDone(bool keep_alive);
+  // After a 101 went out: raw client bytes now go to the exchange as tunnel data.
+  void startTunnel();
+  // Close after queued bytes are written / close now (peer gone, broken stream).
+  void closeAfterWrites();
+  void abort();
+  // Drain: idle connections close now, busy ones after their current response.
+  void drain();
+  // Enforces the header and idle timeouts; called by the worker's periodic sweep.
+  void checkDeadline(uint64_t now_ms);
+
+ private:
+  enum class State { Head, Exchange, Tunnel, Closing };
+
+  ClientConnection(WorkerContext& ctx, std::string listener);
+  ~ClientConnection();
+  void onWriteDone(int status) override;
+  void onData(const char* data, size_t len);
+  void onCipher(const char* data, size_t len);
+  bool flushTls();
+  void onHandshakeDone();
+  void feed(const char* data, size_t len);
+  void onParseError(llhttp_errno_t err);
+  // A response sluice writes before any exchange exists (400, 408, 413, 431): then close.
+  void rejectRequest(int status);
+  void startHeadTimer();
+  void startIdleTimer();
+  void beginExchange();
+
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+
+  static void onClosed(uv_handle_t* h);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  void onProxyHeaderBytes(const char* data, size_t len);
+  uint64_t bodyDeadline() const;
+  static bool makeRoom(WorkerContext& ctx);
+  bool checkSendTimeout(uint64_t now_ms);
+  enum class Gate { Hold, Pass, Swap };
+  Gate gateRequestLine(const char* data, size_t len, std::string& owned);
+  static int onMessageBegin(llhttp_t* p);
+  static int onUrl(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* p);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onChunkHeader(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, size_t len);
+  static int onMessageComplete(llhttp_t* p);
+  static const llhttp_settings_t* settings();
+
+  WorkerContext& ctx_;
+  std::string listener_;
+  filters::Counter* connections_total_ = nullptr;
+  filters::Gauge* connections_active_ = nullptr;
+  uv_tcp_t tcp_;
+  uint64_t deadline_ms_ = 0;  // loop time of the header/idle timeout; 0 = none
+  // In ctx_.idle_clients or ctx_.unheard_clients while the connection may be closed to make
+  // room at limits.max_connections (see makeRoom).
+  ConnectionQueue::Link room_link_;
+  // Loop time when queued response bytes last moved (or were first seen waiting); 0 = nothing
+  // queued. limits.send_timeout counts from here (nginx's send_timeout).
+  uint64_t write_progress_ms_ = 0;
+  uv_shutdown_t shutdown_req_;
+  llhttp_t parser_;
+  int handles_open_ = 0;
+  State state_ = State::Head;
+  bool reading_ = false;
+  bool parser_paused_ = false;  // HPE_PAUSED at a message end; pending_ holds what follows
+  bool upgrade_paused_ = false;
+  bool in_parse_ = false;
+  bool scanning_head_ = true;   // the next bytes belong to a request head
+  HeadScanner scanner_;
+  bool drain_ = false;
+  bool peer_closed_ = false;
+  bool message_done_ = true;
+  uint32_t served_ = 0;         // requests answered on this connection
+  // Until a head's request line is whole it is held here, so that fixRequestLine can rewrite it
+  // before llhttp sees any of it.
+  bool line_gate_ = true;
+  std::string line_buf_;
+  std::string method_override_;   // the method as sent, when llhttp was given another
+  bool version_unsupported_ = false;
+  int reject_status_ = 0;       // set by a callback that found the head too large etc.
+  std::string client_ip_;
+  unsigned char client_addr16_[16] = {};
+  bool has_client_addr_ = false;
+  std::string pending_;
+  bool awaiting_proxy_ = false;  // the PROXY header has not been read yet
+  std::string proxy_buf_;        // its first bytes, when it came in pieces
+
+  // The request being parsed.
+  filters::RequestHead head_;
+  RequestMeta meta_;
+  std::string field_;
+  std::string value_;
+  bool in_value_ = false;
+  size_t head_bytes_ = 0;
+  uint32_t header_count_ = 0;
+  uint64_t body_bytes_ = 0;
+  std::chrono::steady_clock::time_point request_start_;
+  std::unique_ptr<Exchange> exchange_;
+
+  // TLS (listeners with `tls:`): the context keeps the SNI callback's target alive.
+  std::shared_ptr<TlsServerContext> tls_ctx_;
+  std::unique_ptr<TlsSession> tls_;
+  std::string client_subject_;
+};
+
+}  // namespace sluice::proxy

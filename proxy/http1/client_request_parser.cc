@@ -1,0 +1,346 @@
+// The request side of a ClientConnection: the request-line gate in front of llhttp, and llhttp's
+// callbacks, which build the RequestHead, enforce the head and body limits, validate the target,
+// Host and framing (RFC 9112), and start an Exchange when a head is complete.
+#include <cstring>
+
+#include "proxy/http1/byte_scan.h"
+#include "proxy/http1/client_connection.h"
+#include "proxy/stream/exchange.h"
+#include "proxy/http1/request_line.h"
+
+namespace sluice::proxy {
+
+namespace {
+ClientConnection* self(llhttp_t* p) { return static_cast<ClientConnection*>(p->data); }
+
+// Per-line bytes the parser does not hand to span callbacks (": ", CRLF). Only for head_bytes_,
+// a lower bound of the head read so far; max_header_bytes is checked against the scanner's
+// exact count (HeadScanner::headBytes), which never counts a byte the client did not send.
+constexpr size_t kLineOverhead = 4;
+
+bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
+// Holds bytes until the request line (after any empty lines) is whole, then lets it through,
+// rewritten by fixRequestLine when llhttp could not read it. Swap: `owned` now holds what to
+// parse instead of `data` (it is built before it replaces anything `data` points into).
+ClientConnection::Gate ClientConnection::gateRequestLine(const char* data, size_t len,
+                                                         std::string& owned) {
+  if (!line_buf_.empty()) line_buf_.append(data, len);
+  std::string_view view = line_buf_.empty() ? std::string_view(data, len) : line_buf_;
+  size_t start = view.find_first_not_of("\r\n");
+  size_t lf = start == std::string_view::npos ? start : view.find('\n', start);
+  if (lf == std::string_view::npos) {
+    if (view.size() <= ctx_.snapshot->config->limits.max_header_bytes) {
+      if (line_buf_.empty()) line_buf_.assign(data, len);
+      if (start != std::string_view::npos && head_bytes_ == 0) {
+        head_bytes_ = 1;  // a request began: the header timeout (408) applies, not the idle one
+        request_start_ = std::chrono::steady_clock::now();
+        startHeadTimer();
+      }
+      return Gate::Hold;
+    }
+    // Too long to be a request line we would accept: llhttp and onUrl reject it (414).
+    line_gate_ = false;
+    if (line_buf_.empty()) return Gate::Pass;
+    owned.swap(line_buf_);
+    line_buf_.clear();
+    return Gate::Swap;
+  }
+  line_gate_ = false;
+  method_override_.clear();
+  version_unsupported_ = false;
+  RequestLineFix fix;
+  fixRequestLine(view.substr(start, lf - start), fix);
+  if (!fix.changed) {
+    if (line_buf_.empty()) return Gate::Pass;
+    owned.swap(line_buf_);
+    line_buf_.clear();
+    return Gate::Swap;
+  }
+  method_override_ = std::move(fix.method);
+  version_unsupported_ = fix.unsupported_version;
+  scanner_.countRewrite(lf - start, fix.line.size());
+  std::string next;
+  next.reserve(view.size() + 8);
+  next.append(view.substr(0, start)).append(fix.line).append(view.substr(lf));
+  owned.swap(next);
+  line_buf_.clear();
+  return Gate::Swap;
+}
+
+const llhttp_settings_t* ClientConnection::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t x;
+    llhttp_settings_init(&x);
+    x.on_message_begin = onMessageBegin;
+    x.on_url = onUrl;
+    x.on_header_field = onHeaderField;
+    x.on_header_value = onHeaderValue;
+    x.on_header_value_complete = onHeaderValueComplete;
+    x.on_headers_complete = onHeadersComplete;
+    x.on_chunk_header = onChunkHeader;
+    x.on_body = onBody;
+    x.on_message_complete = onMessageComplete;
+    return x;
+  }();
+  return &s;
+}
+
+int ClientConnection::onMessageBegin(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  c->head_ = filters::RequestHead{};
+  c->head_.headers.fields().reserve(16);
+  c->meta_ = RequestMeta{};
+  c->field_.clear();
+  c->value_.clear();
+  c->in_value_ = false;
+  c->head_bytes_ = 1;  // counts as "a request began" for the header timeout
+  c->message_done_ = false;
+  c->header_count_ = 0;
+  c->body_bytes_ = 0;
+  c->request_start_ = std::chrono::steady_clock::now();
+  if (c->state_ == State::Head) c->startHeadTimer();
+  return 0;
+}
+
+int ClientConnection::onUrl(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  c->head_bytes_ += len;
+  if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 414;  // RFC 9112 §3: the request target alone is too long
+    return HPE_USER;
+  }
+  c->head_.target.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  if (c->in_value_) {
+    c->field_.clear();
+    c->value_.clear();
+    c->in_value_ = false;
+  }
+  c->head_bytes_ += len;
+  if (c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  c->field_.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  c->in_value_ = true;
+  c->head_bytes_ += len;
+  if (c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  c->value_.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  c->head_bytes_ += kLineOverhead;
+  if (++c->header_count_ > c->ctx_.snapshot->config->limits.max_headers ||
+      c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  if (c->field_.empty()) {  // ": value": llhttp 8.1 lets an empty field name through
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
+  std::string& v = c->value_;
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+  // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; other controls are
+  // rejected too, since a downstream parser might split on them.
+  if (hasFieldValueControlBytes(v)) {
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
+  filters::toLowerInPlace(c->field_);
+  c->head_.headers.add(std::move(c->field_), std::move(v));
+  c->field_.clear();
+  c->value_.clear();
+  c->in_value_ = false;
+  return 0;
+}
+
+int ClientConnection::onHeadersComplete(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  filters::RequestHead& h = c->head_;
+  RequestMeta& m = c->meta_;
+  const config::Limits& limits = c->ctx_.snapshot->config->limits;
+  // The whole head is scanned now: request line + fields + the empty line, exactly.
+  if (c->scanner_.headBytes() > limits.max_header_bytes) {
+    c->reject_status_ = 431;
+    return HPE_USER;
+  }
+  if (!c->method_override_.empty()) {
+    h.method = std::move(c->method_override_);
+    c->method_override_.clear();
+  } else {
+    h.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
+  }
+  if (llhttp_get_http_major(p) != 1 || c->version_unsupported_) {
+    c->reject_status_ = 505;
+    return HPE_USER;
+  }
+  h.version_minor = llhttp_get_http_minor(p);
+  m.keep_alive = llhttp_should_keep_alive(p) != 0;
+  if (h.version_minor == 0) p->upgrade = 0;  // RFC 9110 §7.8: Upgrade in HTTP/1.0 is ignored
+  // h2c (RFC 9113 §3.1 deprecates it; sluice does not speak HTTP/2) is ignored too: the request
+  // goes on as HTTP/1.1 without Upgrade and HTTP2-Settings, which its Connection names.
+  if (p->upgrade != 0 && h.method != "CONNECT") {
+    const std::string* up = h.headers.get("upgrade");
+    if (up == nullptr || filters::headerHasToken(*up, "h2c")) p->upgrade = 0;
+  }
+  m.upgrade = p->upgrade != 0;
+  if (h.method == "CONNECT") {  // a reverse proxy does not open tunnels to arbitrary hosts
+    c->reject_status_ = 405;
+    return HPE_USER;
+  }
+  // Request target forms (RFC 9112 §3.2): origin, absolute (Host then comes from it), asterisk.
+  std::string& t = h.target;
+  if (startsWithIgnoreCase(t, "http://") || startsWithIgnoreCase(t, "https://")) {
+    size_t start = t.find("://") + 3;
+    size_t slash = t.find_first_of("/?", start);
+    std::string authority = t.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (authority.empty() || !validHostAuthority(authority)) {
+      c->reject_status_ = 400;
+      return HPE_USER;
+    }
+    // RFC 9112 §3.2.4: OPTIONS with an empty path asks about the server itself, as OPTIONS *.
+    std::string rest = slash != std::string::npos ? t.substr(slash)
+                       : h.method == "OPTIONS"    ? "*"
+                                                  : "/";
+    if (rest[0] == '?') rest.insert(0, "/");
+    filters::toLowerInPlace(authority);
+    h.host = std::move(authority);
+    t = std::move(rest);
+    m.absolute_form = true;
+  } else if (!(t.size() > 0 && t[0] == '/') && !(t == "*" && h.method == "OPTIONS")) {
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
+  if (t.find('#') != std::string::npos) {  // RFC 9112 §3.2: no fragment in a request target
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (also with an absolute-form target, which
+  // then wins), and a valid one whenever it is there.
+  size_t hosts = h.headers.count("host");
+  const std::string* host = hosts == 1 ? h.headers.get("host") : nullptr;
+  if (hosts > 1 || (hosts == 0 && h.version_minor == 1) ||
+      (host != nullptr && !validHostAuthority(*host))) {
+    c->reject_status_ = 400;
+    return HPE_USER;
+  }
+  if (!m.absolute_form && host != nullptr) {
+    h.host = *host;
+    filters::toLowerInPlace(h.host);
+  }
+  // Framing. llhttp already refused Content-Length with Transfer-Encoding, bad or differing
+  // lengths and a final coding other than chunked; we accept exactly `chunked`.
+  if (const std::string* te = h.headers.get("transfer-encoding")) {
+    // RFC 9112 §6.3: chunked not last -> 400 and close; §6.1: a coding we do not implement
+    // before it -> 501.
+    std::string last = *te;
+    size_t comma = last.rfind(',');
+    if (comma != std::string::npos) last.erase(0, comma + 1);
+    if (h.headers.count("transfer-encoding") != 1 || !filters::headerHasToken(last, "chunked")) {
+      c->reject_status_ = 400;
+      return HPE_USER;
+    }
+    if (comma != std::string::npos) {
+      c->reject_status_ = 501;
+      return HPE_USER;
+    }
+    if (h.version_minor == 0) {  // RFC 9112 §6.1: chunked is not HTTP/1.0
+      c->reject_status_ = 400;
+      return HPE_USER;
+    }
+    m.framing = BodyFraming::Chunked;
+  } else if (h.headers.has("content-length")) {
+    m.content_length = p->content_length;
+    m.framing = m.content_length > 0 ? BodyFraming::Length : BodyFraming::None;
+    if (m.content_length > limits.max_body_bytes) {
+      c->reject_status_ = 413;
+      return HPE_USER;
+    }
+  }
+  if (const std::string* expect = h.headers.get("expect")) {
+    if (h.version_minor == 1) {
+      if (!filters::headerHasToken(*expect, "100-continue")) {
+        c->reject_status_ = 417;
+        return HPE_USER;
+      }
+      m.expect_continue = m.framing != BodyFraming::None;
+    }
+    h.headers.remove("expect");
+  }
+  // A body must keep coming: idle_timeout between two of its reads (see checkDeadline).
+  c->deadline_ms_ = m.framing == BodyFraming::None ? 0 : c->bodyDeadline();
+  c->state_ = State::Exchange;
+  c->beginExchange();
+  if (c->state_ == State::Closing) return HPE_USER;
+  return 0;
+}
+
+void ClientConnection::beginExchange() {
+  ConnectionQueue::unlink(room_link_);  // busy now: never closed to make room
+  exchange_ = std::make_unique<Exchange>(*this, ctx_.snapshot, std::move(head_), meta_,
+                                         request_start_);
+  exchange_->start();
+}
+
+// A chunk that announces more than max_body_bytes allows is refused before its bytes arrive.
+int ClientConnection::onChunkHeader(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  uint64_t limit = c->ctx_.snapshot->config->limits.max_body_bytes;
+  if (p->content_length > limit || c->body_bytes_ + p->content_length > limit) {
+    c->reject_status_ = 413;
+    return HPE_USER;
+  }
+  return 0;
+}
+
+int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {
+  ClientConnection* c = self(p);
+  c->body_bytes_ += len;
+  if (c->body_bytes_ > c->ctx_.snapshot->config->limits.max_body_bytes) {
+    c->reject_status_ = 413;
+    return HPE_USER;
+  }
+  if (c->state_ == State::Exchange) c->deadline_ms_ = c->bodyDeadline();
+  if (c->exchange_) c->exchange_->onRequestBody(at, len);
+  return c->state_ == State::Closing ? HPE_USER : 0;
+}
+
+int ClientConnection::onMessageComplete(llhttp_t* p) {
+  ClientConnection* c = self(p);
+  if (c->state_ == State::Closing) return HPE_USER;
+  c->message_done_ = true;
+  if (c->state_ == State::Exchange) c->deadline_ms_ = 0;  // the body is in
+  if (c->exchange_) {
+    c->exchange_->onRequestEnd();
+    if (c->state_ == State::Closing) return HPE_USER;
+  }
+  if (c->meta_.upgrade) return 0;  // llhttp stops with HPE_PAUSED_UPGRADE
+  return HPE_PAUSED;               // feed() regains control at every message end
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,82 @@
+// The main thread: loads and validates the config, binds listeners, starts the workers, serves
+// the admin listener, and handles signals (reload, graceful and immediate stop). Workers only
+// ever see whole snapshots built here.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/loader.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/upstream/health_checker.h"
+#include "proxy/upstream/upstream_states.h"
+#include "proxy/admin/metrics.h"
+#include "proxy/admin/status_page.h"
+#include "proxy/runtime/systemd.h"
+#include "proxy/runtime/worker.h"
+
+namespace sluice::proxy {
+
+class Server {
+ public:
+  // `load_options` are used at start and on every reload (main passes the OpenSSL check of
+  // certificates, so start, reload and `-t` refuse the same files).
+  Server(std::string config_path, config::LoadOptions load_options);
+  ~Server();
+  // Runs until stopped; returns the process exit code (operations.md: 0 clean, 1 bad config,
+  // 2 could not start).
+  int run();
+
+ private:
+  // `errors` is empty on success; else one line each ("file:line:col: ..." where known).
+  using ReloadDone = std::function<void(bool ok, const std::vector<std::string>& errors)>;
+
+  bool bindListener(const config::Listener& l, std::vector<ListenerSocket>& per_worker,
+                    std::string& error);
+  void reload(ReloadDone done);
+  void gracefulStop();
+  void finishStop();
+  void handleAdmin(const AdminRequest& req, AdminResponder respond);
+  std::string configJson() const;
+  void collectUpstreamState(filters::Exposition& out);
+  void forgetRemovedUpstreams();
+  void scheduleResolve();
+  void reResolve();
+
+  static void onSignal(uv_signal_t* s, int signum);
+
+  std::string config_path_;
+  config::LoadOptions load_options_;
+  uv_loop_t loop_;
+  Metrics metrics_;
+  SharedState shared_;
+  filters::StateStore state_;  // filter state that survives reloads
+  UpstreamStates upstream_states_;  // target health, load and breakers; survive reloads
+  std::unique_ptr<HealthChecker> health_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<AdminServer> admin_;
+  std::string admin_address_;
+  SnapshotPtr snapshot_;
+  std::vector<ResolvedTarget> resolved_;
+  std::map<std::string, std::string> bound_;  // listener address -> name
+  uint64_t version_ = 0;
+  bool reloading_ = false;
+  std::vector<ReloadDone> queued_reloads_;
+  bool stopping_ = false;
+  bool ready_ = false;
+  uv_signal_t signals_[5];
+  uv_timer_t drain_timer_;
+  uv_timer_t resolve_timer_;  // upstreams[].resolve_every
+  systemd::Notifier notifier_;          // sd_notify READY/RELOADING/STOPPING, watchdog
+  systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
+  StatusPage status_page_;               // GET /status, with recent error rates
+  uint64_t drain_deadline_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace sluice::proxy

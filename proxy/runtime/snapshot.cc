@@ -1,0 +1,117 @@
+#include "proxy/runtime/snapshot.h"
+
+#include "filters/registry.h"
+#include "balancer/hash.h"
+#include "proxy/tls/tls_context.h"
+#include "proxy/upstream/upstream_states.h"
+
+#include <ctime>
+
+namespace sluice::proxy {
+
+SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
+                          uint64_t version, filters::Registry& metrics,
+                          filters::StateStore& state, std::string& error,
+                          bool* resource_error, UpstreamStates* states, int64_t now_ms) {
+  auto snap = std::make_shared<Snapshot>(std::move(config));
+  const config::Config& c = *snap->config;
+  snap->version = version;
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  snap->loaded_at = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  for (const config::Upstream& u : c.upstreams) {
+    UpstreamRuntime rt;
+    rt.config = &u;
+    for (const config::Target& t : u.targets) {
+      const ResolvedTarget* found = nullptr;
+      for (const ResolvedTarget& r : resolved) {
+        if (r.address == t.address) found = &r;
+      }
+      if (found == nullptr) {
+        error = "upstream " + u.name + ": target " + t.address + " has no resolved address";
+        return nullptr;
+      }
+      ResolvedTarget target = *found;
+      target.weight = t.weight;
+      target.host = t.parsed.host;
+      rt.targets.push_back(target);
+    }
+    rt.state = states != nullptr ? states->upstream(u.name)
+                                 : std::make_shared<balancer::UpstreamState>();
+    for (const ResolvedTarget& t : rt.targets) {
+      auto ts = states != nullptr
+                    ? states->target(u.name, t.address, now_ms)
+                    : std::make_shared<balancer::TargetState>(rt.state,
+                                                              balancer::TargetState::kReadyLongAgo);
+      rt.configured.push_back(balancer::TargetWeight{t.weight, ts.get(), balancer::hashKey(t.address)});
+      rt.target_states.push_back(std::move(ts));
+    }
+    if (u.tls) {
+      rt.tls = TlsClientContext::build(*u.tls, error);
+      if (!rt.tls) {
+        error = "upstream " + u.name + ": " + error;
+        if (resource_error != nullptr) *resource_error = true;
+        return nullptr;
+      }
+    }
+    snap->upstreams.push_back(std::move(rt));
+  }
+  for (const config::Listener& l : c.listeners) {
+    std::shared_ptr<TlsServerContext> tls;
+    if (l.tls) {
+      tls = TlsServerContext::build(*l.tls, error);
+      if (!tls) {
+        error = "listener " + l.name + ": " + error;
+        if (resource_error != nullptr) *resource_error = true;
+        return nullptr;
+      }
+    }
+    snap->listener_tls.push_back(std::move(tls));
+  }
+  for (const config::Route& r : c.routes) {
+    RouteRuntime rt;
+    rt.config = &r;
+    if (!r.respond) {
+      for (size_t i = 0; i < c.upstreams.size(); ++i) {
+        if (c.upstreams[i].name == r.upstream) rt.upstream = static_cast<int>(i);
+      }
+      if (rt.upstream < 0) {
+        error = "route " + r.name + ": unknown upstream " + r.upstream;
+        return nullptr;
+      }
+    }
+    std::shared_ptr<balancer::UpstreamState> ustate;
+    std::vector<std::shared_ptr<balancer::TargetState>> tstates;
+    if (rt.upstream >= 0) {
+      ustate = snap->upstreams[static_cast<size_t>(rt.upstream)].state;
+      tstates = snap->upstreams[static_cast<size_t>(rt.upstream)].target_states;
+    }
+    if (!filters::buildRouteChain(c, r, metrics, state, rt.filters, error, ustate, tstates)) {
+      return nullptr;
+    }
+    for (const auto& f : rt.filters) rt.body_filters = rt.body_filters || f->needsResponseBody();
+    snap->routes.push_back(std::move(rt));
+  }
+  return snap;
+}
+
+}  // namespace sluice::proxy
+
+namespace sluice::proxy {
+
+std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address) {
+  const auto& ls = snapshot.config->listeners;
+  for (size_t i = 0; i < ls.size() && i < snapshot.listener_tls.size(); ++i) {
+    if (ls[i].address.text() == address) return snapshot.listener_tls[i];
+  }
+  return nullptr;
+}
+
+bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address) {
+  for (const config::Listener& l : snapshot.config->listeners) {
+    if (l.address.text() == address) return l.proxy_protocol;
+  }
+  return false;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,84 @@
+// One immutable, ready-to-serve view of a config: the validated Config plus what the data path
+// derives from it once (route chains, resolved target addresses). Built on the main thread at
+// start and on reload, then shared read-only by every worker; a request keeps the snapshot it
+// started with alive.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "filters/chain.h"
+#include "filters/metrics_registry.h"
+#include "filters/state_store.h"
+#include "balancer/balancer.h"
+#include "balancer/target_state.h"
+#include "proxy/stream/router.h"
+
+namespace sluice::proxy {
+
+struct ResolvedTarget {
+  std::string address;  // as written in the config: the pool key and the metric label
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  uint32_t weight = 1;
+  std::string host;  // the host part as written (TLS server name when no `sni` is set)
+};
+
+class TlsServerContext;
+class TlsClientContext;
+class UpstreamStates;
+
+struct UpstreamRuntime {
+  const config::Upstream* config = nullptr;
+  std::vector<ResolvedTarget> targets;
+  std::shared_ptr<TlsClientContext> tls;  // null: plain HTTP to the targets
+  // Process-wide state (survives reloads): the upstream's, and one per target (same order).
+  std::shared_ptr<balancer::UpstreamState> state;
+  std::vector<std::shared_ptr<balancer::TargetState>> target_states;
+  std::vector<balancer::TargetWeight> configured;  // weights, states and ring ids, per target
+};
+
+struct RouteRuntime {
+  const config::Route* config = nullptr;
+  int upstream = -1;  // index into Snapshot::upstreams; -1 for `respond:` routes
+  filters::FactoryList filters;
+  bool body_filters = false;  // some filter touches response bodies
+};
+
+struct Snapshot {
+  config::ConfigPtr config;
+  std::vector<RouteRuntime> routes;
+  std::vector<UpstreamRuntime> upstreams;
+  Router router;
+  std::vector<std::shared_ptr<TlsServerContext>> listener_tls;  // per config listener, or null
+  uint64_t version = 0;
+  double loaded_at = 0;  // unix seconds
+
+  explicit Snapshot(config::ConfigPtr c) : config(std::move(c)), router(config->routes) {}
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// Builds the route chains and upstream tables of `config`; target addresses are filled from
+// `resolved` (address text -> sockaddr, see resolver.h). Returns null with `error` on failure.
+// `metrics` and `state` are handed to the filter builders. Certificates and keys are read here:
+// when one cannot be used, `resource_error` is set besides `error` (exit code 2 at start).
+SnapshotPtr buildSnapshot(config::ConfigPtr config,
+                          const std::vector<ResolvedTarget>& resolved, uint64_t version,
+                          filters::Registry& metrics, filters::StateStore& state,
+                          std::string& error, bool* resource_error = nullptr,
+                          UpstreamStates* states = nullptr, int64_t now_ms = 0);
+
+// The TLS context of the listener at `address` in `snapshot`, or null.
+std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address);
+
+// Whether the listener at `address` in `snapshot` expects a PROXY header on each connection.
+bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address);
+
+}  // namespace sluice::proxy

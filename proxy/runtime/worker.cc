@@ -1,0 +1,245 @@
+#include "proxy/runtime/worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/http1/client_connection.h"
+#include "proxy/runtime/log.h"
+
+namespace sluice::proxy {
+
+namespace {
+constexpr uint64_t kSweepMs = 100;
+}  // namespace
+
+Worker::Worker(int index, Metrics& metrics, SharedState& shared)
+    : index_(index), metrics_(metrics), shared_(shared) {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &async_, onAsync);
+  async_.data = this;
+  uv_prepare_init(&loop_, &prepare_);
+  prepare_.data = this;
+  uv_timer_init(&loop_, &sweep_);
+  sweep_.data = this;
+  ctx_ = std::make_unique<WorkerContext>(&loop_, index, metrics, shared);
+  ctx_->post = [this](std::function<void()> fn) {
+    post([fn = std::move(fn)](Worker&) { fn(); });
+  };
+}
+
+Worker::~Worker() {
+  join();
+  // A worker that never ran (start-up failed) still owns its async and prepare handles.
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&async_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sweep_), nullptr);
+  }
+  ctx_->pool.closeAll();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+void Worker::start(SnapshotPtr snapshot, std::vector<ListenerSocket> listeners) {
+  ctx_->adopt(std::move(snapshot));
+  applyAccessLog();
+  initial_listeners_ = std::move(listeners);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() {
+  for (const ListenerSocket& s : initial_listeners_) openListener(s);
+  initial_listeners_.clear();
+  // The access log is flushed once per loop iteration, before the loop blocks for I/O.
+  uv_prepare_start(&prepare_, onPrepare);
+  uv_timer_start(&sweep_, onSweep, kSweepMs, kSweepMs);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Worker::post(std::function<void(Worker&)> fn) {
+  {
+    std::lock_guard lock(mu_);
+    inbox_.push_back(std::move(fn));
+  }
+  uv_async_send(&async_);
+}
+
+void Worker::onAsync(uv_async_t* a) {
+  auto* w = static_cast<Worker*>(a->data);
+  std::vector<std::function<void(Worker&)>> jobs;
+  {
+    std::lock_guard lock(w->mu_);
+    jobs.swap(w->inbox_);
+  }
+  for (auto& job : jobs) job(*w);
+}
+
+// Client timeouts are checked here, a few times a second, instead of by one timer per
+// connection; they fire up to kSweepMs late.
+void Worker::onSweep(uv_timer_t* t) {
+  auto* w = static_cast<Worker*>(t->data);
+  uint64_t now = uv_now(&w->loop_);
+  w->ctx_->connections.forEach<ClientConnection>(
+      [now](ClientConnection* c) { c->checkDeadline(now); });
+  w->ctx_->pool.sweep(now);
+  w->memory_.observe(static_cast<int64_t>(w->ctx_->connections.size()));
+  for (Listener* l : w->listeners_) {
+    if (l->starved) uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
+  }
+}
+
+void Worker::onPrepare(uv_prepare_t* p) {
+  auto* w = static_cast<Worker*>(p->data);
+  w->active_.store(static_cast<int64_t>(w->ctx_->connections.size()), std::memory_order_relaxed);
+  if (w->ctx_->access_log.buffered() > 0) w->ctx_->access_log.flush();
+}
+
+void Worker::openListener(const ListenerSocket& s) {
+  auto* l = new Listener;
+  l->name = s.name;
+  l->address = s.address;
+  l->series.name = s.name;
+  l->series.total = &metrics_.downstream_connections_total.with({s.name});
+  metrics_.downstream_connections_evicted_total.with({s.name});  // a 0 sample from the start
+  l->series.active = &metrics_.downstream_connections_active.with({s.name});
+  l->series.tls = listenerTls(*ctx_->snapshot, s.address);
+  l->series.proxy_protocol = listenerProxyProtocol(*ctx_->snapshot, s.address);
+  l->worker = this;
+  l->fd = s.fd;
+  int r = ::listen(s.fd, 4096) == 0 ? 0 : uv_translate_sys_error(errno);
+  if (r == 0) r = uv_poll_init_socket(&loop_, &l->poll, s.fd);
+  if (r != 0) {
+    logError("worker " + std::to_string(index_) + ": cannot listen on " + s.address + ": " +
+             uv_strerror(r));
+    ::close(s.fd);
+    delete l;
+    return;
+  }
+  l->poll.data = l;
+  uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
+  listeners_.push_back(l);
+}
+
+void Worker::closeListener(Listener* l) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&l->poll), [](uv_handle_t* h) {
+    auto* l = static_cast<Listener*>(h->data);
+    ::close(l->fd);
+    delete l;
+  });
+}
+
+// One connection per readiness report: the listening socket stays readable (level-triggered)
+// while more are queued, so none wait, and no accept4 is spent on an empty queue.
+void Worker::onAcceptable(uv_poll_t* poll, int status, int) {
+  auto* l = static_cast<Listener*>(poll->data);
+  if (status != 0) return;
+  sockaddr_storage peer{};
+  socklen_t len = sizeof peer;
+  int fd;
+  do {
+    fd = ::accept4(l->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+      // Out of descriptors or memory: stop polling (it would spin) until the next sweep, and
+      // say so once per episode.
+      if (!l->starved) logError("accept on " + l->address + ": " + std::strerror(err));
+      l->starved = true;
+      uv_poll_stop(&l->poll);
+    }
+    return;  // EAGAIN, ECONNABORTED and the like: nothing to do
+  }
+  l->starved = false;
+  ClientConnection::adopt(*l->worker->ctx_, fd, reinterpret_cast<const sockaddr*>(&peer), l->series);
+}
+
+void Worker::applyAccessLog() {
+  const config::AccessLog& al = ctx_->snapshot->config->access_log;
+  std::string key = al.path + (al.format == config::AccessLogFormat::Json ? "|json" : "|combined");
+  if (key == access_log_key_) return;
+  access_log_key_ = key;
+  ctx_->access_log.flush();
+  AccessLogWriter next;
+  std::string error;
+  auto format = al.format == config::AccessLogFormat::Json ? AccessLogFormat::Json
+                                                           : AccessLogFormat::Combined;
+  if (!next.open(al.path, format, error)) {
+    logError("access log: " + error);
+  }
+  ctx_->access_log = std::move(next);
+}
+
+void Worker::reopenAccessLog() {
+  std::string error;
+  if (ctx_->access_log.enabled() && !ctx_->access_log.reopen(error)) {
+    logError("access log: " + error);
+  }
+}
+
+void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
+  post([snapshot = std::move(snapshot), added = std::move(added)](Worker& w) mutable {
+    if (w.stopping_) {
+      for (auto& s : added) ::close(s.fd);
+      return;
+    }
+    w.ctx_->adopt(std::move(snapshot));
+    w.applyAccessLog();
+    const auto& wanted = w.ctx_->snapshot->config->listeners;
+    std::vector<Listener*> keep;
+    for (Listener* l : w.listeners_) {
+      const config::Listener* still = nullptr;
+      for (const config::Listener& c : wanted) {
+        if (c.address.text() == l->address) still = &c;
+      }
+      if (still == nullptr) {
+        w.closeListener(l);
+      } else {
+        l->series.tls = listenerTls(*w.ctx_->snapshot, l->address);  // new certificates
+        l->series.proxy_protocol = still->proxy_protocol;
+        if (l->name != still->name) {
+          l->name = still->name;
+          l->series.name = still->name;
+          l->series.total = &w.metrics_.downstream_connections_total.with({still->name});
+          l->series.active = &w.metrics_.downstream_connections_active.with({still->name});
+        }
+        keep.push_back(l);
+      }
+    }
+    w.listeners_ = std::move(keep);
+    for (const ListenerSocket& s : added) w.openListener(s);
+  });
+}
+
+void Worker::drain() {
+  post([](Worker& w) {
+    for (Listener* l : w.listeners_) w.closeListener(l);
+    w.listeners_.clear();
+    auto conns = w.ctx_->connections.snapshot<ClientConnection>();
+    for (ClientConnection* c : conns) c->drain();
+  });
+}
+
+void Worker::stop() {
+  post([](Worker& w) {
+    w.stopping_ = true;
+    for (Listener* l : w.listeners_) w.closeListener(l);
+    w.listeners_.clear();
+    auto conns = w.ctx_->connections.snapshot<ClientConnection>();
+    for (ClientConnection* c : conns) c->abort();
+    w.ctx_->pool.closeAll();
+    w.ctx_->access_log.flush();
+    uv_close(reinterpret_cast<uv_handle_t*>(&w.async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w.prepare_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w.sweep_), nullptr);
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sluice::proxy

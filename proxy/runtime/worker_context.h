@@ -1,0 +1,103 @@
+// What every connection of one worker thread shares: its loop, the config snapshot it serves,
+// its upstream pool and balancers, its access-log writer and cached metric series. Touched only
+// on the worker's own thread.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "balancer/balancer.h"
+#include "balancer/effective_weights.h"
+#include "proxy/stream/access_log.h"
+#include "proxy/net/connection_list.h"
+#include "proxy/admin/metrics.h"
+#include "proxy/runtime/snapshot.h"
+#include "proxy/upstream/upstream_pool.h"
+
+namespace sluice::proxy {
+
+class ClientConnection;
+
+// Metric series of one route, resolved once per snapshot so a request costs atomic adds only.
+struct RouteSeries {
+  std::string name;
+  filters::HistogramFamily* duration_family = nullptr;
+  filters::Histogram* duration = nullptr;
+  // (method index << 10 | status) -> counter
+  std::unordered_map<uint32_t, filters::Counter*> requests;
+};
+
+// Process-wide counters shared by the workers (connection limit, drain bookkeeping).
+struct SharedState {
+  std::atomic<int64_t> connections{0};
+  std::atomic<bool> draining{false};
+};
+
+class WorkerContext {
+ public:
+  WorkerContext(uv_loop_t* loop, int index, Metrics& metrics, SharedState& shared);
+
+  uv_loop_t* loop;
+  int index;
+  Metrics& metrics;
+  SharedState& shared;
+  SnapshotPtr snapshot;
+  // One selector per snapshot upstream, rebuilt whole when availability or weights change.
+  struct Selector {
+    balancer::EffectiveWeights built;
+    std::unique_ptr<balancer::Balancer> balancer;
+  };
+  std::vector<Selector> selectors;
+  UpstreamPool pool;
+  AccessLogWriter access_log;
+  ConnectionList connections;
+  // Whom to close first when limits.max_connections is reached: idle keep-alive connections,
+  // then connections that have not sent a whole request head yet, oldest first.
+  ConnectionQueue idle_clients;
+  ConnectionQueue unheard_clients;
+
+  // Runs `fn` on this worker's thread soon (any thread). Set by the Worker.
+  std::function<void(std::function<void()>)> post;
+
+  // Adopts a new snapshot: rebuilds balancers and route series. Worker thread.
+  void adopt(SnapshotPtr next);
+
+  // Picks a target of snapshot upstream `index` (-1: none available). `upstream` must belong
+  // to this worker's current snapshot when `index` is valid; otherwise a plain rotation is used.
+  int pickTarget(const Snapshot& snapshot, size_t index, uint64_t hash, uint64_t exclude_mask);
+
+  RouteSeries& routeSeries(int route_index);  // -1: requests that matched no route
+  void countRequest(int route_index, std::string_view method, int status, double seconds);
+  // One upstream answer (`status` 0: none, counted as a connect failure when `connect_failed`).
+  void countUpstream(const std::string& upstream, const std::string& target, int status,
+                     double seconds, bool connect_failed);
+
+  // A fresh request id: 15 characters of [0-9a-z] (75 random bits).
+  std::string newRequestId();
+  // The current IMF-fixdate for Date fields, refreshed at most once per second.
+  const std::string& httpDate();
+
+ private:
+  std::vector<RouteSeries> route_series_;  // index + 1 (0 = no route)
+  struct TargetSeries {
+    std::unordered_map<int, filters::Counter*> by_code;
+    filters::Counter* connect_failures = nullptr;
+    filters::Histogram* duration = nullptr;
+  };
+  std::unordered_map<std::string, TargetSeries> target_series_;  // "upstream\ntarget"
+  std::string key_;
+  uint64_t rng_[2];
+  std::string date_;
+  int64_t date_second_ = -1;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,512 @@
+#include "proxy/stream/exchange.h"
+
+#include <charconv>
+#include <vector>
+
+#include "proxy/upstream/background_fetch.h"
+#include "proxy/stream/local_reply.h"
+#include "proxy/net/read_buffer.h"
+#include "proxy/tls/tls_context.h"
+
+namespace sluice::proxy {
+
+using namespace std::string_view_literals;
+
+namespace {
+
+// A client-supplied x-request-id is kept when it is short and plain (it is logged and forwarded).
+bool acceptableRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::RequestHead head,
+                   const RequestMeta& meta, std::chrono::steady_clock::time_point start)
+    : conn_(conn),
+      ctx_(conn.ctx()),
+      snapshot_(std::move(snapshot)),
+      head_(std::move(head)),
+      meta_(meta),
+      start_(start),
+      wall_start_(std::chrono::system_clock::now()) {}
+
+Exchange::~Exchange() {
+  if (alive_) *alive_ = false;
+  if (up_ != nullptr) {
+    up_->abandon();
+    up_ = nullptr;
+  }
+  for (uv_timer_t* t : {delay_timer_, deadline_timer_}) {
+    if (t != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(t),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    }
+  }
+  endTry();
+  if (gate_held_) upstream_->state->requests.release();
+  if (!finished_) {
+    finished_ = true;
+    if (!response_started_) status_ = 499;  // the client went away first (nginx's convention)
+    if (termination_ == nullptr) termination_ = "client_closed";
+    logAndCount();
+    chain_.complete(status_);
+  }
+}
+
+void Exchange::start() {
+  const std::string* given = head_.headers.get("x-request-id");
+  request_id_ = given != nullptr && acceptableRequestId(*given) ? *given : ctx_.newRequestId();
+  original_target_ = head_.target;
+  original_host_ = head_.host;
+  if (head_.method == "TRACE"sv) received_fields_ = head_.headers;  // reflected at Max-Forwards: 0
+  head_only_ = head_.method == "HEAD"sv;
+  request_done_ = meta_.framing == BodyFraming::None;
+  info_.client_ip = conn_.clientIp();
+  info_.client_addr16 = conn_.clientAddr16();
+  info_.request_id = request_id_;
+  info_.original_host = original_host_;
+  info_.original_target = original_target_;
+  info_.start = start_;
+  route_index_ = snapshot_->router.match(head_);
+  if (route_index_ < 0) {
+    // OPTIONS * asks about sluice itself (RFC 9112 §3.2.4), and a Max-Forwards of 0 makes sluice
+    // the final recipient (RFC 9110 §7.6.2): both are answered whether or not a route matches.
+    if (head_.method == "OPTIONS"sv && original_target_ == "*"sv) {
+      filters::HeaderMap extra;
+      extra.add("allow", kAllowedMethods);
+      sendLocalReply(200, "", &extra);
+      return;
+    }
+    if (!applyMaxForwards()) return;
+    sendLocalReply(404, "", nullptr);
+    return;
+  }
+  route_ = &snapshot_->routes[static_cast<size_t>(route_index_)];
+  info_.route_name = route_->config->name;
+  if (route_->upstream >= 0) {
+    upstream_ = &snapshot_->upstreams[static_cast<size_t>(route_->upstream)];
+    // Without filters (and without a hash key or a Max-Forwards answer that reads the head)
+    // nothing looks at the edited head before it goes upstream: each try writes the fields
+    // sluice adds straight into its request (appendProxiedRequestHead, tested byte for byte
+    // against the edits).
+    direct_head_ = route_->filters.empty() && upstream_->config->balancer != "consistent_hash" &&
+                   !answersMaxForwards();
+    prepareUpstreamHead();
+  }
+  chain_.init(route_->filters);
+  if (chain_.runRequestHeaders(head_, *this) == filters::FilterStatus::Stop) return;
+  if (upstream_ != nullptr && !applyMaxForwards()) return;
+  forward();
+}
+
+ProxiedRequestFields Exchange::proxiedRequestFields() const {
+  ProxiedRequestFields f;
+  f.forwarded_for = conn_.clientIp();
+  f.forwarded_proto = conn_.secure() ? "https" : "http";
+  f.forwarded_host = original_host_;
+  f.via = head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
+  f.request_id = request_id_;
+  f.client_subject_name = kClientSubjectHeader;
+  f.client_subject = conn_.clientSubject();
+  f.upgrade = meta_.upgrade;
+  return f;
+}
+
+// Via names the protocol of the message as received (RFC 9110 §7.6.3): 1.0 from an HTTP/1.0
+// upstream.
+ProxiedFields Exchange::proxiedResponseFields(const filters::ResponseHead& head) {
+  ProxiedFields f;
+  f.via = head.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
+  f.request_id = request_id_;
+  f.date = ctx_.httpDate();
+  return f;
+}
+
+void Exchange::prepareUpstreamHead() {
+  // Only sluice speaks for the client certificate: a client-sent field of that name is dropped.
+  if (!direct_head_) applyProxiedRequestEdits(head_.headers, proxiedRequestFields());
+  const config::Rewrite& rw = route_->config->rewrite;
+  if (rw.strip_prefix && head_.path().substr(0, rw.strip_prefix->size()) == *rw.strip_prefix) {
+    head_.target.erase(0, rw.strip_prefix->size());
+    if (head_.target.empty() || head_.target[0] != '/') head_.target.insert(0, "/");
+  }
+  if (rw.host) head_.host = *rw.host;
+}
+
+void Exchange::fetchInBackground(filters::RequestHead head, size_t max_body,
+                                 filters::BackgroundDone done) {
+  BackgroundFetch::start(ctx_, snapshot_, route_ != nullptr ? route_->upstream : -1,
+                         std::move(head), max_body, std::move(done));
+}
+
+void Exchange::continueRequest() {
+  if (finished_ || response_started_) return;
+  if (chain_.runRequestHeaders(head_, *this) == filters::FilterStatus::Stop) return;
+  forward();
+}
+
+void Exchange::continueRequestAfter(std::chrono::milliseconds delay) {
+  if (delay_timer_ == nullptr) {
+    delay_timer_ = new uv_timer_t;
+    uv_timer_init(ctx_.loop, delay_timer_);
+    delay_timer_->data = this;
+  }
+  uv_timer_start(
+      delay_timer_, [](uv_timer_t* t) { static_cast<Exchange*>(t->data)->continueRequest(); },
+      static_cast<uint64_t>(delay.count()), 0);
+}
+
+
+
+
+void Exchange::onUpstreamConnected() { sendRequestHead(); }
+
+void Exchange::sendRequestHead() {
+  head_sent_ = true;
+  up_reused_ = up_->reused();
+  up_->beginRequest(head_only_);
+  std::string& out = upstream_head_;  // kept intact only while a retry is possible
+  if (!pending_body_.empty()) {
+    if (meta_.framing == BodyFraming::Chunked) {
+      char hdr[24];
+      out.append(hdr, formatChunkHeader(pending_body_.size(), hdr));
+      out.append(pending_body_);
+      out.append("\r\n");
+    } else {
+      out.append(pending_body_);
+    }
+    pending_body_.clear();
+    pending_body_.shrink_to_fit();
+    conn_.resumeReading();
+  }
+  if (request_done_) {
+    if (meta_.framing == BodyFraming::Chunked) out.append(kLastChunk);
+    up_->requestComplete();
+    upstream_sent_done_ = true;
+  }
+  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  up_->write(&b, 1);  // a failure reports through onUpstreamError
+}
+
+void Exchange::onRequestBody(const char* data, size_t len) {
+  if (response_done_ || finished_) return;  // answered already: the rest is discarded
+  if (up_ == nullptr || !head_sent_) {
+    pending_body_.append(data, len);
+    if (awaiting_body_ && pending_body_.size() >= kBodyBufferLimit) {
+      dispatch();
+      return;
+    }
+    if (pending_body_.size() > kHighWatermark) conn_.pauseReading();
+    return;
+  }
+  writeRequestBody(data, len);
+}
+
+void Exchange::writeRequestBody(const char* data, size_t len) {
+  if (meta_.framing == BodyFraming::Chunked) {
+    char hdr[24];
+    uv_buf_t bufs[3] = {uv_buf_init(hdr, static_cast<unsigned>(formatChunkHeader(len, hdr))),
+                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
+                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
+    if (!up_->write(bufs, 3)) return;
+  } else {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+    if (!up_->write(&b, 1)) return;
+  }
+  if (up_ != nullptr && relayShouldPause(up_->queuedBytes())) conn_.pauseReading();
+}
+
+void Exchange::onRequestEnd() {
+  if (request_done_ && upstream_sent_done_) return;
+  request_done_ = true;
+  if (awaiting_body_) {
+    dispatch();
+    return;
+  }
+  if (up_ != nullptr && head_sent_ && !upstream_sent_done_) {
+    upstream_sent_done_ = true;
+    up_->requestComplete();
+    if (meta_.framing == BodyFraming::Chunked) {
+      uv_buf_t b = uv_buf_init(const_cast<char*>(kLastChunk), sizeof kLastChunk - 1);
+      up_->write(&b, 1);
+    }
+  }
+  if (response_done_) finish();
+}
+
+void Exchange::onRequestError(int status) {
+  if (up_ != nullptr) {
+    up_->abandon();  // it saw part of a request that turned out malformed
+    up_ = nullptr;
+  }
+  keep_alive_ = false;
+  if (!response_started_) {
+    sendLocalReply(status, "", nullptr);
+    return;
+  }
+  conn_.abort();
+}
+
+void Exchange::onClientDrained() {
+  if (up_ != nullptr && !response_done_) up_->resumeReading();
+}
+
+void Exchange::onUpstreamDrained() {
+  if (!request_done_ || tunnel_) conn_.resumeReading();
+}
+
+void Exchange::writeClient(std::string_view bytes) {
+  response_flushed_ = response_flushed_ || response_started_;
+  if (!out_.empty()) {
+    out_.append(bytes);
+    flushClient();
+    return;
+  }
+  uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+  conn_.write(&b, 1);
+}
+
+void Exchange::flushClient() {
+  if (out_.empty()) return;
+  response_flushed_ = response_flushed_ || response_started_;
+  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  conn_.write(&b, 1);
+  out_.clear();
+}
+
+void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
+  if (interim) {
+    // 1xx go to HTTP/1.1 clients (RFC 9110 §15.2), except a 100 when sluice sent its own to
+    // answer the client's Expect.
+    if ((head.status == 100 && meta_.expect_continue) || head_.version_minor == 0) return;
+    removeHopByHop(head.headers, false);
+    std::string out;
+    appendResponseHead(head, BodyFraming::None, 0, nullptr, out);
+    writeClient(out);
+    return;
+  }
+  if (head.status != 101 && judgeResponse(head.status)) return;  // retried elsewhere
+  upstream_ms_ = secondsSince(upstream_start_) * 1000;
+  status_ = head.status;
+  if (head.status == 101) {
+    if (!meta_.upgrade) {
+      failUpstream(UpstreamError::BadResponse);
+      return;
+    }
+    ProxiedFields add;
+    add.via = "1.1 sluice";
+    add.request_id = request_id_;
+    applyProxiedResponseEdits(head.headers, add, /*keep_upgrade=*/true);
+    std::string out;
+    appendResponseHead(head, BodyFraming::None, 0, "upgrade", out);
+    response_started_ = true;
+    bytes_sent_ += out.size();
+    writeClient(out);
+    tunnel_ = true;
+    keep_alive_ = false;
+    up_->startTunnel();
+    conn_.startTunnel();
+    return;
+  }
+  std::string length_text;
+  if (const std::string* cl = head.headers.get("content-length")) length_text = *cl;
+  uint64_t length = 0;
+  bool has_length = !length_text.empty() &&
+                    std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
+                        std::errc();
+  bool no_body = head_only_ || head.status == 204 || head.status == 304;
+  if (!chain_.wantsResponseHeaders()) {
+    writeProxiedHead(head, no_body, has_length, length, length_text);
+    return;
+  }
+  // Filters see the length (one that changes the body, gzip, removes it and the response is then
+  // re-framed as chunked), and a HEAD/304 answer keeps it as is; otherwise framing re-derives it.
+  ProxiedFields add = proxiedResponseFields(head);
+  if (has_length && head.status != 204) add.content_length = length_text;
+  applyProxiedResponseEdits(head.headers, add);
+  // A response filter may substitute the response (sendLocalReply, e.g. the cache serving its
+  // stored body on a 304 or a stale one on a 5xx): that reply finishes the exchange, which is
+  // destroyed before the chain returns.
+  if (!alive_) alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<bool> alive = alive_;
+  chain_.runResponseHeaders(head, *this);
+  if (!*alive || response_started_ || finished_) return;  // a filter answered instead
+  has_length = false;
+  if (const std::string* cl = head.headers.get("content-length")) {
+    has_length = std::from_chars(cl->data(), cl->data() + cl->size(), length).ec == std::errc();
+  }
+  if (has_length && !no_body) head.headers.remove("content-length");  // re-derived by framing
+  const char* connection = chooseFraming(no_body, has_length);
+  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
+  size_t before = out_.size();
+  appendResponseHead(head, response_framing_, length, connection, out_);
+  response_started_ = true;
+  bytes_sent_ += out_.size() - before;
+}
+
+// When no filter wants the response head, nothing needs the edited field list: it is written in
+// one pass (appendProxiedResponseHead writes what the edits above would, tested byte for byte).
+void Exchange::writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
+                                uint64_t length, std::string_view length_text) {
+  const char* connection = chooseFraming(no_body, has_length);
+  ProxiedFields add = proxiedResponseFields(head);
+  if (no_body && has_length && head.status != 204) add.content_length = length_text;
+  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
+  size_t before = out_.size();
+  appendProxiedResponseHead(head, add, response_framing_, length, connection, out_);
+  response_started_ = true;
+  bytes_sent_ += out_.size() - before;
+}
+
+// Sets the response framing and keep-alive; returns the connection field to send, if any.
+const char* Exchange::chooseFraming(bool no_body, bool has_length) {
+  if (no_body) {
+    response_framing_ = BodyFraming::None;  // a HEAD/304 keeps its content-length field as is
+  } else if (has_length) {
+    response_framing_ = BodyFraming::Length;
+  } else if (head_.version_minor == 1) {
+    response_framing_ = BodyFraming::Chunked;
+  } else {
+    response_framing_ = BodyFraming::Close;
+  }
+  keep_alive_ = meta_.keep_alive && !meta_.upgrade && response_framing_ != BodyFraming::Close &&
+                !ctx_.shared.draining.load(std::memory_order_relaxed);
+  return !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
+}
+
+void Exchange::onUpstreamBody(const char* data, size_t len) {
+  if (!response_started_ || finished_ || len == 0) return;
+  if (route_ != nullptr && route_->body_filters) {
+    std::string chunk(data, len);
+    chain_.runResponseBody(chunk, false, *this);
+    if (!chunk.empty()) writeResponseBody(chunk.data(), chunk.size());
+  } else {
+    writeResponseBody(data, len);
+  }
+  if (up_ != nullptr && relayShouldPause(conn_.queuedBytes())) up_->pauseReading();
+}
+
+void Exchange::writeResponseBody(const char* data, size_t len) {
+  bytes_sent_ += len;
+  bool chunked = response_framing_ == BodyFraming::Chunked;
+  if (!out_.empty() && len <= kCoalesceLimit) {  // small: one write(2) with the head
+    if (chunked) {
+      char hdr[24];
+      size_t hn = formatChunkHeader(len, hdr);
+      bytes_sent_ += hn + 2;
+      out_.append(hdr, hn);
+    }
+    out_.append(data, len);
+    if (chunked) out_.append("\r\n");
+    return;
+  }
+  uv_buf_t bufs[4];
+  unsigned n = 0;
+  if (!out_.empty()) bufs[n++] = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  char hdr[24];
+  if (chunked) {
+    size_t hn = formatChunkHeader(len, hdr);
+    bytes_sent_ += hn + 2;
+    bufs[n++] = uv_buf_init(hdr, static_cast<unsigned>(hn));
+  }
+  bufs[n++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  if (chunked) bufs[n++] = uv_buf_init(const_cast<char*>("\r\n"), 2);
+  response_flushed_ = true;
+  conn_.write(bufs, n);
+  out_.clear();
+}
+
+void Exchange::onUpstreamComplete() {
+  up_ = nullptr;  // already back in the pool, or closed
+  if (finished_) return;
+  endTry();
+  ctx_.countUpstream(upstream_->config->name, target_->address, status_, upstream_ms_ / 1000, false);
+  if (route_ != nullptr && route_->body_filters) {
+    std::string tail;
+    chain_.runResponseBody(tail, true, *this);
+    if (!tail.empty()) writeResponseBody(tail.data(), tail.size());
+  }
+  if (response_framing_ == BodyFraming::Chunked) {
+    bytes_sent_ += sizeof kLastChunk - 1;
+    out_.append(kLastChunk);
+  }
+  flushClient();
+  response_done_ = true;
+  if (!request_done_) keep_alive_ = false;  // the rest of the client's body is not read
+  finish();
+}
+
+
+
+void Exchange::onUpstreamTunnelData(const char* data, size_t len) {
+  if (len == 0) {
+    up_ = nullptr;  // the upstream closed its side; the connection closes itself
+    conn_.closeAfterWrites();
+    return;
+  }
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  if (!conn_.write(&b, 1)) return;
+  if (up_ != nullptr && relayShouldPause(conn_.queuedBytes())) up_->pauseReading();
+}
+
+void Exchange::onClientTunnelData(const char* data, size_t len) {
+  if (up_ == nullptr) {
+    conn_.abort();
+    return;
+  }
+  if (len == 0) {
+    up_->shutdownWrite();
+    return;
+  }
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  if (!up_->write(&b, 1)) return;
+  if (up_ != nullptr && relayShouldPause(up_->queuedBytes())) conn_.pauseReading();
+}
+
+void Exchange::finish() {
+  if (finished_) return;
+  finished_ = true;
+  logAndCount();
+  chain_.complete(status_);
+  conn_.onExchangeDone(keep_alive_);  // destroys this exchange: nothing may follow
+}
+
+void Exchange::logAndCount() {
+  double seconds = secondsSince(start_);
+  ctx_.countRequest(route_index_, head_.method, status_, seconds);
+  if (!ctx_.access_log.enabled()) return;
+  AccessRecord r;
+  r.time = wall_start_;
+  r.request_id = request_id_;
+  r.remote = conn_.clientIp();
+  r.method = head_.method;
+  r.host = original_host_;
+  r.path = original_target_;
+  r.protocol = head_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  r.status = status_;
+  r.bytes_sent = bytes_sent_;
+  r.duration_ms = seconds * 1000;
+  if (route_ != nullptr) r.route = route_->config->name;
+  if (upstream_ != nullptr && target_ != nullptr) {
+    r.upstream = upstream_->config->name;
+    r.target = target_->address;
+    if (upstream_ms_ >= 0) r.upstream_duration_ms = upstream_ms_;
+  }
+  if (!log_cache_.empty()) r.cache = log_cache_;
+  if (!log_ratelimit_.empty()) r.ratelimit = log_ratelimit_;
+  if (termination_ != nullptr) r.termination = termination_;
+  if (const std::string* ua = head_.headers.get("user-agent")) r.user_agent = *ua;
+  if (const std::string* ref = head_.headers.get("referer")) r.referer = *ref;
+  ctx_.access_log.append(r);
+}
+
+}  // namespace sluice::proxy

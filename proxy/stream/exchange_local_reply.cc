@@ -1,0 +1,115 @@
+// The answers an Exchange writes itself: local replies (sluice's error format, filters'
+// replies) and what a proxy answers as the final recipient (Max-Forwards: 0).
+#include "proxy/stream/exchange.h"
+
+#include <charconv>
+
+#include "proxy/stream/local_reply.h"
+
+namespace sluice::proxy {
+
+using namespace std::string_view_literals;
+
+bool Exchange::answersMaxForwards() const {
+  return head_.method == "OPTIONS"sv || head_.method == "TRACE"sv;
+}
+
+// RFC 9110 §7.6.2: a proxy decrements Max-Forwards of TRACE and OPTIONS, and answers them itself
+// when it is 0. Returns false when it answered.
+bool Exchange::applyMaxForwards() {
+  if (!answersMaxForwards()) return true;
+  const std::string* mf = head_.headers.get("max-forwards");
+  if (mf == nullptr) return true;
+  uint64_t n = 0;
+  if (std::from_chars(mf->data(), mf->data() + mf->size(), n).ec != std::errc()) return true;
+  if (n > 0) {
+    head_.headers.set("max-forwards", std::to_string(n - 1));
+    return true;
+  }
+  filters::HeaderMap extra;
+  if (head_.method == "OPTIONS") {
+    extra.add("allow", kAllowedMethods);
+    sendLocalReply(200, "", &extra);
+  } else {
+    // TRACE reflects the request head (without credentials) as message/http.
+    std::string echo = head_.method + " " + original_target_ + " HTTP/1." +
+                       std::to_string(head_.version_minor) + "\r\n";
+    // RFC 9110 §9.3.8: the message as received, before sluice added its fields.
+    for (const filters::Header& h : received_fields_) {
+      if (h.name == "authorization" || h.name == "cookie" || h.name == "proxy-authorization") continue;
+      echo += h.name + ": " + h.value + "\r\n";
+    }
+    extra.add("content-type", "message/http");
+    sendLocalReply(200, echo, &extra);
+  }
+  return false;
+}
+
+void Exchange::sendError(int status, std::string_view message, const filters::HeaderMap* extra) {
+  const std::string* accept = head_.headers.get("accept");
+  bool json = accept != nullptr && prefersJson(*accept);
+  sendReply(status, localReplyBody(status, message, request_id_, json), json, extra);
+}
+
+void Exchange::sendLocalReply(int status, std::string_view body, const filters::HeaderMap* extra) {
+  if (body.empty() && status >= 400) {
+    sendError(status, {}, extra);
+    return;
+  }
+  sendReply(status, body, false, extra);
+}
+
+void Exchange::sendReply(int status, std::string_view body, bool json,
+                         const filters::HeaderMap* extra) {
+  if (response_started_ || finished_) return;
+  if (up_ != nullptr) {
+    up_->abandon();
+    up_ = nullptr;
+  }
+  endTry();  // a try cut short by a local answer counts for nothing
+  status_ = status;
+  filters::ResponseHead head;
+  head.status = status;
+  head.headers.add("date", ctx_.httpDate());
+  head.headers.add("content-type", json ? "application/json" : "text/plain; charset=utf-8");
+  head.headers.add("x-request-id", request_id_);
+  if (extra != nullptr) {
+    for (const filters::Header& h : *extra) head.headers.set(h.name, h.value);
+  }
+  bool bodiless = status == 204 || status == 304 || (status >= 100 && status < 200);
+  std::string filtered;
+  bool unknown_length = false;  // a HEAD whose body a filter would have transformed
+  if (!chain_.empty()) {
+    // Response filters see the length as on an upstream response; one that removes it (gzip)
+    // transforms the body, which then passes through the body filters in one piece. A filter
+    // may also replace this reply by another (the cache's stale_if_error): that one finishes
+    // the exchange, which is destroyed when the chain returns.
+    if (!bodiless) head.headers.set("content-length", std::to_string(body.size()));
+    if (!alive_) alive_ = std::make_shared<bool>(true);
+    std::shared_ptr<bool> alive = alive_;
+    chain_.runResponseHeaders(head, *this);
+    if (!*alive || response_started_ || finished_) return;
+    bool transformed = !bodiless && head.headers.remove("content-length") == 0;
+    unknown_length = transformed && head_only_;
+    if (transformed && !head_only_ && route_ != nullptr && route_->body_filters) {
+      filtered.assign(body);
+      chain_.runResponseBody(filtered, true, *this);
+      body = filtered;
+    }
+  }
+  keep_alive_ = keep_alive_ && meta_.keep_alive && request_done_ && !meta_.upgrade &&
+                !ctx_.shared.draining.load(std::memory_order_relaxed) && status != 400 &&
+                status != 408;
+  const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
+  std::string out;
+  appendResponseHead(head, bodiless || unknown_length ? BodyFraming::None : BodyFraming::Length,
+                     body.size(), connection, out);
+  if (!head_only_ && !bodiless) out.append(body);
+  response_started_ = true;
+  response_done_ = true;
+  bytes_sent_ += out.size();
+  writeClient(out);
+  finish();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,273 @@
+#include "proxy/upstream/health_checker.h"
+
+#include <llhttp.h>
+
+#include <random>
+
+#include "config/json_dump.h"
+#include "proxy/runtime/log.h"
+#include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_session.h"
+
+namespace sluice::proxy {
+
+namespace {
+std::string settingsKey(const config::Upstream& u, const ResolvedTarget& t) {
+  const config::HealthCheck& h = *u.health_check;
+  std::string key = u.name + "\n" + t.address + "\n" + h.path + "\n" +
+                    std::to_string(h.interval.count()) + "/" + std::to_string(h.timeout.count()) +
+                    "/" + std::to_string(h.healthy_threshold) + "/" +
+                    std::to_string(h.unhealthy_threshold) + (u.tls ? "/tls" : "");
+  for (const auto& r : h.expect_status) key += "/" + std::to_string(r.lo) + "-" + std::to_string(r.hi);
+  return key;
+}
+}  // namespace
+
+// One target's prober: a timer, and at most one probe connection at a time. Freed when stopped
+// and its handles are closed.
+struct HealthChecker::Prober {
+  uv_loop_t* loop;
+  std::string upstream;
+  ResolvedTarget target;
+  config::HealthCheck cfg;
+  std::shared_ptr<balancer::TargetState> state;
+  std::shared_ptr<TlsClientContext> tls;
+  std::string server_name;
+  uv_timer_t timer;
+  std::mt19937_64 rng{std::random_device{}()};
+  bool stopping = false;
+
+  struct Probe {
+    Prober* owner;
+    uv_tcp_t tcp;
+    uv_timer_t timeout;
+    uv_connect_t connect_req;
+    llhttp_t parser;
+    std::unique_ptr<TlsSession> tls;
+    int status = 0;
+    int open_handles = 2;
+    bool done = false;
+  };
+  Probe* probe = nullptr;
+
+  void schedule() {
+    uint64_t base = static_cast<uint64_t>(cfg.interval.count());
+    uint64_t jitter = base / 10;
+    uint64_t delay = base - jitter + (jitter > 0 ? rng() % (2 * jitter + 1) : 0);
+    uv_timer_start(&timer, [](uv_timer_t* t) { static_cast<Prober*>(t->data)->start(); }, delay, 0);
+  }
+
+  void verdict(bool passed) {
+    int64_t now = static_cast<int64_t>(uv_now(loop));
+    balancer::HealthChange change = state->onHealthCheck(passed, now, cfg);
+    if (change == balancer::HealthChange::BecameUnhealthy) {
+      logWarn("upstream " + upstream + ": target " + target.address + " is unhealthy (" +
+              cfg.path + " failed " + std::to_string(cfg.unhealthy_threshold) + " times)");
+    } else if (change == balancer::HealthChange::BecameHealthy) {
+      logInfo("upstream " + upstream + ": target " + target.address + " is healthy again");
+    }
+  }
+
+  static Probe* self(llhttp_t* p) { return static_cast<Probe*>(p->data); }
+
+  void finish(Probe* p, bool passed) {
+    if (p->done) return;
+    p->done = true;
+    if (!stopping) verdict(passed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&p->tcp), onProbeClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&p->timeout), onProbeClosed);
+    probe = nullptr;
+    if (!stopping) schedule();
+  }
+
+  static void onProbeClosed(uv_handle_t* h) {
+    auto* p = static_cast<Probe*>(h->data);
+    if (--p->open_handles == 0) delete p;
+  }
+
+  bool expected(int status) const {
+    for (const auto& r : cfg.expect_status) {
+      if (status >= r.lo && status <= r.hi) return true;
+    }
+    return false;
+  }
+
+  static const llhttp_settings_t* settings() {
+    static const llhttp_settings_t s = [] {
+      llhttp_settings_t x;
+      llhttp_settings_init(&x);
+      x.on_headers_complete = [](llhttp_t* parser) -> int {
+        self(parser)->status = llhttp_get_status_code(parser);
+        return HPE_PAUSED;  // the status is all a probe needs
+      };
+      return x;
+    }();
+    return &s;
+  }
+
+  void onPlain(Probe* p, const char* data, size_t len) {
+    llhttp_errno_t err = llhttp_execute(&p->parser, data, len);
+    if (p->status != 0) {
+      finish(p, expected(p->status));
+    } else if (err != HPE_OK) {
+      finish(p, false);
+    }
+  }
+
+  bool send(Probe* p, const std::string& bytes) {
+    std::string out;
+    if (p->tls) {
+      uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+      if (!bytes.empty() && !p->tls->encrypt(&b, 1)) return false;
+      p->tls->drain([&](const char* d, size_t n) {
+        out.append(d, n);
+        return true;
+      });
+    } else {
+      out = bytes;
+    }
+    if (out.empty()) return true;
+    struct W {
+      uv_write_t req;
+      std::string data;
+    };
+    auto* w = new W{{}, std::move(out)};
+    uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+    int r = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&p->tcp), &b, 1,
+                     [](uv_write_t* req, int) { delete reinterpret_cast<W*>(req); });
+    if (r != 0) delete w;
+    return r == 0;
+  }
+
+  std::string request() const {
+    std::string host = target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
+    return "GET " + cfg.path + " HTTP/1.1\r\nhost: " + host +
+           "\r\nuser-agent: sluice-health-check\r\nconnection: close\r\n\r\n";
+  }
+
+  void start() {
+    if (stopping || probe != nullptr) return;
+    auto* p = new Probe;
+    p->owner = this;
+    probe = p;
+    uv_tcp_init(loop, &p->tcp);
+    uv_timer_init(loop, &p->timeout);
+    p->tcp.data = p;
+    p->timeout.data = p;
+    p->connect_req.data = p;
+    llhttp_init(&p->parser, HTTP_RESPONSE, settings());
+    p->parser.data = p;
+    uv_timer_start(&p->timeout, [](uv_timer_t* t) {
+      auto* pr = static_cast<Probe*>(t->data);
+      pr->owner->finish(pr, false);
+    }, static_cast<uint64_t>(cfg.timeout.count()), 0);
+    int r = uv_tcp_connect(&p->connect_req, &p->tcp,
+                           reinterpret_cast<const sockaddr*>(&target.addr), onConnect);
+    if (r != 0) finish(p, false);
+  }
+
+  static void onConnect(uv_connect_t* req, int status) {
+    auto* p = static_cast<Probe*>(req->data);
+    Prober* self = p->owner;
+    if (p->done) return;
+    if (status != 0) {
+      self->finish(p, false);
+      return;
+    }
+    if (self->tls) {
+      p->tls = std::make_unique<TlsSession>(self->tls->context(), false, self->server_name);
+      if (self->tls->verify() && !self->server_name.empty()) {
+        SSL_set1_host(p->tls->ssl(), self->server_name.c_str());
+      }
+      if (p->tls->start() != TlsSession::Status::Ok || !self->send(p, "")) {
+        self->finish(p, false);
+        return;
+      }
+    } else if (!self->send(p, self->request())) {
+      self->finish(p, false);
+      return;
+    }
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&p->tcp),
+        [](uv_handle_t*, size_t, uv_buf_t* buf) {
+          thread_local char storage[16384];
+          *buf = uv_buf_init(storage, sizeof storage);
+        },
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+          auto* pr = static_cast<Probe*>(s->data);
+          Prober* owner = pr->owner;
+          if (pr->done) return;
+          if (n < 0) {
+            owner->finish(pr, false);
+            return;
+          }
+          if (n == 0) return;
+          if (!pr->tls) {
+            owner->onPlain(pr, buf->base, static_cast<size_t>(n));
+            return;
+          }
+          bool was_done = pr->tls->handshakeDone();
+          auto st = pr->tls->feed(buf->base, static_cast<size_t>(n), [&](const char* d, size_t len) {
+            owner->onPlain(pr, d, len);
+            return !pr->done;
+          });
+          if (pr->done) return;
+          if (st == TlsSession::Status::Error) {
+            owner->finish(pr, false);
+            return;
+          }
+          if (!was_done && pr->tls->handshakeDone()) {
+            if (!owner->send(pr, owner->request())) owner->finish(pr, false);
+            return;
+          }
+          owner->send(pr, "");  // handshake messages
+        });
+  }
+};
+
+HealthChecker::HealthChecker(uv_loop_t* loop) : loop_(loop) {}
+
+HealthChecker::~HealthChecker() { stop(); }
+
+void HealthChecker::apply(const SnapshotPtr& snapshot) {
+  std::map<std::string, Prober*> next;
+  for (const UpstreamRuntime& u : snapshot->upstreams) {
+    if (!u.config->health_check) continue;
+    for (size_t i = 0; i < u.targets.size(); ++i) {
+      std::string key = settingsKey(*u.config, u.targets[i]);
+      auto it = probers_.find(key);
+      if (it != probers_.end()) {
+        it->second->target = u.targets[i];  // a re-resolved address takes effect at the next probe
+        next[key] = it->second;
+        probers_.erase(it);
+        continue;
+      }
+      auto* p = new Prober;
+      p->loop = loop_;
+      p->upstream = u.config->name;
+      p->target = u.targets[i];
+      p->cfg = *u.config->health_check;
+      p->state = u.target_states[i];
+      p->tls = u.tls;
+      if (u.tls) p->server_name = !u.tls->sni().empty() ? u.tls->sni() : u.targets[i].host;
+      uv_timer_init(loop_, &p->timer);
+      p->timer.data = p;
+      p->start();  // first verdict as soon as possible
+      next[key] = p;
+    }
+  }
+  stop();  // what is left in probers_ is no longer wanted
+  probers_ = std::move(next);
+}
+
+void HealthChecker::stop() {
+  for (auto& [key, p] : probers_) {
+    p->stopping = true;
+    if (p->probe != nullptr) p->finish(p->probe, false);
+    uv_close(reinterpret_cast<uv_handle_t*>(&p->timer),
+             [](uv_handle_t* h) { delete static_cast<Prober*>(h->data); });
+  }
+  probers_.clear();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,558 @@
+#include "proxy/upstream/upstream_connection.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "proxy/http1/byte_scan.h"
+#include "proxy/net/read_buffer.h"
+#include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_session.h"
+#include "proxy/upstream/upstream_pool.h"
+
+namespace sluice::proxy {
+
+const char* upstreamErrorName(UpstreamError e) {
+  switch (e) {
+    case UpstreamError::ConnectFailed: return "connect_failure";
+    case UpstreamError::ConnectTimeout: return "connect_timeout";
+    case UpstreamError::ResponseTimeout: return "response_timeout";
+    case UpstreamError::Reset: return "reset";
+    case UpstreamError::BadResponse: return "bad_response";
+  }
+  return "unknown";
+}
+
+namespace {
+UpstreamConnection* self(llhttp_t* p) { return static_cast<UpstreamConnection*>(p->data); }
+}  // namespace
+
+const llhttp_settings_t* UpstreamConnection::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t x;
+    llhttp_settings_init(&x);
+    x.on_message_begin = onMessageBegin;
+    x.on_status = onStatus;
+    x.on_header_field = onHeaderField;
+    x.on_header_value = onHeaderValue;
+    x.on_header_value_complete = onHeaderValueComplete;
+    x.on_headers_complete = onHeadersComplete;
+    x.on_body = onBody;
+    x.on_message_complete = onMessageComplete;
+    return x;
+  }();
+  return &s;
+}
+
+UpstreamConnection::UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std::string address)
+    : loop_(loop), pool_(pool), target_address_(std::move(address)) {
+  llhttp_init(&parser_, HTTP_RESPONSE, settings());
+  parser_.data = this;
+}
+
+UpstreamConnection::~UpstreamConnection() { pool_->untrack(this); }
+
+UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* pool,
+                                                const ResolvedTarget& target,
+                                                const Timeouts& timeouts, UpstreamHandler* handler,
+                                                const TlsClientContext* tls,
+                                                const std::string& server_name) {
+  auto* c = new UpstreamConnection(loop, pool, target.address);
+  c->pool_key_ = proxy::poolKey(target.address, tls, server_name);
+  if (tls != nullptr) {
+    in6_addr probe{};
+    bool is_ip = inet_pton(AF_INET, server_name.c_str(), &probe) == 1 ||
+                 inet_pton(AF_INET6, server_name.c_str(), &probe) == 1;
+    // RFC 6066 §3: SNI carries host names only, never an IP literal.
+    c->tls_ = std::make_unique<TlsSession>(tls->context(), false, is_ip ? "" : server_name);
+    c->server_name_ = server_name;
+    SSL* ssl = c->tls_->ssl();
+    if (tls->verify() && !server_name.empty()) {
+      if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+      } else {
+        SSL_set1_host(ssl, server_name.c_str());
+      }
+    }
+    // A cached session skips certificate verification when resumed, so it is only offered to
+    // the same target and name by the same context (CA, verify, client certificate) that made
+    // it: the context's tag is the session's id context.
+    c->session_key_ = target.address + "/" + server_name;
+    if (SSL_SESSION* cached = pool->session(c->session_key_)) {
+      unsigned int n = 0;
+      const unsigned char* id = SSL_SESSION_get0_id_context(cached, &n);
+      const std::string& tag = tls->sessionTag();
+      if (n == tag.size() && std::memcmp(id, tag.data(), n) == 0) SSL_set_session(ssl, cached);
+    }
+  }
+  c->handler_ = handler;
+  c->timeouts_ = timeouts;
+  uv_tcp_init(loop, &c->tcp_);
+  c->tcp_.data = c;
+  c->handles_open_ = 1;
+  pool->track(c);
+  uv_tcp_nodelay(&c->tcp_, 1);
+  c->connect_req_.data = c;
+  int r = uv_tcp_connect(&c->connect_req_, &c->tcp_, reinterpret_cast<const sockaddr*>(&target.addr),
+                         onConnect);
+  if (r != 0) {  // the caller treats null as a connect failure; the handler is not called
+    c->handler_ = nullptr;
+    c->close();
+    return nullptr;
+  }
+  c->startTimer(timeouts.connect);
+  return c;
+}
+
+void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
+  auto* c = static_cast<UpstreamConnection*>(req->data);
+  if (c->state_ == State::Closed) return;
+  if (status != 0) {
+    c->fail(UpstreamError::ConnectFailed);
+    return;
+  }
+  if (c->tls_) {  // the connect timer keeps running through the handshake
+    c->reading_ = false;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), allocThreadReadBuffer, onRead);
+    c->reading_ = true;
+    if (c->tls_->start() != TlsSession::Status::Ok || !c->flushTls()) {
+      c->fail(UpstreamError::ConnectFailed);
+    }
+    return;
+  }
+  c->state_ = State::Active;
+  c->stopTimer();
+  c->resumeReading();
+  if (c->handler_ != nullptr) c->handler_->onUpstreamConnected();
+}
+
+bool UpstreamConnection::flushTls() {
+  return tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+}
+
+void UpstreamConnection::onCipher(const char* data, size_t len) {
+  bool was_done = tls_->handshakeDone();
+  TlsSession::Status st = tls_->feed(data, len, [this](const char* p, size_t n) {
+    keepSession();  // a TLS 1.3 ticket read just before this data
+    onData(p, n);
+    return state_ != State::Closed;
+  });
+  if (state_ == State::Closed) return;
+  bool flushed = flushTls();
+  if (st == TlsSession::Status::Error || !flushed) {
+    fail(was_done ? UpstreamError::Reset : UpstreamError::ConnectFailed);
+    return;
+  }
+  if (tls_->handshakeDone()) keepSession();
+  if (!was_done && tls_->handshakeDone()) {
+    state_ = State::Active;
+    stopTimer();
+    if (handler_ != nullptr) handler_->onUpstreamConnected();
+    return;
+  }
+  if (st == TlsSession::Status::Closed) onEof();
+}
+
+// Keeps the newest resumable session of this connection for its target: TLS 1.2's once the
+// handshake is done; under TLS 1.3 the session at the end of the handshake has no ticket yet,
+// and each NewSessionTicket replaces the SSL's session with a resumable one. A copy goes to the
+// pool, because OpenSSL marks the live session not resumable when the connection is freed
+// without a close_notify (a peer that closes after its response, an idle pooled connection).
+void UpstreamConnection::keepSession() {
+  SSL_SESSION* s = SSL_get0_session(tls_->ssl());
+  if (s == nullptr || s == stored_session_ || SSL_SESSION_is_resumable(s) != 1) return;
+  SSL_SESSION* copy = SSL_SESSION_dup(s);
+  if (copy == nullptr) return;
+  stored_session_ = s;
+  pool_->storeSession(session_key_, copy);
+}
+
+void UpstreamConnection::attach(UpstreamHandler* handler, const Timeouts& timeouts) {
+  handler_ = handler;
+  timeouts_ = timeouts;
+  state_ = State::Active;
+  reused_ = true;
+  stopTimer();
+}
+
+void UpstreamConnection::beginRequest(bool head_request) {
+  head_request_ = head_request;
+  request_done_ = false;
+  response_started_ = false;
+  complete_ = false;
+  trailing_ = false;
+  interim_ = false;
+  upgrade_ = false;
+  llhttp_reset(&parser_);
+  startTimer(timeouts_.response);
+}
+
+void UpstreamConnection::requestComplete() {
+  request_done_ = true;
+  if (state_ == State::Active && !response_started_) startTimer(timeouts_.response);
+}
+
+bool UpstreamConnection::write(const uv_buf_t* bufs, unsigned count) {
+  if (state_ == State::Closed) return false;
+  if (tls_) {
+    if (!tls_->encrypt(bufs, count) || !flushTls()) {
+      fail(UpstreamError::Reset);
+      return false;
+    }
+    return true;
+  }
+  int r = writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this);
+  if (r != 0) {
+    fail(UpstreamError::Reset);
+    return false;
+  }
+  return true;
+}
+
+void UpstreamConnection::onWriteDone(int status) {
+  if (state_ == State::Closed) return;
+  if (status != 0) {
+    fail(UpstreamError::Reset);
+    return;
+  }
+  if (handler_ != nullptr && relayMayResume(queued_bytes)) handler_->onUpstreamDrained();
+}
+
+void UpstreamConnection::pauseReading() {
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+  paused_ = true;
+}
+
+void UpstreamConnection::resumeReading() {
+  // The response timeout measures the upstream's silence: time spent paused by sluice (its client
+  // reads slowly) is not the upstream's, so the silence counts again from here.
+  if (paused_) last_read_ = uv_now(loop_);
+  paused_ = false;
+  if (!reading_ && state_ != State::Closed && state_ != State::Connecting) {
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), allocThreadReadBuffer, onRead);
+    reading_ = true;
+  }
+}
+
+void UpstreamConnection::startTunnel() {
+  state_ = State::Tunnel;
+  stopTimer();
+}
+
+void UpstreamConnection::shutdownWrite() {
+  if (state_ == State::Closed) return;
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t*, int) {}) != 0) {
+    close();
+  }
+}
+
+void UpstreamConnection::abandon() {
+  handler_ = nullptr;
+  close();
+}
+
+void UpstreamConnection::becomeIdle() {
+  state_ = State::Idle;
+  handler_ = nullptr;
+  startTimer(timeouts_.idle);
+  resumeReading();  // an idle connection reads only to notice the upstream closing it
+}
+
+// Timeouts are deadlines checked by the worker's sweep (UpstreamPool::sweep) a few times a second
+// rather than a libuv timer per connection re-armed on every request.
+void UpstreamConnection::startTimer(std::chrono::milliseconds ms) {
+  deadline_ms_ = uv_now(loop_) + static_cast<uint64_t>(ms.count());
+}
+
+void UpstreamConnection::checkDeadline(uint64_t now_ms) {
+  if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
+  switch (state_) {
+    case State::Connecting: fail(UpstreamError::ConnectTimeout); break;
+    case State::Active: {
+      // Reads only note their time: the deadline moves on from the last read.
+      uint64_t limit = static_cast<uint64_t>(timeouts_.response.count());
+      if ((!request_done_ && !response_started_) || paused_) {
+        // Still uploading (see requestComplete()), or sluice itself stopped reading for
+        // backpressure: the client's side is governed by limits.send_timeout.
+        deadline_ms_ = now_ms + limit;
+        break;
+      }
+      if (response_started_ && now_ms - last_read_ < limit) {
+        deadline_ms_ = last_read_ + limit;
+        break;
+      }
+      fail(UpstreamError::ResponseTimeout);
+      break;
+    }
+    case State::Idle:
+      pool_->forget(this);
+      close();
+      break;
+    default: deadline_ms_ = 0; break;
+  }
+}
+
+void UpstreamConnection::fail(UpstreamError error) {
+  UpstreamHandler* h = handler_;
+  bool started = response_started_;
+  if (state_ == State::Idle) pool_->forget(this);
+  close();
+  if (h != nullptr) h->onUpstreamError(error, started);
+}
+
+void UpstreamConnection::close() {
+  if (state_ == State::Closed) return;
+  bool handles = handles_open_ > 0;
+  state_ = State::Closed;
+  handler_ = nullptr;
+  if (!handles) {
+    delete this;
+    return;
+  }
+  stopTimer();
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
+  }
+}
+
+void UpstreamConnection::onClosed(uv_handle_t* h) {
+  auto* c = static_cast<UpstreamConnection*>(h->data);
+  if (--c->handles_open_ == 0) delete c;
+}
+
+void UpstreamConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  allocThreadReadBuffer(h, suggested, buf);
+}
+
+void UpstreamConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<UpstreamConnection*>(s->data);
+  if (nread > 0) {
+    if (c->tls_) {
+      c->onCipher(buf->base, static_cast<size_t>(nread));
+    } else {
+      c->onData(buf->base, static_cast<size_t>(nread));
+    }
+  } else if (nread < 0) {
+    c->onEof();
+  }
+}
+
+void UpstreamConnection::onData(const char* data, size_t len) {
+  switch (state_) {
+    case State::Idle:  // nothing is expected on an idle connection: it cannot be reused
+      pool_->forget(this);
+      close();
+      return;
+    case State::Tunnel:
+      if (handler_ != nullptr) handler_->onUpstreamTunnelData(data, len);
+      return;
+    case State::Active: break;
+    default: return;
+  }
+  response_started_ = true;
+  last_read_ = uv_now(loop_);  // the running timer re-arms itself from here (see onTimer)
+  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  // The exchange may have switched to the tunnel from inside the 101's callback: the bytes
+  // after the 101 in this read are the tunnel's first (a server that speaks first).
+  bool tunnel = state_ == State::Tunnel || state_ == State::Active;
+  if (err == HPE_PAUSED_UPGRADE && upgrade_ && tunnel) {
+    const char* rest = llhttp_get_error_pos(&parser_);
+    startTunnel();
+    if (handler_ != nullptr && rest != nullptr && rest < data + len) {
+      handler_->onUpstreamTunnelData(rest, static_cast<size_t>(data + len - rest));
+    }
+    return;
+  }
+  if (state_ != State::Active) return;  // closed or detached from inside a callback
+  if (complete_) {
+    // Bytes after a complete response are a protocol error: the connection is not reused.
+    trailing_ = err != HPE_PAUSED || llhttp_get_error_pos(&parser_) != data + len;
+    finishResponse();
+    return;
+  }
+  if (err != HPE_OK) {
+    fail(UpstreamError::BadResponse);
+    return;
+  }
+  if (handler_ != nullptr) handler_->onUpstreamReadDone();
+}
+
+void UpstreamConnection::onEof() {
+  switch (state_) {
+    case State::Connecting:  // closed during the TLS handshake
+      fail(UpstreamError::ConnectFailed);
+      return;
+    case State::Idle:
+      pool_->forget(this);
+      close();
+      return;
+    case State::Tunnel:
+      if (handler_ != nullptr) handler_->onUpstreamTunnelData(nullptr, 0);
+      close();
+      return;
+    case State::Active: break;
+    default: return;
+  }
+  if (response_started_ && llhttp_message_needs_eof(&parser_)) {
+    llhttp_errno_t err = llhttp_finish(&parser_);
+    if ((err == HPE_OK || err == HPE_PAUSED) && complete_) {
+      trailing_ = true;  // close-delimited: the connection is over anyway
+      finishResponse();
+      return;
+    }
+  }
+  fail(UpstreamError::Reset);
+}
+
+// The response is complete: the connection goes back to the pool when the request was fully
+// sent, the upstream allows keep-alive and no stray bytes followed; then the handler hears it.
+void UpstreamConnection::finishResponse() {
+  UpstreamHandler* h = handler_;
+  bool reusable = request_done_ && !trailing_ && !paused_ && llhttp_should_keep_alive(&parser_);
+  handler_ = nullptr;
+  stopTimer();
+  if (reusable) {
+    llhttp_resume(&parser_);
+    pool_->put(this);
+  } else {
+    close();
+  }
+  if (h != nullptr) h->onUpstreamComplete();
+}
+
+int UpstreamConnection::onMessageBegin(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  c->head_.status = 0;
+  c->head_.reason.clear();
+  c->nfields_ = 0;  // the field vector is truncated when the head is complete
+  c->field_open_ = false;
+  c->head_bytes_ = 0;
+  return 0;
+}
+
+// An upstream's head (and trailers) may not grow without bound in sluice's memory: past
+// kMaxUpstreamHead bytes the response is invalid (502), as nginx's "upstream sent too big header".
+bool UpstreamConnection::countHeadBytes(size_t len) {
+  head_bytes_ += len;
+  return head_bytes_ <= kMaxUpstreamHead;
+}
+
+int UpstreamConnection::onStatus(llhttp_t* p, const char* at, size_t len) {
+  UpstreamConnection* c = self(p);
+  if (!c->countHeadBytes(len)) return HPE_USER;
+  c->head_.reason.append(at, len);
+  return 0;
+}
+
+filters::Header& UpstreamConnection::openField() {
+  std::vector<filters::Header>& f = head_.headers.fields();
+  if (!field_open_) {
+    if (nfields_ == f.size()) f.emplace_back();
+    f[nfields_].name.clear();
+    f[nfields_].value.clear();
+    field_open_ = true;
+  }
+  return f[nfields_];
+}
+
+int UpstreamConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  UpstreamConnection* c = self(p);
+  if (!c->countHeadBytes(len + 4)) return HPE_USER;  // ": " and CRLF too
+  c->openField().name.append(at, len);
+  return 0;
+}
+
+int UpstreamConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  UpstreamConnection* c = self(p);
+  if (!c->countHeadBytes(len)) return HPE_USER;
+  c->openField().value.append(at, len);
+  return 0;
+}
+
+int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  filters::Header& h = c->openField();
+  c->field_open_ = false;
+  if (h.name.empty()) return HPE_USER;  // ": value": llhttp 8.1 lets an empty name through
+  filters::toLowerInPlace(h.name);
+  std::string& v = h.value;
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+  if (hasFieldValueControlBytes(v)) return HPE_USER;
+  ++c->nfields_;
+  return 0;
+}
+
+// What llhttp lets through but a gateway must not relay (502 instead): a major version other
+// than 1 on an HTTP/1 connection, a status outside 100-599 (RFC 9110 §15), control bytes in the
+// reason phrase, and a transfer coding
+// other than chunked alone, which sluice cannot decode and must not relay under another label
+// (RFC 9112 §6.1; nginx refuses it the same way).
+bool UpstreamConnection::validResponseHead(llhttp_t* p, const filters::ResponseHead& head,
+                                           bool bodiless) {
+  if (llhttp_get_http_major(p) != 1 || head.status < 100 || head.status > 599) return false;
+  if (hasFieldValueControlBytes(head.reason)) return false;  // RFC 9112 §4: no NUL and the like
+  if (bodiless) return true;
+  size_t codings = head.headers.count("transfer-encoding");
+  if (codings == 0) return true;
+  if (codings > 1) return false;
+  std::string_view te = *head.headers.get("transfer-encoding");
+  while (!te.empty() && (te.front() == ' ' || te.front() == '\t')) te.remove_prefix(1);
+  while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+  if (te.size() != 7) return false;
+  for (size_t i = 0; i < 7; ++i) {
+    char ch = te[i];
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+    if (ch != "chunked"[i]) return false;
+  }
+  return true;
+}
+
+// Return 1 (no body) for bodiless responses whatever their framing fields say: 1xx, 204, 304 and
+// answers to HEAD (RFC 9112 §6.3).
+int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  std::vector<filters::Header>& fields = c->head_.headers.fields();
+  fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(c->nfields_), fields.end());
+  int status = llhttp_get_status_code(p);
+  c->head_.status = status;
+  c->head_.version_minor = llhttp_get_http_minor(p);
+  bool interim = status >= 100 && status < 200 && status != 101;
+  if (!validResponseHead(p, c->head_,
+                         status < 200 || status == 204 || status == 304 || c->head_request_)) {
+    return HPE_USER;  // a bad response: 502 when nothing of it reached the client
+  }
+  if (status == 101) {
+    c->upgrade_ = true;
+  }
+  c->interim_ = interim;
+  if (c->handler_ != nullptr) c->handler_->onUpstreamHead(c->head_, interim);
+  if (c->state_ == State::Tunnel) return 2;  // the 101 was taken: llhttp stops at its end
+  if (c->state_ != State::Active) return HPE_USER;
+  c->nfields_ = c->head_.headers.size();  // trailers, if any, follow what the handler kept
+  if (status == 101) return 2;
+  if (interim || status == 204 || status == 304 || c->head_request_) return 1;
+  return 0;
+}
+
+int UpstreamConnection::onBody(llhttp_t* p, const char* at, size_t len) {
+  UpstreamConnection* c = self(p);
+  if (c->handler_ != nullptr) c->handler_->onUpstreamBody(at, len);
+  return c->state_ == State::Active ? 0 : HPE_USER;
+}
+
+int UpstreamConnection::onMessageComplete(llhttp_t* p) {
+  UpstreamConnection* c = self(p);
+  if (c->interim_) {
+    c->interim_ = false;
+    return 0;  // the final response follows on the same connection
+  }
+  if (c->upgrade_) return 0;  // llhttp pauses with HPE_PAUSED_UPGRADE
+  c->complete_ = true;
+  return HPE_PAUSED;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,92 @@
+#include "proxy/upstream/upstream_pool.h"
+
+#include <algorithm>
+
+#include "proxy/tls/tls_context.h"
+#include "proxy/upstream/upstream_connection.h"
+
+namespace sluice::proxy {
+
+UpstreamPool::~UpstreamPool() {
+  closeAll();
+  for (auto& [addr, s] : sessions_) SSL_SESSION_free(s);
+}
+
+SSL_SESSION* UpstreamPool::session(const std::string& address) const {
+  auto it = sessions_.find(address);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void UpstreamPool::storeSession(const std::string& address, SSL_SESSION* session) {
+  if (session == nullptr) return;
+  SSL_SESSION*& slot = sessions_[address];
+  if (slot != nullptr) SSL_SESSION_free(slot);
+  slot = session;
+}
+
+void UpstreamPool::track(UpstreamConnection* conn) { all_.insert(conn); }
+
+void UpstreamPool::untrack(UpstreamConnection* conn) { all_.erase(conn); }
+
+void UpstreamPool::sweep(uint64_t now_ms) {
+  all_.forEach<UpstreamConnection>([now_ms](UpstreamConnection* c) { c->checkDeadline(now_ms); });
+}
+
+std::string poolKey(const std::string& address, const TlsClientContext* tls,
+                    const std::string& server_name) {
+  if (tls == nullptr) return address;
+  return address + "\n" + tls->sessionTag() + "\n" + server_name;
+}
+
+UpstreamConnection* UpstreamPool::take(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  UpstreamConnection* c = it->second.back();
+  it->second.pop_back();
+  return c;
+}
+
+void UpstreamPool::put(UpstreamConnection* conn) {
+  auto& list = idle_[conn->poolKey()];
+  if (list.size() >= conn->timeouts().keepalive) {
+    conn->close();
+    return;
+  }
+  list.push_back(conn);
+  conn->becomeIdle();
+}
+
+void UpstreamPool::forget(UpstreamConnection* conn) {
+  auto it = idle_.find(conn->poolKey());
+  if (it == idle_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), conn), v.end());
+}
+
+void UpstreamPool::closeAll() {
+  auto idle = std::move(idle_);
+  idle_.clear();
+  for (auto& [addr, list] : idle) {
+    for (UpstreamConnection* c : list) c->close();
+  }
+}
+
+void UpstreamPool::retainOnly(const std::vector<std::string>& keys) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    if (std::find(keys.begin(), keys.end(), it->first) != keys.end()) {
+      ++it;
+      continue;
+    }
+    std::vector<UpstreamConnection*> list = std::move(it->second);
+    it = idle_.erase(it);
+    for (UpstreamConnection* c : list) c->close();
+  }
+}
+
+size_t UpstreamPool::idleCount() const {
+  size_t n = 0;
+  for (const auto& [addr, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,57 @@
+// A worker's idle keep-alive connections to upstream targets. They are keyed by what made them
+// (poolKey): the target address, and for TLS the client context (CA, verify, client
+// certificate) and the server name, so that an upstream never gets a connection another
+// upstream on the same address opened with other TLS settings (or none). Plain connections
+// outlive a reload that keeps the target. Worker thread only; no locks.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/net/connection_list.h"
+
+namespace sluice::proxy {
+
+class UpstreamConnection;
+class TlsClientContext;
+
+// The key of connections to `address`, made with `tls` (null: plain) for `server_name`.
+std::string poolKey(const std::string& address, const TlsClientContext* tls,
+                    const std::string& server_name);
+
+class UpstreamPool {
+ public:
+  ~UpstreamPool();
+  // The most recently used idle connection under `key`, or null.
+  UpstreamConnection* take(const std::string& key);
+  // A connection that finished a response cleanly: kept while the target has fewer than its
+  // `keepalive` idle connections, closed otherwise.
+  void put(UpstreamConnection* conn);
+  // An idle connection that closed (the upstream hung up or its idle time ran out).
+  void forget(UpstreamConnection* conn);
+  void closeAll();
+  // Closes the idle connections whose key is not in `keys` (the upstreams of a new snapshot).
+  void retainOnly(const std::vector<std::string>& keys);
+  size_t idleCount() const;
+
+  // Every upstream connection of the worker, idle or busy: their timeouts are deadlines that
+  // sweep() enforces (connections join in connect() and leave when destroyed).
+  void track(UpstreamConnection* conn);
+  void untrack(UpstreamConnection* conn);
+  void sweep(uint64_t now_ms);
+
+  // TLS session reuse per target: the last session a handshake produced (owned here).
+  SSL_SESSION* session(const std::string& address) const;
+  void storeSession(const std::string& address, SSL_SESSION* session);
+
+ private:
+  std::unordered_map<std::string, std::vector<UpstreamConnection*>> idle_;
+  std::unordered_map<std::string, SSL_SESSION*> sessions_;
+  ConnectionList all_;
+};
+
+}  // namespace sluice::proxy
