@@ -98,12 +98,19 @@ bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
     abort();
     return false;
   }
+  noteQueued();
   return true;
 }
 
 // Writes the ciphertext the TLS session produced (handshake messages, records, alerts).
 bool ClientConnection::flushTls() {
-  return tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+  bool ok = tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+  noteQueued();
+  return ok;
+}
+
+void ClientConnection::noteQueued() {
+  if (queued_writes > 0 && write_progress_ms_ == 0) write_progress_ms_ = uv_now(ctx_.loop);
 }
 
 void ClientConnection::onCipher(const char* data, size_t len) {
@@ -389,12 +396,11 @@ uint64_t ClientConnection::bodyDeadline() const {
 
 // A client that takes no bytes of a queued response for limits.send_timeout is cut (its exchange
 // logs the response as incomplete). Returns true when it was.
+// Only this connection's own fields are read here (the write paths keep write_progress_ms_).
 bool ClientConnection::checkSendTimeout(uint64_t now_ms) {
-  if (queued_writes == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
-    write_progress_ms_ = 0;
+  if (write_progress_ms_ == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
     return false;
   }
-  if (write_progress_ms_ == 0) write_progress_ms_ = now_ms;
   uint64_t limit = static_cast<uint64_t>(ctx_.snapshot->config->limits.send_timeout.count());
   if (now_ms - write_progress_ms_ < limit) return false;
   if (exchange_) exchange_->onClientSendTimeout();

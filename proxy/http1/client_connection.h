@@ -101,6 +101,7 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   uint64_t bodyDeadline() const;
   static bool makeRoom(WorkerContext& ctx);
   bool checkSendTimeout(uint64_t now_ms);
+  void noteQueued();  // response bytes wait in sluice: the send timeout counts from now
   enum class Gate { Hold, Pass, Swap };
   Gate gateRequestLine(const char* data, size_t len, std::string& owned);
   static int onMessageBegin(llhttp_t* p);
@@ -123,8 +124,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   // In ctx_.idle_clients or ctx_.unheard_clients while the connection may be closed to make
   // room at limits.max_connections (see makeRoom).
   ConnectionQueue::Link room_link_;
-  // Loop time when queued response bytes last moved (or were first seen waiting); 0 = nothing
-  // queued. limits.send_timeout counts from here (nginx's send_timeout).
+  // Loop time when queued response bytes last moved (or were first queued); 0 = nothing queued.
+  // limits.send_timeout counts from here (nginx's send_timeout).
   uint64_t write_progress_ms_ = 0;
   uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
