@@ -4,8 +4,10 @@ real redis-server processes (a master and a replica) and a real redis-sentinel; 
 killed under load from 32 connections. Measures how long decisions fell back to `on_error`
 (deny, so a fallback is a 429 with Retry-After: 1 while the store answers 200), checks that sluice
 follows the failover within a bound, that a limit is exact again on the new master, and that the
-failover is logged once and counted once."""
+failover is logged once and counted once. Then, with a fake Sentinel that names a replica and
+never publishes: ROLE refuses it, and the master it names next is used without +switch-master."""
 
+import asyncio
 import os
 import shutil
 import socket
@@ -86,6 +88,35 @@ def wait_for(what, check, timeout=10.0):
             last = e
         time.sleep(0.05)
     raise AssertionError("%s: not within %.0f s (last: %r)" % (what, timeout, last))
+
+
+def run_load(port, clients, stop, samples, errors):
+    """`clients` keep-alive connections sending GETs back to back until `stop` is set, all on one
+    thread (asyncio): 32 client threads would themselves starve Redis and sluice of CPU on a
+    2-core machine. Appends (time, status, retry-after) to `samples`."""
+
+    async def client(i):
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            request = ("GET /load/%d HTTP/1.1\r\nHost: test.local\r\n\r\n" % i).encode()
+            while not stop.is_set():
+                writer.write(request)
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                fields = dict((k.strip().lower(), v.strip()) for k, _, v in
+                              (line.partition(":") for line in head[1:] if line))
+                if "transfer-encoding" in fields:
+                    raise AssertionError("unexpected transfer-encoding: %r" % head)
+                await reader.readexactly(int(fields.get("content-length", "0")))
+                samples.append((time.time(), int(head[0].split()[1]),
+                                fields.get("retry-after")))
+            writer.close()
+        except Exception as e:  # noqa: BLE001 (reported by the test)
+            errors.append(repr(e))
+
+    async def main():
+        await asyncio.gather(*(client(i) for i in range(clients)))
+
+    asyncio.run(main())
 
 
 class Process:
@@ -197,23 +228,11 @@ class SentinelFailoverTest(unittest.TestCase):
         listener.start()
 
         stop = threading.Event()
-        samples = [[] for _ in range(CLIENTS)]
+        samples = []
         errors = []
-
-        def client(i):
-            c = Conn(self.sluice.port, timeout=5)
-            try:
-                while not stop.is_set():
-                    r = c.request("GET", "/load/%d" % i)
-                    samples[i].append((time.time(), r.status, r.header("retry-after")))
-            except Exception as e:  # noqa: BLE001 (reported below)
-                errors.append(repr(e))
-            finally:
-                c.close()
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-        for t in threads:
-            t.start()
+        load = threading.Thread(target=run_load,
+                                args=(self.sluice.port, CLIENTS, stop, samples, errors))
+        load.start()
         time.sleep(1.0)
         # Both workers took part (and subscribed), besides the test's own subscription.
         self.assertEqual(subscribers(), 3)
@@ -223,14 +242,13 @@ class SentinelFailoverTest(unittest.TestCase):
         # Some time on the new master under the same load, then stop.
         time.sleep(1.5)
         stop.set()
-        for t in threads:
-            t.join(timeout=10)
+        load.join(timeout=10)
         self.assertEqual(errors, [])
         self.assertIn("at", switched, "the Sentinel did not fail over within 15 s")
         self.assertEqual(switched["payload"].split()[3:],
                          ["127.0.0.1", str(self.replica_port)])
 
-        every = sorted(s for per in samples for s in per)
+        every = sorted(samples)
         self.assertEqual(set(s for _, s, _ in every) - {200, 429}, set())
         for t, s, retry in every:
             if s == 429:
@@ -293,6 +311,102 @@ class SentinelFailoverTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, log)
         self.assertIn("lost 127.0.0.1:%d, switched to 127.0.0.1:%d"
                       % (self.master_port, self.replica_port), lines[0])
+
+
+class FakeSentinel:
+    """Answers SENTINEL get-master-addr-by-name with whatever `self.master` says (the test moves
+    it), and SUBSCRIBE with a confirmation but never a message: what sluice does then rests on
+    asking again and on ROLE alone."""
+
+    def __init__(self):
+        self.master = None
+        self.asked = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        reader = RespReader(conn)
+        try:
+            while True:
+                cmd = reader.read()
+                if cmd[0].upper() == "SENTINEL":
+                    self.asked += 1
+                    host, port = self.master
+                    conn.sendall(resp([host, str(port)]))
+                elif cmd[0].upper() == "SUBSCRIBE":
+                    conn.sendall(b"*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n")
+                else:
+                    conn.sendall(b"-ERR unknown command\r\n")
+        except (OSError, ConnectionError, ValueError, TypeError):
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class SentinelNamesAReplicaTest(unittest.TestCase):
+    def test_role_is_checked_and_the_sentinels_asked_again(self):
+        server = shutil.which("redis-server")
+        if server is None:
+            raise unittest.SkipTest("redis-server is needed")
+        tmp = tempfile.mkdtemp(prefix="sluice-sentinel-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        master_port, replica_port = free_port(), free_port()
+        base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp]
+        master = Process([server, "--port", str(master_port)] + base)
+        self.addCleanup(master.kill)
+        replica = Process([server, "--port", str(replica_port)] + base +
+                          ["--replicaof", "127.0.0.1", str(master_port)])
+        self.addCleanup(replica.kill)
+        wait_for("redis up", lambda: command(master_port, "PING") == "PONG" and
+                 command(replica_port, "PING") == "PONG")
+        fake = FakeSentinel()
+        self.addCleanup(fake.close)
+        fake.master = ("127.0.0.1", replica_port)  # wrong: a replica
+        up = Upstream("echo").start()
+        self.addCleanup(up.stop)
+        cfg = make_config(
+            {"echo": up.port},
+            ["{name: load, match: {path_prefix: /}, upstream: echo, filters: "
+             "[{fixed_window: {limit: 100000000, window: 1h, key: route, scope: cluster}}]}"],
+            workers=1,
+            extra="rate_limit_store: {sentinels: ['127.0.0.1:%d'], master: mymaster, "
+                  "on_error: deny}" % fake.port)
+        sl = Sluice(cfg).start()
+        self.addCleanup(sl.__exit__, None, None, None)
+        c = Conn(sl.port, timeout=5)
+        self.addCleanup(c.close)
+
+        deadline = time.time() + 1.0
+        statuses = set()
+        while time.time() < deadline:
+            statuses.add(c.request("GET", "/").status)
+            time.sleep(0.01)
+        self.assertEqual(statuses, {429}, "decided by on_error while only a replica is named")
+        self.assertIn("is not a master (ROLE)", sl.stderr_text())
+        self.assertGreater(fake.asked, 1, "the Sentinel is asked again after the ROLE check")
+
+        fake.master = ("127.0.0.1", master_port)
+        moved = time.time()
+        while c.request("GET", "/").status != 200:
+            self.assertLess(time.time() - moved, 3.0, "the master named now is never used")
+            time.sleep(0.01)
+        took = time.time() - moved
+        sys.stderr.write("\nwithout +switch-master, sluice used the master the Sentinel named "
+                         "%.3f s after it named it (reconnect backoff at most 1 s)\n" % took)
+        self.assertLess(took, 1.5)
+        self.assertEqual(command(replica_port, "ROLE")[0], "slave")
 
 
 if __name__ == "__main__":
