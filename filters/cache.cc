@@ -40,7 +40,7 @@ class CacheFilter final : public Filter {
   explicit CacheFilter(const CacheFactory& f) : f_(f) {}
   ~CacheFilter() override { releaseFill(true); }
 
-  FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks& cb) override {
+  FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks& cb) override {
     req_ = &head;
     head_ = head.method == "HEAD";
     key_.assign(cb.info().original_host);
@@ -63,7 +63,7 @@ class CacheFilter final : public Filter {
     return decide(cb, false);
   }
 
-  FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks& cb) override {
+  FilterStatus onResponseHeaders(base::ResponseHead& head, FilterCallbacks& cb) override {
     if (replying_) {
       // Our own reply passing through. The local reply added a Content-Type of its own: a
       // stored response is served with exactly its stored fields (RFC 9111 §4), and a 304
@@ -159,7 +159,7 @@ class CacheFilter final : public Filter {
     f_.counters().miss->inc();
     cb.setLogField(LogField::Cache, "miss");
     replying_ = true;
-    HeaderMap h;
+    base::HeaderMap h;
     h.add("x-cache", "MISS");
     cb.sendLocalReply(504, "", &h);
     return FilterStatus::Stop;
@@ -219,7 +219,7 @@ class CacheFilter final : public Filter {
   // with the stored validators (the client's own conditions do not go).
   void refreshInBackground(FilterCallbacks& cb) {
     if (!f_.store().beginRefresh(key_)) return;
-    RequestHead head = *req_;
+    base::RequestHead head = *req_;
     head.method = "GET";
     for (const char* name :
          {"if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"}) {
@@ -302,7 +302,7 @@ class CacheFilter final : public Filter {
   // Answers from `e` through sendLocalReply. The exchange may be finished and this filter
   // destroyed when it returns: callers return at once.
   void serve(FilterCallbacks& cb, CachedPtr e, const char* xcache, const char* log,
-             Counter* counter) {
+             base::Counter* counter) {
     mode_ = Mode::Served;
     serving_ = std::move(e);
     const CachedResponse& r = *serving_;
@@ -312,7 +312,7 @@ class CacheFilter final : public Filter {
     std::string age = std::to_string(r.ageAt(f_.now()) / 1000);  // floor (RFC 9111 §5.1)
     if (clientConditionMatches(r)) {
       strip_content_type_ = true;
-      HeaderMap h;  // RFC 9110 §15.4.5: the fields a 200 would have carried that matter
+      base::HeaderMap h;  // RFC 9110 §15.4.5: the fields a 200 would have carried that matter
       for (const char* name : {"cache-control", "content-location", "date", "etag", "expires",
                                "vary", "last-modified"}) {
         if (const std::string* v = r.headers.get(name)) h.add(name, *v);
@@ -323,7 +323,7 @@ class CacheFilter final : public Filter {
       return;
     }
     strip_content_type_ = !r.headers.has("content-type");
-    HeaderMap h = r.headers;
+    base::HeaderMap h = r.headers;
     h.add("age", std::move(age));
     h.add("x-cache", xcache);
     if (removesCdn()) h.remove("cdn-cache-control");
@@ -343,24 +343,24 @@ class CacheFilter final : public Filter {
   // A 206 (one part, or multipart/byteranges) or a 416 from the stored body; `h` holds the
   // stored fields with Age and x-cache.
   void serveRange(FilterCallbacks& cb, const CachedResponse& r, const RangeSet& set,
-                  HeaderMap& h) {
+                  base::HeaderMap& h) {
     RangeReply reply =
         buildRangeReply(set, *r.body, r.headers.get("content-type"), makeBoundary());
     if (reply.status == 416) {
       strip_content_type_ = false;  // sluice's own error body, with its own type
-      HeaderMap e;
+      base::HeaderMap e;
       e.add("content-range", *reply.fields.get("content-range"));
       e.add("x-cache", *h.get("x-cache"));
       cb.sendLocalReply(416, "", &e);
       return;
     }
     if (reply.multipart) strip_content_type_ = false;
-    for (const Header& f : reply.fields) h.set(f.name, f.value);
+    for (const base::Header& f : reply.fields) h.set(f.name, f.value);
     cb.sendLocalReply(206, reply.body, &h);
   }
 
   const CacheFactory& f_;
-  RequestHead* req_ = nullptr;  // the exchange's request head; lives as long as the request
+  base::RequestHead* req_ = nullptr;  // the exchange's request head; lives as long as the request
   std::string key_;
   Mode mode_ = Mode::Idle;
   CachedPtr entry_;    // the stored variant found (a stale one: for 304 and stale-if-error)
@@ -396,7 +396,7 @@ namespace sluice::filters {
 
 std::shared_ptr<const FilterFactory> buildCacheFactory(const FilterBuildContext& ctx,
                                                        const config::CacheFilter& cfg) {
-  Gauge* bytes = &ctx.metrics.gauge("sluice_cache_bytes", "Bytes held in the response cache.")
+  base::Gauge* bytes = &ctx.metrics.gauge("sluice_cache_bytes", "Bytes held in the response cache.")
                       .with({});
   auto opt = [](const std::optional<config::Duration>& d) {
     return d ? std::to_string(d->count()) : std::string("rfc");
@@ -416,7 +416,7 @@ std::shared_ptr<const FilterFactory> buildCacheFactory(const FilterBuildContext&
       .getOrCreate<CacheRegistry>(kCacheRegistryKey,
                                   [] { return std::make_shared<CacheRegistry>(); })
       ->add(store);
-  CounterFamily& requests = ctx.metrics.counter(
+  base::CounterFamily& requests = ctx.metrics.counter(
       "sluice_cache_requests_total", "Cache lookups, by route and result.", {"route", "result"});
   const std::string& r = ctx.route.name;
   CacheFactory::Counters counters{&requests.with({r, "hit"}), &requests.with({r, "miss"}),

@@ -10,7 +10,7 @@
 #include "config/config.h"
 #include "filters/cache_store.h"
 #include "filters/filter.h"
-#include "filters/metrics_registry.h"
+#include "filters/base/metrics_registry.h"
 
 namespace sluice::filters {
 
@@ -21,10 +21,10 @@ int64_t systemWallClockMs();
 class CacheFactory final : public FilterFactory {
  public:
   struct Counters {
-    Counter* hit;
-    Counter* miss;
-    Counter* stale;
-    Counter* bypass;
+    base::Counter* hit;
+    base::Counter* miss;
+    base::Counter* stale;
+    base::Counter* bypass;
   };
   // How long a request waits for another one filling the same key before it goes to the origin
   // itself.

@@ -7,8 +7,8 @@
 namespace sluice::filters {
 
 namespace {
-std::string_view trim(std::string_view s) { return trimOws(s); }
-bool iequals(std::string_view a, std::string_view b) { return equalsIgnoreCase(a, b); }
+std::string_view trim(std::string_view s) { return base::trimOws(s); }
+bool iequals(std::string_view a, std::string_view b) { return base::equalsIgnoreCase(a, b); }
 
 // delta-seconds; invalid -> 0, overflow -> 2^31 (RFC 9111 §1.2.2).
 int64_t deltaSeconds(std::string_view v) {
@@ -26,7 +26,7 @@ int64_t deltaSeconds(std::string_view v) {
 // The directives of a Cache-Control value: name, argument, whether there was an "=".
 template <class Fn>
 void forEachDirective(std::string_view value, Fn&& fn) {
-  anyListMember(value, [&](std::string_view member) {
+  base::anyListMember(value, [&](std::string_view member) {
     std::string_view d = trim(member);
     if (!d.empty()) {
       size_t eq = d.find('=');
@@ -107,10 +107,10 @@ CacheControl parseCacheControl(std::string_view value) {
   return cc;
 }
 
-CacheControl parseCacheControl(const HeaderMap& headers) {
+CacheControl parseCacheControl(const base::HeaderMap& headers) {
   CacheControl cc;
   bool first = true;
-  for (const Header& h : headers) {
+  for (const base::Header& h : headers) {
     if (h.name != "cache-control") continue;
     CacheControl one = parseCacheControl(h.value);
     if (first) {
@@ -198,9 +198,9 @@ int64_t correctedInitialAge(const ResponseTiming& t) {
   return std::max(apparent, corrected_age);
 }
 
-std::optional<int64_t> parseAgeField(const HeaderMap& headers) {
+std::optional<int64_t> parseAgeField(const base::HeaderMap& headers) {
   const std::string* age = nullptr;
-  for (const Header& h : headers) {
+  for (const base::Header& h : headers) {
     if (h.name != "age") continue;
     if (age != nullptr) return std::nullopt;  // a list: invalid
     age = &h.value;
@@ -216,7 +216,7 @@ std::optional<int64_t> parseAgeField(const HeaderMap& headers) {
   return a;
 }
 
-std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap& headers,
+std::optional<int64_t> explicitLifetime(const CacheControl& cc, const base::HeaderMap& headers,
                                         int64_t date_s, bool use_expires) {
   if (cc.s_maxage) return *cc.s_maxage * 1000;
   if (cc.max_age) return *cc.max_age * 1000;
@@ -229,7 +229,7 @@ std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap&
   return std::nullopt;
 }
 
-std::optional<int64_t> heuristicLifetime(const HeaderMap& headers, int64_t date_s,
+std::optional<int64_t> heuristicLifetime(const base::HeaderMap& headers, int64_t date_s,
                                          double fraction, int64_t max_ms) {
   const std::string* lm_text = headers.get("last-modified");
   std::optional<int64_t> lm = lm_text != nullptr ? parseHttpDate(*lm_text) : std::nullopt;
@@ -259,7 +259,7 @@ bool etagListMatches(std::string_view inm, std::string_view etag) {
   };
   std::string_view want = opaque(etag);
   if (trim(inm) == "*") return true;
-  return anyListMember(inm, [&](std::string_view member) { return opaque(member) == want; });
+  return base::anyListMember(inm, [&](std::string_view member) { return opaque(member) == want; });
 }
 
 }  // namespace sluice::filters

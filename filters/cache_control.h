@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::filters {
 
@@ -30,7 +30,7 @@ struct CacheControl {
 };
 inline constexpr int64_t kAnyStale = 2147483648LL;
 
-CacheControl parseCacheControl(const HeaderMap& headers);
+CacheControl parseCacheControl(const base::HeaderMap& headers);
 CacheControl parseCacheControl(std::string_view value);
 
 // An HTTP-date (IMF-fixdate, RFC 850 or asctime form) as seconds since the epoch.
@@ -51,7 +51,7 @@ int64_t correctedInitialAge(const ResponseTiming& t);
 
 // The Age field's delta-seconds (capped at 2^31); null when absent or invalid: anything but one
 // non-negative integer ("1.5", "-1", "7a", two fields) is ignored (RFC 9111 §5.1).
-std::optional<int64_t> parseAgeField(const HeaderMap& headers);
+std::optional<int64_t> parseAgeField(const base::HeaderMap& headers);
 
 // The current age of a stored response (RFC 9111 §4.2.3), in milliseconds.
 inline int64_t currentAge(int64_t initial_age_ms, int64_t response_time_ms, int64_t now_ms) {
@@ -64,13 +64,13 @@ inline int64_t currentAge(int64_t initial_age_ms, int64_t response_time_ms, int6
 // `use_expires` (RFC 9213: not beside a CDN-Cache-Control in use). `date_s` is the Date field,
 // or when it is absent or invalid the time the response was received (RFC 9110 §6.6.1). Null
 // when the response says nothing (a heuristic may apply).
-std::optional<int64_t> explicitLifetime(const CacheControl& cc, const HeaderMap& headers,
+std::optional<int64_t> explicitLifetime(const CacheControl& cc, const base::HeaderMap& headers,
                                         int64_t date_s, bool use_expires = true);
 
 // RFC 9111 §4.2.2 heuristic freshness: `fraction` of the time between Last-Modified and `date_s`
 // (as above), at most `max_ms`. Null without a valid Last-Modified earlier than that, or when
 // it comes to nothing.
-std::optional<int64_t> heuristicLifetime(const HeaderMap& headers, int64_t date_s,
+std::optional<int64_t> heuristicLifetime(const base::HeaderMap& headers, int64_t date_s,
                                          double fraction, int64_t max_ms);
 
 // Statuses that RFC 9110 §15.1 makes heuristically cacheable.

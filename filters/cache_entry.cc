@@ -14,8 +14,8 @@ bool skippedField(std::string_view n) {
 
 // Stored fields: one per name (repeated ones joined with ", "), so a local reply's `extra`
 // (which sets field by field) reproduces them.
-void copyStoredFields(const HeaderMap& from, HeaderMap& to) {
-  for (const Header& h : from) {
+void copyStoredFields(const base::HeaderMap& from, base::HeaderMap& to) {
+  for (const base::Header& h : from) {
     if (skippedField(h.name)) continue;
     if (const std::string* old = to.get(h.name)) {
       to.set(h.name, *old + ", " + h.value);
@@ -83,7 +83,7 @@ std::string_view fieldOr(const CachedResponse& e, std::string_view name) {
 
 }  // namespace
 
-std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const ResponseHead& head,
+std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const base::ResponseHead& head,
                                              int64_t now) {
   int s = head.status;
   if (s < 200 || s == 206 || s == 304) return nullptr;
@@ -96,7 +96,7 @@ std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const Respon
   e->status = s;
   copyStoredFields(head.headers, e->headers);
   if (const std::string* vary = e->headers.get("vary")) {
-    if (headerHasToken(*vary, "*")) return nullptr;
+    if (base::headerHasToken(*vary, "*")) return nullptr;
     std::string_view rest = *vary;
     while (!rest.empty()) {
       size_t comma = rest.find(',');
@@ -105,7 +105,7 @@ std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const Respon
       while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
       while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
       if (name.empty()) continue;
-      toLowerInPlace(name);
+      base::toLowerInPlace(name);
       std::string value = varyValue(name, c.request);
       e->vary.emplace_back(std::move(name), std::move(value));
     }
@@ -116,8 +116,8 @@ std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const Respon
 
 // RFC 9111 §4.3.4: a 304 updates the stored fields, then freshness is computed anew, the 304's
 // own Age included (§4.2.3: the 304 is the response whose age the entry now has).
-void refreshEntry(const StoreContext& c, CachedResponse& e, const HeaderMap& fields, int64_t now) {
-  for (const Header& h : fields) {
+void refreshEntry(const StoreContext& c, CachedResponse& e, const base::HeaderMap& fields, int64_t now) {
+  for (const base::Header& h : fields) {
     if (skippedField(h.name) || h.name == "content-encoding" || h.name == "content-type") {
       continue;
     }
@@ -131,7 +131,7 @@ void refreshEntry(const StoreContext& c, CachedResponse& e, const HeaderMap& fie
 }
 
 void onRefreshed(const CacheFactory& f, const std::string& key, const CachedPtr& stale,
-                 const HeaderMap& request, bool authorized, int64_t request_time,
+                 const base::HeaderMap& request, bool authorized, int64_t request_time,
                  bool validators_sent, std::optional<BackgroundResponse> r) {
   // Failed, 5xx, or too large: the stale copy stays (for stale_if_error, or until a client's
   // request past the window goes to the origin itself).
@@ -147,7 +147,7 @@ void onRefreshed(const CacheFactory& f, const std::string& key, const CachedPtr&
     f.store().insert(key, std::move(fresh));
     return;
   }
-  ResponseHead head;
+  base::ResponseHead head;
   head.status = r->status;
   head.headers = std::move(r->headers);
   std::unique_ptr<CachedResponse> e = prepareEntry(c, head, now);

@@ -17,11 +17,11 @@ bool clientAcceptsStale(const RequestDirectives& d, int64_t staleness_ms) {
 
 }  // namespace
 
-RequestDirectives parseRequestDirectives(const HeaderMap& headers) {
+RequestDirectives parseRequestDirectives(const base::HeaderMap& headers) {
   CacheControl rcc = parseCacheControl(headers);
   if (!headers.has("cache-control")) {
     if (const std::string* pragma = headers.get("pragma")) {
-      rcc.no_cache = headerHasToken(*pragma, "no-cache");
+      rcc.no_cache = base::headerHasToken(*pragma, "no-cache");
     }
   }
   RequestDirectives d;
@@ -60,7 +60,7 @@ bool staleIfErrorOk(const RequestDirectives& d, const CachedResponse& e, int64_t
 }
 
 std::string sameOriginKey(std::string_view host, std::string_view ref) {
-  ref = trimOws(ref);
+  ref = base::trimOws(ref);
   ref = ref.substr(0, ref.find('#'));
   std::string_view path;
   if (ref.size() >= 1 && ref[0] == '/' && (ref.size() < 2 || ref[1] != '/')) {
@@ -69,10 +69,10 @@ std::string sameOriginKey(std::string_view host, std::string_view ref) {
     size_t scheme = ref.find("://");
     if (scheme == std::string_view::npos) return {};
     std::string_view s = ref.substr(0, scheme);
-    if (!equalsIgnoreCase(s, "http") && !equalsIgnoreCase(s, "https")) return {};
+    if (!base::equalsIgnoreCase(s, "http") && !base::equalsIgnoreCase(s, "https")) return {};
     std::string_view rest = ref.substr(scheme + 3);
     size_t slash = rest.find_first_of("/?");
-    if (!equalsIgnoreCase(rest.substr(0, slash), host)) return {};
+    if (!base::equalsIgnoreCase(rest.substr(0, slash), host)) return {};
     path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
   }
   std::string key(host);

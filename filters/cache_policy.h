@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "filters/cache_store.h"
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::filters {
 
@@ -22,7 +22,7 @@ struct RequestDirectives {
   int64_t max_stale_ms = -1;
   int64_t stale_if_error_ms = -1;
 };
-RequestDirectives parseRequestDirectives(const HeaderMap& headers);
+RequestDirectives parseRequestDirectives(const base::HeaderMap& headers);
 
 // How a stored variant may answer a request, given both sides' directives: Fresh (HIT), Swr
 // (STALE and one background refresh), MaxStale (STALE: the client's max-stale allows it), No

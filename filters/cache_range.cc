@@ -30,16 +30,16 @@ std::string contentRange(const ByteRange& r, uint64_t length) {
 
 RangeSet parseRange(std::string_view value, uint64_t length) {
   RangeSet out;
-  value = trimOws(value);
+  value = base::trimOws(value);
   size_t eq = value.find('=');
-  if (eq == std::string_view::npos || !equalsIgnoreCase(trimOws(value.substr(0, eq)), "bytes")) {
+  if (eq == std::string_view::npos || !base::equalsIgnoreCase(base::trimOws(value.substr(0, eq)), "bytes")) {
     return out;  // another range unit, or no ranges-specifier: ignored (RFC 9110 §14.2)
   }
   bool any = false;
   bool valid = true;
   std::vector<ByteRange> ranges;
-  anyListMember(value.substr(eq + 1), [&](std::string_view member) {
-    std::string_view spec = trimOws(member);
+  base::anyListMember(value.substr(eq + 1), [&](std::string_view member) {
+    std::string_view spec = base::trimOws(member);
     if (spec.empty()) return false;  // empty list elements are allowed (RFC 9110 §5.6.1)
     any = true;
     size_t dash = spec.find('-');
@@ -82,13 +82,13 @@ RangeSet parseRange(std::string_view value, uint64_t length) {
   return out;
 }
 
-bool ifRangeMatches(std::string_view if_range, const HeaderMap& stored) {
-  if_range = trimOws(if_range);
+bool ifRangeMatches(std::string_view if_range, const base::HeaderMap& stored) {
+  if_range = base::trimOws(if_range);
   if (if_range.empty()) return false;
   if (if_range.front() == '"' || if_range.substr(0, 2) == "W/") {
     const std::string* etag = stored.get("etag");
     // Strong comparison: neither may be weak, the opaque tags equal.
-    return etag != nullptr && if_range.front() == '"' && trimOws(*etag) == if_range;
+    return etag != nullptr && if_range.front() == '"' && base::trimOws(*etag) == if_range;
   }
   std::optional<int64_t> when = parseHttpDate(if_range);
   const std::string* lm_text = stored.get("last-modified");

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::filters {
 
@@ -38,11 +38,11 @@ RangeSet parseRange(std::string_view value, uint64_t length);
 // If-Range (RFC 9110 §13.1.5) against the stored response's fields: an entity-tag matches a
 // strong ETag by strong comparison; an HTTP-date matches a Last-Modified equal to it that is
 // strong (at least one second before the stored Date). Anything else does not match.
-bool ifRangeMatches(std::string_view if_range, const HeaderMap& stored);
+bool ifRangeMatches(std::string_view if_range, const base::HeaderMap& stored);
 
 struct RangeReply {
   int status = 206;        // 206 or 416
-  HeaderMap fields;        // Content-Range (one part or 416) or Content-Type (multipart) to set
+  base::HeaderMap fields;        // Content-Range (one part or 416) or Content-Type (multipart) to set
   bool multipart = false;  // the stored Content-Type is replaced by multipart/byteranges
   std::string body;
 };

@@ -37,14 +37,14 @@ int64_t CachedResponse::ageAt(int64_t now_ms) const {
 
 size_t CachedResponse::bytes() const {
   size_t n = kEntryOverhead + (body ? body->size() : 0) + etag.size() + last_modified.size();
-  for (const Header& h : headers) n += h.name.size() + h.value.size() + 32;
+  for (const base::Header& h : headers) n += h.name.size() + h.value.size() + 32;
   for (const auto& [k, v] : vary) n += k.size() + v.size() + 32;
   return n;
 }
 
-std::string varyValue(std::string_view lname, const HeaderMap& request) {
+std::string varyValue(std::string_view lname, const base::HeaderMap& request) {
   std::string joined;
-  for (const Header& h : request) {
+  for (const base::Header& h : request) {
     if (h.name != lname) continue;
     if (!joined.empty()) joined += ',';
     joined += h.value;
@@ -60,7 +60,7 @@ std::string varyValue(std::string_view lname, const HeaderMap& request) {
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       size_t semi = item.find(';');
       std::string lower(trimView(item.substr(0, semi)));
-      toLowerInPlace(lower);
+      base::toLowerInPlace(lower);
       if (lower == "x-gzip") lower = "gzip";
       for (int i = 0; i < 4; ++i) {
         if (lower == kCodings[i]) {
@@ -92,7 +92,7 @@ std::string varyValue(std::string_view lname, const HeaderMap& request) {
   return out;
 }
 
-CacheStore::CacheStore(uint64_t max_bytes, Gauge* bytes_gauge)
+CacheStore::CacheStore(uint64_t max_bytes, base::Gauge* bytes_gauge)
     : max_bytes_(max_bytes), shard_capacity_(max_bytes / kShards), gauge_(bytes_gauge) {}
 
 CacheStore::~CacheStore() {
@@ -119,7 +119,7 @@ void CacheStore::eraseLocked(Shard& s, std::list<Item>::iterator it) {
   s.lru.erase(it);
 }
 
-CachedPtr CacheStore::lookup(const std::string& key, const HeaderMap& request) {
+CachedPtr CacheStore::lookup(const std::string& key, const base::HeaderMap& request) {
   Shard& s = shardOf(key);
   std::lock_guard lock(s.mu);
   auto found = s.index.find(std::string_view(key));
@@ -344,7 +344,7 @@ std::string jsonString(std::string_view s) {
 }
 }  // namespace
 
-PurgeOutcome purgeFromAdmin(StateStore& state, std::string_view query, std::string_view body) {
+PurgeOutcome purgeFromAdmin(base::StateStore& state, std::string_view query, std::string_view body) {
   std::string value;
   bool prefix = false;
   std::string_view trimmed_body = trimView(body);

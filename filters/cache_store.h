@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "filters/filter.h"
-#include "filters/http_message.h"
-#include "filters/metrics_registry.h"
-#include "filters/state_store.h"
+#include "filters/base/http_message.h"
+#include "filters/base/metrics_registry.h"
+#include "filters/base/state_store.h"
 
 namespace sluice::filters {
 
@@ -27,7 +27,7 @@ namespace sluice::filters {
 // shares the body.
 struct CachedResponse {
   int status = 200;
-  HeaderMap headers;  // as served, without content-length, age, x-cache, x-request-id
+  base::HeaderMap headers;  // as served, without content-length, age, x-cache, x-request-id
   std::shared_ptr<const std::string> body;
   // Vary: lower-case field name -> the request's normalised value when stored.
   std::vector<std::pair<std::string, std::string>> vary;
@@ -49,7 +49,7 @@ using CachedPtr = std::shared_ptr<const CachedResponse>;
 // The value a request field is compared by for Vary: Accept-Encoding is reduced to the q-values
 // of the codings sluice produces, so equivalent headers share one variant; other fields are the
 // joined values with runs of blanks collapsed.
-std::string varyValue(std::string_view lname, const HeaderMap& request);
+std::string varyValue(std::string_view lname, const base::HeaderMap& request);
 
 // Called with the request's callbacks (on its own worker) when a fill it waited for is over;
 // `origin_failed` tells that the origin answered 5xx or could not be reached.
@@ -60,14 +60,14 @@ class CacheStore {
   static constexpr size_t kShards = 16;
 
   // `bytes_gauge` (sluice_cache_bytes) is kept up to date by deltas; may be null.
-  CacheStore(uint64_t max_bytes, Gauge* bytes_gauge);
+  CacheStore(uint64_t max_bytes, base::Gauge* bytes_gauge);
   ~CacheStore();
   CacheStore(const CacheStore&) = delete;
   CacheStore& operator=(const CacheStore&) = delete;
 
   // The variant of `key` whose Vary values match `request`, marked recently used; null if none.
   // Any worker thread.
-  CachedPtr lookup(const std::string& key, const HeaderMap& request);
+  CachedPtr lookup(const std::string& key, const base::HeaderMap& request);
   // Stores `entry` under `key`, replacing the variant with the same Vary values, then evicts the
   // least recently used keys of its shard until the shard fits. An entry larger than a shard's
   // share (max_bytes / kShards) is not stored; returns whether it was.
@@ -116,7 +116,7 @@ class CacheStore {
 
   uint64_t max_bytes_;
   size_t shard_capacity_;
-  Gauge* gauge_;
+  base::Gauge* gauge_;
   std::atomic<uint64_t> bytes_{0};
   Shard shards_[kShards];
 };
@@ -140,6 +140,6 @@ struct PurgeOutcome {
   int status;
   std::string body;  // JSON, or a plain-text error
 };
-PurgeOutcome purgeFromAdmin(StateStore& state, std::string_view query, std::string_view body);
+PurgeOutcome purgeFromAdmin(base::StateStore& state, std::string_view query, std::string_view body);
 
 }  // namespace sluice::filters

@@ -248,12 +248,12 @@ std::optional<CacheControl> parseCdnCacheControl(std::string_view value) {
   return cc;
 }
 
-CacheControl responseDirectives(const HeaderMap& headers, bool use_cdn, bool* use_expires) {
+CacheControl responseDirectives(const base::HeaderMap& headers, bool use_cdn, bool* use_expires) {
   *use_expires = true;
   if (use_cdn) {
     std::string joined;
     bool present = false;
-    for (const Header& h : headers) {
+    for (const base::Header& h : headers) {
       if (h.name != "cdn-cache-control") continue;
       if (present) joined += ", ";
       joined += h.value;

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "filters/cache_control.h"
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::filters {
 
@@ -18,6 +18,6 @@ std::optional<CacheControl> parseCdnCacheControl(std::string_view value);
 
 // What a response says to this cache: CDN-Cache-Control when `use_cdn` and it is valid (then
 // `*use_expires` is false: Expires is ignored too), else Cache-Control (`*use_expires` true).
-CacheControl responseDirectives(const HeaderMap& headers, bool use_cdn, bool* use_expires);
+CacheControl responseDirectives(const base::HeaderMap& headers, bool use_cdn, bool* use_expires);
 
 }  // namespace sluice::filters

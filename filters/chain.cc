@@ -10,7 +10,7 @@ void FilterChain::init(const FactoryList& factories) {
   ran_ = 0;
 }
 
-FilterStatus FilterChain::runRequestHeaders(RequestHead& head, FilterCallbacks& cb) {
+FilterStatus FilterChain::runRequestHeaders(base::RequestHead& head, FilterCallbacks& cb) {
   while (next_ < filters_.size()) {
     size_t i = next_++;
     ran_ = next_;
@@ -26,7 +26,7 @@ FilterStatus FilterChain::runRequestBody(std::string& data, bool end, FilterCall
   return FilterStatus::Continue;
 }
 
-FilterStatus FilterChain::runResponseHeaders(ResponseHead& head, FilterCallbacks& cb) {
+FilterStatus FilterChain::runResponseHeaders(base::ResponseHead& head, FilterCallbacks& cb) {
   for (size_t i = ran_; i-- > 0;) {
     if (filters_[i]->onResponseHeaders(head, cb) == FilterStatus::Stop) return FilterStatus::Stop;
   }

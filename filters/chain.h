@@ -20,10 +20,10 @@ class FilterChain {
 
   // Runs onRequestHeaders from where the chain stopped last (or the start). Stop means a filter
   // answered or will call continueRequest(); the next call resumes after that filter.
-  FilterStatus runRequestHeaders(RequestHead& head, FilterCallbacks& cb);
+  FilterStatus runRequestHeaders(base::RequestHead& head, FilterCallbacks& cb);
   FilterStatus runRequestBody(std::string& data, bool end, FilterCallbacks& cb);
   // Response phases run over the filters that saw the request, last first.
-  FilterStatus runResponseHeaders(ResponseHead& head, FilterCallbacks& cb);
+  FilterStatus runResponseHeaders(base::ResponseHead& head, FilterCallbacks& cb);
   // Whether a filter that saw the request wants its response head (Filter::wantsResponseHeaders).
   bool wantsResponseHeaders() const;
   FilterStatus runResponseBody(std::string& data, bool end, FilterCallbacks& cb);

@@ -18,13 +18,13 @@ class CircuitBreakerFilter final : public Filter {
                        const std::vector<std::shared_ptr<balancer::TargetState>>& targets)
       : cfg_(cfg), targets_(targets) {}
 
-  FilterStatus onRequestHeaders(RequestHead&, FilterCallbacks& cb) override {
+  FilterStatus onRequestHeaders(base::RequestHead&, FilterCallbacks& cb) override {
     if (targets_.empty()) return FilterStatus::Continue;
     int64_t now = monotonicMs();
     for (const auto& t : targets_) {
       if (t->breaker.state(now, cfg_) != balancer::CircuitState::Open) return FilterStatus::Continue;
     }
-    HeaderMap extra;
+    base::HeaderMap extra;
     extra.add("retry-after", std::to_string((cfg_.open_for.count() + 999) / 1000));
     cb.sendError(503, "circuit open", &extra);
     return FilterStatus::Stop;

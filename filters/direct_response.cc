@@ -5,15 +5,15 @@ namespace sluice::filters {
 namespace {
 class DirectResponseFilter final : public Filter {
  public:
-  DirectResponseFilter(const config::DirectResponse& r, const HeaderMap& h) : r_(r), h_(h) {}
-  FilterStatus onRequestHeaders(RequestHead&, FilterCallbacks& cb) override {
+  DirectResponseFilter(const config::DirectResponse& r, const base::HeaderMap& h) : r_(r), h_(h) {}
+  FilterStatus onRequestHeaders(base::RequestHead&, FilterCallbacks& cb) override {
     cb.sendLocalReply(r_.status, r_.body, &h_);
     return FilterStatus::Stop;
   }
 
  private:
   const config::DirectResponse& r_;
-  const HeaderMap& h_;
+  const base::HeaderMap& h_;
 };
 }  // namespace
 

@@ -13,7 +13,7 @@ class DirectResponseFactory final : public FilterFactory {
 
  private:
   config::DirectResponse response_;
-  HeaderMap headers_;
+  base::HeaderMap headers_;
 };
 
 }  // namespace sluice::filters

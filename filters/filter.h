@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::filters {
 
@@ -50,7 +50,7 @@ struct StreamInfo {
 // The whole response to a request a filter sent with FilterCallbacks::fetchInBackground.
 struct BackgroundResponse {
   int status = 0;
-  HeaderMap headers;  // as response filters would see them: hop-by-hop fields (and
+  base::HeaderMap headers;  // as response filters would see them: hop-by-hop fields (and
                       // Content-Length) removed, Via and Date added
   std::string body;   // the whole body, de-chunked
 };
@@ -63,10 +63,10 @@ class FilterCallbacks {
   virtual ~FilterCallbacks() = default;
   // Answers the request from sluice itself; later request phases and the upstream are skipped,
   // response phases of the filters before this one still run. `extra` fields are added.
-  virtual void sendLocalReply(int status, std::string_view body, const HeaderMap* extra) = 0;
+  virtual void sendLocalReply(int status, std::string_view body, const base::HeaderMap* extra) = 0;
   // An error reply in sluice's own format (spec/operations.md): `message` (or the reason
   // phrase) with the request id, as text or as JSON when the client's Accept prefers it.
-  virtual void sendError(int status, std::string_view message, const HeaderMap* extra) {
+  virtual void sendError(int status, std::string_view message, const base::HeaderMap* extra) {
     (void)message;
     sendLocalReply(status, {}, extra);
   }
@@ -82,7 +82,7 @@ class FilterCallbacks {
   virtual std::shared_ptr<Waker> waker() = 0;
   // The request head as it will go upstream (forwarding fields added, prefix stripped); the
   // client's own host and target are in info().
-  virtual const RequestHead& request() const = 0;
+  virtual const base::RequestHead& request() const = 0;
   // Sets an access-log field of this request (e.g. cache "hit", ratelimit "limited"); `value`
   // must be a string literal or otherwise outlive the request.
   virtual void setLogField(LogField field, std::string_view value) = 0;
@@ -94,20 +94,20 @@ class FilterCallbacks {
   // ended meanwhile; it gets nullopt when the upstream failed, timed out, sent more than
   // `max_body` body bytes or was not reachable (no upstream, none available, draining). The
   // route's filter factories (the config snapshot) stay alive until `done` has run.
-  virtual void fetchInBackground(RequestHead head, size_t max_body, BackgroundDone done) = 0;
+  virtual void fetchInBackground(base::RequestHead head, size_t max_body, BackgroundDone done) = 0;
 };
 
 class Filter {
  public:
   virtual ~Filter() = default;
-  virtual FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks& cb) {
+  virtual FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks& cb) {
     return FilterStatus::Continue;
   }
   // `data` may be changed in place; `end` marks the last chunk.
   virtual FilterStatus onRequestBody(std::string& data, bool end, FilterCallbacks& cb) {
     return FilterStatus::Continue;
   }
-  virtual FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks& cb) {
+  virtual FilterStatus onResponseHeaders(base::ResponseHead& head, FilterCallbacks& cb) {
     return FilterStatus::Continue;
   }
   // Asked once the request phase is over: false promises that onResponseHeaders would neither

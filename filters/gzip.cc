@@ -6,8 +6,8 @@
 namespace sluice::filters {
 
 namespace {
-std::string_view trim(std::string_view s) { return trimOws(s); }
-bool iequals(std::string_view a, std::string_view b) { return equalsIgnoreCase(a, b); }
+std::string_view trim(std::string_view s) { return base::trimOws(s); }
+bool iequals(std::string_view a, std::string_view b) { return base::equalsIgnoreCase(a, b); }
 
 // A qvalue (RFC 9110 §12.4.2) in thousandths; malformed ones count as 1.
 int parseQ(std::string_view params) {
@@ -82,16 +82,16 @@ bool mediaTypeMatches(std::string_view content_type, const std::vector<std::stri
   return false;
 }
 
-void weakenEtag(HeaderMap& headers) {
+void weakenEtag(base::HeaderMap& headers) {
   const std::string* etag = headers.get("etag");
   if (etag == nullptr || etag->empty() || etag->front() != '"') return;
   headers.set("etag", "W/" + *etag);
 }
 
 namespace {
-std::string joinedField(const HeaderMap& headers, std::string_view lname) {
+std::string joinedField(const base::HeaderMap& headers, std::string_view lname) {
   std::string joined;
-  for (const Header& h : headers) {
+  for (const base::Header& h : headers) {
     if (h.name != lname) continue;
     if (!joined.empty()) joined += ", ";
     joined += h.value;
@@ -103,8 +103,8 @@ std::string joinedField(const HeaderMap& headers, std::string_view lname) {
 // client holds a variant this filter compressed, whose ETag it weakened.
 bool holdsWeakened(std::string_view inm, std::string_view etag) {
   if (etag.empty() || etag.front() != '"') return false;
-  return anyListMember(inm, [&](std::string_view member) {
-    std::string_view item = trimOws(member);
+  return base::anyListMember(inm, [&](std::string_view member) {
+    std::string_view item = base::trimOws(member);
     return item.size() == etag.size() + 2 && item.substr(0, 2) == "W/" && item.substr(2) == etag;
   });
 }
@@ -113,7 +113,7 @@ class GzipFilter final : public Filter {
  public:
   explicit GzipFilter(const GzipFactory& f) : f_(f) {}
 
-  FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks&) override {
+  FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks&) override {
     head_ = head.method == "HEAD";
     // Several Accept-Encoding lines are one list (RFC 9110 §5.3).
     if (head.headers.count("accept-encoding") > 1) {
@@ -128,7 +128,7 @@ class GzipFilter final : public Filter {
 
   // May run twice for one request when a response filter substitutes a reply: each head starts
   // afresh. A HEAD gets the head a GET would (RFC 9110 §9.3.2), without an encoder.
-  FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks&) override {
+  FilterStatus onResponseHeaders(base::ResponseHead& head, FilterCallbacks&) override {
     encoder_.reset();
     if (head.status == 304) {
       notModified(head.headers);
@@ -181,12 +181,12 @@ class GzipFilter final : public Filter {
   // A 304 carries the Vary and ETag the 200 would have (RFC 9110 §15.4.5). Unless its own fields
   // say the 200 would not have been touched, it gets Vary; its strong ETag becomes weak when the
   // client's If-None-Match named the weak form, i.e. the client holds a compressed variant.
-  void notModified(HeaderMap& h) const {
+  void notModified(base::HeaderMap& h) const {
     if (const std::string* ce = h.get("content-encoding")) {
       if (!ce->empty() && !iequals(trim(*ce), "identity")) return;
     }
     if (const std::string* cc = h.get("cache-control")) {
-      if (headerHasToken(*cc, "no-transform")) return;
+      if (base::headerHasToken(*cc, "no-transform")) return;
     }
     const std::string* ct = h.get("content-type");
     if (ct != nullptr && !mediaTypeMatches(*ct, f_.config().types)) return;
@@ -195,14 +195,14 @@ class GzipFilter final : public Filter {
     if (etag != nullptr && holdsWeakened(inm_, *etag)) weakenEtag(h);
   }
 
-  bool eligible(const ResponseHead& head) const {
+  bool eligible(const base::ResponseHead& head) const {
     int s = head.status;
     if (s < 200 || s == 204 || s == 206 || s == 304) return false;
     if (const std::string* ce = head.headers.get("content-encoding")) {
       if (!ce->empty() && !iequals(trim(*ce), "identity")) return false;
     }
     if (const std::string* cc = head.headers.get("cache-control")) {
-      if (headerHasToken(*cc, "no-transform")) return false;
+      if (base::headerHasToken(*cc, "no-transform")) return false;
     }
     const std::string* ct = head.headers.get("content-type");
     if (ct == nullptr || !mediaTypeMatches(*ct, f_.config().types)) return false;
@@ -214,11 +214,11 @@ class GzipFilter final : public Filter {
     return true;
   }
 
-  static void addVary(HeaderMap& h) {
+  static void addVary(base::HeaderMap& h) {
     const std::string* vary = h.get("vary");
     if (vary == nullptr) {
       h.add("vary", "Accept-Encoding");
-    } else if (!headerHasToken(*vary, "accept-encoding") && !headerHasToken(*vary, "*")) {
+    } else if (!base::headerHasToken(*vary, "accept-encoding") && !base::headerHasToken(*vary, "*")) {
       h.set("vary", *vary + ", Accept-Encoding");
     }
   }

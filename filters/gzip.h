@@ -21,7 +21,7 @@ Encoding chooseEncoding(const std::string* accept_encoding, const std::vector<En
 bool mediaTypeMatches(std::string_view content_type, const std::vector<std::string>& types);
 
 // Turns a strong ETag into a weak one (`"x"` -> `W/"x"`); weak ones are kept.
-void weakenEtag(HeaderMap& headers);
+void weakenEtag(base::HeaderMap& headers);
 
 class GzipFactory final : public FilterFactory {
  public:

@@ -13,7 +13,7 @@ class HeaderRewriteFactory final : public FilterFactory {
   std::unique_ptr<Filter> create() const override;
 
   // Applies `rewrite` to `headers`: removals first, then sets (a set wins over a remove).
-  static void apply(const config::HeaderRewrite& rewrite, HeaderMap& headers);
+  static void apply(const config::HeaderRewrite& rewrite, base::HeaderMap& headers);
 
  private:
   config::HeaderRewrite request_;

@@ -4,7 +4,7 @@
 
 #include "filters/rate_limit_key.h"
 #include "filters/redis_sentinel.h"
-#include "filters/state_store.h"
+#include "filters/base/state_store.h"
 
 namespace sluice::filters {
 
@@ -33,8 +33,8 @@ struct PolicyState {
   };
   // Cluster scope: keys Redis refused, until when; those requests need no round-trip.
   std::unique_ptr<ratelimit::KeyTable<DenyUntil>> denied;
-  Registry* registry = nullptr;
-  Registry::CollectorId collector = 0;
+  base::MetricsRegistry* registry = nullptr;
+  base::MetricsRegistry::CollectorId collector = 0;
   ~PolicyState() {
     if (registry != nullptr && collector != 0) registry->removeCollector(collector);
   }
@@ -60,8 +60,8 @@ struct Policy {
   config::RateLimitOnError on_error = config::RateLimitOnError::Local;
   std::string redis_prefix;
   std::shared_ptr<PolicyState> state;
-  Counter* allowed = nullptr;
-  Counter* limited = nullptr;
+  base::Counter* allowed = nullptr;
+  base::Counter* limited = nullptr;
   RedisErrorCounters store_errors;
 };
 
@@ -80,7 +80,7 @@ class RateLimitFilter final : public Filter {
     if (waiting_) waiting_->filter = nullptr;
   }
 
-  FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks& cb) override {
+  FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks& cb) override {
     if (decided_) return FilterStatus::Continue;  // resumed after a delay
     p_.key.evaluate(head, cb.info(), key_);
     Nanos now = monotonicNow();
@@ -114,7 +114,7 @@ class RateLimitFilter final : public Filter {
 
   bool wantsResponseHeaders() const override { return decided_ && !replied_ && p_.headers; }
 
-  FilterStatus onResponseHeaders(ResponseHead& head, FilterCallbacks& cb) override {
+  FilterStatus onResponseHeaders(base::ResponseHead& head, FilterCallbacks& cb) override {
     if (!decided_ || replied_ || !p_.headers) return FilterStatus::Continue;
     appendField(head.headers, "ratelimit-policy", p_.policy_field);
     appendField(head.headers, "ratelimit", rateLimitField(p_.name, remaining_, reset_s_));
@@ -122,7 +122,7 @@ class RateLimitFilter final : public Filter {
   }
 
  private:
-  static void appendField(HeaderMap& h, std::string_view name, const std::string& value) {
+  static void appendField(base::HeaderMap& h, std::string_view name, const std::string& value) {
     if (const std::string* old = h.get(name)) {
       h.set(name, *old + ", " + value);
     } else {
@@ -193,7 +193,7 @@ class RateLimitFilter final : public Filter {
     cb.setLogField(LogField::RateLimit, "limited");
     reset_s_ = std::max<uint64_t>(1, ceilSeconds(d.retry_after));
     if (p_.dry_run) return FilterStatus::Continue;
-    HeaderMap extra;
+    base::HeaderMap extra;
     extra.add("retry-after", std::to_string(reset_s_));
     extra.add("ratelimit-policy", p_.policy_field);
     extra.add("ratelimit", rateLimitField(p_.name, 0, reset_s_));
@@ -282,23 +282,23 @@ std::shared_ptr<const FilterFactory> buildRateLimit(const FilterBuildContext& ct
   uint64_t max_keys = common.max_keys;
   auto make_local = spec.make_local;
   bool cluster = p->cluster;
-  Registry* registry = &ctx.metrics;
+  base::MetricsRegistry* registry = &ctx.metrics;
   std::string route = p->route;
   std::string name = p->name;
   p->state = ctx.state.getOrCreate<PolicyState>(state_key, [&] {
     auto s = std::make_shared<PolicyState>();
     s->local = make_local(max_keys);
     if (cluster) s->denied = std::make_unique<ratelimit::KeyTable<PolicyState::DenyUntil>>(max_keys);
-    GaugeFamily& keys = registry->gauge("sluice_ratelimit_keys",
+    base::GaugeFamily& keys = registry->gauge("sluice_ratelimit_keys",
                                         "Rate-limit keys tracked now, by route and policy.",
                                         {"route", "policy"});
-    CounterFamily& evictions = registry->counter(
+    base::CounterFamily& evictions = registry->counter(
         "sluice_ratelimit_evictions_total",
         "Rate-limit keys evicted to stay within max_keys, by route and policy.",
         {"route", "policy"});
     std::weak_ptr<PolicyState> weak = s;
     s->registry = registry;
-    s->collector = registry->addCollector([weak, &keys, &evictions, route, name](Exposition& e) {
+    s->collector = registry->addCollector([weak, &keys, &evictions, route, name](base::Exposition& e) {
       auto st = weak.lock();
       if (!st) return;
       e.set(keys, {route, name}, static_cast<double>(st->local->keys()));
@@ -307,13 +307,13 @@ std::shared_ptr<const FilterFactory> buildRateLimit(const FilterBuildContext& ct
     return s;
   });
 
-  CounterFamily& decisions = ctx.metrics.counter(
+  base::CounterFamily& decisions = ctx.metrics.counter(
       "sluice_ratelimit_decisions_total", "Rate-limit decisions, by route, policy, result.",
       {"route", "policy", "result"});
   p->allowed = &decisions.with({p->route, p->name, "allowed"});
   p->limited = &decisions.with({p->route, p->name, "limited"});
   if (p->cluster) {
-    CounterFamily& errors = ctx.metrics.counter(
+    base::CounterFamily& errors = ctx.metrics.counter(
         "sluice_ratelimit_store_errors_total",
         "Rate-limit decisions the Redis store could not make, by reason.", {"reason"});
     p->store_errors.timeout = &errors.with({"timeout"});

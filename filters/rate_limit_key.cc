@@ -20,7 +20,7 @@ bool RateLimitKey::trusted(const unsigned char ip16[16]) const {
   return false;
 }
 
-void RateLimitKey::appendIp(const RequestHead& head, const StreamInfo& info,
+void RateLimitKey::appendIp(const base::RequestHead& head, const StreamInfo& info,
                             std::string& out) const {
   // Common case first: an untrusted peer is the client, whatever it claims.
   bool peer_trusted = !trusted_.empty() && (info.client_addr16 != nullptr ? trusted(info.client_addr16)
@@ -39,7 +39,7 @@ void RateLimitKey::appendIp(const RequestHead& head, const StreamInfo& info,
   if (n == 1) {
     only = head.headers.get("x-forwarded-for");
   } else {
-    for (const Header& h : head.headers) {
+    for (const base::Header& h : head.headers) {
       if (h.name != "x-forwarded-for") continue;
       if (!joined.empty()) joined.push_back(',');
       joined.append(h.value);
@@ -51,7 +51,7 @@ void RateLimitKey::appendIp(const RequestHead& head, const StreamInfo& info,
   out.append(client.empty() ? info.client_ip : client);
 }
 
-void RateLimitKey::evaluate(const RequestHead& head, const StreamInfo& info,
+void RateLimitKey::evaluate(const base::RequestHead& head, const StreamInfo& info,
                             std::string& out) const {
   out.clear();
   bool first = true;
@@ -68,7 +68,7 @@ void RateLimitKey::evaluate(const RequestHead& head, const StreamInfo& info,
         if (const std::string* v = head.headers.get(p.name)) out.append(*v);
         break;
       case ratelimit::KeyPart::Kind::Cookie:
-        for (const Header& h : head.headers) {
+        for (const base::Header& h : head.headers) {
           if (h.name != "cookie") continue;
           if (auto v = ratelimit::cookieValue(h.value, p.name)) {
             out.append(*v);

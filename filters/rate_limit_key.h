@@ -20,12 +20,12 @@ class RateLimitKey {
   // contributes nothing, so a request without any keyed value gets the empty key.
   // `head` is the request as it goes upstream: sluice has already appended the peer address
   // to its x-forwarded-for.
-  void evaluate(const RequestHead& head, const StreamInfo& info, std::string& out) const;
+  void evaluate(const base::RequestHead& head, const StreamInfo& info, std::string& out) const;
 
  private:
   bool trusted(std::string_view ip) const;
   bool trusted(const unsigned char ip16[16]) const;
-  void appendIp(const RequestHead& head, const StreamInfo& info, std::string& out) const;
+  void appendIp(const base::RequestHead& head, const StreamInfo& info, std::string& out) const;
 
   std::vector<ratelimit::KeyPart> parts_;
   std::vector<config::Cidr> trusted_;

@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "filters/redis_uv.h"
-#include "filters/warn_log.h"
+#include "filters/base/warn_log.h"
 
 namespace sluice::filters {
 
@@ -18,8 +18,8 @@ namespace {
 
 constexpr uint64_t kResubscribeMs = 500;
 
-WarnLimiter& sentinelWarnings() {
-  static WarnLimiter w(std::chrono::seconds(10));
+base::WarnLimiter& sentinelWarnings() {
+  static base::WarnLimiter w(std::chrono::seconds(10));
   return w;
 }
 

@@ -10,7 +10,7 @@
 
 #include "filters/redis_sentinel.h"
 #include "filters/redis_uv.h"
-#include "filters/warn_log.h"
+#include "filters/base/warn_log.h"
 
 namespace sluice::filters {
 
@@ -159,13 +159,13 @@ return {1, limit - total - 1, reset, 0, 0})lua",
 };
 constexpr int kScriptCount = 6;
 
-WarnLimiter& storeWarnings() {
-  static WarnLimiter w(std::chrono::seconds(10));
+base::WarnLimiter& storeWarnings() {
+  static base::WarnLimiter w(std::chrono::seconds(10));
   return w;
 }
 
-WarnLimiter& failoverLog() {  // apart from the warnings above, so that they never hide it
-  static WarnLimiter w(std::chrono::seconds(1));
+base::WarnLimiter& failoverLog() {  // apart from the warnings above, so that they never hide it
+  static base::WarnLimiter w(std::chrono::seconds(1));
   return w;
 }
 
@@ -236,7 +236,7 @@ struct RedisClient::Impl {
   std::vector<Call*> parked;     // calls made while resolving: sent once connected
   int64_t lost_at = -1;          // when this loop lost the master (ms), for the failover line
 
-  static void count(Counter* c) {
+  static void count(base::Counter* c) {
     if (c != nullptr) c->inc();
   }
 

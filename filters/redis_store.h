@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "filters/metrics_registry.h"
+#include "filters/base/metrics_registry.h"
 
 namespace sluice::filters {
 
@@ -42,10 +42,10 @@ enum class RedisScript {
 };
 
 struct RedisErrorCounters {
-  Counter* timeout = nullptr;      // no answer in time
-  Counter* unavailable = nullptr;  // not connected: decided without Redis
-  Counter* error = nullptr;        // an error reply or a lost connection
-  Counter* failover = nullptr;     // Sentinel form: the master changed (once per process)
+  base::Counter* timeout = nullptr;      // no answer in time
+  base::Counter* unavailable = nullptr;  // not connected: decided without Redis
+  base::Counter* error = nullptr;        // an error reply or a lost connection
+  base::Counter* failover = nullptr;     // Sentinel form: the master changed (once per process)
 };
 
 class RedisClient {

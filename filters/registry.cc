@@ -50,8 +50,8 @@ const Entry* find(std::string_view name) {
 
 bool isRegisteredFilter(std::string_view name) { return find(name) != nullptr; }
 
-bool buildRouteChain(const config::Config& config, const config::Route& route, Registry& metrics,
-                     StateStore& state, FactoryList& out, std::string& error,
+bool buildRouteChain(const config::Config& config, const config::Route& route, base::MetricsRegistry& metrics,
+                     base::StateStore& state, FactoryList& out, std::string& error,
                      std::shared_ptr<balancer::UpstreamState> upstream,
                      std::vector<std::shared_ptr<balancer::TargetState>> targets) {
   out.clear();

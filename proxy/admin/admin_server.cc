@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::proxy {
 
@@ -31,7 +31,7 @@ struct AdminConn {
 
   void respond(const AdminResponse& r) {
     std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                      filters::reasonPhrase(r.status) + "\r\ncontent-type: " + r.content_type +
+                      base::reasonPhrase(r.status) + "\r\ncontent-type: " + r.content_type +
                       "\r\ncontent-length: " + std::to_string(r.body.size()) +
                       (r.allow.empty() ? "" : "\r\nallow: " + r.allow) +
                       "\r\ncache-control: no-store\r\nconnection: close\r\n\r\n";

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "config/config.h"
-#include "filters/metrics_registry.h"
+#include "filters/base/metrics_registry.h"
 
 namespace sluice::proxy {
 
@@ -28,32 +28,32 @@ struct Metrics {
   // config that takes effect; series of removed upstreams stay, as counters do.
   void declareUpstreams(const config::Config& config);
 
-  filters::Registry registry;  // declared first: the references below point into it
+  base::MetricsRegistry registry;  // declared first: the references below point into it
 
-  filters::GaugeFamily& build_info;              // {version} = 1
-  filters::CounterFamily& config_reloads_total;  // {result=success|failure}
-  filters::GaugeFamily& config_last_reload_success_timestamp_seconds;
-  filters::GaugeFamily& downstream_connections_active;          // {listener}
-  filters::CounterFamily& downstream_connections_total;         // {listener}
-  filters::CounterFamily& downstream_connections_evicted_total;  // {listener}
-  filters::CounterFamily& requests_total;                       // {route, method, code}
-  filters::HistogramFamily& request_duration_seconds;           // {route}
-  filters::CounterFamily& upstream_requests_total;              // {upstream, target, code}
-  filters::HistogramFamily& upstream_request_duration_seconds;  // {upstream}
-  filters::CounterFamily& upstream_connect_failures_total;      // {upstream, target}
-  filters::CounterFamily& upstream_retries_total;               // {upstream}
-  filters::GaugeFamily& upstream_target_healthy;                // {upstream, target} 1/0
-  filters::GaugeFamily& upstream_circuit_state;       // {upstream, target} 0 closed 1 open 2 half
-  filters::GaugeFamily& upstream_requests_active;     // {upstream, target} in flight now
-  filters::CounterFamily& ratelimit_decisions_total;  // {route, policy, result=allowed|limited}
-  filters::GaugeFamily& ratelimit_keys;               // {route, policy}
+  base::GaugeFamily& build_info;              // {version} = 1
+  base::CounterFamily& config_reloads_total;  // {result=success|failure}
+  base::GaugeFamily& config_last_reload_success_timestamp_seconds;
+  base::GaugeFamily& downstream_connections_active;          // {listener}
+  base::CounterFamily& downstream_connections_total;         // {listener}
+  base::CounterFamily& downstream_connections_evicted_total;  // {listener}
+  base::CounterFamily& requests_total;                       // {route, method, code}
+  base::HistogramFamily& request_duration_seconds;           // {route}
+  base::CounterFamily& upstream_requests_total;              // {upstream, target, code}
+  base::HistogramFamily& upstream_request_duration_seconds;  // {upstream}
+  base::CounterFamily& upstream_connect_failures_total;      // {upstream, target}
+  base::CounterFamily& upstream_retries_total;               // {upstream}
+  base::GaugeFamily& upstream_target_healthy;                // {upstream, target} 1/0
+  base::GaugeFamily& upstream_circuit_state;       // {upstream, target} 0 closed 1 open 2 half
+  base::GaugeFamily& upstream_requests_active;     // {upstream, target} in flight now
+  base::CounterFamily& ratelimit_decisions_total;  // {route, policy, result=allowed|limited}
+  base::GaugeFamily& ratelimit_keys;               // {route, policy}
   // {reason=timeout|unavailable|error}: cluster decisions Redis could not make (on_error applied)
-  filters::CounterFamily& ratelimit_store_errors_total;
-  filters::CounterFamily& cache_requests_total;       // {route, result=hit|miss|stale|bypass}
-  filters::GaugeFamily& cache_bytes;
-  filters::CounterFamily& tls_handshakes_total;          // {listener, version}
-  filters::CounterFamily& tls_handshake_failures_total;  // {listener, reason}
-  filters::CounterFamily& tls_resumptions_total;         // {listener}: abbreviated handshakes
+  base::CounterFamily& ratelimit_store_errors_total;
+  base::CounterFamily& cache_requests_total;       // {route, result=hit|miss|stale|bypass}
+  base::GaugeFamily& cache_bytes;
+  base::CounterFamily& tls_handshakes_total;          // {listener, version}
+  base::CounterFamily& tls_handshake_failures_total;  // {listener, reason}
+  base::CounterFamily& tls_resumptions_total;         // {listener}: abbreviated handshakes
 };
 
 }  // namespace sluice::proxy

@@ -144,7 +144,7 @@ std::vector<ExpositionSample> parseExposition(std::string_view text) {
   return out;
 }
 
-std::string StatusPage::render(const Snapshot& snap, const filters::Registry& registry,
+std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry& registry,
                                double now, bool draining) {
   const config::Config& c = *snap.config;
   const std::vector<ExpositionSample> samples = parseExposition(registry.render());

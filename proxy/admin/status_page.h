@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "filters/metrics_registry.h"
+#include "filters/base/metrics_registry.h"
 #include "proxy/runtime/snapshot.h"
 
 namespace sluice::proxy {
@@ -32,7 +32,7 @@ std::vector<ExpositionSample> parseExposition(std::string_view text);
 // the one since start otherwise. Owned by the Server; main thread only.
 class StatusPage {
  public:
-  std::string render(const Snapshot& snapshot, const filters::Registry& registry,
+  std::string render(const Snapshot& snapshot, const base::MetricsRegistry& registry,
                      double monotonic_seconds, bool draining);
 
  private:

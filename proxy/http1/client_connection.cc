@@ -348,7 +348,7 @@ void ClientConnection::rejectRequest(int status) {
   std::string id = ctx_.newRequestId();
   std::string out;
   const std::string* accept = head_.headers.get("accept");
-  filters::HeaderMap extra;
+  base::HeaderMap extra;
   if (status == 405) {  // CONNECT, the one method sluice refuses (RFC 9110 §15.5.6: Allow)
     extra.add("allow", kAllowedMethods);
   }

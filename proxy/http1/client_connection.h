@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 #include "proxy/http1/head_scanner.h"
 #include "proxy/http1/http_serialize.h"
 #include "proxy/net/tcp_write.h"
@@ -25,8 +25,8 @@ class TlsSession;
 // A listener's name and connection series, resolved once when the listener opens.
 struct ListenerSeries {
   std::string name;
-  filters::Counter* total = nullptr;
-  filters::Gauge* active = nullptr;
+  base::Counter* total = nullptr;
+  base::Gauge* active = nullptr;
   std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
   bool proxy_protocol = false;            // every connection starts with a PROXY header
 };
@@ -117,8 +117,8 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
 
   WorkerContext& ctx_;
   std::string listener_;
-  filters::Counter* connections_total_ = nullptr;
-  filters::Gauge* connections_active_ = nullptr;
+  base::Counter* connections_total_ = nullptr;
+  base::Gauge* connections_active_ = nullptr;
   uv_tcp_t tcp_;
   uint64_t deadline_ms_ = 0;  // loop time of the header/idle timeout; 0 = none
   // In ctx_.idle_clients or ctx_.unheard_clients while the connection may be closed to make
@@ -156,7 +156,7 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   std::string proxy_buf_;        // its first bytes, when it came in pieces
 
   // The request being parsed.
-  filters::RequestHead head_;
+  base::RequestHead head_;
   RequestMeta meta_;
   std::string field_;
   std::string value_;

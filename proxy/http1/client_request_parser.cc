@@ -97,7 +97,7 @@ const llhttp_settings_t* ClientConnection::settings() {
 
 int ClientConnection::onMessageBegin(llhttp_t* p) {
   ClientConnection* c = self(p);
-  c->head_ = filters::RequestHead{};
+  c->head_ = base::RequestHead{};
   c->head_.headers.fields().reserve(16);
   c->meta_ = RequestMeta{};
   c->field_.clear();
@@ -171,7 +171,7 @@ int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
     c->reject_status_ = 400;
     return HPE_USER;
   }
-  filters::toLowerInPlace(c->field_);
+  base::toLowerInPlace(c->field_);
   c->head_.headers.add(std::move(c->field_), std::move(v));
   c->field_.clear();
   c->value_.clear();
@@ -181,7 +181,7 @@ int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
 
 int ClientConnection::onHeadersComplete(llhttp_t* p) {
   ClientConnection* c = self(p);
-  filters::RequestHead& h = c->head_;
+  base::RequestHead& h = c->head_;
   RequestMeta& m = c->meta_;
   const config::Limits& limits = c->ctx_.snapshot->config->limits;
   // The whole head is scanned now: request line + fields + the empty line, exactly.
@@ -206,7 +206,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   // goes on as HTTP/1.1 without Upgrade and HTTP2-Settings, which its Connection names.
   if (p->upgrade != 0 && h.method != "CONNECT") {
     const std::string* up = h.headers.get("upgrade");
-    if (up == nullptr || filters::headerHasToken(*up, "h2c")) p->upgrade = 0;
+    if (up == nullptr || base::headerHasToken(*up, "h2c")) p->upgrade = 0;
   }
   m.upgrade = p->upgrade != 0;
   if (h.method == "CONNECT") {  // a reverse proxy does not open tunnels to arbitrary hosts
@@ -228,7 +228,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
                        : h.method == "OPTIONS"    ? "*"
                                                   : "/";
     if (rest[0] == '?') rest.insert(0, "/");
-    filters::toLowerInPlace(authority);
+    base::toLowerInPlace(authority);
     h.host = std::move(authority);
     t = std::move(rest);
     m.absolute_form = true;
@@ -251,7 +251,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   }
   if (!m.absolute_form && host != nullptr) {
     h.host = *host;
-    filters::toLowerInPlace(h.host);
+    base::toLowerInPlace(h.host);
   }
   // Framing. llhttp already refused Content-Length with Transfer-Encoding, bad or differing
   // lengths and a final coding other than chunked; we accept exactly `chunked`.
@@ -261,7 +261,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
     std::string last = *te;
     size_t comma = last.rfind(',');
     if (comma != std::string::npos) last.erase(0, comma + 1);
-    if (h.headers.count("transfer-encoding") != 1 || !filters::headerHasToken(last, "chunked")) {
+    if (h.headers.count("transfer-encoding") != 1 || !base::headerHasToken(last, "chunked")) {
       c->reject_status_ = 400;
       return HPE_USER;
     }
@@ -284,7 +284,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   }
   if (const std::string* expect = h.headers.get("expect")) {
     if (h.version_minor == 1) {
-      if (!filters::headerHasToken(*expect, "100-continue")) {
+      if (!base::headerHasToken(*expect, "100-continue")) {
         c->reject_status_ = 417;
         return HPE_USER;
       }

@@ -7,8 +7,8 @@
 
 namespace sluice::proxy {
 
-using filters::Header;
-using filters::HeaderMap;
+using base::Header;
+using base::HeaderMap;
 
 using namespace std::string_view_literals;
 
@@ -47,12 +47,12 @@ std::vector<std::string> connectionNamedFields(const HeaderMap& headers, bool ke
     while (pos < v.size()) {
       size_t comma = v.find(',', pos);
       std::string_view tok =
-          filters::trimOws(v.substr(pos, comma == std::string_view::npos ? v.npos : comma - pos));
+          base::trimOws(v.substr(pos, comma == std::string_view::npos ? v.npos : comma - pos));
       // The usual options first, without building a lower-case copy.
-      if (!tok.empty() && !filters::equalsIgnoreCase(tok, "keep-alive") &&
-          !filters::equalsIgnoreCase(tok, "close")) {
+      if (!tok.empty() && !base::equalsIgnoreCase(tok, "keep-alive") &&
+          !base::equalsIgnoreCase(tok, "close")) {
         std::string name(tok);
-        filters::toLowerInPlace(name);
+        base::toLowerInPlace(name);
         if (namesExtraField(name, keep_upgrade)) named.push_back(std::move(name));
       }
       if (comma == std::string_view::npos) break;
@@ -141,18 +141,18 @@ void appendFraming(std::string& out, BodyFraming framing, uint64_t length) {
 }
 
 // "HTTP/1.1 <status> <reason>\r\n"
-void appendStatusLine(const filters::ResponseHead& head, std::string& out) {
+void appendStatusLine(const base::ResponseHead& head, std::string& out) {
   char code[8];
   auto r = std::to_chars(code, code + sizeof code, head.status);
   out.append("HTTP/1.1 "sv);
   out.append(code, static_cast<size_t>(r.ptr - code));
   out.push_back(' ');
-  out.append(head.reason.empty() ? filters::reasonPhrase(head.status) : head.reason);
+  out.append(head.reason.empty() ? base::reasonPhrase(head.status) : head.reason);
   out.append("\r\n"sv);
 }
 
 // "<method> <target> HTTP/1.1\r\nhost: <host>\r\n": Host always first, from the parsed head.
-void appendRequestLineAndHost(const filters::RequestHead& head, std::string& out) {
+void appendRequestLineAndHost(const base::RequestHead& head, std::string& out) {
   out.append(head.method);
   out.push_back(' ');
   out.append(head.target);
@@ -177,7 +177,7 @@ void appendFields(std::string& out, const HeaderMap& headers, std::string_view s
 }
 }  // namespace
 
-void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, uint64_t length,
+void appendRequestHead(const base::RequestHead& head, BodyFraming framing, uint64_t length,
                        std::string& out) {
   appendRequestLineAndHost(head, out);
   appendFields(out, head.headers, "host"sv);
@@ -185,7 +185,7 @@ void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, ui
   out.append("\r\n"sv);
 }
 
-void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, uint64_t length,
+void appendResponseHead(const base::ResponseHead& head, BodyFraming framing, uint64_t length,
                         const char* connection, std::string& out) {
   appendStatusLine(head, out);
   appendFields(out, head.headers, {});
@@ -247,7 +247,7 @@ bool appendEditedFields(const HeaderMap& headers, bool keep_upgrade,
     while (k < lists.size() && k < 2 && last[k] != i) ++k;
     if (k == lists.size() || k == 2) {
       p = putField(p, h.name, h.value);
-    } else if (filters::trimOws(h.value).empty()) {
+    } else if (base::trimOws(h.value).empty()) {
       p = putField(p, h.name, lists[k].item);
     } else {  // "name: value, item"
       p = put(p, h.name.data(), h.name.size());
@@ -290,7 +290,7 @@ void applyProxiedRequestEdits(HeaderMap& headers, const ProxiedRequestFields& ad
   if (add.upgrade) headers.set("connection", "upgrade");
 }
 
-void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
+void appendProxiedResponseHead(const base::ResponseHead& head, const ProxiedFields& add,
                                BodyFraming framing, uint64_t length, const char* connection,
                                std::string& out) {
   appendStatusLine(head, out);
@@ -305,7 +305,7 @@ void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedF
   out.append("\r\n"sv);
 }
 
-void appendProxiedRequestHead(const filters::RequestHead& head, const ProxiedRequestFields& add,
+void appendProxiedRequestHead(const base::RequestHead& head, const ProxiedRequestFields& add,
                               BodyFraming framing, uint64_t length, std::string& out) {
   appendRequestLineAndHost(head, out);
   ListItem lists[2] = {{"x-forwarded-for"sv, add.forwarded_for}, {"via"sv, add.via}};

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::proxy {
 
@@ -24,16 +24,16 @@ enum class BodyFraming {
 // Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (unless `keep_upgrade`),
 // and Content-Length (framing is re-derived). A Connection option naming Host is ignored.
 // Fields named in `also` (lower-case) go in the same pass: those sluice is about to set itself.
-void removeHopByHop(filters::HeaderMap& headers, bool keep_upgrade,
+void removeHopByHop(base::HeaderMap& headers, bool keep_upgrade,
                     std::initializer_list<std::string_view> also = {});
 
 // "METHOD target HTTP/1.1\r\nhost: ...\r\n<fields>\r\n<framing>\r\n"
-void appendRequestHead(const filters::RequestHead& head, BodyFraming framing, uint64_t length,
+void appendRequestHead(const base::RequestHead& head, BodyFraming framing, uint64_t length,
                        std::string& out);
 
 // Status line, fields, framing and the connection field; `connection` is appended verbatim as
 // `connection: <value>` when not null ("close", "keep-alive", "upgrade").
-void appendResponseHead(const filters::ResponseHead& head, BodyFraming framing, uint64_t length,
+void appendResponseHead(const base::ResponseHead& head, BodyFraming framing, uint64_t length,
                         const char* connection, std::string& out);
 
 // What a proxied response gets from sluice (operations.md): its hop on Via, the request id, a
@@ -48,12 +48,12 @@ struct ProxiedFields {
 // Edits `headers` into what the client gets: hop-by-hop fields and any x-request-id go, `via`
 // is added to Via, then x-request-id, Date when absent (and `date` given) and Content-Length
 // (when given) are added. Used when response filters must see the edited field list.
-void applyProxiedResponseEdits(filters::HeaderMap& headers, const ProxiedFields& add,
+void applyProxiedResponseEdits(base::HeaderMap& headers, const ProxiedFields& add,
                                bool keep_upgrade = false);
 
 // The bytes of applyProxiedResponseEdits then appendResponseHead, in one pass over the
 // unmodified `head` (when no filter wants the edited list).
-void appendProxiedResponseHead(const filters::ResponseHead& head, const ProxiedFields& add,
+void appendProxiedResponseHead(const base::ResponseHead& head, const ProxiedFields& add,
                                BodyFraming framing, uint64_t length, const char* connection,
                                std::string& out);
 
@@ -73,11 +73,11 @@ struct ProxiedRequestFields {
 // go; the client joins X-Forwarded-For, then x-forwarded-proto, the client subject,
 // x-forwarded-host, Via, x-request-id and (upgrade) `connection: upgrade` are added. Used when
 // filters must see the edited head.
-void applyProxiedRequestEdits(filters::HeaderMap& headers, const ProxiedRequestFields& add);
+void applyProxiedRequestEdits(base::HeaderMap& headers, const ProxiedRequestFields& add);
 
 // The bytes of applyProxiedRequestEdits then appendRequestHead, in one pass over the unmodified
 // `head` (for routes without filters).
-void appendProxiedRequestHead(const filters::RequestHead& head, const ProxiedRequestFields& add,
+void appendProxiedRequestHead(const base::RequestHead& head, const ProxiedRequestFields& add,
                               BodyFraming framing, uint64_t length, std::string& out);
 
 // Writes "<hex>\r\n" for a chunk of `size` bytes into `buf` (at least 20 bytes); returns length.

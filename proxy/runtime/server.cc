@@ -163,7 +163,7 @@ int Server::run() {
   upstream_states_.markStarted();  // targets added from now on ramp up (slow start)
   health_ = std::make_unique<HealthChecker>(&loop_);
   health_->apply(snapshot_);
-  metrics_.registry.addCollector([this](filters::Exposition& e) { collectUpstreamState(e); });
+  metrics_.registry.addCollector([this](base::Exposition& e) { collectUpstreamState(e); });
   metrics_.config_last_reload_success_timestamp_seconds.with({}).set(snapshot_->loaded_at);
   const int kSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
   for (int i = 0; i < 5; ++i) {
@@ -337,7 +337,7 @@ void Server::finishStop() {
 
 // sluice_upstream_target_healthy (available: healthy by active checks and not ejected) and
 // sluice_upstream_circuit_state, read from the shared target states at scrape time.
-void Server::collectUpstreamState(filters::Exposition& e) {
+void Server::collectUpstreamState(base::Exposition& e) {
   int64_t now = static_cast<int64_t>(uv_now(&loop_));
   for (const UpstreamRuntime& u : snapshot_->upstreams) {
     for (size_t i = 0; i < u.targets.size(); ++i) {

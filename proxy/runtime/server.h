@@ -43,7 +43,7 @@ class Server {
   void finishStop();
   void handleAdmin(const AdminRequest& req, AdminResponder respond);
   std::string configJson() const;
-  void collectUpstreamState(filters::Exposition& out);
+  void collectUpstreamState(base::Exposition& out);
   void forgetRemovedUpstreams();
   void scheduleResolve();
   void reResolve();
@@ -55,7 +55,7 @@ class Server {
   uv_loop_t loop_;
   Metrics metrics_;
   SharedState shared_;
-  filters::StateStore state_;  // filter state that survives reloads
+  base::StateStore state_;  // filter state that survives reloads
   UpstreamStates upstream_states_;  // target health, load and breakers; survive reloads
   std::unique_ptr<HealthChecker> health_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -10,8 +10,8 @@
 namespace sluice::proxy {
 
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
-                          uint64_t version, filters::Registry& metrics,
-                          filters::StateStore& state, std::string& error,
+                          uint64_t version, base::MetricsRegistry& metrics,
+                          base::StateStore& state, std::string& error,
                           bool* resource_error, UpstreamStates* states, int64_t now_ms) {
   auto snap = std::make_shared<Snapshot>(std::move(config));
   const config::Config& c = *snap->config;

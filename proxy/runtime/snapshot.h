@@ -14,8 +14,8 @@
 
 #include "config/config.h"
 #include "filters/chain.h"
-#include "filters/metrics_registry.h"
-#include "filters/state_store.h"
+#include "filters/base/metrics_registry.h"
+#include "filters/base/state_store.h"
 #include "balancer/balancer.h"
 #include "balancer/target_state.h"
 #include "proxy/stream/router.h"
@@ -71,7 +71,7 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 // when one cannot be used, `resource_error` is set besides `error` (exit code 2 at start).
 SnapshotPtr buildSnapshot(config::ConfigPtr config,
                           const std::vector<ResolvedTarget>& resolved, uint64_t version,
-                          filters::Registry& metrics, filters::StateStore& state,
+                          base::MetricsRegistry& metrics, base::StateStore& state,
                           std::string& error, bool* resource_error = nullptr,
                           UpstreamStates* states = nullptr, int64_t now_ms = 0);
 

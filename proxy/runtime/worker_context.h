@@ -30,10 +30,10 @@ class ClientConnection;
 // Metric series of one route, resolved once per snapshot so a request costs atomic adds only.
 struct RouteSeries {
   std::string name;
-  filters::HistogramFamily* duration_family = nullptr;
-  filters::Histogram* duration = nullptr;
+  base::HistogramFamily* duration_family = nullptr;
+  base::Histogram* duration = nullptr;
   // (method index << 10 | status) -> counter
-  std::unordered_map<uint32_t, filters::Counter*> requests;
+  std::unordered_map<uint32_t, base::Counter*> requests;
 };
 
 // Process-wide counters shared by the workers (connection limit, drain bookkeeping).
@@ -89,9 +89,9 @@ class WorkerContext {
  private:
   std::vector<RouteSeries> route_series_;  // index + 1 (0 = no route)
   struct TargetSeries {
-    std::unordered_map<int, filters::Counter*> by_code;
-    filters::Counter* connect_failures = nullptr;
-    filters::Histogram* duration = nullptr;
+    std::unordered_map<int, base::Counter*> by_code;
+    base::Counter* connect_failures = nullptr;
+    base::Histogram* duration = nullptr;
   };
   std::unordered_map<std::string, TargetSeries> target_series_;  // "upstream\ntarget"
   std::string key_;

@@ -29,7 +29,7 @@ double secondsSince(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::RequestHead head,
+Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, base::RequestHead head,
                    const RequestMeta& meta, std::chrono::steady_clock::time_point start)
     : conn_(conn),
       ctx_(conn.ctx()),
@@ -81,7 +81,7 @@ void Exchange::start() {
     // OPTIONS * asks about sluice itself (RFC 9112 §3.2.4), and a Max-Forwards of 0 makes sluice
     // the final recipient (RFC 9110 §7.6.2): both are answered whether or not a route matches.
     if (head_.method == "OPTIONS"sv && original_target_ == "*"sv) {
-      filters::HeaderMap extra;
+      base::HeaderMap extra;
       extra.add("allow", kAllowedMethods);
       sendLocalReply(200, "", &extra);
       return;
@@ -123,7 +123,7 @@ ProxiedRequestFields Exchange::proxiedRequestFields() const {
 
 // Via names the protocol of the message as received (RFC 9110 §7.6.3): 1.0 from an HTTP/1.0
 // upstream.
-ProxiedFields Exchange::proxiedResponseFields(const filters::ResponseHead& head) {
+ProxiedFields Exchange::proxiedResponseFields(const base::ResponseHead& head) {
   ProxiedFields f;
   f.via = head.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
   f.request_id = request_id_;
@@ -142,7 +142,7 @@ void Exchange::prepareUpstreamHead() {
   if (rw.host) head_.host = *rw.host;
 }
 
-void Exchange::fetchInBackground(filters::RequestHead head, size_t max_body,
+void Exchange::fetchInBackground(base::RequestHead head, size_t max_body,
                                  filters::BackgroundDone done) {
   BackgroundFetch::start(ctx_, snapshot_, route_ != nullptr ? route_->upstream : -1,
                          std::move(head), max_body, std::move(done));
@@ -283,7 +283,7 @@ void Exchange::flushClient() {
   out_.clear();
 }
 
-void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
+void Exchange::onUpstreamHead(base::ResponseHead& head, bool interim) {
   if (interim) {
     // 1xx go to HTTP/1.1 clients (RFC 9110 §15.2), except a 100 when sluice sent its own to
     // answer the client's Expect.
@@ -355,7 +355,7 @@ void Exchange::onUpstreamHead(filters::ResponseHead& head, bool interim) {
 
 // When no filter wants the response head, nothing needs the edited field list: it is written in
 // one pass (appendProxiedResponseHead writes what the edits above would, tested byte for byte).
-void Exchange::writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
+void Exchange::writeProxiedHead(const base::ResponseHead& head, bool no_body, bool has_length,
                                 uint64_t length, std::string_view length_text) {
   const char* connection = chooseFraming(no_body, has_length);
   ProxiedFields add = proxiedResponseFields(head);

@@ -23,7 +23,7 @@ inline constexpr size_t kCoalesceLimit = 16 * 1024;
 
 class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
  public:
-  Exchange(ClientConnection& conn, SnapshotPtr snapshot, filters::RequestHead head,
+  Exchange(ClientConnection& conn, SnapshotPtr snapshot, base::RequestHead head,
            const RequestMeta& meta, std::chrono::steady_clock::time_point start);
   ~Exchange() override;
 
@@ -47,23 +47,23 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void onClientTunnelData(const char* data, size_t len);
 
   // filters::FilterCallbacks
-  void sendLocalReply(int status, std::string_view body, const filters::HeaderMap* extra) override;
-  void sendError(int status, std::string_view message, const filters::HeaderMap* extra) override;
+  void sendLocalReply(int status, std::string_view body, const base::HeaderMap* extra) override;
+  void sendError(int status, std::string_view message, const base::HeaderMap* extra) override;
   void continueRequest() override;
   void continueRequestAfter(std::chrono::milliseconds delay) override;
   const filters::StreamInfo& info() const override { return info_; }
   uv_loop_t* loop() const override { return ctx_.loop; }
   std::shared_ptr<filters::Waker> waker() override;
-  const filters::RequestHead& request() const override { return head_; }
+  const base::RequestHead& request() const override { return head_; }
   void setLogField(filters::LogField field, std::string_view value) override {
     (field == filters::LogField::Cache ? log_cache_ : log_ratelimit_) = value;
   }
-  void fetchInBackground(filters::RequestHead head, size_t max_body,
+  void fetchInBackground(base::RequestHead head, size_t max_body,
                          filters::BackgroundDone done) override;
 
   // UpstreamHandler
   void onUpstreamConnected() override;
-  void onUpstreamHead(filters::ResponseHead& head, bool interim) override;
+  void onUpstreamHead(base::ResponseHead& head, bool interim) override;
   void onUpstreamBody(const char* data, size_t len) override;
   void onUpstreamComplete() override;
   void onUpstreamError(UpstreamError error, bool response_started) override;
@@ -72,12 +72,12 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void onUpstreamTunnelData(const char* data, size_t len) override;
 
  private:
-  void writeProxiedHead(const filters::ResponseHead& head, bool no_body, bool has_length,
+  void writeProxiedHead(const base::ResponseHead& head, bool no_body, bool has_length,
                         uint64_t length, std::string_view length_text);
   const char* chooseFraming(bool no_body, bool has_length);
   void prepareUpstreamHead();
   ProxiedRequestFields proxiedRequestFields() const;
-  ProxiedFields proxiedResponseFields(const filters::ResponseHead& head);
+  ProxiedFields proxiedResponseFields(const base::ResponseHead& head);
   bool answersMaxForwards() const;  // OPTIONS and TRACE (RFC 9110 §7.6.2)
   bool applyMaxForwards();
   void forward();
@@ -97,7 +97,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   // syscall (head + body of a small response); flushClient() sends what is gathered.
   void flushClient();
   // Writes a whole local reply; `json` picks the content type of `body`.
-  void sendReply(int status, std::string_view body, bool json, const filters::HeaderMap* extra);
+  void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
   void finish();
   void logAndCount();
   void failUpstream(UpstreamError error);
@@ -105,13 +105,13 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   ClientConnection& conn_;
   WorkerContext& ctx_;
   SnapshotPtr snapshot_;
-  filters::RequestHead head_;
+  base::RequestHead head_;
   RequestMeta meta_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::system_clock::time_point wall_start_;
   std::string request_id_;
   std::string original_target_;
-  filters::HeaderMap received_fields_;  // TRACE only: the fields as the client sent them
+  base::HeaderMap received_fields_;  // TRACE only: the fields as the client sent them
   std::string original_host_;
   filters::StreamInfo info_;
   filters::FilterChain chain_;

@@ -26,7 +26,7 @@ bool Exchange::applyMaxForwards() {
     head_.headers.set("max-forwards", std::to_string(n - 1));
     return true;
   }
-  filters::HeaderMap extra;
+  base::HeaderMap extra;
   if (head_.method == "OPTIONS") {
     extra.add("allow", kAllowedMethods);
     sendLocalReply(200, "", &extra);
@@ -35,7 +35,7 @@ bool Exchange::applyMaxForwards() {
     std::string echo = head_.method + " " + original_target_ + " HTTP/1." +
                        std::to_string(head_.version_minor) + "\r\n";
     // RFC 9110 §9.3.8: the message as received, before sluice added its fields.
-    for (const filters::Header& h : received_fields_) {
+    for (const base::Header& h : received_fields_) {
       if (h.name == "authorization" || h.name == "cookie" || h.name == "proxy-authorization") continue;
       echo += h.name + ": " + h.value + "\r\n";
     }
@@ -45,13 +45,13 @@ bool Exchange::applyMaxForwards() {
   return false;
 }
 
-void Exchange::sendError(int status, std::string_view message, const filters::HeaderMap* extra) {
+void Exchange::sendError(int status, std::string_view message, const base::HeaderMap* extra) {
   const std::string* accept = head_.headers.get("accept");
   bool json = accept != nullptr && prefersJson(*accept);
   sendReply(status, localReplyBody(status, message, request_id_, json), json, extra);
 }
 
-void Exchange::sendLocalReply(int status, std::string_view body, const filters::HeaderMap* extra) {
+void Exchange::sendLocalReply(int status, std::string_view body, const base::HeaderMap* extra) {
   if (body.empty() && status >= 400) {
     sendError(status, {}, extra);
     return;
@@ -60,7 +60,7 @@ void Exchange::sendLocalReply(int status, std::string_view body, const filters::
 }
 
 void Exchange::sendReply(int status, std::string_view body, bool json,
-                         const filters::HeaderMap* extra) {
+                         const base::HeaderMap* extra) {
   if (response_started_ || finished_) return;
   if (up_ != nullptr) {
     up_->abandon();
@@ -68,13 +68,13 @@ void Exchange::sendReply(int status, std::string_view body, bool json,
   }
   endTry();  // a try cut short by a local answer counts for nothing
   status_ = status;
-  filters::ResponseHead head;
+  base::ResponseHead head;
   head.status = status;
   head.headers.add("date", ctx_.httpDate());
   head.headers.add("content-type", json ? "application/json" : "text/plain; charset=utf-8");
   head.headers.add("x-request-id", request_id_);
   if (extra != nullptr) {
-    for (const filters::Header& h : *extra) head.headers.set(h.name, h.value);
+    for (const base::Header& h : *extra) head.headers.set(h.name, h.value);
   }
   bool bodiless = status == 204 || status == 304 || (status >= 100 && status < 200);
   std::string filtered;

@@ -186,7 +186,7 @@ bool Exchange::reserveRetry(std::string_view condition) {
   const config::Retries& r = uc.retries;
   if (response_started_ || finished_ || tries_ > r.attempts || !retryOn(r, condition)) return false;
   if (!can_resend_body_ && meta_.framing != BodyFraming::None) return false;
-  if (!r.retry_non_idempotent && !filters::isIdempotentMethod(head_.method)) return false;
+  if (!r.retry_non_idempotent && !base::isIdempotentMethod(head_.method)) return false;
   uint64_t mask = excluded_;
   if (target_index_ >= 0 && target_index_ < 64) mask |= uint64_t{1} << target_index_;
   // Another target must be there, or the original failure stands.
@@ -230,7 +230,7 @@ void Exchange::onUpstreamError(UpstreamError error, bool response_started) {
   // target (not a retry: the target did nothing wrong).
   if (error == UpstreamError::Reset && !response_started && up_reused_ && !stale_retried_ &&
       !response_started_ && meta_.framing == BodyFraming::None &&
-      filters::isIdempotentMethod(head_.method)) {
+      base::isIdempotentMethod(head_.method)) {
     stale_retried_ = true;
     head_sent_ = false;
     upstream_sent_done_ = false;

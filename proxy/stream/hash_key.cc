@@ -31,7 +31,7 @@ std::string_view queryValue(std::string_view query, std::string_view name) {
 }
 
 std::string hashKeyText(std::string_view spec, std::string_view client_ip,
-                        const filters::RequestHead& head, std::string_view original_target) {
+                        const base::RequestHead& head, std::string_view original_target) {
   if (spec == "ip") return std::string(client_ip);
   if (spec == "uri") return std::string(original_target);
   if (spec == "path") {
@@ -43,7 +43,7 @@ std::string hashKeyText(std::string_view spec, std::string_view client_ip,
   std::string_view kind = spec.substr(0, colon);
   std::string name(spec.substr(colon + 1));
   if (kind == "header") {
-    filters::toLowerInPlace(name);
+    base::toLowerInPlace(name);
     const std::string* v = head.headers.get(name);
     return v != nullptr ? *v : std::string();
   }

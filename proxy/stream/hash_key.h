@@ -5,14 +5,14 @@
 #include <string>
 #include <string_view>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::proxy {
 
 // The key text for `spec` from the client's address and request. `original_target` is the
 // request target as the client sent it.
 std::string hashKeyText(std::string_view spec, std::string_view client_ip,
-                        const filters::RequestHead& head, std::string_view original_target);
+                        const base::RequestHead& head, std::string_view original_target);
 
 // The value of cookie `name` in a Cookie field value, or empty.
 std::string_view cookieValue(std::string_view cookies, std::string_view name);

@@ -44,7 +44,7 @@ bool prefersJson(std::string_view accept) {
 
 std::string localReplyBody(int status, std::string_view message, std::string_view request_id,
                            bool json) {
-  std::string text = message.empty() ? std::string(filters::reasonPhrase(status)) : std::string(message);
+  std::string text = message.empty() ? std::string(base::reasonPhrase(status)) : std::string(message);
   if (json) {
     return "{\"status\":" + std::to_string(status) + ",\"error\":" + config::jsonQuote(text) +
            ",\"request_id\":" + config::jsonQuote(request_id) + "}\n";
@@ -54,16 +54,16 @@ std::string localReplyBody(int status, std::string_view message, std::string_vie
 
 void appendLocalReply(int status, std::string_view message, std::string_view request_id,
                       std::string_view accept, bool head_only, bool close, std::string_view date,
-                      const filters::HeaderMap* extra, std::string& out) {
+                      const base::HeaderMap* extra, std::string& out) {
   bool json = prefersJson(accept);
   std::string body = localReplyBody(status, message, request_id, json);
-  filters::ResponseHead head;
+  base::ResponseHead head;
   head.status = status;
   head.headers.add("date", std::string(date));
   head.headers.add("content-type", json ? "application/json" : "text/plain; charset=utf-8");
   head.headers.add("x-request-id", std::string(request_id));
   if (extra != nullptr) {
-    for (const filters::Header& h : *extra) head.headers.set(h.name, h.value);
+    for (const base::Header& h : *extra) head.headers.set(h.name, h.value);
   }
   appendResponseHead(head, BodyFraming::Length, body.size(), close ? "close" : nullptr, out);
   if (!head_only) out.append(body);

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::proxy {
 
@@ -25,6 +25,6 @@ std::string localReplyBody(int status, std::string_view message, std::string_vie
 // `extra` fields, `connection: close` when `close`, and the body unless `head_only`.
 void appendLocalReply(int status, std::string_view message, std::string_view request_id,
                       std::string_view accept, bool head_only, bool close, std::string_view date,
-                      const filters::HeaderMap* extra, std::string& out);
+                      const base::HeaderMap* extra, std::string& out);
 
 }  // namespace sluice::proxy

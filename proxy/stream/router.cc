@@ -19,7 +19,7 @@ bool Router::hostMatches(std::string_view pattern, std::string_view host) {
   return pattern == host;
 }
 
-int Router::match(const filters::RequestHead& head) const {
+int Router::match(const base::RequestHead& head) const {
   std::string_view host = stripPort(head.host);
   std::string_view path = head.path();
   for (size_t i = 0; i < routes_->size(); ++i) {

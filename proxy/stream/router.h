@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 namespace sluice::proxy {
 
@@ -14,7 +14,7 @@ class Router {
  public:
   explicit Router(const std::vector<config::Route>& routes) : routes_(&routes) {}
   // Index into the config's routes of the first match, or -1 (answered 404).
-  int match(const filters::RequestHead& head) const;
+  int match(const base::RequestHead& head) const;
 
   // Exposed for tests: host without port, compared case-insensitively by the caller's contract
   // (both sides lower-case).

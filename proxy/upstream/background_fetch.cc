@@ -13,7 +13,7 @@ constexpr uint64_t kCheckMs = 200;
 }  // namespace
 
 void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
-                            filters::RequestHead head, size_t max_body,
+                            base::RequestHead head, size_t max_body,
                             filters::BackgroundDone done) {
   auto* f = new BackgroundFetch(ctx, std::move(snapshot), std::move(head), max_body,
                                 std::move(done));
@@ -24,7 +24,7 @@ void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstre
 }
 
 BackgroundFetch::BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot,
-                                 filters::RequestHead head, size_t max_body,
+                                 base::RequestHead head, size_t max_body,
                                  filters::BackgroundDone done)
     : ctx_(ctx),
       snapshot_(std::move(snapshot)),
@@ -120,7 +120,7 @@ void BackgroundFetch::sendHead() {
   up_->write(&b, 1);  // a failure reports through onUpstreamError (this may be gone then)
 }
 
-void BackgroundFetch::onUpstreamHead(filters::ResponseHead& head, bool interim) {
+void BackgroundFetch::onUpstreamHead(base::ResponseHead& head, bool interim) {
   if (interim) return;
   if (head.status == 101) {  // nothing asked for an upgrade
     up_->abandon();
@@ -131,7 +131,7 @@ void BackgroundFetch::onUpstreamHead(filters::ResponseHead& head, bool interim) 
   response_.status = head.status;
   response_.headers = head.headers;
   // As a response reaches the filters of an Exchange: hop by hop fields gone, Via and Date set.
-  filters::HeaderMap& h = response_.headers;
+  base::HeaderMap& h = response_.headers;
   removeHopByHop(h, false);
   h.appendToList("via", "1.1 sluice");
   if (!h.has("date")) h.add("date", ctx_.httpDate());

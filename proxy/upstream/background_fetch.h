@@ -22,11 +22,11 @@ class BackgroundFetch final : public UpstreamHandler {
   // Starts the fetch for snapshot upstream `upstream_index` (-1: none; `done` gets nullopt).
   // `done` always runs later, from the loop, never inside start().
   static void start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
-                    filters::RequestHead head, size_t max_body, filters::BackgroundDone done);
+                    base::RequestHead head, size_t max_body, filters::BackgroundDone done);
 
   // UpstreamHandler
   void onUpstreamConnected() override { sendHead(); }
-  void onUpstreamHead(filters::ResponseHead& head, bool interim) override;
+  void onUpstreamHead(base::ResponseHead& head, bool interim) override;
   void onUpstreamBody(const char* data, size_t len) override;
   void onUpstreamComplete() override;
   void onUpstreamError(UpstreamError error, bool response_started) override;
@@ -35,7 +35,7 @@ class BackgroundFetch final : public UpstreamHandler {
   void onUpstreamTunnelData(const char*, size_t) override {}
 
  private:
-  BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, filters::RequestHead head,
+  BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, base::RequestHead head,
                   size_t max_body, filters::BackgroundDone done);
   ~BackgroundFetch() override;
   bool pick(int upstream_index);
@@ -48,7 +48,7 @@ class BackgroundFetch final : public UpstreamHandler {
 
   WorkerContext& ctx_;
   SnapshotPtr snapshot_;
-  filters::RequestHead head_;
+  base::RequestHead head_;
   size_t max_body_;
   filters::BackgroundDone done_;
   const UpstreamRuntime* upstream_ = nullptr;

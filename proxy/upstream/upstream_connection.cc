@@ -448,8 +448,8 @@ int UpstreamConnection::onStatus(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
-filters::Header& UpstreamConnection::openField() {
-  std::vector<filters::Header>& f = head_.headers.fields();
+base::Header& UpstreamConnection::openField() {
+  std::vector<base::Header>& f = head_.headers.fields();
   if (!field_open_) {
     if (nfields_ == f.size()) f.emplace_back();
     f[nfields_].name.clear();
@@ -475,10 +475,10 @@ int UpstreamConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
 
 int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
   UpstreamConnection* c = self(p);
-  filters::Header& h = c->openField();
+  base::Header& h = c->openField();
   c->field_open_ = false;
   if (h.name.empty()) return HPE_USER;  // ": value": llhttp 8.1 lets an empty name through
-  filters::toLowerInPlace(h.name);
+  base::toLowerInPlace(h.name);
   std::string& v = h.value;
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
   if (hasFieldValueControlBytes(v)) return HPE_USER;
@@ -491,7 +491,7 @@ int UpstreamConnection::onHeaderValueComplete(llhttp_t* p) {
 // reason phrase, and a transfer coding
 // other than chunked alone, which sluice cannot decode and must not relay under another label
 // (RFC 9112 §6.1; nginx refuses it the same way).
-bool UpstreamConnection::validResponseHead(llhttp_t* p, const filters::ResponseHead& head,
+bool UpstreamConnection::validResponseHead(llhttp_t* p, const base::ResponseHead& head,
                                            bool bodiless) {
   if (llhttp_get_http_major(p) != 1 || head.status < 100 || head.status > 599) return false;
   if (hasFieldValueControlBytes(head.reason)) return false;  // RFC 9112 §4: no NUL and the like
@@ -515,7 +515,7 @@ bool UpstreamConnection::validResponseHead(llhttp_t* p, const filters::ResponseH
 // answers to HEAD (RFC 9112 §6.3).
 int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
   UpstreamConnection* c = self(p);
-  std::vector<filters::Header>& fields = c->head_.headers.fields();
+  std::vector<base::Header>& fields = c->head_.headers.fields();
   fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(c->nfields_), fields.end());
   int status = llhttp_get_status_code(p);
   c->head_.status = status;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 #include "proxy/runtime/snapshot.h"
 #include "proxy/net/connection_list.h"
 #include "proxy/net/tcp_write.h"
@@ -44,7 +44,7 @@ class UpstreamHandler {
   virtual void onUpstreamConnected() = 0;
   // A response head; `interim` for 1xx other than 101. Called again for the final head after
   // interim ones.
-  virtual void onUpstreamHead(filters::ResponseHead& head, bool interim) = 0;
+  virtual void onUpstreamHead(base::ResponseHead& head, bool interim) = 0;
   virtual void onUpstreamBody(const char* data, size_t len) = 0;
   // The response is complete; the connection has already gone back to the pool or been closed
   // and must not be used again.
@@ -132,7 +132,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
 
   static void onClosed(uv_handle_t* h);
-  static bool validResponseHead(llhttp_t* p, const filters::ResponseHead& head, bool bodiless);
+  static bool validResponseHead(llhttp_t* p, const base::ResponseHead& head, bool bodiless);
   static int onHeadersComplete(llhttp_t* p);
   static int onMessageComplete(llhttp_t* p);
   bool countHeadBytes(size_t len);
@@ -140,7 +140,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   static int onHeaderField(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValueComplete(llhttp_t* p);
-  filters::Header& openField();  // the field being parsed, begun if need be
+  base::Header& openField();  // the field being parsed, begun if need be
   static int onBody(llhttp_t* p, const char* at, size_t len);
   static int onMessageBegin(llhttp_t* p);
   static const llhttp_settings_t* settings();
@@ -171,7 +171,7 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   bool upgrade_ = false;
   // Fields are parsed straight into head_'s field vector, whose strings keep their buffers from
   // one response to the next: field `nfields_` is the one being parsed.
-  filters::ResponseHead head_;
+  base::ResponseHead head_;
   size_t nfields_ = 0;
   bool field_open_ = false;
   size_t head_bytes_ = 0;  // of the response head being parsed (and its trailers)

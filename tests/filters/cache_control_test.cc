@@ -32,14 +32,14 @@ TEST(CacheControl, RequestDirectives) {
   EXPECT_EQ(cc.max_stale, 5);
   EXPECT_EQ(parseCacheControl("max-stale").max_stale, kAnyStale);
   EXPECT_FALSE(parseCacheControl("max-age=1").max_stale);
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("cache-control", "max-age=1");
   h.add("cache-control", "only-if-cached");
   EXPECT_TRUE(parseCacheControl(h).only_if_cached);
 }
 
 TEST(CacheControl, SeveralFieldsCombine) {
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("cache-control", "max-age=10");
   h.add("cache-control", "private");
   CacheControl cc = parseCacheControl(h);
@@ -82,7 +82,7 @@ TEST(HttpDate, OnlyTheGrammarOfRfc9110) {
 }
 
 TEST(Freshness, ExplicitLifetimeOrder) {
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("expires", "Sun, 06 Nov 1994 08:50:37 GMT");
   const int64_t date = 784111777;
   CacheControl none;
@@ -91,10 +91,10 @@ TEST(Freshness, ExplicitLifetimeOrder) {
   EXPECT_EQ(explicitLifetime(ma, h, date), 5'000);
   CacheControl sm = parseCacheControl("max-age=5, s-maxage=7");
   EXPECT_EQ(explicitLifetime(sm, h, date), 7'000);
-  HeaderMap bad;
+  base::HeaderMap bad;
   bad.add("expires", "0");
   EXPECT_EQ(explicitLifetime(none, bad, date), 0);  // invalid Expires: already stale
-  EXPECT_FALSE(explicitLifetime(none, HeaderMap{}, date));  // says nothing: heuristic
+  EXPECT_FALSE(explicitLifetime(none, base::HeaderMap{}, date));  // says nothing: heuristic
 }
 
 TEST(Freshness, AgeArithmetic) {
@@ -129,7 +129,7 @@ TEST(Freshness, ApparentAgeInWholeSeconds) {
 }
 
 TEST(Freshness, AgeField) {
-  HeaderMap h;
+  base::HeaderMap h;
   EXPECT_FALSE(parseAgeField(h));
   h.add("age", " 42 ");
   EXPECT_EQ(parseAgeField(h), 42);
@@ -161,7 +161,7 @@ TEST(Freshness, HeuristicStatuses) {
 
 TEST(Freshness, HeuristicIsAFractionOfTheLastModifiedAgeCapped) {
   const int64_t date = 1'700'000'000;
-  HeaderMap h;
+  base::HeaderMap h;
   EXPECT_FALSE(heuristicLifetime(h, date, 0.1, 86'400'000));  // no Last-Modified: none
   h.add("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT");
   // Decades old: the cap.
@@ -180,7 +180,7 @@ TEST(Freshness, HeuristicIsAFractionOfTheLastModifiedAgeCapped) {
 TEST(Freshness, ExpiresAgainstTheReceiveTimeAndNotBesideCdnCacheControl) {
   // explicitLifetime gets the Date or, when it is invalid, the receive time: either way Expires
   // counts from it.
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("expires", "Sun, 06 Nov 1994 08:50:37 GMT");
   EXPECT_EQ(explicitLifetime(CacheControl{}, h, 784111777 + 30), 30'000);
   EXPECT_EQ(explicitLifetime(CacheControl{}, h, 784111777 + 600), 0);  // past: stale
@@ -191,7 +191,7 @@ TEST(Freshness, ExpiresAgainstTheReceiveTimeAndNotBesideCdnCacheControl) {
 TEST(CacheControl, FirstOccurrenceOfADirectiveCounts) {
   EXPECT_EQ(parseCacheControl("max-age=3600, max-age=1").max_age, 3600);
   EXPECT_EQ(parseCacheControl("max-age=1, max-age=3600").max_age, 1);
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("cache-control", "s-maxage=5");
   h.add("cache-control", "s-maxage=500, max-age=7");
   CacheControl cc = parseCacheControl(h);

@@ -164,7 +164,7 @@ TEST(CacheDirectives, SMaxageMeansProxyRevalidate) {
   Req swr(env, "/sm");
   EXPECT_EQ(swr.status, FilterStatus::Continue);  // not STALE
   EXPECT_TRUE(swr.cb.fetches.empty());
-  ResponseHead r = swr.respond(503, {}, "down");
+  base::ResponseHead r = swr.respond(503, {}, "down");
   EXPECT_TRUE(swr.cb.replies.empty());  // the 503 passes: no stale-if-error either
   EXPECT_EQ(r.status, 503);
 }
@@ -190,7 +190,7 @@ TEST(CacheDirectives, ServedWithExactlyTheStoredFields) {
   EXPECT_EQ(*delivered(hit2).get("content-type"), "text/html");
   // A 304 carries no representation metadata beyond what RFC 9110 §15.4.5 lists.
   Req cond2(env, "/html", {{"if-none-match", "\"h\""}});
-  HeaderMap h = delivered(cond2);
+  base::HeaderMap h = delivered(cond2);
   EXPECT_FALSE(h.has("content-type"));
   EXPECT_FALSE(h.has("content-encoding"));
   EXPECT_EQ(*h.get("etag"), "\"h\"");
@@ -214,7 +214,7 @@ TEST(CacheDirectives, ConditionalMissGoesToTheOriginWithTheClientsValidators) {
   ASSERT_EQ(a.status, FilterStatus::Continue);
   EXPECT_EQ(*a.head.headers.get("if-none-match"), "\"v1\"");
   EXPECT_TRUE(a.head.headers.has("if-modified-since"));
-  ResponseHead r = a.respond(304, {{"cache-control", "max-age=60"}, {"etag", "\"v1\""}}, "");
+  base::ResponseHead r = a.respond(304, {{"cache-control", "max-age=60"}, {"etag", "\"v1\""}}, "");
   EXPECT_EQ(r.status, 304);  // passes to the client
   EXPECT_TRUE(a.cb.replies.empty());
   EXPECT_EQ(*r.headers.get("x-cache"), "MISS");

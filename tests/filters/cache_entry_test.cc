@@ -151,7 +151,7 @@ TEST(CacheCdn, CdnCacheControlGoesAheadOfCacheControl) {
       env, "/c6", {{"cache-control", "max-age=600"}, {"cdn-cache-control", "max-age=0,"}}, 1'000));
   // Forwarded unchanged by default (RFC 9213 §3).
   Req a(env, "/c7");
-  ResponseHead r = a.respond(200, {{"cdn-cache-control", "max-age=600"}}, "x");
+  base::ResponseHead r = a.respond(200, {{"cdn-cache-control", "max-age=600"}}, "x");
   EXPECT_EQ(*r.headers.get("cdn-cache-control"), "max-age=600");
   Req b(env, "/c7");
   ASSERT_EQ(b.cb.replies.size(), 1u);
@@ -163,7 +163,7 @@ TEST(CacheCdn, UseAndRemoveOrIgnore) {
   cfg.cdn_cache_control = config::CdnCacheControl::UseAndRemove;
   Env env(cfg);
   Req a(env, "/r");
-  ResponseHead r = a.respond(200, {{"cdn-cache-control", "max-age=600"}}, "x");
+  base::ResponseHead r = a.respond(200, {{"cdn-cache-control", "max-age=600"}}, "x");
   EXPECT_FALSE(r.headers.get("cdn-cache-control"));
   env.now += 100'000;
   Req b(env, "/r");

@@ -16,8 +16,8 @@ namespace sluice::filters::testing {
 struct Env {
   config::CacheFilter cfg;
   int64_t now = 1'700'000'000'000;
-  Counter hit, miss, stale, bypass;
-  Gauge bytes;
+  base::Counter hit, miss, stale, bypass;
+  base::Gauge bytes;
   std::shared_ptr<CacheStore> store;
   std::unique_ptr<CacheFactory> factory;
 
@@ -32,7 +32,7 @@ struct Env {
 struct Req {
   std::unique_ptr<Filter> f;
   testing::FakeCallbacks cb;
-  RequestHead head;
+  base::RequestHead head;
   FilterStatus status;
 
   Req(Env& env, const char* target, std::vector<std::pair<const char*, const char*>> h = {},
@@ -46,9 +46,9 @@ struct Req {
     status = f->onRequestHeaders(head, cb);
   }
   // The origin's answer.
-  ResponseHead respond(int code, std::vector<std::pair<const char*, const char*>> h,
+  base::ResponseHead respond(int code, std::vector<std::pair<const char*, const char*>> h,
                        std::string body) {
-    ResponseHead r;
+    base::ResponseHead r;
     r.status = code;
     for (auto& [k, v] : h) r.headers.add(k, v);
     f->onResponseHeaders(r, cb);
@@ -75,13 +75,13 @@ inline std::string httpDate(int64_t seconds) {
 // The head a local reply reaches the client with: what Exchange::sendLocalReply builds (its own
 // Date, Content-Type and x-request-id, then the filter's fields) after the filter's own response
 // phase ran over it.
-inline HeaderMap delivered(Req& r, size_t i = 0) {
-  ResponseHead head;
+inline base::HeaderMap delivered(Req& r, size_t i = 0) {
+  base::ResponseHead head;
   head.status = r.cb.replies.at(i).status;
   head.headers.add("date", "Thu, 01 Jan 2099 00:00:00 GMT");
   head.headers.add("content-type", "text/plain; charset=utf-8");
   head.headers.add("x-request-id", "rid");
-  for (const Header& h : r.cb.replies[i].headers) head.headers.set(h.name, h.value);
+  for (const base::Header& h : r.cb.replies[i].headers) head.headers.set(h.name, h.value);
   r.f->onResponseHeaders(head, r.cb);
   return head.headers;
 }

@@ -6,7 +6,7 @@ namespace sluice::filters {
 namespace {
 
 RequestDirectives directives(std::vector<std::pair<const char*, const char*>> fields) {
-  HeaderMap h;
+  base::HeaderMap h;
   for (auto& [k, v] : fields) h.add(k, v);
   return parseRequestDirectives(h);
 }

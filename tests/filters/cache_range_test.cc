@@ -76,7 +76,7 @@ TEST(RangeReplyBody, SinglePartMultipartAnd416) {
 }
 
 TEST(IfRange, StrongEtagOrStrongDate) {
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("etag", "\"v1\"");
   h.add("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT");
   h.add("date", "Sun, 06 Nov 1994 09:49:37 GMT");
@@ -105,7 +105,7 @@ TEST(CacheRanges, ServedFromAStoredComplete200) {
   ASSERT_EQ(one.cb.replies.size(), 1u);
   EXPECT_EQ(one.cb.replies[0].status, 206);
   EXPECT_EQ(one.cb.replies[0].body, "bcd");
-  HeaderMap got = delivered(one);
+  base::HeaderMap got = delivered(one);
   EXPECT_EQ(*got.get("content-range"), "bytes 1-3/10");
   EXPECT_EQ(*got.get("content-type"), "text/plain");
   EXPECT_EQ(*got.get("x-cache"), "HIT");
@@ -114,7 +114,7 @@ TEST(CacheRanges, ServedFromAStoredComplete200) {
   Req multi(env, "/r", {{"range", "bytes=0-0,-1"}});
   ASSERT_EQ(multi.cb.replies.size(), 1u);
   EXPECT_EQ(multi.cb.replies[0].status, 206);
-  HeaderMap mh = delivered(multi);
+  base::HeaderMap mh = delivered(multi);
   std::string ct = *mh.get("content-type");
   ASSERT_EQ(ct.rfind("multipart/byteranges; boundary=", 0), 0u) << ct;
   std::string boundary = ct.substr(ct.find('=') + 1);
@@ -149,7 +149,7 @@ TEST(CacheRanges, AMissGoesToTheOriginAndA206IsNotStored) {
   Req a(env, "/m", {{"range", "bytes=0-1"}});
   ASSERT_EQ(a.status, FilterStatus::Continue);
   EXPECT_EQ(*a.head.headers.get("range"), "bytes=0-1");  // forwarded as it is
-  ResponseHead r =
+  base::ResponseHead r =
       a.respond(206, {{"cache-control", "max-age=60"}, {"content-range", "bytes 0-1/10"}}, "ab");
   EXPECT_EQ(*r.headers.get("x-cache"), "MISS");
   Req b(env, "/m");

@@ -14,7 +14,7 @@ TEST(CacheFilter, MissThenHitThenRevalidate) {
   Env env;
   Req a(env, "/x");
   EXPECT_EQ(a.status, FilterStatus::Continue);
-  ResponseHead r = a.respond(200, {{"cache-control", "max-age=10"}, {"etag", "\"v1\""}}, "hello");
+  base::ResponseHead r = a.respond(200, {{"cache-control", "max-age=10"}, {"etag", "\"v1\""}}, "hello");
   EXPECT_EQ(*r.headers.get("x-cache"), "MISS");
   EXPECT_EQ(env.miss.value(), 1u);
   EXPECT_GT(env.bytes.value(), 0);
@@ -145,7 +145,7 @@ TEST(CacheFilter, StaleWhileRevalidateRefreshesInTheBackground) {
   Req first(env, "/s", {{"if-none-match", "\"client\""}}, "HEAD");
   EXPECT_EQ(served(first, "STALE"), "v1");  // (the exchange drops the body of a HEAD)
   ASSERT_EQ(first.cb.fetches.size(), 1u);
-  const RequestHead& sent = first.cb.fetches[0].head;
+  const base::RequestHead& sent = first.cb.fetches[0].head;
   EXPECT_EQ(sent.method, "GET");
   EXPECT_EQ(*sent.headers.get("if-none-match"), "\"v1\"");
   EXPECT_EQ(first.cb.fetches[0].max_body, env.store->largestEntry());
@@ -239,9 +239,9 @@ TEST(CacheFilter, VaryKeepsVariantsApart) {
 }
 
 TEST(CacheStore, ByteBoundLruAndPurge) {
-  Gauge g;
+  base::Gauge g;
   CacheStore store(64 * 1024, &g);
-  HeaderMap none;
+  base::HeaderMap none;
   for (int i = 0; i < 1000; ++i) {
     auto e = std::make_shared<CachedResponse>();
     e->body = std::make_shared<const std::string>(100, 'x');

@@ -48,7 +48,7 @@ TEST(CdnCacheControl, InvalidOrEmptyFieldsAreIgnored) {
 }
 
 TEST(CdnCacheControl, ReplacesCacheControlAndExpiresWhenValid) {
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("cache-control", "no-store");
   h.add("expires", "0");
   h.add("cdn-cache-control", "max-age=600");
@@ -67,7 +67,7 @@ TEST(CdnCacheControl, ReplacesCacheControlAndExpiresWhenValid) {
   EXPECT_TRUE(cc.no_store);
   EXPECT_TRUE(use_expires);
   // Several fields are one dictionary; a later key wins (RFC 8941 §3.2).
-  HeaderMap two;
+  base::HeaderMap two;
   two.add("cdn-cache-control", "max-age=10");
   two.add("cdn-cache-control", "max-age=20, no-cache");
   cc = responseDirectives(two, true, &use_expires);

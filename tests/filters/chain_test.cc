@@ -27,7 +27,7 @@ class RecordingFilter final : public Filter {
   RecordingFilter(std::string name, Behaviour b, Log* log)
       : name_(std::move(name)), b_(b), log_(log) {}
 
-  FilterStatus onRequestHeaders(RequestHead& head, FilterCallbacks&) override {
+  FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks&) override {
     log_->push_back(name_ + ".reqh");
     head.headers.add("x-seen", name_);
     if (b_.stop_request_headers_once && !stopped_) {
@@ -41,7 +41,7 @@ class RecordingFilter final : public Filter {
     data += name_;
     return b_.stop_request_body ? FilterStatus::Stop : FilterStatus::Continue;
   }
-  FilterStatus onResponseHeaders(ResponseHead&, FilterCallbacks&) override {
+  FilterStatus onResponseHeaders(base::ResponseHead&, FilterCallbacks&) override {
     log_->push_back(name_ + ".resh");
     return b_.stop_response_headers ? FilterStatus::Stop : FilterStatus::Continue;
   }
@@ -109,8 +109,8 @@ class ChainTest : public ::testing::Test {
   FactoryList factories_;
   FilterChain chain_;
   NullCallbacks cb_;
-  RequestHead req_;
-  ResponseHead resp_;
+  base::RequestHead req_;
+  base::ResponseHead resp_;
 };
 
 TEST_F(ChainTest, EmptyChainContinuesEverywhere) {

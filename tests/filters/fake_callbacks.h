@@ -15,27 +15,27 @@ class FakeCallbacks : public FilterCallbacks {
   struct Reply {
     int status;
     std::string body;
-    HeaderMap headers;
+    base::HeaderMap headers;
   };
 
-  void sendLocalReply(int status, std::string_view body, const HeaderMap* extra) override {
-    replies.push_back(Reply{status, std::string(body), extra ? *extra : HeaderMap{}});
+  void sendLocalReply(int status, std::string_view body, const base::HeaderMap* extra) override {
+    replies.push_back(Reply{status, std::string(body), extra ? *extra : base::HeaderMap{}});
   }
   void continueRequest() override { ++continued; }
   void continueRequestAfter(std::chrono::milliseconds d) override { delays.push_back(d); }
   const StreamInfo& info() const override { return info_; }
   uv_loop_t* loop() const override { return loop_; }
   std::shared_ptr<Waker> waker() override { return nullptr; }
-  const RequestHead& request() const override { return request_; }
+  const base::RequestHead& request() const override { return request_; }
   void setLogField(LogField f, std::string_view v) override {
     (f == LogField::Cache ? cache_field : ratelimit_field) = std::string(v);
   }
   // Background fetches are recorded; a test answers one by calling its `done`.
-  void fetchInBackground(RequestHead head, size_t max_body, BackgroundDone done) override {
+  void fetchInBackground(base::RequestHead head, size_t max_body, BackgroundDone done) override {
     fetches.push_back(Fetch{std::move(head), max_body, std::move(done)});
   }
   struct Fetch {
-    RequestHead head;
+    base::RequestHead head;
     size_t max_body;
     BackgroundDone done;
   };
@@ -47,7 +47,7 @@ class FakeCallbacks : public FilterCallbacks {
   int continued = 0;
   std::vector<std::chrono::milliseconds> delays;
   StreamInfo info_;
-  RequestHead request_;
+  base::RequestHead request_;
   uv_loop_t* loop_ = nullptr;
 };
 

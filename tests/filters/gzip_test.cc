@@ -160,8 +160,8 @@ struct Run {
   testing::FakeCallbacks cb;
 };
 
-ResponseHead textHead(size_t length) {
-  ResponseHead h;
+base::ResponseHead textHead(size_t length) {
+  base::ResponseHead h;
   h.headers.add("content-type", "text/plain");
   h.headers.add("content-length", std::to_string(length));
   h.headers.add("etag", "\"abc\"");
@@ -174,12 +174,12 @@ TEST(GzipFilter, CompressesAndAdjustsTheHead) {
   GzipFactory f(cfg);
   auto filter = f.create();
   testing::FakeCallbacks cb;
-  RequestHead req;
+  base::RequestHead req;
   req.method = "GET";
   req.headers.add("accept-encoding", "gzip");
   filter->onRequestHeaders(req, cb);
   std::string body = sample(5000, 1);
-  ResponseHead h = textHead(body.size());
+  base::ResponseHead h = textHead(body.size());
   filter->onResponseHeaders(h, cb);
   EXPECT_FALSE(h.headers.has("content-length"));
   EXPECT_EQ(*h.headers.get("content-encoding"), "gzip");
@@ -195,10 +195,10 @@ TEST(GzipFilter, CompressesAndAdjustsTheHead) {
 TEST(GzipFilter, SkipsWhatItMustNotTouch) {
   config::GzipFilter cfg;
   GzipFactory f(cfg);
-  auto check = [&](const char* method, const char* ae, ResponseHead h, bool vary) {
+  auto check = [&](const char* method, const char* ae, base::ResponseHead h, bool vary) {
     auto filter = f.create();
     testing::FakeCallbacks cb;
-    RequestHead req;
+    base::RequestHead req;
     req.method = method;
     if (ae) req.headers.add("accept-encoding", ae);
     filter->onRequestHeaders(req, cb);
@@ -211,7 +211,7 @@ TEST(GzipFilter, SkipsWhatItMustNotTouch) {
   check("GET", "gzip;q=0", textHead(5000), true);
   check("GET", nullptr, textHead(5000), true);
   check("GET", "gzip", textHead(10), false);  // below min_bytes
-  ResponseHead h = textHead(5000);
+  base::ResponseHead h = textHead(5000);
   h.status = 206;
   check("GET", "gzip", h, false);
   h = textHead(5000);
@@ -226,13 +226,13 @@ TEST(GzipFilter, SkipsWhatItMustNotTouch) {
 }
 
 // One request through a gzip filter: `req` fields, then the response head `h`.
-ResponseHead runHead(const config::GzipFilter& cfg, const char* method,
-                     std::vector<std::pair<const char*, const char*>> req, ResponseHead h,
+base::ResponseHead runHead(const config::GzipFilter& cfg, const char* method,
+                     std::vector<std::pair<const char*, const char*>> req, base::ResponseHead h,
                      std::string* body_out = nullptr) {
   GzipFactory f(cfg);
   auto filter = f.create();
   testing::FakeCallbacks cb;
-  RequestHead r;
+  base::RequestHead r;
   r.method = method;
   for (auto& [k, v] : req) r.headers.add(k, v);
   filter->onRequestHeaders(r, cb);
@@ -248,7 +248,7 @@ ResponseHead runHead(const config::GzipFilter& cfg, const char* method,
 TEST(GzipFilter, HeadGetsTheHeadAGetWould) {
   config::GzipFilter cfg;
   std::string body = "unset";
-  ResponseHead h = runHead(cfg, "HEAD", {{"accept-encoding", "gzip"}}, textHead(5000), &body);
+  base::ResponseHead h = runHead(cfg, "HEAD", {{"accept-encoding", "gzip"}}, textHead(5000), &body);
   EXPECT_EQ(*h.headers.get("content-encoding"), "gzip");
   EXPECT_FALSE(h.headers.has("content-length"));
   EXPECT_EQ(*h.headers.get("vary"), "Accept-Encoding");
@@ -263,13 +263,13 @@ TEST(GzipFilter, HeadGetsTheHeadAGetWould) {
 TEST(GzipFilter, NotModifiedMatchesTheVariantTheClientHolds) {
   config::GzipFilter cfg;
   auto notModified = [] {
-    ResponseHead h;
+    base::ResponseHead h;
     h.status = 304;
     h.headers.add("etag", "\"abc\"");
     return h;
   };
   // The client holds the compressed variant (its weakened ETag): the 304 says so.
-  ResponseHead h = runHead(cfg, "GET", {{"accept-encoding", "gzip"}, {"if-none-match", "W/\"abc\""}},
+  base::ResponseHead h = runHead(cfg, "GET", {{"accept-encoding", "gzip"}, {"if-none-match", "W/\"abc\""}},
                            notModified());
   EXPECT_EQ(*h.headers.get("etag"), "W/\"abc\"");
   EXPECT_EQ(*h.headers.get("vary"), "Accept-Encoding");
@@ -281,19 +281,19 @@ TEST(GzipFilter, NotModifiedMatchesTheVariantTheClientHolds) {
   EXPECT_EQ(*h.headers.get("vary"), "Accept-Encoding");
   EXPECT_FALSE(h.headers.has("content-encoding"));
   // What the 200 would not have been compressed for: untouched.
-  ResponseHead img = notModified();
+  base::ResponseHead img = notModified();
   img.headers.add("content-type", "image/png");
   h = runHead(cfg, "GET", {{"if-none-match", "W/\"abc\""}}, img);
   EXPECT_FALSE(h.headers.has("vary"));
   EXPECT_EQ(*h.headers.get("etag"), "\"abc\"");
-  ResponseHead nt = notModified();
+  base::ResponseHead nt = notModified();
   nt.headers.add("cache-control", "no-transform");
   EXPECT_FALSE(runHead(cfg, "GET", {}, nt).headers.has("vary"));
 }
 
 TEST(GzipFilter, AcceptEncodingLinesCombine) {
   config::GzipFilter cfg;  // encodings: [gzip]
-  ResponseHead h =
+  base::ResponseHead h =
       runHead(cfg, "GET", {{"accept-encoding", "br"}, {"accept-encoding", "gzip"}}, textHead(5000));
   EXPECT_EQ(*h.headers.get("content-encoding"), "gzip");
   h = runHead(cfg, "GET", {{"accept-encoding", "gzip"}, {"accept-encoding", "gzip;q=0"}},
@@ -303,7 +303,7 @@ TEST(GzipFilter, AcceptEncodingLinesCombine) {
 
 TEST(GzipFilter, AcceptRangesGoesWhenCompressed) {
   config::GzipFilter cfg;
-  ResponseHead in = textHead(5000);
+  base::ResponseHead in = textHead(5000);
   in.headers.add("accept-ranges", "bytes");
   EXPECT_FALSE(runHead(cfg, "GET", {{"accept-encoding", "gzip"}}, in).headers.has("accept-ranges"));
   EXPECT_TRUE(runHead(cfg, "GET", {}, in).headers.has("accept-ranges"));

@@ -10,21 +10,21 @@
 namespace sluice::filters {
 namespace {
 
-std::vector<std::string> flat(const HeaderMap& h) {
+std::vector<std::string> flat(const base::HeaderMap& h) {
   std::vector<std::string> out;
-  for (const Header& f : h) out.push_back(f.name + "=" + f.value);
+  for (const base::Header& f : h) out.push_back(f.name + "=" + f.value);
   return out;
 }
 
 class NullCallbacks final : public testing::FakeCallbacks {
  public:
-  void sendLocalReply(int, std::string_view, const HeaderMap*) override { ADD_FAILURE(); }
+  void sendLocalReply(int, std::string_view, const base::HeaderMap*) override { ADD_FAILURE(); }
   void continueRequest() override { ADD_FAILURE(); }
   void continueRequestAfter(std::chrono::milliseconds) override { ADD_FAILURE(); }
 };
 
 TEST(HeaderRewriteApply, EmptyRewriteChangesNothing) {
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("a", "1");
   HeaderRewriteFactory::apply(config::HeaderRewrite{}, h);
   EXPECT_EQ(flat(h), (std::vector<std::string>{"a=1"}));
@@ -33,7 +33,7 @@ TEST(HeaderRewriteApply, EmptyRewriteChangesNothing) {
 TEST(HeaderRewriteApply, RemovesEveryDuplicate) {
   config::HeaderRewrite rw;
   rw.remove = {"x-debug", "x-absent"};
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("x-debug", "1");
   h.add("keep", "k");
   h.add("x-debug", "2");
@@ -44,7 +44,7 @@ TEST(HeaderRewriteApply, RemovesEveryDuplicate) {
 TEST(HeaderRewriteApply, SetReplacesAllDuplicatesOrAppends) {
   config::HeaderRewrite rw;
   rw.set = {{"x-gateway", "sluice"}, {"x-new", "n"}};
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("x-gateway", "client-1");
   h.add("other", "o");
   h.add("x-gateway", "client-2");
@@ -56,7 +56,7 @@ TEST(HeaderRewriteApply, RemovalsRunBeforeSetsSoSetWins) {
   config::HeaderRewrite rw;
   rw.set = {{"x-a", "set"}};
   rw.remove = {"x-a", "x-b"};
-  HeaderMap h;
+  base::HeaderMap h;
   h.add("x-a", "old");
   h.add("x-b", "old");
   h.add("z", "z");
@@ -76,14 +76,14 @@ TEST(HeaderRewriteFilter, RequestAndResponseRewritesGoToTheirPhase) {
   std::unique_ptr<Filter> filter = factory.create();
   NullCallbacks cb;
 
-  RequestHead rq;
+  base::RequestHead rq;
   rq.headers.add("x-debug", "1");
   rq.headers.add("server", "untouched-on-request");
   EXPECT_EQ(filter->onRequestHeaders(rq, cb), FilterStatus::Continue);
   EXPECT_EQ(flat(rq.headers),
             (std::vector<std::string>{"server=untouched-on-request", "x-gateway=sluice"}));
 
-  ResponseHead rs;
+  base::ResponseHead rs;
   rs.headers.add("server", "nginx");
   rs.headers.add("x-debug", "untouched-on-response");
   EXPECT_EQ(filter->onResponseHeaders(rs, cb), FilterStatus::Continue);

@@ -17,8 +17,8 @@ config::Route routeWith(config::FilterSpec spec, const char* name) {
 }
 
 struct Built {
-  Registry metrics;  // before the state store: policies remove their collectors from it
-  StateStore state;
+  base::MetricsRegistry metrics;  // before the state store: policies remove their collectors from it
+  base::StateStore state;
   config::Config config;
   FactoryList chain;
 };
@@ -37,7 +37,7 @@ TEST(RateLimitFilter, AnswersTooManyRequestsWithDraftFields) {
   Built b;
   build(b, routeWith(f, "fixed_window"));
   testing::FakeCallbacks cb;
-  RequestHead head;
+  base::RequestHead head;
   head.headers.add("x-k", "a");
   for (int i = 0; i < 2; ++i) {
     auto filter = b.chain[0]->create();
@@ -70,11 +70,11 @@ TEST(RateLimitFilter, HeadersOnAllowedResponsesAndDryRun) {
   build(b, routeWith(f, "token_bucket"));
   testing::FakeCallbacks cb;
   cb.info_.client_ip = "10.0.0.1";
-  RequestHead head;
+  base::RequestHead head;
   for (int i = 0; i < 3; ++i) {
     auto filter = b.chain[0]->create();
     EXPECT_EQ(filter->onRequestHeaders(head, cb), FilterStatus::Continue);
-    ResponseHead resp;
+    base::ResponseHead resp;
     filter->onResponseHeaders(resp, cb);
     EXPECT_EQ(*resp.headers.get("ratelimit-policy"), "\"token_bucket\";q=1;w=1");
     EXPECT_NE(resp.headers.get("ratelimit"), nullptr);
@@ -91,7 +91,7 @@ TEST(RateLimitFilter, LeakyBucketDelaysThroughTheProxyTimer) {
   Built b;
   build(b, routeWith(f, "leaky_bucket"));
   testing::FakeCallbacks cb;
-  RequestHead head;
+  base::RequestHead head;
   EXPECT_EQ(b.chain[0]->create()->onRequestHeaders(head, cb), FilterStatus::Continue);
   EXPECT_EQ(b.chain[0]->create()->onRequestHeaders(head, cb), FilterStatus::Stop);
   ASSERT_EQ(cb.delays.size(), 1u);
@@ -109,7 +109,7 @@ TEST(RateLimitFilter, StateSurvivesARebuildWithTheSameSettings) {
   Built b;
   build(b, routeWith(f, "fixed_window"));
   testing::FakeCallbacks cb;
-  RequestHead head;
+  base::RequestHead head;
   EXPECT_EQ(b.chain[0]->create()->onRequestHeaders(head, cb), FilterStatus::Continue);
   b.state.beginGeneration();
   build(b, routeWith(f, "fixed_window"));  // a reload with the policy unchanged
@@ -129,7 +129,7 @@ TEST(RateLimitKey, IpBehindTrustedProxiesAndCombinations) {
   RateLimitKey key;
   std::string error;
   ASSERT_TRUE(key.init("ip+header:x-k", {local}, error)) << error;
-  RequestHead head;
+  base::RequestHead head;
   head.headers.add("x-forwarded-for", "1.2.3.4, 127.0.0.1");  // sluice appended the peer
   StreamInfo info;
   info.client_ip = "127.0.0.1";
@@ -152,7 +152,7 @@ TEST(RateLimitKey, IpBehindTrustedProxiesAndCombinations) {
 
   RateLimitKey absent;
   ASSERT_TRUE(absent.init("cookie:sid+query:k", {}, error));
-  RequestHead bare;
+  base::RequestHead bare;
   bare.target = "/x";
   absent.evaluate(bare, info, out);
   EXPECT_EQ(out, "");

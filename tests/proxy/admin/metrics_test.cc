@@ -85,7 +85,7 @@ void populate(Metrics& m) {
   m.cache_requests_total.with({"static", "stale"}).inc();
   m.cache_requests_total.with({"static", "bypass"}).inc();
   // Scrape-time values, as the limiter and the cache report them.
-  m.registry.addCollector([&m](filters::Exposition& e) {
+  m.registry.addCollector([&m](base::Exposition& e) {
     e.set(m.ratelimit_keys, {"api", "per_client"}, 42);
     e.set(m.cache_bytes, {}, 1048576);
   });

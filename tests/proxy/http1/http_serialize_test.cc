@@ -14,11 +14,11 @@
 namespace sluice::proxy {
 namespace {
 
-using filters::HeaderMap;
+using base::HeaderMap;
 
 std::vector<std::string> names(const HeaderMap& headers) {
   std::vector<std::string> out;
-  for (const filters::Header& h : headers) out.push_back(h.name);
+  for (const base::Header& h : headers) out.push_back(h.name);
   return out;
 }
 
@@ -116,8 +116,8 @@ TEST(RemoveHopByHop, NothingToRemoveLeavesOrderIntact) {
 
 // ---- appendRequestHead ---------------------------------------------------------------------
 
-filters::RequestHead sampleRequest() {
-  filters::RequestHead head;
+base::RequestHead sampleRequest() {
+  base::RequestHead head;
   head.method = "POST";
   head.target = "/v1/items?x=1";
   head.host = "api.example.com";
@@ -155,7 +155,7 @@ TEST(AppendRequestHead, LengthFraming) {
 }
 
 TEST(AppendRequestHead, LengthFramingZero) {
-  filters::RequestHead head;
+  base::RequestHead head;
   head.method = "PUT";
   head.target = "/";
   head.host = "h";
@@ -190,7 +190,7 @@ TEST(AppendRequestHead, CloseFramingWritesNoFramingField) {
 }
 
 TEST(AppendRequestHead, AlwaysHttp11EvenForHttp10Client) {
-  filters::RequestHead head;
+  base::RequestHead head;
   head.method = "GET";
   head.target = "/";
   head.host = "h";
@@ -202,8 +202,8 @@ TEST(AppendRequestHead, AlwaysHttp11EvenForHttp10Client) {
 
 // ---- appendResponseHead --------------------------------------------------------------------
 
-filters::ResponseHead sampleResponse() {
-  filters::ResponseHead head;
+base::ResponseHead sampleResponse() {
+  base::ResponseHead head;
   head.status = 200;
   head.headers.add("content-type", "text/plain");
   head.headers.add("set-cookie", "a=1");
@@ -212,7 +212,7 @@ filters::ResponseHead sampleResponse() {
 }
 
 TEST(AppendResponseHead, NoneFramingNoConnection) {
-  filters::ResponseHead head = sampleResponse();
+  base::ResponseHead head = sampleResponse();
   head.status = 204;
   std::string out;
   appendResponseHead(head, BodyFraming::None, 0, nullptr, out);
@@ -263,20 +263,20 @@ TEST(AppendResponseHead, CloseFramingWithConnectionClose) {
 }
 
 TEST(AppendResponseHead, ReasonKeptWhenGivenAndDefaultedOtherwise) {
-  filters::ResponseHead custom;
+  base::ResponseHead custom;
   custom.status = 418;
   custom.reason = "I'm a teapot";
   std::string out;
   appendResponseHead(custom, BodyFraming::Length, 0, nullptr, out);
   EXPECT_EQ(out, "HTTP/1.1 418 I'm a teapot\r\ncontent-length: 0\r\n\r\n");
 
-  filters::ResponseHead bad_gateway;
+  base::ResponseHead bad_gateway;
   bad_gateway.status = 502;
   out.clear();
   appendResponseHead(bad_gateway, BodyFraming::Length, 0, "close", out);
   EXPECT_EQ(out, "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
 
-  filters::ResponseHead upgrade;
+  base::ResponseHead upgrade;
   upgrade.status = 101;
   upgrade.headers.add("upgrade", "websocket");
   out.clear();
@@ -394,7 +394,7 @@ TEST(ChunkedRoundTrip, OneChunkAndEmptyBody) {
 }
 
 TEST(ChunkedRoundTrip, SerializedHeadParsesToo) {
-  filters::ResponseHead head;
+  base::ResponseHead head;
   head.status = 200;
   head.headers.add("content-type", "application/octet-stream");
   std::string wire;
@@ -415,7 +415,7 @@ TEST(ChunkedRoundTrip, SerializedHeadParsesToo) {
 }
 
 TEST(AppendResponseHead, FieldsOfEveryShortLengthAreCopiedExactly) {
-  filters::ResponseHead head;
+  base::ResponseHead head;
   head.status = 200;
   std::string want = "HTTP/1.1 200 OK\r\n";
   for (size_t n = 1; n <= 40; ++n) {
@@ -436,7 +436,7 @@ TEST(AppendResponseHead, FieldsOfEveryShortLengthAreCopiedExactly) {
 
 // Up to 8 fields drawn from `names`; a connection field takes its value from `connection_values`.
 template <size_t N, size_t C, size_t V, class Pick>
-void addRandomFields(filters::HeaderMap& headers, const char* (&names)[N],
+void addRandomFields(base::HeaderMap& headers, const char* (&names)[N],
                      const char* (&connection_values)[C], const char* (&values)[V], Pick& pick) {
   size_t fields = pick(9);
   for (size_t k = 0; k < fields; ++k) {
@@ -447,7 +447,7 @@ void addRandomFields(filters::HeaderMap& headers, const char* (&names)[N],
 }
 
 // The long way the one-pass writer must equal: edit a copy of the head, then serialise it.
-std::string proxiedTheLongWay(filters::ResponseHead head, const ProxiedFields& add,
+std::string proxiedTheLongWay(base::ResponseHead head, const ProxiedFields& add,
                               BodyFraming framing, uint64_t length, const char* connection) {
   applyProxiedResponseEdits(head.headers, add);
   std::string out;
@@ -469,7 +469,7 @@ TEST(AppendProxiedResponseHead, EqualsEditingThenSerialisingOnRandomHeads) {
   std::mt19937 rng(7);
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   for (int round = 0; round < 3000; ++round) {
-    filters::ResponseHead head;
+    base::ResponseHead head;
     head.status = round % 7 == 0 ? 304 : 200;
     if (round % 11 == 0) head.reason = "Fine";
     addRandomFields(head.headers, names, connection_values, values, pick);
@@ -483,7 +483,7 @@ TEST(AppendProxiedResponseHead, EqualsEditingThenSerialisingOnRandomHeads) {
   }
 }
 
-std::string requestTheLongWay(filters::RequestHead head, const ProxiedRequestFields& add,
+std::string requestTheLongWay(base::RequestHead head, const ProxiedRequestFields& add,
                               BodyFraming framing, uint64_t length) {
   applyProxiedRequestEdits(head.headers, add);
   std::string out;
@@ -503,7 +503,7 @@ TEST(AppendProxiedRequestHead, EqualsEditingThenSerialisingOnRandomHeads) {
   std::mt19937 rng(11);
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   for (int round = 0; round < 3000; ++round) {
-    filters::RequestHead head;
+    base::RequestHead head;
     head.method = round % 4 == 0 ? "POST" : "GET";
     head.target = "/p?q=" + std::to_string(round);
     head.host = "example.test";

@@ -117,7 +117,7 @@ TEST(AppendLocalReply, ContentLengthMatchesCustomMessageBody) {
 }
 
 TEST(AppendLocalReply, ExtraFieldsAreAddedOrReplaceDefaults) {
-  filters::HeaderMap extra;
+  base::HeaderMap extra;
   extra.add("retry-after", "3");
   extra.add("content-type", "text/html");
   std::string out;

@@ -16,8 +16,8 @@ config::Route route(std::string name) {
   return r;
 }
 
-filters::RequestHead request(std::string method, std::string host, std::string target) {
-  filters::RequestHead h;
+base::RequestHead request(std::string method, std::string host, std::string target) {
+  base::RequestHead h;
   h.method = std::move(method);
   h.host = std::move(host);
   h.target = std::move(target);
@@ -152,21 +152,21 @@ TEST(Router, HeadersMustAllMatchExactly) {
   routes[0].match.headers = {{"x-env", "prod"}, {"x-tier", "gold"}};
   Router router(routes);
 
-  filters::RequestHead both = request("GET", "h", "/");
+  base::RequestHead both = request("GET", "h", "/");
   both.headers.add("x-env", "prod");
   both.headers.add("x-tier", "gold");
   EXPECT_EQ(router.match(both), 0);
 
-  filters::RequestHead one = request("GET", "h", "/");
+  base::RequestHead one = request("GET", "h", "/");
   one.headers.add("x-env", "prod");
   EXPECT_EQ(router.match(one), -1);
 
-  filters::RequestHead wrong_value = request("GET", "h", "/");
+  base::RequestHead wrong_value = request("GET", "h", "/");
   wrong_value.headers.add("x-env", "Prod");
   wrong_value.headers.add("x-tier", "gold");
   EXPECT_EQ(router.match(wrong_value), -1);
 
-  filters::RequestHead prefix_value = request("GET", "h", "/");
+  base::RequestHead prefix_value = request("GET", "h", "/");
   prefix_value.headers.add("x-env", "production");
   prefix_value.headers.add("x-tier", "gold");
   EXPECT_EQ(router.match(prefix_value), -1);
@@ -181,23 +181,23 @@ TEST(Router, AllConditionsTogether) {
   m.headers = {{"x-env", "prod"}};
   Router router(routes);
 
-  filters::RequestHead ok = request("POST", "api.example.com:8443", "/v1/items?x=1");
+  base::RequestHead ok = request("POST", "api.example.com:8443", "/v1/items?x=1");
   ok.headers.add("x-env", "prod");
   EXPECT_EQ(router.match(ok), 0);
 
-  filters::RequestHead bad_host = ok;
+  base::RequestHead bad_host = ok;
   bad_host.host = "web.example.com";
   EXPECT_EQ(router.match(bad_host), -1);
 
-  filters::RequestHead bad_path = ok;
+  base::RequestHead bad_path = ok;
   bad_path.target = "/v2/items";
   EXPECT_EQ(router.match(bad_path), -1);
 
-  filters::RequestHead bad_method = ok;
+  base::RequestHead bad_method = ok;
   bad_method.method = "DELETE";
   EXPECT_EQ(router.match(bad_method), -1);
 
-  filters::RequestHead no_header = ok;
+  base::RequestHead no_header = ok;
   no_header.headers.clear();
   EXPECT_EQ(router.match(no_header), -1);
 }

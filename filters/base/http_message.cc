@@ -1,4 +1,4 @@
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace sluice::filters {
+namespace sluice::base {
 
 namespace {
 char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
@@ -206,4 +206,4 @@ bool isIdempotentMethod(std::string_view m) {
          m == "DELETE";
 }
 
-}  // namespace sluice::filters
+}  // namespace sluice::base

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace sluice::filters {
+namespace sluice::base {
 
 struct Header {
   std::string name;  // lower-case
@@ -93,4 +93,4 @@ void toLowerInPlace(std::string& s);
 // Methods RFC 9110 defines as idempotent (GET HEAD OPTIONS TRACE PUT DELETE).
 bool isIdempotentMethod(std::string_view method);
 
-}  // namespace sluice::filters
+}  // namespace sluice::base

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::filters {
+namespace sluice::base {
 
 class WarnLimiter {
  public:
@@ -47,4 +47,4 @@ class WarnLimiter {
   std::atomic<uint64_t> suppressed_{0};
 };
 
-}  // namespace sluice::filters
+}  // namespace sluice::base

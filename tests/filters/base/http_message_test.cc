@@ -1,4 +1,4 @@
-#include "filters/http_message.h"
+#include "filters/base/http_message.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace sluice::filters {
+namespace sluice::base {
 namespace {
 
 std::vector<std::string> flat(const HeaderMap& h) {
@@ -182,4 +182,4 @@ TEST(HeaderMap, ToLowerInPlaceChangesOnlyUpperCaseLetters) {
 }
 
 }  // namespace
-}  // namespace sluice::filters
+}  // namespace sluice::base

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace sluice::filters {
+namespace sluice::base {
 
 // Request-duration buckets in seconds: 0.5 ms up to 10 s.
 inline constexpr std::array<double, 14> kDefaultDurationBuckets{
@@ -166,7 +166,7 @@ class Exposition {
   void set(const CounterFamily& family, std::initializer_list<std::string_view> values, uint64_t v);
 
  private:
-  friend class Registry;
+  friend class MetricsRegistry;
   void add(const Family& family, std::initializer_list<std::string_view> values, std::string value);
   // Per family: label values -> rendered sample value.
   std::map<const Family*, std::map<std::vector<std::string>, std::string, LabelValuesLess>>
@@ -175,14 +175,14 @@ class Exposition {
 
 // Holds the families, in declaration order. Declaring is done at startup (any thread, under a
 // mutex); render() is called by the admin listener for GET /metrics.
-class Registry {
+class MetricsRegistry {
  public:
   using Collector = std::function<void(Exposition&)>;
   using CollectorId = uint64_t;
 
-  Registry() = default;
-  Registry(const Registry&) = delete;
-  Registry& operator=(const Registry&) = delete;
+  MetricsRegistry() = default;
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
 
   // Names must match [a-zA-Z_:][a-zA-Z0-9_:]*, counters must end in "_total", label names
   // [a-zA-Z_][a-zA-Z0-9_]* (not "__*", not "le" on histograms), histogram bounds strictly
@@ -220,4 +220,4 @@ void appendEscapedLabelValue(std::string_view value, std::string& out);  // \\ \
 void appendEscapedHelp(std::string_view help, std::string& out);         // \\ \n
 void appendSampleValue(double v, std::string& out);  // shortest round-trip, +Inf/-Inf/NaN
 
-}  // namespace sluice::filters
+}  // namespace sluice::base

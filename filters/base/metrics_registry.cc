@@ -1,11 +1,11 @@
-#include "filters/metrics_registry.h"
+#include "filters/base/metrics_registry.h"
 
 #include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cmath>
 
-namespace sluice::filters {
+namespace sluice::base {
 namespace {
 
 bool validName(std::string_view s, bool allow_colon) {
@@ -278,7 +278,7 @@ void Exposition::set(const CounterFamily& family, std::initializer_list<std::str
 // ---- registry ----
 
 template <class F, class... Args>
-F& Registry::declare(MetricType type, std::string name, Args&&... args) {
+F& MetricsRegistry::declare(MetricType type, std::string name, Args&&... args) {
   std::lock_guard lock(mu_);
   for (auto& f : families_) {
     if (f->name() != name) continue;
@@ -296,36 +296,36 @@ F& Registry::declare(MetricType type, std::string name, Args&&... args) {
   return static_cast<F&>(*families_.back());
 }
 
-CounterFamily& Registry::counter(std::string name, std::string help,
+CounterFamily& MetricsRegistry::counter(std::string name, std::string help,
                                  std::vector<std::string> labels) {
   return declare<CounterFamily>(MetricType::Counter, std::move(name), std::move(help),
                                 std::move(labels));
 }
 
-GaugeFamily& Registry::gauge(std::string name, std::string help, std::vector<std::string> labels) {
+GaugeFamily& MetricsRegistry::gauge(std::string name, std::string help, std::vector<std::string> labels) {
   return declare<GaugeFamily>(MetricType::Gauge, std::move(name), std::move(help),
                               std::move(labels));
 }
 
-HistogramFamily& Registry::histogram(std::string name, std::string help,
+HistogramFamily& MetricsRegistry::histogram(std::string name, std::string help,
                                      std::vector<std::string> labels, std::vector<double> bounds) {
   return declare<HistogramFamily>(MetricType::Histogram, std::move(name), std::move(help),
                                   std::move(labels), std::move(bounds));
 }
 
-Registry::CollectorId Registry::addCollector(Collector collector) {
+MetricsRegistry::CollectorId MetricsRegistry::addCollector(Collector collector) {
   std::lock_guard lock(mu_);
   CollectorId id = next_collector_id_++;
   collectors_.emplace_back(id, std::move(collector));
   return id;
 }
 
-void Registry::removeCollector(CollectorId id) {
+void MetricsRegistry::removeCollector(CollectorId id) {
   std::lock_guard lock(mu_);
   std::erase_if(collectors_, [id](const auto& c) { return c.first == id; });
 }
 
-std::string Registry::render() const {
+std::string MetricsRegistry::render() const {
   std::vector<Collector> collectors;
   std::vector<const Family*> families;
   {
@@ -376,4 +376,4 @@ std::string Registry::render() const {
   return out;
 }
 
-}  // namespace sluice::filters
+}  // namespace sluice::base

@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-namespace sluice::filters {
+namespace sluice::base {
 
 class StateStore {
  public:
@@ -59,4 +59,4 @@ class StateStore {
   uint64_t generation_ = 0;
 };
 
-}  // namespace sluice::filters
+}  // namespace sluice::base

@@ -1,4 +1,4 @@
-#include "filters/metrics_registry.h"
+#include "filters/base/metrics_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -7,11 +7,11 @@
 #include <thread>
 #include <vector>
 
-namespace sluice::filters {
+namespace sluice::base {
 namespace {
 
 TEST(MetricsRegistryTest, EmptyFamiliesStillPrintHelpAndType) {
-  Registry r;
+  MetricsRegistry r;
   r.counter("a_total", "A counter.", {"route"});
   r.histogram("b_seconds", "A histogram.", {"route"});
   EXPECT_EQ(r.render(),
@@ -22,7 +22,7 @@ TEST(MetricsRegistryTest, EmptyFamiliesStillPrintHelpAndType) {
 }
 
 TEST(MetricsRegistryTest, CountersAndGaugesWithLabelsAndEscaping) {
-  Registry r;
+  MetricsRegistry r;
   auto& requests =
       r.counter("req_total", "Requests, by \"route\".\nSecond \\ line.", {"route", "code"});
   auto& temp = r.gauge("temp", "Temperature.");
@@ -48,7 +48,7 @@ TEST(MetricsRegistryTest, CountersAndGaugesWithLabelsAndEscaping) {
 }
 
 TEST(MetricsRegistryTest, UnlabelledSeriesExistFromDeclaration) {
-  Registry r;
+  MetricsRegistry r;
   r.counter("x_total", "X.");
   r.gauge("y", "Y.");
   EXPECT_EQ(r.render(),
@@ -57,7 +57,7 @@ TEST(MetricsRegistryTest, UnlabelledSeriesExistFromDeclaration) {
 }
 
 TEST(MetricsRegistryTest, SeriesAddressesAreStable) {
-  Registry r;
+  MetricsRegistry r;
   auto& fam = r.counter("s_total", "S.", {"k"});
   Counter& first = fam.with({"m"});
   for (int i = 0; i < 1000; ++i) fam.with({std::to_string(i)});
@@ -67,14 +67,14 @@ TEST(MetricsRegistryTest, SeriesAddressesAreStable) {
 }
 
 TEST(MetricsRegistryTest, RedeclaringReturnsTheSameFamily) {
-  Registry r;
+  MetricsRegistry r;
   auto& a = r.counter("dup_total", "D.", {"k"});
   auto& b = r.counter("dup_total", "D.", {"k"});
   EXPECT_EQ(&a, &b);
 }
 
 TEST(MetricsRegistryTest, HistogramIsCumulativeWithInf) {
-  Registry r;
+  MetricsRegistry r;
   auto& h = r.histogram("lat_seconds", "Latency.", {"route"}, {0.1, 0.5, 1});
   auto& api = h.with({"api"});
   api.observe(0.05);
@@ -101,7 +101,7 @@ TEST(MetricsRegistryTest, HistogramIsCumulativeWithInf) {
 }
 
 TEST(MetricsRegistryTest, UnlabelledHistogramAndDefaultBuckets) {
-  Registry r;
+  MetricsRegistry r;
   auto& h = r.histogram("d_seconds", "D.");
   h.with({}).observe(0.0005);
   std::string text = r.render();
@@ -132,7 +132,7 @@ TEST(MetricsRegistryTest, SampleValueFormatting) {
 }
 
 TEST(MetricsRegistryTest, CollectorsAddAndOverrideScrapeTimeValues) {
-  Registry r;
+  MetricsRegistry r;
   auto& keys = r.gauge("keys", "Keys.", {"route"});
   auto& bytes = r.counter("bytes_total", "Bytes.");
   keys.with({"a"}).set(1);
@@ -158,7 +158,7 @@ TEST(MetricsRegistryTest, CollectorsAddAndOverrideScrapeTimeValues) {
 }
 
 TEST(MetricsRegistryTest, GaugeAddSub) {
-  Registry r;
+  MetricsRegistry r;
   Gauge& g = r.gauge("active", "Active.", {"listener"}).with({"main"});
   g.add(3);
   g.sub(1);
@@ -167,7 +167,7 @@ TEST(MetricsRegistryTest, GaugeAddSub) {
 }
 
 TEST(MetricsRegistryTest, ConcurrentIncrementsAndObservationsSum) {
-  Registry r;
+  MetricsRegistry r;
   auto& fam = r.counter("c_total", "C.", {"route"});
   auto& hist = r.histogram("h_seconds", "H.", {"route"}, {0.5});
   auto& gauge = r.gauge("g", "G.");
@@ -203,4 +203,4 @@ TEST(MetricsRegistryTest, ConcurrentIncrementsAndObservationsSum) {
 }
 
 }  // namespace
-}  // namespace sluice::filters
+}  // namespace sluice::base
