@@ -70,18 +70,19 @@ class UvHandle {
   ~UvHandle() { close(); }
 
   // Allocates the handle and runs `init(T*)` on it, e.g. `[loop](uv_tcp_t* t) { return
-  // uv_tcp_init(loop, t); }`. On failure (logged under `what`) nothing stays allocated and
-  // false is returned. An open handle is closed first.
+  // uv_tcp_init(loop, t); }`, and returns its result (check it: uvCheck). On failure nothing
+  // stays allocated. An open handle is closed first.
   template <typename Init>
-  bool open(Init&& init, std::string_view what) {
+  [[nodiscard]] int open(Init&& init) {
     close();
     auto* b = new Box{};
-    if (!uvCheck(std::forward<Init>(init)(&b->handle), what)) {
-      delete b;  // libuv does not keep a handle whose init failed
-      return false;
+    int rc = std::forward<Init>(init)(&b->handle);
+    if (rc < 0) {
+      delete b;  // libuv keeps nothing of a handle whose init failed
+      return rc;
     }
     box_ = b;
-    return true;
+    return rc;
   }
 
   // Idempotent. Safe from within the handle's own callbacks.

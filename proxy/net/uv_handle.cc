@@ -1,0 +1,101 @@
+#include "proxy/net/uv_handle.h"
+
+#include <string>
+
+#include "proxy/runtime/log.h"
+
+namespace sluice::proxy {
+
+bool uvCheck(int rc, std::string_view what) {
+  if (rc >= 0) return true;
+  std::string line(what);
+  line += ": ";
+  line += uv_err_name(rc);
+  line += " (";
+  line += uv_strerror(rc);
+  line += ")";
+  logError(line);
+  return false;
+}
+
+namespace {
+// "<name>: <call>", built only when a call failed.
+bool check(int rc, const char* name, const char* call) {
+  if (rc >= 0) return true;
+  return uvCheck(rc, std::string(name) + ": " + call);
+}
+}  // namespace
+
+// ---- Timer ----------------------------------------------------------------------------------
+
+bool Timer::init(uv_loop_t* loop, Callback on_fire, const char* name) {
+  if (!check(h_.open([loop](uv_timer_t* t) { return uv_timer_init(loop, t); }), name,
+             "uv_timer_init"))
+    return false;
+  h_.extra().cb = std::move(on_fire);
+  h_.extra().name = name;
+  h_.get()->data = &h_.extra();
+  return true;
+}
+
+bool Timer::start(uint64_t timeout_ms, uint64_t repeat_ms) {
+  if (!h_) return uvCheck(UV_EINVAL, "uv_timer_start on a timer not initialised");
+  return check(uv_timer_start(h_.get(), onFire, timeout_ms, repeat_ms), h_.extra().name,
+               "uv_timer_start");
+}
+
+void Timer::stop() {
+  if (h_) check(uv_timer_stop(h_.get()), h_.extra().name, "uv_timer_stop");
+}
+
+void Timer::onFire(uv_timer_t* t) {
+  static_cast<Extra*>(t->data)->cb();
+}
+
+// ---- Signal ---------------------------------------------------------------------------------
+
+bool Signal::init(uv_loop_t* loop, Callback on_signal, const char* name) {
+  if (!check(h_.open([loop](uv_signal_t* s) { return uv_signal_init(loop, s); }), name,
+             "uv_signal_init"))
+    return false;
+  h_.extra().cb = std::move(on_signal);
+  h_.extra().name = name;
+  h_.get()->data = &h_.extra();
+  return true;
+}
+
+bool Signal::start(int signum) {
+  if (!h_) return uvCheck(UV_EINVAL, "uv_signal_start on a signal not initialised");
+  return check(uv_signal_start(h_.get(), onSignal, signum), h_.extra().name, "uv_signal_start");
+}
+
+void Signal::onSignal(uv_signal_t* s, int signum) {
+  static_cast<Extra*>(s->data)->cb(signum);
+}
+
+// ---- Prepare --------------------------------------------------------------------------------
+
+bool Prepare::init(uv_loop_t* loop, Callback on_prepare, const char* name) {
+  if (!check(h_.open([loop](uv_prepare_t* p) { return uv_prepare_init(loop, p); }), name,
+             "uv_prepare_init"))
+    return false;
+  h_.extra().cb = std::move(on_prepare);
+  h_.extra().name = name;
+  h_.get()->data = &h_.extra();
+  return true;
+}
+
+bool Prepare::start() {
+  if (!h_) return uvCheck(UV_EINVAL, "uv_prepare_start on a prepare handle not initialised");
+  return check(uv_prepare_start(h_.get(), onPrepare), h_.extra().name, "uv_prepare_start");
+}
+
+void Prepare::stop() {
+  if (h_) check(uv_prepare_stop(h_.get()), h_.extra().name, "uv_prepare_stop");
+}
+
+void Prepare::onPrepare(uv_prepare_t* p) {
+  static_cast<Extra*>(p->data)->cb();
+}
+
+}  // namespace sluice::proxy
