@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -47,13 +48,20 @@ std::vector<std::string> errorLines(const std::vector<config::Diagnostic>& error
 
 Server::Server(std::string config_path, config::LoadOptions load_options)
     : config_path_(std::move(config_path)), load_options_(std::move(load_options)) {
-  uv_loop_init(&loop_);
+  // Fails only without descriptors or memory at start-up: nothing can run then.
+  if (!uvCheck(uv_loop_init(&loop_), "main loop: uv_loop_init")) std::abort();
 }
 
 Server::~Server() {
   workers_.clear();
   admin_.reset();
-  // Whatever is still open (an early start-up failure) is closed and its callbacks run.
+  health_.reset();
+  // The handles owned here first (their close callbacks free them), then whatever is still open
+  // (an early start-up failure) is closed and every close callback runs.
+  for (auto& s : signals_) s.close();
+  drain_timer_.close();
+  resolve_timer_.close();
+  notifier_.close();
   uv_walk(
       &loop_,
       [](uv_handle_t* h, void*) {
@@ -61,7 +69,7 @@ Server::~Server() {
       },
       nullptr);
   uv_run(&loop_, UV_RUN_DEFAULT);
-  uv_loop_close(&loop_);
+  uvCheck(uv_loop_close(&loop_), "main loop: uv_loop_close");
 }
 
 bool Server::bindListener(const config::Listener& l, std::vector<ListenerSocket>& per_worker,
@@ -167,14 +175,13 @@ int Server::run() {
   metrics_.config_last_reload_success_timestamp_seconds.with({}).set(snapshot_->loaded_at);
   const int kSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
   for (int i = 0; i < 5; ++i) {
-    uv_signal_init(&loop_, &signals_[i]);
-    signals_[i].data = this;
-    uv_signal_start(&signals_[i], onSignal, kSignals[i]);
+    // A signal that cannot be watched is logged; sluice serves without it.
+    if (signals_[i].init(&loop_, [this](int signum) { onSignal(signum); }, "signal watcher")) {
+      signals_[i].start(kSignals[i]);
+    }
   }
-  uv_timer_init(&loop_, &drain_timer_);
-  drain_timer_.data = this;
-  uv_timer_init(&loop_, &resolve_timer_);
-  resolve_timer_.data = this;
+  drain_timer_.init(&loop_, [this] { checkDrained(); }, "drain timer");
+  resolve_timer_.init(&loop_, [this] { reResolve(); }, "resolve timer");
   scheduleResolve();
   ready_ = true;
   logInfo("sluice " SLUICE_VERSION " serving " + std::to_string(c.listeners.size()) +
@@ -185,22 +192,21 @@ int Server::run() {
   return exit_code_;
 }
 
-void Server::onSignal(uv_signal_t* s, int signum) {
-  auto* self = static_cast<Server*>(s->data);
+void Server::onSignal(int signum) {
   switch (signum) {
     case SIGHUP:
-      self->reload([](bool, const std::vector<std::string>&) {});  // reload() logs the outcome
+      reload([](bool, const std::vector<std::string>&) {});  // reload() logs the outcome
       break;
     case SIGTERM:
     case SIGINT:
-      self->gracefulStop();
+      gracefulStop();
       break;
     case SIGQUIT:
       logInfo("SIGQUIT: stopping now");
-      self->finishStop();
+      finishStop();
       break;
     case SIGUSR1:
-      for (auto& w : self->workers_) {
+      for (auto& w : workers_) {
         w->post([](Worker& wk) { wk.reopenAccessLog(); });
       }
       break;
@@ -305,18 +311,16 @@ void Server::gracefulStop() {
           "ms for in-flight requests");
   for (auto& w : workers_) w->drain();
   drain_deadline_ = uv_now(&loop_) + static_cast<uint64_t>(snapshot_->config->limits.drain_timeout.count());
-  uv_timer_start(
-      &drain_timer_,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Server*>(t->data);
-        int64_t open = 0;
-        for (auto& w : self->workers_) open += w->activeConnections();
-        if (open == 0 || uv_now(&self->loop_) >= self->drain_deadline_) {
-          if (open > 0) logWarn("drain timeout: closing " + std::to_string(open) + " connection(s)");
-          self->finishStop();
-        }
-      },
-      50, 50);
+  if (!drain_timer_.start(50, 50)) finishStop();  // logged; no drain without the timer
+}
+
+void Server::checkDrained() {
+  int64_t open = 0;
+  for (auto& w : workers_) open += w->activeConnections();
+  if (open == 0 || uv_now(&loop_) >= drain_deadline_) {
+    if (open > 0) logWarn("drain timeout: closing " + std::to_string(open) + " connection(s)");
+    finishStop();
+  }
 }
 
 void Server::finishStop() {
@@ -328,9 +332,9 @@ void Server::finishStop() {
   for (auto& w : workers_) w->join();
   if (admin_) admin_->close();
   if (health_) health_->stop();
-  for (auto& s : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&resolve_timer_), nullptr);
+  for (auto& s : signals_) s.close();
+  drain_timer_.close();
+  resolve_timer_.close();
   logInfo("stopped");
   uv_stop(&loop_);
 }
@@ -357,7 +361,7 @@ void Server::collectUpstreamState(base::Exposition& e) {
 
 // Re-resolves target names every min(resolve_every) of the current config.
 void Server::scheduleResolve() {
-  uv_timer_stop(&resolve_timer_);
+  resolve_timer_.stop();
   int64_t every = 0;
   for (const config::Upstream& u : snapshot_->config->upstreams) {
     if (u.resolve_every && (every == 0 || u.resolve_every->count() < every)) {
@@ -365,9 +369,7 @@ void Server::scheduleResolve() {
     }
   }
   if (every <= 0) return;
-  uv_timer_start(
-      &resolve_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->reResolve(); },
-      static_cast<uint64_t>(every), static_cast<uint64_t>(every));
+  resolve_timer_.start(static_cast<uint64_t>(every), static_cast<uint64_t>(every));  // logged
 }
 
 // A name whose addresses changed gets a new snapshot of the same config; one that stopped

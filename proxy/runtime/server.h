@@ -17,6 +17,7 @@
 #include "proxy/upstream/upstream_states.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/status_page.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/runtime/systemd.h"
 #include "proxy/runtime/worker.h"
 
@@ -40,6 +41,7 @@ class Server {
                     std::string& error);
   void reload(ReloadDone done);
   void gracefulStop();
+  void checkDrained();  // every 50 ms while draining
   void finishStop();
   void handleAdmin(const AdminRequest& req, AdminResponder respond);
   std::string configJson() const;
@@ -48,7 +50,7 @@ class Server {
   void scheduleResolve();
   void reResolve();
 
-  static void onSignal(uv_signal_t* s, int signum);
+  void onSignal(int signum);
 
   std::string config_path_;
   config::LoadOptions load_options_;
@@ -69,9 +71,9 @@ class Server {
   std::vector<ReloadDone> queued_reloads_;
   bool stopping_ = false;
   bool ready_ = false;
-  uv_signal_t signals_[5];
-  uv_timer_t drain_timer_;
-  uv_timer_t resolve_timer_;  // upstreams[].resolve_every
+  Signal signals_[5];
+  Timer drain_timer_;
+  Timer resolve_timer_;  // upstreams[].resolve_every
   systemd::Notifier notifier_;          // sd_notify READY/RELOADING/STOPPING, watchdog
   systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
   StatusPage status_page_;               // GET /status, with recent error rates

@@ -70,19 +70,18 @@ bool boundTo(int fd, const config::Address& address) {
 void Notifier::ready(uv_loop_t* loop, const std::string& status) {
   if (stopping_) return;  // a reload that finished after a stop began
   notify("READY=1\nSTATUS=" + status);
-  if (watchdog_started_) return;
+  if (watchdog_) return;
   uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
   uint64_t every_ms = usec / 2000u;
   if (every_ms == 0) every_ms = 1;
-  uv_timer_init(loop, &watchdog_);
-  watchdog_.data = this;
-  uv_timer_start(&watchdog_, onWatchdog, every_ms, every_ms);
-  watchdog_started_ = true;
+  if (!watchdog_.init(loop, [] { notify("WATCHDOG=1"); }, "systemd watchdog") ||
+      !watchdog_.start(every_ms, every_ms)) {
+    watchdog_.close();  // logged; the manager will time the unit out and say so
+    return;
+  }
   logInfo("systemd watchdog: WATCHDOG=1 every " + std::to_string(every_ms) + "ms");
 }
-
-void Notifier::onWatchdog(uv_timer_t*) { notify("WATCHDOG=1"); }
 
 void Notifier::reloading() {
   notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonicUsec()) +
@@ -95,11 +94,7 @@ void Notifier::stopping(const std::string& status) {
   notify("STOPPING=1\nSTATUS=" + status);
 }
 
-void Notifier::close() {
-  if (!watchdog_started_) return;
-  watchdog_started_ = false;
-  uv_close(reinterpret_cast<uv_handle_t*>(&watchdog_), nullptr);
-}
+void Notifier::close() { watchdog_.close(); }
 
 InheritedSockets::~InheritedSockets() {
   for (const Entry& e : sockets_) ::close(e.fd);

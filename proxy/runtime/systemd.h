@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/net/uv_handle.h"
 
 namespace sluice::proxy::systemd {
 
@@ -32,10 +33,7 @@ class Notifier {
   void close();
 
  private:
-  static void onWatchdog(uv_timer_t* t);
-
-  uv_timer_t watchdog_{};
-  bool watchdog_started_ = false;
+  Timer watchdog_;
   bool stopping_ = false;
 };
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "proxy/http1/client_connection.h"
@@ -17,13 +18,15 @@ constexpr uint64_t kSweepMs = 100;
 
 Worker::Worker(int index, Metrics& metrics, SharedState& shared)
     : index_(index), metrics_(metrics), shared_(shared) {
-  uv_loop_init(&loop_);
-  uv_async_init(&loop_, &async_, onAsync);
+  // Both fail only without descriptors or memory at start-up: no worker can run then.
+  std::string name = "worker " + std::to_string(index);
+  if (!uvCheck(uv_loop_init(&loop_), name + ": uv_loop_init") ||
+      !uvCheck(uv_async_init(&loop_, &async_, onAsync), name + ": uv_async_init")) {
+    std::abort();
+  }
   async_.data = this;
-  uv_prepare_init(&loop_, &prepare_);
-  prepare_.data = this;
-  uv_timer_init(&loop_, &sweep_);
-  sweep_.data = this;
+  prepare_.init(&loop_, [this] { onPrepare(); }, "worker prepare");
+  sweep_.init(&loop_, [this] { onSweep(); }, "worker sweep timer");
   ctx_ = std::make_unique<WorkerContext>(&loop_, index, metrics, shared);
   ctx_->post = [this](std::function<void()> fn) {
     post([fn = std::move(fn)](Worker&) { fn(); });
@@ -32,15 +35,13 @@ Worker::Worker(int index, Metrics& metrics, SharedState& shared)
 
 Worker::~Worker() {
   join();
-  // A worker that never ran (start-up failed) still owns its async and prepare handles.
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&async_))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sweep_), nullptr);
-  }
+  // A worker that never ran (start-up failed) still owns its handles (stop() closed them else).
+  uvClose(&async_);
+  prepare_.close();
+  sweep_.close();
   ctx_->pool.closeAll();
   uv_run(&loop_, UV_RUN_DEFAULT);
-  uv_loop_close(&loop_);
+  uvCheck(uv_loop_close(&loop_), "worker " + std::to_string(index_) + ": uv_loop_close");
 }
 
 void Worker::start(SnapshotPtr snapshot, std::vector<ListenerSocket> listeners) {
@@ -54,8 +55,8 @@ void Worker::run() {
   for (const ListenerSocket& s : initial_listeners_) openListener(s);
   initial_listeners_.clear();
   // The access log is flushed once per loop iteration, before the loop blocks for I/O.
-  uv_prepare_start(&prepare_, onPrepare);
-  uv_timer_start(&sweep_, onSweep, kSweepMs, kSweepMs);
+  prepare_.start();
+  sweep_.start(kSweepMs, kSweepMs);  // logged if it fails: client deadlines would not be enforced
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
@@ -64,7 +65,9 @@ void Worker::post(std::function<void(Worker&)> fn) {
     std::lock_guard lock(mu_);
     inbox_.push_back(std::move(fn));
   }
-  uv_async_send(&async_);
+  if (int rc = uv_async_send(&async_); rc != 0) {
+    uvCheck(rc, "worker " + std::to_string(index_) + ": uv_async_send");
+  }
 }
 
 void Worker::onAsync(uv_async_t* a) {
@@ -79,22 +82,20 @@ void Worker::onAsync(uv_async_t* a) {
 
 // Client timeouts are checked here, a few times a second, instead of by one timer per
 // connection; they fire up to kSweepMs late.
-void Worker::onSweep(uv_timer_t* t) {
-  auto* w = static_cast<Worker*>(t->data);
-  uint64_t now = uv_now(&w->loop_);
-  w->ctx_->connections.forEach<ClientConnection>(
+void Worker::onSweep() {
+  uint64_t now = uv_now(&loop_);
+  ctx_->connections.forEach<ClientConnection>(
       [now](ClientConnection* c) { c->checkDeadline(now); });
-  w->ctx_->pool.sweep(now);
-  w->memory_.observe(static_cast<int64_t>(w->ctx_->connections.size()));
-  for (Listener* l : w->listeners_) {
-    if (l->starved) uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
+  ctx_->pool.sweep(now);
+  memory_.observe(static_cast<int64_t>(ctx_->connections.size()));
+  for (Listener* l : listeners_) {
+    if (l->starved) uvCheck(uv_poll_start(&l->poll, UV_READABLE, onAcceptable), "listener poll");
   }
 }
 
-void Worker::onPrepare(uv_prepare_t* p) {
-  auto* w = static_cast<Worker*>(p->data);
-  w->active_.store(static_cast<int64_t>(w->ctx_->connections.size()), std::memory_order_relaxed);
-  if (w->ctx_->access_log.buffered() > 0) w->ctx_->access_log.flush();
+void Worker::onPrepare() {
+  active_.store(static_cast<int64_t>(ctx_->connections.size()), std::memory_order_relaxed);
+  if (ctx_->access_log.buffered() > 0) ctx_->access_log.flush();
 }
 
 void Worker::openListener(const ListenerSocket& s) {
@@ -119,12 +120,16 @@ void Worker::openListener(const ListenerSocket& s) {
     return;
   }
   l->poll.data = l;
-  uv_poll_start(&l->poll, UV_READABLE, onAcceptable);
+  if (!uvCheck(uv_poll_start(&l->poll, UV_READABLE, onAcceptable),
+               "worker " + std::to_string(index_) + ": listener " + s.address)) {
+    closeListener(l);
+    return;
+  }
   listeners_.push_back(l);
 }
 
 void Worker::closeListener(Listener* l) {
-  uv_close(reinterpret_cast<uv_handle_t*>(&l->poll), [](uv_handle_t* h) {
+  uvClose(&l->poll, [](uv_handle_t* h) {
     auto* l = static_cast<Listener*>(h->data);
     ::close(l->fd);
     delete l;
@@ -149,7 +154,7 @@ void Worker::onAcceptable(uv_poll_t* poll, int status, int) {
       // say so once per episode.
       if (!l->starved) logError("accept on " + l->address + ": " + std::strerror(err));
       l->starved = true;
-      uv_poll_stop(&l->poll);
+      uvCheck(uv_poll_stop(&l->poll), "listener poll");
     }
     return;  // EAGAIN, ECONNABORTED and the like: nothing to do
   }
@@ -232,9 +237,9 @@ void Worker::stop() {
     for (ClientConnection* c : conns) c->abort();
     w.ctx_->pool.closeAll();
     w.ctx_->access_log.flush();
-    uv_close(reinterpret_cast<uv_handle_t*>(&w.async_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&w.prepare_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&w.sweep_), nullptr);
+    uvClose(&w.async_);
+    w.prepare_.close();
+    w.sweep_.close();
   });
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/http1/client_connection.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/runtime/memory_release.h"
 #include "proxy/runtime/worker_context.h"
 
@@ -66,16 +67,16 @@ class Worker {
   void applyAccessLog();
   static void onAsync(uv_async_t* a);
   static void onAcceptable(uv_poll_t* poll, int status, int events);
-  static void onPrepare(uv_prepare_t* p);
-  static void onSweep(uv_timer_t* t);
+  void onPrepare();
+  void onSweep();
 
   int index_;
   Metrics& metrics_;
   SharedState& shared_;
   uv_loop_t loop_;
-  uv_async_t async_;
-  uv_prepare_t prepare_;
-  uv_timer_t sweep_;  // client header/idle deadlines, every kSweepMs
+  uv_async_t async_;  // embedded: post() may signal it from any thread until the worker ends
+  Prepare prepare_;
+  Timer sweep_;  // client header/idle deadlines, every kSweepMs
   MemoryReleaser memory_;
   std::unique_ptr<WorkerContext> ctx_;
   std::vector<Listener*> listeners_;
