@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "filters/base/http_message.h"
+#include "proxy/net/uv_handle.h"
 
 namespace sluice::proxy {
 
@@ -23,10 +24,9 @@ struct AdminConn {
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
   void close() {
-    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) return;
+    if (uv_is_closing(asUvHandle(&tcp))) return;
     *alive = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp),
-             [](uv_handle_t* h) { delete static_cast<AdminConn*>(h->data); });
+    uvCloseDelete<AdminConn>(&tcp);
   }
 
   void respond(const AdminResponse& r) {
@@ -103,28 +103,26 @@ int AdminServer::listen(const std::string& host, uint16_t port) {
   int r = uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
   if (r != 0) r = uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr));
   if (r != 0) return r;
-  tcp_ = new uv_tcp_t;
-  uv_tcp_init(loop_, tcp_);
-  tcp_->data = this;
-  r = uv_tcp_bind(tcp_, reinterpret_cast<const sockaddr*>(&addr), 0);
-  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_), 128, onConnection);
+  r = tcp_.open([this](uv_tcp_t* t) { return uv_tcp_init(loop_, t); });
+  if (r != 0) return r;
+  tcp_.get()->data = this;
+  r = uv_tcp_bind(tcp_.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
+  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_.get()), 128, onConnection);
   if (r != 0) close();
-  return r;
+  return r;  // the caller logs a failure
 }
 
-void AdminServer::close() {
-  if (tcp_ == nullptr) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-  tcp_ = nullptr;
-}
+void AdminServer::close() { tcp_.close(); }
 
 void AdminServer::onConnection(uv_stream_t* server, int status) {
-  if (status != 0) return;
+  if (!uvCheck(status, "admin: accept")) return;
   auto* self = static_cast<AdminServer*>(server->data);
   auto* c = new AdminConn;
   c->handler = &self->handler_;
-  uv_tcp_init(self->loop_, &c->tcp);
+  if (!uvCheck(uv_tcp_init(self->loop_, &c->tcp), "admin: uv_tcp_init")) {
+    delete c;  // libuv keeps nothing of a handle whose init failed
+    return;
+  }
   c->tcp.data = c;
   llhttp_init(&c->parser, HTTP_REQUEST, adminSettings());
   c->parser.data = c;
@@ -132,7 +130,7 @@ void AdminServer::onConnection(uv_stream_t* server, int status) {
     c->close();
     return;
   }
-  uv_read_start(
+  int rc = uv_read_start(
       reinterpret_cast<uv_stream_t*>(&c->tcp),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
         thread_local char storage[16384];
@@ -148,7 +146,7 @@ void AdminServer::onConnection(uv_stream_t* server, int status) {
         conn->received += static_cast<size_t>(n);
         llhttp_errno_t err = llhttp_execute(&conn->parser, buf->base, static_cast<size_t>(n));
         if (conn->answered) {
-          uv_read_stop(s);
+          uvCheck(uv_read_stop(s), "admin: uv_read_stop");
           return;
         }
         if ((err != HPE_OK && err != HPE_PAUSED) || conn->received > kMaxAdminRequest) {
@@ -156,6 +154,7 @@ void AdminServer::onConnection(uv_stream_t* server, int status) {
           conn->respond(AdminResponse{400, "text/plain; charset=utf-8", "bad request\n"});
         }
       });
+  if (!uvCheck(rc, "admin: uv_read_start")) c->close();
 }
 
 }  // namespace sluice::proxy

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "proxy/net/uv_handle.h"
+
 namespace sluice::proxy {
 
 struct AdminRequest {
@@ -40,7 +42,7 @@ class AdminServer {
   static void onConnection(uv_stream_t* server, int status);
   uv_loop_t* loop_;
   AdminHandler handler_;
-  uv_tcp_t* tcp_ = nullptr;
+  UvHandle<uv_tcp_t> tcp_;  // the listening socket
 };
 
 }  // namespace sluice::proxy
