@@ -5,6 +5,7 @@
 #include <random>
 
 #include "config/json_dump.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/runtime/log.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_session.h"
@@ -24,7 +25,7 @@ std::string settingsKey(const config::Upstream& u, const ResolvedTarget& t) {
 }  // namespace
 
 // One target's prober: a timer, and at most one probe connection at a time. Freed when stopped
-// and its handles are closed.
+// (its timer's memory in the timer's close callback); a probe is freed when its socket is closed.
 struct HealthChecker::Prober {
   uv_loop_t* loop;
   std::string upstream;
@@ -33,19 +34,18 @@ struct HealthChecker::Prober {
   std::shared_ptr<balancer::TargetState> state;
   std::shared_ptr<TlsClientContext> tls;
   std::string server_name;
-  uv_timer_t timer;
+  Timer timer;  // the next probe
   std::mt19937_64 rng{std::random_device{}()};
   bool stopping = false;
 
   struct Probe {
     Prober* owner;
-    uv_tcp_t tcp;
-    uv_timer_t timeout;
+    uv_tcp_t tcp;  // data: this Probe, deleted in its close callback
+    Timer timeout;
     uv_connect_t connect_req;
     llhttp_t parser;
     std::unique_ptr<TlsSession> tls;
     int status = 0;
-    int open_handles = 2;
     bool done = false;
   };
   Probe* probe = nullptr;
@@ -54,7 +54,7 @@ struct HealthChecker::Prober {
     uint64_t base = static_cast<uint64_t>(cfg.interval.count());
     uint64_t jitter = base / 10;
     uint64_t delay = base - jitter + (jitter > 0 ? rng() % (2 * jitter + 1) : 0);
-    uv_timer_start(&timer, [](uv_timer_t* t) { static_cast<Prober*>(t->data)->start(); }, delay, 0);
+    timer.start(delay);  // logged if it fails: the target keeps its last verdict
   }
 
   void verdict(bool passed) {
@@ -74,15 +74,10 @@ struct HealthChecker::Prober {
     if (p->done) return;
     p->done = true;
     if (!stopping) verdict(passed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->tcp), onProbeClosed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->timeout), onProbeClosed);
+    p->timeout.close();
+    uvCloseDelete<Probe>(&p->tcp);
     probe = nullptr;
     if (!stopping) schedule();
-  }
-
-  static void onProbeClosed(uv_handle_t* h) {
-    auto* p = static_cast<Probe*>(h->data);
-    if (--p->open_handles == 0) delete p;
   }
 
   bool expected(int status) const {
@@ -149,21 +144,26 @@ struct HealthChecker::Prober {
     if (stopping || probe != nullptr) return;
     auto* p = new Probe;
     p->owner = this;
+    if (!uvCheck(uv_tcp_init(loop, &p->tcp), "health check " + target.address + ": uv_tcp_init")) {
+      delete p;  // libuv keeps nothing of a handle whose init failed
+      verdict(false);
+      schedule();
+      return;
+    }
     probe = p;
-    uv_tcp_init(loop, &p->tcp);
-    uv_timer_init(loop, &p->timeout);
     p->tcp.data = p;
-    p->timeout.data = p;
     p->connect_req.data = p;
     llhttp_init(&p->parser, HTTP_RESPONSE, settings());
     p->parser.data = p;
-    uv_timer_start(&p->timeout, [](uv_timer_t* t) {
-      auto* pr = static_cast<Probe*>(t->data);
-      pr->owner->finish(pr, false);
-    }, static_cast<uint64_t>(cfg.timeout.count()), 0);
+    // A probe that cannot be timed out could hang forever: it fails instead (logged).
+    if (!p->timeout.init(loop, [p] { p->owner->finish(p, false); }, "health check timeout") ||
+        !p->timeout.start(static_cast<uint64_t>(cfg.timeout.count()))) {
+      finish(p, false);
+      return;
+    }
     int r = uv_tcp_connect(&p->connect_req, &p->tcp,
                            reinterpret_cast<const sockaddr*>(&target.addr), onConnect);
-    if (r != 0) finish(p, false);
+    if (r != 0) finish(p, false);  // a connect refused at once is the probe's verdict
   }
 
   static void onConnect(uv_connect_t* req, int status) {
@@ -187,7 +187,7 @@ struct HealthChecker::Prober {
       self->finish(p, false);
       return;
     }
-    uv_read_start(
+    int rc = uv_read_start(
         reinterpret_cast<uv_stream_t*>(&p->tcp),
         [](uv_handle_t*, size_t, uv_buf_t* buf) {
           thread_local char storage[16384];
@@ -222,6 +222,9 @@ struct HealthChecker::Prober {
           }
           owner->send(pr, "");  // handshake messages
         });
+    if (!uvCheck(rc, "health check " + self->target.address + ": uv_read_start")) {
+      self->finish(p, false);
+    }
   }
 };
 
@@ -250,8 +253,10 @@ void HealthChecker::apply(const SnapshotPtr& snapshot) {
       p->state = u.target_states[i];
       p->tls = u.tls;
       if (u.tls) p->server_name = !u.tls->sni().empty() ? u.tls->sni() : u.targets[i].host;
-      uv_timer_init(loop_, &p->timer);
-      p->timer.data = p;
+      if (!p->timer.init(loop_, [p] { p->start(); }, "health check timer")) {
+        delete p;  // logged; this target is not probed
+        continue;
+      }
       p->start();  // first verdict as soon as possible
       next[key] = p;
     }
@@ -264,8 +269,7 @@ void HealthChecker::stop() {
   for (auto& [key, p] : probers_) {
     p->stopping = true;
     if (p->probe != nullptr) p->finish(p->probe, false);
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->timer),
-             [](uv_handle_t* h) { delete static_cast<Prober*>(h->data); });
+    delete p;  // its timer closes (freed once closed); a finished probe no longer uses it
   }
   probers_.clear();
 }
