@@ -4,8 +4,6 @@
 // no-op returning Continue, so a filter overrides only what it uses.
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -15,6 +13,7 @@
 #include <string_view>
 
 #include "filters/base/http_message.h"
+#include "filters/worker_services.h"
 
 namespace sluice::filters {
 
@@ -75,9 +74,9 @@ class FilterCallbacks {
   // Calls continueRequest() after `delay` on the request's own loop (e.g. a leaky bucket).
   virtual void continueRequestAfter(std::chrono::milliseconds delay) = 0;
   virtual const StreamInfo& info() const = 0;
-  // The request's worker loop, for filters that do I/O of their own (e.g. a Redis client per
-  // worker). Never block it.
-  virtual uv_loop_t* loop() const = 0;
+  // The services of the request's worker thread, for filters that keep per-worker state or do
+  // I/O of their own (e.g. a Redis client per worker).
+  virtual WorkerServices& services() const = 0;
   // A handle to resume this request later from any thread (e.g. a cache fill on another worker).
   virtual std::shared_ptr<Waker> waker() = 0;
   // The request head as it will go upstream (forwarding fields added, prefix stripped); the

@@ -96,7 +96,7 @@ class RateLimitFilter final : public Filter {
         return apply(d, cb);
       }
     }
-    RedisClient& client = RedisClient::forLoop(cb.loop(), p_.redis_url, p_.store_errors);
+    RedisClient& client = RedisClient::forWorker(cb.services(), p_.redis_url, p_.store_errors);
     waiting_ = std::make_shared<Waiting>(Waiting{this, &cb});
     std::weak_ptr<Waiting> weak = waiting_;
     bool sent = client.run(p_.spec.script, p_.redis_prefix + key_, p_.spec.script_args,

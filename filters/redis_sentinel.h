@@ -39,7 +39,7 @@ struct SentinelTarget {
   int db = 0;
 };
 
-// The key RedisClient::forLoop takes for a Sentinel store, in the form Lettuce and redis-py
+// The key RedisClient::forWorker takes for a Sentinel store, in the form Lettuce and redis-py
 // read: redis-sentinel://host:port,host:port/db#master.
 std::string sentinelUrl(const config::RateLimitStore& store);
 // The target of such a URL; empty for anything else (a redis:// URL).

@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <uv.h>
 
 #include <cstring>
 #include <list>
@@ -518,11 +519,13 @@ struct RedisClient::Impl {
   }
 };
 
-RedisClient& RedisClient::forLoop(uv_loop_t* loop, const std::string& url,
-                                  const RedisErrorCounters& counters) {
+RedisClient& RedisClient::forWorker(const WorkerServices& worker, const std::string& url,
+                                    const RedisErrorCounters& counters) {
   thread_local std::map<std::string, std::unique_ptr<RedisClient>> clients;
   auto it = clients.find(url);
   if (it != clients.end()) return *it->second;
+  // The one place filters/ turns the worker's opaque loop back into libuv's type.
+  auto* loop = static_cast<uv_loop_t*>(worker.eventLoop());
   auto* impl = new Impl;
   impl->loop = loop;
   impl->url = url;

@@ -8,8 +8,6 @@
 // and, until it is back, calls fail at once (the caller applies `on_error`).
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "filters/base/metrics_registry.h"
+#include "filters/worker_services.h"
 
 namespace sluice::filters {
 
@@ -53,10 +52,10 @@ class RedisClient {
   // `ok` false: timeout, error or no connection (the verdict is then meaningless).
   using Done = std::function<void(bool ok, const RedisVerdict& verdict)>;
 
-  // The client of this thread for `url` (redis://host:port/db), created on first use on `loop`.
-  // Worker threads only; the client lives until the thread exits.
-  static RedisClient& forLoop(uv_loop_t* loop, const std::string& url,
-                              const RedisErrorCounters& counters);
+  // The client of this thread for `url` (redis://host:port/db), created on first use on the
+  // worker's loop. Worker threads only; the client lives until the thread exits.
+  static RedisClient& forWorker(const WorkerServices& worker, const std::string& url,
+                                const RedisErrorCounters& counters);
 
   // Runs `script` on `key` with `args`. Returns false without calling `done` when there is no
   // connection now; otherwise `done` is called exactly once, on this loop, within kRedisTimeout

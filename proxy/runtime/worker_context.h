@@ -21,6 +21,7 @@
 #include "proxy/net/connection_list.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/runtime/snapshot.h"
+#include "proxy/runtime/worker_services.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace sluice::proxy {
@@ -47,6 +48,7 @@ class WorkerContext {
   WorkerContext(uv_loop_t* loop, int index, Metrics& metrics, SharedState& shared);
 
   uv_loop_t* loop;
+  LoopServices services;  // what filters may use of this worker (FilterCallbacks::services())
   int index;
   Metrics& metrics;
   SharedState& shared;

@@ -52,7 +52,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void continueRequest() override;
   void continueRequestAfter(std::chrono::milliseconds delay) override;
   const filters::StreamInfo& info() const override { return info_; }
-  uv_loop_t* loop() const override { return ctx_.loop; }
+  filters::WorkerServices& services() const override { return ctx_.services; }
   std::shared_ptr<filters::Waker> waker() override;
   const base::RequestHead& request() const override { return head_; }
   void setLogField(filters::LogField field, std::string_view value) override {

@@ -1,5 +1,5 @@
 // A FilterCallbacks for filter unit tests: records local replies, resumptions and background
-// fetches; loop() and waker() are null unless a test provides them.
+// fetches; services() has no loop and waker() is null.
 #pragma once
 
 #include <chrono>
@@ -24,7 +24,7 @@ class FakeCallbacks : public FilterCallbacks {
   void continueRequest() override { ++continued; }
   void continueRequestAfter(std::chrono::milliseconds d) override { delays.push_back(d); }
   const StreamInfo& info() const override { return info_; }
-  uv_loop_t* loop() const override { return loop_; }
+  WorkerServices& services() const override { return services_; }
   std::shared_ptr<Waker> waker() override { return nullptr; }
   const base::RequestHead& request() const override { return request_; }
   void setLogField(LogField f, std::string_view v) override {
@@ -48,7 +48,10 @@ class FakeCallbacks : public FilterCallbacks {
   std::vector<std::chrono::milliseconds> delays;
   StreamInfo info_;
   base::RequestHead request_;
-  uv_loop_t* loop_ = nullptr;
+  struct NoLoop final : WorkerServices {
+    void* eventLoop() const override { return nullptr; }
+  };
+  mutable NoLoop services_;
 };
 
 }  // namespace sluice::filters::testing
