@@ -40,8 +40,7 @@ struct PickRequest {
   uint64_t hash = 0;          // for hashing balancers: hashKey() of the request's key
   uint64_t exclude_mask = 0;  // bit i set: target i already failed this request (retries); only
                               // targets 0..63 can be excluded
-  int64_t now_ms = 0;         // monotonic ms; unused by the current algorithms (time-dependent
-                              // weights are applied when building), kept for those that need it
+  // No clock: time-dependent weights (slow start, health) are applied when the balancer is built.
 };
 
 class Balancer {

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <set>
 
-#include "config/feature_gate.h"
 #include "config/sections.h"
 
 namespace sluice::config {
@@ -150,7 +149,6 @@ class Loader {
     if (m.has("access_log")) c.access_log = parseAccessLog(r, m.get("access_log"));
     if (m.has("rate_limit_store")) {
       c.rate_limit_store = parseRateLimitStore(r, m.get("rate_limit_store"));
-      useFeature(r, m.keyNode("rate_limit_store"), Feature::RateLimitStore);
     }
     if (m.has("listeners")) parseListeners(r, m.get("listeners"));
     if (m.has("upstreams")) parseUpstreams(r, m.get("upstreams"));

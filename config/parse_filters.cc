@@ -2,7 +2,6 @@
 // key expressions that rate limits and hash_key share (spec/config.md).
 #include <cmath>
 
-#include "config/feature_gate.h"
 #include "config/sections.h"
 #include "config/units.h"
 
@@ -167,23 +166,20 @@ GzipFilter parseGzip(Reader& r, MapReader& m) {
 
 struct FilterKind {
   std::string_view name;
-  Feature feature;
   std::vector<std::string_view> keys;
 };
 
 const std::vector<FilterKind>& filterKinds() {
   static const std::vector<FilterKind> kinds = {
-      {"token_bucket", Feature::FilterTokenBucket, withCommon({"rate", "burst"})},
-      {"sliding_window", Feature::FilterSlidingWindow,
-       withCommon({"limit", "window", "precision"})},
-      {"fixed_window", Feature::FilterFixedWindow, withCommon({"limit", "window"})},
-      {"leaky_bucket", Feature::FilterLeakyBucket, withCommon({"rate", "burst"})},
+      {"token_bucket", withCommon({"rate", "burst"})},
+      {"sliding_window", withCommon({"limit", "window", "precision"})},
+      {"fixed_window", withCommon({"limit", "window"})},
+      {"leaky_bucket", withCommon({"rate", "burst"})},
       {"cache",
-       Feature::FilterCache,
        {"ttl", "max_bytes", "stale_while_revalidate", "stale_if_error", "negative_ttl",
         "ttl_jitter", "heuristic_fraction", "heuristic_max", "cdn_cache_control"}},
-      {"gzip", Feature::FilterGzip, {"min_bytes", "level", "types", "encodings"}},
-      {"circuit_breaker", Feature::FilterCircuitBreaker, {}},
+      {"gzip", {"min_bytes", "level", "types", "encodings"}},
+      {"circuit_breaker", {}},
   };
   return kinds;
 }
@@ -265,7 +261,6 @@ std::optional<FilterEntry> parseFilter(Reader& r, const YAML::Node& node, RouteR
   if (out && kind->name == "circuit_breaker" && refs != nullptr) {
     refs->circuit_breakers.push_back(r.origin(key));
   }
-  useFeature(r, key, kind->feature);
   return out;
 }
 

@@ -2,7 +2,6 @@
 // access_log and rate_limit_store (spec/config.md).
 #include <thread>
 
-#include "config/feature_gate.h"
 #include "config/sections.h"
 #include "config/units.h"
 
@@ -80,13 +79,8 @@ Listener parseListener(Reader& r, const YAML::Node& node) {
   if (!m.ok()) return l;
   m.readName("name", &l.name);
   if (m.require("address", "address: 0.0.0.0:8080")) m.readAddress("address", &l.address);
-  if (m.readBool("proxy_protocol", &l.proxy_protocol) && l.proxy_protocol) {
-    useFeature(r, m.keyNode("proxy_protocol"), Feature::ProxyProtocol);
-  }
-  if (m.has("tls")) {
-    l.tls = parseListenerTls(r, m.get("tls"));
-    useFeature(r, m.keyNode("tls"), Feature::ListenerTls);
-  }
+  m.readBool("proxy_protocol", &l.proxy_protocol);
+  if (m.has("tls")) l.tls = parseListenerTls(r, m.get("tls"));
   return l;
 }
 

@@ -1,6 +1,5 @@
 // Parser for one entry of `upstreams:`: balancing, targets, pooling, timeouts, retries, health
 // checks, circuit breaking and upstream TLS (spec/config.md).
-#include "config/feature_gate.h"
 #include "config/sections.h"
 #include "config/units.h"
 
@@ -133,19 +132,11 @@ UpstreamTls parseUpstreamTls(Reader& r, const YAML::Node& node) {
 }
 
 void parseBalancing(Reader& r, MapReader& m, Upstream& u) {
-  static const std::vector<std::pair<std::string_view, Feature>> kBalancers = {
-      {"least_conn", Feature::BalancerLeastConn},
-      {"random_two", Feature::BalancerRandomTwo},
-      {"consistent_hash", Feature::BalancerConsistentHash},
-  };
+  static const std::vector<std::string_view> kBalancers = {"round_robin", "least_conn",
+                                                          "random_two", "consistent_hash"};
   if (m.readString("balancer", &u.balancer)) {
-    bool known = u.balancer == "round_robin";
-    for (const auto& [name, feature] : kBalancers) {
-      if (u.balancer == name) {
-        known = true;
-        useFeature(r, m.get("balancer"), feature);
-      }
-    }
+    bool known = false;
+    for (std::string_view name : kBalancers) known = known || u.balancer == name;
     if (!known) {
       r.error(m.get("balancer"), "balancer: \"" + u.balancer +
                                      "\" is not a balancer; write round_robin, least_conn, "
@@ -153,21 +144,17 @@ void parseBalancing(Reader& r, MapReader& m, Upstream& u) {
     }
   }
   // hash_key and balance_factor only matter to consistent_hash; the spec's example writes
-  // them beside round_robin too, so they are not an error there, only not served yet.
+  // them beside round_robin too, so they are not an error there.
   if (m.readString("hash_key", &u.hash_key)) {
     auto key = parseKeyExpression(u.hash_key, {"ip", "path", "uri"}, false);
     if (key) {
       u.hash_key = *key;
-      useFeature(r, m.keyNode("hash_key"), Feature::HashKey);
     } else {
       r.error(m.get("hash_key"), "hash_key: " + key.error());
     }
   }
   double factor = 0;
-  if (m.readNumber("balance_factor", &factor, 1.0, 100.0)) {
-    u.balance_factor = factor;
-    useFeature(r, m.keyNode("balance_factor"), Feature::BalanceFactor);
-  }
+  if (m.readNumber("balance_factor", &factor, 1.0, 100.0)) u.balance_factor = factor;
 }
 
 }  // namespace
@@ -181,12 +168,8 @@ Upstream parseUpstream(Reader& r, const YAML::Node& node) {
   if (!m.ok()) return u;
   m.readName("name", &u.name);
   parseBalancing(r, m, u);
-  if (m.readDuration("slow_start", &u.slow_start)) {
-    useFeature(r, m.keyNode("slow_start"), Feature::SlowStart);
-  }
-  if (m.readDuration("resolve_every", &u.resolve_every)) {
-    useFeature(r, m.keyNode("resolve_every"), Feature::ResolveEvery);
-  }
+  m.readDuration("slow_start", &u.slow_start);
+  m.readDuration("resolve_every", &u.resolve_every);
   if (m.require("targets", "targets: [{address: 127.0.0.1:9001}]")) {
     if (auto items = r.list(m.get("targets"), "targets")) {
       if (items->empty()) r.error(m.get("targets"), "targets: list at least one target");
@@ -198,26 +181,13 @@ Upstream parseUpstream(Reader& r, const YAML::Node& node) {
   }
   m.readInt("keepalive", &u.keepalive, 0, 1'000'000);
   if (m.has("timeouts")) u.timeouts = parseTimeouts(r, m.get("timeouts"));
-  if (m.has("retries")) {
-    u.retries = parseRetries(r, m.get("retries"));
-    if (u.retries.attempts > 0) useFeature(r, m.keyNode("retries"), Feature::Retries);
-  }
-  if (m.has("health_check")) {
-    u.health_check = parseHealthCheck(r, m.get("health_check"));
-    useFeature(r, m.keyNode("health_check"), Feature::HealthCheck);
-  }
-  if (m.has("passive_health")) {
-    u.passive_health = parsePassiveHealth(r, m.get("passive_health"));
-    useFeature(r, m.keyNode("passive_health"), Feature::PassiveHealth);
-  }
+  if (m.has("retries")) u.retries = parseRetries(r, m.get("retries"));
+  if (m.has("health_check")) u.health_check = parseHealthCheck(r, m.get("health_check"));
+  if (m.has("passive_health")) u.passive_health = parsePassiveHealth(r, m.get("passive_health"));
   if (m.has("circuit_breaker")) {
     u.circuit_breaker = parseCircuitBreaker(r, m.get("circuit_breaker"));
-    useFeature(r, m.keyNode("circuit_breaker"), Feature::UpstreamCircuitBreaker);
   }
-  if (m.has("tls")) {
-    u.tls = parseUpstreamTls(r, m.get("tls"));
-    useFeature(r, m.keyNode("tls"), Feature::UpstreamTls);
-  }
+  if (m.has("tls")) u.tls = parseUpstreamTls(r, m.get("tls"));
   return u;
 }
 

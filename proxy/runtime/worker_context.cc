@@ -67,7 +67,6 @@ int WorkerContext::pickTarget(const Snapshot& snap, size_t index, uint64_t hash,
   balancer::PickRequest req;
   req.hash = hash;
   req.exclude_mask = exclude_mask;
-  req.now_ms = now;
   return sel.balancer->pick(req);
 }
 
