@@ -3,6 +3,7 @@
 # UndefinedBehaviorSanitizer, and runs every test (unit and integration) with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+packaging/check-layers.sh  # no include points upward (config <- ... <- proxy)
 packaging/install-deps.sh
 cmake -S . -B build-ci -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
 ninja -C build-ci -j2
