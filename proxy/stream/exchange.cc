@@ -41,18 +41,10 @@ Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, base::RequestHe
 
 Exchange::~Exchange() {
   if (alive_) *alive_ = false;
-  if (up_ != nullptr) {
-    up_->abandon();
-    up_ = nullptr;
+  if (delay_timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
   }
-  for (uv_timer_t* t : {delay_timer_, deadline_timer_}) {
-    if (t != nullptr) {
-      uv_close(reinterpret_cast<uv_handle_t*>(t),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    }
-  }
-  endTry();
-  if (gate_held_) upstream_->state->requests.release();
   if (!finished_) {
     finished_ = true;
     if (!response_started_) status_ = 499;  // the client went away first (nginx's convention)
@@ -168,38 +160,10 @@ void Exchange::continueRequestAfter(std::chrono::milliseconds delay) {
 
 
 
-void Exchange::onUpstreamConnected() { sendRequestHead(); }
-
-void Exchange::sendRequestHead() {
-  head_sent_ = true;
-  up_reused_ = up_->reused();
-  up_->beginRequest(head_only_);
-  std::string& out = upstream_head_;  // kept intact only while a retry is possible
-  if (!pending_body_.empty()) {
-    if (meta_.framing == BodyFraming::Chunked) {
-      char hdr[24];
-      out.append(hdr, formatChunkHeader(pending_body_.size(), hdr));
-      out.append(pending_body_);
-      out.append("\r\n");
-    } else {
-      out.append(pending_body_);
-    }
-    pending_body_.clear();
-    pending_body_.shrink_to_fit();
-    conn_.resumeReading();
-  }
-  if (request_done_) {
-    if (meta_.framing == BodyFraming::Chunked) out.append(kLastChunk);
-    up_->requestComplete();
-    upstream_sent_done_ = true;
-  }
-  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
-  up_->write(&b, 1);  // a failure reports through onUpstreamError
-}
 
 void Exchange::onRequestBody(const char* data, size_t len) {
   if (response_done_ || finished_) return;  // answered already: the rest is discarded
-  if (up_ == nullptr || !head_sent_) {
+  if (!upstream_request_) {
     pending_body_.append(data, len);
     if (awaiting_body_ && pending_body_.size() >= kBodyBufferLimit) {
       dispatch();
@@ -208,46 +172,22 @@ void Exchange::onRequestBody(const char* data, size_t len) {
     if (pending_body_.size() > kHighWatermark) conn_.pauseReading();
     return;
   }
-  writeRequestBody(data, len);
-}
-
-void Exchange::writeRequestBody(const char* data, size_t len) {
-  if (meta_.framing == BodyFraming::Chunked) {
-    char hdr[24];
-    uv_buf_t bufs[3] = {uv_buf_init(hdr, static_cast<unsigned>(formatChunkHeader(len, hdr))),
-                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
-                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
-    if (!up_->write(bufs, 3)) return;
-  } else {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-    if (!up_->write(&b, 1)) return;
-  }
-  if (up_ != nullptr && relayShouldPause(up_->queuedBytes())) conn_.pauseReading();
+  if (!upstream_request_->sendBody(data, len)) return;  // it failed, and this may be gone
+  if (relayShouldPause(upstream_request_->queuedBytes())) conn_.pauseReading();
 }
 
 void Exchange::onRequestEnd() {
-  if (request_done_ && upstream_sent_done_) return;
   request_done_ = true;
   if (awaiting_body_) {
     dispatch();
     return;
   }
-  if (up_ != nullptr && head_sent_ && !upstream_sent_done_) {
-    upstream_sent_done_ = true;
-    up_->requestComplete();
-    if (meta_.framing == BodyFraming::Chunked) {
-      uv_buf_t b = uv_buf_init(const_cast<char*>(kLastChunk), sizeof kLastChunk - 1);
-      up_->write(&b, 1);
-    }
-  }
+  if (upstream_request_ && !upstream_request_->endBody()) return;
   if (response_done_) finish();
 }
 
 void Exchange::onRequestError(int status) {
-  if (up_ != nullptr) {
-    up_->abandon();  // it saw part of a request that turned out malformed
-    up_ = nullptr;
-  }
+  upstream_request_.reset();  // it saw part of a request that turned out malformed
   keep_alive_ = false;
   if (!response_started_) {
     sendLocalReply(status, "", nullptr);
@@ -257,11 +197,7 @@ void Exchange::onRequestError(int status) {
 }
 
 void Exchange::onClientDrained() {
-  if (up_ != nullptr && !response_done_) up_->resumeReading();
-}
-
-void Exchange::onUpstreamDrained() {
-  if (!request_done_ || tunnel_) conn_.resumeReading();
+  if (upstream_request_ && !response_done_) upstream_request_->resumeReading();
 }
 
 void Exchange::writeClient(std::string_view bytes) {
@@ -283,7 +219,7 @@ void Exchange::flushClient() {
   out_.clear();
 }
 
-void Exchange::onUpstreamHead(base::ResponseHead& head, bool interim) {
+void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
   if (interim) {
     // 1xx go to HTTP/1.1 clients (RFC 9110 §15.2), except a 100 when sluice sent its own to
     // answer the client's Expect.
@@ -294,12 +230,11 @@ void Exchange::onUpstreamHead(base::ResponseHead& head, bool interim) {
     writeClient(out);
     return;
   }
-  if (head.status != 101 && judgeResponse(head.status)) return;  // retried elsewhere
-  upstream_ms_ = secondsSince(upstream_start_) * 1000;
+  upstream_ms_ = upstream_request_->headSeconds() * 1000;
   status_ = head.status;
   if (head.status == 101) {
     if (!meta_.upgrade) {
-      failUpstream(UpstreamError::BadResponse);
+      upstream_request_->fail(UpstreamError::BadResponse);
       return;
     }
     ProxiedFields add;
@@ -313,7 +248,7 @@ void Exchange::onUpstreamHead(base::ResponseHead& head, bool interim) {
     writeClient(out);
     tunnel_ = true;
     keep_alive_ = false;
-    up_->startTunnel();
+    upstream_request_->startTunnel();
     conn_.startTunnel();
     return;
   }
@@ -383,7 +318,7 @@ const char* Exchange::chooseFraming(bool no_body, bool has_length) {
   return !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
 }
 
-void Exchange::onUpstreamBody(const char* data, size_t len) {
+void Exchange::onResponseBody(const char* data, size_t len) {
   if (!response_started_ || finished_ || len == 0) return;
   if (route_ != nullptr && route_->body_filters) {
     std::string chunk(data, len);
@@ -392,7 +327,7 @@ void Exchange::onUpstreamBody(const char* data, size_t len) {
   } else {
     writeResponseBody(data, len);
   }
-  if (up_ != nullptr && relayShouldPause(conn_.queuedBytes())) up_->pauseReading();
+  if (upstream_request_ && relayShouldPause(conn_.queuedBytes())) upstream_request_->pauseReading();
 }
 
 void Exchange::writeResponseBody(const char* data, size_t len) {
@@ -425,11 +360,8 @@ void Exchange::writeResponseBody(const char* data, size_t len) {
   out_.clear();
 }
 
-void Exchange::onUpstreamComplete() {
-  up_ = nullptr;  // already back in the pool, or closed
+void Exchange::onResponseComplete() {
   if (finished_) return;
-  endTry();
-  ctx_.countUpstream(upstream_->config->name, target_->address, status_, upstream_ms_ / 1000, false);
   if (route_ != nullptr && route_->body_filters) {
     std::string tail;
     chain_.runResponseBody(tail, true, *this);
@@ -447,29 +379,27 @@ void Exchange::onUpstreamComplete() {
 
 
 
-void Exchange::onUpstreamTunnelData(const char* data, size_t len) {
-  if (len == 0) {
-    up_ = nullptr;  // the upstream closed its side; the connection closes itself
+void Exchange::onTunnelData(const char* data, size_t len) {
+  if (len == 0) {  // the upstream closed its side; the connection closes itself
     conn_.closeAfterWrites();
     return;
   }
   uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
   if (!conn_.write(&b, 1)) return;
-  if (up_ != nullptr && relayShouldPause(conn_.queuedBytes())) up_->pauseReading();
+  if (relayShouldPause(conn_.queuedBytes())) upstream_request_->pauseReading();
 }
 
 void Exchange::onClientTunnelData(const char* data, size_t len) {
-  if (up_ == nullptr) {
+  if (!upstream_request_ || !upstream_request_->hasStream()) {
     conn_.abort();
     return;
   }
   if (len == 0) {
-    up_->shutdownWrite();
+    upstream_request_->shutdownWrite();
     return;
   }
-  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-  if (!up_->write(&b, 1)) return;
-  if (up_ != nullptr && relayShouldPause(up_->queuedBytes())) conn_.pauseReading();
+  if (!upstream_request_->writeTunnel(data, len)) return;
+  if (relayShouldPause(upstream_request_->queuedBytes())) conn_.pauseReading();
 }
 
 void Exchange::finish() {
@@ -496,9 +426,9 @@ void Exchange::logAndCount() {
   r.bytes_sent = bytes_sent_;
   r.duration_ms = seconds * 1000;
   if (route_ != nullptr) r.route = route_->config->name;
-  if (upstream_ != nullptr && target_ != nullptr) {
+  if (upstream_ != nullptr && upstream_request_ && upstream_request_->target() != nullptr) {
     r.upstream = upstream_->config->name;
-    r.target = target_->address;
+    r.target = upstream_request_->target()->address;
     if (upstream_ms_ >= 0) r.upstream_duration_ms = upstream_ms_;
   }
   if (!log_cache_.empty()) r.cache = log_cache_;

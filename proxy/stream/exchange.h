@@ -1,18 +1,17 @@
-// One request/response exchange on a client connection: routing, the route's filter chain, the
-// upstream request (with one retry on a stale pooled connection), streaming both bodies with
-// backpressure, local replies, tunnels after a 101, and the access-log line and metrics at the end.
-// Owned by its ClientConnection; runs on that connection's worker thread.
+// One request/response exchange on a client connection: routing, the route's filter chain, then
+// (the router, last in the chain) one UpstreamRequest that owns every try; streaming both bodies
+// with backpressure, local replies, tunnels after a 101, and the access-log line and metrics at
+// the end. Owned by its ClientConnection; runs on that connection's worker thread.
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "filters/chain.h"
-#include "balancer/circuit_breaker.h"
-#include "balancer/target_state.h"
 #include "filters/filter.h"
 #include "proxy/http1/client_connection.h"
-#include "proxy/upstream/upstream_connection.h"
+#include "proxy/upstream/upstream_request.h"
 
 namespace sluice::proxy {
 
@@ -21,7 +20,7 @@ inline constexpr size_t kBodyBufferLimit = 64 * 1024;
 // Response body pieces up to this size are copied behind the gathered head (one write).
 inline constexpr size_t kCoalesceLimit = 16 * 1024;
 
-class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
+class Exchange final : public filters::FilterCallbacks, private UpstreamRequestCallbacks {
  public:
   Exchange(ClientConnection& conn, SnapshotPtr snapshot, base::RequestHead head,
            const RequestMeta& meta, std::chrono::steady_clock::time_point start);
@@ -61,17 +60,17 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void fetchInBackground(base::RequestHead head, size_t max_body,
                          filters::BackgroundDone done) override;
 
-  // UpstreamHandler
-  void onUpstreamConnected() override;
-  void onUpstreamHead(base::ResponseHead& head, bool interim) override;
-  void onUpstreamBody(const char* data, size_t len) override;
-  void onUpstreamComplete() override;
-  void onUpstreamError(UpstreamError error, bool response_started) override;
-  void onUpstreamDrained() override;
-  void onUpstreamReadDone() override { flushClient(); }
-  void onUpstreamTunnelData(const char* data, size_t len) override;
-
  private:
+  // UpstreamRequestCallbacks (exchange_upstream.cc)
+  void writeRequestHead(const ResolvedTarget& target, std::string& out) override;
+  void onResponseHead(base::ResponseHead& head, bool interim) override;
+  void onResponseBody(const char* data, size_t len) override;
+  void onResponseComplete() override;
+  void onResponseReadDone() override { flushClient(); }
+  void onTunnelData(const char* data, size_t len) override;
+  void onRequestDrained() override;
+  void onFailure(const UpstreamFailure& failure) override;
+
   void writeProxiedHead(const base::ResponseHead& head, bool no_body, bool has_length,
                         uint64_t length, std::string_view length_text);
   const char* chooseFraming(bool no_body, bool has_length);
@@ -82,15 +81,6 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   bool applyMaxForwards();
   void forward();
   void dispatch();
-  bool startTry();
-  void judgeTry(bool failure, bool connect_failure);
-  void endTry();
-  bool reserveRetry(std::string_view condition);
-  void startRetry();
-  bool judgeResponse(int status);
-  void connectUpstream(bool allow_pooled);
-  void sendRequestHead();
-  void writeRequestBody(const char* data, size_t len);
   void writeResponseBody(const char* data, size_t len);
   void writeClient(std::string_view bytes);
   // Response bytes are gathered in out_ while one upstream read is parsed and written with one
@@ -100,7 +90,6 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
   void finish();
   void logAndCount();
-  void failUpstream(UpstreamError error);
 
   ClientConnection& conn_;
   WorkerContext& ctx_;
@@ -118,36 +107,19 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   const RouteRuntime* route_ = nullptr;
   int route_index_ = -1;
   const UpstreamRuntime* upstream_ = nullptr;
-  const ResolvedTarget* target_ = nullptr;
-  UpstreamConnection* up_ = nullptr;
   uv_timer_t* delay_timer_ = nullptr;
-  uv_timer_t* deadline_timer_ = nullptr;  // retries.deadline across tries
-
-  // The current try (exchange_upstream.cc).
-  uint64_t hash_ = 0;            // consistent_hash key
-  uint64_t excluded_ = 0;        // targets that failed this request
-  int target_index_ = -1;
-  balancer::TargetState* target_state_ = nullptr;  // kept alive by snapshot_
-  balancer::CircuitTicket ticket_;
-  bool try_active_ = false;
-  bool judged_ = false;
-  bool gate_held_ = false;       // a max_requests slot
-  bool can_resend_body_ = false;
-  uint32_t tries_ = 0;
-  std::string retry_body_;
+  uint64_t hash_ = 0;  // consistent_hash key
+  PoolConnector connector_{ctx_};
+  // Every try to the upstream, once the request is dispatched (exchange_upstream.cc).
+  std::optional<UpstreamRequest> upstream_request_;
   std::shared_ptr<bool> alive_;
   std::string_view log_cache_;      // access-log fields set by filters
   std::string_view log_ratelimit_;  // false once destroyed; read by wakers on this thread
 
-  std::string upstream_head_;   // serialised request head, kept for a retry
-  std::string pending_body_;    // body bytes that arrived before the upstream connection
+  std::string pending_body_;    // body bytes gathered before the request is dispatched
   std::string out_;             // response bytes gathered for the client
   bool request_done_ = false;   // the client's request has been read completely
-  bool upstream_sent_done_ = false;
-  bool stale_retried_ = false;   // the one resend after a stale pooled connection
   bool awaiting_body_ = false;   // routed and filtered; the upstream waits for more body
-  bool head_sent_ = false;       // the request head went to the current upstream connection
-  bool up_reused_ = false;       // ... which came from the pool
   bool response_started_ = false;  // bytes went to the client
   bool response_flushed_ = false;  // some of the final response left out_ (it can't be taken back)
   bool response_done_ = false;
@@ -159,9 +131,7 @@ class Exchange final : public filters::FilterCallbacks, public UpstreamHandler {
   BodyFraming response_framing_ = BodyFraming::None;
   int status_ = 0;
   uint64_t bytes_sent_ = 0;
-  std::chrono::steady_clock::time_point upstream_start_;
   double upstream_ms_ = -1;
-  const char* upstream_failure_ = nullptr;
   const char* termination_ = nullptr;  // why the response ended early (access log); null: whole
 };
 

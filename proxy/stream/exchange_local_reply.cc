@@ -62,11 +62,9 @@ void Exchange::sendLocalReply(int status, std::string_view body, const base::Hea
 void Exchange::sendReply(int status, std::string_view body, bool json,
                          const base::HeaderMap* extra) {
   if (response_started_ || finished_) return;
-  if (up_ != nullptr) {
-    up_->abandon();
-    up_ = nullptr;
-  }
-  endTry();  // a try cut short by a local answer counts for nothing
+  // A try cut short by a local answer counts for nothing (the answer may come from inside the
+  // UpstreamRequest's own callbacks: it returns at once after them).
+  upstream_request_.reset();
   status_ = status;
   base::ResponseHead head;
   head.status = status;

@@ -1,8 +1,6 @@
 #include "proxy/upstream/background_fetch.h"
 
 #include "proxy/http1/http_serialize.h"
-#include "proxy/tls/tls_context.h"
-#include "proxy/upstream/upstream_acquire.h"
 
 namespace sluice::proxy {
 
@@ -15,24 +13,25 @@ constexpr uint64_t kCheckMs = 200;
 void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
                             base::RequestHead head, size_t max_body,
                             filters::BackgroundDone done) {
-  auto* f = new BackgroundFetch(ctx, std::move(snapshot), std::move(head), max_body,
-                                std::move(done));
+  auto* f = new BackgroundFetch(ctx, std::move(snapshot), upstream_index, std::move(head),
+                                max_body, std::move(done));
   // The first tick of the timer starts the fetch, so `done` never runs inside start().
-  f->check_->data = f;
   uv_timer_start(f->check_, onCheck, 0, kCheckMs);
-  if (!f->pick(upstream_index)) f->upstream_ = nullptr;  // onCheck reports the failure
 }
 
-BackgroundFetch::BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot,
+BackgroundFetch::BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
                                  base::RequestHead head, size_t max_body,
                                  filters::BackgroundDone done)
     : ctx_(ctx),
       snapshot_(std::move(snapshot)),
+      upstream_index_(upstream_index),
       head_(std::move(head)),
       max_body_(max_body),
-      done_(std::move(done)) {
+      done_(std::move(done)),
+      connector_(ctx) {
   check_ = new uv_timer_t;
   uv_timer_init(ctx_.loop, check_);
+  check_->data = this;
 }
 
 BackgroundFetch::~BackgroundFetch() {
@@ -40,92 +39,42 @@ BackgroundFetch::~BackgroundFetch() {
            [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
 
-// Chooses the target like Exchange::startTry (balancer and health, then the circuit breaker and
-// max_requests); false when there is none to ask.
-bool BackgroundFetch::pick(int upstream_index) {
-  if (upstream_index < 0 || static_cast<size_t>(upstream_index) >= snapshot_->upstreams.size() ||
-      ctx_.shared.draining.load(std::memory_order_relaxed)) {
-    return false;
-  }
-  upstream_ = &snapshot_->upstreams[static_cast<size_t>(upstream_index)];
-  const config::Upstream& uc = *upstream_->config;
-  uint64_t excluded = 0;
-  int64_t now = static_cast<int64_t>(uv_now(ctx_.loop));
-  for (;;) {
-    int pick = ctx_.pickTarget(*snapshot_, static_cast<size_t>(upstream_index), 0, excluded);
-    if (pick < 0) return false;
-    size_t i = static_cast<size_t>(pick);
-    balancer::TargetState* ts = upstream_->target_states[i].get();
-    if (uc.circuit_breaker) {
-      ticket_ = ts->breaker.allow(now, *uc.circuit_breaker);
-      if (!ticket_) {
-        if (i >= 64) return false;
-        excluded |= uint64_t{1} << i;
-        continue;
-      }
-      if (!upstream_->state->requests.tryAcquire(uc.circuit_breaker->max_requests)) {
-        ts->breaker.onAbandon(ticket_);
-        ticket_ = {};
-        return false;
-      }
-      gate_held_ = true;
-    }
-    target_ = &upstream_->targets[i];
-    target_state_ = ts;
-    ts->onRequestStart();
-    started_ = true;
-    return true;
-  }
-}
-
 void BackgroundFetch::onCheck(uv_timer_t* t) {
   auto* self = static_cast<BackgroundFetch*>(t->data);
-  if (self->t0_ == std::chrono::steady_clock::time_point{}) {  // the first tick: start
-    self->t0_ = std::chrono::steady_clock::now();
-    if (self->upstream_ == nullptr) {
-      self->finish(Outcome::Dropped);
-      return;
+  bool draining = self->ctx_.shared.draining.load(std::memory_order_relaxed);
+  if (self->started_) {
+    if (draining) {
+      self->request_.reset();
+      self->finish(false);
     }
-    self->head_.headers.remove("expect");
-    if (self->head_.host.empty()) self->head_.host = self->target_->address;
-    self->connect(true);
     return;
   }
-  if (self->ctx_.shared.draining.load(std::memory_order_relaxed)) {
-    if (self->up_ != nullptr) {
-      self->up_->abandon();
-      self->up_ = nullptr;
-    }
-    self->finish(Outcome::Dropped);
-  }
-}
-
-void BackgroundFetch::connect(bool allow_pooled) {
-  bool pooled = false;
-  up_ = acquireUpstream(ctx_, *upstream_, *target_, this, allow_pooled, pooled);
-  if (up_ == nullptr) {
-    onUpstreamError(UpstreamError::ConnectFailed, false);
+  self->started_ = true;  // the first tick: start
+  int i = self->upstream_index_;
+  if (draining || i < 0 || static_cast<size_t>(i) >= self->snapshot_->upstreams.size()) {
+    self->finish(false);
     return;
   }
-  if (pooled) sendHead();
+  self->head_.headers.remove("expect");
+  UpstreamRequest::Params p;
+  p.snapshot = self->snapshot_;
+  p.upstream_index = static_cast<size_t>(i);
+  p.idempotent = base::isIdempotentMethod(self->head_.method);
+  p.head_only = self->head_.method == "HEAD";
+  self->request_.emplace(self->ctx_, self->connector_, std::move(p),
+                         static_cast<UpstreamRequestCallbacks&>(*self));
+  self->request_->start(std::string(), true);  // may finish at once
 }
 
-void BackgroundFetch::sendHead() {
-  reused_ = up_->reused();
-  up_->beginRequest(head_.method == "HEAD");
-  std::string out;
+void BackgroundFetch::writeRequestHead(const ResolvedTarget& target, std::string& out) {
+  if (head_.host.empty()) head_.host = target.address;
   appendRequestHead(head_, BodyFraming::None, 0, out);
-  up_->requestComplete();
-  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
-  up_->write(&b, 1);  // a failure reports through onUpstreamError (this may be gone then)
 }
 
-void BackgroundFetch::onUpstreamHead(base::ResponseHead& head, bool interim) {
+void BackgroundFetch::onResponseHead(base::ResponseHead& head, bool interim) {
   if (interim) return;
   if (head.status == 101) {  // nothing asked for an upgrade
-    up_->abandon();
-    up_ = nullptr;
-    finish(Outcome::Failed);
+    request_->fail(UpstreamError::BadResponse);
     return;
   }
   response_.status = head.status;
@@ -137,69 +86,23 @@ void BackgroundFetch::onUpstreamHead(base::ResponseHead& head, bool interim) {
   if (!h.has("date")) h.add("date", ctx_.httpDate());
 }
 
-void BackgroundFetch::onUpstreamBody(const char* data, size_t len) {
-  if (overflow_) return;
+void BackgroundFetch::onResponseBody(const char* data, size_t len) {
   if (response_.body.size() + len > max_body_) {
-    overflow_ = true;  // not wanted whole: the connection goes, the fetch fails
+    // Not wanted whole: the connection goes, the fetch fails.
     std::string().swap(response_.body);
-    up_->abandon();
-    up_ = nullptr;
-    finish(Outcome::Dropped);
+    request_.reset();
+    finish(false);
     return;
   }
   response_.body.append(data, len);
 }
 
-void BackgroundFetch::onUpstreamComplete() {
-  up_ = nullptr;  // back in the pool, or closed
-  finish(Outcome::Answered);
-}
-
-void BackgroundFetch::onUpstreamError(UpstreamError error, bool response_started) {
-  up_ = nullptr;  // closed by the connection itself
-  // A pooled connection the upstream had closed meanwhile: sent again once on a fresh one.
-  if (error == UpstreamError::Reset && !response_started && reused_ && !retried_) {
-    retried_ = true;
-    response_ = {};
-    connect(false);
-    return;
-  }
-  bool connect_failed =
-      error == UpstreamError::ConnectFailed || error == UpstreamError::ConnectTimeout;
-  finish(connect_failed ? Outcome::ConnectFailed : Outcome::Failed);
-}
-
-void BackgroundFetch::finish(Outcome outcome) {
+void BackgroundFetch::finish(bool answered) {
   std::optional<filters::BackgroundResponse> result;
-  bool answered = outcome == Outcome::Answered;
-  bool failure = outcome == Outcome::Failed || outcome == Outcome::ConnectFailed ||
-                 (answered && response_.status >= 500);
-  if (started_) {
-    const config::Upstream& uc = *upstream_->config;
-    int64_t now = static_cast<int64_t>(uv_now(ctx_.loop));
-    if (answered || failure) {
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-      ctx_.countUpstream(uc.name, target_->address, answered ? response_.status : 0,
-                         answered ? seconds : 0, outcome == Outcome::ConnectFailed);
-    }
-    if (uc.circuit_breaker && ticket_) {
-      if (failure) {
-        target_state_->breaker.onFailure(now, *uc.circuit_breaker, ticket_);
-      } else if (answered) {
-        target_state_->breaker.onSuccess(now, *uc.circuit_breaker, ticket_);
-      } else {
-        target_state_->breaker.onAbandon(ticket_);
-      }
-      ticket_ = {};
-    }
-    target_state_->onRequestEnd();
-    if (gate_held_) upstream_->state->requests.release();
-    if (answered) result = std::move(response_);
-  }
+  if (answered) result = std::move(response_);
   uv_timer_stop(check_);
   // `done` runs after this fetch is gone but while the snapshot (the route's filter factories)
-  // is still held.
+  // is still held. The UpstreamRequest (if it called this) returns at once after.
   SnapshotPtr keep = std::move(snapshot_);
   filters::BackgroundDone done = std::move(done_);
   delete this;

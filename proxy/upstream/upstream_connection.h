@@ -16,6 +16,8 @@
 #include "proxy/runtime/snapshot.h"
 #include "proxy/net/connection_list.h"
 #include "proxy/net/tcp_write.h"
+#include "proxy/upstream/upstream_handler.h"
+#include "proxy/upstream/upstream_stream.h"
 
 namespace sluice::proxy {
 
@@ -26,41 +28,9 @@ class UpstreamPool;
 class TlsClientContext;
 class TlsSession;
 
-enum class UpstreamError {
-  ConnectFailed,    // refused, unreachable, reset while connecting
-  ConnectTimeout,
-  ResponseTimeout,  // no byte for `timeouts.response`
-  Reset,            // closed or reset before the response was complete
-  BadResponse,      // the response did not parse
-};
-
-const char* upstreamErrorName(UpstreamError e);
-
-// The exchange driving an active connection. Callbacks run on the worker thread; a handler may
-// detach (UpstreamConnection::abandon) from inside any of them.
-class UpstreamHandler {
- public:
-  virtual ~UpstreamHandler() = default;
-  virtual void onUpstreamConnected() = 0;
-  // A response head; `interim` for 1xx other than 101. Called again for the final head after
-  // interim ones.
-  virtual void onUpstreamHead(base::ResponseHead& head, bool interim) = 0;
-  virtual void onUpstreamBody(const char* data, size_t len) = 0;
-  // The response is complete; the connection has already gone back to the pool or been closed
-  // and must not be used again.
-  virtual void onUpstreamComplete() = 0;
-  // The connection failed; `response_started` when some response bytes had arrived. The
-  // connection is closed and must not be used again.
-  virtual void onUpstreamError(UpstreamError error, bool response_started) = 0;
-  // Queued request bytes dropped below the low watermark (resume reading the client).
-  virtual void onUpstreamDrained() = 0;
-  // One read's worth of response bytes has been parsed (a point to flush coalesced output).
-  virtual void onUpstreamReadDone() = 0;
-  // After a 101: raw bytes from the upstream, and its end (len 0).
-  virtual void onUpstreamTunnelData(const char* data, size_t len) = 0;
-};
-
-class UpstreamConnection final : public ConnectionList::Node, private WriteSink {
+class UpstreamConnection final : public ConnectionList::Node,
+                                 public UpstreamStream,
+                                 private WriteSink {
  public:
   // What the request's upstream config says about this connection.
   struct Timeouts {
@@ -83,23 +53,23 @@ class UpstreamConnection final : public ConnectionList::Node, private WriteSink 
   void attach(UpstreamHandler* handler, const Timeouts& timeouts);
 
   // Declares the request about to be written: `head_request` makes the response bodiless.
-  void beginRequest(bool head_request);
+  void beginRequest(bool head_request) override;
   // Writes request bytes; false when the connection is broken (an error follows).
-  bool write(const uv_buf_t* bufs, unsigned count);
+  bool write(const uv_buf_t* bufs, unsigned count) override;
   // The whole request has been written: needed for the connection to be reusable.
   // The whole request is written: the response timeout counts from here (a slow upload is
   // the client's time, bounded by the client side's body timeout, not the upstream's).
-  void requestComplete();
-  void pauseReading();
-  void resumeReading();
-  size_t queuedBytes() const { return queued_bytes; }
-  bool reused() const { return reused_; }
+  void requestComplete() override;
+  void pauseReading() override;
+  void resumeReading() override;
+  size_t queuedBytes() const override { return queued_bytes; }
+  bool reused() const override { return reused_; }
   // Switches to a raw byte tunnel after a 101 (bytes after the head are delivered as tunnel data).
-  void startTunnel();
+  void startTunnel() override;
   // Half-closes the write side (tunnel end from the client).
-  void shutdownWrite();
+  void shutdownWrite() override;
   // The handler stops caring: the connection is closed (it may hold half a response).
-  void abandon();
+  void abandon() override;
 
   const std::string& targetAddress() const { return target_address_; }
   const std::string& poolKey() const { return pool_key_; }  // see proxy/upstream/upstream_pool.h

@@ -1,0 +1,358 @@
+#include "proxy/upstream/upstream_request.h"
+
+#include <charconv>
+
+#include "proxy/runtime/worker_context.h"
+#include "proxy/upstream/upstream_acquire.h"
+
+namespace sluice::proxy {
+
+namespace {
+// A response timeout is reported as "timeout"; the config may name it `timeout` or `504`.
+bool retryOn(const config::Retries& r, std::string_view condition) {
+  for (const std::string& c : r.on) {
+    if (c == condition || (condition == "timeout" && c == "504")) return true;
+  }
+  return false;
+}
+
+const char* conditionOf(UpstreamError e) {
+  switch (e) {
+    case UpstreamError::ConnectFailed:
+    case UpstreamError::ConnectTimeout: return "connect_failure";
+    case UpstreamError::ResponseTimeout: return "timeout";
+    case UpstreamError::Reset:
+    case UpstreamError::BadResponse: return "reset";
+  }
+  return "reset";
+}
+
+const char* refusalMessage(UpstreamAttempt::Refusal r) {
+  switch (r) {
+    case UpstreamAttempt::Refusal::MaxRequests: return "upstream at max_requests";
+    case UpstreamAttempt::Refusal::CircuitOpen: return "circuit open";
+    case UpstreamAttempt::Refusal::NoTarget:
+    case UpstreamAttempt::Refusal::None: break;
+  }
+  return "no healthy upstream target";
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+UpstreamStream* PoolConnector::acquire(const UpstreamRuntime& upstream,
+                                       const ResolvedTarget& target, UpstreamHandler* handler,
+                                       bool allow_pooled, bool& ready) {
+  return acquireUpstream(ctx_, upstream, target, handler, allow_pooled, ready);
+}
+
+UpstreamRequest::UpstreamRequest(WorkerContext& ctx, UpstreamConnector& connector, Params params,
+                                 UpstreamRequestCallbacks& callbacks)
+    : ctx_(ctx),
+      connector_(connector),
+      params_(std::move(params)),
+      upstream_(params_.snapshot->upstreams[params_.upstream_index]),
+      callbacks_(callbacks) {}
+
+UpstreamRequest::~UpstreamRequest() {
+  if (alive_) *alive_ = false;
+  dropStream();
+  if (deadline_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(deadline_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  }
+}
+
+int64_t UpstreamRequest::now() const { return static_cast<int64_t>(uv_now(ctx_.loop)); }
+
+void UpstreamRequest::start(std::string body, bool body_complete) {
+  const config::Retries& r = upstream_.config->retries;
+  body_done_ = body_complete;
+  body_resendable_ = body_complete;
+  if (body_complete && r.attempts > 0 && !body.empty()) retry_body_ = body;
+  pending_body_ = std::move(body);
+  if (r.deadline) {
+    deadline_ = new uv_timer_t;
+    uv_timer_init(ctx_.loop, deadline_);
+    deadline_->data = this;
+    uv_timer_start(deadline_, onDeadline, static_cast<uint64_t>(r.deadline->count()), 0);
+  }
+  if (!startTry()) return;
+  upstream_.state->retries.onRequest(now());
+  connect(true);
+}
+
+void UpstreamRequest::onDeadline(uv_timer_t* t) {
+  auto* self = static_cast<UpstreamRequest*>(t->data);
+  self->fail(UpstreamError::ResponseTimeout);
+}
+
+// Picks the try's target and serialises its head; false when none is left (the owner heard
+// onFailure: 503).
+bool UpstreamRequest::startTry() {
+  UpstreamAttempt::Refusal refusal;
+  attempt_ = UpstreamAttempt::begin(ctx_, *params_.snapshot, params_.upstream_index, params_.hash,
+                                    excluded_, now(), refusal);
+  if (!attempt_) {
+    UpstreamFailure f;
+    f.status = 503;
+    f.message = refusalMessage(refusal);
+    giveUp(f);
+    return false;
+  }
+  target_ = &attempt_.target();
+  ++tries_;
+  head_.clear();
+  head_.reserve(512);  // one allocation instead of a growth per few fields
+  callbacks_.writeRequestHead(*target_, head_);
+  head_sent_ = false;
+  body_sent_done_ = false;
+  try_start_ = std::chrono::steady_clock::now();
+  return true;
+}
+
+void UpstreamRequest::connect(bool allow_pooled) {
+  bool ready = false;
+  stream_ = connector_.acquire(upstream_, *target_, this, allow_pooled, ready);
+  if (stream_ == nullptr) {
+    onUpstreamError(UpstreamError::ConnectFailed, false);
+    return;
+  }
+  if (ready) sendHead();
+}
+
+void UpstreamRequest::sendHead() {
+  head_sent_ = true;
+  stream_reused_ = stream_->reused();
+  stream_->beginRequest(params_.head_only);
+  std::string& out = head_;  // kept intact while the stale resend is possible (no body then)
+  bool drained = false;
+  if (!pending_body_.empty()) {
+    if (params_.framing == BodyFraming::Chunked) {
+      char hdr[24];
+      out.append(hdr, formatChunkHeader(pending_body_.size(), hdr));
+      out.append(pending_body_);
+      out.append("\r\n");
+    } else {
+      out.append(pending_body_);
+    }
+    std::string().swap(pending_body_);
+    drained = true;
+  }
+  if (body_done_) {
+    if (params_.framing == BodyFraming::Chunked) out.append(kLastChunk);
+    stream_->requestComplete();
+    body_sent_done_ = true;
+  }
+  if (drained) {
+    std::shared_ptr<bool> alive = aliveToken();
+    callbacks_.onRequestDrained();
+    if (!*alive || stream_ == nullptr) return;
+  }
+  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  stream_->write(&b, 1);  // a failure reports through onUpstreamError
+}
+
+std::shared_ptr<bool> UpstreamRequest::aliveToken() {
+  if (!alive_) alive_ = std::make_shared<bool>(true);
+  return alive_;
+}
+
+bool UpstreamRequest::sendBody(const char* data, size_t len) {
+  if (given_up_) return false;
+  if (stream_ == nullptr || !head_sent_) {
+    pending_body_.append(data, len);
+    return true;
+  }
+  std::shared_ptr<bool> alive = aliveToken();
+  writeBody(data, len);
+  return *alive && !given_up_;
+}
+
+void UpstreamRequest::writeBody(const char* data, size_t len) {
+  if (params_.framing == BodyFraming::Chunked) {
+    char hdr[24];
+    uv_buf_t bufs[3] = {uv_buf_init(hdr, static_cast<unsigned>(formatChunkHeader(len, hdr))),
+                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
+                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
+    stream_->write(bufs, 3);
+  } else {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+    stream_->write(&b, 1);
+  }
+}
+
+bool UpstreamRequest::endBody() {
+  if (given_up_) return false;
+  body_done_ = true;
+  if (stream_ == nullptr || !head_sent_ || body_sent_done_) return true;
+  body_sent_done_ = true;
+  stream_->requestComplete();
+  if (params_.framing == BodyFraming::Chunked) {
+    std::shared_ptr<bool> alive = aliveToken();
+    uv_buf_t b = uv_buf_init(const_cast<char*>(kLastChunk), sizeof kLastChunk - 1);
+    stream_->write(&b, 1);
+    return *alive && !given_up_;
+  }
+  return true;
+}
+
+void UpstreamRequest::onUpstreamHead(base::ResponseHead& head, bool interim) {
+  if (interim) {
+    callbacks_.onResponseHead(head, true);
+    return;
+  }
+  status_ = head.status;
+  if (head.status != 101) {
+    // A status `retries.on` names goes to another target when allowed (the head is dropped);
+    // otherwise a 5xx counts as the target's failure and the response goes to the owner.
+    bool failure = head.status >= 500;
+    attempt_.judge(failure ? TryVerdict::Failure : TryVerdict::Success, now());
+    if (failure) {
+      char code[8];
+      auto r = std::to_chars(code, code + sizeof code, head.status);
+      if (mayRetry(std::string_view(code, static_cast<size_t>(r.ptr - code)))) {
+        ctx_.countUpstream(upstream_.config->name, target_->address, head.status, 0, false);
+        dropStream();  // its response is not wanted
+        retry();
+        return;
+      }
+    }
+  }
+  head_delivered_ = true;
+  head_seconds_ = secondsSince(try_start_);
+  callbacks_.onResponseHead(head, false);
+}
+
+void UpstreamRequest::onUpstreamBody(const char* data, size_t len) {
+  callbacks_.onResponseBody(data, len);
+}
+
+void UpstreamRequest::onUpstreamComplete() {
+  stream_ = nullptr;  // already back in the pool, or closed
+  ctx_.countUpstream(upstream_.config->name, target_->address, status_, head_seconds_, false);
+  attempt_.end();
+  if (deadline_ != nullptr) uv_timer_stop(deadline_);
+  callbacks_.onResponseComplete();
+}
+
+void UpstreamRequest::onUpstreamError(UpstreamError error, bool response_started) {
+  stream_ = nullptr;  // closed by the stream itself
+  if (head_delivered_ && status_ == 101) {  // a tunnel's end by failure: nothing to judge
+    UpstreamFailure f;
+    f.error = error;
+    f.response_begun = true;
+    giveUp(f);
+    return;
+  }
+  // A pooled connection the upstream had closed: nothing of the response arrived, so an
+  // idempotent request without a body is sent again once, on a fresh connection to the same
+  // target (not a retry: the target did nothing wrong).
+  if (error == UpstreamError::Reset && !response_started && stream_reused_ && !stale_resent_ &&
+      !head_delivered_ && params_.framing == BodyFraming::None && params_.idempotent) {
+    stale_resent_ = true;
+    head_sent_ = false;
+    body_sent_done_ = false;
+    connect(false);
+    return;
+  }
+  bool connect_failed =
+      error == UpstreamError::ConnectFailed || error == UpstreamError::ConnectTimeout;
+  ctx_.countUpstream(upstream_.config->name, target_->address, 0, 0, connect_failed);
+  attempt_.judge(connect_failed ? TryVerdict::ConnectFailure : TryVerdict::Failure, now());
+  if (!head_delivered_ && mayRetry(conditionOf(error))) {
+    retry();
+    return;
+  }
+  UpstreamFailure f;
+  f.status = error == UpstreamError::ResponseTimeout ? 504 : 502;
+  f.error = error;
+  f.response_begun = head_delivered_;
+  giveUp(f);
+}
+
+void UpstreamRequest::fail(UpstreamError error) {
+  if (given_up_) return;
+  dropStream();
+  attempt_.judge(TryVerdict::Failure, now());
+  UpstreamFailure f;
+  f.status = error == UpstreamError::ResponseTimeout ? 504 : 502;
+  f.error = error;
+  f.response_begun = head_delivered_;
+  giveUp(f);
+}
+
+// Whether a failed try may be tried again on another target; when true, the retry is counted
+// in the budget. A connect failure costs no budget: nothing reached the target, so the retry
+// adds no load to an overloaded fleet.
+bool UpstreamRequest::mayRetry(std::string_view condition) {
+  const config::Retries& r = upstream_.config->retries;
+  if (head_delivered_ || given_up_ || tries_ > r.attempts || !retryOn(r, condition)) return false;
+  if (!body_resendable_ && params_.framing != BodyFraming::None) return false;
+  if (!r.retry_non_idempotent && !params_.idempotent) return false;
+  // Another target must be there, or the original failure stands.
+  uint64_t mask = excluded_ | attempt_.targetBit();
+  if (ctx_.pickTarget(*params_.snapshot, params_.upstream_index, params_.hash, mask) < 0) {
+    return false;
+  }
+  if (condition == "connect_failure") return true;
+  return upstream_.state->retries.tryAcquire(now(), r.budget);
+}
+
+void UpstreamRequest::retry() {
+  excluded_ |= attempt_.targetBit();
+  attempt_.end();
+  ctx_.metrics.upstream_retries_total.with({upstream_.config->name}).inc();
+  pending_body_ = retry_body_;
+  if (!startTry()) return;  // answered 503
+  connect(true);
+}
+
+void UpstreamRequest::giveUp(const UpstreamFailure& failure) {
+  given_up_ = true;
+  attempt_.end();
+  if (deadline_ != nullptr) uv_timer_stop(deadline_);
+  callbacks_.onFailure(failure);  // may delete this
+}
+
+void UpstreamRequest::dropStream() {
+  if (stream_ != nullptr) {
+    stream_->abandon();
+    stream_ = nullptr;
+  }
+}
+
+size_t UpstreamRequest::queuedBytes() const {
+  return pending_body_.size() + (stream_ != nullptr ? stream_->queuedBytes() : 0);
+}
+
+void UpstreamRequest::pauseReading() {
+  if (stream_ != nullptr) stream_->pauseReading();
+}
+
+void UpstreamRequest::resumeReading() {
+  if (stream_ != nullptr) stream_->resumeReading();
+}
+
+void UpstreamRequest::startTunnel() {
+  if (stream_ != nullptr) stream_->startTunnel();
+}
+
+bool UpstreamRequest::writeTunnel(const char* data, size_t len) {
+  if (stream_ == nullptr) return false;
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  return stream_->write(&b, 1);
+}
+
+void UpstreamRequest::shutdownWrite() {
+  if (stream_ != nullptr) stream_->shutdownWrite();
+}
+
+void UpstreamRequest::onUpstreamTunnelData(const char* data, size_t len) {
+  if (len == 0) stream_ = nullptr;  // the upstream closed its side; the stream closes itself
+  callbacks_.onTunnelData(data, len);
+}
+
+}  // namespace sluice::proxy

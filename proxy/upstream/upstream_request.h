@@ -1,0 +1,158 @@
+// One request to an upstream, over as many tries as it takes: target pick (UpstreamAttempt),
+// a pooled or new stream, per-try and overall deadlines, retries on another target within
+// `retries` (conditions, idempotency, the budget), and the one resend after a pooled connection
+// that turned out closed. The client's exchange and every request sluice makes of its own
+// (cache refreshes now; mirrors, auth checks and key fetches next) go through it, so they share
+// one set of rules and one place that reports to the shared target state (Envoy's router
+// UpstreamRequest + RetryState; nginx's r->upstream with peer.get/peer.free per try).
+// Worker thread. The owner deletes it; deleting it abandons the try in flight.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "proxy/http1/http_serialize.h"
+#include "proxy/runtime/snapshot.h"
+#include "proxy/upstream/upstream_attempt.h"
+#include "proxy/upstream/upstream_stream.h"
+
+namespace sluice::proxy {
+
+class WorkerContext;
+
+// Why an UpstreamRequest gave up, for its owner's answer.
+struct UpstreamFailure {
+  int status = 502;               // 502, 503 or 504
+  const char* message = nullptr;  // sluice's error text for a 503; null: the status's own
+  UpstreamError error = UpstreamError::Reset;
+  // The final head had been handed over: the response broke in the middle (cut the client).
+  bool response_begun = false;
+};
+
+// The owner's side. Calls come from the worker loop; the owner may delete the UpstreamRequest
+// from inside any of them (and must not touch it after onUpstreamFailure / ...Complete).
+class UpstreamRequestCallbacks {
+ public:
+  virtual ~UpstreamRequestCallbacks() = default;
+  // Appends the request head for a try to `target` (the fields sluice adds included).
+  virtual void writeRequestHead(const ResolvedTarget& target, std::string& out) = 0;
+  // 1xx (`interim`), then the final head of the try that answers (after it: no more retries).
+  virtual void onResponseHead(base::ResponseHead& head, bool interim) = 0;
+  virtual void onResponseBody(const char* data, size_t len) = 0;
+  virtual void onResponseComplete() = 0;
+  virtual void onResponseReadDone() {}
+  virtual void onTunnelData(const char* data, size_t len) {}
+  // Queued request bytes left: reading the client may resume.
+  virtual void onRequestDrained() {}
+  virtual void onFailure(const UpstreamFailure& failure) = 0;
+};
+
+class UpstreamRequest final : private UpstreamHandler {
+ public:
+  struct Params {
+    SnapshotPtr snapshot;  // holds the upstream's runtime and target states
+    size_t upstream_index = 0;
+    uint64_t hash = 0;     // consistent_hash key
+    bool idempotent = true;
+    bool head_only = false;  // HEAD: the response has no body
+    BodyFraming framing = BodyFraming::None;  // of the request body sent upstream
+  };
+
+  UpstreamRequest(WorkerContext& ctx, UpstreamConnector& connector, Params params,
+                  UpstreamRequestCallbacks& callbacks);
+  ~UpstreamRequest() override;
+  UpstreamRequest(const UpstreamRequest&) = delete;
+  UpstreamRequest& operator=(const UpstreamRequest&) = delete;
+
+  // Starts the first try with the body bytes gathered so far; `body_complete`: they are the
+  // whole body, so a retry can send them again.
+  void start(std::string body, bool body_complete);
+  // More request body (streamed), and its end. False when the request failed meanwhile: the
+  // owner heard onFailure and this (and maybe the owner) may be gone -- touch nothing.
+  bool sendBody(const char* data, size_t len);
+  bool endBody();
+  // Gives up on the try in flight as failed (`error`): e.g. an answer the owner cannot use.
+  void fail(UpstreamError error);
+
+  // Backpressure and tunnels, on the current stream (no-ops without one).
+  size_t queuedBytes() const;
+  void pauseReading();
+  void resumeReading();
+  void startTunnel();
+  bool writeTunnel(const char* data, size_t len);
+  void shutdownWrite();
+
+  bool hasStream() const { return stream_ != nullptr; }
+  // The try in flight or that answered (null before the first pick).
+  const ResolvedTarget* target() const { return target_; }
+  // Seconds from the start of the answering try to its final head.
+  double headSeconds() const { return head_seconds_; }
+  uint32_t tries() const { return tries_; }
+
+ private:
+  // UpstreamHandler
+  void onUpstreamConnected() override { sendHead(); }
+  void onUpstreamHead(base::ResponseHead& head, bool interim) override;
+  void onUpstreamBody(const char* data, size_t len) override;
+  void onUpstreamComplete() override;
+  void onUpstreamError(UpstreamError error, bool response_started) override;
+  void onUpstreamDrained() override { callbacks_.onRequestDrained(); }
+  void onUpstreamReadDone() override { callbacks_.onResponseReadDone(); }
+  void onUpstreamTunnelData(const char* data, size_t len) override;
+
+  bool startTry();
+  void connect(bool allow_pooled);
+  void sendHead();
+  void writeBody(const char* data, size_t len);
+  bool mayRetry(std::string_view condition);
+  void retry();
+  void giveUp(const UpstreamFailure& failure);
+  void dropStream();
+  int64_t now() const;
+  std::shared_ptr<bool> aliveToken();
+  static void onDeadline(uv_timer_t* t);
+
+  WorkerContext& ctx_;
+  UpstreamConnector& connector_;
+  Params params_;
+  const UpstreamRuntime& upstream_;
+  UpstreamRequestCallbacks& callbacks_;
+  UpstreamAttempt attempt_;
+  const ResolvedTarget* target_ = nullptr;
+  UpstreamStream* stream_ = nullptr;
+  uv_timer_t* deadline_ = nullptr;  // retries.deadline across tries
+  std::shared_ptr<bool> alive_;     // false once destroyed (callbacks may delete this)
+
+  std::string head_;          // the serialised head of the current try
+  std::string pending_body_;  // body bytes that arrived before the head could go out
+  std::string retry_body_;    // the whole body, kept for a retry
+  bool body_resendable_ = false;
+  bool body_done_ = false;
+  bool head_sent_ = false;
+  bool body_sent_done_ = false;
+  bool stale_resent_ = false;
+  bool head_delivered_ = false;  // the final head went to the owner: no more retries
+  bool stream_reused_ = false;   // the current stream came from the pool
+  bool given_up_ = false;        // onFailure was called
+  uint64_t excluded_ = 0;
+  uint32_t tries_ = 0;
+  int status_ = 0;
+  std::chrono::steady_clock::time_point try_start_;
+  double head_seconds_ = 0;
+};
+
+// The worker's pool as an UpstreamConnector (acquireUpstream).
+class PoolConnector final : public UpstreamConnector {
+ public:
+  explicit PoolConnector(WorkerContext& ctx) : ctx_(ctx) {}
+  UpstreamStream* acquire(const UpstreamRuntime& upstream, const ResolvedTarget& target,
+                          UpstreamHandler* handler, bool allow_pooled, bool& ready) override;
+
+ private:
+  WorkerContext& ctx_;
+};
+
+}  // namespace sluice::proxy
