@@ -112,7 +112,9 @@ int AdminServer::listen(const std::string& host, uint16_t port) {
   return r;  // the caller logs a failure
 }
 
-void AdminServer::close() { tcp_.close(); }
+void AdminServer::close() {
+  tcp_.close();
+}
 
 void AdminServer::onConnection(uv_stream_t* server, int status) {
   if (!uvCheck(status, "admin: accept")) return;

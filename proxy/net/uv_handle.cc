@@ -6,9 +6,12 @@
 
 namespace sluice::proxy {
 
-bool uvCheck(int rc, std::string_view what) {
-  if (rc >= 0) return true;
+bool uvFailed(int rc, std::string_view what, std::string_view call) {
   std::string line(what);
+  if (!call.empty()) {
+    line += ": ";
+    line += call;
+  }
   line += ": ";
   line += uv_err_name(rc);
   line += " (";
@@ -18,19 +21,11 @@ bool uvCheck(int rc, std::string_view what) {
   return false;
 }
 
-namespace {
-// "<name>: <call>", built only when a call failed.
-bool check(int rc, const char* name, const char* call) {
-  if (rc >= 0) return true;
-  return uvCheck(rc, std::string(name) + ": " + call);
-}
-}  // namespace
-
 // ---- Timer ----------------------------------------------------------------------------------
 
-bool Timer::init(uv_loop_t* loop, Callback on_fire, const char* name) {
-  if (!check(h_.open([loop](uv_timer_t* t) { return uv_timer_init(loop, t); }), name,
-             "uv_timer_init"))
+bool Timer::init(uv_loop_t* loop, const char* name, Callback on_fire) {
+  if (!uvCheck(h_.open([loop](uv_timer_t* t) { return uv_timer_init(loop, t); }), name,
+               "uv_timer_init"))
     return false;
   h_.extra().cb = std::move(on_fire);
   h_.extra().name = name;
@@ -40,12 +35,12 @@ bool Timer::init(uv_loop_t* loop, Callback on_fire, const char* name) {
 
 bool Timer::start(uint64_t timeout_ms, uint64_t repeat_ms) {
   if (!h_) return uvCheck(UV_EINVAL, "uv_timer_start on a timer not initialised");
-  return check(uv_timer_start(h_.get(), onFire, timeout_ms, repeat_ms), h_.extra().name,
-               "uv_timer_start");
+  return uvCheck(uv_timer_start(h_.get(), onFire, timeout_ms, repeat_ms), h_.extra().name,
+                 "uv_timer_start");
 }
 
 void Timer::stop() {
-  if (h_) check(uv_timer_stop(h_.get()), h_.extra().name, "uv_timer_stop");
+  if (h_) uvCheck(uv_timer_stop(h_.get()), h_.extra().name, "uv_timer_stop");
 }
 
 void Timer::onFire(uv_timer_t* t) {
@@ -54,9 +49,9 @@ void Timer::onFire(uv_timer_t* t) {
 
 // ---- Signal ---------------------------------------------------------------------------------
 
-bool Signal::init(uv_loop_t* loop, Callback on_signal, const char* name) {
-  if (!check(h_.open([loop](uv_signal_t* s) { return uv_signal_init(loop, s); }), name,
-             "uv_signal_init"))
+bool Signal::init(uv_loop_t* loop, const char* name, Callback on_signal) {
+  if (!uvCheck(h_.open([loop](uv_signal_t* s) { return uv_signal_init(loop, s); }), name,
+               "uv_signal_init"))
     return false;
   h_.extra().cb = std::move(on_signal);
   h_.extra().name = name;
@@ -66,7 +61,7 @@ bool Signal::init(uv_loop_t* loop, Callback on_signal, const char* name) {
 
 bool Signal::start(int signum) {
   if (!h_) return uvCheck(UV_EINVAL, "uv_signal_start on a signal not initialised");
-  return check(uv_signal_start(h_.get(), onSignal, signum), h_.extra().name, "uv_signal_start");
+  return uvCheck(uv_signal_start(h_.get(), onSignal, signum), h_.extra().name, "uv_signal_start");
 }
 
 void Signal::onSignal(uv_signal_t* s, int signum) {
@@ -75,9 +70,9 @@ void Signal::onSignal(uv_signal_t* s, int signum) {
 
 // ---- Prepare --------------------------------------------------------------------------------
 
-bool Prepare::init(uv_loop_t* loop, Callback on_prepare, const char* name) {
-  if (!check(h_.open([loop](uv_prepare_t* p) { return uv_prepare_init(loop, p); }), name,
-             "uv_prepare_init"))
+bool Prepare::init(uv_loop_t* loop, const char* name, Callback on_prepare) {
+  if (!uvCheck(h_.open([loop](uv_prepare_t* p) { return uv_prepare_init(loop, p); }), name,
+               "uv_prepare_init"))
     return false;
   h_.extra().cb = std::move(on_prepare);
   h_.extra().name = name;
@@ -87,11 +82,11 @@ bool Prepare::init(uv_loop_t* loop, Callback on_prepare, const char* name) {
 
 bool Prepare::start() {
   if (!h_) return uvCheck(UV_EINVAL, "uv_prepare_start on a prepare handle not initialised");
-  return check(uv_prepare_start(h_.get(), onPrepare), h_.extra().name, "uv_prepare_start");
+  return uvCheck(uv_prepare_start(h_.get(), onPrepare), h_.extra().name, "uv_prepare_start");
 }
 
 void Prepare::stop() {
-  if (h_) check(uv_prepare_stop(h_.get()), h_.extra().name, "uv_prepare_stop");
+  if (h_) uvCheck(uv_prepare_stop(h_.get()), h_.extra().name, "uv_prepare_stop");
 }
 
 void Prepare::onPrepare(uv_prepare_t* p) {

@@ -21,7 +21,15 @@ namespace sluice::proxy {
 // Logs "<what>: <error name> (<message>)" at error level when `rc` is a libuv error (< 0).
 // Returns true when the call succeeded. For the calls that cannot fail on a live, open handle
 // (uv_timer_stop, uv_read_stop, ...), the line is the report of a broken invariant.
-bool uvCheck(int rc, std::string_view what);
+bool uvFailed(int rc, std::string_view what, std::string_view call = {});
+inline bool uvCheck(int rc, std::string_view what) {
+  return rc >= 0 || uvFailed(rc, what);
+}
+// The same with "<context>: <call>: ..." put together only on failure (for the data path, where
+// the context is e.g. a target's address).
+inline bool uvCheck(int rc, std::string_view context, std::string_view call) {
+  return rc >= 0 || uvFailed(rc, context, call);
+}
 
 template <typename H>
 uv_handle_t* asUvHandle(H* h) {
@@ -122,7 +130,7 @@ class Timer {
   using Callback = std::function<void()>;
 
   // `name` (a literal) says whose timer it is in log lines. False (logged) if libuv refuses.
-  bool init(uv_loop_t* loop, Callback on_fire, const char* name);
+  bool init(uv_loop_t* loop, const char* name, Callback on_fire);
   // (Re)arms: first call after `timeout_ms`, then every `repeat_ms` (0: once).
   bool start(uint64_t timeout_ms, uint64_t repeat_ms = 0);
   void stop();
@@ -145,7 +153,7 @@ class Signal {
  public:
   using Callback = std::function<void(int signum)>;
 
-  bool init(uv_loop_t* loop, Callback on_signal, const char* name);
+  bool init(uv_loop_t* loop, const char* name, Callback on_signal);
   bool start(int signum);
   void close() { h_.close(); }
   explicit operator bool() const { return static_cast<bool>(h_); }
@@ -164,7 +172,7 @@ class Prepare {
  public:
   using Callback = std::function<void()>;
 
-  bool init(uv_loop_t* loop, Callback on_prepare, const char* name);
+  bool init(uv_loop_t* loop, const char* name, Callback on_prepare);
   bool start();
   void stop();
   bool active() const { return h_.active(); }

@@ -176,12 +176,12 @@ int Server::run() {
   const int kSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
   for (int i = 0; i < 5; ++i) {
     // A signal that cannot be watched is logged; sluice serves without it.
-    if (signals_[i].init(&loop_, [this](int signum) { onSignal(signum); }, "signal watcher")) {
+    if (signals_[i].init(&loop_, "signal watcher", [this](int signum) { onSignal(signum); })) {
       signals_[i].start(kSignals[i]);
     }
   }
-  drain_timer_.init(&loop_, [this] { checkDrained(); }, "drain timer");
-  resolve_timer_.init(&loop_, [this] { reResolve(); }, "resolve timer");
+  drain_timer_.init(&loop_, "drain timer", [this] { checkDrained(); });
+  resolve_timer_.init(&loop_, "resolve timer", [this] { reResolve(); });
   scheduleResolve();
   ready_ = true;
   logInfo("sluice " SLUICE_VERSION " serving " + std::to_string(c.listeners.size()) +

@@ -73,7 +73,7 @@ class Server {
   bool ready_ = false;
   Signal signals_[5];
   Timer drain_timer_;
-  Timer resolve_timer_;  // upstreams[].resolve_every
+  Timer resolve_timer_;                 // upstreams[].resolve_every
   systemd::Notifier notifier_;          // sd_notify READY/RELOADING/STOPPING, watchdog
   systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
   StatusPage status_page_;               // GET /status, with recent error rates

@@ -75,7 +75,7 @@ void Notifier::ready(uv_loop_t* loop, const std::string& status) {
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
   uint64_t every_ms = usec / 2000u;
   if (every_ms == 0) every_ms = 1;
-  if (!watchdog_.init(loop, [] { notify("WATCHDOG=1"); }, "systemd watchdog") ||
+  if (!watchdog_.init(loop, "systemd watchdog", [] { notify("WATCHDOG=1"); }) ||
       !watchdog_.start(every_ms, every_ms)) {
     watchdog_.close();  // logged; the manager will time the unit out and say so
     return;
@@ -94,7 +94,9 @@ void Notifier::stopping(const std::string& status) {
   notify("STOPPING=1\nSTATUS=" + status);
 }
 
-void Notifier::close() { watchdog_.close(); }
+void Notifier::close() {
+  watchdog_.close();
+}
 
 InheritedSockets::~InheritedSockets() {
   for (const Entry& e : sockets_) ::close(e.fd);

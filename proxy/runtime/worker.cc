@@ -25,8 +25,8 @@ Worker::Worker(int index, Metrics& metrics, SharedState& shared)
     std::abort();
   }
   async_.data = this;
-  prepare_.init(&loop_, [this] { onPrepare(); }, "worker prepare");
-  sweep_.init(&loop_, [this] { onSweep(); }, "worker sweep timer");
+  prepare_.init(&loop_, "worker prepare", [this] { onPrepare(); });
+  sweep_.init(&loop_, "worker sweep timer", [this] { onSweep(); });
   ctx_ = std::make_unique<WorkerContext>(&loop_, index, metrics, shared);
   ctx_->post = [this](std::function<void()> fn) {
     post([fn = std::move(fn)](Worker&) { fn(); });

@@ -144,7 +144,7 @@ struct HealthChecker::Prober {
     if (stopping || probe != nullptr) return;
     auto* p = new Probe;
     p->owner = this;
-    if (!uvCheck(uv_tcp_init(loop, &p->tcp), "health check " + target.address + ": uv_tcp_init")) {
+    if (!uvCheck(uv_tcp_init(loop, &p->tcp), target.address, "health check uv_tcp_init")) {
       delete p;  // libuv keeps nothing of a handle whose init failed
       verdict(false);
       schedule();
@@ -156,7 +156,7 @@ struct HealthChecker::Prober {
     llhttp_init(&p->parser, HTTP_RESPONSE, settings());
     p->parser.data = p;
     // A probe that cannot be timed out could hang forever: it fails instead (logged).
-    if (!p->timeout.init(loop, [p] { p->owner->finish(p, false); }, "health check timeout") ||
+    if (!p->timeout.init(loop, "health check timeout", [p] { p->owner->finish(p, false); }) ||
         !p->timeout.start(static_cast<uint64_t>(cfg.timeout.count()))) {
       finish(p, false);
       return;
@@ -222,7 +222,7 @@ struct HealthChecker::Prober {
           }
           owner->send(pr, "");  // handshake messages
         });
-    if (!uvCheck(rc, "health check " + self->target.address + ": uv_read_start")) {
+    if (!uvCheck(rc, self->target.address, "health check uv_read_start")) {
       self->finish(p, false);
     }
   }
@@ -253,7 +253,7 @@ void HealthChecker::apply(const SnapshotPtr& snapshot) {
       p->state = u.target_states[i];
       p->tls = u.tls;
       if (u.tls) p->server_name = !u.tls->sni().empty() ? u.tls->sni() : u.targets[i].host;
-      if (!p->timer.init(loop_, [p] { p->start(); }, "health check timer")) {
+      if (!p->timer.init(loop_, "health check timer", [p] { p->start(); })) {
         delete p;  // logged; this target is not probed
         continue;
       }

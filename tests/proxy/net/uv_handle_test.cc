@@ -102,14 +102,10 @@ TEST_F(UvHandleTest, MoveTransfersOwnership) {
 TEST_F(UvHandleTest, TimerFiresOnceAndRepeats) {
   int once = 0, repeated = 0;
   Timer t1, t2;
-  ASSERT_TRUE(t1.init(
-      &loop_, [&] { ++once; }, "test once"));
-  ASSERT_TRUE(t2.init(
-      &loop_,
-      [&] {
-        if (++repeated == 3) t2.stop();
-      },
-      "test repeat"));
+  ASSERT_TRUE(t1.init(&loop_, "test once", [&] { ++once; }));
+  ASSERT_TRUE(t2.init(&loop_, "test repeat", [&] {
+    if (++repeated == 3) t2.stop();
+  }));
   ASSERT_TRUE(t1.start(1));
   ASSERT_TRUE(t2.start(1, 1));
   EXPECT_TRUE(t1.active());
@@ -123,8 +119,7 @@ TEST_F(UvHandleTest, TimerFiresOnceAndRepeats) {
 TEST_F(UvHandleTest, StoppedTimerDoesNotFire) {
   int fired = 0;
   Timer t;
-  ASSERT_TRUE(t.init(
-      &loop_, [&] { ++fired; }, "test"));
+  ASSERT_TRUE(t.init(&loop_, "test", [&] { ++fired; }));
   ASSERT_TRUE(t.start(0));
   t.stop();
   uv_run(&loop_, UV_RUN_NOWAIT);
@@ -134,8 +129,7 @@ TEST_F(UvHandleTest, StoppedTimerDoesNotFire) {
 TEST_F(UvHandleTest, NoCallbackAfterClose) {
   int fired = 0;
   auto t = std::make_unique<Timer>();
-  ASSERT_TRUE(t->init(
-      &loop_, [&] { ++fired; }, "test"));
+  ASSERT_TRUE(t->init(&loop_, "test", [&] { ++fired; }));
   ASSERT_TRUE(t->start(0));  // due at once
   t.reset();                 // closed before the loop could run it
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -150,13 +144,10 @@ TEST_F(UvHandleTest, CallbackMayDestroyItsOwnTimer) {
   };
   int fired = 0;
   auto* o = new Owner{{}, &fired};
-  ASSERT_TRUE(o->timer.init(
-      &loop_,
-      [o] {
-        ++*o->fired;
-        delete o;
-      },
-      "test"));
+  ASSERT_TRUE(o->timer.init(&loop_, "test", [o] {
+    ++*o->fired;
+    delete o;
+  }));
   ASSERT_TRUE(o->timer.start(0, 1));  // repeating: it would fire again if not closed
   uv_run(&loop_, UV_RUN_DEFAULT);
   EXPECT_EQ(fired, 1);
@@ -165,14 +156,11 @@ TEST_F(UvHandleTest, CallbackMayDestroyItsOwnTimer) {
 TEST_F(UvHandleTest, CallbackMayRestartItsTimer) {
   int fired = 0;
   Timer t;
-  ASSERT_TRUE(t.init(
-      &loop_,
-      [&] {
-        if (++fired < 3) {
-          EXPECT_TRUE(t.start(0));
-        }
-      },
-      "test"));
+  ASSERT_TRUE(t.init(&loop_, "test", [&] {
+    if (++fired < 3) {
+      EXPECT_TRUE(t.start(0));
+    }
+  }));
   ASSERT_TRUE(t.start(0));
   uv_run(&loop_, UV_RUN_DEFAULT);
   EXPECT_EQ(fired, 3);
@@ -181,8 +169,7 @@ TEST_F(UvHandleTest, CallbackMayRestartItsTimer) {
 TEST_F(UvHandleTest, UnrefedTimerDoesNotKeepTheLoopAlive) {
   int fired = 0;
   Timer t;
-  ASSERT_TRUE(t.init(
-      &loop_, [&] { ++fired; }, "test"));
+  ASSERT_TRUE(t.init(&loop_, "test", [&] { ++fired; }));
   ASSERT_TRUE(t.start(60'000));
   t.unref();
   EXPECT_EQ(uv_run(&loop_, UV_RUN_DEFAULT), 0);  // returns at once
@@ -201,8 +188,7 @@ TEST_F(UvHandleTest, StartingAnUninitialisedTimerFailsLoudly) {
 TEST_F(UvHandleTest, FailedStartIsLoggedWithTheTimersName) {
   // uv_signal_start refuses signal 0: the failure carries the handle's name.
   Signal s;
-  ASSERT_TRUE(s.init(
-      &loop_, [](int) {}, "test signal"));
+  ASSERT_TRUE(s.init(&loop_, "test signal", [](int) {}));
   testing::internal::CaptureStderr();
   EXPECT_FALSE(s.start(0));
   EXPECT_EQ(testing::internal::GetCapturedStderr(),
@@ -212,17 +198,13 @@ TEST_F(UvHandleTest, FailedStartIsLoggedWithTheTimersName) {
 TEST_F(UvHandleTest, SignalIsDelivered) {
   int got = 0;
   Signal s;
-  ASSERT_TRUE(s.init(
-      &loop_,
-      [&](int signum) {
-        got = signum;
-        s.close();  // lets the loop end
-      },
-      "test"));
+  ASSERT_TRUE(s.init(&loop_, "test", [&](int signum) {
+    got = signum;
+    s.close();  // lets the loop end
+  }));
   ASSERT_TRUE(s.start(SIGUSR2));
   Timer guard;  // the test ends even if the signal were lost
-  ASSERT_TRUE(guard.init(
-      &loop_, [&] { s.close(); }, "guard"));
+  ASSERT_TRUE(guard.init(&loop_, "guard", [&] { s.close(); }));
   ASSERT_TRUE(guard.start(5'000));
   guard.unref();
   ASSERT_EQ(raise(SIGUSR2), 0);
@@ -234,15 +216,12 @@ TEST_F(UvHandleTest, PrepareRunsEachIteration) {
   int runs = 0;
   Prepare p;
   Timer t;
-  ASSERT_TRUE(p.init(
-      &loop_, [&] { ++runs; }, "test"));
+  ASSERT_TRUE(p.init(&loop_, "test", [&] { ++runs; }));
   ASSERT_TRUE(p.start());
   p.close();  // closed before any iteration: never runs
-  ASSERT_TRUE(p.init(
-      &loop_, [&] { ++runs; }, "test"));
+  ASSERT_TRUE(p.init(&loop_, "test", [&] { ++runs; }));
   ASSERT_TRUE(p.start());
-  ASSERT_TRUE(t.init(
-      &loop_, [&] { p.stop(); }, "test"));
+  ASSERT_TRUE(t.init(&loop_, "test", [&] { p.stop(); }));
   ASSERT_TRUE(t.start(5));
   uv_run(&loop_, UV_RUN_DEFAULT);
   EXPECT_GE(runs, 1);
