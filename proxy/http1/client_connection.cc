@@ -10,6 +10,7 @@
 #include "proxy/net/peer_address.h"
 #include "proxy/net/proxy_protocol.h"
 #include "proxy/net/read_buffer.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_session.h"
 
@@ -32,7 +33,7 @@ ClientConnection::~ClientConnection() {
 void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
                              const ListenerSeries& listener) {
   auto* c = new ClientConnection(ctx, listener.name);
-  uv_tcp_init(ctx.loop, &c->tcp_);
+  int init = uv_tcp_init(ctx.loop, &c->tcp_);
   c->tcp_.data = c;
   c->handles_open_ = 1;
   ctx.connections.insert(c);
@@ -41,6 +42,11 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
   c->connections_active_ = listener.active;
   c->connections_total_->inc();
   c->connections_active_->add(1);
+  if (!uvCheck(init, "client connection: uv_tcp_init")) {
+    ::close(fd);
+    delete c;  // no handle to close; the destructor undoes the counts above
+    return;
+  }
   if (uv_tcp_open(&c->tcp_, fd) != 0) {
     ::close(fd);
     c->abort();
@@ -165,7 +171,7 @@ void ClientConnection::onWriteDone(int status) {
 
 void ClientConnection::pauseReading() {
   if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    uvCheck(uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_)), "client: uv_read_stop");
     reading_ = false;
   }
 }
@@ -515,7 +521,7 @@ void ClientConnection::abort() {
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
   state_ = State::Closing;
   // The exchange may be the caller: it is destroyed with the connection, in the close callback.
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
+  uvClose(&tcp_, onClosed);
 }
 
 void ClientConnection::onClosed(uv_handle_t* h) {

@@ -32,7 +32,8 @@ std::string formatPeerIp(const sockaddr* sa) {
   auto* v6 = reinterpret_cast<const sockaddr_in6*>(sa);
   if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) return formatIp4(&v6->sin6_addr.s6_addr[12]);
   char buf[INET6_ADDRSTRLEN] = {0};
-  uv_ip6_name(v6, buf, sizeof buf);
+  // Cannot fail (the buffer fits any address); if it did, as for an unknown family.
+  if (uv_ip6_name(v6, buf, sizeof buf) != 0) return "";
   return buf;
 }
 

@@ -6,6 +6,7 @@
 
 #include "proxy/http1/byte_scan.h"
 #include "proxy/net/read_buffer.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_session.h"
 #include "proxy/upstream/upstream_pool.h"
@@ -87,11 +88,16 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
   }
   c->handler_ = handler;
   c->timeouts_ = timeouts;
-  uv_tcp_init(loop, &c->tcp_);
+  if (!uvCheck(uv_tcp_init(loop, &c->tcp_), target.address, "upstream uv_tcp_init")) {
+    c->handler_ = nullptr;
+    c->close();  // no handle open: deleted at once; null is a connect failure to the caller
+    return nullptr;
+  }
   c->tcp_.data = c;
   c->handles_open_ = 1;
   pool->track(c);
-  uv_tcp_nodelay(&c->tcp_, 1);
+  // Before the connect libuv only records the option, applied to the socket it creates.
+  uvCheck(uv_tcp_nodelay(&c->tcp_, 1), "upstream: uv_tcp_nodelay");
   c->connect_req_.data = c;
   int r = uv_tcp_connect(&c->connect_req_, &c->tcp_, reinterpret_cast<const sockaddr*>(&target.addr),
                          onConnect);
@@ -113,7 +119,12 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
   }
   if (c->tls_) {  // the connect timer keeps running through the handshake
     c->reading_ = false;
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), allocThreadReadBuffer, onRead);
+    if (!uvCheck(
+            uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), allocThreadReadBuffer, onRead),
+            c->target_address_, "upstream uv_read_start")) {
+      c->fail(UpstreamError::ConnectFailed);
+      return;
+    }
     c->reading_ = true;
     if (c->tls_->start() != TlsSession::Status::Ok || !c->flushTls()) {
       c->fail(UpstreamError::ConnectFailed);
@@ -220,7 +231,7 @@ void UpstreamConnection::onWriteDone(int status) {
 
 void UpstreamConnection::pauseReading() {
   if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    uvCheck(uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_)), "upstream: uv_read_stop");
     reading_ = false;
   }
   paused_ = true;
@@ -232,8 +243,10 @@ void UpstreamConnection::resumeReading() {
   if (paused_) last_read_ = uv_now(loop_);
   paused_ = false;
   if (!reading_ && state_ != State::Closed && state_ != State::Connecting) {
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), allocThreadReadBuffer, onRead);
-    reading_ = true;
+    // A failure (logged) leaves the connection unread: its response or idle deadline ends it.
+    reading_ =
+        uvCheck(uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), allocThreadReadBuffer, onRead),
+                target_address_, "upstream uv_read_start");
   }
 }
 
@@ -314,9 +327,7 @@ void UpstreamConnection::close() {
     return;
   }
   stopTimer();
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
-  }
+  uvClose(&tcp_, onClosed);
 }
 
 void UpstreamConnection::onClosed(uv_handle_t* h) {
