@@ -6,6 +6,7 @@
 #include <netdb.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -139,8 +140,9 @@ SentinelWatch* SentinelWatch::create(uv_loop_t* loop, SentinelTarget target,
   w->deadline_ = new uv_timer_t;
   w->resubscribe_ = new uv_timer_t;
   for (uv_timer_t* t : {w->deadline_, w->resubscribe_}) {
-    int rc = uv_timer_init(loop, t);
-    (void)rc;  // cannot fail for a live loop (libuv only checks arguments)
+    // Cannot fail (libuv only records the loop); a timer that is not initialised could not
+    // be closed, so a failure is fatal.
+    if (!checkUv(uv_timer_init(loop, t), "uv_timer_init")) std::abort();
     t->data = w;
     uv_unref(reinterpret_cast<uv_handle_t*>(t));
     ++w->handles_open_;
@@ -238,7 +240,7 @@ void SentinelWatch::askNext() {
         self->askNext();
       },
       static_cast<uint64_t>(kSentinelTimeout.count()), 0);
-  (void)rc;  // an initialised timer starts
+  checkUv(rc, "Sentinel deadline timer");  // an initialised timer starts
   if (cmd_ != nullptr && cmd_at_ == at) {
     sendQuery();
     return;
@@ -275,7 +277,7 @@ void SentinelWatch::dropQueryConnection() {
 }
 
 void SentinelWatch::finishQuery(bool ok, const HostPort& master) {
-  uv_timer_stop(deadline_);
+  checkUv(uv_timer_stop(deadline_), "Sentinel deadline timer");
   query_ = 0;
   if (!ok) warn("no Sentinel named the master");
   std::vector<Found> waiters = std::move(waiters_);
@@ -327,7 +329,7 @@ void SentinelWatch::subscribe() {
     int rc = uv_timer_start(
         resubscribe_, [](uv_timer_t* t) { static_cast<SentinelWatch*>(t->data)->subscribe(); },
         kResubscribeMs, 0);
-    (void)rc;
+    checkUv(rc, "Sentinel resubscribe timer");
   };
   lookup(s.host, [this, retry, port = s.port](bool ok, const std::string& ip) {
     if (sub_ != nullptr) return;
@@ -384,7 +386,7 @@ void SentinelWatch::lost(const redisAsyncContext* c) {
     int rc = uv_timer_start(
         resubscribe_, [](uv_timer_t* t) { static_cast<SentinelWatch*>(t->data)->subscribe(); },
         kResubscribeMs, 0);
-    (void)rc;
+    checkUv(rc, "Sentinel resubscribe timer");
   }
 }
 

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 #include <uv.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <list>
 #include <map>
@@ -292,9 +293,10 @@ struct RedisClient::Impl {
     failParked();
     if (lost_at < 0) lost_at = nowMs(loop);
     if (closing) return;
-    uv_timer_start(
-        reconnect_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->connect(); },
-        static_cast<uint64_t>(backoff_ms), 0);
+    checkUv(uv_timer_start(
+                reconnect_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->connect(); },
+                static_cast<uint64_t>(backoff_ms), 0),
+            "reconnect timer");
     // With Sentinels, the next attempt may find a new master: retry more often.
     backoff_ms = std::min<int64_t>(backoff_ms * 2, sentinel != nullptr ? 1000 : 5000);
   }
@@ -477,7 +479,7 @@ struct RedisClient::Impl {
     port = master.port;
     address_fresh = true;
     backoff_ms = 100;
-    uv_timer_stop(reconnect_timer);
+    checkUv(uv_timer_stop(reconnect_timer), "reconnect timer");
     if (lost_at < 0) lost_at = nowMs(loop);
     if (ac != nullptr) {
       redisAsyncContext* old = ac;
@@ -502,7 +504,7 @@ struct RedisClient::Impl {
       }
       self->finish(call, false, {});  // hiredis still owns it; onReply deletes it
     }
-    if (self->live.empty()) uv_timer_stop(t);
+    if (self->live.empty()) checkUv(uv_timer_stop(t), "timeout timer");
     // A server that stopped answering: drop the connection so that requests fail fast and the
     // reconnect backoff takes over.
     if (self->consecutive_timeouts >= 20 && self->ac != nullptr) {
@@ -534,7 +536,9 @@ RedisClient& RedisClient::forWorker(const WorkerServices& worker, const std::str
   impl->timeout_timer = new uv_timer_t;
   impl->reconnect_timer = new uv_timer_t;
   for (uv_timer_t* t : {impl->timeout_timer, impl->reconnect_timer}) {
-    uv_timer_init(loop, t);
+    // Cannot fail (libuv only records the loop); a timer that is not initialised could not
+    // be closed, so a failure is fatal.
+    if (!checkUv(uv_timer_init(loop, t), "uv_timer_init")) std::abort();
     t->data = impl;
     uv_unref(reinterpret_cast<uv_handle_t*>(t));
     ++impl->handles_open;
@@ -573,7 +577,7 @@ bool RedisClient::run(RedisScript script, const std::string& key,
   call->live = std::prev(m->live.end());
   call->in_live = true;
   if (!uv_is_active(reinterpret_cast<uv_handle_t*>(m->timeout_timer))) {
-    uv_timer_start(m->timeout_timer, Impl::onTimeoutTick, 10, 10);
+    checkUv(uv_timer_start(m->timeout_timer, Impl::onTimeoutTick, 10, 10), "timeout timer");
   }
   if (m->ac == nullptr) {
     call->parked = true;  // the Sentinels are being asked where the master is

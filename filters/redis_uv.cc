@@ -3,7 +3,20 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <chrono>
+#include <string>
+
+#include "filters/base/warn_log.h"
+
 namespace sluice::filters {
+
+bool checkUv(int rc, std::string_view what) {
+  if (rc >= 0) return true;
+  static base::WarnLimiter warnings(std::chrono::seconds(10));
+  warnings.warn("rate_limit_store: " + std::string(what) + ": " + uv_err_name(rc) + " (" +
+                uv_strerror(rc) + ")");
+  return false;
+}
 
 namespace {
 
@@ -22,9 +35,8 @@ void onPoll(uv_poll_t* handle, int status, int events) {
 
 void update(Events* e) {
   // uv_poll_start/stop only fail for a closing handle, which hiredis no longer drives.
-  int rc = e->events != 0 ? uv_poll_start(&e->handle, e->events, onPoll)
-                          : uv_poll_stop(&e->handle);
-  (void)rc;
+  checkUv(e->events != 0 ? uv_poll_start(&e->handle, e->events, onPoll) : uv_poll_stop(&e->handle),
+          "redis poll");
 }
 
 void addRead(void* p) {

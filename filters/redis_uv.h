@@ -8,6 +8,8 @@
 
 #include <uv.h>
 
+#include <string_view>
+
 struct redisAsyncContext;
 
 namespace sluice::filters {
@@ -16,5 +18,10 @@ namespace sluice::filters {
 // loop's thread. Its poll handle does not keep the loop alive. REDIS_OK or REDIS_ERR (then `ac`
 // is untouched and the caller frees it).
 int attachRedisToLoop(redisAsyncContext* ac, uv_loop_t* loop);
+
+// True when `rc` (a uv_* result of the Redis client) is not an error; else a warning line
+// "rate_limit_store: <what>: <error>" (rate-limited like the store's other warnings). The Redis
+// client's counterpart of proxy/net/uv_handle.h's uvCheck, which filters/ cannot include.
+bool checkUv(int rc, std::string_view what);
 
 }  // namespace sluice::filters
