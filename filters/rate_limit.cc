@@ -3,7 +3,6 @@
 #include <chrono>
 
 #include "filters/rate_limit_key.h"
-#include "filters/redis_sentinel.h"
 #include "filters/base/state_store.h"
 
 namespace sluice::filters {

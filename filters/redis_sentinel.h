@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "filters/redis_store.h"
 
 struct redisAsyncContext;
 
@@ -39,9 +40,6 @@ struct SentinelTarget {
   int db = 0;
 };
 
-// The key RedisClient::forWorker takes for a Sentinel store, in the form Lettuce and redis-py
-// read: redis-sentinel://host:port,host:port/db#master.
-std::string sentinelUrl(const config::RateLimitStore& store);
 // The target of such a URL; empty for anything else (a redis:// URL).
 std::optional<SentinelTarget> parseSentinelUrl(std::string_view url);
 

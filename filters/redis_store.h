@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "filters/base/metrics_registry.h"
 #include "filters/worker_services.h"
 
@@ -46,6 +47,10 @@ struct RedisErrorCounters {
   base::Counter* error = nullptr;        // an error reply or a lost connection
   base::Counter* failover = nullptr;     // Sentinel form: the master changed (once per process)
 };
+
+// The key RedisClient::forWorker takes for a Sentinel store, in the form Lettuce and redis-py
+// read: redis-sentinel://host:port,host:port/db#master (defined in redis_sentinel.cc).
+std::string sentinelUrl(const config::RateLimitStore& store);
 
 class RedisClient {
  public:
