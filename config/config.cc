@@ -21,6 +21,8 @@ const char* filterName(const FilterSpec& spec) {
           return "cache";
         } else if constexpr (std::is_same_v<T, GzipFilter>) {
           return "gzip";
+        } else if constexpr (std::is_same_v<T, MaxBodyFilter>) {
+          return "max_body";
         } else {
           static_assert(std::is_same_v<T, CircuitBreakerFilter>, "name every filter");
           return "circuit_breaker";

@@ -228,6 +228,11 @@ struct GzipFilter {
   std::vector<std::string> encodings{"gzip"};
 };
 struct CircuitBreakerFilter {};
+// `max_body: {bytes: 1MiB}`: a route's own limit on the request body (limits.max_body_bytes
+// stays the listener-wide one).
+struct MaxBodyFilter {
+  uint64_t bytes = 0;
+};
 
 // Header rewriting of a route (`request_headers:` / `response_headers:`).
 struct HeaderRewrite {
@@ -244,7 +249,8 @@ struct DirectResponse {
 };
 
 using FilterSpec = std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter,
-                                LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter>;
+                                LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter,
+                                MaxBodyFilter>;
 
 // The registry name (YAML key) of a filter spec, e.g. "token_bucket".
 const char* filterName(const FilterSpec& spec);

@@ -256,6 +256,8 @@ void writeFilterSpec(JsonWriter& w, const FilterSpec& spec) {
     w.key("level").integer(static_cast<uint64_t>(f->level));
     w.key("types").strings(f->types);
     w.key("encodings").strings(f->encodings);
+  } else if (auto* f = std::get_if<MaxBodyFilter>(&spec)) {
+    w.key("bytes").integer(f->bytes);
   }
   w.endObject();
 }

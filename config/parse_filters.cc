@@ -180,6 +180,7 @@ const std::vector<FilterKind>& filterKinds() {
         "ttl_jitter", "heuristic_fraction", "heuristic_max", "cdn_cache_control"}},
       {"gzip", {"min_bytes", "level", "types", "encodings"}},
       {"circuit_breaker", {}},
+      {"max_body", {"bytes"}},
   };
   return kinds;
 }
@@ -191,6 +192,11 @@ FilterSpec parseSpec(Reader& r, MapReader& m, std::string_view name, RouteRefs* 
   if (name == "fixed_window") return parseWindow<FixedWindowFilter>(r, m, refs);
   if (name == "cache") return parseCache(r, m);
   if (name == "gzip") return parseGzip(r, m);
+  if (name == "max_body") {
+    MaxBodyFilter f;
+    if (m.require("bytes", "bytes: 1MiB")) m.readSize("bytes", &f.bytes, 0);
+    return f;
+  }
   return CircuitBreakerFilter{};
 }
 

@@ -5,6 +5,7 @@
 #include "filters/direct_response.h"
 #include "filters/gzip.h"
 #include "filters/header_rewrite.h"
+#include "filters/max_body.h"
 #include "filters/rate_limit.h"
 
 namespace sluice::filters {
@@ -18,6 +19,11 @@ std::shared_ptr<const FilterFactory> buildCache(const FilterBuildContext& ctx,
 std::shared_ptr<const FilterFactory> buildGzip(const FilterBuildContext&,
                                                const config::FilterEntry& entry, std::string&) {
   return std::make_shared<GzipFactory>(std::get<config::GzipFilter>(entry.spec));
+}
+
+std::shared_ptr<const FilterFactory> buildMaxBody(const FilterBuildContext&,
+                                                  const config::FilterEntry& entry, std::string&) {
+  return std::make_shared<MaxBodyFactory>(std::get<config::MaxBodyFilter>(entry.spec));
 }
 
 // Returns null with `error` set when the filter cannot be built (e.g. a file it needs).
@@ -38,6 +44,7 @@ constexpr Entry kFilters[] = {
     {"cache", buildCache},
     {"gzip", buildGzip},
     {"circuit_breaker", buildCircuitBreaker},
+    {"max_body", buildMaxBody},
 };
 
 const Entry* find(std::string_view name) {

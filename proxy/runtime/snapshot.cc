@@ -89,7 +89,10 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
     if (!filters::buildRouteChain(c, r, metrics, state, rt.filters, error, ustate, tstates)) {
       return nullptr;
     }
-    for (const auto& f : rt.filters) rt.body_filters = rt.body_filters || f->needsResponseBody();
+    for (const auto& f : rt.filters) {
+      rt.body_filters = rt.body_filters || f->needsResponseBody();
+      rt.request_body_filters = rt.request_body_filters || f->needsRequestBody();
+    }
     snap->routes.push_back(std::move(rt));
   }
   return snap;

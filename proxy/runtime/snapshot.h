@@ -48,7 +48,8 @@ struct RouteRuntime {
   const config::Route* config = nullptr;
   int upstream = -1;  // index into Snapshot::upstreams; -1 for `respond:` routes
   filters::FactoryList filters;
-  bool body_filters = false;  // some filter touches response bodies
+  bool body_filters = false;          // some filter touches response bodies
+  bool request_body_filters = false;  // some filter reads or changes request bodies
 };
 
 struct Snapshot {

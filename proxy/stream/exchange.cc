@@ -163,6 +163,18 @@ void Exchange::continueRequestAfter(std::chrono::milliseconds delay) {
 
 void Exchange::onRequestBody(const char* data, size_t len) {
   if (response_done_ || finished_) return;  // answered already: the rest is discarded
+  std::string filtered;
+  if (route_ != nullptr && route_->request_body_filters) {
+    // The request-body phase sees every chunk before the upstream does; a filter may change it
+    // or answer instead (then the exchange is over, and may be gone).
+    filtered.assign(data, len);
+    std::shared_ptr<bool> alive = aliveToken();
+    chain_.runRequestBody(filtered, false, *this);
+    if (!*alive || response_done_ || finished_) return;
+    data = filtered.data();
+    len = filtered.size();
+    if (len == 0) return;
+  }
   if (!upstream_request_) {
     pending_body_.append(data, len);
     if (awaiting_body_ && pending_body_.size() >= kBodyBufferLimit) {
@@ -177,6 +189,19 @@ void Exchange::onRequestBody(const char* data, size_t len) {
 }
 
 void Exchange::onRequestEnd() {
+  if (route_ != nullptr && route_->request_body_filters && !request_done_ && !response_done_) {
+    std::string tail;
+    std::shared_ptr<bool> alive = aliveToken();
+    chain_.runRequestBody(tail, true, *this);
+    if (!*alive || response_done_ || finished_) return;
+    if (!tail.empty()) {
+      if (!upstream_request_) {
+        pending_body_.append(tail);
+      } else if (!upstream_request_->sendBody(tail.data(), tail.size())) {
+        return;
+      }
+    }
+  }
   request_done_ = true;
   if (awaiting_body_) {
     dispatch();

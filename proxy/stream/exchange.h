@@ -90,6 +90,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
   void finish();
   void logAndCount();
+  std::shared_ptr<bool> aliveToken();  // false once this exchange is destroyed
 
   ClientConnection& conn_;
   WorkerContext& ctx_;
@@ -109,6 +110,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   const UpstreamRuntime* upstream_ = nullptr;
   uv_timer_t* delay_timer_ = nullptr;
   uint64_t hash_ = 0;  // consistent_hash key
+  BodyFraming upstream_framing_ = BodyFraming::None;  // of the body as sent upstream
+  uint64_t upstream_length_ = 0;
   PoolConnector connector_{ctx_};
   // Every try to the upstream, once the request is dispatched (exchange_upstream.cc).
   std::optional<UpstreamRequest> upstream_request_;

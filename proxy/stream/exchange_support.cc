@@ -55,6 +55,11 @@ void Exchange::operator delete(void* p, size_t size) {
   ::operator delete(p);
 }
 
+std::shared_ptr<bool> Exchange::aliveToken() {
+  if (!alive_) alive_ = std::make_shared<bool>(true);
+  return alive_;
+}
+
 std::shared_ptr<filters::Waker> Exchange::waker() {
   if (!alive_) alive_ = std::make_shared<bool>(true);
   return std::make_shared<ExchangeWaker>(ctx_, this, alive_);

@@ -31,13 +31,24 @@ void Exchange::forward() {
 
 void Exchange::dispatch() {
   awaiting_body_ = false;
+  upstream_framing_ = meta_.framing;
+  upstream_length_ = meta_.content_length;
+  if (route_->request_body_filters && meta_.framing == BodyFraming::Length) {
+    // Filters may have changed the body's size: a whole one is sent with its new length, one
+    // still streaming in chunks.
+    if (request_done_) {
+      upstream_length_ = pending_body_.size();
+    } else {
+      upstream_framing_ = BodyFraming::Chunked;
+    }
+  }
   UpstreamRequest::Params p;
   p.snapshot = snapshot_;
   p.upstream_index = static_cast<size_t>(route_->upstream);
   p.hash = hash_;
   p.idempotent = base::isIdempotentMethod(head_.method);
   p.head_only = head_only_;
-  p.framing = meta_.framing;
+  p.framing = upstream_framing_;
   upstream_request_.emplace(ctx_, connector_, std::move(p),
                             static_cast<UpstreamRequestCallbacks&>(*this));
   std::string body = std::move(pending_body_);
@@ -48,10 +59,10 @@ void Exchange::dispatch() {
 void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) {
   if (head_.host.empty()) head_.host = target.address;  // an HTTP/1.0 client sent no Host
   if (direct_head_) {
-    appendProxiedRequestHead(head_, proxiedRequestFields(), meta_.framing, meta_.content_length,
+    appendProxiedRequestHead(head_, proxiedRequestFields(), upstream_framing_, upstream_length_,
                              out);
   } else {
-    appendRequestHead(head_, meta_.framing, meta_.content_length, out);
+    appendRequestHead(head_, upstream_framing_, upstream_length_, out);
   }
   if (upstream_->config->keepalive == 0 && !meta_.upgrade) {
     // No pooling: say so (RFC 9112 §9.6), before the head's final empty line.
