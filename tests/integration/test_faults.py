@@ -12,7 +12,8 @@ import time
 import unittest
 
 from fastload import NginxTarget, wrk_finish, wrk_start
-from harness import Conn, ProtocolError, Sluice, main, make_config, metric_sum
+from harness import (Conn, ProtocolError, Sluice, main, make_config, metric_sum,
+                     parse_metrics)
 
 HEALTH = "{path: /healthz, interval: 500ms, timeout: 300ms}"
 
@@ -50,6 +51,31 @@ class DeadTargetTest(unittest.TestCase):
                 self.assertGreater(res.requests, 2000, res.text)
                 self.assertEqual(res.failures, 0, res.text)
                 self.assertGreater(retries, 0, "the dead target was tried and retried")
+        finally:
+            for u in ups:
+                u.stop()
+
+    def test_killed_target_costs_no_request_with_the_defaults(self):
+        """No retries or health_check section at all: the default retry and the default
+        connect-failure ejection (nginx's max_fails=1 fail_timeout=10s) cover a dead target."""
+        ups = [NginxTarget().start() for _ in range(3)]
+        try:
+            cfg = make_config({"pool": [u.port for u in ups]},
+                              ["{name: r, match: {path_prefix: /}, upstream: pool}"],
+                              upstream_opts={"pool": {"keepalive": "64"}})
+            with Sluice(cfg) as s:
+                load = wrk_start("http://127.0.0.1:%d/x" % s.port, connections=64, seconds=5)
+                time.sleep(1.5)
+                ups[0].kill()
+                res = wrk_finish(load)
+                healthy = [v for n, labels, v in parse_metrics(s.metrics())
+                           if n == "sluice_upstream_target_healthy"
+                           and labels.get("target") == "127.0.0.1:%d" % ups[0].port]
+                print("\n  %d requests, %d failed; dead target available: %r"
+                      % (res.requests, res.failures, healthy))
+                self.assertGreater(res.requests, 2000, res.text)
+                self.assertEqual(res.failures, 0, res.text)
+                self.assertEqual(healthy, [0], "the dead target is ejected")
         finally:
             for u in ups:
                 u.stop()
