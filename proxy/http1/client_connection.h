@@ -13,6 +13,7 @@
 #include "filters/base/http_message.h"
 #include "proxy/http1/head_scanner.h"
 #include "proxy/http1/http_serialize.h"
+#include "proxy/http1/request_head_check.h"  // RequestMeta
 #include "proxy/net/tcp_write.h"
 #include "proxy/runtime/worker_context.h"
 
@@ -29,16 +30,6 @@ struct ListenerSeries {
   base::Gauge* active = nullptr;
   std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
   bool proxy_protocol = false;            // every connection starts with a PROXY header
-};
-
-// What the parser learnt about a request beyond its head.
-struct RequestMeta {
-  BodyFraming framing = BodyFraming::None;  // None, Length or Chunked
-  uint64_t content_length = 0;
-  bool keep_alive = true;      // the client allows another request on this connection
-  bool upgrade = false;        // Connection: upgrade + Upgrade (a tunnel if the upstream agrees)
-  bool expect_continue = false;
-  bool absolute_form = false;
 };
 
 class ClientConnection final : public ConnectionList::Node, private WriteSink {

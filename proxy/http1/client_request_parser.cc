@@ -1,10 +1,10 @@
 // The request side of a ClientConnection: the request-line gate in front of llhttp, and llhttp's
-// callbacks, which build the RequestHead, enforce the head and body limits, validate the target,
-// Host and framing (RFC 9112), and start an Exchange when a head is complete.
+// callbacks, which build the RequestHead, enforce the head and body limits, apply the RFC 9112
+// head checks (request_head_check.h), and start an Exchange when a head is complete.
 #include <cstring>
 
-#include "proxy/http1/byte_scan.h"
 #include "proxy/http1/client_connection.h"
+#include "proxy/http1/request_head_check.h"
 #include "proxy/stream/exchange.h"
 #include "proxy/http1/request_line.h"
 
@@ -17,16 +17,6 @@ ClientConnection* self(llhttp_t* p) { return static_cast<ClientConnection*>(p->d
 // a lower bound of the head read so far; max_header_bytes is checked against the scanner's
 // exact count (HeadScanner::headBytes), which never counts a byte the client did not send.
 constexpr size_t kLineOverhead = 4;
-
-bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
 }  // namespace
 
 // Holds bytes until the request line (after any empty lines) is whole, then lets it through,
@@ -159,16 +149,9 @@ int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
-  if (c->field_.empty()) {  // ": value": llhttp 8.1 lets an empty field name through
-    c->reject_status_ = 400;
-    return HPE_USER;
-  }
   std::string& v = c->value_;
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
-  // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; other controls are
-  // rejected too, since a downstream parser might split on them.
-  if (hasFieldValueControlBytes(v)) {
-    c->reject_status_ = 400;
+  if (int status = checkFieldLine(c->field_, v); status != 0) {
+    c->reject_status_ = status;
     return HPE_USER;
   }
   base::toLowerInPlace(c->field_);
@@ -195,103 +178,21 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   } else {
     h.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
   }
-  if (llhttp_get_http_major(p) != 1 || c->version_unsupported_) {
-    c->reject_status_ = 505;
+  // RFC 9112 rules (request_head_check.h): version, target, Host, framing, Expect, Upgrade.
+  ParsedHead parsed;
+  parsed.http_major = llhttp_get_http_major(p);
+  parsed.http_minor = llhttp_get_http_minor(p);
+  parsed.version_unsupported = c->version_unsupported_;
+  parsed.keep_alive = llhttp_should_keep_alive(p) != 0;
+  parsed.upgrade = p->upgrade != 0;
+  parsed.content_length = p->content_length;
+  HeadVerdict verdict = checkRequestHead(h, parsed, limits.max_body_bytes);
+  m = verdict.meta;
+  if (!verdict.ok()) {
+    c->reject_status_ = verdict.status;
     return HPE_USER;
   }
-  h.version_minor = llhttp_get_http_minor(p);
-  m.keep_alive = llhttp_should_keep_alive(p) != 0;
-  if (h.version_minor == 0) p->upgrade = 0;  // RFC 9110 §7.8: Upgrade in HTTP/1.0 is ignored
-  // h2c (RFC 9113 §3.1 deprecates it; sluice does not speak HTTP/2) is ignored too: the request
-  // goes on as HTTP/1.1 without Upgrade and HTTP2-Settings, which its Connection names.
-  if (p->upgrade != 0 && h.method != "CONNECT") {
-    const std::string* up = h.headers.get("upgrade");
-    if (up == nullptr || base::headerHasToken(*up, "h2c")) p->upgrade = 0;
-  }
-  m.upgrade = p->upgrade != 0;
-  if (h.method == "CONNECT") {  // a reverse proxy does not open tunnels to arbitrary hosts
-    c->reject_status_ = 405;
-    return HPE_USER;
-  }
-  // Request target forms (RFC 9112 §3.2): origin, absolute (Host then comes from it), asterisk.
-  std::string& t = h.target;
-  if (startsWithIgnoreCase(t, "http://") || startsWithIgnoreCase(t, "https://")) {
-    size_t start = t.find("://") + 3;
-    size_t slash = t.find_first_of("/?", start);
-    std::string authority = t.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (authority.empty() || !validHostAuthority(authority)) {
-      c->reject_status_ = 400;
-      return HPE_USER;
-    }
-    // RFC 9112 §3.2.4: OPTIONS with an empty path asks about the server itself, as OPTIONS *.
-    std::string rest = slash != std::string::npos ? t.substr(slash)
-                       : h.method == "OPTIONS"    ? "*"
-                                                  : "/";
-    if (rest[0] == '?') rest.insert(0, "/");
-    base::toLowerInPlace(authority);
-    h.host = std::move(authority);
-    t = std::move(rest);
-    m.absolute_form = true;
-  } else if (!(t.size() > 0 && t[0] == '/') && !(t == "*" && h.method == "OPTIONS")) {
-    c->reject_status_ = 400;
-    return HPE_USER;
-  }
-  if (t.find('#') != std::string::npos) {  // RFC 9112 §3.2: no fragment in a request target
-    c->reject_status_ = 400;
-    return HPE_USER;
-  }
-  // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (also with an absolute-form target, which
-  // then wins), and a valid one whenever it is there.
-  size_t hosts = h.headers.count("host");
-  const std::string* host = hosts == 1 ? h.headers.get("host") : nullptr;
-  if (hosts > 1 || (hosts == 0 && h.version_minor == 1) ||
-      (host != nullptr && !validHostAuthority(*host))) {
-    c->reject_status_ = 400;
-    return HPE_USER;
-  }
-  if (!m.absolute_form && host != nullptr) {
-    h.host = *host;
-    base::toLowerInPlace(h.host);
-  }
-  // Framing. llhttp already refused Content-Length with Transfer-Encoding, bad or differing
-  // lengths and a final coding other than chunked; we accept exactly `chunked`.
-  if (const std::string* te = h.headers.get("transfer-encoding")) {
-    // RFC 9112 §6.3: chunked not last -> 400 and close; §6.1: a coding we do not implement
-    // before it -> 501.
-    std::string last = *te;
-    size_t comma = last.rfind(',');
-    if (comma != std::string::npos) last.erase(0, comma + 1);
-    if (h.headers.count("transfer-encoding") != 1 || !base::headerHasToken(last, "chunked")) {
-      c->reject_status_ = 400;
-      return HPE_USER;
-    }
-    if (comma != std::string::npos) {
-      c->reject_status_ = 501;
-      return HPE_USER;
-    }
-    if (h.version_minor == 0) {  // RFC 9112 §6.1: chunked is not HTTP/1.0
-      c->reject_status_ = 400;
-      return HPE_USER;
-    }
-    m.framing = BodyFraming::Chunked;
-  } else if (h.headers.has("content-length")) {
-    m.content_length = p->content_length;
-    m.framing = m.content_length > 0 ? BodyFraming::Length : BodyFraming::None;
-    if (m.content_length > limits.max_body_bytes) {
-      c->reject_status_ = 413;
-      return HPE_USER;
-    }
-  }
-  if (const std::string* expect = h.headers.get("expect")) {
-    if (h.version_minor == 1) {
-      if (!base::headerHasToken(*expect, "100-continue")) {
-        c->reject_status_ = 417;
-        return HPE_USER;
-      }
-      m.expect_continue = m.framing != BodyFraming::None;
-    }
-    h.headers.remove("expect");
-  }
+  p->upgrade = m.upgrade ? 1 : 0;  // HTTP/1.0 and h2c upgrades are served as plain requests
   // A body must keep coming: idle_timeout between two of its reads (see checkDeadline).
   c->deadline_ms_ = m.framing == BodyFraming::None ? 0 : c->bodyDeadline();
   c->state_ = State::Exchange;
