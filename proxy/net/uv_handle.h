@@ -18,10 +18,12 @@
 
 namespace sluice::proxy {
 
+// The out-of-line half of uvCheck: logs the line for a failed call and returns false.
+bool uvFailed(int rc, std::string_view what, std::string_view call = {});
+
 // Logs "<what>: <error name> (<message>)" at error level when `rc` is a libuv error (< 0).
 // Returns true when the call succeeded. For the calls that cannot fail on a live, open handle
 // (uv_timer_stop, uv_read_stop, ...), the line is the report of a broken invariant.
-bool uvFailed(int rc, std::string_view what, std::string_view call = {});
 inline bool uvCheck(int rc, std::string_view what) {
   return rc >= 0 || uvFailed(rc, what);
 }
