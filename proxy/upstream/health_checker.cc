@@ -220,7 +220,7 @@ struct HealthChecker::Prober {
             if (!owner->send(pr, owner->request())) owner->finish(pr, false);
             return;
           }
-          owner->send(pr, "");  // handshake messages
+          if (!owner->send(pr, "")) owner->finish(pr, false);  // handshake messages
         });
     if (!uvCheck(rc, self->target.address, "health check uv_read_start")) {
       self->finish(p, false);
