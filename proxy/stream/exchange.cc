@@ -41,10 +41,6 @@ Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, base::RequestHe
 
 Exchange::~Exchange() {
   if (alive_) *alive_ = false;
-  if (delay_timer_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-  }
   if (!finished_) {
     finished_ = true;
     if (!response_started_) status_ = 499;  // the client went away first (nginx's convention)
@@ -147,14 +143,11 @@ void Exchange::continueRequest() {
 }
 
 void Exchange::continueRequestAfter(std::chrono::milliseconds delay) {
-  if (delay_timer_ == nullptr) {
-    delay_timer_ = new uv_timer_t;
-    uv_timer_init(ctx_.loop, delay_timer_);
-    delay_timer_->data = this;
+  if (!delay_timer_ && !delay_timer_.init(ctx_.loop, "request delay", [this] { continueRequest(); })) {
+    continueRequest();  // logged; going on at once beats holding the request forever
+    return;
   }
-  uv_timer_start(
-      delay_timer_, [](uv_timer_t* t) { static_cast<Exchange*>(t->data)->continueRequest(); },
-      static_cast<uint64_t>(delay.count()), 0);
+  if (!delay_timer_.start(static_cast<uint64_t>(delay.count()))) continueRequest();
 }
 
 

@@ -11,6 +11,7 @@
 #include "filters/chain.h"
 #include "filters/filter.h"
 #include "proxy/http1/client_connection.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/upstream/upstream_request.h"
 
 namespace sluice::proxy {
@@ -108,7 +109,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   const RouteRuntime* route_ = nullptr;
   int route_index_ = -1;
   const UpstreamRuntime* upstream_ = nullptr;
-  uv_timer_t* delay_timer_ = nullptr;
+  Timer delay_timer_;  // continueRequestAfter (a leaky bucket's delay)
   uint64_t hash_ = 0;  // consistent_hash key
   BodyFraming upstream_framing_ = BodyFraming::None;  // of the body as sent upstream
   uint64_t upstream_length_ = 0;

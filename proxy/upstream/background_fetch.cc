@@ -16,7 +16,7 @@ void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstre
   auto* f = new BackgroundFetch(ctx, std::move(snapshot), upstream_index, std::move(head),
                                 max_body, std::move(done));
   // The first tick of the timer starts the fetch, so `done` never runs inside start().
-  uv_timer_start(f->check_, onCheck, 0, kCheckMs);
+  if (!f->check_.start(0, kCheckMs)) f->finish(false);  // logged; `done` runs at once then
 }
 
 BackgroundFetch::BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
@@ -29,18 +29,11 @@ BackgroundFetch::BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, int u
       max_body_(max_body),
       done_(std::move(done)),
       connector_(ctx) {
-  check_ = new uv_timer_t;
-  uv_timer_init(ctx_.loop, check_);
-  check_->data = this;
+  check_.init(ctx_.loop, "background fetch", [this] { onCheck(); });
 }
 
-BackgroundFetch::~BackgroundFetch() {
-  uv_close(reinterpret_cast<uv_handle_t*>(check_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-}
-
-void BackgroundFetch::onCheck(uv_timer_t* t) {
-  auto* self = static_cast<BackgroundFetch*>(t->data);
+void BackgroundFetch::onCheck() {
+  BackgroundFetch* self = this;
   bool draining = self->ctx_.shared.draining.load(std::memory_order_relaxed);
   if (self->started_) {
     if (draining) {
@@ -100,7 +93,7 @@ void BackgroundFetch::onResponseBody(const char* data, size_t len) {
 void BackgroundFetch::finish(bool answered) {
   std::optional<filters::BackgroundResponse> result;
   if (answered) result = std::move(response_);
-  uv_timer_stop(check_);
+  check_.stop();
   // `done` runs after this fetch is gone but while the snapshot (the route's filter factories)
   // is still held. The UpstreamRequest (if it called this) returns at once after.
   SnapshotPtr keep = std::move(snapshot_);

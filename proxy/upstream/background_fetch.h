@@ -11,6 +11,7 @@
 #include <string>
 
 #include "filters/filter.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/runtime/worker_context.h"
 #include "proxy/upstream/upstream_request.h"
 
@@ -26,7 +27,7 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
  private:
   BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
                   base::RequestHead head, size_t max_body, filters::BackgroundDone done);
-  ~BackgroundFetch() override;
+  ~BackgroundFetch() override = default;
 
   // UpstreamRequestCallbacks
   void writeRequestHead(const ResolvedTarget& target, std::string& out) override;
@@ -37,7 +38,7 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
 
   // Frees this fetch and runs `done` (with the response when `answered`).
   void finish(bool answered);
-  static void onCheck(uv_timer_t* t);
+  void onCheck();
 
   WorkerContext& ctx_;
   SnapshotPtr snapshot_;
@@ -47,7 +48,7 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
   filters::BackgroundDone done_;
   PoolConnector connector_;
   std::optional<UpstreamRequest> request_;
-  uv_timer_t* check_ = nullptr;  // starts the fetch; gives up when the process starts draining
+  Timer check_;  // starts the fetch; gives up when the process starts draining
   bool started_ = false;
   filters::BackgroundResponse response_;
 };

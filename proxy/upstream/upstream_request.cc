@@ -59,10 +59,6 @@ UpstreamRequest::UpstreamRequest(WorkerContext& ctx, UpstreamConnector& connecto
 UpstreamRequest::~UpstreamRequest() {
   if (alive_) *alive_ = false;
   dropStream();
-  if (deadline_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(deadline_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-  }
 }
 
 int64_t UpstreamRequest::now() const { return static_cast<int64_t>(uv_now(ctx_.loop)); }
@@ -74,19 +70,15 @@ void UpstreamRequest::start(std::string body, bool body_complete) {
   if (body_complete && r.attempts > 0 && !body.empty()) retry_body_ = body;
   pending_body_ = std::move(body);
   if (r.deadline) {
-    deadline_ = new uv_timer_t;
-    uv_timer_init(ctx_.loop, deadline_);
-    deadline_->data = this;
-    uv_timer_start(deadline_, onDeadline, static_cast<uint64_t>(r.deadline->count()), 0);
+    // Without the timer (logged) the per-try timeouts still bound the request.
+    if (deadline_.init(ctx_.loop, "retries.deadline",
+                       [this] { fail(UpstreamError::ResponseTimeout); })) {
+      deadline_.start(static_cast<uint64_t>(r.deadline->count()));
+    }
   }
   if (!startTry()) return;
   upstream_.state->retries.onRequest(now());
   connect(true);
-}
-
-void UpstreamRequest::onDeadline(uv_timer_t* t) {
-  auto* self = static_cast<UpstreamRequest*>(t->data);
-  self->fail(UpstreamError::ResponseTimeout);
 }
 
 // Picks the try's target and serialises its head; false when none is left (the owner heard
@@ -234,7 +226,7 @@ void UpstreamRequest::onUpstreamComplete() {
   stream_ = nullptr;  // already back in the pool, or closed
   ctx_.countUpstream(upstream_.config->name, target_->address, status_, head_seconds_, false);
   attempt_.end();
-  if (deadline_ != nullptr) uv_timer_stop(deadline_);
+  if (deadline_) deadline_.stop();
   callbacks_.onResponseComplete();
 }
 
@@ -313,7 +305,7 @@ void UpstreamRequest::retry() {
 void UpstreamRequest::giveUp(const UpstreamFailure& failure) {
   given_up_ = true;
   attempt_.end();
-  if (deadline_ != nullptr) uv_timer_stop(deadline_);
+  if (deadline_) deadline_.stop();
   callbacks_.onFailure(failure);  // may delete this
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "proxy/http1/http_serialize.h"
+#include "proxy/net/uv_handle.h"
 #include "proxy/runtime/snapshot.h"
 #include "proxy/upstream/upstream_attempt.h"
 #include "proxy/upstream/upstream_stream.h"
@@ -113,7 +114,6 @@ class UpstreamRequest final : private UpstreamHandler {
   void dropStream();
   int64_t now() const;
   std::shared_ptr<bool> aliveToken();
-  static void onDeadline(uv_timer_t* t);
 
   WorkerContext& ctx_;
   UpstreamConnector& connector_;
@@ -123,7 +123,7 @@ class UpstreamRequest final : private UpstreamHandler {
   UpstreamAttempt attempt_;
   const ResolvedTarget* target_ = nullptr;
   UpstreamStream* stream_ = nullptr;
-  uv_timer_t* deadline_ = nullptr;  // retries.deadline across tries
+  Timer deadline_;                  // retries.deadline across tries
   std::shared_ptr<bool> alive_;     // false once destroyed (callbacks may delete this)
 
   std::string head_;          // the serialised head of the current try
