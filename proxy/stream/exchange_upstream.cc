@@ -43,7 +43,7 @@ void Exchange::dispatch() {
     }
   }
   UpstreamRequest::Params p;
-  p.snapshot = snapshot_;
+  p.snapshot = snapshot_.get();
   p.upstream_index = static_cast<size_t>(route_->upstream);
   p.hash = hash_;
   p.idempotent = base::isIdempotentMethod(head_.method);

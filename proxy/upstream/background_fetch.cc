@@ -50,7 +50,7 @@ void BackgroundFetch::onCheck() {
   }
   self->head_.headers.remove("expect");
   UpstreamRequest::Params p;
-  p.snapshot = self->snapshot_;
+  p.snapshot = self->snapshot_.get();
   p.upstream_index = static_cast<size_t>(i);
   p.idempotent = base::isIdempotentMethod(self->head_.method);
   p.head_only = self->head_.method == "HEAD";

@@ -54,7 +54,9 @@ class UpstreamRequestCallbacks {
 class UpstreamRequest final : private UpstreamHandler {
  public:
   struct Params {
-    SnapshotPtr snapshot;  // holds the upstream's runtime and target states
+    // The upstream's runtime and target states; the owner keeps the snapshot alive for as long
+    // as this request lives (a plain pointer: no reference count touched per request).
+    const Snapshot* snapshot = nullptr;
     size_t upstream_index = 0;
     uint64_t hash = 0;     // consistent_hash key
     bool idempotent = true;

@@ -185,7 +185,7 @@ class UpstreamFixture : public ::testing::Test {
 
   UpstreamRequest::Params params(bool idempotent = true, BodyFraming framing = BodyFraming::None) {
     UpstreamRequest::Params p;
-    p.snapshot = snapshot_;
+    p.snapshot = snapshot_.get();
     p.upstream_index = 0;
     p.idempotent = idempotent;
     p.framing = framing;
