@@ -302,7 +302,8 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
 
 void ClientConnection::beginExchange() {
   ConnectionQueue::unlink(room_link_);  // busy now: never closed to make room
-  exchange_ = std::make_unique<Exchange>(*this, ctx_.snapshot, std::move(head_), meta_,
+  writer_.begin(head_.version_minor, meta_);
+  exchange_ = std::make_unique<Exchange>(*this, ctx_, ctx_.snapshot, std::move(head_), meta_,
                                          request_start_);
   exchange_->start();
 }

@@ -42,6 +42,8 @@ class UpstreamRequestCallbacks {
   // 1xx (`interim`), then the final head of the try that answers (after it: no more retries).
   virtual void onResponseHead(base::ResponseHead& head, bool interim) = 0;
   virtual void onResponseBody(const char* data, size_t len) = 0;
+  // The response's trailer fields, when it has some (before onResponseComplete).
+  virtual void onResponseTrailers(const base::HeaderMap& trailers) {}
   virtual void onResponseComplete() = 0;
   virtual void onResponseReadDone() {}
   virtual void onTunnelData(const char* data, size_t len) {}
@@ -97,6 +99,9 @@ class UpstreamRequest final : private UpstreamHandler {
   void onUpstreamConnected() override { sendHead(); }
   void onUpstreamHead(base::ResponseHead& head, bool interim) override;
   void onUpstreamBody(const char* data, size_t len) override;
+  void onUpstreamTrailers(const base::HeaderMap& trailers) override {
+    callbacks_.onResponseTrailers(trailers);
+  }
   void onUpstreamComplete() override;
   void onUpstreamError(UpstreamError error, bool response_started) override;
   void onUpstreamDrained() override { callbacks_.onRequestDrained(); }

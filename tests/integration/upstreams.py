@@ -20,7 +20,8 @@ Modes
                status=N, h=name:value (repeatable, extra response header), delay=SECONDS,
                close=1 (answer with Connection: close and close)
   big          /anything?size=N&te=cl|chunked|close&chunk=N: N bytes of a deterministic pattern
-               (byte i = (i*31+7) & 0xff) with Content-Length, chunked or close-delimited
+               (byte i = (i*31+7) & 0xff) with Content-Length, chunked or close-delimited;
+               &trailers=1 ends a chunked body with X-Checksum and X-Count trailer fields
   slow         sleeps --delay (or ?delay=) seconds, then answers as echo
   silent       reads requests, never answers, keeps the connection open
   close_after  answers one request per connection as echo with keep-alive headers, then closes
@@ -407,7 +408,9 @@ class Server:
             else:
                 s.sendall(piece)
             off += n
-        if te == "chunked":
+        if te == "chunked" and q.get("trailers", ["0"])[0] == "1":
+            s.sendall(b"0\r\nX-Checksum: c0ffee\r\nX-Count: %d\r\n\r\n" % size)
+        elif te == "chunked":
             s.sendall(b"0\r\n\r\n")
         if te == "close":
             s.shutdown(socket.SHUT_WR)
