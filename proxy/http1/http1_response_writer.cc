@@ -4,18 +4,6 @@ namespace sluice::proxy {
 
 using namespace std::string_view_literals;
 
-namespace {
-
-// Fields that must not travel as trailers: framing, routing and connection fields (RFC 9110
-// §6.5.1, RFC 9112 §7.1.2).
-bool forbiddenTrailer(std::string_view name) {
-  return name == "content-length"sv || name == "transfer-encoding"sv || name == "host"sv ||
-         name == "connection"sv || name == "keep-alive"sv || name == "proxy-connection"sv ||
-         name == "te"sv || name == "trailer"sv || name == "upgrade"sv;
-}
-
-}  // namespace
-
 void Http1ResponseWriter::begin(int version_minor, const RequestMeta& meta) {
   version_minor_ = version_minor;
   client_keep_alive_ = meta.keep_alive;
@@ -137,12 +125,7 @@ void Http1ResponseWriter::sendData(const char* data, size_t len) {
 void Http1ResponseWriter::sendTrailers(const base::HeaderMap& trailers) {
   if (framing_ != BodyFraming::Chunked || ended_) return;  // only chunked framing carries them
   size_t before = out_.size();
-  out_.append("0\r\n"sv);
-  for (const base::Header& h : trailers) {
-    if (forbiddenTrailer(h.name)) continue;
-    out_.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
-  }
-  out_.append("\r\n"sv);
+  appendLastChunk(trailers, out_);
   bytes_sent_ += out_.size() - before;
   ended_ = true;
 }

@@ -189,6 +189,15 @@ void Exchange::onRequestBody(const char* data, size_t len) {
   if (relayShouldPause(upstream_request_->queuedBytes())) down_.pauseReading();
 }
 
+void Exchange::onRequestTrailers(const base::HeaderMap& trailers) {
+  if (response_done_ || finished_) return;  // answered already: the rest is discarded
+  if (upstream_request_) {
+    upstream_request_->setTrailers(trailers);
+  } else {
+    request_trailers_ = trailers;
+  }
+}
+
 void Exchange::onRequestEnd() {
   if (route_ != nullptr && route_->request_body_filters && !request_done_ && !response_done_) {
     std::string tail;

@@ -35,6 +35,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   void start();
   // Request body bytes as parsed (de-chunked), and the end of the request.
   void onRequestBody(const char* data, size_t len);
+  // Trailer fields of the request (a chunked body), just before onRequestEnd.
+  void onRequestTrailers(const base::HeaderMap& trailers);
   void onRequestEnd();
   // The request turned out malformed after the head (bad chunk, body too large).
   void onRequestError(int status);
@@ -113,6 +115,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   std::string_view log_ratelimit_;  // false once destroyed; read by wakers on this thread
 
   std::string pending_body_;    // body bytes gathered before the request is dispatched
+  base::HeaderMap request_trailers_;   // until the request is dispatched
   base::HeaderMap response_trailers_;  // sent after what the body filters still hold
   bool request_done_ = false;   // the client's request has been read completely
   bool awaiting_body_ = false;   // routed and filtered; the upstream waits for more body

@@ -51,6 +51,7 @@ void Exchange::dispatch() {
   p.framing = upstream_framing_;
   upstream_request_.emplace(ctx_, connector_, std::move(p),
                             static_cast<UpstreamRequestCallbacks&>(*this));
+  if (!request_trailers_.empty()) upstream_request_->setTrailers(request_trailers_);
   std::string body = std::move(pending_body_);
   pending_body_.clear();
   upstream_request_->start(std::move(body), request_done_);  // may answer (and end) at once

@@ -76,6 +76,9 @@ class UpstreamRequest final : private UpstreamHandler {
   // owner heard onFailure and this (and maybe the owner) may be gone -- touch nothing.
   bool sendBody(const char* data, size_t len);
   bool endBody();
+  // The request's trailer fields (a chunked request body), sent in its last chunk: before
+  // endBody, or before start() when the body is whole then.
+  void setTrailers(const base::HeaderMap& trailers) { trailers_ = trailers; }
   // Gives up on the try in flight as failed (`error`): e.g. an answer the owner cannot use.
   void fail(UpstreamError error);
 
@@ -134,6 +137,7 @@ class UpstreamRequest final : private UpstreamHandler {
   std::string head_;          // the serialised head of the current try
   std::string pending_body_;  // body bytes that arrived before the head could go out
   std::string retry_body_;    // the whole body, kept for a retry
+  base::HeaderMap trailers_;  // the request's trailer fields, kept for a retry
   bool body_resendable_ = false;
   bool body_done_ = false;
   bool head_sent_ = false;

@@ -1,22 +1,27 @@
-"""Response trailer fields end to end: an upstream's chunked trailers reach an HTTP/1.1 client in
-the last chunk (after what the body filters still hold), are dropped when the client's framing
-cannot carry them (HTTP/1.0), and leave the connection in step for the next request."""
+"""Trailer fields end to end. An upstream's chunked trailers reach an HTTP/1.1 client in the last
+chunk (after what the body filters still hold), are dropped when the client's framing cannot carry
+them (HTTP/1.0), and leave the connection in step for the next request. A client's chunked
+request trailers reach the upstream, whether the body was gathered whole or streamed."""
 
 import gzip
+import os
+import time
 
-from harness import ProxyTestCase, main, make_config, pattern_bytes, pattern_sha256
+from harness import (ProxyTestCase, build_request, chunked, main, make_config, pattern_bytes,
+                     pattern_sha256)
 
 TRAILERS = [("x-checksum", "c0ffee")]
 
 
 class TrailersTest(ProxyTestCase):
-    UPSTREAMS = {"big": ("big",)}
+    UPSTREAMS = {"big": ("big",), "echo": ("echo",)}
 
     @classmethod
     def config(cls, ports):
         return make_config(ports, [
             "{name: gz, match: {path_prefix: /gz/}, upstream: big, filters: [{gzip: {min_bytes:"
             " 16, types: [application/octet-stream]}}]}",
+            "{name: echo, match: {path_prefix: /echo/}, upstream: echo}",
             "{name: all, match: {path_prefix: /}, upstream: big}",
         ])
 
@@ -67,6 +72,36 @@ class TrailersTest(ProxyTestCase):
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.trailers, [])
             self.assertEqual(r.body, pattern_bytes(0, 100))
+
+    def post_with_trailers(self, target, body):
+        mark = self.up["echo"].mark()
+        with self.conn() as c:
+            c.send(build_request("POST", target, headers=[("Transfer-Encoding", "chunked")],
+                                 body=chunked(body, 4096)[:-2]  # the last chunk, then:
+                                 + b"X-Checksum: 1\r\nContent-Length: 5\r\n\r\n"))
+            r = c.read_response("POST")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["body_len"], len(body))
+            # the connection is still in step
+            self.assertEqual(c.request("GET", "/echo/next").json()["target"], "/echo/next")
+        time.sleep(0.1)
+        done = [e for e in self.up["echo"].entries_since(mark)
+                if e.get("event") == "request" and e["method"] == "POST"]
+        self.assertEqual(len(done), 1, done)
+        return done[0]
+
+    def test_request_trailers_of_a_gathered_body_reach_the_upstream(self):
+        e = self.post_with_trailers("/echo/small", b"hello world")
+        self.assertTrue(e["complete"], e)
+        # framing fields never travel as trailers
+        self.assertEqual(e.get("trailers"), [["x-checksum", "1"]], e)
+
+    def test_request_trailers_of_a_streamed_body_reach_the_upstream(self):
+        body = os.urandom(200000)  # past what sluice gathers before contacting the upstream
+        e = self.post_with_trailers("/echo/large", body)
+        self.assertTrue(e["complete"], e)
+        self.assertEqual(e["body_len"], len(body))
+        self.assertEqual(e.get("trailers"), [["x-checksum", "1"]], e)
 
 
 if __name__ == "__main__":

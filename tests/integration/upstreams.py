@@ -10,6 +10,7 @@ Every request received is appended to FILE as one JSON object a line: {"event": 
 the connection ended inside it):
     {"event": "request", "conn": C, "seq": S, "method", "target", "version",
      "headers": [[name, value], ...], "body_len", "body_sha256", "complete": bool, "time"}
+and "trailers": [[name, value], ...] when a chunked body ended with some.
 Bytes that never made a full request head are logged as {"event": "partial", "bytes": N,
 "head": first bytes}; a head this server cannot parse as {"event": "bad", ...}. So a test that
 sees no entry at all knows that nothing reached the upstream.
@@ -118,7 +119,8 @@ class Reader:
 
 
 class Request:
-    pass
+    def __init__(self):
+        self.trailers = []  # of a chunked body
 
 
 def read_head(r):
@@ -180,8 +182,12 @@ def read_body(r, req, sink):
             r.exact(size, sink)
             if r.line() != b"\r\n":
                 raise BadRequest("chunk without CRLF")
-        while r.line() not in (b"\r\n", b"\n"):  # trailers
-            pass
+        while True:  # trailers
+            line = r.line()
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.rstrip(b"\r\n").partition(b":")
+            req.trailers.append([name.decode("latin-1"), value.strip().decode("latin-1")])
     elif cl is not None:
         vals = set(v.strip() for v in cl.split(","))
         if len(vals) != 1 or not next(iter(vals)).isdigit():
@@ -293,6 +299,8 @@ class Server:
                  "body_sha256": req.body_sha256, "complete": complete}
         if error:
             entry["error"] = error
+        if req.trailers:
+            entry["trailers"] = req.trailers
         self.log.write(entry)
         if error:
             s.sendall(response_bytes(400, "Bad Request",
