@@ -440,8 +440,10 @@ void ClientConnection::checkDeadline(uint64_t now_ms) {
   }
 }
 
-void ClientConnection::onExchangeDone(bool keep_alive) {
+void ClientConnection::exchangeDone(bool keep_alive) {
+  keep_alive = keep_alive && writer_.keepAlive();  // the response's framing has its say
   exchange_.reset();
+  writer_.end();
   ++served_;
   if (state_ == State::Closing) return;
   if (!keep_alive || drain_ || upgrade_paused_ || (peer_closed_ && pending_.empty())) {

@@ -12,10 +12,12 @@
 
 #include "filters/base/http_message.h"
 #include "proxy/http1/head_scanner.h"
+#include "proxy/http1/http1_response_writer.h"
 #include "proxy/http1/http_serialize.h"
-#include "proxy/http1/request_head_check.h"  // RequestMeta
+#include "proxy/http1/request_head_check.h"
 #include "proxy/net/tcp_write.h"
 #include "proxy/runtime/worker_context.h"
+#include "proxy/stream/downstream.h"
 
 namespace sluice::proxy {
 
@@ -32,34 +34,54 @@ struct ListenerSeries {
   bool proxy_protocol = false;            // every connection starts with a PROXY header
 };
 
-class ClientConnection final : public ConnectionList::Node, private WriteSink {
+class ClientConnection final : public ConnectionList::Node,
+                               public Downstream,
+                               private Http1Output,
+                               private WriteSink {
  public:
   // Serves the accepted socket `fd` (non-blocking; ownership passes) of the client at `peer`,
   // counted in `listener`'s series.
   static void adopt(WorkerContext& ctx, int fd, const sockaddr* peer, const ListenerSeries& listener);
 
   WorkerContext& ctx() { return ctx_; }
-  const std::string& clientIp() const { return client_ip_; }
-  // The peer address as 16 bytes (IPv4 mapped), or null when unknown.
-  const unsigned char* clientAddr16() const { return has_client_addr_ ? client_addr16_ : nullptr; }
   const std::string& listenerName() const { return listener_; }
-  bool secure() const { return tls_ != nullptr; }
-  // The verified client certificate's subject under mTLS, else empty.
-  const std::string& clientSubject() const { return client_subject_; }
 
-  // For the exchange: writes response bytes in order; false when the client is gone.
-  bool write(const uv_buf_t* bufs, unsigned count);
-  size_t queuedBytes() const { return queued_bytes; }
-  void pauseReading();
-  void resumeReading();
-  // The exchange is over (response handed to write, request read). Must be the exchange's last
-  // action: it is destroyed here.
-  void onExchangeDone(bool keep_alive);
+  // Downstream: the exchange's view of this connection (see proxy/stream/downstream.h); the
+  // response events are framed by writer_.
+  const std::string& clientIp() const override { return client_ip_; }
+  const unsigned char* clientAddr16() const override {
+    return has_client_addr_ ? client_addr16_ : nullptr;
+  }
+  bool secure() const override { return tls_ != nullptr; }
+  const std::string& clientSubject() const override { return client_subject_; }
+  std::string_view protocol() const override { return writer_.protocol(); }
+  void sendContinue() override { writer_.sendContinue(); }
+  void sendInterim(base::ResponseHead& head) override { writer_.sendInterim(head); }
+  void sendHeaders(base::ResponseHead& head, const ResponseHeadInfo& info) override {
+    writer_.sendHeaders(head, info);
+  }
+  void sendData(const char* data, size_t len) override { writer_.sendData(data, len); }
+  void sendTrailers(const base::HeaderMap& trailers) override { writer_.sendTrailers(trailers); }
+  void sendEnd() override { writer_.sendEnd(); }
+  void flush() override { writer_.flush(); }
+  bool takeBackHead() override { return writer_.takeBackHead(); }
+  uint64_t bytesSent() const override { return writer_.bytesSent(); }
+  size_t queuedBytes() const override { return queued_bytes; }
+  void pauseReading() override;
+  void resumeReading() override;
+  // Close now (peer gone, broken stream).
+  void abort() override;
+  // The exchange is over (response handed to write, request read): destroys it.
+  void exchangeDone(bool keep_alive) override;
   // After a 101 went out: raw client bytes now go to the exchange as tunnel data.
-  void startTunnel();
-  // Close after queued bytes are written / close now (peer gone, broken stream).
-  void closeAfterWrites();
-  void abort();
+  void startTunnel() override;
+  bool writeTunnel(const char* data, size_t len) override { return writer_.writeRaw(data, len); }
+  // Close after queued bytes are written.
+  void closeAfterWrites() override;
+
+  // Writes response bytes in order (sluice's own rejections, and the writer's output); false
+  // when the client is gone.
+  bool write(const uv_buf_t* bufs, unsigned count) override;
   // Drain: idle connections close now, busy ones after their current response.
   void drain();
   // Enforces the header and idle timeouts; called by the worker's periodic sweep.
@@ -157,6 +179,7 @@ class ClientConnection final : public ConnectionList::Node, private WriteSink {
   uint64_t body_bytes_ = 0;
   std::chrono::steady_clock::time_point request_start_;
   std::unique_ptr<Exchange> exchange_;
+  Http1ResponseWriter writer_{*this, ctx_.shared.draining};
 
   // TLS (listeners with `tls:`): the context keeps the SNI callback's target alive.
   std::shared_ptr<TlsServerContext> tls_ctx_;

@@ -203,8 +203,10 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
 
 void ClientConnection::beginExchange() {
   ConnectionQueue::unlink(room_link_);  // busy now: never closed to make room
-  exchange_ = std::make_unique<Exchange>(*this, ctx_.snapshot, std::move(head_), meta_,
+  writer_.begin(head_.version_minor, meta_);
+  exchange_ = std::make_unique<Exchange>(*this, ctx_, ctx_.snapshot, std::move(head_), meta_,
                                          request_start_);
+  head_.headers.fields().clear();  // a chunked body's trailer fields are parsed into it
   exchange_->start();
 }
 
@@ -237,6 +239,12 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
   c->message_done_ = true;
   if (c->state_ == State::Exchange) c->deadline_ms_ = 0;  // the body is in
   if (c->exchange_) {
+    // A chunked body's trailer fields were parsed into head_ (the head itself went to the
+    // exchange).
+    if (!c->head_.headers.empty()) {
+      c->exchange_->onRequestTrailers(c->head_.headers);
+      if (c->state_ == State::Closing) return HPE_USER;
+    }
     c->exchange_->onRequestEnd();
     if (c->state_ == State::Closing) return HPE_USER;
   }

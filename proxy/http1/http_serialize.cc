@@ -331,4 +331,21 @@ size_t formatChunkHeader(size_t size, char* buf) {
   return static_cast<size_t>(r.ptr - buf) + 2;
 }
 
+namespace {
+bool forbiddenTrailer(std::string_view name) {
+  return name == "content-length"sv || name == "transfer-encoding"sv || name == "host"sv ||
+         name == "connection"sv || name == "keep-alive"sv || name == "proxy-connection"sv ||
+         name == "te"sv || name == "trailer"sv || name == "upgrade"sv;
+}
+}  // namespace
+
+void appendLastChunk(const base::HeaderMap& trailers, std::string& out) {
+  out.append("0\r\n"sv);
+  for (const base::Header& h : trailers) {
+    if (forbiddenTrailer(h.name)) continue;
+    out.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
+  }
+  out.append("\r\n"sv);
+}
+
 }  // namespace sluice::proxy

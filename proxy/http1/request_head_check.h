@@ -10,18 +10,9 @@
 
 #include "filters/base/http_message.h"
 #include "proxy/http1/http_serialize.h"
+#include "proxy/stream/downstream.h"  // RequestMeta, which the checks derive
 
 namespace sluice::proxy {
-
-// What the parser learnt about a request beyond its head.
-struct RequestMeta {
-  BodyFraming framing = BodyFraming::None;  // None, Length or Chunked
-  uint64_t content_length = 0;
-  bool keep_alive = true;  // the client allows another request on this connection
-  bool upgrade = false;    // Connection: upgrade + Upgrade (a tunnel if the upstream agrees)
-  bool expect_continue = false;
-  bool absolute_form = false;
-};
 
 // What llhttp (and the request-line gate in front of it) reported about a complete head.
 struct ParsedHead {

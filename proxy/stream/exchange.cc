@@ -29,10 +29,11 @@ double secondsSince(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-Exchange::Exchange(ClientConnection& conn, SnapshotPtr snapshot, base::RequestHead head,
-                   const RequestMeta& meta, std::chrono::steady_clock::time_point start)
-    : conn_(conn),
-      ctx_(conn.ctx()),
+Exchange::Exchange(Downstream& down, WorkerContext& ctx, SnapshotPtr snapshot,
+                   base::RequestHead head, const RequestMeta& meta,
+                   std::chrono::steady_clock::time_point start)
+    : down_(down),
+      ctx_(ctx),
       snapshot_(std::move(snapshot)),
       head_(std::move(head)),
       meta_(meta),
@@ -58,8 +59,8 @@ void Exchange::start() {
   if (head_.method == "TRACE"sv) received_fields_ = head_.headers;  // reflected at Max-Forwards: 0
   head_only_ = head_.method == "HEAD"sv;
   request_done_ = meta_.framing == BodyFraming::None;
-  info_.client_ip = conn_.clientIp();
-  info_.client_addr16 = conn_.clientAddr16();
+  info_.client_ip = down_.clientIp();
+  info_.client_addr16 = down_.clientAddr16();
   info_.request_id = request_id_;
   info_.original_host = original_host_;
   info_.original_target = original_target_;
@@ -98,13 +99,13 @@ void Exchange::start() {
 
 ProxiedRequestFields Exchange::proxiedRequestFields() const {
   ProxiedRequestFields f;
-  f.forwarded_for = conn_.clientIp();
-  f.forwarded_proto = conn_.secure() ? "https" : "http";
+  f.forwarded_for = down_.clientIp();
+  f.forwarded_proto = down_.secure() ? "https" : "http";
   f.forwarded_host = original_host_;
   f.via = head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
   f.request_id = request_id_;
   f.client_subject_name = kClientSubjectHeader;
-  f.client_subject = conn_.clientSubject();
+  f.client_subject = down_.clientSubject();
   f.upgrade = meta_.upgrade;
   return f;
 }
@@ -174,11 +175,20 @@ void Exchange::onRequestBody(const char* data, size_t len) {
       dispatch();
       return;
     }
-    if (pending_body_.size() > kHighWatermark) conn_.pauseReading();
+    if (pending_body_.size() > kHighWatermark) down_.pauseReading();
     return;
   }
   if (!upstream_request_->sendBody(data, len)) return;  // it failed, and this may be gone
-  if (relayShouldPause(upstream_request_->queuedBytes())) conn_.pauseReading();
+  if (relayShouldPause(upstream_request_->queuedBytes())) down_.pauseReading();
+}
+
+void Exchange::onRequestTrailers(const base::HeaderMap& trailers) {
+  if (response_done_ || finished_) return;  // answered already: the rest is discarded
+  if (upstream_request_) {
+    upstream_request_->setTrailers(trailers);
+  } else {
+    request_trailers_ = trailers;
+  }
 }
 
 void Exchange::onRequestEnd() {
@@ -211,41 +221,19 @@ void Exchange::onRequestError(int status) {
     sendLocalReply(status, "", nullptr);
     return;
   }
-  conn_.abort();
+  down_.abort();
 }
 
 void Exchange::onClientDrained() {
   if (upstream_request_ && !response_done_) upstream_request_->resumeReading();
 }
 
-void Exchange::writeClient(std::string_view bytes) {
-  response_flushed_ = response_flushed_ || response_started_;
-  if (!out_.empty()) {
-    out_.append(bytes);
-    flushClient();
-    return;
-  }
-  uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
-  conn_.write(&b, 1);
-}
-
-void Exchange::flushClient() {
-  if (out_.empty()) return;
-  response_flushed_ = response_flushed_ || response_started_;
-  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
-  conn_.write(&b, 1);
-  out_.clear();
-}
-
 void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
   if (interim) {
-    // 1xx go to HTTP/1.1 clients (RFC 9110 §15.2), except a 100 when sluice sent its own to
-    // answer the client's Expect.
-    if ((head.status == 100 && meta_.expect_continue) || head_.version_minor == 0) return;
-    removeHopByHop(head.headers, false);
-    std::string out;
-    appendResponseHead(head, BodyFraming::None, 0, nullptr, out);
-    writeClient(out);
+    // 1xx go on (the codec drops what its protocol cannot carry), except a 100 when sluice sent
+    // its own to answer the client's Expect.
+    if (head.status == 100 && meta_.expect_continue) return;
+    down_.sendInterim(head);
     return;
   }
   upstream_ms_ = upstream_request_->headSeconds() * 1000;
@@ -259,15 +247,15 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
     add.via = "1.1 sluice";
     add.request_id = request_id_;
     applyProxiedResponseEdits(head.headers, add, /*keep_upgrade=*/true);
-    std::string out;
-    appendResponseHead(head, BodyFraming::None, 0, "upgrade", out);
+    ResponseHeadInfo info;
+    info.upgrade = true;
     response_started_ = true;
-    bytes_sent_ += out.size();
-    writeClient(out);
+    down_.sendHeaders(head, info);
+    down_.flush();
     tunnel_ = true;
     keep_alive_ = false;
     upstream_request_->startTunnel();
-    conn_.startTunnel();
+    down_.startTunnel();
     return;
   }
   std::string length_text;
@@ -277,8 +265,19 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
                     std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
                         std::errc();
   bool no_body = head_only_ || head.status == 204 || head.status == 304;
+  ResponseHeadInfo info;
+  info.bodiless = no_body;
   if (!chain_.wantsResponseHeaders()) {
-    writeProxiedHead(head, no_body, has_length, length, length_text);
+    // Nothing needs the edited field list: the codec writes it in one pass with sluice's
+    // fields (appendProxiedResponseHead writes what the edits below would, tested byte for
+    // byte).
+    ProxiedFields add = proxiedResponseFields(head);
+    if (no_body && has_length && head.status != 204) add.content_length = length_text;
+    info.has_length = has_length;
+    info.length = length;
+    info.proxied = &add;
+    response_started_ = true;
+    down_.sendHeaders(head, info);
     return;
   }
   // Filters see the length (one that changes the body, gzip, removes it and the response is then
@@ -298,42 +297,10 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
     has_length = std::from_chars(cl->data(), cl->data() + cl->size(), length).ec == std::errc();
   }
   if (has_length && !no_body) head.headers.remove("content-length");  // re-derived by framing
-  const char* connection = chooseFraming(no_body, has_length);
-  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
-  size_t before = out_.size();
-  appendResponseHead(head, response_framing_, length, connection, out_);
+  info.has_length = has_length;
+  info.length = length;
   response_started_ = true;
-  bytes_sent_ += out_.size() - before;
-}
-
-// When no filter wants the response head, nothing needs the edited field list: it is written in
-// one pass (appendProxiedResponseHead writes what the edits above would, tested byte for byte).
-void Exchange::writeProxiedHead(const base::ResponseHead& head, bool no_body, bool has_length,
-                                uint64_t length, std::string_view length_text) {
-  const char* connection = chooseFraming(no_body, has_length);
-  ProxiedFields add = proxiedResponseFields(head);
-  if (no_body && has_length && head.status != 204) add.content_length = length_text;
-  out_.reserve(out_.size() + 1024);  // the head and a small body in one allocation
-  size_t before = out_.size();
-  appendProxiedResponseHead(head, add, response_framing_, length, connection, out_);
-  response_started_ = true;
-  bytes_sent_ += out_.size() - before;
-}
-
-// Sets the response framing and keep-alive; returns the connection field to send, if any.
-const char* Exchange::chooseFraming(bool no_body, bool has_length) {
-  if (no_body) {
-    response_framing_ = BodyFraming::None;  // a HEAD/304 keeps its content-length field as is
-  } else if (has_length) {
-    response_framing_ = BodyFraming::Length;
-  } else if (head_.version_minor == 1) {
-    response_framing_ = BodyFraming::Chunked;
-  } else {
-    response_framing_ = BodyFraming::Close;
-  }
-  keep_alive_ = meta_.keep_alive && !meta_.upgrade && response_framing_ != BodyFraming::Close &&
-                !ctx_.shared.draining.load(std::memory_order_relaxed);
-  return !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
+  down_.sendHeaders(head, info);
 }
 
 void Exchange::onResponseBody(const char* data, size_t len) {
@@ -341,41 +308,15 @@ void Exchange::onResponseBody(const char* data, size_t len) {
   if (route_ != nullptr && route_->body_filters) {
     std::string chunk(data, len);
     chain_.runResponseBody(chunk, false, *this);
-    if (!chunk.empty()) writeResponseBody(chunk.data(), chunk.size());
+    if (!chunk.empty()) down_.sendData(chunk.data(), chunk.size());
   } else {
-    writeResponseBody(data, len);
+    down_.sendData(data, len);
   }
-  if (upstream_request_ && relayShouldPause(conn_.queuedBytes())) upstream_request_->pauseReading();
+  if (upstream_request_ && relayShouldPause(down_.queuedBytes())) upstream_request_->pauseReading();
 }
 
-void Exchange::writeResponseBody(const char* data, size_t len) {
-  bytes_sent_ += len;
-  bool chunked = response_framing_ == BodyFraming::Chunked;
-  if (!out_.empty() && len <= kCoalesceLimit) {  // small: one write(2) with the head
-    if (chunked) {
-      char hdr[24];
-      size_t hn = formatChunkHeader(len, hdr);
-      bytes_sent_ += hn + 2;
-      out_.append(hdr, hn);
-    }
-    out_.append(data, len);
-    if (chunked) out_.append("\r\n");
-    return;
-  }
-  uv_buf_t bufs[4];
-  unsigned n = 0;
-  if (!out_.empty()) bufs[n++] = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
-  char hdr[24];
-  if (chunked) {
-    size_t hn = formatChunkHeader(len, hdr);
-    bytes_sent_ += hn + 2;
-    bufs[n++] = uv_buf_init(hdr, static_cast<unsigned>(hn));
-  }
-  bufs[n++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-  if (chunked) bufs[n++] = uv_buf_init(const_cast<char*>("\r\n"), 2);
-  response_flushed_ = true;
-  conn_.write(bufs, n);
-  out_.clear();
+void Exchange::onResponseTrailers(const base::HeaderMap& trailers) {
+  if (response_started_ && !finished_) response_trailers_ = trailers;
 }
 
 void Exchange::onResponseComplete() {
@@ -383,13 +324,10 @@ void Exchange::onResponseComplete() {
   if (route_ != nullptr && route_->body_filters) {
     std::string tail;
     chain_.runResponseBody(tail, true, *this);
-    if (!tail.empty()) writeResponseBody(tail.data(), tail.size());
+    if (!tail.empty()) down_.sendData(tail.data(), tail.size());
   }
-  if (response_framing_ == BodyFraming::Chunked) {
-    bytes_sent_ += sizeof kLastChunk - 1;
-    out_.append(kLastChunk);
-  }
-  flushClient();
+  if (!response_trailers_.empty()) down_.sendTrailers(response_trailers_);
+  down_.sendEnd();
   response_done_ = true;
   if (!request_done_) keep_alive_ = false;  // the rest of the client's body is not read
   finish();
@@ -399,17 +337,16 @@ void Exchange::onResponseComplete() {
 
 void Exchange::onTunnelData(const char* data, size_t len) {
   if (len == 0) {  // the upstream closed its side; the connection closes itself
-    conn_.closeAfterWrites();
+    down_.closeAfterWrites();
     return;
   }
-  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-  if (!conn_.write(&b, 1)) return;
-  if (relayShouldPause(conn_.queuedBytes())) upstream_request_->pauseReading();
+  if (!down_.writeTunnel(data, len)) return;
+  if (relayShouldPause(down_.queuedBytes())) upstream_request_->pauseReading();
 }
 
 void Exchange::onClientTunnelData(const char* data, size_t len) {
   if (!upstream_request_ || !upstream_request_->hasStream()) {
-    conn_.abort();
+    down_.abort();
     return;
   }
   if (len == 0) {
@@ -417,7 +354,7 @@ void Exchange::onClientTunnelData(const char* data, size_t len) {
     return;
   }
   if (!upstream_request_->writeTunnel(data, len)) return;
-  if (relayShouldPause(upstream_request_->queuedBytes())) conn_.pauseReading();
+  if (relayShouldPause(upstream_request_->queuedBytes())) down_.pauseReading();
 }
 
 void Exchange::finish() {
@@ -425,7 +362,7 @@ void Exchange::finish() {
   finished_ = true;
   logAndCount();
   chain_.complete(status_);
-  conn_.onExchangeDone(keep_alive_);  // destroys this exchange: nothing may follow
+  down_.exchangeDone(keep_alive_);  // destroys this exchange: nothing may follow
 }
 
 void Exchange::logAndCount() {
@@ -435,13 +372,13 @@ void Exchange::logAndCount() {
   AccessRecord r;
   r.time = wall_start_;
   r.request_id = request_id_;
-  r.remote = conn_.clientIp();
+  r.remote = down_.clientIp();
   r.method = head_.method;
   r.host = original_host_;
   r.path = original_target_;
-  r.protocol = head_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  r.protocol = down_.protocol();
   r.status = status_;
-  r.bytes_sent = bytes_sent_;
+  r.bytes_sent = down_.bytesSent();
   r.duration_ms = seconds * 1000;
   if (route_ != nullptr) r.route = route_->config->name;
   if (upstream_ != nullptr && upstream_request_ && upstream_request_->target() != nullptr) {

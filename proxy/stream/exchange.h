@@ -1,7 +1,8 @@
-// One request/response exchange on a client connection: routing, the route's filter chain, then
+// One request/response exchange on a client stream: routing, the route's filter chain, then
 // (the router, last in the chain) one UpstreamRequest that owns every try; streaming both bodies
 // with backpressure, local replies, tunnels after a 101, and the access-log line and metrics at
-// the end. Owned by its ClientConnection; runs on that connection's worker thread.
+// the end. It sees the client only through Downstream (protocol-neutral: it emits response
+// events, the codec frames them). Owned by its client stream; runs on that stream's worker.
 #pragma once
 
 #include <chrono>
@@ -10,20 +11,19 @@
 
 #include "filters/chain.h"
 #include "filters/filter.h"
-#include "proxy/http1/client_connection.h"
 #include "proxy/net/uv_handle.h"
+#include "proxy/runtime/worker_context.h"
+#include "proxy/stream/downstream.h"
 #include "proxy/upstream/upstream_request.h"
 
 namespace sluice::proxy {
 
 // Request body bytes gathered before the upstream is contacted (see forward()).
 inline constexpr size_t kBodyBufferLimit = 64 * 1024;
-// Response body pieces up to this size are copied behind the gathered head (one write).
-inline constexpr size_t kCoalesceLimit = 16 * 1024;
 
 class Exchange final : public filters::FilterCallbacks, private UpstreamRequestCallbacks {
  public:
-  Exchange(ClientConnection& conn, SnapshotPtr snapshot, base::RequestHead head,
+  Exchange(Downstream& down, WorkerContext& ctx, SnapshotPtr snapshot, base::RequestHead head,
            const RequestMeta& meta, std::chrono::steady_clock::time_point start);
   ~Exchange() override;
 
@@ -36,6 +36,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   void start();
   // Request body bytes as parsed (de-chunked), and the end of the request.
   void onRequestBody(const char* data, size_t len);
+  // Trailer fields of the request (a chunked body), just before onRequestEnd.
+  void onRequestTrailers(const base::HeaderMap& trailers);
   void onRequestEnd();
   // The request turned out malformed after the head (bad chunk, body too large).
   void onRequestError(int status);
@@ -66,15 +68,13 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   void writeRequestHead(const ResolvedTarget& target, std::string& out) override;
   void onResponseHead(base::ResponseHead& head, bool interim) override;
   void onResponseBody(const char* data, size_t len) override;
+  void onResponseTrailers(const base::HeaderMap& trailers) override;
   void onResponseComplete() override;
-  void onResponseReadDone() override { flushClient(); }
+  void onResponseReadDone() override { down_.flush(); }
   void onTunnelData(const char* data, size_t len) override;
   void onRequestDrained() override;
   void onFailure(const UpstreamFailure& failure) override;
 
-  void writeProxiedHead(const base::ResponseHead& head, bool no_body, bool has_length,
-                        uint64_t length, std::string_view length_text);
-  const char* chooseFraming(bool no_body, bool has_length);
   void prepareUpstreamHead();
   ProxiedRequestFields proxiedRequestFields() const;
   ProxiedFields proxiedResponseFields(const base::ResponseHead& head);
@@ -82,18 +82,13 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   bool applyMaxForwards();
   void forward();
   void dispatch();
-  void writeResponseBody(const char* data, size_t len);
-  void writeClient(std::string_view bytes);
-  // Response bytes are gathered in out_ while one upstream read is parsed and written with one
-  // syscall (head + body of a small response); flushClient() sends what is gathered.
-  void flushClient();
   // Writes a whole local reply; `json` picks the content type of `body`.
   void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
   void finish();
   void logAndCount();
   std::shared_ptr<bool> aliveToken();  // false once this exchange is destroyed
 
-  ClientConnection& conn_;
+  Downstream& down_;
   WorkerContext& ctx_;
   SnapshotPtr snapshot_;
   base::RequestHead head_;
@@ -121,20 +116,18 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   std::string_view log_ratelimit_;  // false once destroyed; read by wakers on this thread
 
   std::string pending_body_;    // body bytes gathered before the request is dispatched
-  std::string out_;             // response bytes gathered for the client
+  base::HeaderMap request_trailers_;   // until the request is dispatched
+  base::HeaderMap response_trailers_;  // sent after what the body filters still hold
   bool request_done_ = false;   // the client's request has been read completely
   bool awaiting_body_ = false;   // routed and filtered; the upstream waits for more body
-  bool response_started_ = false;  // bytes went to the client
-  bool response_flushed_ = false;  // some of the final response left out_ (it can't be taken back)
+  bool response_started_ = false;  // the final head went to the client stream
   bool response_done_ = false;
   bool finished_ = false;
   bool tunnel_ = false;
-  bool keep_alive_ = true;
+  bool keep_alive_ = true;  // as far as the core goes (the codec has its own say)
   bool head_only_ = false;
   bool direct_head_ = false;  // upstream heads written by appendProxiedRequestHead
-  BodyFraming response_framing_ = BodyFraming::None;
   int status_ = 0;
-  uint64_t bytes_sent_ = 0;
   double upstream_ms_ = -1;
   const char* termination_ = nullptr;  // why the response ended early (access log); null: whole
 };

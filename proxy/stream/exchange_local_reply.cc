@@ -95,18 +95,19 @@ void Exchange::sendReply(int status, std::string_view body, bool json,
       body = filtered;
     }
   }
-  keep_alive_ = keep_alive_ && meta_.keep_alive && request_done_ && !meta_.upgrade &&
-                !ctx_.shared.draining.load(std::memory_order_relaxed) && status != 400 &&
-                status != 408;
-  const char* connection = !keep_alive_ ? "close" : (head_.version_minor == 0 ? "keep-alive" : nullptr);
-  std::string out;
-  appendResponseHead(head, bodiless || unknown_length ? BodyFraming::None : BodyFraming::Length,
-                     body.size(), connection, out);
-  if (!head_only_ && !bodiless) out.append(body);
+  // After a 400 or 408 the connection may be out of step with the client; the rest of an unread
+  // request body is not read. The codec adds its own conditions (the client's, draining).
+  keep_alive_ = keep_alive_ && request_done_ && status != 400 && status != 408;
+  ResponseHeadInfo info;
+  info.bodiless = bodiless || unknown_length;
+  info.has_length = true;
+  info.length = body.size();
+  info.keep_alive = keep_alive_;
   response_started_ = true;
   response_done_ = true;
-  bytes_sent_ += out.size();
-  writeClient(out);
+  down_.sendHeaders(head, info);
+  if (!head_only_ && !bodiless) down_.sendData(body.data(), body.size());
+  down_.sendEnd();
   finish();
 }
 

@@ -16,9 +16,9 @@ void Exchange::forward() {
   }
   const config::Upstream& uc = *upstream_->config;
   if (uc.balancer == "consistent_hash") {
-    hash_ = balancer::hashKey(hashKeyText(uc.hash_key, conn_.clientIp(), head_, original_target_));
+    hash_ = balancer::hashKey(hashKeyText(uc.hash_key, down_.clientIp(), head_, original_target_));
   }
-  if (meta_.expect_continue) writeClient("HTTP/1.1 100 Continue\r\n\r\n");
+  if (meta_.expect_continue) down_.sendContinue();
   // Like nginx's request buffering, but bounded: a body is gathered until it is complete or
   // kBodyBufferLimit is reached before the upstream hears of the request, so a request whose
   // body turns out malformed (a bad chunk size) is never forwarded at all.
@@ -51,6 +51,7 @@ void Exchange::dispatch() {
   p.framing = upstream_framing_;
   upstream_request_.emplace(ctx_, connector_, std::move(p),
                             static_cast<UpstreamRequestCallbacks&>(*this));
+  if (!request_trailers_.empty()) upstream_request_->setTrailers(request_trailers_);
   std::string body = std::move(pending_body_);
   pending_body_.clear();
   upstream_request_->start(std::move(body), request_done_);  // may answer (and end) at once
@@ -71,31 +72,29 @@ void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) 
 }
 
 void Exchange::onRequestDrained() {
-  if (!request_done_ || tunnel_) conn_.resumeReading();
+  if (!request_done_ || tunnel_) down_.resumeReading();
 }
 
 void Exchange::onFailure(const UpstreamFailure& failure) {
   if (finished_) return;
   if (tunnel_) {
-    conn_.abort();
+    down_.abort();
     return;
   }
   if (failure.message != nullptr) {
     sendError(failure.status, failure.message, nullptr);
     return;
   }
-  if (response_started_ && !response_flushed_ && !chain_.wantsResponseHeaders()) {
-    // The head still waits in out_ for the rest of the same read (e.g. a bad chunk right
-    // behind it): nothing went out, so the client gets a 502 instead.
-    bytes_sent_ -= out_.size();
-    out_.clear();
+  if (response_started_ && !chain_.wantsResponseHeaders() && down_.takeBackHead()) {
+    // The head still waited in the client stream's buffer for the rest of the same read (e.g.
+    // a bad chunk right behind it): nothing went out, so the client gets a 502 instead.
     response_started_ = false;
   }
   if (response_started_) {
     keep_alive_ = false;
     termination_ =
         failure.error == UpstreamError::ResponseTimeout ? "upstream_timeout" : "upstream_reset";
-    conn_.abort();  // half a response went out: the client must see the connection fail
+    down_.abort();  // half a response went out: the client must see the connection fail
     return;
   }
   sendLocalReply(failure.status, "", nullptr);

@@ -544,6 +544,7 @@ int UpstreamConnection::onHeadersComplete(llhttp_t* p) {
   if (c->state_ == State::Tunnel) return 2;  // the 101 was taken: llhttp stops at its end
   if (c->state_ != State::Active) return HPE_USER;
   c->nfields_ = c->head_.headers.size();  // trailers, if any, follow what the handler kept
+  c->trailers_from_ = c->nfields_;
   if (status == 101) return 2;
   if (interim || status == 204 || status == 304 || c->head_request_) return 1;
   return 0;
@@ -562,6 +563,13 @@ int UpstreamConnection::onMessageComplete(llhttp_t* p) {
     return 0;  // the final response follows on the same connection
   }
   if (c->upgrade_) return 0;  // llhttp pauses with HPE_PAUSED_UPGRADE
+  if (c->nfields_ > c->trailers_from_ && c->handler_ != nullptr) {
+    // A chunked response's trailers (rare: built only when there are some).
+    const std::vector<base::Header>& f = c->head_.headers.fields();
+    base::HeaderMap trailers;
+    for (size_t i = c->trailers_from_; i < c->nfields_; ++i) trailers.add(f[i].name, f[i].value);
+    c->handler_->onUpstreamTrailers(trailers);
+  }
   c->complete_ = true;
   return HPE_PAUSED;
 }

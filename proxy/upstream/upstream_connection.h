@@ -143,6 +143,7 @@ class UpstreamConnection final : public ConnectionList::Node,
   // one response to the next: field `nfields_` is the one being parsed.
   base::ResponseHead head_;
   size_t nfields_ = 0;
+  size_t trailers_from_ = 0;  // fields from here on are the response's trailers
   bool field_open_ = false;
   size_t head_bytes_ = 0;  // of the response head being parsed (and its trailers)
   std::unique_ptr<TlsSession> tls_;

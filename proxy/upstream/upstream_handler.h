@@ -27,6 +27,8 @@ class UpstreamHandler {
   // interim ones.
   virtual void onUpstreamHead(base::ResponseHead& head, bool interim) = 0;
   virtual void onUpstreamBody(const char* data, size_t len) = 0;
+  // The trailer fields of a chunked response, when it has some: before onUpstreamComplete.
+  virtual void onUpstreamTrailers(const base::HeaderMap& trailers) {}
   // The response is complete; the stream is already gone (back in the pool or closed).
   virtual void onUpstreamComplete() = 0;
   // The stream failed; `response_started` when some response bytes had arrived. It is closed.

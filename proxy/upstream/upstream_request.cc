@@ -134,7 +134,7 @@ void UpstreamRequest::sendHead() {
     drained = true;
   }
   if (body_done_) {
-    if (params_.framing == BodyFraming::Chunked) out.append(kLastChunk);
+    if (params_.framing == BodyFraming::Chunked) appendLastChunk(trailers_, out);
     stream_->requestComplete();
     body_sent_done_ = true;
   }
@@ -184,7 +184,11 @@ bool UpstreamRequest::endBody() {
   stream_->requestComplete();
   if (params_.framing == BodyFraming::Chunked) {
     std::shared_ptr<bool> alive = aliveToken();
-    uv_buf_t b = uv_buf_init(const_cast<char*>(kLastChunk), sizeof kLastChunk - 1);
+    std::string last;  // rare: only a request with trailers needs more than kLastChunk
+    if (!trailers_.empty()) appendLastChunk(trailers_, last);
+    uv_buf_t b = trailers_.empty()
+                     ? uv_buf_init(const_cast<char*>(kLastChunk), sizeof kLastChunk - 1)
+                     : uv_buf_init(last.data(), static_cast<unsigned>(last.size()));
     stream_->write(&b, 1);
     return *alive && !given_up_;
   }

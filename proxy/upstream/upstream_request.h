@@ -43,6 +43,8 @@ class UpstreamRequestCallbacks {
   // 1xx (`interim`), then the final head of the try that answers (after it: no more retries).
   virtual void onResponseHead(base::ResponseHead& head, bool interim) = 0;
   virtual void onResponseBody(const char* data, size_t len) = 0;
+  // The response's trailer fields, when it has some (before onResponseComplete).
+  virtual void onResponseTrailers(const base::HeaderMap& trailers) {}
   virtual void onResponseComplete() = 0;
   virtual void onResponseReadDone() {}
   virtual void onTunnelData(const char* data, size_t len) {}
@@ -77,6 +79,9 @@ class UpstreamRequest final : private UpstreamHandler {
   // owner heard onFailure and this (and maybe the owner) may be gone -- touch nothing.
   bool sendBody(const char* data, size_t len);
   bool endBody();
+  // The request's trailer fields (a chunked request body), sent in its last chunk: before
+  // endBody, or before start() when the body is whole then.
+  void setTrailers(const base::HeaderMap& trailers) { trailers_ = trailers; }
   // Gives up on the try in flight as failed (`error`): e.g. an answer the owner cannot use.
   void fail(UpstreamError error);
 
@@ -100,6 +105,9 @@ class UpstreamRequest final : private UpstreamHandler {
   void onUpstreamConnected() override { sendHead(); }
   void onUpstreamHead(base::ResponseHead& head, bool interim) override;
   void onUpstreamBody(const char* data, size_t len) override;
+  void onUpstreamTrailers(const base::HeaderMap& trailers) override {
+    callbacks_.onResponseTrailers(trailers);
+  }
   void onUpstreamComplete() override;
   void onUpstreamError(UpstreamError error, bool response_started) override;
   void onUpstreamDrained() override { callbacks_.onRequestDrained(); }
@@ -131,6 +139,7 @@ class UpstreamRequest final : private UpstreamHandler {
   std::string head_;          // the serialised head of the current try
   std::string pending_body_;  // body bytes that arrived before the head could go out
   std::string retry_body_;    // the whole body, kept for a retry
+  base::HeaderMap trailers_;  // the request's trailer fields, kept for a retry
   bool body_resendable_ = false;
   bool body_done_ = false;
   bool head_sent_ = false;

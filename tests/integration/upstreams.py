@@ -10,6 +10,7 @@ Every request received is appended to FILE as one JSON object a line: {"event": 
 the connection ended inside it):
     {"event": "request", "conn": C, "seq": S, "method", "target", "version",
      "headers": [[name, value], ...], "body_len", "body_sha256", "complete": bool, "time"}
+and "trailers": [[name, value], ...] when a chunked body ended with some.
 Bytes that never made a full request head are logged as {"event": "partial", "bytes": N,
 "head": first bytes}; a head this server cannot parse as {"event": "bad", ...}. So a test that
 sees no entry at all knows that nothing reached the upstream.
@@ -20,7 +21,8 @@ Modes
                status=N, h=name:value (repeatable, extra response header), delay=SECONDS,
                close=1 (answer with Connection: close and close)
   big          /anything?size=N&te=cl|chunked|close&chunk=N: N bytes of a deterministic pattern
-               (byte i = (i*31+7) & 0xff) with Content-Length, chunked or close-delimited
+               (byte i = (i*31+7) & 0xff) with Content-Length, chunked or close-delimited;
+               &trailers=1 ends a chunked body with X-Checksum and X-Count trailer fields
   slow         sleeps --delay (or ?delay=) seconds, then answers as echo
   silent       reads requests, never answers, keeps the connection open
   close_after  answers one request per connection as echo with keep-alive headers, then closes
@@ -117,7 +119,8 @@ class Reader:
 
 
 class Request:
-    pass
+    def __init__(self):
+        self.trailers = []  # of a chunked body
 
 
 def read_head(r):
@@ -179,8 +182,12 @@ def read_body(r, req, sink):
             r.exact(size, sink)
             if r.line() != b"\r\n":
                 raise BadRequest("chunk without CRLF")
-        while r.line() not in (b"\r\n", b"\n"):  # trailers
-            pass
+        while True:  # trailers
+            line = r.line()
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.rstrip(b"\r\n").partition(b":")
+            req.trailers.append([name.decode("latin-1"), value.strip().decode("latin-1")])
     elif cl is not None:
         vals = set(v.strip() for v in cl.split(","))
         if len(vals) != 1 or not next(iter(vals)).isdigit():
@@ -292,6 +299,8 @@ class Server:
                  "body_sha256": req.body_sha256, "complete": complete}
         if error:
             entry["error"] = error
+        if req.trailers:
+            entry["trailers"] = req.trailers
         self.log.write(entry)
         if error:
             s.sendall(response_bytes(400, "Bad Request",
@@ -407,7 +416,9 @@ class Server:
             else:
                 s.sendall(piece)
             off += n
-        if te == "chunked":
+        if te == "chunked" and q.get("trailers", ["0"])[0] == "1":
+            s.sendall(b"0\r\nX-Checksum: c0ffee\r\nX-Count: %d\r\n\r\n" % size)
+        elif te == "chunked":
             s.sendall(b"0\r\n\r\n")
         if te == "close":
             s.shutdown(socket.SHUT_WR)

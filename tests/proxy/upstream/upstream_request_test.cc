@@ -269,6 +269,41 @@ TEST_F(UpstreamRequestTest, ChunkedCompleteBodyIsSentAgainOnTheRetry) {
   EXPECT_EQ(connector_.at(1).written, expected);
 }
 
+TEST_F(UpstreamRequestTest, RequestTrailersGoInTheLastChunkAndOnTheRetry) {
+  load(kThreeTargets + "    retries: {attempts: 1}\n");
+  rec_.method = "PUT";
+  request_ = make(params(true, BodyFraming::Chunked), rec_);
+  base::HeaderMap trailers;
+  trailers.add("x-checksum", "1");
+  trailers.add("content-length", "5");  // framing fields never travel as trailers
+  request_->setTrailers(trailers);
+  request_->start("hello", true);
+  connector_.at(0).connected();
+  const std::string expected =
+      "PUT / HTTP/1.1\r\nhost: t\r\n\r\n5\r\nhello\r\n0\r\nx-checksum: 1\r\n\r\n";
+  EXPECT_EQ(connector_.at(0).written, expected);
+  connector_.at(0).head(502);
+  ASSERT_EQ(connector_.streams.size(), 2u);
+  connector_.at(1).connected();
+  EXPECT_EQ(connector_.at(1).written, expected);
+}
+
+TEST_F(UpstreamRequestTest, StreamedRequestTrailersGoInTheLastChunk) {
+  load(kThreeTargets);
+  rec_.method = "PUT";
+  request_ = make(params(true, BodyFraming::Chunked), rec_);
+  request_->start("hel", false);
+  connector_.at(0).connected();
+  EXPECT_TRUE(request_->sendBody("lo", 2));
+  base::HeaderMap trailers;
+  trailers.add("x-checksum", "1");
+  request_->setTrailers(trailers);
+  EXPECT_TRUE(request_->endBody());
+  EXPECT_EQ(connector_.at(0).written,
+            "PUT / HTTP/1.1\r\nhost: t\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\nx-checksum: 1\r\n\r\n");
+  EXPECT_TRUE(connector_.at(0).request_complete);
+}
+
 TEST_F(UpstreamRequestTest, StreamedBodyIsNotRetried) {
   load(kThreeTargets + "    retries: {attempts: 2}\n");
   rec_.method = "PUT";
