@@ -64,9 +64,9 @@ class CircuitBreaker {
   };
 
   void record(int64_t now_ms, const Config& cfg, bool failure);  // mu_ held
-  bool ratioTripped(int64_t now_ms, const Config& cfg);           // mu_ held
-  void open(int64_t now_ms);                                       // mu_ held
-  void close();                                                    // mu_ held
+  bool ratioTripped(int64_t now_ms, const Config& cfg);          // mu_ held
+  void open(int64_t now_ms);                                     // mu_ held
+  void close();                                                  // mu_ held
 
   mutable std::mutex mu_;
   std::atomic<CircuitState> stored_{CircuitState::Closed};  // Closed or Open (half-open is timed)

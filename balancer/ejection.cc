@@ -4,8 +4,8 @@
 
 namespace sluice::balancer {
 
-bool EjectionPool::tryEject(const void* target, int64_t now_ms, int64_t until_ms,
-                            size_t pool_size, uint32_t max_percent) {
+bool EjectionPool::tryEject(const void* target, int64_t now_ms, int64_t until_ms, size_t pool_size,
+                            uint32_t max_percent) {
   if (max_percent == 0 || pool_size == 0) return false;
   size_t allowed = std::max<size_t>(1, pool_size * std::min<uint32_t>(max_percent, 100) / 100);
   std::lock_guard lock(mu_);

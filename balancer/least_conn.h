@@ -36,9 +36,9 @@ class LeastConn final : public Balancer {
     int64_t current = 0;  // smooth WRR among ties (exact mode)
   };
   Candidates candidates_;
-  std::vector<Slot> slots_;          // the available targets
-  std::vector<uint32_t> slot_of_;    // target index -> position in slots_ (window mode)
-  WrrSchedule schedule_;             // window mode
+  std::vector<Slot> slots_;        // the available targets
+  std::vector<uint32_t> slot_of_;  // target index -> position in slots_ (window mode)
+  WrrSchedule schedule_;           // window mode
   size_t cursor_ = 0;
 };
 

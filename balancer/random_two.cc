@@ -41,10 +41,10 @@ RandomTwo::RandomTwo(const std::vector<TargetWeight>& targets, uint64_t seed)
     }
   }
   // What is left has probability 1 up to rounding: always keep (bias <= 2^-32).
-  for (uint32_t i : large) slots_[i] = Slot{0xFFFFFFFFu, i, slots_[i].index, slots_[i].weight,
-                                            slots_[i].state};
-  for (uint32_t i : small) slots_[i] = Slot{0xFFFFFFFFu, i, slots_[i].index, slots_[i].weight,
-                                            slots_[i].state};
+  for (uint32_t i : large)
+    slots_[i] = Slot{0xFFFFFFFFu, i, slots_[i].index, slots_[i].weight, slots_[i].state};
+  for (uint32_t i : small)
+    slots_[i] = Slot{0xFFFFFFFFu, i, slots_[i].index, slots_[i].weight, slots_[i].state};
 }
 
 uint32_t RandomTwo::sample() {

@@ -20,7 +20,8 @@ int64_t RetryBudget::sum(int64_t now_ms, std::atomic<int64_t> Slot::*field) cons
   int64_t total = 0;
   for (const Slot& s : slots_) {
     int64_t at = s.second.load(std::memory_order_relaxed);
-    if (at > second - kWindowSeconds && at <= second) total += (s.*field).load(std::memory_order_relaxed);
+    if (at > second - kWindowSeconds && at <= second)
+      total += (s.*field).load(std::memory_order_relaxed);
   }
   return total;
 }

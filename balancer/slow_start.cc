@@ -21,8 +21,8 @@ uint32_t effectiveWeight(uint32_t weight, int64_t ready_since_ms,
                                            std::numeric_limits<uint32_t>::max());
   if (weight == 0) return 0;
   if (!ramping(ready_since_ms, slow_start, now_ms)) return static_cast<uint32_t>(full);
-  const double progress = static_cast<double>(now_ms - ready_since_ms) /
-                          static_cast<double>(slow_start->count());
+  const double progress =
+      static_cast<double>(now_ms - ready_since_ms) / static_cast<double>(slow_start->count());
   const double f = 0.1 + 0.9 * progress;
   return static_cast<uint32_t>(std::max<double>(1.0, static_cast<double>(full) * f));
 }

@@ -32,7 +32,7 @@ class UpstreamState {
   // Requests in flight to any target of the upstream (bounded loads' mean, the retry budget).
   int64_t active() const { return active_.load(std::memory_order_relaxed); }
 
-  EjectionPool ejections;   // passive health: who is ejected, for max_ejection_percent
+  EjectionPool ejections;    // passive health: who is ejected, for max_ejection_percent
   ConcurrencyGate requests;  // circuit_breaker.max_requests
   RetryBudget retries;       // retries.budget
 

@@ -93,7 +93,8 @@ struct UpstreamTimeouts {
 };
 
 struct Retries {
-  uint32_t attempts = 1;  // one more try on another target (nginx retries `error timeout` by default)
+  uint32_t attempts =
+      1;  // one more try on another target (nginx retries `error timeout` by default)
   std::vector<std::string> on{"connect_failure", "reset", "502", "503", "504"};
   double budget = 0.2;  // retries per request sent, over the last 10 s (balancer/retry_budget.h)
   std::optional<Duration> per_try_timeout;
@@ -216,7 +217,7 @@ struct CacheFilter {
   Duration stale_while_revalidate{0};
   Duration stale_if_error{0};
   std::optional<Duration> negative_ttl;  // like ttl, for 404 and 410
-  double ttl_jitter = 0;  // share of the lifetime, 0..1
+  double ttl_jitter = 0;                 // share of the lifetime, 0..1
   double heuristic_fraction = 0.1;
   Duration heuristic_max{86'400'000};
   CdnCacheControl cdn_cache_control = CdnCacheControl::Use;
@@ -248,9 +249,9 @@ struct DirectResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
 };
 
-using FilterSpec = std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter,
-                                LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter,
-                                MaxBodyFilter>;
+using FilterSpec =
+    std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter, LeakyBucketFilter,
+                 CacheFilter, GzipFilter, CircuitBreakerFilter, MaxBodyFilter>;
 
 // The registry name (YAML key) of a filter spec, e.g. "token_bucket".
 const char* filterName(const FilterSpec& spec);

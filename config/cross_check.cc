@@ -39,11 +39,15 @@ void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
     const Upstream* upstream = route.upstream.empty() ? nullptr : c.findUpstream(route.upstream);
     for (const auto& at : refs.circuit_breakers) {
       if (route.respond && route.upstream.empty()) {
-        report(at, "circuit_breaker: this route answers with respond:, so there is no upstream "
-                   "to protect; remove the filter");
+        report(at,
+               "circuit_breaker: this route answers with respond:, so there is no upstream "
+               "to protect; remove the filter");
       } else if (upstream != nullptr && !upstream->circuit_breaker) {
-        report(at, "circuit_breaker: the filter uses the upstream's circuit_breaker settings, "
-                   "and upstream \"" + route.upstream + "\" has none; add e.g. "
+        report(at,
+               "circuit_breaker: the filter uses the upstream's circuit_breaker settings, "
+               "and upstream \"" +
+                   route.upstream +
+                   "\" has none; add e.g. "
                    "circuit_breaker: {consecutive_failures: 5} to it, or remove the filter");
       }
     }

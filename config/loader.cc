@@ -261,8 +261,7 @@ std::string Diagnostic::text() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
-LoadResult loadString(std::string_view yaml, const std::string& name,
-                      const LoadOptions& options) {
+LoadResult loadString(std::string_view yaml, const std::string& name, const LoadOptions& options) {
   try {
     Loader loader(options);
     loader.loadText(name, yaml);

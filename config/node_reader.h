@@ -28,8 +28,7 @@ struct Origin {
 // The file being read and the diagnostics collected so far (shared by all files of a load).
 class Reader {
  public:
-  Reader(std::string file, std::vector<Diagnostic>* errors,
-         const LoadOptions* options = nullptr)
+  Reader(std::string file, std::vector<Diagnostic>* errors, const LoadOptions* options = nullptr)
       : file_(std::move(file)), errors_(errors), options_(options) {}
 
   const std::string& file() const { return file_; }

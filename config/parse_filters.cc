@@ -88,8 +88,8 @@ SlidingWindowFilter parseSlidingWindow(Reader& r, MapReader& m, RouteRefs* refs)
     if (precision == "exact" || precision == "approximate") {
       f.approximate = precision == "approximate";
     } else {
-      r.error(m.get("precision"), "precision: \"" + precision +
-                                      "\" is not a precision; write exact or approximate");
+      r.error(m.get("precision"),
+              "precision: \"" + precision + "\" is not a precision; write exact or approximate");
     }
   }
   return f;

@@ -201,8 +201,9 @@ RateLimitStore parseRateLimitStore(Reader& r, const YAML::Node& node) {
   if (m.has("sentinels") || m.has("master")) {
     parseSentinelStore(m, s);
   } else if (m.has("db")) {
-    r.error(m.keyNode("db"), "db: only with sentinels; the redis URL names its db "
-                             "(redis://127.0.0.1:6379/0)");
+    r.error(m.keyNode("db"),
+            "db: only with sentinels; the redis URL names its db "
+            "(redis://127.0.0.1:6379/0)");
   } else if (m.require("redis", "redis: redis://127.0.0.1:6379/0") &&
              m.readString("redis", &s.redis)) {
     bool scheme = s.redis.rfind("redis://", 0) == 0 || s.redis.rfind("rediss://", 0) == 0;

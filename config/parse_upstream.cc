@@ -133,7 +133,7 @@ UpstreamTls parseUpstreamTls(Reader& r, const YAML::Node& node) {
 
 void parseBalancing(Reader& r, MapReader& m, Upstream& u) {
   static const std::vector<std::string_view> kBalancers = {"round_robin", "least_conn",
-                                                          "random_two", "consistent_hash"};
+                                                           "random_two", "consistent_hash"};
   if (m.readString("balancer", &u.balancer)) {
     bool known = false;
     for (std::string_view name : kBalancers) known = known || u.balancer == name;

@@ -19,10 +19,10 @@ namespace sluice::config {
 // Where a route refers to things defined elsewhere (possibly in a later file), for the checks
 // that run once every file is merged.
 struct RouteRefs {
-  Origin route;                  // the route's map
-  Origin name;                   // its `name:` value
-  Origin upstream;               // its `upstream:` value, when set
-  std::vector<Origin> clusters;  // filters with `scope: cluster` (need rate_limit_store)
+  Origin route;                          // the route's map
+  Origin name;                           // its `name:` value
+  Origin upstream;                       // its `upstream:` value, when set
+  std::vector<Origin> clusters;          // filters with `scope: cluster` (need rate_limit_store)
   std::vector<Origin> circuit_breakers;  // `circuit_breaker` filters (need the upstream's section)
 };
 

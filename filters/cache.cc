@@ -16,8 +16,7 @@ int64_t systemWallClockMs() {
 }
 
 CacheFactory::CacheFactory(const config::CacheFilter& cfg, std::shared_ptr<CacheStore> store,
-                           Counters counters, WallClock clock,
-                           std::chrono::milliseconds fill_wait)
+                           Counters counters, WallClock clock, std::chrono::milliseconds fill_wait)
     : cfg_(cfg),
       store_(std::move(store)),
       counters_(counters),
@@ -233,8 +232,7 @@ class CacheFilter final : public Filter {
         std::move(head), f_.store().largestEntry(),
         [f = &f_, key = key_, stale = entry_, request = req_->headers, authorized = authorized_,
          request_time = f_.now(), validators](std::optional<BackgroundResponse> r) {
-          onRefreshed(*f, key, stale, request, authorized, request_time, validators,
-                      std::move(r));
+          onRefreshed(*f, key, stale, request, authorized, request_time, validators, std::move(r));
           f->store().endRefresh(key);
         });
   }
@@ -344,8 +342,7 @@ class CacheFilter final : public Filter {
   // stored fields with Age and x-cache.
   void serveRange(FilterCallbacks& cb, const CachedResponse& r, const RangeSet& set,
                   base::HeaderMap& h) {
-    RangeReply reply =
-        buildRangeReply(set, *r.body, r.headers.get("content-type"), makeBoundary());
+    RangeReply reply = buildRangeReply(set, *r.body, r.headers.get("content-type"), makeBoundary());
     if (reply.status == 416) {
       strip_content_type_ = false;  // sluice's own error body, with its own type
       base::HeaderMap e;
@@ -396,8 +393,8 @@ namespace sluice::filters {
 
 std::shared_ptr<const FilterFactory> buildCacheFactory(const FilterBuildContext& ctx,
                                                        const config::CacheFilter& cfg) {
-  base::Gauge* bytes = &ctx.metrics.gauge("sluice_cache_bytes", "Bytes held in the response cache.")
-                      .with({});
+  base::Gauge* bytes =
+      &ctx.metrics.gauge("sluice_cache_bytes", "Bytes held in the response cache.").with({});
   auto opt = [](const std::optional<config::Duration>& d) {
     return d ? std::to_string(d->count()) : std::string("rfc");
   };
@@ -405,10 +402,9 @@ std::shared_ptr<const FilterFactory> buildCacheFactory(const FilterBuildContext&
   std::string key = "cache/" + ctx.route.name + "/" + std::to_string(ctx.index) + "/" +
                     std::to_string(cfg.max_bytes) + "/" + opt(cfg.ttl) + "/" +
                     std::to_string(cfg.stale_while_revalidate.count()) + "/" +
-                    std::to_string(cfg.stale_if_error.count()) + "/" + opt(cfg.negative_ttl) +
-                    "/" + std::to_string(cfg.ttl_jitter) + "/" +
-                    std::to_string(cfg.heuristic_fraction) + "/" +
-                    std::to_string(cfg.heuristic_max.count()) + "/" +
+                    std::to_string(cfg.stale_if_error.count()) + "/" + opt(cfg.negative_ttl) + "/" +
+                    std::to_string(cfg.ttl_jitter) + "/" + std::to_string(cfg.heuristic_fraction) +
+                    "/" + std::to_string(cfg.heuristic_max.count()) + "/" +
                     std::to_string(static_cast<int>(cfg.cdn_cache_control));
   auto store = ctx.state.getOrCreate<CacheStore>(
       key, [&] { return std::make_shared<CacheStore>(cfg.max_bytes, bytes); });

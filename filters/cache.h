@@ -8,9 +8,9 @@
 #include <memory>
 
 #include "config/config.h"
+#include "filters/base/metrics_registry.h"
 #include "filters/cache_store.h"
 #include "filters/filter.h"
-#include "filters/base/metrics_registry.h"
 
 namespace sluice::filters {
 
@@ -30,8 +30,8 @@ class CacheFactory final : public FilterFactory {
   // itself.
   static constexpr std::chrono::milliseconds kFillWait{5000};
 
-  CacheFactory(const config::CacheFilter& cfg, std::shared_ptr<CacheStore> store,
-               Counters counters, WallClock clock = systemWallClockMs,
+  CacheFactory(const config::CacheFilter& cfg, std::shared_ptr<CacheStore> store, Counters counters,
+               WallClock clock = systemWallClockMs,
                std::chrono::milliseconds fill_wait = kFillWait);
   std::unique_ptr<Filter> create() const override;
   bool needsResponseBody() const override { return true; }

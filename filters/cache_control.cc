@@ -7,8 +7,12 @@
 namespace sluice::filters {
 
 namespace {
-std::string_view trim(std::string_view s) { return base::trimOws(s); }
-bool iequals(std::string_view a, std::string_view b) { return base::equalsIgnoreCase(a, b); }
+std::string_view trim(std::string_view s) {
+  return base::trimOws(s);
+}
+bool iequals(std::string_view a, std::string_view b) {
+  return base::equalsIgnoreCase(a, b);
+}
 
 // delta-seconds; invalid -> 0, overflow -> 2^31 (RFC 9111 §1.2.2).
 int64_t deltaSeconds(std::string_view v) {
@@ -31,7 +35,8 @@ void forEachDirective(std::string_view value, Fn&& fn) {
     if (!d.empty()) {
       size_t eq = d.find('=');
       std::string_view name = trim(d.substr(0, eq));
-      std::string_view arg = eq == std::string_view::npos ? std::string_view{} : trim(d.substr(eq + 1));
+      std::string_view arg =
+          eq == std::string_view::npos ? std::string_view{} : trim(d.substr(eq + 1));
       fn(name, arg, eq != std::string_view::npos);
     }
     return false;
@@ -87,22 +92,32 @@ CacheControl parseCacheControl(std::string_view value) {
     if (!slot) slot = v;
   };
   forEachDirective(value, [&](std::string_view name, std::string_view arg, bool has_arg) {
-    if (iequals(name, "no-store")) cc.no_store = true;
-    else if (iequals(name, "no-cache")) cc.no_cache = true;
-    else if (iequals(name, "private")) cc.is_private = true;
-    else if (iequals(name, "public")) cc.is_public = true;
+    if (iequals(name, "no-store"))
+      cc.no_store = true;
+    else if (iequals(name, "no-cache"))
+      cc.no_cache = true;
+    else if (iequals(name, "private"))
+      cc.is_private = true;
+    else if (iequals(name, "public"))
+      cc.is_public = true;
     else if (iequals(name, "must-revalidate") || iequals(name, "proxy-revalidate"))
       cc.must_revalidate = true;
-    else if (iequals(name, "no-transform")) cc.no_transform = true;
-    else if (iequals(name, "only-if-cached")) cc.only_if_cached = true;
-    else if (iequals(name, "min-fresh")) first(cc.min_fresh, deltaSeconds(arg));
+    else if (iequals(name, "no-transform"))
+      cc.no_transform = true;
+    else if (iequals(name, "only-if-cached"))
+      cc.only_if_cached = true;
+    else if (iequals(name, "min-fresh"))
+      first(cc.min_fresh, deltaSeconds(arg));
     else if (iequals(name, "max-stale"))
       first(cc.max_stale, has_arg ? deltaSeconds(arg) : kAnyStale);
-    else if (iequals(name, "max-age")) first(cc.max_age, deltaSeconds(arg));
-    else if (iequals(name, "s-maxage")) first(cc.s_maxage, deltaSeconds(arg));
+    else if (iequals(name, "max-age"))
+      first(cc.max_age, deltaSeconds(arg));
+    else if (iequals(name, "s-maxage"))
+      first(cc.s_maxage, deltaSeconds(arg));
     else if (iequals(name, "stale-while-revalidate"))
       first(cc.stale_while_revalidate, deltaSeconds(arg));
-    else if (iequals(name, "stale-if-error")) first(cc.stale_if_error, deltaSeconds(arg));
+    else if (iequals(name, "stale-if-error"))
+      first(cc.stale_if_error, deltaSeconds(arg));
   });
   return cc;
 }
@@ -172,9 +187,8 @@ std::optional<int64_t> parseHttpDate(std::string_view v) {
     std::string_view day = v.substr(8, 2);
     if (day[0] == ' ') day.remove_prefix(1);
     if (!dayName(v.substr(0, 3), false) || v[3] != ' ' || v[7] != ' ' || v[10] != ' ' ||
-        v[19] != ' ' || (tm.tm_mon = monthIndex(v.substr(4, 3))) < 0 ||
-        !number(day, tm.tm_mday) || !parseClock(v.substr(11, 8), tm) ||
-        !number(v.substr(20, 4), year)) {
+        v[19] != ' ' || (tm.tm_mon = monthIndex(v.substr(4, 3))) < 0 || !number(day, tm.tm_mday) ||
+        !parseClock(v.substr(11, 8), tm) || !number(v.substr(20, 4), year)) {
       return std::nullopt;
     }
     tm.tm_year = year - 1900;
@@ -242,8 +256,18 @@ std::optional<int64_t> heuristicLifetime(const base::HeaderMap& headers, int64_t
 
 bool heuristicallyCacheable(int status) {
   switch (status) {
-    case 200: case 203: case 204: case 206: case 300: case 301: case 308:
-    case 404: case 405: case 410: case 414: case 501:
+    case 200:
+    case 203:
+    case 204:
+    case 206:
+    case 300:
+    case 301:
+    case 308:
+    case 404:
+    case 405:
+    case 410:
+    case 414:
+    case 501:
       return true;
     default:
       return false;

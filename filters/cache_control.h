@@ -38,10 +38,10 @@ std::optional<int64_t> parseHttpDate(std::string_view value);
 
 // What the cache knows about a response when it arrives.
 struct ResponseTiming {
-  int64_t request_time_ms = 0;   // when the request went to the origin
-  int64_t response_time_ms = 0;  // when the response head arrived
-  std::optional<int64_t> date_s;   // Date field
-  std::optional<int64_t> age_s;    // Age field
+  int64_t request_time_ms = 0;    // when the request went to the origin
+  int64_t response_time_ms = 0;   // when the response head arrived
+  std::optional<int64_t> date_s;  // Date field
+  std::optional<int64_t> age_s;   // Age field
 };
 
 // RFC 9111 §4.2.3 corrected_initial_age, in milliseconds. apparent_age takes response_time

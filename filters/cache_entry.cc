@@ -47,8 +47,8 @@ bool computeFreshness(const StoreContext& c, CachedResponse& e, const CacheContr
       // have negative_ttl for that.
       lifetime = negative ? 0 : cfg.ttl->count();
     } else {
-      lifetime = heuristicLifetime(e.headers, date_s, cfg.heuristic_fraction,
-                                   cfg.heuristic_max.count());
+      lifetime =
+          heuristicLifetime(e.headers, date_s, cfg.heuristic_fraction, cfg.heuristic_max.count());
     }
     if (!lifetime || *lifetime <= 0) return false;
   }
@@ -116,7 +116,8 @@ std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const base::
 
 // RFC 9111 §4.3.4: a 304 updates the stored fields, then freshness is computed anew, the 304's
 // own Age included (§4.2.3: the 304 is the response whose age the entry now has).
-void refreshEntry(const StoreContext& c, CachedResponse& e, const base::HeaderMap& fields, int64_t now) {
+void refreshEntry(const StoreContext& c, CachedResponse& e, const base::HeaderMap& fields,
+                  int64_t now) {
   for (const base::Header& h : fields) {
     if (skippedField(h.name) || h.name == "content-encoding" || h.name == "content-type") {
       continue;

@@ -8,9 +8,9 @@
 #include <optional>
 #include <string>
 
+#include "filters/base/http_message.h"
 #include "filters/cache.h"
 #include "filters/cache_store.h"
-#include "filters/base/http_message.h"
 
 namespace sluice::filters {
 
@@ -18,8 +18,8 @@ namespace sluice::filters {
 struct StoreContext {
   const CacheFactory& f;
   const base::HeaderMap& request;  // the request's fields (Vary values)
-  bool authorized;           // the request carried Authorization
-  int64_t request_time;      // wall clock when it went to the origin
+  bool authorized;                 // the request carried Authorization
+  int64_t request_time;            // wall clock when it went to the origin
 };
 
 // The entry to store for response `head` (its body still to come); null when it must not be
@@ -29,7 +29,8 @@ std::unique_ptr<CachedResponse> prepareEntry(const StoreContext& c, const base::
 
 // Freshens a copy of a stored entry with the fields of the origin's 304 (`fields`, its Age
 // included); a lifetime of 0 when the result may not be reused.
-void refreshEntry(const StoreContext& c, CachedResponse& e, const base::HeaderMap& fields, int64_t now);
+void refreshEntry(const StoreContext& c, CachedResponse& e, const base::HeaderMap& fields,
+                  int64_t now);
 
 // A stale-while-revalidate refresh of `stale` under `key` is over (on the worker that started
 // it; the request that started it may be gone): `r` is its response, nullopt when it failed.

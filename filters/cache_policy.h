@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "filters/cache_store.h"
 #include "filters/base/http_message.h"
+#include "filters/cache_store.h"
 
 namespace sluice::filters {
 

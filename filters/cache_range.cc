@@ -32,7 +32,8 @@ RangeSet parseRange(std::string_view value, uint64_t length) {
   RangeSet out;
   value = base::trimOws(value);
   size_t eq = value.find('=');
-  if (eq == std::string_view::npos || !base::equalsIgnoreCase(base::trimOws(value.substr(0, eq)), "bytes")) {
+  if (eq == std::string_view::npos ||
+      !base::equalsIgnoreCase(base::trimOws(value.substr(0, eq)), "bytes")) {
     return out;  // another range unit, or no ranges-specifier: ignored (RFC 9110 §14.2)
   }
   bool any = false;

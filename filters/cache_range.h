@@ -42,7 +42,7 @@ bool ifRangeMatches(std::string_view if_range, const base::HeaderMap& stored);
 
 struct RangeReply {
   int status = 206;        // 206 or 416
-  base::HeaderMap fields;        // Content-Range (one part or 416) or Content-Type (multipart) to set
+  base::HeaderMap fields;  // Content-Range (one part or 416) or Content-Type (multipart) to set
   bool multipart = false;  // the stored Content-Type is replaced by multipart/byteranges
   std::string body;
 };

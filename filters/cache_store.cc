@@ -227,9 +227,8 @@ void CacheStore::endFill(const std::string& key, bool origin_failed) {
     s.fills.erase(it);
   }
   for (Waiting& w : waiting) {
-    w.waker->wake([fn = std::move(w.fn), origin_failed](FilterCallbacks& cb) {
-      fn(cb, origin_failed);
-    });
+    w.waker->wake(
+        [fn = std::move(w.fn), origin_failed](FilterCallbacks& cb) { fn(cb, origin_failed); });
   }
 }
 
@@ -344,7 +343,8 @@ std::string jsonString(std::string_view s) {
 }
 }  // namespace
 
-PurgeOutcome purgeFromAdmin(base::StateStore& state, std::string_view query, std::string_view body) {
+PurgeOutcome purgeFromAdmin(base::StateStore& state, std::string_view query,
+                            std::string_view body) {
   std::string value;
   bool prefix = false;
   std::string_view trimmed_body = trimView(body);
@@ -359,8 +359,8 @@ PurgeOutcome purgeFromAdmin(base::StateStore& state, std::string_view query, std
     return {400, "give key=HOST/PATH?QUERY or prefix=HOST/PATH (query or form body)\n"};
   }
   if (value.empty() && !prefix) return {400, "key: empty\n"};
-  auto registry =
-      state.getOrCreate<CacheRegistry>(kCacheRegistryKey, [] { return std::make_shared<CacheRegistry>(); });
+  auto registry = state.getOrCreate<CacheRegistry>(
+      kCacheRegistryKey, [] { return std::make_shared<CacheRegistry>(); });
   size_t n = registry->purge(value, prefix);
   return {200, std::string("{\"") + (prefix ? "prefix" : "key") + "\":" + jsonString(value) +
                    ",\"purged\":" + std::to_string(n) + "}\n"};

@@ -16,10 +16,10 @@
 #include <utility>
 #include <vector>
 
-#include "filters/filter.h"
 #include "filters/base/http_message.h"
 #include "filters/base/metrics_registry.h"
 #include "filters/base/state_store.h"
+#include "filters/filter.h"
 
 namespace sluice::filters {
 

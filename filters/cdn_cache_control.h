@@ -6,8 +6,8 @@
 #include <optional>
 #include <string_view>
 
-#include "filters/cache_control.h"
 #include "filters/base/http_message.h"
+#include "filters/cache_control.h"
 
 namespace sluice::filters {
 

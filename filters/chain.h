@@ -31,8 +31,8 @@ class FilterChain {
 
  private:
   std::vector<std::unique_ptr<Filter>> filters_;
-  size_t next_ = 0;   // index of the next filter whose request phase runs
-  size_t ran_ = 0;    // how many filters saw the request head
+  size_t next_ = 0;  // index of the next filter whose request phase runs
+  size_t ran_ = 0;   // how many filters saw the request head
 };
 
 }  // namespace sluice::filters

@@ -22,7 +22,8 @@ class CircuitBreakerFilter final : public Filter {
     if (targets_.empty()) return FilterStatus::Continue;
     int64_t now = monotonicMs();
     for (const auto& t : targets_) {
-      if (t->breaker.state(now, cfg_) != balancer::CircuitState::Open) return FilterStatus::Continue;
+      if (t->breaker.state(now, cfg_) != balancer::CircuitState::Open)
+        return FilterStatus::Continue;
     }
     base::HeaderMap extra;
     extra.add("retry-after", std::to_string((cfg_.open_for.count() + 999) / 1000));

@@ -26,8 +26,7 @@ class BrotliEncoder final : public Encoder {
     BrotliEncoderOperation op = end ? BROTLI_OPERATION_FINISH : BROTLI_OPERATION_FLUSH;
     for (;;) {
       size_t avail_out = 0;
-      if (!BrotliEncoderCompressStream(s_, op, &avail_in, &next_in, &avail_out, nullptr,
-                                       nullptr)) {
+      if (!BrotliEncoderCompressStream(s_, op, &avail_in, &next_in, &avail_out, nullptr, nullptr)) {
         failed_ = true;
         return false;
       }

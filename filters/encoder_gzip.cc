@@ -99,20 +99,28 @@ std::unique_ptr<Encoder> makeGzipEncoder(int level) {
 
 std::string_view encodingToken(Encoding e) {
   switch (e) {
-    case Encoding::Gzip: return "gzip";
-    case Encoding::Brotli: return "br";
-    case Encoding::Zstd: return "zstd";
-    case Encoding::Identity: break;
+    case Encoding::Gzip:
+      return "gzip";
+    case Encoding::Brotli:
+      return "br";
+    case Encoding::Zstd:
+      return "zstd";
+    case Encoding::Identity:
+      break;
   }
   return "identity";
 }
 
 std::unique_ptr<Encoder> makeEncoder(Encoding e, int level) {
   switch (e) {
-    case Encoding::Gzip: return makeGzipEncoder(level);
-    case Encoding::Brotli: return makeBrotliEncoder(level);
-    case Encoding::Zstd: return makeZstdEncoder(level);
-    case Encoding::Identity: break;
+    case Encoding::Gzip:
+      return makeGzipEncoder(level);
+    case Encoding::Brotli:
+      return makeBrotliEncoder(level);
+    case Encoding::Zstd:
+      return makeZstdEncoder(level);
+    case Encoding::Identity:
+      break;
   }
   return nullptr;
 }

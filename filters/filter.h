@@ -37,9 +37,9 @@ enum class LogField { Cache, RateLimit };
 
 // What a filter may know about the request it is in. Filled by the proxy before the chain runs.
 struct StreamInfo {
-  std::string_view client_ip;   // the peer address, textual
+  std::string_view client_ip;                    // the peer address, textual
   const unsigned char* client_addr16 = nullptr;  // the same as 16 bytes (IPv4 mapped), if known
-  std::string_view route_name;  // the matched route
+  std::string_view route_name;                   // the matched route
   std::string_view request_id;
   std::string_view original_host;    // Host as the client sent it
   std::string_view original_target;  // request target as the client sent it (origin-form)
@@ -50,8 +50,8 @@ struct StreamInfo {
 struct BackgroundResponse {
   int status = 0;
   base::HeaderMap headers;  // as response filters would see them: hop-by-hop fields (and
-                      // Content-Length) removed, Via and Date added
-  std::string body;   // the whole body, de-chunked
+                            // Content-Length) removed, Via and Date added
+  std::string body;         // the whole body, de-chunked
 };
 using BackgroundDone = std::function<void(std::optional<BackgroundResponse>)>;
 

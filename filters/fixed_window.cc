@@ -1,9 +1,10 @@
 // The fixed_window filter: at most `limit` requests per `window`, counted afresh at each window
 // boundary. RateLimit-Policy: q = limit, w = window.
+#include "ratelimit/fixed_window.h"
+
 #include <algorithm>
 
 #include "filters/rate_limit.h"
-#include "ratelimit/fixed_window.h"
 
 namespace sluice::filters {
 

@@ -6,8 +6,12 @@
 namespace sluice::filters {
 
 namespace {
-std::string_view trim(std::string_view s) { return base::trimOws(s); }
-bool iequals(std::string_view a, std::string_view b) { return base::equalsIgnoreCase(a, b); }
+std::string_view trim(std::string_view s) {
+  return base::trimOws(s);
+}
+bool iequals(std::string_view a, std::string_view b) {
+  return base::equalsIgnoreCase(a, b);
+}
 
 // A qvalue (RFC 9110 §12.4.2) in thousandths; malformed ones count as 1.
 int parseQ(std::string_view params) {
@@ -32,7 +36,8 @@ int parseQ(std::string_view params) {
 }
 }  // namespace
 
-Encoding chooseEncoding(const std::string* accept_encoding, const std::vector<Encoding>& preferred) {
+Encoding chooseEncoding(const std::string* accept_encoding,
+                        const std::vector<Encoding>& preferred) {
   if (accept_encoding == nullptr) return Encoding::Identity;
   int q[4] = {-1, -1, -1, -1};  // per Encoding; -1 = not named
   int star = -1;
@@ -218,7 +223,8 @@ class GzipFilter final : public Filter {
     const std::string* vary = h.get("vary");
     if (vary == nullptr) {
       h.add("vary", "Accept-Encoding");
-    } else if (!base::headerHasToken(*vary, "accept-encoding") && !base::headerHasToken(*vary, "*")) {
+    } else if (!base::headerHasToken(*vary, "accept-encoding") &&
+               !base::headerHasToken(*vary, "*")) {
       h.set("vary", *vary + ", Accept-Encoding");
     }
   }
@@ -242,6 +248,8 @@ GzipFactory::GzipFactory(const config::GzipFilter& cfg) : cfg_(cfg) {
   }
 }
 
-std::unique_ptr<Filter> GzipFactory::create() const { return std::make_unique<GzipFilter>(*this); }
+std::unique_ptr<Filter> GzipFactory::create() const {
+  return std::make_unique<GzipFilter>(*this);
+}
 
 }  // namespace sluice::filters

@@ -1,11 +1,12 @@
 // The leaky_bucket filter (nginx limit_req): requests leave at `rate`; up to `burst` requests
 // are held back (never blocking the loop: the proxy's continueRequestAfter timer resumes them)
 // and any beyond are answered 429. RateLimit-Policy: q = burst + 1, w = the time to drain them.
+#include "ratelimit/leaky_bucket.h"
+
 #include <cmath>
 #include <cstdio>
 
 #include "filters/rate_limit.h"
-#include "ratelimit/leaky_bucket.h"
 
 namespace sluice::filters {
 

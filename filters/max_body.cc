@@ -12,8 +12,8 @@ class MaxBody final : public Filter {
   FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks& cb) override {
     const std::string* cl = head.headers.get("content-length");
     uint64_t n = 0;
-    if (cl != nullptr && std::from_chars(cl->data(), cl->data() + cl->size(), n).ec == std::errc() &&
-        n > bytes_) {
+    if (cl != nullptr &&
+        std::from_chars(cl->data(), cl->data() + cl->size(), n).ec == std::errc() && n > bytes_) {
       cb.sendError(413, "request body over the route's max_body", nullptr);
       return FilterStatus::Stop;
     }
@@ -35,6 +35,8 @@ class MaxBody final : public Filter {
 };
 }  // namespace
 
-std::unique_ptr<Filter> MaxBodyFactory::create() const { return std::make_unique<MaxBody>(bytes_); }
+std::unique_ptr<Filter> MaxBodyFactory::create() const {
+  return std::make_unique<MaxBody>(bytes_);
+}
 
 }  // namespace sluice::filters

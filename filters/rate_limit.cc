@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "filters/rate_limit_key.h"
 #include "filters/base/state_store.h"
+#include "filters/rate_limit_key.h"
 
 namespace sluice::filters {
 
@@ -213,9 +213,7 @@ class RateLimitFilter final : public Filter {
 class RateLimitFactory final : public FilterFactory {
  public:
   explicit RateLimitFactory(std::unique_ptr<Policy> p) : p_(std::move(p)) {}
-  std::unique_ptr<Filter> create() const override {
-    return std::make_unique<RateLimitFilter>(*p_);
-  }
+  std::unique_ptr<Filter> create() const override { return std::make_unique<RateLimitFilter>(*p_); }
 
  private:
   std::unique_ptr<Policy> p_;
@@ -277,7 +275,9 @@ std::shared_ptr<const FilterFactory> buildRateLimit(const FilterBuildContext& ct
 
   std::string state_key = "ratelimit\x1f" + p->route + "\x1f" + p->name + "\x1f" + spec.settings +
                           "\x1f" + common.key + "\x1f" + std::to_string(common.max_keys) +
-                          (p->cluster ? "\x1f" "cluster" : "");
+                          (p->cluster ? "\x1f"
+                                        "cluster"
+                                      : "");
   uint64_t max_keys = common.max_keys;
   auto make_local = spec.make_local;
   bool cluster = p->cluster;
@@ -287,22 +287,24 @@ std::shared_ptr<const FilterFactory> buildRateLimit(const FilterBuildContext& ct
   p->state = ctx.state.getOrCreate<PolicyState>(state_key, [&] {
     auto s = std::make_shared<PolicyState>();
     s->local = make_local(max_keys);
-    if (cluster) s->denied = std::make_unique<ratelimit::KeyTable<PolicyState::DenyUntil>>(max_keys);
-    base::GaugeFamily& keys = registry->gauge("sluice_ratelimit_keys",
-                                        "Rate-limit keys tracked now, by route and policy.",
-                                        {"route", "policy"});
-    base::CounterFamily& evictions = registry->counter(
-        "sluice_ratelimit_evictions_total",
-        "Rate-limit keys evicted to stay within max_keys, by route and policy.",
-        {"route", "policy"});
+    if (cluster)
+      s->denied = std::make_unique<ratelimit::KeyTable<PolicyState::DenyUntil>>(max_keys);
+    base::GaugeFamily& keys =
+        registry->gauge("sluice_ratelimit_keys",
+                        "Rate-limit keys tracked now, by route and policy.", {"route", "policy"});
+    base::CounterFamily& evictions =
+        registry->counter("sluice_ratelimit_evictions_total",
+                          "Rate-limit keys evicted to stay within max_keys, by route and policy.",
+                          {"route", "policy"});
     std::weak_ptr<PolicyState> weak = s;
     s->registry = registry;
-    s->collector = registry->addCollector([weak, &keys, &evictions, route, name](base::Exposition& e) {
-      auto st = weak.lock();
-      if (!st) return;
-      e.set(keys, {route, name}, static_cast<double>(st->local->keys()));
-      e.set(evictions, {route, name}, st->local->evictions());
-    });
+    s->collector =
+        registry->addCollector([weak, &keys, &evictions, route, name](base::Exposition& e) {
+          auto st = weak.lock();
+          if (!st) return;
+          e.set(keys, {route, name}, static_cast<double>(st->local->keys()));
+          e.set(evictions, {route, name}, st->local->evictions());
+        });
     return s;
   });
 

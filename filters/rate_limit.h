@@ -22,10 +22,10 @@ namespace sluice::filters {
 
 // One algorithm's contribution, filled by its filter file.
 struct RateLimitSpec {
-  const char* type = "";          // YAML name
-  std::string settings;           // canonical text of the algorithm's settings (state key)
-  uint64_t quota = 0;             // RateLimit-Policy q=
-  uint64_t window_s = 1;          // RateLimit-Policy w= (seconds)
+  const char* type = "";  // YAML name
+  std::string settings;   // canonical text of the algorithm's settings (state key)
+  uint64_t quota = 0;     // RateLimit-Policy q=
+  uint64_t window_s = 1;  // RateLimit-Policy w= (seconds)
   std::function<std::shared_ptr<ratelimit::Limiter>(uint64_t max_keys)> make_local;
   RedisScript script = RedisScript::TokenBucket;
   std::vector<std::string> script_args;

@@ -23,8 +23,9 @@ bool RateLimitKey::trusted(const unsigned char ip16[16]) const {
 void RateLimitKey::appendIp(const base::RequestHead& head, const StreamInfo& info,
                             std::string& out) const {
   // Common case first: an untrusted peer is the client, whatever it claims.
-  bool peer_trusted = !trusted_.empty() && (info.client_addr16 != nullptr ? trusted(info.client_addr16)
-                                                                         : trusted(info.client_ip));
+  bool peer_trusted =
+      !trusted_.empty() &&
+      (info.client_addr16 != nullptr ? trusted(info.client_addr16) : trusted(info.client_ip));
   if (!peer_trusted) {
     out.append(info.client_ip);
     return;
@@ -46,8 +47,8 @@ void RateLimitKey::appendIp(const base::RequestHead& head, const StreamInfo& inf
     }
   }
   std::string_view list = only != nullptr ? std::string_view(*only) : std::string_view(joined);
-  std::string_view client = ratelimit::clientFromForwarded(
-      list, [this](std::string_view ip) { return trusted(ip); });
+  std::string_view client =
+      ratelimit::clientFromForwarded(list, [this](std::string_view ip) { return trusted(ip); });
   out.append(client.empty() ? info.client_ip : client);
 }
 

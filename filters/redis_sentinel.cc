@@ -10,8 +10,8 @@
 #include <map>
 #include <mutex>
 
-#include "filters/redis_uv.h"
 #include "filters/base/warn_log.h"
+#include "filters/redis_uv.h"
 
 namespace sluice::filters {
 
@@ -134,8 +134,7 @@ bool noteMasterInUse(const std::string& url, const std::string& addr, std::strin
 SentinelWatch::SentinelWatch(uv_loop_t* loop, SentinelTarget target, Announced announced)
     : loop_(loop), target_(std::move(target)), announced_(std::move(announced)) {}
 
-SentinelWatch* SentinelWatch::create(uv_loop_t* loop, SentinelTarget target,
-                                     Announced announced) {
+SentinelWatch* SentinelWatch::create(uv_loop_t* loop, SentinelTarget target, Announced announced) {
   auto* w = new SentinelWatch(loop, std::move(target), std::move(announced));
   w->deadline_ = new uv_timer_t;
   w->resubscribe_ = new uv_timer_t;
@@ -177,11 +176,10 @@ void SentinelWatch::lookup(const std::string& host, Looked then) {
     char ip[INET6_ADDRSTRLEN] = "";
     bool ok = status == 0 && res != nullptr;
     if (ok) {
-      const void* a = res->ai_family == AF_INET6
-                          ? static_cast<const void*>(
-                                &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr)
-                          : static_cast<const void*>(
-                                &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr);
+      const void* a =
+          res->ai_family == AF_INET6
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr);
       ok = inet_ntop(res->ai_family, a, ip, sizeof ip) != nullptr;
     }
     if (res != nullptr) uv_freeaddrinfo(res);
@@ -299,13 +297,13 @@ void SentinelWatch::onMasterAddr(redisAsyncContext* c, void* r, void* priv) {
   if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
     port = parsePort(str(reply->element[1]));
   }
-  std::string host(str(reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-                           ? reply->element[0]
-                           : nullptr));
+  std::string host(
+      str(reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 ? reply->element[0] : nullptr));
   if (!port || host.empty()) {
     self->warn("Sentinel " + self->target_.sentinels[self->cmd_at_].text() +
-               (reply->type == REDIS_REPLY_ERROR ? " answered " + std::string(reply->str, reply->len)
-                                                 : " does not know this master"));
+               (reply->type == REDIS_REPLY_ERROR
+                    ? " answered " + std::string(reply->str, reply->len)
+                    : " does not know this master"));
     self->askNext();
     return;
   }

@@ -104,9 +104,9 @@ class SentinelWatch {
   std::vector<Found> waiters_;
   uint64_t query_ = 0;  // generation of the query in flight; 0: none
   uint64_t queries_ = 0;
-  size_t tries_ = 0;    // Sentinels asked in this query
+  size_t tries_ = 0;       // Sentinels asked in this query
   uint64_t attempts_ = 0;  // one per Sentinel asked: a late name lookup of an earlier one is void
-  size_t good_ = 0;     // the Sentinel that answered last
+  size_t good_ = 0;        // the Sentinel that answered last
   redisAsyncContext* cmd_ = nullptr;  // for queries, to Sentinel cmd_at_
   size_t cmd_at_ = 0;
   redisAsyncContext* sub_ = nullptr;  // subscribed to +switch-master, on Sentinel sub_at_

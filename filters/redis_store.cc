@@ -10,9 +10,9 @@
 #include <map>
 #include <memory>
 
+#include "filters/base/warn_log.h"
 #include "filters/redis_sentinel.h"
 #include "filters/redis_uv.h"
-#include "filters/base/warn_log.h"
 
 namespace sluice::filters {
 
@@ -190,12 +190,15 @@ bool parseUrl(const std::string& url, std::string& host, int& port, int& db) {
     port = std::atoi(std::string(hostport.substr(colon + 1)).c_str());
     hostport = hostport.substr(0, colon);
   }
-  if (hostport.size() >= 2 && hostport.front() == '[') hostport = hostport.substr(1, hostport.size() - 2);
+  if (hostport.size() >= 2 && hostport.front() == '[')
+    hostport = hostport.substr(1, hostport.size() - 2);
   host = std::string(hostport);
   return !host.empty() && port > 0 && port < 65536;
 }
 
-int64_t nowMs(uv_loop_t* loop) { return static_cast<int64_t>(uv_now(loop)); }
+int64_t nowMs(uv_loop_t* loop) {
+  return static_cast<int64_t>(uv_now(loop));
+}
 
 }  // namespace
 
@@ -233,10 +236,10 @@ struct RedisClient::Impl {
   // Sentinel form (redis_sentinel.h): host/port come from the Sentinels before each connection.
   SentinelWatch* sentinel = nullptr;
   std::string sentinel_master;
-  bool resolving = false;        // asking the Sentinels now
-  bool address_fresh = false;    // host/port just came from them (or from +switch-master)
-  std::vector<Call*> parked;     // calls made while resolving: sent once connected
-  int64_t lost_at = -1;          // when this loop lost the master (ms), for the failover line
+  bool resolving = false;      // asking the Sentinels now
+  bool address_fresh = false;  // host/port just came from them (or from +switch-master)
+  std::vector<Call*> parked;   // calls made while resolving: sent once connected
+  int64_t lost_at = -1;        // when this loop lost the master (ms), for the failover line
 
   static void count(base::Counter* c) {
     if (c != nullptr) c->inc();
@@ -262,8 +265,8 @@ struct RedisClient::Impl {
     address_fresh = false;
     ac = redisAsyncConnect(host.c_str(), port);
     if (ac == nullptr || ac->err != 0) {
-      storeWarnings().warn("rate_limit_store " + url + ": cannot connect: " +
-                           (ac != nullptr ? ac->errstr : "out of memory"));
+      storeWarnings().warn("rate_limit_store " + url +
+                           ": cannot connect: " + (ac != nullptr ? ac->errstr : "out of memory"));
       if (ac != nullptr) redisAsyncFree(ac);
       ac = nullptr;
       scheduleReconnect();
@@ -392,8 +395,8 @@ struct RedisClient::Impl {
     if (!ok && !call->finished) {
       count(self->counters.error);
       if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
-        storeWarnings().warn("rate_limit_store " + self->url + ": script error: " +
-                             std::string(reply->str, reply->len));
+        storeWarnings().warn("rate_limit_store " + self->url +
+                             ": script error: " + std::string(reply->str, reply->len));
       }
     }
     if (ok) self->consecutive_timeouts = 0;
@@ -463,9 +466,9 @@ struct RedisClient::Impl {
                             ? std::to_string(nowMs(self->loop) - self->lost_at) + " ms"
                             : "no time";
       // One line per failover and process: the first worker to reach the new master says it.
-      failoverLog().warn("rate_limit_store master " + self->sentinel_master + ": lost " +
-                         previous + ", switched to " + addr + " (this worker decided by " +
-                         "on_error for " + gap + ")");
+      failoverLog().warn("rate_limit_store master " + self->sentinel_master + ": lost " + previous +
+                         ", switched to " + addr + " (this worker decided by " + "on_error for " +
+                         gap + ")");
       count(self->counters.failover);
     }
     self->lost_at = -1;

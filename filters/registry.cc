@@ -55,11 +55,13 @@ const Entry* find(std::string_view name) {
 }
 }  // namespace
 
-bool isRegisteredFilter(std::string_view name) { return find(name) != nullptr; }
+bool isRegisteredFilter(std::string_view name) {
+  return find(name) != nullptr;
+}
 
-bool buildRouteChain(const config::Config& config, const config::Route& route, base::MetricsRegistry& metrics,
-                     base::StateStore& state, FactoryList& out, std::string& error,
-                     std::shared_ptr<balancer::UpstreamState> upstream,
+bool buildRouteChain(const config::Config& config, const config::Route& route,
+                     base::MetricsRegistry& metrics, base::StateStore& state, FactoryList& out,
+                     std::string& error, std::shared_ptr<balancer::UpstreamState> upstream,
                      std::vector<std::shared_ptr<balancer::TargetState>> targets) {
   out.clear();
   if (!route.request_headers.empty() || !route.response_headers.empty()) {

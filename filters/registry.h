@@ -7,9 +7,9 @@
 
 #include "balancer/target_state.h"
 #include "config/config.h"
-#include "filters/chain.h"
 #include "filters/base/metrics_registry.h"
 #include "filters/base/state_store.h"
+#include "filters/chain.h"
 
 namespace sluice::filters {
 
@@ -17,9 +17,10 @@ namespace sluice::filters {
 struct FilterBuildContext {
   const config::Config& config;
   const config::Route& route;
-  size_t index;        // position of the filter in the route's `filters:` list
-  base::MetricsRegistry& metrics;   // declare-or-get families by name (same name and type = same family)
-  base::StateStore& state;   // state that survives reloads, keyed by policy and settings
+  size_t index;  // position of the filter in the route's `filters:` list
+  base::MetricsRegistry&
+      metrics;              // declare-or-get families by name (same name and type = same family)
+  base::StateStore& state;  // state that survives reloads, keyed by policy and settings
   // The route's upstream's shared state and its targets' (null/empty for `respond:` routes).
   std::shared_ptr<balancer::UpstreamState> upstream;
   std::vector<std::shared_ptr<balancer::TargetState>> targets;
@@ -28,8 +29,9 @@ struct FilterBuildContext {
 // Builds the factories of one route, in the order they run: header rewriting, the route's
 // `filters:` in config order, then `respond:`. Returns false with `error` set when a filter
 // named in the config has no builder (config validation should have refused it already).
-bool buildRouteChain(const config::Config& config, const config::Route& route, base::MetricsRegistry& metrics,
-                     base::StateStore& state, FactoryList& out, std::string& error,
+bool buildRouteChain(const config::Config& config, const config::Route& route,
+                     base::MetricsRegistry& metrics, base::StateStore& state, FactoryList& out,
+                     std::string& error,
                      std::shared_ptr<balancer::UpstreamState> upstream = nullptr,
                      std::vector<std::shared_ptr<balancer::TargetState>> targets = {});
 

@@ -1,10 +1,11 @@
 // The token_bucket filter: `rate` tokens per second refill a bucket of `burst`; a request takes
 // one or is answered 429. RateLimit-Policy: q = burst, w = the time to refill the whole burst.
+#include "ratelimit/token_bucket.h"
+
 #include <cmath>
 #include <cstdio>
 
 #include "filters/rate_limit.h"
-#include "ratelimit/token_bucket.h"
 
 namespace sluice::filters {
 

@@ -3,7 +3,7 @@
 # Idempotent: packages already present are skipped by apt.
 set -euo pipefail
 PKGS=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config clang-format
   libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libbrotli-dev libzstd-dev libhiredis-dev node-llhttp
   libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 packaging/check-layers.sh  # no include points upward (config <- ... <- proxy)
 packaging/install-deps.sh
+packaging/check-format.sh  # every C++ file as .clang-format says (clang-format 14)
 cmake -S . -B build-ci -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
 ninja -C build-ci -j2
 # A small quarantine: the memory-bound tests (100 MiB streamed under 64 MiB of RSS) measure

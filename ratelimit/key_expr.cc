@@ -19,7 +19,8 @@ bool parseKeyExpr(std::string_view text, std::vector<KeyPart>& out, std::string&
   size_t pos = 0;
   while (true) {
     size_t plus = text.find('+', pos);
-    std::string_view part = trim(text.substr(pos, plus == std::string_view::npos ? plus : plus - pos));
+    std::string_view part =
+        trim(text.substr(pos, plus == std::string_view::npos ? plus : plus - pos));
     KeyPart k;
     size_t colon = part.find(':');
     std::string_view kind = part.substr(0, colon);
@@ -30,7 +31,7 @@ bool parseKeyExpr(std::string_view text, std::vector<KeyPart>& out, std::string&
       k.kind = KeyPart::Kind::Route;
     } else if (colon != std::string_view::npos && !name.empty() &&
                (kind == "header" || kind == "cookie" || kind == "query")) {
-      k.kind = kind == "header" ? KeyPart::Kind::Header
+      k.kind = kind == "header"   ? KeyPart::Kind::Header
                : kind == "cookie" ? KeyPart::Kind::Cookie
                                   : KeyPart::Kind::Query;
       k.name = std::string(name);

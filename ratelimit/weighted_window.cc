@@ -60,7 +60,8 @@ uint64_t WeightedWindow::evictionCost(const State& s, Nanos now) const {
   Nanos start = now - now % window_;
   Nanos left = window_ - (now - start);  // of the current window
   auto weighted = [&](uint64_t n) {
-    return static_cast<uint64_t>(static_cast<Wide>(n) * static_cast<Wide>(left) / static_cast<Wide>(window_));
+    return static_cast<uint64_t>(static_cast<Wide>(n) * static_cast<Wide>(left) /
+                                 static_cast<Wide>(window_));
   };
   if (s.start == start) return s.current + weighted(s.previous);
   if (s.start == start - window_) return weighted(s.current);

@@ -11,7 +11,9 @@
 namespace sluice::base {
 
 namespace {
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 }  // namespace
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
@@ -36,8 +38,8 @@ const std::string* HeaderMap::get(std::string_view lname) const {
 }
 
 size_t HeaderMap::count(std::string_view lname) const {
-  return static_cast<size_t>(
-      std::count_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == lname; }));
+  return static_cast<size_t>(std::count_if(fields_.begin(), fields_.end(),
+                                           [&](const Header& h) { return h.name == lname; }));
 }
 
 void HeaderMap::add(std::string lname, std::string value) {
@@ -45,14 +47,16 @@ void HeaderMap::add(std::string lname, std::string value) {
 }
 
 void HeaderMap::set(std::string_view lname, std::string value) {
-  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == lname; });
+  auto it = std::find_if(fields_.begin(), fields_.end(),
+                         [&](const Header& h) { return h.name == lname; });
   if (it == fields_.end()) {
     fields_.push_back(Header{std::string(lname), std::move(value)});
     return;
   }
   it->value = std::move(value);
-  fields_.erase(std::remove_if(it + 1, fields_.end(), [&](const Header& h) { return h.name == lname; }),
-                fields_.end());
+  fields_.erase(
+      std::remove_if(it + 1, fields_.end(), [&](const Header& h) { return h.name == lname; }),
+      fields_.end());
 }
 
 void HeaderMap::appendToList(std::string_view lname, std::string_view item) {
@@ -70,7 +74,8 @@ void HeaderMap::appendToList(std::string_view lname, std::string_view item) {
 }
 
 size_t HeaderMap::remove(std::string_view lname) {
-  auto it = std::remove_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == lname; });
+  auto it = std::remove_if(fields_.begin(), fields_.end(),
+                           [&](const Header& h) { return h.name == lname; });
   size_t n = static_cast<size_t>(fields_.end() - it);
   fields_.erase(it, fields_.end());
   return n;
@@ -90,44 +95,82 @@ std::string_view RequestHead::query() const {
 
 const char* reasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 103:
+      return "Early Hints";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
+    case 421:
+      return "Misdirected Request";
+    case 426:
+      return "Upgrade Required";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -135,8 +178,8 @@ bool headerHasToken(std::string_view value, std::string_view token) {
   size_t pos = 0;
   while (pos <= value.size()) {
     size_t comma = value.find(',', pos);
-    std::string_view part = value.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                                              : comma - pos);
+    std::string_view part =
+        value.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
     while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
     if (equalsIgnoreCase(part, token)) return true;
@@ -202,8 +245,7 @@ void toLowerInPlace(std::string& s) {
 }
 
 bool isIdempotentMethod(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
-         m == "DELETE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 
 }  // namespace sluice::base

@@ -297,18 +297,20 @@ F& MetricsRegistry::declare(MetricType type, std::string name, Args&&... args) {
 }
 
 CounterFamily& MetricsRegistry::counter(std::string name, std::string help,
-                                 std::vector<std::string> labels) {
+                                        std::vector<std::string> labels) {
   return declare<CounterFamily>(MetricType::Counter, std::move(name), std::move(help),
                                 std::move(labels));
 }
 
-GaugeFamily& MetricsRegistry::gauge(std::string name, std::string help, std::vector<std::string> labels) {
+GaugeFamily& MetricsRegistry::gauge(std::string name, std::string help,
+                                    std::vector<std::string> labels) {
   return declare<GaugeFamily>(MetricType::Gauge, std::move(name), std::move(help),
                               std::move(labels));
 }
 
 HistogramFamily& MetricsRegistry::histogram(std::string name, std::string help,
-                                     std::vector<std::string> labels, std::vector<double> bounds) {
+                                            std::vector<std::string> labels,
+                                            std::vector<double> bounds) {
   return declare<HistogramFamily>(MetricType::Histogram, std::move(name), std::move(help),
                                   std::move(labels), std::move(bounds));
 }

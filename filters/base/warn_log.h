@@ -1,6 +1,6 @@
-// Warnings from filters, in the format of proxy/runtime/log.h ("<4>warning: ..." on stderr, one write
-// per line), rate-limited so that a failing dependency (e.g. the Redis store) cannot flood the
-// log: at most one line per `every` per call site; the lines skipped meanwhile are counted.
+// Warnings from filters, in the format of proxy/runtime/log.h ("<4>warning: ..." on stderr, one
+// write per line), rate-limited so that a failing dependency (e.g. the Redis store) cannot flood
+// the log: at most one line per `every` per call site; the lines skipped meanwhile are counted.
 #pragma once
 
 #include <unistd.h>

@@ -30,8 +30,8 @@ struct AdminConn {
   }
 
   void respond(const AdminResponse& r) {
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                      base::reasonPhrase(r.status) + "\r\ncontent-type: " + r.content_type +
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + base::reasonPhrase(r.status) +
+                      "\r\ncontent-type: " + r.content_type +
                       "\r\ncontent-length: " + std::to_string(r.body.size()) +
                       (r.allow.empty() ? "" : "\r\nallow: " + r.allow) +
                       "\r\ncache-control: no-store\r\nconnection: close\r\n\r\n";
@@ -44,11 +44,12 @@ struct AdminConn {
     w->data = std::move(out);
     w->req.data = this;
     uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp), &b, 1, [](uv_write_t* req, int) {
-      auto* wr = reinterpret_cast<Write*>(req);
-      static_cast<AdminConn*>(req->data)->close();
-      delete wr;
-    });
+    int rc =
+        uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp), &b, 1, [](uv_write_t* req, int) {
+          auto* wr = reinterpret_cast<Write*>(req);
+          static_cast<AdminConn*>(req->data)->close();
+          delete wr;
+        });
     if (rc != 0) {
       delete w;
       close();
@@ -96,7 +97,9 @@ const llhttp_settings_t* adminSettings() {
 AdminServer::AdminServer(uv_loop_t* loop, AdminHandler handler)
     : loop_(loop), handler_(std::move(handler)) {}
 
-AdminServer::~AdminServer() { close(); }
+AdminServer::~AdminServer() {
+  close();
+}
 
 int AdminServer::listen(const std::string& host, uint16_t port) {
   sockaddr_storage addr{};

@@ -15,7 +15,7 @@ namespace sluice::proxy {
 
 struct AdminRequest {
   std::string method;
-  std::string path;   // without the query
+  std::string path;  // without the query
   std::string query;
   std::string body;
 };

@@ -33,23 +33,23 @@ struct Metrics {
   base::GaugeFamily& build_info;              // {version} = 1
   base::CounterFamily& config_reloads_total;  // {result=success|failure}
   base::GaugeFamily& config_last_reload_success_timestamp_seconds;
-  base::GaugeFamily& downstream_connections_active;          // {listener}
-  base::CounterFamily& downstream_connections_total;         // {listener}
+  base::GaugeFamily& downstream_connections_active;           // {listener}
+  base::CounterFamily& downstream_connections_total;          // {listener}
   base::CounterFamily& downstream_connections_evicted_total;  // {listener}
-  base::CounterFamily& requests_total;                       // {route, method, code}
-  base::HistogramFamily& request_duration_seconds;           // {route}
-  base::CounterFamily& upstream_requests_total;              // {upstream, target, code}
-  base::HistogramFamily& upstream_request_duration_seconds;  // {upstream}
-  base::CounterFamily& upstream_connect_failures_total;      // {upstream, target}
-  base::CounterFamily& upstream_retries_total;               // {upstream}
-  base::GaugeFamily& upstream_target_healthy;                // {upstream, target} 1/0
+  base::CounterFamily& requests_total;                        // {route, method, code}
+  base::HistogramFamily& request_duration_seconds;            // {route}
+  base::CounterFamily& upstream_requests_total;               // {upstream, target, code}
+  base::HistogramFamily& upstream_request_duration_seconds;   // {upstream}
+  base::CounterFamily& upstream_connect_failures_total;       // {upstream, target}
+  base::CounterFamily& upstream_retries_total;                // {upstream}
+  base::GaugeFamily& upstream_target_healthy;                 // {upstream, target} 1/0
   base::GaugeFamily& upstream_circuit_state;       // {upstream, target} 0 closed 1 open 2 half
   base::GaugeFamily& upstream_requests_active;     // {upstream, target} in flight now
   base::CounterFamily& ratelimit_decisions_total;  // {route, policy, result=allowed|limited}
   base::GaugeFamily& ratelimit_keys;               // {route, policy}
   // {reason=timeout|unavailable|error}: cluster decisions Redis could not make (on_error applied)
   base::CounterFamily& ratelimit_store_errors_total;
-  base::CounterFamily& cache_requests_total;       // {route, result=hit|miss|stale|bypass}
+  base::CounterFamily& cache_requests_total;  // {route, result=hit|miss|stale|bypass}
   base::GaugeFamily& cache_bytes;
   base::CounterFamily& tls_handshakes_total;          // {listener, version}
   base::CounterFamily& tls_handshake_failures_total;  // {listener, reason}

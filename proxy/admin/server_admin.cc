@@ -26,9 +26,10 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
   }
   bool get = req.method == "GET" || req.method == "HEAD";
   if (post_only && req.method != "POST") {
-    respond({405, kText,
-             p == "/reload" ? "use POST /reload\n" : "use POST /cache/purge?key=... or ?prefix=...\n",
-             "POST"});
+    respond(
+        {405, kText,
+         p == "/reload" ? "use POST /reload\n" : "use POST /cache/purge?key=... or ?prefix=...\n",
+         "POST"});
     return;
   }
   if (get_only && !get) {

@@ -76,12 +76,23 @@ std::string htmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -269,9 +280,9 @@ std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry
       if (recent.attempts <= 0) recent = now_t;  // nothing in the window: the totals since start
       bool failing = recent.attempts > 0 && recent.errors * 2 >= recent.attempts;
       h += "<tr data-upstream=\"" + htmlEscape(u.name) + "\" data-target=\"" +
-           htmlEscape(t.address) + "\">" + cell(htmlEscape(u.name)) +
-           cell(htmlEscape(u.balancer)) + cell(htmlEscape(t.address)) +
-           cell(std::to_string(t.weight)) + cell(health, health_cls) + cell(circ, circ_cls) +
+           htmlEscape(t.address) + "\">" + cell(htmlEscape(u.name)) + cell(htmlEscape(u.balancer)) +
+           cell(htmlEscape(t.address)) + cell(std::to_string(t.weight)) + cell(health, health_cls) +
+           cell(circ, circ_cls) +
            cell(a == active.end() ? "<span class=\"muted\">&ndash;</span>" : num(a->second)) +
            cell(num(now_t.attempts - connect_failures[key])) + cell(num(connect_failures[key])) +
            cell(percent(recent.errors, recent.attempts), failing ? "bad" : "") + "</tr>";

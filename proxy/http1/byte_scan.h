@@ -14,7 +14,9 @@
 namespace sluice::proxy {
 
 // An ordinary byte is neither a control byte (< 0x20, including HTAB, CR and LF) nor DEL.
-inline bool isOrdinaryHeadByte(unsigned char u) { return u >= 0x20 && u != 0x7f; }
+inline bool isOrdinaryHeadByte(unsigned char u) {
+  return u >= 0x20 && u != 0x7f;
+}
 
 // How many bytes at the start of [p, p+n) are ordinary.
 inline size_t countOrdinaryBytes(const char* p, size_t n) {

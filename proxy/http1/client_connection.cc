@@ -4,13 +4,13 @@
 
 #include <cstring>
 
-#include "proxy/stream/exchange.h"
 #include "proxy/http1/head_scanner.h"
-#include "proxy/stream/local_reply.h"
 #include "proxy/net/peer_address.h"
 #include "proxy/net/proxy_protocol.h"
 #include "proxy/net/read_buffer.h"
 #include "proxy/net/uv_handle.h"
+#include "proxy/stream/exchange.h"
+#include "proxy/stream/local_reply.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_session.h"
 
@@ -362,10 +362,10 @@ void ClientConnection::rejectRequest(int status) {
                    ctx_.httpDate(), &extra, out);
   uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
   write(&b, 1);
-  double seconds = head_bytes_ > 0 ? std::chrono::duration<double>(
-                                         std::chrono::steady_clock::now() - request_start_)
-                                         .count()
-                                   : 0;
+  double seconds =
+      head_bytes_ > 0
+          ? std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count()
+          : 0;
   ctx_.countRequest(-1, head_.method.empty() ? "OTHER" : head_.method, status, seconds);
   if (ctx_.access_log.enabled()) {
     AccessRecord r;
@@ -392,12 +392,13 @@ void ClientConnection::startHeadTimer() {
 }
 
 void ClientConnection::startIdleTimer() {
-  deadline_ms_ = uv_now(ctx_.loop) +
-                 static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
+  deadline_ms_ =
+      uv_now(ctx_.loop) + static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
 }
 
 uint64_t ClientConnection::bodyDeadline() const {
-  return uv_now(ctx_.loop) + static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
+  return uv_now(ctx_.loop) +
+         static_cast<uint64_t>(ctx_.snapshot->config->limits.idle_timeout.count());
 }
 
 // A client that takes no bytes of a queued response for limits.send_timeout is cut (its exchange

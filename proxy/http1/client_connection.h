@@ -41,7 +41,8 @@ class ClientConnection final : public ConnectionList::Node,
  public:
   // Serves the accepted socket `fd` (non-blocking; ownership passes) of the client at `peer`,
   // counted in `listener`'s series.
-  static void adopt(WorkerContext& ctx, int fd, const sockaddr* peer, const ListenerSeries& listener);
+  static void adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
+                    const ListenerSeries& listener);
 
   WorkerContext& ctx() { return ctx_; }
   const std::string& listenerName() const { return listener_; }
@@ -148,19 +149,19 @@ class ClientConnection final : public ConnectionList::Node,
   bool parser_paused_ = false;  // HPE_PAUSED at a message end; pending_ holds what follows
   bool upgrade_paused_ = false;
   bool in_parse_ = false;
-  bool scanning_head_ = true;   // the next bytes belong to a request head
+  bool scanning_head_ = true;  // the next bytes belong to a request head
   HeadScanner scanner_;
   bool drain_ = false;
   bool peer_closed_ = false;
   bool message_done_ = true;
-  uint32_t served_ = 0;         // requests answered on this connection
+  uint32_t served_ = 0;  // requests answered on this connection
   // Until a head's request line is whole it is held here, so that fixRequestLine can rewrite it
   // before llhttp sees any of it.
   bool line_gate_ = true;
   std::string line_buf_;
-  std::string method_override_;   // the method as sent, when llhttp was given another
+  std::string method_override_;  // the method as sent, when llhttp was given another
   bool version_unsupported_ = false;
-  int reject_status_ = 0;       // set by a callback that found the head too large etc.
+  int reject_status_ = 0;  // set by a callback that found the head too large etc.
   std::string client_ip_;
   unsigned char client_addr16_[16] = {};
   bool has_client_addr_ = false;

@@ -5,13 +5,15 @@
 
 #include "proxy/http1/client_connection.h"
 #include "proxy/http1/request_head_check.h"
-#include "proxy/stream/exchange.h"
 #include "proxy/http1/request_line.h"
+#include "proxy/stream/exchange.h"
 
 namespace sluice::proxy {
 
 namespace {
-ClientConnection* self(llhttp_t* p) { return static_cast<ClientConnection*>(p->data); }
+ClientConnection* self(llhttp_t* p) {
+  return static_cast<ClientConnection*>(p->data);
+}
 
 // Per-line bytes the parser does not hand to span callbacks (": ", CRLF). Only for head_bytes_,
 // a lower bound of the head read so far; max_header_bytes is checked against the scanner's

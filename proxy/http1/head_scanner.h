@@ -12,8 +12,8 @@ namespace sluice::proxy {
 class HeadScanner {
  public:
   enum class Result {
-    NeedMore,   // every byte given belongs to the head, which is not over yet
-    Complete,   // the head ended; `consumed` bytes (through the empty line) belong to it
+    NeedMore,  // every byte given belongs to the head, which is not over yet
+    Complete,  // the head ended; `consumed` bytes (through the empty line) belong to it
     Malformed,
   };
 

@@ -16,13 +16,20 @@ namespace {
 // Fields that are hop-by-hop whatever Connection says (plus content-length, re-derived).
 bool isAlwaysHopByHop(std::string_view n) {
   switch (n.size()) {
-    case 2: return n == "te"sv;
-    case 7: return n == "trailer"sv;
-    case 10: return n == "connection"sv || n == "keep-alive"sv;
-    case 14: return n == "content-length"sv;
-    case 16: return n == "proxy-connection"sv;
-    case 17: return n == "transfer-encoding"sv;
-    default: return false;
+    case 2:
+      return n == "te"sv;
+    case 7:
+      return n == "trailer"sv;
+    case 10:
+      return n == "connection"sv || n == "keep-alive"sv;
+    case 14:
+      return n == "content-length"sv;
+    case 16:
+      return n == "proxy-connection"sv;
+    case 17:
+      return n == "transfer-encoding"sv;
+    default:
+      return false;
   }
 }
 
@@ -64,7 +71,9 @@ std::vector<std::string> connectionNamedFields(const HeaderMap& headers, bool ke
 
 // Lengths (bit n for a length n < 64; bit 63 for any longer) of the names a removal can match:
 // most fields are told apart by their length alone.
-uint64_t lengthBit(size_t n) { return uint64_t{1} << (n < 63 ? n : 63); }
+uint64_t lengthBit(size_t n) {
+  return uint64_t{1} << (n < 63 ? n : 63);
+}
 
 uint64_t removableLengths(std::initializer_list<std::string_view> also,
                           const std::vector<std::string>& named) {
@@ -90,7 +99,8 @@ bool isRemoved(std::string_view n, bool keep_upgrade, std::initializer_list<std:
 }
 }  // namespace
 
-void removeHopByHop(HeaderMap& headers, bool keep_upgrade, std::initializer_list<std::string_view> also) {
+void removeHopByHop(HeaderMap& headers, bool keep_upgrade,
+                    std::initializer_list<std::string_view> also) {
   std::vector<std::string> named = connectionNamedFields(headers, keep_upgrade);
   uint64_t lengths = removableLengths(also, named);
   std::erase_if(headers.fields(), [&](const Header& h) {
@@ -159,7 +169,6 @@ void appendRequestLineAndHost(const base::RequestHead& head, std::string& out) {
   out.append(" HTTP/1.1\r\n"sv);
   appendField(out, "host", head.host);
 }
-
 
 // The fields of `headers` except those named `skip`: one growth of `out`, then copies.
 void appendFields(std::string& out, const HeaderMap& headers, std::string_view skip) {
@@ -276,9 +285,9 @@ void applyProxiedResponseEdits(HeaderMap& headers, const ProxiedFields& add, boo
 }
 
 void applyProxiedRequestEdits(HeaderMap& headers, const ProxiedRequestFields& add) {
-  removeHopByHop(headers, add.upgrade,
-                 {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv,
-                  add.client_subject_name});
+  removeHopByHop(
+      headers, add.upgrade,
+      {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv, add.client_subject_name});
   headers.appendToList("x-forwarded-for", add.forwarded_for);
   headers.add("x-forwarded-proto", std::string(add.forwarded_proto));
   if (!add.client_subject.empty()) {
@@ -295,7 +304,8 @@ void appendProxiedResponseHead(const base::ResponseHead& head, const ProxiedFiel
                                std::string& out) {
   appendStatusLine(head, out);
   ListItem via[1] = {{"via"sv, add.via}};
-  bool has_date = appendEditedFields(head.headers, false, {"x-request-id"sv}, {}, via, "date"sv, out);
+  bool has_date =
+      appendEditedFields(head.headers, false, {"x-request-id"sv}, {}, via, "date"sv, out);
   if (!via[0].present) appendField(out, "via", add.via);
   appendField(out, "x-request-id", add.request_id);
   if (!has_date && !add.date.empty()) appendField(out, "date", add.date);
@@ -309,10 +319,10 @@ void appendProxiedRequestHead(const base::RequestHead& head, const ProxiedReques
                               BodyFraming framing, uint64_t length, std::string& out) {
   appendRequestLineAndHost(head, out);
   ListItem lists[2] = {{"x-forwarded-for"sv, add.forwarded_for}, {"via"sv, add.via}};
-  appendEditedFields(head.headers, add.upgrade,
-                     {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv,
-                      add.client_subject_name},
-                     "host"sv, lists, {}, out);
+  appendEditedFields(
+      head.headers, add.upgrade,
+      {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv, add.client_subject_name},
+      "host"sv, lists, {}, out);
   if (!lists[0].present) appendField(out, "x-forwarded-for", add.forwarded_for);
   appendField(out, "x-forwarded-proto", add.forwarded_proto);
   if (!add.client_subject.empty()) appendField(out, add.client_subject_name, add.client_subject);

@@ -39,7 +39,7 @@ void appendResponseHead(const base::ResponseHead& head, BodyFraming framing, uin
 // What a proxied response gets from sluice (operations.md): its hop on Via, the request id, a
 // Date when the upstream sent none, and Content-Length kept as is (a HEAD or 304 answer) when set.
 struct ProxiedFields {
-  std::string_view via;             // e.g. "1.1 sluice"
+  std::string_view via;  // e.g. "1.1 sluice"
   std::string_view request_id;
   std::string_view date;            // used when the head has no Date; empty: none
   std::string_view content_length;  // empty: none

@@ -22,10 +22,12 @@ struct ByteClass {
   bool operator()(char c) const { return member[static_cast<unsigned char>(c)]; }
 };
 
-constexpr ByteClass isTchar("!#$%&'*+-.^_`|~");          // RFC 9110 §5.6.2
-constexpr ByteClass isRegNameChar("-._~%!$&'()*+;=");     // RFC 3986 reg-name, less ","
+constexpr ByteClass isTchar("!#$%&'*+-.^_`|~");        // RFC 9110 §5.6.2
+constexpr ByteClass isRegNameChar("-._~%!$&'()*+;=");  // RFC 3986 reg-name, less ","
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -76,8 +78,8 @@ void fixRequestLine(std::string_view line, RequestLineFix& fix) {
   if (!version.empty() && version.back() == '\r') version.remove_suffix(1);
   bool unknown = !llhttpKnowsMethod(method) && std::all_of(method.begin(), method.end(), isTchar);
   // "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3); llhttp reads 0.9, 1.0, 1.1 and 2.0 itself.
-  bool well_formed = version.size() == 8 && version.substr(0, 5) == "HTTP/" && isDigit(version[5]) &&
-                     version[6] == '.' && isDigit(version[7]);
+  bool well_formed = version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
+                     isDigit(version[5]) && version[6] == '.' && isDigit(version[7]);
   char major = well_formed ? version[5] : '1';
   char minor = well_formed ? version[7] : '1';
   bool newer_minor = major == '1' && minor > '1';

@@ -21,9 +21,12 @@ class ConnectionList {
     ++size_;
   }
   void erase(Node* n) {
-    if (n->prev != nullptr) n->prev->next = n->next;
-    else if (head_ == n) head_ = n->next;
-    else return;  // not linked
+    if (n->prev != nullptr)
+      n->prev->next = n->next;
+    else if (head_ == n)
+      head_ = n->next;
+    else
+      return;  // not linked
     if (n->next != nullptr) n->next->prev = n->prev;
     n->prev = n->next = nullptr;
     --size_;
@@ -74,8 +77,10 @@ class ConnectionQueue {
     link.queue = this;
     link.prev = tail_;
     link.next = nullptr;
-    if (tail_ != nullptr) tail_->next = &link;
-    else head_ = &link;
+    if (tail_ != nullptr)
+      tail_->next = &link;
+    else
+      head_ = &link;
     tail_ = &link;
     ++size_;
   }
@@ -89,10 +94,14 @@ class ConnectionQueue {
 
  private:
   void remove(Link& link) {
-    if (link.prev != nullptr) link.prev->next = link.next;
-    else head_ = link.next;
-    if (link.next != nullptr) link.next->prev = link.prev;
-    else tail_ = link.prev;
+    if (link.prev != nullptr)
+      link.prev->next = link.next;
+    else
+      head_ = link.next;
+    if (link.next != nullptr)
+      link.next->prev = link.prev;
+    else
+      tail_ = link.prev;
     link.prev = link.next = nullptr;
     link.queue = nullptr;
     --size_;

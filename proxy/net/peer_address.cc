@@ -25,8 +25,8 @@ std::string formatIp4(const unsigned char* a) {
 
 std::string formatPeerIp(const sockaddr* sa) {
   if (sa->sa_family == AF_INET) {
-    return formatIp4(
-        reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr));
+    return formatIp4(reinterpret_cast<const unsigned char*>(
+        &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr));
   }
   if (sa->sa_family != AF_INET6) return "";
   auto* v6 = reinterpret_cast<const sockaddr_in6*>(sa);

@@ -21,7 +21,11 @@ inline constexpr size_t kHighWatermark = 256 * 1024;
 // destination has bytes queued in sluice, i.e. while the kernel's socket buffer is full, and
 // reads again once that queue is empty. So a peer that stops reading holds at most one read
 // (kReadBufferSize) in sluice's memory; the socket buffer keeps the pipe full meanwhile.
-inline bool relayShouldPause(size_t destination_queued) { return destination_queued > 0; }
-inline bool relayMayResume(size_t destination_queued) { return destination_queued == 0; }
+inline bool relayShouldPause(size_t destination_queued) {
+  return destination_queued > 0;
+}
+inline bool relayMayResume(size_t destination_queued) {
+  return destination_queued == 0;
+}
 
 }  // namespace sluice::proxy

@@ -10,10 +10,10 @@
 #include <ctime>
 
 #include "config/loader.h"
+#include "proxy/admin/status_page.h"
 #include "proxy/net/listen_socket.h"
 #include "proxy/runtime/log.h"
 #include "proxy/upstream/resolver.h"
-#include "proxy/admin/status_page.h"
 
 namespace sluice::proxy {
 
@@ -130,9 +130,9 @@ int Server::run() {
   std::string error;
   state_.beginGeneration();
   bool resource_error = false;
-  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_, error,
-                            &resource_error, &upstream_states_,
-                            static_cast<int64_t>(uv_now(&loop_)));
+  snapshot_ =
+      buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_, error,
+                    &resource_error, &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
   if (!snapshot_) {
     logError(error);
     return resource_error ? 2 : 1;  // operations.md: an unreadable certificate cannot start
@@ -157,7 +157,8 @@ int Server::run() {
   inherited_.warnUnused();
   if (c.admin.address) {
     admin_ = std::make_unique<AdminServer>(
-        &loop_, [this](const AdminRequest& req, AdminResponder r) { handleAdmin(req, std::move(r)); });
+        &loop_,
+        [this](const AdminRequest& req, AdminResponder r) { handleAdmin(req, std::move(r)); });
     int r = admin_->listen(c.admin.address->host, c.admin.address->port);
     if (r != 0) {
       logError("admin: cannot listen on " + c.admin.address->text() + ": " + uv_strerror(r));
@@ -210,7 +211,8 @@ void Server::onSignal(int signum) {
         w->post([](Worker& wk) { wk.reopenAccessLog(); });
       }
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -254,51 +256,52 @@ void Server::reload(ReloadDone done) {
     return;
   }
   config::ConfigPtr cfg = loaded.config;
-  resolveTargets(&loop_, *cfg, resolved_, [this, cfg, finish](std::vector<ResolvedTarget> r, std::string err) {
-    if (!err.empty()) {
-      finish(false, errorLines(err));
-      return;
-    }
-    std::string error;
-    state_.beginGeneration();
-    bool resource_error = false;
-    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error,
-                                     &resource_error, &upstream_states_,
-                                     static_cast<int64_t>(uv_now(&loop_)));
-    if (!next) {
-      finish(false, errorLines(error));
-      return;
-    }
-    if (cfg->workers != workers_.size()) {
-      logWarn("workers: " + std::to_string(cfg->workers) + " takes effect at the next restart");
-    }
-    std::vector<std::vector<ListenerSocket>> added(workers_.size());
-    std::map<std::string, std::string> bound;
-    for (const config::Listener& l : cfg->listeners) {
-      std::string key = l.address.text();
-      bound[key] = l.name;
-      if (bound_.count(key)) continue;
-      std::vector<ListenerSocket> per_worker;
-      if (!bindListener(l, per_worker, error)) {
-        for (auto& v : added)
-          for (auto& s : v) ::close(s.fd);
-        finish(false, errorLines(error));
-        return;
-      }
-      for (size_t i = 0; i < per_worker.size(); ++i) added[i].push_back(per_worker[i]);
-    }
-    bound_ = std::move(bound);
-    resolved_ = std::move(r);
-    version_ = next->version;
-    snapshot_ = next;
-    metrics_.declareUpstreams(*next->config);
-    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
-    health_->apply(next);
-    forgetRemovedUpstreams();
-    scheduleResolve();
-    state_.dropUnused();
-    finish(true, {});
-  });
+  resolveTargets(
+      &loop_, *cfg, resolved_, [this, cfg, finish](std::vector<ResolvedTarget> r, std::string err) {
+        if (!err.empty()) {
+          finish(false, errorLines(err));
+          return;
+        }
+        std::string error;
+        state_.beginGeneration();
+        bool resource_error = false;
+        SnapshotPtr next =
+            buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, &resource_error,
+                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
+        if (!next) {
+          finish(false, errorLines(error));
+          return;
+        }
+        if (cfg->workers != workers_.size()) {
+          logWarn("workers: " + std::to_string(cfg->workers) + " takes effect at the next restart");
+        }
+        std::vector<std::vector<ListenerSocket>> added(workers_.size());
+        std::map<std::string, std::string> bound;
+        for (const config::Listener& l : cfg->listeners) {
+          std::string key = l.address.text();
+          bound[key] = l.name;
+          if (bound_.count(key)) continue;
+          std::vector<ListenerSocket> per_worker;
+          if (!bindListener(l, per_worker, error)) {
+            for (auto& v : added)
+              for (auto& s : v) ::close(s.fd);
+            finish(false, errorLines(error));
+            return;
+          }
+          for (size_t i = 0; i < per_worker.size(); ++i) added[i].push_back(per_worker[i]);
+        }
+        bound_ = std::move(bound);
+        resolved_ = std::move(r);
+        version_ = next->version;
+        snapshot_ = next;
+        metrics_.declareUpstreams(*next->config);
+        for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
+        health_->apply(next);
+        forgetRemovedUpstreams();
+        scheduleResolve();
+        state_.dropUnused();
+        finish(true, {});
+      });
 }
 
 void Server::gracefulStop() {
@@ -310,7 +313,8 @@ void Server::gracefulStop() {
           std::to_string(snapshot_->config->limits.drain_timeout.count()) +
           "ms for in-flight requests");
   for (auto& w : workers_) w->drain();
-  drain_deadline_ = uv_now(&loop_) + static_cast<uint64_t>(snapshot_->config->limits.drain_timeout.count());
+  drain_deadline_ =
+      uv_now(&loop_) + static_cast<uint64_t>(snapshot_->config->limits.drain_timeout.count());
   if (!drain_timer_.start(50, 50)) finishStop();  // logged; no drain without the timer
 }
 
@@ -377,34 +381,38 @@ void Server::scheduleResolve() {
 void Server::reResolve() {
   if (stopping_ || reloading_) return;
   config::ConfigPtr cfg = snapshot_->config;
-  resolveTargets(&loop_, *cfg, resolved_, [this, cfg](std::vector<ResolvedTarget> r, std::string err) {
-    if (!err.empty() || cfg != snapshot_->config || stopping_) return;
-    auto same = [](const ResolvedTarget& a, const ResolvedTarget& b) {
-      return a.addr_len == b.addr_len && std::memcmp(&a.addr, &b.addr, a.addr_len) == 0;
-    };
-    bool changed = r.size() != resolved_.size();
-    for (const ResolvedTarget& t : r) {
-      bool found = false;
-      for (const ResolvedTarget& o : resolved_) found = found || (o.address == t.address && same(o, t));
-      changed = changed || !found;
-    }
-    if (!changed) return;
-    std::string error;
-    state_.beginGeneration();
-    SnapshotPtr next = buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, nullptr,
-                                     &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
-    if (!next) {
-      logWarn("re-resolution: " + error);
-      return;
-    }
-    resolved_ = std::move(r);
-    version_ = next->version;
-    snapshot_ = next;
-    for (auto& w : workers_) w->reload(next, {});
-    health_->apply(next);
-    state_.dropUnused();
-    logInfo("upstream addresses changed after re-resolution: version " + std::to_string(version_));
-  });
+  resolveTargets(
+      &loop_, *cfg, resolved_, [this, cfg](std::vector<ResolvedTarget> r, std::string err) {
+        if (!err.empty() || cfg != snapshot_->config || stopping_) return;
+        auto same = [](const ResolvedTarget& a, const ResolvedTarget& b) {
+          return a.addr_len == b.addr_len && std::memcmp(&a.addr, &b.addr, a.addr_len) == 0;
+        };
+        bool changed = r.size() != resolved_.size();
+        for (const ResolvedTarget& t : r) {
+          bool found = false;
+          for (const ResolvedTarget& o : resolved_)
+            found = found || (o.address == t.address && same(o, t));
+          changed = changed || !found;
+        }
+        if (!changed) return;
+        std::string error;
+        state_.beginGeneration();
+        SnapshotPtr next =
+            buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, nullptr,
+                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
+        if (!next) {
+          logWarn("re-resolution: " + error);
+          return;
+        }
+        resolved_ = std::move(r);
+        version_ = next->version;
+        snapshot_ = next;
+        for (auto& w : workers_) w->reload(next, {});
+        health_->apply(next);
+        state_.dropUnused();
+        logInfo("upstream addresses changed after re-resolution: version " +
+                std::to_string(version_));
+      });
 }
 
 void Server::forgetRemovedUpstreams() {

@@ -13,13 +13,13 @@
 
 #include "config/loader.h"
 #include "proxy/admin/admin_server.h"
-#include "proxy/upstream/health_checker.h"
-#include "proxy/upstream/upstream_states.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/status_page.h"
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/systemd.h"
 #include "proxy/runtime/worker.h"
+#include "proxy/upstream/health_checker.h"
+#include "proxy/upstream/upstream_states.h"
 
 namespace sluice::proxy {
 
@@ -57,7 +57,7 @@ class Server {
   uv_loop_t loop_;
   Metrics metrics_;
   SharedState shared_;
-  base::StateStore state_;  // filter state that survives reloads
+  base::StateStore state_;          // filter state that survives reloads
   UpstreamStates upstream_states_;  // target health, load and breakers; survive reloads
   std::unique_ptr<HealthChecker> health_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -73,8 +73,8 @@ class Server {
   bool ready_ = false;
   Signal signals_[5];
   Timer drain_timer_;
-  Timer resolve_timer_;                 // upstreams[].resolve_every
-  systemd::Notifier notifier_;          // sd_notify READY/RELOADING/STOPPING, watchdog
+  Timer resolve_timer_;                  // upstreams[].resolve_every
+  systemd::Notifier notifier_;           // sd_notify READY/RELOADING/STOPPING, watchdog
   systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
   StatusPage status_page_;               // GET /status, with recent error rates
   uint64_t drain_deadline_ = 0;

@@ -1,18 +1,18 @@
 #include "proxy/runtime/snapshot.h"
 
-#include "filters/registry.h"
+#include <ctime>
+
 #include "balancer/hash.h"
+#include "filters/registry.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/upstream/upstream_states.h"
-
-#include <ctime>
 
 namespace sluice::proxy {
 
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
-                          uint64_t version, base::MetricsRegistry& metrics,
-                          base::StateStore& state, std::string& error,
-                          bool* resource_error, UpstreamStates* states, int64_t now_ms) {
+                          uint64_t version, base::MetricsRegistry& metrics, base::StateStore& state,
+                          std::string& error, bool* resource_error, UpstreamStates* states,
+                          int64_t now_ms) {
   auto snap = std::make_shared<Snapshot>(std::move(config));
   const config::Config& c = *snap->config;
   snap->version = version;
@@ -36,14 +36,14 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
       target.host = t.parsed.host;
       rt.targets.push_back(target);
     }
-    rt.state = states != nullptr ? states->upstream(u.name)
-                                 : std::make_shared<balancer::UpstreamState>();
+    rt.state =
+        states != nullptr ? states->upstream(u.name) : std::make_shared<balancer::UpstreamState>();
     for (const ResolvedTarget& t : rt.targets) {
-      auto ts = states != nullptr
-                    ? states->target(u.name, t.address, now_ms)
-                    : std::make_shared<balancer::TargetState>(rt.state,
-                                                              balancer::TargetState::kReadyLongAgo);
-      rt.configured.push_back(balancer::TargetWeight{t.weight, ts.get(), balancer::hashKey(t.address)});
+      auto ts = states != nullptr ? states->target(u.name, t.address, now_ms)
+                                  : std::make_shared<balancer::TargetState>(
+                                        rt.state, balancer::TargetState::kReadyLongAgo);
+      rt.configured.push_back(
+          balancer::TargetWeight{t.weight, ts.get(), balancer::hashKey(t.address)});
       rt.target_states.push_back(std::move(ts));
     }
     if (u.tls) {
@@ -102,7 +102,8 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
 
 namespace sluice::proxy {
 
-std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address) {
+std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot,
+                                              const std::string& address) {
   const auto& ls = snapshot.config->listeners;
   for (size_t i = 0; i < ls.size() && i < snapshot.listener_tls.size(); ++i) {
     if (ls[i].address.text() == address) return snapshot.listener_tls[i];

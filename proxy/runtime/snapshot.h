@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
-#include "filters/chain.h"
-#include "filters/base/metrics_registry.h"
-#include "filters/base/state_store.h"
 #include "balancer/balancer.h"
 #include "balancer/target_state.h"
+#include "config/config.h"
+#include "filters/base/metrics_registry.h"
+#include "filters/base/state_store.h"
+#include "filters/chain.h"
 #include "proxy/stream/router.h"
 
 namespace sluice::proxy {
@@ -70,9 +70,8 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 // `resolved` (address text -> sockaddr, see resolver.h). Returns null with `error` on failure.
 // `metrics` and `state` are handed to the filter builders. Certificates and keys are read here:
 // when one cannot be used, `resource_error` is set besides `error` (exit code 2 at start).
-SnapshotPtr buildSnapshot(config::ConfigPtr config,
-                          const std::vector<ResolvedTarget>& resolved, uint64_t version,
-                          base::MetricsRegistry& metrics, base::StateStore& state,
+SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
+                          uint64_t version, base::MetricsRegistry& metrics, base::StateStore& state,
                           std::string& error, bool* resource_error = nullptr,
                           UpstreamStates* states = nullptr, int64_t now_ms = 0);
 

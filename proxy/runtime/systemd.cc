@@ -154,8 +154,8 @@ int InheritedSockets::find(const std::string& name, const config::Address& addre
 void InheritedSockets::warnUnused() const {
   for (const Entry& e : sockets_) {
     if (!e.used) {
-      logWarn("socket activation: inherited socket \"" + e.name + "\" (fd " +
-              std::to_string(e.fd) + ") matches no listener by name or address; it is not served");
+      logWarn("socket activation: inherited socket \"" + e.name + "\" (fd " + std::to_string(e.fd) +
+              ") matches no listener by name or address; it is not served");
     }
   }
 }

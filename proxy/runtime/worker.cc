@@ -28,9 +28,7 @@ Worker::Worker(int index, Metrics& metrics, SharedState& shared)
   prepare_.init(&loop_, "worker prepare", [this] { onPrepare(); });
   sweep_.init(&loop_, "worker sweep timer", [this] { onSweep(); });
   ctx_ = std::make_unique<WorkerContext>(&loop_, index, metrics, shared);
-  ctx_->post = [this](std::function<void()> fn) {
-    post([fn = std::move(fn)](Worker&) { fn(); });
-  };
+  ctx_->post = [this](std::function<void()> fn) { post([fn = std::move(fn)](Worker&) { fn(); }); };
 }
 
 Worker::~Worker() {
@@ -159,7 +157,8 @@ void Worker::onAcceptable(uv_poll_t* poll, int status, int) {
     return;  // EAGAIN, ECONNABORTED and the like: nothing to do
   }
   l->starved = false;
-  ClientConnection::adopt(*l->worker->ctx_, fd, reinterpret_cast<const sockaddr*>(&peer), l->series);
+  ClientConnection::adopt(*l->worker->ctx_, fd, reinterpret_cast<const sockaddr*>(&peer),
+                          l->series);
 }
 
 void Worker::applyAccessLog() {

@@ -34,7 +34,8 @@ class Worker {
   void start(SnapshotPtr snapshot, std::vector<ListenerSocket> listeners);
   // Runs `fn` on the worker's thread, soon. Thread-safe.
   void post(std::function<void(Worker&)> fn);
-  // Adopts a new snapshot: opens `added` listeners, closes those whose address is gone. Thread-safe.
+  // Adopts a new snapshot: opens `added` listeners, closes those whose address is gone.
+  // Thread-safe.
   void reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added);
   // Stops accepting and lets connections finish. Thread-safe.
   void drain();

@@ -3,14 +3,14 @@
 #include <ctime>
 #include <random>
 
-#include "balancer/registry.h"
 #include "balancer/effective_weights.h"
+#include "balancer/registry.h"
 #include "proxy/upstream/upstream_acquire.h"
 
 namespace sluice::proxy {
 
 namespace {
-constexpr const char* kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",   "DELETE",
+constexpr const char* kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
                                     "OPTIONS", "PATCH", "TRACE", "CONNECT"};
 
 uint32_t methodIndex(std::string_view m) {

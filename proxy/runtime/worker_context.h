@@ -17,11 +17,11 @@
 
 #include "balancer/balancer.h"
 #include "balancer/effective_weights.h"
-#include "proxy/stream/access_log.h"
-#include "proxy/net/connection_list.h"
 #include "proxy/admin/metrics.h"
+#include "proxy/net/connection_list.h"
 #include "proxy/runtime/snapshot.h"
 #include "proxy/runtime/worker_services.h"
+#include "proxy/stream/access_log.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace sluice::proxy {

@@ -35,8 +35,8 @@ struct AccessRecord {
   // Why the exchange ended before its response was complete (client_closed,
   // client_send_timeout, upstream_reset, upstream_timeout); absent when it was complete.
   std::optional<std::string_view> termination;
-  std::string_view referer;                    // combined format only ("" prints as "-")
-  std::string_view user_agent;                 // combined format only
+  std::string_view referer;     // combined format only ("" prints as "-")
+  std::string_view user_agent;  // combined format only
 };
 
 // Appends one JSON object and '\n', keys in the order of operations.md. Every string is escaped

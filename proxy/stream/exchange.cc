@@ -3,10 +3,10 @@
 #include <charconv>
 #include <vector>
 
-#include "proxy/upstream/background_fetch.h"
-#include "proxy/stream/local_reply.h"
 #include "proxy/net/read_buffer.h"
+#include "proxy/stream/local_reply.h"
 #include "proxy/tls/tls_context.h"
+#include "proxy/upstream/background_fetch.h"
 
 namespace sluice::proxy {
 
@@ -144,16 +144,13 @@ void Exchange::continueRequest() {
 }
 
 void Exchange::continueRequestAfter(std::chrono::milliseconds delay) {
-  if (!delay_timer_ && !delay_timer_.init(ctx_.loop, "request delay", [this] { continueRequest(); })) {
+  if (!delay_timer_ &&
+      !delay_timer_.init(ctx_.loop, "request delay", [this] { continueRequest(); })) {
     continueRequest();  // logged; going on at once beats holding the request forever
     return;
   }
   if (!delay_timer_.start(static_cast<uint64_t>(delay.count()))) continueRequest();
 }
-
-
-
-
 
 void Exchange::onRequestBody(const char* data, size_t len) {
   if (response_done_ || finished_) return;  // answered already: the rest is discarded
@@ -261,9 +258,10 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
   std::string length_text;
   if (const std::string* cl = head.headers.get("content-length")) length_text = *cl;
   uint64_t length = 0;
-  bool has_length = !length_text.empty() &&
-                    std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
-                        std::errc();
+  bool has_length =
+      !length_text.empty() &&
+      std::from_chars(length_text.data(), length_text.data() + length_text.size(), length).ec ==
+          std::errc();
   bool no_body = head_only_ || head.status == 204 || head.status == 304;
   ResponseHeadInfo info;
   info.bodiless = no_body;
@@ -332,8 +330,6 @@ void Exchange::onResponseComplete() {
   if (!request_done_) keep_alive_ = false;  // the rest of the client's body is not read
   finish();
 }
-
-
 
 void Exchange::onTunnelData(const char* data, size_t len) {
   if (len == 0) {  // the upstream closed its side; the connection closes itself

@@ -115,12 +115,12 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   std::string_view log_cache_;      // access-log fields set by filters
   std::string_view log_ratelimit_;  // false once destroyed; read by wakers on this thread
 
-  std::string pending_body_;    // body bytes gathered before the request is dispatched
+  std::string pending_body_;           // body bytes gathered before the request is dispatched
   base::HeaderMap request_trailers_;   // until the request is dispatched
   base::HeaderMap response_trailers_;  // sent after what the body filters still hold
-  bool request_done_ = false;   // the client's request has been read completely
-  bool awaiting_body_ = false;   // routed and filtered; the upstream waits for more body
-  bool response_started_ = false;  // the final head went to the client stream
+  bool request_done_ = false;          // the client's request has been read completely
+  bool awaiting_body_ = false;         // routed and filtered; the upstream waits for more body
+  bool response_started_ = false;      // the final head went to the client stream
   bool response_done_ = false;
   bool finished_ = false;
   bool tunnel_ = false;

@@ -1,9 +1,8 @@
 // The answers an Exchange writes itself: local replies (sluice's error format, filters'
 // replies) and what a proxy answers as the final recipient (Max-Forwards: 0).
-#include "proxy/stream/exchange.h"
-
 #include <charconv>
 
+#include "proxy/stream/exchange.h"
 #include "proxy/stream/local_reply.h"
 
 namespace sluice::proxy {
@@ -36,7 +35,8 @@ bool Exchange::applyMaxForwards() {
                        std::to_string(head_.version_minor) + "\r\n";
     // RFC 9110 §9.3.8: the message as received, before sluice added its fields.
     for (const base::Header& h : received_fields_) {
-      if (h.name == "authorization" || h.name == "cookie" || h.name == "proxy-authorization") continue;
+      if (h.name == "authorization" || h.name == "cookie" || h.name == "proxy-authorization")
+        continue;
       echo += h.name + ": " + h.value + "\r\n";
     }
     extra.add("content-type", "message/http");

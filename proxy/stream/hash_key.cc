@@ -6,7 +6,8 @@ std::string_view cookieValue(std::string_view cookies, std::string_view name) {
   size_t pos = 0;
   while (pos < cookies.size()) {
     size_t end = cookies.find(';', pos);
-    std::string_view pair = cookies.substr(pos, end == std::string_view::npos ? cookies.npos : end - pos);
+    std::string_view pair =
+        cookies.substr(pos, end == std::string_view::npos ? cookies.npos : end - pos);
     while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
     size_t eq = pair.find('=');
     if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
@@ -20,7 +21,8 @@ std::string_view queryValue(std::string_view query, std::string_view name) {
   size_t pos = 0;
   while (pos < query.size()) {
     size_t end = query.find('&', pos);
-    std::string_view pair = query.substr(pos, end == std::string_view::npos ? query.npos : end - pos);
+    std::string_view pair =
+        query.substr(pos, end == std::string_view::npos ? query.npos : end - pos);
     size_t eq = pair.find('=');
     std::string_view key = pair.substr(0, eq);
     if (key == name) return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);

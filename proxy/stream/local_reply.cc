@@ -14,7 +14,8 @@ double qualityOf(std::string_view accept, std::string_view type) {
   size_t pos = 0;
   while (pos < accept.size()) {
     size_t comma = accept.find(',', pos);
-    std::string_view item = accept.substr(pos, comma == std::string_view::npos ? accept.npos : comma - pos);
+    std::string_view item =
+        accept.substr(pos, comma == std::string_view::npos ? accept.npos : comma - pos);
     pos = comma == std::string_view::npos ? accept.size() : comma + 1;
     size_t semi = item.find(';');
     std::string_view range = item.substr(0, semi);
@@ -23,11 +24,13 @@ double qualityOf(std::string_view accept, std::string_view type) {
     double q = 1;
     if (semi != std::string_view::npos) {
       size_t qp = item.find("q=", semi);
-      if (qp != std::string_view::npos) q = std::strtod(std::string(item.substr(qp + 2)).c_str(), nullptr);
+      if (qp != std::string_view::npos)
+        q = std::strtod(std::string(item.substr(qp + 2)).c_str(), nullptr);
     }
     bool exact = range == type;
-    bool wild = range == "*/*" || (range.size() > 2 && range.substr(range.size() - 2) == "/*" &&
-                                   type.substr(0, range.size() - 1) == range.substr(0, range.size() - 1));
+    bool wild =
+        range == "*/*" || (range.size() > 2 && range.substr(range.size() - 2) == "/*" &&
+                           type.substr(0, range.size() - 1) == range.substr(0, range.size() - 1));
     if (exact) return q;
     if (wild && q > best) best = q;
   }
@@ -44,7 +47,8 @@ bool prefersJson(std::string_view accept) {
 
 std::string localReplyBody(int status, std::string_view message, std::string_view request_id,
                            bool json) {
-  std::string text = message.empty() ? std::string(base::reasonPhrase(status)) : std::string(message);
+  std::string text =
+      message.empty() ? std::string(base::reasonPhrase(status)) : std::string(message);
   if (json) {
     return "{\"status\":" + std::to_string(status) + ",\"error\":" + config::jsonQuote(text) +
            ",\"request_id\":" + config::jsonQuote(request_id) + "}\n";

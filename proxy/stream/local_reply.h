@@ -12,7 +12,8 @@ namespace sluice::proxy {
 
 // What sluice answers for itself to OPTIONS, and in the Allow of its 405 (every method but
 // CONNECT goes through).
-inline constexpr const char* kAllowedMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH";
+inline constexpr const char* kAllowedMethods =
+    "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH";
 
 // Whether an Accept value prefers application/json over text/plain (q-values honoured).
 bool prefersJson(std::string_view accept);

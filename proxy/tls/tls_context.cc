@@ -33,7 +33,9 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-int versionOf(const std::string& v) { return v == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION; }
+int versionOf(const std::string& v) {
+  return v == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
 
 // Session-ticket keys shared by every worker and every config version of the process, rotated
 // every 12 hours; the previous key still decrypts, so resumption survives a rotation.
@@ -94,7 +96,8 @@ int ticketCallback(SSL*, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_
                    EVP_MAC_CTX* hctx, int enc) {
   TicketKeys::Key k{};
   OSSL_PARAM params[2];
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0);
+  params[0] =
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0);
   params[1] = OSSL_PARAM_construct_end();
   if (enc == 1) {
     if (!TicketKeys::instance().current(k)) return -1;
@@ -139,13 +142,15 @@ bool sessionIdContext(const config::ListenerTls& tls, unsigned char* out, unsign
 
 std::vector<std::string> certificateNames(X509* cert) {
   std::vector<std::string> names;
-  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
       GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
       if (gn->type != GEN_DNS) continue;
       const unsigned char* p = ASN1_STRING_get0_data(gn->d.dNSName);
-      std::string n(reinterpret_cast<const char*>(p), static_cast<size_t>(ASN1_STRING_length(gn->d.dNSName)));
+      std::string n(reinterpret_cast<const char*>(p),
+                    static_cast<size_t>(ASN1_STRING_length(gn->d.dNSName)));
       for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       names.push_back(n);
     }
@@ -176,7 +181,7 @@ TlsServerContext::~TlsServerContext() {
 }
 
 std::shared_ptr<TlsServerContext> TlsServerContext::build(const config::ListenerTls& tls,
-                                                         std::string& error) {
+                                                          std::string& error) {
   auto out = std::shared_ptr<TlsServerContext>(new TlsServerContext());
   for (const std::string& p : tls.alpn) {
     out->alpn_wire_.push_back(static_cast<char>(p.size()));
@@ -194,8 +199,8 @@ std::shared_ptr<TlsServerContext> TlsServerContext::build(const config::Listener
     }
     out->certs_.push_back(Cert{ctx, {}});
     SSL_CTX_set_min_proto_version(ctx, versionOf(tls.min_version));
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_options(
+        ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx, c.cert.c_str()) != 1) {
@@ -279,10 +284,12 @@ int TlsServerContext::onAlpn(SSL*, const unsigned char** out, unsigned char* out
   return SSL_TLSEXT_ERR_OK;
 }
 
-TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
+TlsClientContext::~TlsClientContext() {
+  SSL_CTX_free(ctx_);
+}
 
 std::shared_ptr<TlsClientContext> TlsClientContext::build(const config::UpstreamTls& tls,
-                                                         std::string& error) {
+                                                          std::string& error) {
   auto out = std::shared_ptr<TlsClientContext>(new TlsClientContext());
   out->ctx_ = SSL_CTX_new(TLS_client_method());
   if (out->ctx_ == nullptr) {
@@ -296,9 +303,9 @@ std::shared_ptr<TlsClientContext> TlsClientContext::build(const config::Upstream
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   static std::atomic<uint64_t> next_tag{0};
   out->session_tag_ = "sluice-upstream-" + std::to_string(++next_tag);
-  SSL_CTX_set_session_id_context(
-      ctx, reinterpret_cast<const unsigned char*>(out->session_tag_.data()),
-      static_cast<unsigned>(out->session_tag_.size()));
+  SSL_CTX_set_session_id_context(ctx,
+                                 reinterpret_cast<const unsigned char*>(out->session_tag_.data()),
+                                 static_cast<unsigned>(out->session_tag_.size()));
   static const unsigned char kAlpn[] = "\x08http/1.1";
   SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn - 1);
   if (tls.verify) {
@@ -342,15 +349,18 @@ std::optional<config::CertificateProblem> checkCertificateFiles(const config::Ce
   EVP_PKEY* key = nullptr;
   if (BIO* bio = BIO_new_file(c.key.c_str(), "r")) {
     // No passphrase prompt: an encrypted key is refused, as at start.
-    key = PEM_read_bio_PrivateKey(bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+    key = PEM_read_bio_PrivateKey(
+        bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
     BIO_free(bio);
   }
   if (SSL_CTX_use_certificate_chain_file(ctx, c.cert.c_str()) != 1) {
     problem = {false, "\"" + c.cert + "\" is not a usable PEM certificate chain (" +
-                          certificateErrorReason() + "); point cert: at the certificate chain file"};
+                          certificateErrorReason() +
+                          "); point cert: at the certificate chain file"};
   } else if (key == nullptr) {
     problem = {true, "\"" + c.key + "\" is not a usable PEM private key (" +
-                         certificateErrorReason() + "); point key: at an unencrypted private key file"};
+                         certificateErrorReason() +
+                         "); point key: at an unencrypted private key file"};
   } else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();
     problem = {true, "\"" + c.key + "\" does not match the certificate \"" + c.cert +

@@ -50,7 +50,8 @@ class TlsServerContext {
 class TlsClientContext {
  public:
   ~TlsClientContext();
-  static std::shared_ptr<TlsClientContext> build(const config::UpstreamTls& tls, std::string& error);
+  static std::shared_ptr<TlsClientContext> build(const config::UpstreamTls& tls,
+                                                 std::string& error);
   SSL_CTX* context() const { return ctx_; }
   bool verify() const { return verify_; }
   const std::string& sni() const { return sni_; }

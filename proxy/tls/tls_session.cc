@@ -41,7 +41,8 @@ void TlsSession::noteError(int ssl_error) {
       error_reason_ = "version";
     } else if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
                reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ||
-               reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA || reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+               reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA ||
+               reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
                reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) {
       error_reason_ = "certificate";
     } else if (reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST ||
@@ -124,7 +125,9 @@ void TlsSession::shutdown() {
   if (handshake_done_) SSL_shutdown(ssl_);
 }
 
-bool TlsSession::hasOutput() const { return BIO_ctrl_pending(out_) > 0; }
+bool TlsSession::hasOutput() const {
+  return BIO_ctrl_pending(out_) > 0;
+}
 
 bool TlsSession::drain(const std::function<bool(const char*, size_t)>& write) {
   char* p = nullptr;

@@ -11,10 +11,9 @@ constexpr uint64_t kCheckMs = 200;
 }  // namespace
 
 void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
-                            base::RequestHead head, size_t max_body,
-                            filters::BackgroundDone done) {
-  auto* f = new BackgroundFetch(ctx, std::move(snapshot), upstream_index, std::move(head),
-                                max_body, std::move(done));
+                            base::RequestHead head, size_t max_body, filters::BackgroundDone done) {
+  auto* f = new BackgroundFetch(ctx, std::move(snapshot), upstream_index, std::move(head), max_body,
+                                std::move(done));
   // The first tick of the timer starts the fetch, so `done` never runs inside start().
   if (!f->check_.start(0, kCheckMs)) f->finish(false);  // logged; `done` runs at once then
 }

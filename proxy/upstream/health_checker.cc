@@ -19,7 +19,8 @@ std::string settingsKey(const config::Upstream& u, const ResolvedTarget& t) {
                     std::to_string(h.interval.count()) + "/" + std::to_string(h.timeout.count()) +
                     "/" + std::to_string(h.healthy_threshold) + "/" +
                     std::to_string(h.unhealthy_threshold) + (u.tls ? "/tls" : "");
-  for (const auto& r : h.expect_status) key += "/" + std::to_string(r.lo) + "-" + std::to_string(r.hi);
+  for (const auto& r : h.expect_status)
+    key += "/" + std::to_string(r.lo) + "-" + std::to_string(r.hi);
   return key;
 }
 }  // namespace
@@ -61,8 +62,8 @@ struct HealthChecker::Prober {
     int64_t now = static_cast<int64_t>(uv_now(loop));
     balancer::HealthChange change = state->onHealthCheck(passed, now, cfg);
     if (change == balancer::HealthChange::BecameUnhealthy) {
-      logWarn("upstream " + upstream + ": target " + target.address + " is unhealthy (" +
-              cfg.path + " failed " + std::to_string(cfg.unhealthy_threshold) + " times)");
+      logWarn("upstream " + upstream + ": target " + target.address + " is unhealthy (" + cfg.path +
+              " failed " + std::to_string(cfg.unhealthy_threshold) + " times)");
     } else if (change == balancer::HealthChange::BecameHealthy) {
       logInfo("upstream " + upstream + ": target " + target.address + " is healthy again");
     }
@@ -112,7 +113,8 @@ struct HealthChecker::Prober {
   bool send(Probe* p, const std::string& bytes) {
     std::string out;
     if (p->tls) {
-      uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+      uv_buf_t b =
+          uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
       if (!bytes.empty() && !p->tls->encrypt(&b, 1)) return false;
       p->tls->drain([&](const char* d, size_t n) {
         out.append(d, n);
@@ -135,7 +137,8 @@ struct HealthChecker::Prober {
   }
 
   std::string request() const {
-    std::string host = target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
+    std::string host =
+        target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
     return "GET " + cfg.path + " HTTP/1.1\r\nhost: " + host +
            "\r\nuser-agent: sluice-health-check\r\nconnection: close\r\n\r\n";
   }
@@ -207,10 +210,11 @@ struct HealthChecker::Prober {
             return;
           }
           bool was_done = pr->tls->handshakeDone();
-          auto st = pr->tls->feed(buf->base, static_cast<size_t>(n), [&](const char* d, size_t len) {
-            owner->onPlain(pr, d, len);
-            return !pr->done;
-          });
+          auto st =
+              pr->tls->feed(buf->base, static_cast<size_t>(n), [&](const char* d, size_t len) {
+                owner->onPlain(pr, d, len);
+                return !pr->done;
+              });
           if (pr->done) return;
           if (st == TlsSession::Status::Error) {
             owner->finish(pr, false);
@@ -230,7 +234,9 @@ struct HealthChecker::Prober {
 
 HealthChecker::HealthChecker(uv_loop_t* loop) : loop_(loop) {}
 
-HealthChecker::~HealthChecker() { stop(); }
+HealthChecker::~HealthChecker() {
+  stop();
+}
 
 void HealthChecker::apply(const SnapshotPtr& snapshot) {
   std::map<std::string, Prober*> next;

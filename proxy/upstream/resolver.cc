@@ -108,7 +108,8 @@ void resolveTargets(uv_loop_t* loop, const config::Config& config,
                               &hints);
       if (r2 != 0) {
         batch->pending--;
-        if (batch->error.empty()) batch->error = "cannot resolve " + t.address + ": " + uv_strerror(r2);
+        if (batch->error.empty())
+          batch->error = "cannot resolve " + t.address + ": " + uv_strerror(r2);
         continue;
       }
       lookup.release();

@@ -16,7 +16,8 @@ UpstreamConnection::Timeouts tryTimeouts(const config::Upstream& uc) {
   return t;
 }
 
-const std::string& upstreamServerName(const UpstreamRuntime& upstream, const ResolvedTarget& target) {
+const std::string& upstreamServerName(const UpstreamRuntime& upstream,
+                                      const ResolvedTarget& target) {
   const TlsClientContext* tls = upstream.tls.get();
   return tls != nullptr && !tls->sni().empty() ? tls->sni() : target.host;
 }

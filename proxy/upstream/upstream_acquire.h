@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "proxy/runtime/snapshot.h"
-#include "proxy/upstream/upstream_connection.h"
 #include "proxy/runtime/worker_context.h"
+#include "proxy/upstream/upstream_connection.h"
 
 namespace sluice::proxy {
 
@@ -16,7 +16,8 @@ namespace sluice::proxy {
 UpstreamConnection::Timeouts tryTimeouts(const config::Upstream& upstream);
 
 // The TLS server name (SNI, verified name) for `target`: the upstream's `sni`, else the host.
-const std::string& upstreamServerName(const UpstreamRuntime& upstream, const ResolvedTarget& target);
+const std::string& upstreamServerName(const UpstreamRuntime& upstream,
+                                      const ResolvedTarget& target);
 
 // The pool keys of every target of `snapshot`: idle connections under other keys belong to
 // upstreams or TLS settings a reload removed.

@@ -84,9 +84,9 @@ void UpstreamAttempt::judge(TryVerdict verdict, int64_t now_ms) {
   }
   // Without a passive_health section, only a connect failure counts, and only where nothing
   // else watches the targets (active checks take a dead one out and bring it back at once).
-  const bool default_ejection = verdict == TryVerdict::ConnectFailure && !uc.health_check &&
-                                upstream_->targets.size() > 1;
-  const config::PassiveHealth* passive = uc.passive_health ? &*uc.passive_health
+  const bool default_ejection =
+      verdict == TryVerdict::ConnectFailure && !uc.health_check && upstream_->targets.size() > 1;
+  const config::PassiveHealth* passive = uc.passive_health  ? &*uc.passive_health
                                          : default_ejection ? &kConnectFailureEjection
                                                             : nullptr;
   if (passive == nullptr) return;

@@ -39,8 +39,7 @@ class UpstreamAttempt {
   // is open. On success the target's active count is raised. On refusal the attempt is empty
   // and `refusal` says why.
   static UpstreamAttempt begin(WorkerContext& ctx, const Snapshot& snapshot, size_t index,
-                               uint64_t hash, uint64_t excluded, int64_t now_ms,
-                               Refusal& refusal);
+                               uint64_t hash, uint64_t excluded, int64_t now_ms, Refusal& refusal);
 
   explicit operator bool() const { return state_ != nullptr; }
   int targetIndex() const { return index_; }

@@ -15,17 +15,24 @@ namespace sluice::proxy {
 
 const char* upstreamErrorName(UpstreamError e) {
   switch (e) {
-    case UpstreamError::ConnectFailed: return "connect_failure";
-    case UpstreamError::ConnectTimeout: return "connect_timeout";
-    case UpstreamError::ResponseTimeout: return "response_timeout";
-    case UpstreamError::Reset: return "reset";
-    case UpstreamError::BadResponse: return "bad_response";
+    case UpstreamError::ConnectFailed:
+      return "connect_failure";
+    case UpstreamError::ConnectTimeout:
+      return "connect_timeout";
+    case UpstreamError::ResponseTimeout:
+      return "response_timeout";
+    case UpstreamError::Reset:
+      return "reset";
+    case UpstreamError::BadResponse:
+      return "bad_response";
   }
   return "unknown";
 }
 
 namespace {
-UpstreamConnection* self(llhttp_t* p) { return static_cast<UpstreamConnection*>(p->data); }
+UpstreamConnection* self(llhttp_t* p) {
+  return static_cast<UpstreamConnection*>(p->data);
+}
 }  // namespace
 
 const llhttp_settings_t* UpstreamConnection::settings() {
@@ -51,7 +58,9 @@ UpstreamConnection::UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std:
   parser_.data = this;
 }
 
-UpstreamConnection::~UpstreamConnection() { pool_->untrack(this); }
+UpstreamConnection::~UpstreamConnection() {
+  pool_->untrack(this);
+}
 
 UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* pool,
                                                 const ResolvedTarget& target,
@@ -99,8 +108,8 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
   // Before the connect libuv only records the option, applied to the socket it creates.
   uvCheck(uv_tcp_nodelay(&c->tcp_, 1), "upstream: uv_tcp_nodelay");
   c->connect_req_.data = c;
-  int r = uv_tcp_connect(&c->connect_req_, &c->tcp_, reinterpret_cast<const sockaddr*>(&target.addr),
-                         onConnect);
+  int r = uv_tcp_connect(&c->connect_req_, &c->tcp_,
+                         reinterpret_cast<const sockaddr*>(&target.addr), onConnect);
   if (r != 0) {  // the caller treats null as a connect failure; the handler is not called
     c->handler_ = nullptr;
     c->close();
@@ -258,7 +267,8 @@ void UpstreamConnection::startTunnel() {
 void UpstreamConnection::shutdownWrite() {
   if (state_ == State::Closed) return;
   shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t*, int) {}) != 0) {
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
+                  [](uv_shutdown_t*, int) {}) != 0) {
     close();
   }
 }
@@ -284,7 +294,9 @@ void UpstreamConnection::startTimer(std::chrono::milliseconds ms) {
 void UpstreamConnection::checkDeadline(uint64_t now_ms) {
   if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
   switch (state_) {
-    case State::Connecting: fail(UpstreamError::ConnectTimeout); break;
+    case State::Connecting:
+      fail(UpstreamError::ConnectTimeout);
+      break;
     case State::Active: {
       // Reads only note their time: the deadline moves on from the last read.
       uint64_t limit = static_cast<uint64_t>(timeouts_.response.count());
@@ -305,7 +317,9 @@ void UpstreamConnection::checkDeadline(uint64_t now_ms) {
       pool_->forget(this);
       close();
       break;
-    default: deadline_ms_ = 0; break;
+    default:
+      deadline_ms_ = 0;
+      break;
   }
 }
 
@@ -361,8 +375,10 @@ void UpstreamConnection::onData(const char* data, size_t len) {
     case State::Tunnel:
       if (handler_ != nullptr) handler_->onUpstreamTunnelData(data, len);
       return;
-    case State::Active: break;
-    default: return;
+    case State::Active:
+      break;
+    default:
+      return;
   }
   response_started_ = true;
   last_read_ = uv_now(loop_);  // the running timer re-arms itself from here (see onTimer)
@@ -405,8 +421,10 @@ void UpstreamConnection::onEof() {
       if (handler_ != nullptr) handler_->onUpstreamTunnelData(nullptr, 0);
       close();
       return;
-    case State::Active: break;
-    default: return;
+    case State::Active:
+      break;
+    default:
+      return;
   }
   if (response_started_ && llhttp_message_needs_eof(&parser_)) {
     llhttp_errno_t err = llhttp_finish(&parser_);

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "filters/base/http_message.h"
-#include "proxy/runtime/snapshot.h"
 #include "proxy/net/connection_list.h"
 #include "proxy/net/tcp_write.h"
+#include "proxy/runtime/snapshot.h"
 #include "proxy/upstream/upstream_handler.h"
 #include "proxy/upstream/upstream_stream.h"
 
@@ -44,8 +44,9 @@ class UpstreamConnection final : public ConnectionList::Node,
   // Null when the connect could not even start (the handler is not called then).
   // With `tls`, the connection speaks TLS to the target (SNI and verified name `server_name`)
   // and reports onUpstreamConnected only after the handshake.
-  static UpstreamConnection* connect(uv_loop_t* loop, UpstreamPool* pool, const ResolvedTarget& target,
-                                     const Timeouts& timeouts, UpstreamHandler* handler,
+  static UpstreamConnection* connect(uv_loop_t* loop, UpstreamPool* pool,
+                                     const ResolvedTarget& target, const Timeouts& timeouts,
+                                     UpstreamHandler* handler,
                                      const TlsClientContext* tls = nullptr,
                                      const std::string& server_name = "");
 

@@ -8,7 +8,7 @@
 namespace sluice::proxy {
 
 enum class UpstreamError {
-  ConnectFailed,    // refused, unreachable, reset while connecting
+  ConnectFailed,  // refused, unreachable, reset while connecting
   ConnectTimeout,
   ResponseTimeout,  // no byte for `timeouts.response`
   Reset,            // closed or reset before the response was complete

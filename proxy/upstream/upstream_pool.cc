@@ -24,9 +24,13 @@ void UpstreamPool::storeSession(const std::string& address, SSL_SESSION* session
   slot = session;
 }
 
-void UpstreamPool::track(UpstreamConnection* conn) { all_.insert(conn); }
+void UpstreamPool::track(UpstreamConnection* conn) {
+  all_.insert(conn);
+}
 
-void UpstreamPool::untrack(UpstreamConnection* conn) { all_.erase(conn); }
+void UpstreamPool::untrack(UpstreamConnection* conn) {
+  all_.erase(conn);
+}
 
 void UpstreamPool::sweep(uint64_t now_ms) {
   all_.forEach<UpstreamConnection>([now_ms](UpstreamConnection* c) { c->checkDeadline(now_ms); });

@@ -19,20 +19,26 @@ bool retryOn(const config::Retries& r, std::string_view condition) {
 const char* conditionOf(UpstreamError e) {
   switch (e) {
     case UpstreamError::ConnectFailed:
-    case UpstreamError::ConnectTimeout: return "connect_failure";
-    case UpstreamError::ResponseTimeout: return "timeout";
+    case UpstreamError::ConnectTimeout:
+      return "connect_failure";
+    case UpstreamError::ResponseTimeout:
+      return "timeout";
     case UpstreamError::Reset:
-    case UpstreamError::BadResponse: return "reset";
+    case UpstreamError::BadResponse:
+      return "reset";
   }
   return "reset";
 }
 
 const char* refusalMessage(UpstreamAttempt::Refusal r) {
   switch (r) {
-    case UpstreamAttempt::Refusal::MaxRequests: return "upstream at max_requests";
-    case UpstreamAttempt::Refusal::CircuitOpen: return "circuit open";
+    case UpstreamAttempt::Refusal::MaxRequests:
+      return "upstream at max_requests";
+    case UpstreamAttempt::Refusal::CircuitOpen:
+      return "circuit open";
     case UpstreamAttempt::Refusal::NoTarget:
-    case UpstreamAttempt::Refusal::None: break;
+    case UpstreamAttempt::Refusal::None:
+      break;
   }
   return "no healthy upstream target";
 }
@@ -61,7 +67,9 @@ UpstreamRequest::~UpstreamRequest() {
   dropStream();
 }
 
-int64_t UpstreamRequest::now() const { return static_cast<int64_t>(uv_now(ctx_.loop)); }
+int64_t UpstreamRequest::now() const {
+  return static_cast<int64_t>(uv_now(ctx_.loop));
+}
 
 void UpstreamRequest::start(std::string body, bool body_complete) {
   const config::Retries& r = upstream_.config->retries;
@@ -235,7 +243,7 @@ void UpstreamRequest::onUpstreamComplete() {
 }
 
 void UpstreamRequest::onUpstreamError(UpstreamError error, bool response_started) {
-  stream_ = nullptr;  // closed by the stream itself
+  stream_ = nullptr;                        // closed by the stream itself
   if (head_delivered_ && status_ == 101) {  // a tunnel's end by failure: nothing to judge
     UpstreamFailure f;
     f.error = error;

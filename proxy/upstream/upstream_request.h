@@ -60,9 +60,9 @@ class UpstreamRequest final : private UpstreamHandler {
     // as this request lives (a plain pointer: no reference count touched per request).
     const Snapshot* snapshot = nullptr;
     size_t upstream_index = 0;
-    uint64_t hash = 0;     // consistent_hash key
+    uint64_t hash = 0;  // consistent_hash key
     bool idempotent = true;
-    bool head_only = false;  // HEAD: the response has no body
+    bool head_only = false;                   // HEAD: the response has no body
     BodyFraming framing = BodyFraming::None;  // of the request body sent upstream
   };
 
@@ -133,8 +133,8 @@ class UpstreamRequest final : private UpstreamHandler {
   UpstreamAttempt attempt_;
   const ResolvedTarget* target_ = nullptr;
   UpstreamStream* stream_ = nullptr;
-  Timer deadline_;                  // retries.deadline across tries
-  std::shared_ptr<bool> alive_;     // false once destroyed (callbacks may delete this)
+  Timer deadline_;               // retries.deadline across tries
+  std::shared_ptr<bool> alive_;  // false once destroyed (callbacks may delete this)
 
   std::string head_;          // the serialised head of the current try
   std::string pending_body_;  // body bytes that arrived before the head could go out

@@ -10,8 +10,8 @@ std::shared_ptr<balancer::UpstreamState> UpstreamStates::upstream(const std::str
 }
 
 std::shared_ptr<balancer::TargetState> UpstreamStates::target(const std::string& name,
-                                                               const std::string& address,
-                                                               int64_t now_ms) {
+                                                              const std::string& address,
+                                                              int64_t now_ms) {
   std::shared_ptr<balancer::UpstreamState> up = upstream(name);
   std::lock_guard lock(mu_);
   auto& slot = targets_[targetKey(name, address)];

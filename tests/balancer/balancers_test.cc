@@ -32,7 +32,9 @@ INSTANTIATE_TEST_SUITE_P(All, EveryBalancer,
                          ::testing::Values("round_robin", "least_conn", "random_two",
                                            "consistent_hash"));
 
-TEST_P(EveryBalancer, IsRegistered) { EXPECT_TRUE(isRegisteredBalancer(GetParam())); }
+TEST_P(EveryBalancer, IsRegistered) {
+  EXPECT_TRUE(isRegisteredBalancer(GetParam()));
+}
 
 TEST_P(EveryBalancer, SharesFollowWeightsOver100kPicks) {
   const std::vector<uint32_t> ws = {1, 2, 3, 4};

@@ -135,7 +135,9 @@ TEST(ConsistentHash, BoundedLoadsKeepEveryTargetUnderFactorTimesMean) {
   checkBounded({1, 1, 1, 1, 1, 1, 1, 1}, 1.25);
 }
 
-TEST(ConsistentHash, BoundedLoadsWithWeights) { checkBounded({1, 2, 1, 4}, 1.5); }
+TEST(ConsistentHash, BoundedLoadsWithWeights) {
+  checkBounded({1, 2, 1, 4}, 1.5);
+}
 
 TEST(ConsistentHash, BoundedLoadsKeepAffinityWhenUnderTheBound) {
   Pool pool(4);

@@ -14,8 +14,8 @@ using testing::Pool;
 
 TEST(EffectiveWeights, AvailableTargetsKeepTheirWeightTimesTheUnit) {
   Pool pool(3);
-  EffectiveWeights w = effectiveWeights(pool.targets({1, 2, 3}), pool.upstream.get(),
-                                        std::nullopt, 1000);
+  EffectiveWeights w =
+      effectiveWeights(pool.targets({1, 2, 3}), pool.upstream.get(), std::nullopt, 1000);
   ASSERT_EQ(w.targets.size(), 3u);
   EXPECT_EQ(w.targets[0].weight, 100u);
   EXPECT_EQ(w.targets[2].weight, 300u);
@@ -31,12 +31,12 @@ TEST(EffectiveWeights, UnhealthyTargetsGetZeroAndTheGenerationMoves) {
   config::HealthCheck hc;
   hc.unhealthy_threshold = 1;
   hc.healthy_threshold = 1;
-  EffectiveWeights before = effectiveWeights(pool.targets({1, 1, 1}), pool.upstream.get(),
-                                             std::nullopt, 0);
+  EffectiveWeights before =
+      effectiveWeights(pool.targets({1, 1, 1}), pool.upstream.get(), std::nullopt, 0);
   EXPECT_EQ(pool.states[1]->onHealthCheck(false, 10, hc), HealthChange::BecameUnhealthy);
   EXPECT_TRUE(needsRebuild(before, pool.upstream.get(), 11));
-  EffectiveWeights after = effectiveWeights(pool.targets({1, 1, 1}), pool.upstream.get(),
-                                            std::nullopt, 11);
+  EffectiveWeights after =
+      effectiveWeights(pool.targets({1, 1, 1}), pool.upstream.get(), std::nullopt, 11);
   EXPECT_EQ(after.targets[1].weight, 0u);
   EXPECT_FALSE(needsRebuild(after, pool.upstream.get(), 12));
   // A balancer built from it never picks target 1.
@@ -48,14 +48,14 @@ TEST(EffectiveWeights, EjectedTargetComesBackByTime) {
   Pool pool(4);
   config::PassiveHealth ph{1, config::Duration{5000}, 50};
   EXPECT_TRUE(pool.states[2]->onPassiveFailure(100, ph, 4));
-  EffectiveWeights w = effectiveWeights(pool.targets({1, 1, 1, 1}), pool.upstream.get(),
-                                        std::nullopt, 200);
+  EffectiveWeights w =
+      effectiveWeights(pool.targets({1, 1, 1, 1}), pool.upstream.get(), std::nullopt, 200);
   EXPECT_EQ(w.targets[2].weight, 0u);
   EXPECT_EQ(w.rebuild_at_ms, 5100);
   EXPECT_FALSE(needsRebuild(w, pool.upstream.get(), 5099));
   EXPECT_TRUE(needsRebuild(w, pool.upstream.get(), 5100));
-  EffectiveWeights back = effectiveWeights(pool.targets({1, 1, 1, 1}), pool.upstream.get(),
-                                           std::nullopt, 5100);
+  EffectiveWeights back =
+      effectiveWeights(pool.targets({1, 1, 1, 1}), pool.upstream.get(), std::nullopt, 5100);
   EXPECT_EQ(back.targets[2].weight, 100u);  // no slow start after an ejection
 }
 

@@ -50,14 +50,23 @@ void build(benchmark::State& state, const char* name) {
 BENCHMARK_CAPTURE(pick, round_robin, "round_robin", false)->Arg(10)->Arg(32)->Arg(64)->Arg(1000);
 BENCHMARK_CAPTURE(pick, least_conn, "least_conn", false)->Arg(10)->Arg(32)->Arg(64)->Arg(1000);
 BENCHMARK_CAPTURE(pick, random_two, "random_two", false)->Arg(10)->Arg(32)->Arg(64)->Arg(1000);
-BENCHMARK_CAPTURE(pick, consistent_hash, "consistent_hash", false)->Arg(10)->Arg(32)->Arg(64)->Arg(1000);
+BENCHMARK_CAPTURE(pick, consistent_hash, "consistent_hash", false)
+    ->Arg(10)
+    ->Arg(32)
+    ->Arg(64)
+    ->Arg(1000);
 BENCHMARK_CAPTURE(pick, consistent_hash_bounded, "consistent_hash", true)
-    ->Arg(10)->Arg(32)->Arg(64)->Arg(1000);
+    ->Arg(10)
+    ->Arg(32)
+    ->Arg(64)
+    ->Arg(1000);
 BENCHMARK_CAPTURE(build, round_robin, "round_robin")->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(build, least_conn, "least_conn")->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(build, random_two, "random_two")->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(build, consistent_hash, "consistent_hash")
-    ->Arg(10)->Arg(1000)->Unit(benchmark::kMicrosecond);
+    ->Arg(10)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace sluice::balancer

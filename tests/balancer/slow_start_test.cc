@@ -10,7 +10,7 @@ namespace {
 constexpr config::Duration kThirtySeconds{30'000};
 
 TEST(SlowStart, LinearRampFromATenthToTheFullWeight) {
-  EXPECT_EQ(effectiveWeight(3, 1000, kThirtySeconds, 1000), 30u);         // 300 x 0.1
+  EXPECT_EQ(effectiveWeight(3, 1000, kThirtySeconds, 1000), 30u);            // 300 x 0.1
   EXPECT_EQ(effectiveWeight(3, 1000, kThirtySeconds, 1000 + 10'000), 120u);  // x 0.4
   EXPECT_EQ(effectiveWeight(3, 1000, kThirtySeconds, 1000 + 15'000), 165u);  // x 0.55
   EXPECT_EQ(effectiveWeight(3, 1000, kThirtySeconds, 1000 + 29'999), 299u);

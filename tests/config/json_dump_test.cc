@@ -84,14 +84,15 @@ TEST(ToJson, RoundTripsThroughTheLoader) {
 TEST(ToJson, DefaultsOfAMinimalConfig) {
   auto r = loadString("listeners: [{name: l, address: \"127.0.0.1:1\"}]\n", "s.yaml");
   ASSERT_TRUE(r.config);
-  EXPECT_EQ(toJson(*r.config),
-            "{\"workers\":1,\"listeners\":[{\"name\":\"l\",\"address\":\"127.0.0.1:1\","
-            "\"proxy_protocol\":false,\"tls\":null}],\"admin\":{\"address\":null},"
-            "\"limits\":{\"max_connections\":10000,\"max_header_bytes\":32768,\"max_headers\":100,"
-            "\"max_body_bytes\":10485760,\"header_timeout\":\"10s\",\"idle_timeout\":\"1m\","
-            "\"drain_timeout\":\"30s\",\"send_timeout\":\"1m\"},\"trusted_proxies\":[\"127.0.0.1/32\"],"
-            "\"access_log\":{\"path\":\"stdout\",\"format\":\"json\"},\"upstreams\":[],"
-            "\"rate_limit_store\":null,\"routes\":[]}");
+  EXPECT_EQ(
+      toJson(*r.config),
+      "{\"workers\":1,\"listeners\":[{\"name\":\"l\",\"address\":\"127.0.0.1:1\","
+      "\"proxy_protocol\":false,\"tls\":null}],\"admin\":{\"address\":null},"
+      "\"limits\":{\"max_connections\":10000,\"max_header_bytes\":32768,\"max_headers\":100,"
+      "\"max_body_bytes\":10485760,\"header_timeout\":\"10s\",\"idle_timeout\":\"1m\","
+      "\"drain_timeout\":\"30s\",\"send_timeout\":\"1m\"},\"trusted_proxies\":[\"127.0.0.1/32\"],"
+      "\"access_log\":{\"path\":\"stdout\",\"format\":\"json\"},\"upstreams\":[],"
+      "\"rate_limit_store\":null,\"routes\":[]}");
 }
 
 TEST(ToJson, FiltersAndOptionalSectionsAreWritten) {

@@ -344,16 +344,19 @@ TEST(FileChecks, TheCertificateCheckSeesReadablePemFilesAndNamesTheFile) {
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].cert, dir.path() + "/a.crt");
   EXPECT_EQ(seen[0].key, dir.path() + "/a.key");
-  EXPECT_THAT(texts(r), ElementsAre(main + ":4:45: key: \"" + dir.path() + "/a.key\" does not match"));
+  EXPECT_THAT(texts(r),
+              ElementsAre(main + ":4:45: key: \"" + dir.path() + "/a.key\" does not match"));
   EXPECT_TRUE(r.errors[0].resource);
-  options.check_certificate = [](const Certificate&) { return std::optional<CertificateProblem>(); };
+  options.check_certificate = [](const Certificate&) {
+    return std::optional<CertificateProblem>();
+  };
   EXPECT_TRUE(loadFile(main, options).config);
 }
 
 TEST(FileChecks, AccessLogDirectoryMustExist) {
   TempDir dir;
-  std::string main = dir.write("sluice.yaml", std::string(kMinimal) +
-                                                  "access_log: {path: logs/access.log}\n");
+  std::string main =
+      dir.write("sluice.yaml", std::string(kMinimal) + "access_log: {path: logs/access.log}\n");
   auto r = loadFile(main);
   EXPECT_THAT(texts(r), ElementsAre(main + ":10:20: path: the directory \"" + dir.path() +
                                     "/logs\" does not exist; create it, or write stdout, stderr, "

@@ -113,8 +113,9 @@ TEST(ParseFilter, CacheAndGzip) {
   EXPECT_DOUBLE_EQ(dc.heuristic_fraction, 0.1);
   EXPECT_EQ(dc.heuristic_max, Duration{86'400'000});
   EXPECT_EQ(dc.cdn_cache_control, CdnCacheControl::Use);
-  auto h = parse("cache: {heuristic_fraction: 20%, heuristic_max: 1h, "
-                 "cdn_cache_control: use_and_remove}");
+  auto h = parse(
+      "cache: {heuristic_fraction: 20%, heuristic_max: 1h, "
+      "cdn_cache_control: use_and_remove}");
   EXPECT_THAT(h.errors, ::testing::IsEmpty());
   auto& hc = std::get<CacheFilter>(h.entry->spec);
   EXPECT_DOUBLE_EQ(hc.heuristic_fraction, 0.2);

@@ -32,10 +32,10 @@ TEST(RateLimitStore, SingleServer) {
 }
 
 TEST(RateLimitStore, Sentinels) {
-  auto r = loadString(
-      withStore("{sentinels: ['10.0.0.1:26379', 'sentinel-b:26380', '[::1]:26381'], "
-                "master: cache-a, db: 3}"),
-      "/etc/sluice/sluice.yaml", kNoFileChecks);
+  auto r =
+      loadString(withStore("{sentinels: ['10.0.0.1:26379', 'sentinel-b:26380', '[::1]:26381'], "
+                           "master: cache-a, db: 3}"),
+                 "/etc/sluice/sluice.yaml", kNoFileChecks);
   ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].text());
   const RateLimitStore& s = *r.config->rate_limit_store;
   EXPECT_TRUE(s.redis.empty());
@@ -68,8 +68,7 @@ TEST(RateLimitStore, SentinelFormErrors) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_THAT(r.errors[0].text(), ::testing::HasSubstr("rate_limit_store needs \"sentinels\""));
 
-  r = loadString(withStore("{sentinels: ['a:1'], master: 'two words'}"), "/x.yaml",
-                 kNoFileChecks);
+  r = loadString(withStore("{sentinels: ['a:1'], master: 'two words'}"), "/x.yaml", kNoFileChecks);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_THAT(r.errors[0].text(), ::testing::HasSubstr("is not a master name"));
 

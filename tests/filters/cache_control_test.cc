@@ -16,8 +16,9 @@ TEST(CacheControl, Directives) {
   EXPECT_TRUE(cc.no_store);
   EXPECT_TRUE(cc.is_private);
   EXPECT_TRUE(cc.no_cache);
-  cc = parseCacheControl("max-age=abc, stale-while-revalidate=10, stale-if-error=300, "
-                         "proxy-revalidate");
+  cc = parseCacheControl(
+      "max-age=abc, stale-while-revalidate=10, stale-if-error=300, "
+      "proxy-revalidate");
   EXPECT_EQ(cc.max_age, 0);  // invalid delta-seconds: stale
   EXPECT_EQ(cc.stale_while_revalidate, 10);
   EXPECT_EQ(cc.stale_if_error, 300);
@@ -61,21 +62,21 @@ TEST(HttpDate, OnlyTheGrammarOfRfc9110) {
   // Case-sensitive names, one SP, GMT, four-digit years in IMF-fixdate, a real day name.
   EXPECT_TRUE(parseHttpDate("  Sun, 06 Nov 1994 08:49:37 GMT "));  // OWS around the value
   for (const char* bad : {
-           "Sun, 06 nov 1994 08:49:37 GMT",   // month case
-           "sun, 06 Nov 1994 08:49:37 GMT",   // weekday case
-           "Sun, 06 Nov 1994 08:49:37 gmt",   // zone case
-           "Sun, 06 Nov 1994 08:49:37 UTC",   // zone
-           "Sun,  06 Nov 1994 08:49:37 GMT",  // two spaces
-           "Sun 06 Nov 1994 08:49:37 GMT",    // no comma
-           "Xyz, 06 Nov 1994 08:49:37 GMT",   // no such day
-           "Sun, 06 Nov 94 08:49:37 GMT",     // two-digit year in IMF-fixdate
-           "Sun, 06-Nov-1994 08:49:37 GMT",   // dashes in IMF-fixdate
-           "Sun, 06 Nov 1994 8:49:37 GMT",    // one-digit hour
-           "Sun, 06 Nov 1994 08.49.37 GMT",   // periods
-           "Sun, 06 Nov 1994 08:49:37",       // no zone
-           "Sun, 06 Nov 1994 08:49:37 +0000", // offset
-           "Sun, -6 Nov 1994 08:49:37 GMT",   // sign
-           "Sun, 06 Nov 1994 08:49:37 GMT x", // trailing text
+           "Sun, 06 nov 1994 08:49:37 GMT",    // month case
+           "sun, 06 Nov 1994 08:49:37 GMT",    // weekday case
+           "Sun, 06 Nov 1994 08:49:37 gmt",    // zone case
+           "Sun, 06 Nov 1994 08:49:37 UTC",    // zone
+           "Sun,  06 Nov 1994 08:49:37 GMT",   // two spaces
+           "Sun 06 Nov 1994 08:49:37 GMT",     // no comma
+           "Xyz, 06 Nov 1994 08:49:37 GMT",    // no such day
+           "Sun, 06 Nov 94 08:49:37 GMT",      // two-digit year in IMF-fixdate
+           "Sun, 06-Nov-1994 08:49:37 GMT",    // dashes in IMF-fixdate
+           "Sun, 06 Nov 1994 8:49:37 GMT",     // one-digit hour
+           "Sun, 06 Nov 1994 08.49.37 GMT",    // periods
+           "Sun, 06 Nov 1994 08:49:37",        // no zone
+           "Sun, 06 Nov 1994 08:49:37 +0000",  // offset
+           "Sun, -6 Nov 1994 08:49:37 GMT",    // sign
+           "Sun, 06 Nov 1994 08:49:37 GMT x",  // trailing text
        }) {
     EXPECT_FALSE(parseHttpDate(bad)) << bad;
   }
@@ -93,7 +94,7 @@ TEST(Freshness, ExplicitLifetimeOrder) {
   EXPECT_EQ(explicitLifetime(sm, h, date), 7'000);
   base::HeaderMap bad;
   bad.add("expires", "0");
-  EXPECT_EQ(explicitLifetime(none, bad, date), 0);  // invalid Expires: already stale
+  EXPECT_EQ(explicitLifetime(none, bad, date), 0);                // invalid Expires: already stale
   EXPECT_FALSE(explicitLifetime(none, base::HeaderMap{}, date));  // says nothing: heuristic
 }
 
@@ -171,7 +172,7 @@ TEST(Freshness, HeuristicIsAFractionOfTheLastModifiedAgeCapped) {
   EXPECT_EQ(heuristicLifetime(h, lm + 1000, 0.1, 86'400'000), 100'000);
   EXPECT_EQ(heuristicLifetime(h, lm + 1000, 0.5, 86'400'000), 500'000);
   EXPECT_EQ(heuristicLifetime(h, lm + 864'000, 0.1, 3'600'000), 3'600'000);
-  EXPECT_FALSE(heuristicLifetime(h, lm, 0.1, 86'400'000));      // modified "now": none
+  EXPECT_FALSE(heuristicLifetime(h, lm, 0.1, 86'400'000));       // modified "now": none
   EXPECT_FALSE(heuristicLifetime(h, lm - 10, 0.1, 86'400'000));  // in the future: none
   h.set("last-modified", "last tuesday");
   EXPECT_FALSE(heuristicLifetime(h, date, 0.1, 86'400'000));
@@ -183,7 +184,7 @@ TEST(Freshness, ExpiresAgainstTheReceiveTimeAndNotBesideCdnCacheControl) {
   base::HeaderMap h;
   h.add("expires", "Sun, 06 Nov 1994 08:50:37 GMT");
   EXPECT_EQ(explicitLifetime(CacheControl{}, h, 784111777 + 30), 30'000);
-  EXPECT_EQ(explicitLifetime(CacheControl{}, h, 784111777 + 600), 0);  // past: stale
+  EXPECT_EQ(explicitLifetime(CacheControl{}, h, 784111777 + 600), 0);   // past: stale
   EXPECT_FALSE(explicitLifetime(CacheControl{}, h, 784111777, false));  // ignored
   EXPECT_EQ(explicitLifetime(parseCacheControl("max-age=3"), h, 784111777, false), 3'000);
 }

@@ -183,7 +183,9 @@ TEST(CacheDirectives, ServedWithExactlyTheStoredFields) {
 
   Req b(env, "/html");
   b.respond(200,
-            {{"cache-control", "max-age=60"}, {"etag", "\"h\""}, {"content-type", "text/html"},
+            {{"cache-control", "max-age=60"},
+             {"etag", "\"h\""},
+             {"content-type", "text/html"},
              {"content-encoding", "gzip"}},
             "zz");
   Req hit2(env, "/html");
@@ -252,8 +254,8 @@ TEST(CacheDirectives, UnsafeMethodsInvalidateSameOriginLocations) {
     ASSERT_EQ(Req(env, t).status, FilterStatus::Stop) << t;
   }
   Req post(env, "/post", {}, "POST");
-  post.respond(201,
-               {{"location", "/loc#frag"}, {"content-location", "HTTP://Example.Test/cloc"}}, "");
+  post.respond(201, {{"location", "/loc#frag"}, {"content-location", "HTTP://Example.Test/cloc"}},
+               "");
   Req put(env, "/other", {}, "PUT");
   put.respond(204, {{"location", "http://elsewhere.test/q?x=1"}}, "");
   EXPECT_EQ(Req(env, "/q?x=1").status, FilterStatus::Stop);  // another host's: kept

@@ -23,9 +23,8 @@ struct Env {
 
   explicit Env(config::CacheFilter c = {}) : cfg(c) {
     store = std::make_shared<CacheStore>(cfg.max_bytes, &bytes);
-    factory = std::make_unique<CacheFactory>(cfg, store,
-                                             CacheFactory::Counters{&hit, &miss, &stale, &bypass},
-                                             [this] { return now; });
+    factory = std::make_unique<CacheFactory>(
+        cfg, store, CacheFactory::Counters{&hit, &miss, &stale, &bypass}, [this] { return now; });
   }
 };
 
@@ -47,7 +46,7 @@ struct Req {
   }
   // The origin's answer.
   base::ResponseHead respond(int code, std::vector<std::pair<const char*, const char*>> h,
-                       std::string body) {
+                             std::string body) {
     base::ResponseHead r;
     r.status = code;
     for (auto& [k, v] : h) r.headers.add(k, v);

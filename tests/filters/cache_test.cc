@@ -14,7 +14,8 @@ TEST(CacheFilter, MissThenHitThenRevalidate) {
   Env env;
   Req a(env, "/x");
   EXPECT_EQ(a.status, FilterStatus::Continue);
-  base::ResponseHead r = a.respond(200, {{"cache-control", "max-age=10"}, {"etag", "\"v1\""}}, "hello");
+  base::ResponseHead r =
+      a.respond(200, {{"cache-control", "max-age=10"}, {"etag", "\"v1\""}}, "hello");
   EXPECT_EQ(*r.headers.get("x-cache"), "MISS");
   EXPECT_EQ(env.miss.value(), 1u);
   EXPECT_GT(env.bytes.value(), 0);
@@ -59,8 +60,8 @@ TEST(CacheFilter, WhatIsNotStored) {
       {{}, {{"set-cookie", "a=b"}, {"cache-control", "max-age=60"}}, 200},
       {{}, {{"vary", "*"}, {"cache-control", "max-age=60"}}, 200},
       {{{"authorization", "Basic eA=="}}, {{"cache-control", "max-age=60"}}, 200},
-      {{}, {}, 302},                 // not heuristically cacheable
-      {{}, {}, 404},                 // negative_ttl is 0
+      {{}, {}, 302},  // not heuristically cacheable
+      {{}, {}, 404},  // negative_ttl is 0
       {{{"cache-control", "no-store"}}, {{"cache-control", "max-age=60"}}, 200},
   };
   int i = 0;
@@ -189,10 +190,10 @@ TEST(CacheFilter, BackgroundRefreshDropsWhatItCannotReplace) {
   Env env(cfg);
   // Stored as a filter after the cache made it (gzip): a background 200 comes untransformed.
   Req a(env, "/g", {{"accept-encoding", "gzip"}});
-  a.respond(200,
-            {{"cache-control", "max-age=1"}, {"vary", "Accept-Encoding"},
-             {"content-encoding", "gzip"}},
-            "zz");
+  a.respond(
+      200,
+      {{"cache-control", "max-age=1"}, {"vary", "Accept-Encoding"}, {"content-encoding", "gzip"}},
+      "zz");
   env.now += 2'000;
   Req b(env, "/g", {{"accept-encoding", "gzip"}});
   EXPECT_EQ(served(b, "STALE"), "zz");
@@ -225,8 +226,10 @@ TEST(CacheFilter, ConcurrentMissesWaitForOneFill) {
 TEST(CacheFilter, VaryKeepsVariantsApart) {
   Env env;
   Req gz(env, "/v", {{"accept-encoding", "gzip"}});
-  gz.respond(200, {{"cache-control", "max-age=60"}, {"vary", "Accept-Encoding"},
-                   {"content-encoding", "gzip"}}, "GZ");
+  gz.respond(
+      200,
+      {{"cache-control", "max-age=60"}, {"vary", "Accept-Encoding"}, {"content-encoding", "gzip"}},
+      "GZ");
   Req plain(env, "/v");
   EXPECT_EQ(plain.status, FilterStatus::Continue);
   plain.respond(200, {{"cache-control", "max-age=60"}, {"vary", "Accept-Encoding"}}, "PLAIN");

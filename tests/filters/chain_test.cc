@@ -1,5 +1,4 @@
 #include "filters/chain.h"
-#include "tests/filters/fake_callbacks.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "tests/filters/fake_callbacks.h"
 
 namespace sluice::filters {
 namespace {

@@ -71,10 +71,14 @@ std::string unzstd(const std::string& in) {
 
 std::string decode(Encoding e, const std::string& in) {
   switch (e) {
-    case Encoding::Gzip: return gunzip(in);
-    case Encoding::Brotli: return unbrotli(in);
-    case Encoding::Zstd: return unzstd(in);
-    default: return in;
+    case Encoding::Gzip:
+      return gunzip(in);
+    case Encoding::Brotli:
+      return unbrotli(in);
+    case Encoding::Zstd:
+      return unzstd(in);
+    default:
+      return in;
   }
 }
 
@@ -227,8 +231,8 @@ TEST(GzipFilter, SkipsWhatItMustNotTouch) {
 
 // One request through a gzip filter: `req` fields, then the response head `h`.
 base::ResponseHead runHead(const config::GzipFilter& cfg, const char* method,
-                     std::vector<std::pair<const char*, const char*>> req, base::ResponseHead h,
-                     std::string* body_out = nullptr) {
+                           std::vector<std::pair<const char*, const char*>> req,
+                           base::ResponseHead h, std::string* body_out = nullptr) {
   GzipFactory f(cfg);
   auto filter = f.create();
   testing::FakeCallbacks cb;
@@ -269,8 +273,8 @@ TEST(GzipFilter, NotModifiedMatchesTheVariantTheClientHolds) {
     return h;
   };
   // The client holds the compressed variant (its weakened ETag): the 304 says so.
-  base::ResponseHead h = runHead(cfg, "GET", {{"accept-encoding", "gzip"}, {"if-none-match", "W/\"abc\""}},
-                           notModified());
+  base::ResponseHead h = runHead(
+      cfg, "GET", {{"accept-encoding", "gzip"}, {"if-none-match", "W/\"abc\""}}, notModified());
   EXPECT_EQ(*h.headers.get("etag"), "W/\"abc\"");
   EXPECT_EQ(*h.headers.get("vary"), "Accept-Encoding");
   h = runHead(cfg, "GET", {{"if-none-match", "\"x\", W/\"abc\""}}, notModified());

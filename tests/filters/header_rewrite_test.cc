@@ -1,11 +1,12 @@
 #include "filters/header_rewrite.h"
-#include "tests/filters/fake_callbacks.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "tests/filters/fake_callbacks.h"
 
 namespace sluice::filters {
 namespace {

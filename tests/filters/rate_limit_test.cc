@@ -17,7 +17,8 @@ config::Route routeWith(config::FilterSpec spec, const char* name) {
 }
 
 struct Built {
-  base::MetricsRegistry metrics;  // before the state store: policies remove their collectors from it
+  base::MetricsRegistry
+      metrics;  // before the state store: policies remove their collectors from it
   base::StateStore state;
   config::Config config;
   FactoryList chain;

@@ -42,10 +42,10 @@ void runUntil(uv_loop_t* loop, Seen& seen, Done done) {
   uv_timer_t timer;
   ASSERT_EQ(uv_timer_init(loop, &timer), 0);
   timer.data = &seen;
-  ASSERT_EQ(uv_timer_start(
-                &timer, [](uv_timer_t* t) { static_cast<Seen*>(t->data)->timed_out = true; }, 2000,
-                0),
-            0);
+  ASSERT_EQ(
+      uv_timer_start(
+          &timer, [](uv_timer_t* t) { static_cast<Seen*>(t->data)->timed_out = true; }, 2000, 0),
+      0);
   while (!done() && !seen.timed_out) uv_run(loop, UV_RUN_ONCE);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
   uv_run(loop, UV_RUN_DEFAULT);

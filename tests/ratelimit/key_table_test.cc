@@ -43,22 +43,31 @@ TEST(KeyTable, AKeyInDebtSurvivesAFloodLargerThanTheTableBetweenItsUses) {
   auto cost = [](const Debt& d) { return d.owed; };
   int flood = 0;
   for (int i = 0; i < 200; ++i) {
-    t.with("steady", [](Debt& d) { d.owed += 10; }, cost);
+    t.with(
+        "steady", [](Debt& d) { d.owed += 10; }, cost);
     for (int j = 0; j < 4096; ++j) {
-      t.with("flood" + std::to_string(flood++), [](Debt& d) { d.owed = 1; }, cost);
+      t.with(
+          "flood" + std::to_string(flood++), [](Debt& d) { d.owed = 1; }, cost);
     }
   }
-  EXPECT_EQ(t.with("steady", [](Debt& d) { return d.owed; }, cost), 2000u);
+  EXPECT_EQ(t.with(
+                "steady", [](Debt& d) { return d.owed; }, cost),
+            2000u);
   EXPECT_LE(t.size(), 1024u);
 }
 
 TEST(KeyTable, EvictsTheCheapestOfTheLeastRecentlyUsed) {
   KeyTable<Debt> t(2, /*max_shards=*/1);
   auto cost = [](const Debt& d) { return d.owed; };
-  t.with("old-expensive", [](Debt& d) { d.owed = 5; }, cost);
-  t.with("new-cheap", [](Debt& d) { d.owed = 0; }, cost);
-  t.with("third", [](Debt& d) { d.owed = 3; }, cost);  // evicts new-cheap, not the LRU key
-  EXPECT_EQ(t.with("old-expensive", [](Debt& d) { return d.owed; }, cost), 5u);
+  t.with(
+      "old-expensive", [](Debt& d) { d.owed = 5; }, cost);
+  t.with(
+      "new-cheap", [](Debt& d) { d.owed = 0; }, cost);
+  t.with(
+      "third", [](Debt& d) { d.owed = 3; }, cost);  // evicts new-cheap, not the LRU key
+  EXPECT_EQ(t.with(
+                "old-expensive", [](Debt& d) { return d.owed; }, cost),
+            5u);
   EXPECT_EQ(t.evictions(), 1u);
 }
 

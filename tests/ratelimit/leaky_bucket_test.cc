@@ -43,7 +43,7 @@ TEST(LeakyBucket, PartlyDrainedBucketDelaysTheRemainder) {
   LeakyBucket lb(10, kSecond, 5);
   LeakyBucket::State s;
   lb.take(s, 0);
-  lb.take(s, 0);  // excess 1, delay 100 ms
+  lb.take(s, 0);                      // excess 1, delay 100 ms
   Decision d = lb.take(s, 50 * kMs);  // excess 1 - 0.5 + 1 = 1.5
   EXPECT_TRUE(d.allowed);
   EXPECT_EQ(d.delay, 150 * kMs);

@@ -79,15 +79,16 @@ TEST(HeadScanner, IncompleteHeadNeedsMore) {
 
 TEST(HeadScanner, RejectsBareLfBareCrObsFoldAndControls) {
   const char* bad[] = {
-      "GET / HTTP/1.1\nHost: a\r\n\r\n",          // bare LF after the request line
-      "GET / HTTP/1.1\r\nHost: a\n\r\n",          // bare LF after a field
-      "GET / HTTP/1.1\r\nHost: a\r\n\n",          // bare LF as the empty line
-      "GET / HTTP/1.1\rHost: a\r\n\r\n",          // bare CR
-      "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",     // obs-fold with SP
-      "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",    // obs-fold with HTAB
-      "GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n",   // other control byte
-      "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",       // DEL
-      " GET / HTTP/1.1\r\n\r\n",                  // whitespace before the request line
+      "GET / HTTP/1.1\nHost: a\r\n\r\n",        // bare LF after the request line
+      "GET / HTTP/1.1\r\nHost: a\n\r\n",        // bare LF after a field
+      "GET / HTTP/1.1\r\nHost: a\r\n\n",        // bare LF as the empty line
+      "GET / HTTP/1.1\rHost: a\r\n\r\n",        // bare CR
+      "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",   // obs-fold with SP
+      "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",  // obs-fold with HTAB
+      "GET / HTTP/1.1\r\nX: a\x01"
+      "b\r\n\r\n",                           // other control byte
+      "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",  // DEL
+      " GET / HTTP/1.1\r\n\r\n",             // whitespace before the request line
   };
   for (const char* b : bad) {
     std::string s(b);

@@ -456,12 +456,26 @@ std::string proxiedTheLongWay(base::ResponseHead head, const ProxiedFields& add,
 }
 
 TEST(AppendProxiedResponseHead, EqualsEditingThenSerialisingOnRandomHeads) {
-  const char* names[] = {"server", "date", "content-type", "content-length", "connection",
-                         "keep-alive", "via", "x-request-id", "etag", "x-foo", "x-bar",
-                         "upgrade", "te", "trailer", "transfer-encoding", "proxy-connection",
+  const char* names[] = {"server",
+                         "date",
+                         "content-type",
+                         "content-length",
+                         "connection",
+                         "keep-alive",
+                         "via",
+                         "x-request-id",
+                         "etag",
+                         "x-foo",
+                         "x-bar",
+                         "upgrade",
+                         "te",
+                         "trailer",
+                         "transfer-encoding",
+                         "proxy-connection",
                          "set-cookie"};
-  const char* connection_values[] = {"keep-alive", "close", "X-Foo", "x-foo, X-Bar", "Date",
-                                     "via", "upgrade", "Host, x-bar", "", " ,x-foo ,"};
+  const char* connection_values[] = {"keep-alive", "close",    "X-Foo",   "x-foo, X-Bar",
+                                     "Date",       "via",      "upgrade", "Host, x-bar",
+                                     "",           " ,x-foo ,"};
   const char* values[] = {"", "v", "1.0 upstream", "  ", "some longer value of 30 chars.."};
   const char* conns[] = {nullptr, "close", "keep-alive"};
   const BodyFraming framings[] = {BodyFraming::None, BodyFraming::Length, BodyFraming::Chunked,
@@ -492,12 +506,25 @@ std::string requestTheLongWay(base::RequestHead head, const ProxiedRequestFields
 }
 
 TEST(AppendProxiedRequestHead, EqualsEditingThenSerialisingOnRandomHeads) {
-  const char* names[] = {"host", "user-agent", "accept", "content-length", "connection",
-                         "keep-alive", "via", "x-request-id", "x-forwarded-for",
-                         "x-forwarded-proto", "x-forwarded-host", "x-client-cert-subject",
-                         "upgrade", "te", "transfer-encoding", "x-foo", "cookie"};
-  const char* connection_values[] = {"keep-alive", "close", "X-Foo", "upgrade", "Via",
-                                     "x-forwarded-for, cookie", "", "Host"};
+  const char* names[] = {"host",
+                         "user-agent",
+                         "accept",
+                         "content-length",
+                         "connection",
+                         "keep-alive",
+                         "via",
+                         "x-request-id",
+                         "x-forwarded-for",
+                         "x-forwarded-proto",
+                         "x-forwarded-host",
+                         "x-client-cert-subject",
+                         "upgrade",
+                         "te",
+                         "transfer-encoding",
+                         "x-foo",
+                         "cookie"};
+  const char* connection_values[] = {
+      "keep-alive", "close", "X-Foo", "upgrade", "Via", "x-forwarded-for, cookie", "", "Host"};
   const char* values[] = {"", "v", "10.0.0.9", "  ", "1.0 front, 1.1 edge"};
   const BodyFraming framings[] = {BodyFraming::None, BodyFraming::Length, BodyFraming::Chunked};
   std::mt19937 rng(11);

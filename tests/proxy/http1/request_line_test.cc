@@ -71,8 +71,8 @@ TEST(HostAuthority, AcceptsNamesAddressesAndPorts) {
 }
 
 TEST(HostAuthority, RefusesWhatIsNoAuthority) {
-  for (const char* a : {"a:xyz", "a:99999", "a:65536", "a:000001", "[::1", "[]", "[::1]x",
-                        "[::g]", "a b", "a,b", "a/b", "user@a", "a\\b", "a:1:2", "\"a\""}) {
+  for (const char* a : {"a:xyz", "a:99999", "a:65536", "a:000001", "[::1", "[]", "[::1]x", "[::g]",
+                        "a b", "a,b", "a/b", "user@a", "a\\b", "a:1:2", "\"a\""}) {
     EXPECT_FALSE(validHostAuthority(a)) << a;
   }
 }

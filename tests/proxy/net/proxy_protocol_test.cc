@@ -51,7 +51,8 @@ TEST(ProxyProtocol, V1Tcp6AndUnknown) {
 
 TEST(ProxyProtocol, EveryPrefixOfAValidHeaderNeedsMore) {
   std::string v1 = "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443\r\n";
-  std::string bin = v2(0x21, 0x11, std::string("\xc0\x00\x02\x07\xc6\x33\x64\x01\xdc\x04\x01\xbb", 12));
+  std::string bin =
+      v2(0x21, 0x11, std::string("\xc0\x00\x02\x07\xc6\x33\x64\x01\xdc\x04\x01\xbb", 12));
   for (const std::string& whole : {v1, bin}) {
     for (size_t n = 1; n < whole.size(); ++n) {
       size_t used = 0;
@@ -62,16 +63,14 @@ TEST(ProxyProtocol, EveryPrefixOfAValidHeaderNeedsMore) {
 }
 
 TEST(ProxyProtocol, V1Malformed) {
-  for (const char* bad : {"GET / HTTP/1.1\r\n", "PROXY TCP4 192.0.2.7 198.51.100.1 56324\r\n",
-                          "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443 x\r\n",
-                          "PROXY TCP4 300.0.2.7 198.51.100.1 1 2\r\n",
-                          "PROXY TCP4 2001:db8::5 198.51.100.1 1 2\r\n",
-                          "PROXY TCP4 192.0.2.7 198.51.100.1 1 65536\r\n",
-                          "PROXY TCP4 192.0.2.7 198.51.100.1 01 2\r\n",
-                          "PROXY TCP4  192.0.2.7 198.51.100.1 1 2\r\n",
-                          "PROXY UDP4 192.0.2.7 198.51.100.1 1 2\r\n",
-                          "PROXY TCP4 192.0.2.7 198.51.100.1 1 2\n", "PROXY TCP4 1.2.3.4\rX",
-                          "proxy TCP4 1.2.3.4 1.2.3.4 1 2\r\n"}) {
+  for (const char* bad :
+       {"GET / HTTP/1.1\r\n", "PROXY TCP4 192.0.2.7 198.51.100.1 56324\r\n",
+        "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443 x\r\n",
+        "PROXY TCP4 300.0.2.7 198.51.100.1 1 2\r\n", "PROXY TCP4 2001:db8::5 198.51.100.1 1 2\r\n",
+        "PROXY TCP4 192.0.2.7 198.51.100.1 1 65536\r\n",
+        "PROXY TCP4 192.0.2.7 198.51.100.1 01 2\r\n", "PROXY TCP4  192.0.2.7 198.51.100.1 1 2\r\n",
+        "PROXY UDP4 192.0.2.7 198.51.100.1 1 2\r\n", "PROXY TCP4 192.0.2.7 198.51.100.1 1 2\n",
+        "PROXY TCP4 1.2.3.4\rX", "proxy TCP4 1.2.3.4 1.2.3.4 1 2\r\n"}) {
     size_t used = 0;
     ProxyHeader h;
     EXPECT_EQ(parseProxyHeader(bad, used, h), ProxyHeaderStatus::Invalid) << bad;
