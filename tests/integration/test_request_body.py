@@ -34,9 +34,19 @@ class RequestBodyTest(ProxyTestCase):
     def test_chunked_body_over_the_limit_is_stopped_as_it_streams(self):
         mark = self.up["sink"].mark()
         body = bytes(range(256)) * 800  # 200 KiB: the first 64 KiB go upstream before the limit
+        request = build_request("POST", "/big/x", headers=[("Transfer-Encoding", "chunked")],
+                                body=chunked(body, 4096))
+        # 80 KiB first (past what sluice gathers, within the limit), and the rest once the
+        # upstream has the head: sent at once, the limit could be hit before the upstream
+        # connection (new on this worker) is even up, and then it never hears of the request.
+        split = len(request) - len(chunked(body, 4096)) + 20 * (len(b"1000\r\n") + 4096 + 2)
         with Conn(self.sluice.port) as c:
-            c.send(build_request("POST", "/big/x", headers=[("Transfer-Encoding", "chunked")],
-                                 body=chunked(body, 4096)))
+            c.send(request[:split])
+            deadline = time.time() + 5
+            while time.time() < deadline and not [
+                    e for e in self.up["sink"].entries_since(mark) if e.get("event") == "head"]:
+                time.sleep(0.02)
+            c.send(request[split:])
             r = c.read_response("POST")
         self.assertEqual(r.status, 413)
         time.sleep(0.5)
