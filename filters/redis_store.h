@@ -31,7 +31,7 @@ struct RedisVerdict {
   int64_t delay_ms = 0;
 };
 
-// The order of kScripts in redis_store.cc.
+// The order of kRedisScripts (filters/redis_scripts.cc).
 enum class RedisScript {
   TokenBucket,
   FixedWindow,

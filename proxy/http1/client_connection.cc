@@ -362,10 +362,7 @@ void ClientConnection::rejectRequest(int status) {
                    ctx_.httpDate(), &extra, out);
   uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
   write(&b, 1);
-  double seconds =
-      head_bytes_ > 0
-          ? std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count()
-          : 0;
+  double seconds = head_bytes_ > 0 ? secondsSince(request_start_) : 0;
   ctx_.countRequest(-1, head_.method.empty() ? "OTHER" : head_.method, status, seconds);
   if (ctx_.access_log.enabled()) {
     AccessRecord r;

@@ -43,6 +43,11 @@ struct SharedState {
   std::atomic<bool> draining{false};
 };
 
+// Seconds from `t` to now, for durations in metrics and logs.
+inline double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 class WorkerContext {
  public:
   WorkerContext(uv_loop_t* loop, int index, Metrics& metrics, SharedState& shared);

@@ -23,10 +23,6 @@ bool acceptableRequestId(std::string_view id) {
   return true;
 }
 
-double secondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 }  // namespace
 
 Exchange::Exchange(Downstream& down, WorkerContext& ctx, SnapshotPtr snapshot,

@@ -43,9 +43,6 @@ const char* refusalMessage(UpstreamAttempt::Refusal r) {
   return "no healthy upstream target";
 }
 
-double secondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 }  // namespace
 
 UpstreamStream* PoolConnector::acquire(const UpstreamRuntime& upstream,
