@@ -51,11 +51,23 @@ struct ListenerTls {
   std::optional<std::string> client_ca;
 };
 
+// HTTP/2 towards clients (gateway.md): h2 by ALPN on TLS listeners, h2c with prior knowledge on
+// plain ones when `h2c` is set. The values are the SETTINGS sluice announces and enforces.
+struct Http2Settings {
+  uint32_t max_concurrent_streams = 128;
+  uint64_t initial_stream_window = 64 * 1024;
+  uint64_t initial_connection_window = 1024 * 1024;
+  uint64_t max_frame_size = 16 * 1024;
+  uint64_t max_header_list_size = 32 * 1024;  // the same budget as limits.max_header_bytes
+  bool h2c = false;
+};
+
 struct Listener {
   std::string name;
   Address address;
   bool proxy_protocol = false;
   std::optional<ListenerTls> tls;
+  Http2Settings http2;
 };
 
 struct Admin {
@@ -143,6 +155,8 @@ struct UpstreamTls {
   std::optional<Certificate> client_certificate;
 };
 
+enum class UpstreamProtocol { Http1, H2, H2c };
+
 struct Upstream {
   std::string name;
   std::string balancer = "round_robin";
@@ -158,6 +172,11 @@ struct Upstream {
   std::optional<PassiveHealth> passive_health;
   std::optional<CircuitBreaker> circuit_breaker;
   std::optional<UpstreamTls> tls;
+  // The protocol spoken to the targets: HTTP/1.1, HTTP/2 over TLS (ALPN h2), or cleartext
+  // HTTP/2 with prior knowledge; an HTTP/2 connection carries up to max_streams_per_connection
+  // requests at once and is shared by the requests of a worker.
+  UpstreamProtocol protocol = UpstreamProtocol::Http1;
+  uint32_t max_streams_per_connection = 100;
 };
 
 enum class RateLimitOnError { Local, Allow, Deny };

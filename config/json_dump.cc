@@ -99,6 +99,14 @@ void writeListener(JsonWriter& w, const Listener& l) {
     w.key("client_ca").optString(l.tls->client_ca);
     w.endObject();
   }
+  w.key("http2").beginObject();
+  w.key("max_concurrent_streams").integer(l.http2.max_concurrent_streams);
+  w.key("initial_stream_window").integer(l.http2.initial_stream_window);
+  w.key("initial_connection_window").integer(l.http2.initial_connection_window);
+  w.key("max_frame_size").integer(l.http2.max_frame_size);
+  w.key("max_header_list_size").integer(l.http2.max_header_list_size);
+  w.key("h2c").boolean(l.http2.h2c);
+  w.endObject();
   w.endObject();
 }
 
@@ -204,6 +212,11 @@ void writeUpstream(JsonWriter& w, const Upstream& u) {
   }
   w.endArray();
   w.key("keepalive").integer(u.keepalive);
+  w.key("protocol")
+      .string(u.protocol == UpstreamProtocol::H2    ? "h2"
+              : u.protocol == UpstreamProtocol::H2c ? "h2c"
+                                                    : "http1");
+  w.key("max_streams_per_connection").integer(u.max_streams_per_connection);
   w.key("timeouts").beginObject();
   w.key("connect").duration(u.timeouts.connect);
   w.key("response").duration(u.timeouts.response);

@@ -42,17 +42,43 @@ ListenerTls parseListenerTls(Reader& r, const YAML::Node& node) {
                                       "\" is not a TLS version; write TLSv1.2 or TLSv1.3");
   }
   if (m.readStrings("alpn", &tls.alpn)) {
-    // HTTP/1.1 is the only protocol sluice speaks; advertising another would break clients.
+    // Advertising a protocol sluice does not speak would break clients.
     for (const auto& p : tls.alpn) {
-      if (p != "http/1.1") {
+      if (p != "http/1.1" && p != "h2") {
         r.error(m.get("alpn"),
-                "alpn: \"" + p + "\" is not a protocol sluice speaks; write [http/1.1]");
+                "alpn: \"" + p + "\" is not a protocol sluice speaks; write [h2, http/1.1]");
       }
     }
   }
   std::string ca;
   if (m.readPath("client_ca", &ca)) tls.client_ca = ca;
   return tls;
+}
+
+Http2Settings parseHttp2(Reader& r, const YAML::Node& node) {
+  Http2Settings h;
+  MapReader m(r, node, "http2",
+              {"max_concurrent_streams", "initial_stream_window", "initial_connection_window",
+               "max_frame_size", "max_header_list_size", "h2c"});
+  if (!m.ok()) return h;
+  m.readInt("max_concurrent_streams", &h.max_concurrent_streams, 1, 1'000'000);
+  // RFC 9113 §6.5.2 bounds: windows up to 2^31-1, frames 16 KiB to 16 MiB - 1.
+  m.readSize("initial_stream_window", &h.initial_stream_window, 0);
+  if (h.initial_stream_window > 0x7fffffff) {
+    r.error(m.get("initial_stream_window"), "initial_stream_window: at most 2147483647 bytes");
+  }
+  m.readSize("initial_connection_window", &h.initial_connection_window, 65535);
+  if (h.initial_connection_window > 0x7fffffff) {
+    r.error(m.get("initial_connection_window"),
+            "initial_connection_window: at most 2147483647 bytes");
+  }
+  m.readSize("max_frame_size", &h.max_frame_size, 16384);
+  if (h.max_frame_size > 16777215) {
+    r.error(m.get("max_frame_size"), "max_frame_size: 16KiB to 16777215 bytes (RFC 9113)");
+  }
+  m.readSize("max_header_list_size", &h.max_header_list_size, 1);
+  m.readBool("h2c", &h.h2c);
+  return h;
 }
 
 }  // namespace
@@ -75,12 +101,20 @@ std::optional<uint32_t> parseWorkers(Reader& r, const YAML::Node& node) {
 
 Listener parseListener(Reader& r, const YAML::Node& node) {
   Listener l;
-  MapReader m(r, node, "listener", {"name", "address", "proxy_protocol", "tls"});
+  MapReader m(r, node, "listener", {"name", "address", "proxy_protocol", "tls", "http2"});
   if (!m.ok()) return l;
   m.readName("name", &l.name);
   if (m.require("address", "address: 0.0.0.0:8080")) m.readAddress("address", &l.address);
   m.readBool("proxy_protocol", &l.proxy_protocol);
   if (m.has("tls")) l.tls = parseListenerTls(r, m.get("tls"));
+  if (m.has("http2")) {
+    l.http2 = parseHttp2(r, m.get("http2"));
+    if (l.http2.h2c && l.tls) {
+      r.error(m.get("http2"),
+              "http2.h2c: cleartext HTTP/2 is for plain listeners; a TLS listener offers h2 "
+              "by ALPN (tls.alpn: [h2, http/1.1])");
+    }
+  }
   return l;
 }
 

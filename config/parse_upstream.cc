@@ -164,7 +164,7 @@ Upstream parseUpstream(Reader& r, const YAML::Node& node) {
   MapReader m(r, node, "upstream",
               {"name", "balancer", "hash_key", "balance_factor", "slow_start", "resolve_every",
                "targets", "keepalive", "timeouts", "retries", "health_check", "passive_health",
-               "circuit_breaker", "tls"});
+               "circuit_breaker", "tls", "protocol", "max_streams_per_connection"});
   if (!m.ok()) return u;
   m.readName("name", &u.name);
   parseBalancing(r, m, u);
@@ -188,6 +188,28 @@ Upstream parseUpstream(Reader& r, const YAML::Node& node) {
     u.circuit_breaker = parseCircuitBreaker(r, m.get("circuit_breaker"));
   }
   if (m.has("tls")) u.tls = parseUpstreamTls(r, m.get("tls"));
+  std::string protocol;
+  if (m.readString("protocol", &protocol)) {
+    if (protocol == "http1") {
+      u.protocol = UpstreamProtocol::Http1;
+    } else if (protocol == "h2") {
+      u.protocol = UpstreamProtocol::H2;
+      if (!u.tls) {
+        r.error(m.get("protocol"),
+                "protocol: h2 is HTTP/2 over TLS (ALPN); add a tls: section, or write h2c for "
+                "cleartext HTTP/2");
+      }
+    } else if (protocol == "h2c") {
+      u.protocol = UpstreamProtocol::H2c;
+      if (u.tls) {
+        r.error(m.get("protocol"),
+                "protocol: h2c is cleartext HTTP/2; with a tls: section write h2");
+      }
+    } else {
+      r.error(m.get("protocol"), "protocol: \"" + protocol + "\" is not one of http1, h2, h2c");
+    }
+  }
+  m.readInt("max_streams_per_connection", &u.max_streams_per_connection, 1, 1'000'000);
   return u;
 }
 

@@ -7,6 +7,8 @@ PKGS=(
   libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libbrotli-dev libzstd-dev libhiredis-dev node-llhttp
   libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # HTTP/2 (nghttp2) and its test clients: curl, nghttp/h2load, python3-h2, python3-grpcio
+  libnghttp2-dev nghttp2-client python3-h2 python3-grpcio
   prometheus redis-server redis-sentinel wrk nginx-light haproxy curl python3 openssl brotli zstd
   # operations: sd_notify/socket activation, the .deb (cpack + dpkg-shlibdeps), systemd-analyze,
   # logrotate -d, and headless Chromium for the /status test (large, ~300 MB installed)

@@ -87,7 +87,10 @@ TEST(ToJson, DefaultsOfAMinimalConfig) {
   EXPECT_EQ(
       toJson(*r.config),
       "{\"workers\":1,\"listeners\":[{\"name\":\"l\",\"address\":\"127.0.0.1:1\","
-      "\"proxy_protocol\":false,\"tls\":null}],\"admin\":{\"address\":null},"
+      "\"proxy_protocol\":false,\"tls\":null,\"http2\":{\"max_concurrent_streams\":128,"
+      "\"initial_stream_window\":65536,\"initial_connection_window\":1048576,"
+      "\"max_frame_size\":16384,\"max_header_list_size\":32768,\"h2c\":false}}],"
+      "\"admin\":{\"address\":null},"
       "\"limits\":{\"max_connections\":10000,\"max_header_bytes\":32768,\"max_headers\":100,"
       "\"max_body_bytes\":10485760,\"header_timeout\":\"10s\",\"idle_timeout\":\"1m\","
       "\"drain_timeout\":\"30s\",\"send_timeout\":\"1m\"},\"trusted_proxies\":[\"127.0.0.1/32\"],"

@@ -193,7 +193,7 @@ routes:
           "dir/main.yaml:1:10: workers must be between 1 and 1024, got 0",
           "dir/main.yaml:3:5: listener needs \"address\"; write e.g. address: 0.0.0.0:8080",
           "dir/main.yaml:4:5: unknown key \"adress\" in listener; expected one of: name, address, "
-          "proxy_protocol, tls",
+          "proxy_protocol, tls, http2",
           "dir/main.yaml:5:12: duplicate listener name \"public\"; the first is at "
           "dir/main.yaml:3; give each listener its own name",
           "dir/main.yaml:5:29: address: \"0.0.0.0:70000\": port 70000 is out of range; use "
