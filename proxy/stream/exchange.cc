@@ -54,6 +54,7 @@ void Exchange::start() {
   original_host_ = head_.host;
   if (head_.method == "TRACE"sv) received_fields_ = head_.headers;  // reflected at Max-Forwards: 0
   head_only_ = head_.method == "HEAD"sv;
+  if (const std::string* ct = head_.headers.get("content-type")) grpc_ = isGrpcContentType(*ct);
   request_done_ = meta_.framing == BodyFraming::None;
   info_.client_ip = down_.clientIp();
   info_.client_addr16 = down_.clientAddr16();

@@ -84,6 +84,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   void dispatch();
   // Writes a whole local reply; `json` picks the content type of `body`.
   void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
+  // An error answer to a gRPC call: trailers-only, grpc-status mapped from `status`.
+  void sendGrpcError(int status, std::string_view message, const base::HeaderMap* extra);
   void finish();
   void logAndCount();
   std::shared_ptr<bool> aliveToken();  // false once this exchange is destroyed
@@ -126,6 +128,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   bool tunnel_ = false;
   bool keep_alive_ = true;  // as far as the core goes (the codec has its own say)
   bool head_only_ = false;
+  bool grpc_ = false;         // a gRPC call (content-type application/grpc*): errors as grpc-status
   bool direct_head_ = false;  // upstream heads written by appendProxiedRequestHead
   int status_ = 0;
   double upstream_ms_ = -1;

@@ -46,17 +46,53 @@ bool Exchange::applyMaxForwards() {
 }
 
 void Exchange::sendError(int status, std::string_view message, const base::HeaderMap* extra) {
+  if (grpc_) {
+    sendGrpcError(status, message.empty() ? base::reasonPhrase(status) : message, extra);
+    return;
+  }
   const std::string* accept = head_.headers.get("accept");
   bool json = accept != nullptr && prefersJson(*accept);
   sendReply(status, localReplyBody(status, message, request_id_, json), json, extra);
 }
 
 void Exchange::sendLocalReply(int status, std::string_view body, const base::HeaderMap* extra) {
-  if (body.empty() && status >= 400) {
-    sendError(status, {}, extra);
+  if (status >= 400 && (body.empty() || grpc_)) {
+    sendError(status, body, extra);
     return;
   }
   sendReply(status, body, false, extra);
+}
+
+// gRPC clients read errors from grpc-status, not from the HTTP status: sluice's own error answer
+// to a gRPC call is a trailers-only response (a 200 whose one header block ends the stream)
+// carrying the status's gRPC code and the message (gateway.md).
+void Exchange::sendGrpcError(int status, std::string_view message, const base::HeaderMap* extra) {
+  if (response_started_ || finished_) return;
+  upstream_request_.reset();
+  status_ = 200;
+  base::ResponseHead head;
+  head.status = 200;
+  head.headers.add("date", ctx_.httpDate());
+  head.headers.add("content-type", "application/grpc");
+  head.headers.add("grpc-status", std::to_string(grpcStatusFor(status)));
+  head.headers.add("grpc-message", grpcMessage(message));
+  head.headers.add("x-request-id", request_id_);
+  if (extra != nullptr) {
+    for (const base::Header& h : *extra) {
+      if (h.name != "content-type" && h.name != "content-length") head.headers.set(h.name, h.value);
+    }
+  }
+  // Over HTTP/1.1 the empty body needs its length; HTTP/2 ends the stream with the head.
+  head.headers.add("content-length", "0");
+  keep_alive_ = keep_alive_ && request_done_;
+  ResponseHeadInfo info;
+  info.bodiless = true;
+  info.keep_alive = keep_alive_;
+  response_started_ = true;
+  response_done_ = true;
+  down_.sendHeaders(head, info);
+  down_.sendEnd();
+  finish();
 }
 
 void Exchange::sendReply(int status, std::string_view body, bool json,

@@ -56,6 +56,72 @@ std::string localReplyBody(int status, std::string_view message, std::string_vie
   return std::to_string(status) + " " + text + "\nrequest_id: " + std::string(request_id) + "\n";
 }
 
+int grpcStatusFor(int http_status) {
+  switch (http_status) {
+    case 400:
+      return 13;  // INTERNAL
+    case 401:
+      return 16;  // UNAUTHENTICATED
+    case 403:
+      return 7;  // PERMISSION_DENIED
+    case 404:
+      return 12;  // UNIMPLEMENTED
+    case 405:
+      return 12;
+    case 408:
+      return 4;  // DEADLINE_EXCEEDED
+    case 413:
+      return 8;  // RESOURCE_EXHAUSTED
+    case 429:
+      return 8;
+    case 431:
+      return 8;
+    case 500:
+      return 13;
+    case 501:
+      return 12;
+    case 502:
+      return 14;  // UNAVAILABLE
+    case 503:
+      return 14;
+    case 504:
+      return 4;
+    default:
+      return 2;  // UNKNOWN
+  }
+}
+
+std::string grpcMessage(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c <= 0x7e && c != '%') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+bool isGrpcContentType(std::string_view content_type) {
+  constexpr std::string_view kGrpc = "application/grpc";
+  if (content_type.size() < kGrpc.size()) return false;
+  for (size_t i = 0; i < kGrpc.size(); ++i) {
+    char c = content_type[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kGrpc[i]) return false;
+  }
+  // application/grpc, application/grpc+proto, application/grpc;charset=..., but not grpc-web
+  // (its replies carry trailers in the body).
+  if (content_type.size() == kGrpc.size()) return true;
+  char next = content_type[kGrpc.size()];
+  return next == '+' || next == ';';
+}
+
 void appendLocalReply(int status, std::string_view message, std::string_view request_id,
                       std::string_view accept, bool head_only, bool close, std::string_view date,
                       const base::HeaderMap* extra, std::string& out) {

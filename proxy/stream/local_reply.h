@@ -22,6 +22,17 @@ bool prefersJson(std::string_view accept);
 std::string localReplyBody(int status, std::string_view message, std::string_view request_id,
                            bool json);
 
+// gRPC (gateway.md): the grpc-status code that stands for an HTTP status sluice answers a gRPC
+// request with (429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, 504 DEADLINE_EXCEEDED, ...).
+int grpcStatusFor(int http_status);
+
+// A grpc-message value: the text percent-encoded as the gRPC HTTP/2 protocol says (bytes outside
+// 0x20-0x7E, and '%').
+std::string grpcMessage(std::string_view text);
+
+// Whether a request's content-type is gRPC's (application/grpc, application/grpc+proto, ...).
+bool isGrpcContentType(std::string_view content_type);
+
 // Appends a whole response: status line, date, content-type, content-length, x-request-id, the
 // `extra` fields, `connection: close` when `close`, and the body unless `head_only`.
 void appendLocalReply(int status, std::string_view message, std::string_view request_id,

@@ -133,5 +133,30 @@ TEST(AppendLocalReply, AppendsToExistingOutput) {
   EXPECT_TRUE(out.starts_with("previousHTTP/1.1 404 Not Found\r\n"));
 }
 
+TEST(Grpc, StatusMappingOfGatewaySpec) {
+  EXPECT_EQ(grpcStatusFor(429), 8);   // RESOURCE_EXHAUSTED
+  EXPECT_EQ(grpcStatusFor(503), 14);  // UNAVAILABLE
+  EXPECT_EQ(grpcStatusFor(504), 4);   // DEADLINE_EXCEEDED
+  EXPECT_EQ(grpcStatusFor(401), 16);  // UNAUTHENTICATED
+  EXPECT_EQ(grpcStatusFor(403), 7);   // PERMISSION_DENIED
+  EXPECT_EQ(grpcStatusFor(404), 12);  // UNIMPLEMENTED
+  EXPECT_EQ(grpcStatusFor(502), 14);
+  EXPECT_EQ(grpcStatusFor(418), 2);  // UNKNOWN
+}
+
+TEST(Grpc, MessagePercentEncoded) {
+  EXPECT_EQ(grpcMessage("circuit open"), "circuit open");
+  EXPECT_EQ(grpcMessage("100% d\xc3\xa9j\xc3\xa0\n"), "100%25 d%C3%A9j%C3%A0%0A");
+}
+
+TEST(Grpc, ContentType) {
+  EXPECT_TRUE(isGrpcContentType("application/grpc"));
+  EXPECT_TRUE(isGrpcContentType("application/grpc+proto"));
+  EXPECT_TRUE(isGrpcContentType("Application/GRPC;charset=utf-8"));
+  EXPECT_FALSE(isGrpcContentType("application/grpc-web"));
+  EXPECT_FALSE(isGrpcContentType("application/json"));
+  EXPECT_FALSE(isGrpcContentType("application/grp"));
+}
+
 }  // namespace
 }  // namespace sluice::proxy
