@@ -3,10 +3,8 @@
 #include <arpa/inet.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
 
 #include <charconv>
-#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -131,21 +129,22 @@ bool noteMasterInUse(const std::string& url, const std::string& addr, std::strin
 
 // ---- SentinelWatch --------------------------------------------------------------------------
 
-SentinelWatch::SentinelWatch(uv_loop_t* loop, SentinelTarget target, Announced announced)
-    : loop_(loop), target_(std::move(target)), announced_(std::move(announced)) {}
+SentinelWatch::SentinelWatch(const WorkerServices& worker, SentinelTarget target,
+                             Announced announced)
+    : worker_(worker), target_(std::move(target)), announced_(std::move(announced)) {
+  deadline_ = worker.makeTimer("Sentinel deadline timer", [this] {
+    warn("Sentinel " + target_.sentinels[cmd_at_].text() + " did not answer within " +
+         std::to_string(kSentinelTimeout.count()) + " ms");
+    dropQueryConnection();
+    askNext();
+  });
+  resubscribe_ = worker.makeTimer("Sentinel resubscribe timer", [this] { subscribe(); });
+}
 
-SentinelWatch* SentinelWatch::create(uv_loop_t* loop, SentinelTarget target, Announced announced) {
-  auto* w = new SentinelWatch(loop, std::move(target), std::move(announced));
-  w->deadline_ = new uv_timer_t;
-  w->resubscribe_ = new uv_timer_t;
-  for (uv_timer_t* t : {w->deadline_, w->resubscribe_}) {
-    // Cannot fail (libuv only records the loop); a timer that is not initialised could not
-    // be closed, so a failure is fatal.
-    if (!checkUv(uv_timer_init(loop, t), "uv_timer_init")) std::abort();
-    t->data = w;
-    uv_unref(reinterpret_cast<uv_handle_t*>(t));
-    ++w->handles_open_;
-  }
+std::unique_ptr<SentinelWatch> SentinelWatch::create(const WorkerServices& worker,
+                                                     SentinelTarget target, Announced announced) {
+  std::unique_ptr<SentinelWatch> w(
+      new SentinelWatch(worker, std::move(target), std::move(announced)));
   w->subscribe();
   return w;
 }
@@ -154,43 +153,17 @@ void SentinelWatch::warn(const std::string& what) {
   sentinelWarnings().warn("rate_limit_store master " + target_.master + ": " + what);
 }
 
-// Calls `then` with `host` as a numeric address: at once for an IP literal, else once
-// uv_getaddrinfo answers (on this loop; not at all after close()).
+// Calls `then` with `host` as a numeric address: at once for an IP literal, else once the
+// worker's lookup answers (on this thread; not at all after destruction).
 void SentinelWatch::lookup(const std::string& host, Looked then) {
   if (isIpLiteral(host)) {
     then(true, host);
     return;
   }
-  struct Req {
-    uv_getaddrinfo_t req;
-    std::weak_ptr<int> alive;
-    Looked then;
-  };
-  auto* q = new Req{{}, alive_, std::move(then)};
-  q->req.data = q;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  auto done = [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
-    auto* q = static_cast<Req*>(req->data);
-    char ip[INET6_ADDRSTRLEN] = "";
-    bool ok = status == 0 && res != nullptr;
-    if (ok) {
-      const void* a =
-          res->ai_family == AF_INET6
-              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr)
-              : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr);
-      ok = inet_ntop(res->ai_family, a, ip, sizeof ip) != nullptr;
-    }
-    if (res != nullptr) uv_freeaddrinfo(res);
-    if (!q->alive.expired()) q->then(ok, ip);
-    delete q;
-  };
-  if (int rc = uv_getaddrinfo(loop_, &q->req, done, host.c_str(), nullptr, &hints); rc != 0) {
-    Looked t = std::move(q->then);
-    delete q;
-    t(false, "");
-  }
+  worker_.lookupHost(host, [alive = std::weak_ptr<int>(alive_), then = std::move(then)](
+                               bool ok, const std::string& ip) {
+    if (!alive.expired()) then(ok, ip);
+  });
 }
 
 redisAsyncContext* SentinelWatch::open(const std::string& ip, int port) {
@@ -202,7 +175,7 @@ redisAsyncContext* SentinelWatch::open(const std::string& ip, int port) {
     return nullptr;
   }
   ac->data = this;
-  if (attachRedisToLoop(ac, loop_) != REDIS_OK) {
+  if (attachRedisToWorker(ac, worker_) != REDIS_OK) {
     redisAsyncFree(ac);
     return nullptr;
   }
@@ -228,17 +201,9 @@ void SentinelWatch::askNext() {
   }
   size_t at = (good_ + tries_) % target_.sentinels.size();
   ++tries_;
-  int rc = uv_timer_start(
-      deadline_,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<SentinelWatch*>(t->data);
-        self->warn("Sentinel " + self->target_.sentinels[self->cmd_at_].text() +
-                   " did not answer within " + std::to_string(kSentinelTimeout.count()) + " ms");
-        self->dropQueryConnection();
-        self->askNext();
-      },
-      static_cast<uint64_t>(kSentinelTimeout.count()), 0);
-  checkUv(rc, "Sentinel deadline timer");  // an initialised timer starts
+  // Its callback asks the next Sentinel. A failure to start is logged (it cannot happen on a
+  // live loop); the query then waits for this Sentinel's answer or for the connection to drop.
+  deadline_->start(static_cast<uint64_t>(kSentinelTimeout.count()));
   if (cmd_ != nullptr && cmd_at_ == at) {
     sendQuery();
     return;
@@ -275,7 +240,7 @@ void SentinelWatch::dropQueryConnection() {
 }
 
 void SentinelWatch::finishQuery(bool ok, const HostPort& master) {
-  checkUv(uv_timer_stop(deadline_), "Sentinel deadline timer");
+  deadline_->stop();
   query_ = 0;
   if (!ok) warn("no Sentinel named the master");
   std::vector<Found> waiters = std::move(waiters_);
@@ -324,10 +289,7 @@ void SentinelWatch::subscribe() {
   const HostPort& s = target_.sentinels[sub_at_ % target_.sentinels.size()];
   auto retry = [this] {
     ++sub_at_;
-    int rc = uv_timer_start(
-        resubscribe_, [](uv_timer_t* t) { static_cast<SentinelWatch*>(t->data)->subscribe(); },
-        kResubscribeMs, 0);
-    checkUv(rc, "Sentinel resubscribe timer");
+    startResubscribe();
   };
   lookup(s.host, [this, retry, port = s.port](bool ok, const std::string& ip) {
     if (sub_ != nullptr) return;
@@ -381,11 +343,14 @@ void SentinelWatch::lost(const redisAsyncContext* c) {
     warn("subscription to +switch-master on Sentinel " +
          target_.sentinels[sub_at_ % target_.sentinels.size()].text() + " lost");
     ++sub_at_;
-    int rc = uv_timer_start(
-        resubscribe_, [](uv_timer_t* t) { static_cast<SentinelWatch*>(t->data)->subscribe(); },
-        kResubscribeMs, 0);
-    checkUv(rc, "Sentinel resubscribe timer");
+    startResubscribe();
   }
+}
+
+// Subscribes again (to the next Sentinel) in kResubscribeMs. A failure to start is logged; the
+// watch then follows failovers through resolve() only, as the store asks before each connection.
+void SentinelWatch::startResubscribe() {
+  resubscribe_->start(kResubscribeMs);
 }
 
 void SentinelWatch::onConnect(const redisAsyncContext* c, int status) {
@@ -396,7 +361,7 @@ void SentinelWatch::onDisconnect(const redisAsyncContext* c, int status) {
   static_cast<SentinelWatch*>(c->data)->lost(c);
 }
 
-void SentinelWatch::close() {
+SentinelWatch::~SentinelWatch() {
   closing_ = true;
   alive_.reset();
   waiters_.clear();
@@ -406,13 +371,7 @@ void SentinelWatch::close() {
     *ac = nullptr;
     redisAsyncFree(a);  // its callbacks see closing_ and return
   }
-  auto onClosed = [](uv_handle_t* h) {
-    auto* self = static_cast<SentinelWatch*>(h->data);
-    delete reinterpret_cast<uv_timer_t*>(h);
-    if (--self->handles_open_ == 0) delete self;
-  };
-  uv_close(reinterpret_cast<uv_handle_t*>(deadline_), onClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(resubscribe_), onClosed);
+  // The timers close with their members; a pending name lookup finds alive_ expired.
 }
 
 }  // namespace sluice::filters

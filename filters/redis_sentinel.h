@@ -2,11 +2,10 @@
 // which server is the master now, and news when that changes. The RedisClient of a worker loop
 // owns one SentinelWatch and asks it for an address before every (re)connection; the watch keeps
 // a subscription to +switch-master so that a failover is followed as soon as a Sentinel
-// announces it. Everything is asynchronous on the worker's own loop (hiredis + libuv, host names
-// through uv_getaddrinfo); nothing blocks it.
+// announces it. Everything is asynchronous on the worker's own loop (hiredis through
+// filters/redis_uv.h; timers and host names through the worker's WorkerServices); nothing blocks
+// it.
 #pragma once
-
-#include <uv.h>
 
 #include <chrono>
 #include <cstdint>
@@ -19,6 +18,7 @@
 
 #include "config/config.h"
 #include "filters/redis_store.h"
+#include "filters/worker_services.h"
 
 struct redisAsyncContext;
 
@@ -60,26 +60,27 @@ class SentinelWatch {
   using Found = std::function<void(bool ok, const HostPort& master)>;
   using Announced = std::function<void(const HostPort& master)>;
 
-  // On `loop`'s thread; subscribes at once. `announced` is called on that loop whenever a
-  // Sentinel announces a new master (and after a lost subscription is back, with what the
-  // Sentinels say then, since an announcement may have been missed). Freed by close().
-  static SentinelWatch* create(uv_loop_t* loop, SentinelTarget target, Announced announced);
+  // On `worker`'s thread (and `worker` outlives the watch); subscribes at once. `announced` is
+  // called on that thread whenever a Sentinel announces a new master (and after a lost
+  // subscription is back, with what the Sentinels say then, since an announcement may have been
+  // missed).
+  static std::unique_ptr<SentinelWatch> create(const WorkerServices& worker, SentinelTarget target,
+                                               Announced announced);
 
   // Asks the Sentinels, one after the other from the one that answered last, each within
   // kSentinelTimeout. `found` is called exactly once, on this loop, never from inside resolve()
   // itself unless no Sentinel can even be tried; the address is numeric.
   void resolve(Found found);
 
-  // On the loop's thread, at most once: drops connections and timers; no callback runs after
-  // this, and the object frees itself once its handles are closed.
-  void close();
+  // On the worker's thread: drops connections and timers; no callback of the watch (`found`,
+  // `announced`) runs after this.
+  ~SentinelWatch();
 
   SentinelWatch(const SentinelWatch&) = delete;
   SentinelWatch& operator=(const SentinelWatch&) = delete;
 
  private:
-  SentinelWatch(uv_loop_t* loop, SentinelTarget target, Announced announced);
-  ~SentinelWatch() = default;
+  SentinelWatch(const WorkerServices& worker, SentinelTarget target, Announced announced);
 
   using Looked = std::function<void(bool ok, const std::string& ip)>;
   void lookup(const std::string& host, Looked then);
@@ -97,10 +98,12 @@ class SentinelWatch {
   static void onMasterAddr(redisAsyncContext* c, void* reply, void* priv);
   static void onMessage(redisAsyncContext* c, void* reply, void* priv);
 
-  uv_loop_t* loop_;
+  void startResubscribe();
+
+  const WorkerServices& worker_;
   SentinelTarget target_;
   Announced announced_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires at close()
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires at destruction
   std::vector<Found> waiters_;
   uint64_t query_ = 0;  // generation of the query in flight; 0: none
   uint64_t queries_ = 0;
@@ -113,9 +116,8 @@ class SentinelWatch {
   size_t sub_at_ = 0;
   bool subscribed_once_ = false;
   bool closing_ = false;
-  uv_timer_t* deadline_ = nullptr;     // of the Sentinel being asked
-  uv_timer_t* resubscribe_ = nullptr;  // after a lost subscription
-  int handles_open_ = 0;
+  std::unique_ptr<ServiceTimer> deadline_;     // of the Sentinel being asked
+  std::unique_ptr<ServiceTimer> resubscribe_;  // after a lost subscription
 };
 
 }  // namespace sluice::filters

@@ -2,7 +2,6 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <uv.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -54,10 +53,6 @@ bool parseUrl(const std::string& url, std::string& host, int& port, int& db) {
   return !host.empty() && port > 0 && port < 65536;
 }
 
-int64_t nowMs(uv_loop_t* loop) {
-  return static_cast<int64_t>(uv_now(loop));
-}
-
 }  // namespace
 
 struct RedisClient::Impl {
@@ -74,7 +69,7 @@ struct RedisClient::Impl {
     bool parked = false;  // not sent yet: waiting for the Sentinels' answer
   };
 
-  uv_loop_t* loop = nullptr;
+  const WorkerServices* worker = nullptr;  // outlives the client (both live as long as the thread)
   std::string url;
   std::string host;
   int port = 6379;
@@ -86,18 +81,19 @@ struct RedisClient::Impl {
   bool closing = false;
   std::string sha[kScriptCount];
   std::list<Call*> live;  // calls awaiting an answer, oldest first (same timeout for all)
-  uv_timer_t* timeout_timer = nullptr;
-  uv_timer_t* reconnect_timer = nullptr;
+  std::unique_ptr<ServiceTimer> timeout_timer;    // every 10 ms while calls are live
+  std::unique_ptr<ServiceTimer> reconnect_timer;  // one shot, after backoff_ms
   int64_t backoff_ms = 100;
-  int handles_open = 0;
   int consecutive_timeouts = 0;
   // Sentinel form (redis_sentinel.h): host/port come from the Sentinels before each connection.
-  SentinelWatch* sentinel = nullptr;
+  std::unique_ptr<SentinelWatch> sentinel;
   std::string sentinel_master;
   bool resolving = false;      // asking the Sentinels now
   bool address_fresh = false;  // host/port just came from them (or from +switch-master)
   std::vector<Call*> parked;   // calls made while resolving: sent once connected
   int64_t lost_at = -1;        // when this loop lost the master (ms), for the failover line
+
+  int64_t nowMs() const { return worker->nowMs(); }
 
   static void count(base::Counter* c) {
     if (c != nullptr) c->inc();
@@ -131,7 +127,7 @@ struct RedisClient::Impl {
       return;
     }
     ac->data = this;
-    if (attachRedisToLoop(ac, loop) != REDIS_OK) {
+    if (attachRedisToWorker(ac, *worker) != REDIS_OK) {
       redisAsyncFree(ac);
       ac = nullptr;
       scheduleReconnect();
@@ -152,12 +148,9 @@ struct RedisClient::Impl {
 
   void scheduleReconnect() {
     failParked();
-    if (lost_at < 0) lost_at = nowMs(loop);
+    if (lost_at < 0) lost_at = nowMs();
     if (closing) return;
-    checkUv(uv_timer_start(
-                reconnect_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->connect(); },
-                static_cast<uint64_t>(backoff_ms), 0),
-            "reconnect timer");
+    reconnect_timer->start(static_cast<uint64_t>(backoff_ms));  // calls connect(); logged if not
     // With Sentinels, the next attempt may find a new master: retry more often.
     backoff_ms = std::min<int64_t>(backoff_ms * 2, sentinel != nullptr ? 1000 : 5000);
   }
@@ -320,9 +313,8 @@ struct RedisClient::Impl {
     }
     std::string previous;
     if (noteMasterInUse(self->url, addr, &previous)) {
-      std::string gap = self->lost_at >= 0
-                            ? std::to_string(nowMs(self->loop) - self->lost_at) + " ms"
-                            : "no time";
+      std::string gap =
+          self->lost_at >= 0 ? std::to_string(self->nowMs() - self->lost_at) + " ms" : "no time";
       // One line per failover and process: the first worker to reach the new master says it.
       failoverLog().warn("rate_limit_store master " + self->sentinel_master + ": lost " + previous +
                          ", switched to " + addr + " (this worker decided by " + "on_error for " +
@@ -340,8 +332,8 @@ struct RedisClient::Impl {
     port = master.port;
     address_fresh = true;
     backoff_ms = 100;
-    checkUv(uv_timer_stop(reconnect_timer), "reconnect timer");
-    if (lost_at < 0) lost_at = nowMs(loop);
+    reconnect_timer->stop();
+    if (lost_at < 0) lost_at = nowMs();
     if (ac != nullptr) {
       redisAsyncContext* old = ac;
       ac = nullptr;
@@ -352,9 +344,8 @@ struct RedisClient::Impl {
     if (!resolving) connect();  // else the answer in flight connects (to the newest address)
   }
 
-  static void onTimeoutTick(uv_timer_t* t) {
-    auto* self = static_cast<Impl*>(t->data);
-    int64_t now = nowMs(self->loop);
+  static void onTimeoutTick(Impl* self) {
+    int64_t now = self->nowMs();
     while (!self->live.empty() && self->live.front()->deadline <= now) {
       Call* call = self->live.front();
       if (call->parked) {
@@ -365,7 +356,7 @@ struct RedisClient::Impl {
       }
       self->finish(call, false, {});  // hiredis still owns it; onReply deletes it
     }
-    if (self->live.empty()) checkUv(uv_timer_stop(t), "timeout timer");
+    if (self->live.empty()) self->timeout_timer->stop();
     // A server that stopped answering: drop the connection so that requests fail fast and the
     // reconnect backoff takes over.
     if (self->consecutive_timeouts >= 20 && self->ac != nullptr) {
@@ -375,41 +366,33 @@ struct RedisClient::Impl {
       redisAsyncContext* ac = self->ac;
       self->ac = nullptr;
       redisAsyncFree(ac);  // pending calls complete (they have timed out already)
-      if (!uv_is_active(reinterpret_cast<uv_handle_t*>(self->reconnect_timer))) {
-        self->scheduleReconnect();
-      }
+      if (!self->reconnect_timer->active()) self->scheduleReconnect();
     }
   }
 };
+
+RedisClient::RedisClient(Impl* impl) : impl_(impl) {}
 
 RedisClient& RedisClient::forWorker(const WorkerServices& worker, const std::string& url,
                                     const RedisErrorCounters& counters) {
   thread_local std::map<std::string, std::unique_ptr<RedisClient>> clients;
   auto it = clients.find(url);
   if (it != clients.end()) return *it->second;
-  // The one place filters/ turns the worker's opaque loop back into libuv's type.
-  auto* loop = static_cast<uv_loop_t*>(worker.eventLoop());
   auto* impl = new Impl;
-  impl->loop = loop;
+  impl->worker = &worker;
   impl->url = url;
   impl->counters = counters;
   impl->url_ok = parseUrl(url, impl->host, impl->port, impl->db);
-  impl->timeout_timer = new uv_timer_t;
-  impl->reconnect_timer = new uv_timer_t;
-  for (uv_timer_t* t : {impl->timeout_timer, impl->reconnect_timer}) {
-    // Cannot fail (libuv only records the loop); a timer that is not initialised could not
-    // be closed, so a failure is fatal.
-    if (!checkUv(uv_timer_init(loop, t), "uv_timer_init")) std::abort();
-    t->data = impl;
-    uv_unref(reinterpret_cast<uv_handle_t*>(t));
-    ++impl->handles_open;
-  }
+  impl->timeout_timer =
+      worker.makeTimer("rate_limit_store timeout timer", [impl] { Impl::onTimeoutTick(impl); });
+  impl->reconnect_timer =
+      worker.makeTimer("rate_limit_store reconnect timer", [impl] { impl->connect(); });
   if (auto target = parseSentinelUrl(url)) {
     impl->url_ok = true;
     impl->db = target->db;
     impl->sentinel_master = target->master;
     impl->sentinel = SentinelWatch::create(
-        loop, *target, [impl](const HostPort& master) { impl->onMasterAnnounced(master); });
+        worker, *target, [impl](const HostPort& master) { impl->onMasterAnnounced(master); });
   }
   auto client = std::unique_ptr<RedisClient>(new RedisClient(impl));
   RedisClient& ref = *client;
@@ -420,7 +403,7 @@ RedisClient& RedisClient::forWorker(const WorkerServices& worker, const std::str
 
 bool RedisClient::run(RedisScript script, const std::string& key,
                       const std::vector<std::string>& args, Done done) {
-  Impl* m = impl_;
+  Impl* m = impl_.get();
   // While connecting, calls queue behind the connection (bounded by kRedisTimeout); only
   // between a lost connection and the next attempt are they refused at once.
   if ((m->ac == nullptr && !m->resolving) || m->live.size() > 10000) {
@@ -430,16 +413,14 @@ bool RedisClient::run(RedisScript script, const std::string& key,
   auto* call = new Impl::Call;
   call->owner = m;
   call->done = std::move(done);
-  call->deadline = nowMs(m->loop) + kRedisTimeout.count();
+  call->deadline = m->nowMs() + kRedisTimeout.count();
   call->script = script;
   call->key = key;
   call->args = args;
   m->live.push_back(call);
   call->live = std::prev(m->live.end());
   call->in_live = true;
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(m->timeout_timer))) {
-    checkUv(uv_timer_start(m->timeout_timer, Impl::onTimeoutTick, 10, 10), "timeout timer");
-  }
+  if (!m->timeout_timer->active()) m->timeout_timer->start(10, 10);  // logged if it fails
   if (m->ac == nullptr) {
     call->parked = true;  // the Sentinels are being asked where the master is
     m->parked.push_back(call);
@@ -450,9 +431,9 @@ bool RedisClient::run(RedisScript script, const std::string& key,
 }
 
 RedisClient::~RedisClient() {
-  // Runs at worker thread exit, after its loop stopped; the close callbacks run when the worker
-  // drains its loop once more before closing it.
-  Impl* m = impl_;
+  // Runs at worker thread exit, after its loop stopped. The timers are closed with impl_; libuv
+  // frees them when the worker drains its loop once more before closing it.
+  Impl* m = impl_.get();
   m->closing = true;
   if (m->ac != nullptr) {
     redisAsyncContext* ac = m->ac;
@@ -460,14 +441,7 @@ RedisClient::~RedisClient() {
     redisAsyncFree(ac);  // calls every pending callback with no reply
   }
   m->failParked();
-  if (m->sentinel != nullptr) m->sentinel->close();
-  auto onClosed = [](uv_handle_t* h) {
-    auto* impl = static_cast<Impl*>(h->data);
-    delete reinterpret_cast<uv_timer_t*>(h);
-    if (--impl->handles_open == 0) delete impl;
-  };
-  uv_close(reinterpret_cast<uv_handle_t*>(m->timeout_timer), onClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(m->reconnect_timer), onClosed);
+  m->sentinel.reset();  // drops its connections and timers
 }
 
 }  // namespace sluice::filters

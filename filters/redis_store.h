@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,8 +76,8 @@ class RedisClient {
   struct Impl;
 
  private:
-  explicit RedisClient(Impl* impl) : impl_(impl) {}
-  Impl* impl_;  // freed through its handles' close callbacks
+  explicit RedisClient(Impl* impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sluice::filters

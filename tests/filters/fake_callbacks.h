@@ -1,5 +1,5 @@
 // A FilterCallbacks for filter unit tests: records local replies, resumptions and background
-// fetches; services() has no loop and waker() is null.
+// fetches; services() has no loop (inert timers, see NoLoop) and waker() is null.
 #pragma once
 
 #include <chrono>
@@ -48,7 +48,19 @@ class FakeCallbacks : public FilterCallbacks {
   std::vector<std::chrono::milliseconds> delays;
   StreamInfo info_;
   base::RequestHead request_;
+  // No loop: timers never fire, the clock stays at 0, no name is found.
   struct NoLoop final : WorkerServices {
+    struct InertTimer final : ServiceTimer {
+      bool start(uint64_t, uint64_t) override { return started = true; }
+      void stop() override { started = false; }
+      bool active() const override { return started; }
+      bool started = false;
+    };
+    std::unique_ptr<ServiceTimer> makeTimer(const char*, std::function<void()>) const override {
+      return std::make_unique<InertTimer>();
+    }
+    int64_t nowMs() const override { return 0; }
+    void lookupHost(const std::string&, HostFound done) const override { done(false, ""); }
     void* eventLoop() const override { return nullptr; }
   };
   mutable NoLoop services_;
