@@ -44,6 +44,7 @@ struct RequestHead {
   std::string method;  // as received, upper-case token
   std::string target;  // origin-form path[?query] after normalisation of absolute-form
   std::string host;    // authority: from absolute-form target, else the Host field (lower-case)
+  uint8_t version_major = 1;  // 2: the request came over HTTP/2 (Via says "2 sluice")
   uint8_t version_minor = 1;  // HTTP/1.x
   HeaderMap headers;
 

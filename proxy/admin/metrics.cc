@@ -1,5 +1,8 @@
 #include "proxy/admin/metrics.h"
 
+#include "filters/auth_decisions.h"
+#include "proxy/http2/http2_flood_guard.h"
+
 namespace sluice::proxy {
 
 Metrics::Metrics()
@@ -60,6 +63,7 @@ Metrics::Metrics()
       cache_requests_total(registry.counter("sluice_cache_requests_total",
                                             "Cache lookups, by route and result.",
                                             {"route", "result"})),
+      auth_decisions_total(filters::authDecisionsFamily(registry)),
       cache_bytes(registry.gauge("sluice_cache_bytes", "Bytes held in the response cache.")),
       tls_handshakes_total(registry.counter("sluice_tls_handshakes_total",
                                             "Completed downstream TLS handshakes.",
@@ -69,7 +73,13 @@ Metrics::Metrics()
                                                     {"listener", "reason"})),
       tls_resumptions_total(registry.counter("sluice_tls_resumptions_total",
                                              "Downstream TLS handshakes that resumed a session.",
-                                             {"listener"})) {
+                                             {"listener"})),
+      http2_protocol_errors_total(registry.counter(
+          "sluice_http2_protocol_errors_total",
+          "HTTP/2 client connections or streams ended for abuse or protocol errors.", {"reason"})) {
+  for (int i = 0; i < kHttp2AbuseCount; ++i) {  // every reason has a 0 sample from the start
+    http2_protocol_errors_total.with({http2AbuseName(static_cast<Http2Abuse>(i))});
+  }
   build_info.with({SLUICE_VERSION}).set(1);
   // Both results exist from the start, so a failure rate can be computed before any failure.
   config_reloads_total.with({"success"});

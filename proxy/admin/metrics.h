@@ -50,10 +50,14 @@ struct Metrics {
   // {reason=timeout|unavailable|error}: cluster decisions Redis could not make (on_error applied)
   base::CounterFamily& ratelimit_store_errors_total;
   base::CounterFamily& cache_requests_total;  // {route, result=hit|miss|stale|bypass}
+  // {route, filter=ip_filter|basic_auth|api_key, result=allowed|denied|error}
+  base::CounterFamily& auth_decisions_total;
   base::GaugeFamily& cache_bytes;
   base::CounterFamily& tls_handshakes_total;          // {listener, version}
   base::CounterFamily& tls_handshake_failures_total;  // {listener, reason}
   base::CounterFamily& tls_resumptions_total;         // {listener}: abbreviated handshakes
+  // {reason}: hostile or broken HTTP/2 clients bounded (http2_flood_guard.h names the reasons)
+  base::CounterFamily& http2_protocol_errors_total;
 };
 
 }  // namespace sluice::proxy

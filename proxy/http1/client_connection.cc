@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "proxy/http1/head_scanner.h"
+#include "proxy/http2/http2_session.h"
 #include "proxy/net/peer_address.h"
 #include "proxy/net/proxy_protocol.h"
 #include "proxy/net/read_buffer.h"
@@ -25,6 +26,7 @@ ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
 ClientConnection::~ClientConnection() {
   ConnectionQueue::unlink(room_link_);
   exchange_.reset();
+  h2_.reset();  // its streams' exchanges log while this connection's fields are still here
   ctx_.connections.erase(this);
   ctx_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
   if (connections_active_ != nullptr) connections_active_->sub(1);
@@ -65,6 +67,8 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
   ctx.unheard_clients.pushBack(c->room_link_, c);
   if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
   c->awaiting_proxy_ = listener.proxy_protocol;
+  c->http2_ = listener.http2;
+  c->h2c_probe_ = listener.http2.h2c && !listener.tls;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
   c->client_ip_ = formatPeerIp(peer);
   c->has_client_addr_ = peerAddress16(peer, c->client_addr16_);
@@ -126,7 +130,7 @@ void ClientConnection::onCipher(const char* data, size_t len) {
     return state_ != State::Closing;
   });
   if (state_ == State::Closing) return;
-  if (!was_done && tls_->handshakeDone()) onHandshakeDone();
+  if (!was_done && tls_->handshakeDone() && state_ != State::Closing) onHandshakeDone();
   bool flushed = flushTls();
   if (st == TlsSession::Status::Error) {
     ctx_.metrics.tls_handshake_failures_total.with({listener_, tls_->errorReason()}).inc();
@@ -158,6 +162,7 @@ void ClientConnection::onHandshakeDone() {
       }
     }
   }
+  if (state_ == State::Head && alpnChoseH2()) startHttp2(nullptr, 0);  // our SETTINGS go first
 }
 
 void ClientConnection::onWriteDone(int status) {
@@ -166,6 +171,10 @@ void ClientConnection::onWriteDone(int status) {
     return;
   }
   write_progress_ms_ = queued_writes == 0 ? 0 : uv_now(ctx_.loop);
+  if (h2_) {
+    if (state_ == State::Http2) h2_->onTransportWritten();
+    return;
+  }
   if (exchange_ && relayMayResume(queued_bytes)) exchange_->onClientDrained();
 }
 
@@ -256,6 +265,21 @@ void ClientConnection::onProxyHeaderBytes(const char* data, size_t len) {
 
 void ClientConnection::onData(const char* data, size_t len) {
   if (state_ == State::Closing) return;
+  if (state_ == State::Http2) {
+    h2_->feed(data, len);
+    return;
+  }
+  if (tls_ && !alpn_checked_ && alpnChoseH2()) {  // the preface came with the handshake's end
+    startHttp2(data, len);
+    return;
+  }
+  if (h2c_probe_) {
+    if (probeH2c(data, len)) return;
+    std::string input = std::move(preface_buf_);  // not HTTP/2: all of it is HTTP/1.1
+    preface_buf_.clear();
+    onData(input.data(), input.size());
+    return;
+  }
   if (state_ == State::Tunnel) {
     exchange_->onClientTunnelData(data, len);
     return;
@@ -413,7 +437,15 @@ bool ClientConnection::checkSendTimeout(uint64_t now_ms) {
 }
 
 void ClientConnection::checkDeadline(uint64_t now_ms) {
+  if (lingering_) {
+    if (deadline_ms_ != 0 && now_ms >= deadline_ms_) abort();  // the client never closed
+    return;
+  }
   if (checkSendTimeout(now_ms)) return;
+  if (state_ == State::Http2) {
+    h2_->checkDeadline(now_ms);
+    return;
+  }
   if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
   if (state_ == State::Exchange) {
     // A request body that stopped coming (nginx's client_body_timeout): 408, or a close when
@@ -482,6 +514,10 @@ void ClientConnection::startTunnel() {
 
 void ClientConnection::drain() {
   drain_ = true;
+  if (state_ == State::Http2) {
+    h2_->drain();  // GOAWAY; streams in flight finish
+    return;
+  }
   // An idle keep-alive connection closes now. One accepted but not yet heard from keeps its
   // chance (its request is likely on the way): it is answered with `connection: close`, or
   // closed by the header timeout.
@@ -511,8 +547,9 @@ void ClientConnection::closeAfterWrites() {
   }
 }
 
-void ClientConnection::onShutdown(uv_shutdown_t* req, int) {
+void ClientConnection::onShutdown(uv_shutdown_t* req, int status) {
   auto* c = static_cast<ClientConnection*>(req->data);
+  if (c->lingering_ && status == 0) return;  // the client's close (EOF) or the linger ends it
   c->state_ = State::Head;
   c->abort();
 }

@@ -15,6 +15,7 @@
 #include "proxy/http1/http1_response_writer.h"
 #include "proxy/http1/http_serialize.h"
 #include "proxy/http1/request_head_check.h"
+#include "proxy/http2/http2_transport.h"
 #include "proxy/net/tcp_write.h"
 #include "proxy/runtime/worker_context.h"
 #include "proxy/stream/downstream.h"
@@ -22,6 +23,7 @@
 namespace sluice::proxy {
 
 class Exchange;
+class Http2ServerSession;
 class TlsServerContext;
 class TlsSession;
 
@@ -32,10 +34,12 @@ struct ListenerSeries {
   base::Gauge* active = nullptr;
   std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
   bool proxy_protocol = false;            // every connection starts with a PROXY header
+  config::Http2Settings http2;            // h2 by ALPN (TLS) or prior knowledge (h2c)
 };
 
 class ClientConnection final : public ConnectionList::Node,
                                public Downstream,
+                               public Http2Transport,
                                private Http1Output,
                                private WriteSink {
  public:
@@ -80,16 +84,20 @@ class ClientConnection final : public ConnectionList::Node,
   // Close after queued bytes are written.
   void closeAfterWrites() override;
 
-  // Writes response bytes in order (sluice's own rejections, and the writer's output); false
-  // when the client is gone.
+  // Writes response bytes in order (sluice's own rejections, and the writer's output, or the
+  // HTTP/2 session's); false when the client is gone.
   bool write(const uv_buf_t* bufs, unsigned count) override;
+  // Http2Transport (the rest is shared with Downstream): once the connection speaks HTTP/2.
+  size_t writeQueued() const override { return queued_bytes; }
+  void closeAfterGoaway() override;
   // Drain: idle connections close now, busy ones after their current response.
   void drain();
   // Enforces the header and idle timeouts; called by the worker's periodic sweep.
   void checkDeadline(uint64_t now_ms);
 
  private:
-  enum class State { Head, Exchange, Tunnel, Closing };
+  // Http2: the connection speaks HTTP/2; h2_ runs it (its streams own their exchanges).
+  enum class State { Head, Exchange, Tunnel, Http2, Closing };
 
   ClientConnection(WorkerContext& ctx, std::string listener);
   ~ClientConnection();
@@ -105,6 +113,11 @@ class ClientConnection final : public ConnectionList::Node,
   void startHeadTimer();
   void startIdleTimer();
   void beginExchange();
+  // HTTP/2 from here on: ALPN chose h2, or an h2c listener saw the client preface (`data`).
+  void startHttp2(const char* data, size_t len);
+  bool alpnChoseH2();
+  // An h2c listener's first bytes: true when they are (or may still become) the preface.
+  bool probeH2c(const char* data, size_t len);
 
   static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -181,6 +194,14 @@ class ClientConnection final : public ConnectionList::Node,
   std::chrono::steady_clock::time_point request_start_;
   std::unique_ptr<Exchange> exchange_;
   Http1ResponseWriter writer_{*this, ctx_.shared.draining};
+
+  // HTTP/2 (ALPN h2, or h2c prior knowledge on a listener with http2.h2c).
+  config::Http2Settings http2_;
+  std::unique_ptr<Http2ServerSession> h2_;
+  bool h2c_probe_ = false;  // the first bytes may be the HTTP/2 client preface
+  bool alpn_checked_ = false;
+  bool lingering_ = false;   // closing after a GOAWAY: reading and dropping until EOF
+  std::string preface_buf_;  // the preface's first bytes, when they came in pieces
 
   // TLS (listeners with `tls:`): the context keeps the SNI callback's target alive.
   std::shared_ptr<TlsServerContext> tls_ctx_;

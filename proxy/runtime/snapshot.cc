@@ -47,7 +47,7 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
       rt.target_states.push_back(std::move(ts));
     }
     if (u.tls) {
-      rt.tls = TlsClientContext::build(*u.tls, error);
+      rt.tls = TlsClientContext::build(*u.tls, error, u.protocol == config::UpstreamProtocol::H2);
       if (!rt.tls) {
         error = "upstream " + u.name + ": " + error;
         if (resource_error != nullptr) *resource_error = true;
@@ -116,6 +116,13 @@ bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address)
     if (l.address.text() == address) return l.proxy_protocol;
   }
   return false;
+}
+
+config::Http2Settings listenerHttp2(const Snapshot& snapshot, const std::string& address) {
+  for (const config::Listener& l : snapshot.config->listeners) {
+    if (l.address.text() == address) return l.http2;
+  }
+  return {};
 }
 
 }  // namespace sluice::proxy

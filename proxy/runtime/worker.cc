@@ -106,6 +106,7 @@ void Worker::openListener(const ListenerSocket& s) {
   l->series.active = &metrics_.downstream_connections_active.with({s.name});
   l->series.tls = listenerTls(*ctx_->snapshot, s.address);
   l->series.proxy_protocol = listenerProxyProtocol(*ctx_->snapshot, s.address);
+  l->series.http2 = listenerHttp2(*ctx_->snapshot, s.address);
   l->worker = this;
   l->fd = s.fd;
   int r = ::listen(s.fd, 4096) == 0 ? 0 : uv_translate_sys_error(errno);
@@ -204,6 +205,7 @@ void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
       } else {
         l->series.tls = listenerTls(*w.ctx_->snapshot, l->address);  // new certificates
         l->series.proxy_protocol = still->proxy_protocol;
+        l->series.http2 = still->http2;
         if (l->name != still->name) {
           l->name = still->name;
           l->series.name = still->name;

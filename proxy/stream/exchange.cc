@@ -99,7 +99,10 @@ ProxiedRequestFields Exchange::proxiedRequestFields() const {
   f.forwarded_for = down_.clientIp();
   f.forwarded_proto = down_.secure() ? "https" : "http";
   f.forwarded_host = original_host_;
-  f.via = head_.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
+  // Via names the protocol the request came in with (RFC 9110 §7.6.3): "2" for HTTP/2.
+  f.via = head_.version_major == 2   ? "2 sluice"
+          : head_.version_minor == 0 ? "1.0 sluice"
+                                     : "1.1 sluice";
   f.request_id = request_id_;
   f.client_subject_name = kClientSubjectHeader;
   f.client_subject = down_.clientSubject();

@@ -1,0 +1,78 @@
+// The HTTP/2 half of a ClientConnection: recognising HTTP/2 (ALPN "h2" on a TLS listener, or the
+// client preface as the first bytes on a plain listener with http2.h2c) and handing the byte
+// stream to an Http2ServerSession, for which the connection is then only the transport (TCP,
+// TLS, write queue, send timeout, close after GOAWAY).
+#include <cstring>
+#include <string_view>
+
+#include "proxy/http1/client_connection.h"
+#include "proxy/http2/http2_session.h"
+#include "proxy/net/uv_handle.h"
+#include "proxy/tls/tls_session.h"
+
+namespace sluice::proxy {
+
+namespace {
+constexpr std::string_view kClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// After its final GOAWAY, a connection waits this long for the client's own close.
+constexpr uint64_t kLingerMs = 2000;
+}  // namespace
+
+bool ClientConnection::alpnChoseH2() {
+  if (alpn_checked_ || !tls_ || !tls_->handshakeDone()) return false;
+  alpn_checked_ = true;
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(tls_->ssl(), &proto, &len);
+  return len == 2 && std::memcmp(proto, "h2", 2) == 0;
+}
+
+bool ClientConnection::probeH2c(const char* data, size_t len) {
+  preface_buf_.append(data, len);
+  size_t n = std::min(preface_buf_.size(), kClientPreface.size());
+  if (std::string_view(preface_buf_).substr(0, n) != kClientPreface.substr(0, n)) {
+    h2c_probe_ = false;  // HTTP/1.1: the bytes go to its parser
+    return false;
+  }
+  if (preface_buf_.size() >= kClientPreface.size()) {
+    h2c_probe_ = false;
+    std::string input = std::move(preface_buf_);
+    preface_buf_.clear();
+    startHttp2(input.data(), input.size());
+  } else if (head_bytes_ == 0) {
+    head_bytes_ = 1;  // a request began: the header timeout applies
+  }
+  return true;
+}
+
+void ClientConnection::startHttp2(const char* data, size_t len) {
+  state_ = State::Http2;
+  deadline_ms_ = 0;  // the session keeps the connection's timeouts from here on
+  ConnectionQueue::unlink(room_link_);
+  h2_ = std::make_unique<Http2ServerSession>(ctx_, *this, http2_);
+  if (!h2_->start()) {
+    abort();
+    return;
+  }
+  if (len > 0 && state_ == State::Http2) h2_->feed(data, len);
+}
+
+void ClientConnection::closeAfterGoaway() {
+  if (state_ == State::Closing) return;
+  state_ = State::Closing;
+  lingering_ = true;
+  deadline_ms_ = uv_now(ctx_.loop) + kLingerMs;
+  if (tls_) {
+    tls_->shutdown();
+    flushTls();
+  }
+  if (!reading_ && uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead) == 0) {
+    reading_ = true;
+  }
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), onShutdown) != 0) {
+    abort();
+  }
+}
+
+}  // namespace sluice::proxy

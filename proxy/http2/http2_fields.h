@@ -1,0 +1,55 @@
+// HTTP/2 header blocks sluice sends (RFC 9113 §8.3.2, §8.2.2): the final response head, 1xx heads
+// and trailers as nghttp2 name/value lists, without the connection-specific fields HTTP/2
+// forbids, and with the fields a proxied response gets from sluice (the same edits as the
+// HTTP/1.1 writer's applyProxiedResponseEdits). Pure; the list owns a copy of its bytes, so a head
+// can wait (e.g. for the first body bytes or the end) after the caller's head is gone.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "filters/base/http_message.h"
+#include "proxy/stream/downstream.h"
+
+namespace sluice::proxy {
+
+// One header block: names (lower-case) and values copied into one buffer.
+class FieldList {
+ public:
+  void add(std::string_view name, std::string_view value);
+  void clear();
+  bool empty() const { return spans_.empty(); }
+  size_t size() const { return spans_.size(); }
+  std::string_view name(size_t i) const;
+  std::string_view value(size_t i) const;
+  // The list as nghttp2 takes it (nghttp2 copies it when a frame is submitted); valid until the
+  // next add() or clear().
+  const nghttp2_nv* nv();
+
+ private:
+  struct Span {
+    uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string bytes_;
+  std::vector<Span> spans_;
+  std::vector<nghttp2_nv> nv_;
+};
+
+// Fields HTTP/2 forbids in any message (RFC 9113 §8.2.2) or that sluice re-derives.
+bool connectionSpecificField(std::string_view lname);
+
+// The final response head: ":status", the head's fields (minus connection-specific ones and, when
+// `info.proxied`, the upstream's x-request-id), sluice's fields when `info.proxied`, and
+// content-length as `info` says (the head's own for a bodiless answer).
+void responseFields(const base::ResponseHead& head, const ResponseHeadInfo& info, FieldList& out);
+
+// A 1xx head (e.g. 103 Early Hints, or sluice's own 100 Continue when `head` is null).
+void interimFields(const base::ResponseHead* head, FieldList& out);
+
+// Trailer fields without those that must not travel as trailers (framing, routing, connection).
+void trailerFields(const base::HeaderMap& trailers, FieldList& out);
+
+}  // namespace sluice::proxy
