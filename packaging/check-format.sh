@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The formatting check (issue 13, item 7): every C++ source and header of the layers and tests
 # is as `.clang-format` says (clang-format 14, Debian 12). Prints the offending files and exits 1
-# otherwise. To fix: packaging/check-format.sh --fix
+# otherwise. To fix: packaging/check-format.sh --fix [FILE...] (with files: only those, so a
+# shared working tree's other edits are left alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files 'config/*.cc' 'config/*.h' 'balancer/*.cc' 'balancer/*.h' \
   'ratelimit/*.cc' 'ratelimit/*.h' 'filters/*.cc' 'filters/*.h' 'proxy/*.cc' 'proxy/*.h' \
   'tests/*.cc' 'tests/*.h')
 if [ "${1:-}" = "--fix" ]; then
-  clang-format -i "${files[@]}"
+  shift
+  if [ $# -gt 0 ]; then
+    clang-format -i "$@"
+  else
+    clang-format -i "${files[@]}"
+  fi
   exit 0
 fi
 bad=()
