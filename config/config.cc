@@ -23,6 +23,14 @@ const char* filterName(const FilterSpec& spec) {
           return "gzip";
         } else if constexpr (std::is_same_v<T, MaxBodyFilter>) {
           return "max_body";
+        } else if constexpr (std::is_same_v<T, IpFilter>) {
+          return "ip_filter";
+        } else if constexpr (std::is_same_v<T, CorsFilter>) {
+          return "cors";
+        } else if constexpr (std::is_same_v<T, BasicAuthFilter>) {
+          return "basic_auth";
+        } else if constexpr (std::is_same_v<T, ApiKeyFilter>) {
+          return "api_key";
         } else {
           static_assert(std::is_same_v<T, CircuitBreakerFilter>, "name every filter");
           return "circuit_breaker";

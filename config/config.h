@@ -197,7 +197,7 @@ enum class LimitScope { Local, Cluster };
 
 // Common to the four rate-limit filters.
 struct RateLimitCommon {
-  std::string key = "ip";  // ip | route | header:NAME | cookie:NAME | query:NAME, `+`-joined
+  std::string key = "ip";  // ip | route | consumer | header:NAME | cookie:NAME | query:NAME, `+`
   uint64_t max_keys = 100000;
   bool headers = false;
   bool dry_run = false;
@@ -253,6 +253,44 @@ struct CircuitBreakerFilter {};
 struct MaxBodyFilter {
   uint64_t bytes = 0;
 };
+// `ip_filter: {allow: [CIDR...], deny: [CIDR...]}`: the client address (as `key: ip` sees it)
+// must be in `allow` (when given) and not in `deny`; else 403.
+struct IpFilter {
+  std::vector<Cidr> allow;
+  std::vector<Cidr> deny;
+};
+// `cors`: preflights answered by sluice, CORS fields on actual requests of allowed origins.
+struct CorsFilter {
+  std::vector<std::string> origins;         // lower-case; exact ("https://a.example") or "*.domain"
+  std::vector<std::string> methods;         // upper-case
+  std::vector<std::string> headers;         // lower-case request headers a preflight may ask for
+  std::vector<std::string> expose_headers;  // lower-case
+  bool credentials = false;
+  std::optional<Duration> max_age;  // Access-Control-Max-Age (whole seconds); unset: not sent
+};
+// One `user:hash` line of an htpasswd file.
+struct HtpasswdEntry {
+  std::string user;
+  std::string hash;  // $2y$/$2b$/$2a$ (bcrypt), $5$/$6$ (SHA-crypt)
+};
+// `basic_auth: {realm, users_file}`: the file is read at load (and on every reload).
+struct BasicAuthFilter {
+  std::string realm = "sluice";
+  std::string users_file;  // absolute
+  std::vector<HtpasswdEntry> users;
+};
+// One entry of an api_key keys file.
+struct ApiKeyEntry {
+  std::string consumer;
+  std::string key_sha256;  // 64 lower-case hex digits
+};
+// `api_key: {from: header:NAME | query:NAME, keys_file}`: the file is read at load (and reload).
+struct ApiKeyFilter {
+  bool from_query = false;  // else a header
+  std::string name;         // header names lower-cased; query names as written
+  std::string keys_file;    // absolute
+  std::vector<ApiKeyEntry> keys;
+};
 
 // Header rewriting of a route (`request_headers:` / `response_headers:`).
 struct HeaderRewrite {
@@ -268,9 +306,9 @@ struct DirectResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
 };
 
-using FilterSpec =
-    std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter, LeakyBucketFilter,
-                 CacheFilter, GzipFilter, CircuitBreakerFilter, MaxBodyFilter>;
+using FilterSpec = std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter,
+                                LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter,
+                                MaxBodyFilter, IpFilter, CorsFilter, BasicAuthFilter, ApiKeyFilter>;
 
 // The registry name (YAML key) of a filter spec, e.g. "token_bucket".
 const char* filterName(const FilterSpec& spec);

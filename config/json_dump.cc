@@ -271,6 +271,28 @@ void writeFilterSpec(JsonWriter& w, const FilterSpec& spec) {
     w.key("encodings").strings(f->encodings);
   } else if (auto* f = std::get_if<MaxBodyFilter>(&spec)) {
     w.key("bytes").integer(f->bytes);
+  } else if (auto* f = std::get_if<IpFilter>(&spec)) {
+    std::vector<std::string> allow, deny;
+    for (const Cidr& c : f->allow) allow.push_back(c.text);
+    for (const Cidr& c : f->deny) deny.push_back(c.text);
+    w.key("allow").strings(allow);
+    w.key("deny").strings(deny);
+  } else if (auto* f = std::get_if<CorsFilter>(&spec)) {
+    w.key("origins").strings(f->origins);
+    w.key("methods").strings(f->methods);
+    w.key("headers").strings(f->headers);
+    w.key("expose_headers").strings(f->expose_headers);
+    w.key("credentials").boolean(f->credentials);
+    if (f->max_age) w.key("max_age").duration(*f->max_age);
+  } else if (auto* f = std::get_if<BasicAuthFilter>(&spec)) {
+    // The file's path and size only: never a user's hash.
+    w.key("realm").string(f->realm);
+    w.key("users_file").string(f->users_file);
+    w.key("users").integer(f->users.size());
+  } else if (auto* f = std::get_if<ApiKeyFilter>(&spec)) {
+    w.key("from").string((f->from_query ? "query:" : "header:") + f->name);
+    w.key("keys_file").string(f->keys_file);
+    w.key("keys").integer(f->keys.size());
   }
   w.endObject();
 }

@@ -32,7 +32,7 @@ RateLimitCommon parseCommon(Reader& r, MapReader& m, RouteRefs* refs) {
   RateLimitCommon c;
   std::string key;
   if (m.readString("key", &key)) {
-    auto parsed = parseKeyExpression(key, {"ip", "route"}, true);
+    auto parsed = parseKeyExpression(key, {"ip", "route", "consumer"}, true);
     if (parsed) {
       c.key = *parsed;
     } else {
@@ -181,6 +181,10 @@ const std::vector<FilterKind>& filterKinds() {
       {"gzip", {"min_bytes", "level", "types", "encodings"}},
       {"circuit_breaker", {}},
       {"max_body", {"bytes"}},
+      {"ip_filter", {"allow", "deny"}},
+      {"cors", {"origins", "methods", "headers", "expose_headers", "credentials", "max_age"}},
+      {"basic_auth", {"realm", "users_file"}},
+      {"api_key", {"from", "keys_file"}},
   };
   return kinds;
 }
@@ -197,6 +201,10 @@ FilterSpec parseSpec(Reader& r, MapReader& m, std::string_view name, RouteRefs* 
     if (m.require("bytes", "bytes: 1MiB")) m.readSize("bytes", &f.bytes, 0);
     return f;
   }
+  if (name == "ip_filter") return parseIpFilter(r, m);
+  if (name == "cors") return parseCors(r, m);
+  if (name == "basic_auth") return parseBasicAuth(r, m);
+  if (name == "api_key") return parseApiKey(r, m);
   return CircuitBreakerFilter{};
 }
 

@@ -67,6 +67,12 @@ Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs);
 // entry is malformed (already reported).
 std::optional<FilterEntry> parseFilter(Reader& r, const YAML::Node& node, RouteRefs* refs);
 
+// parse_edge_filters.cc: the edge security filters' bodies (the credential files are read here).
+IpFilter parseIpFilter(Reader& r, MapReader& m);
+CorsFilter parseCors(Reader& r, MapReader& m);
+BasicAuthFilter parseBasicAuth(Reader& r, MapReader& m);
+ApiKeyFilter parseApiKey(Reader& r, MapReader& m);
+
 // A request key as rate limits and hash_key write it: `bare` forms (e.g. ip, route) or
 // header:NAME, cookie:NAME, query:NAME, joined with `+` when `allow_plus`. Header names are
 // lower-cased in the result.

@@ -44,6 +44,9 @@ struct StreamInfo {
   std::string_view original_host;    // Host as the client sent it
   std::string_view original_target;  // request target as the client sent it (origin-form)
   std::chrono::steady_clock::time_point start;
+  // The identity an auth filter (api_key, basic_auth) established, empty until one did: the
+  // rate-limit key `consumer`. Set through FilterCallbacks::setConsumer.
+  std::string_view consumer;
 };
 
 // The whole response to a request a filter sent with FilterCallbacks::fetchInBackground.
@@ -85,6 +88,12 @@ class FilterCallbacks {
   // Sets an access-log field of this request (e.g. cache "hit", ratelimit "limited"); `value`
   // must be a string literal or otherwise outlive the request.
   virtual void setLogField(LogField field, std::string_view value) = 0;
+  // Records the identity an auth filter established for this request (the api_key consumer,
+  // the basic_auth user): info().consumer from now on. The proxy keeps its own copy.
+  virtual void setConsumer(std::string_view name) {}
+  // Marks query parameter `name` as a credential (an api_key from the query): the access log
+  // shows its value masked. The proxy implements it.
+  virtual void redactQueryParameter(std::string_view name) {}
   // Sends a request of sluice's own to the route's upstream, detached from this request (e.g. a
   // cache refresh): the same target choice as the client's request (balancer, health, circuit
   // breaker, max_requests) and the same upstream timeouts, a pooled connection when one is idle.

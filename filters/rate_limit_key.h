@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "filters/client_address.h"
 #include "filters/filter.h"
 #include "ratelimit/key_expr.h"
 
@@ -23,12 +24,8 @@ class RateLimitKey {
   void evaluate(const base::RequestHead& head, const StreamInfo& info, std::string& out) const;
 
  private:
-  bool trusted(std::string_view ip) const;
-  bool trusted(const unsigned char ip16[16]) const;
-  void appendIp(const base::RequestHead& head, const StreamInfo& info, std::string& out) const;
-
   std::vector<ratelimit::KeyPart> parts_;
-  std::vector<config::Cidr> trusted_;
+  ClientAddress client_{{}};
 };
 
 }  // namespace sluice::filters

@@ -1,10 +1,14 @@
 #include "filters/registry.h"
 
+#include "filters/api_key.h"
+#include "filters/basic_auth.h"
 #include "filters/cache.h"
 #include "filters/circuit_breaker.h"
+#include "filters/cors.h"
 #include "filters/direct_response.h"
 #include "filters/gzip.h"
 #include "filters/header_rewrite.h"
+#include "filters/ip_filter.h"
 #include "filters/max_body.h"
 #include "filters/rate_limit.h"
 
@@ -26,6 +30,33 @@ std::shared_ptr<const FilterFactory> buildMaxBody(const FilterBuildContext&,
   return std::make_shared<MaxBodyFactory>(std::get<config::MaxBodyFilter>(entry.spec));
 }
 
+std::shared_ptr<const FilterFactory> buildIpFilter(const FilterBuildContext& ctx,
+                                                   const config::FilterEntry& entry, std::string&) {
+  return std::make_shared<IpFilterFactory>(
+      std::get<config::IpFilter>(entry.spec), ctx.config.trusted_proxies,
+      AuthCounters::make(ctx.metrics, ctx.route.name, "ip_filter"));
+}
+
+std::shared_ptr<const FilterFactory> buildCors(const FilterBuildContext&,
+                                               const config::FilterEntry& entry, std::string&) {
+  return std::make_shared<CorsFactory>(std::get<config::CorsFilter>(entry.spec));
+}
+
+std::shared_ptr<const FilterFactory> buildBasicAuth(const FilterBuildContext& ctx,
+                                                    const config::FilterEntry& entry,
+                                                    std::string&) {
+  return std::make_shared<BasicAuthFactory>(
+      std::get<config::BasicAuthFilter>(entry.spec),
+      AuthCounters::make(ctx.metrics, ctx.route.name, "basic_auth"), PasswordVerifier::shared());
+}
+
+std::shared_ptr<const FilterFactory> buildApiKey(const FilterBuildContext& ctx,
+                                                 const config::FilterEntry& entry, std::string&) {
+  return std::make_shared<ApiKeyFactory>(
+      std::get<config::ApiKeyFilter>(entry.spec),
+      AuthCounters::make(ctx.metrics, ctx.route.name, "api_key"));
+}
+
 // Returns null with `error` set when the filter cannot be built (e.g. a file it needs).
 using Builder = std::shared_ptr<const FilterFactory> (*)(const FilterBuildContext&,
                                                          const config::FilterEntry&,
@@ -45,6 +76,10 @@ constexpr Entry kFilters[] = {
     {"gzip", buildGzip},
     {"circuit_breaker", buildCircuitBreaker},
     {"max_body", buildMaxBody},
+    {"ip_filter", buildIpFilter},
+    {"cors", buildCors},
+    {"basic_auth", buildBasicAuth},
+    {"api_key", buildApiKey},
 };
 
 const Entry* find(std::string_view name) {

@@ -6,6 +6,8 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang-format
   libuv1-dev libssl-dev libyaml-cpp-dev zlib1g-dev libbrotli-dev libzstd-dev libhiredis-dev node-llhttp
   libgoogle-perftools-dev
+  # basic_auth: libxcrypt (crypt_rn: bcrypt, SHA-crypt); its tests make htpasswd files
+  libcrypt-dev apache2-utils python3-bcrypt
   libgtest-dev libgmock-dev libbenchmark-dev
   # HTTP/2 (nghttp2) and its test clients: curl, nghttp/h2load, python3-h2, python3-grpcio
   libnghttp2-dev nghttp2-client python3-h2 python3-grpcio

@@ -29,6 +29,8 @@ bool parseKeyExpr(std::string_view text, std::vector<KeyPart>& out, std::string&
       k.kind = KeyPart::Kind::Ip;
     } else if (part == "route") {
       k.kind = KeyPart::Kind::Route;
+    } else if (part == "consumer") {
+      k.kind = KeyPart::Kind::Consumer;
     } else if (colon != std::string_view::npos && !name.empty() &&
                (kind == "header" || kind == "cookie" || kind == "query")) {
       k.kind = kind == "header"   ? KeyPart::Kind::Header
@@ -40,7 +42,7 @@ bool parseKeyExpr(std::string_view text, std::vector<KeyPart>& out, std::string&
       }
     } else {
       error = "\"" + std::string(part) +
-              "\" is not a rate-limit key; write ip, route, header:NAME, cookie:NAME or "
+              "\" is not a rate-limit key; write ip, route, consumer, header:NAME, cookie:NAME or "
               "query:NAME, joined with +";
       return false;
     }

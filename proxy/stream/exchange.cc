@@ -3,6 +3,7 @@
 #include <charconv>
 #include <vector>
 
+#include "filters/auth_decisions.h"
 #include "proxy/net/read_buffer.h"
 #include "proxy/stream/local_reply.h"
 #include "proxy/tls/tls_context.h"
@@ -371,7 +372,9 @@ void Exchange::logAndCount() {
   r.remote = down_.clientIp();
   r.method = head_.method;
   r.host = original_host_;
-  r.path = original_target_;
+  std::string masked;
+  if (!redact_query_.empty()) masked = filters::maskQueryParameter(original_target_, redact_query_);
+  r.path = redact_query_.empty() ? std::string_view(original_target_) : std::string_view(masked);
   r.protocol = down_.protocol();
   r.status = status_;
   r.bytes_sent = down_.bytesSent();

@@ -62,6 +62,11 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   }
   void fetchInBackground(base::RequestHead head, size_t max_body,
                          filters::BackgroundDone done) override;
+  void setConsumer(std::string_view name) override {
+    consumer_ = name;
+    info_.consumer = consumer_;
+  }
+  void redactQueryParameter(std::string_view name) override { redact_query_ = name; }
 
  private:
   // UpstreamRequestCallbacks (exchange_upstream.cc)
@@ -102,6 +107,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   base::HeaderMap received_fields_;  // TRACE only: the fields as the client sent them
   std::string original_host_;
   filters::StreamInfo info_;
+  std::string consumer_;      // info_.consumer points here (an auth filter's identity)
+  std::string redact_query_;  // a query parameter masked in the access log (an API key)
   filters::FilterChain chain_;
   const RouteRuntime* route_ = nullptr;
   int route_index_ = -1;

@@ -23,6 +23,15 @@ TEST(KeyExpr, ParsesCombinations) {
   EXPECT_FALSE(parseKeyExpr("header:", parts, error));
 }
 
+TEST(KeyExpr, ParsesConsumer) {
+  std::vector<KeyPart> parts;
+  std::string error;
+  ASSERT_TRUE(parseKeyExpr("consumer+ip", parts, error));
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].kind, KeyPart::Kind::Consumer);
+  EXPECT_FALSE(parseKeyExpr("consumer:x", parts, error));
+}
+
 TEST(KeyExpr, CookieAndQueryValues) {
   EXPECT_EQ(cookieValue("a=1; sid=\"xyz\"; b=2", "sid"), "xyz");
   EXPECT_EQ(cookieValue("a=1;b=2", "b"), "2");

@@ -1,0 +1,110 @@
+#include "filters/api_key.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "ratelimit/key_expr.h"
+
+namespace sluice::filters {
+
+namespace {
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A query value with %XX and '+' decoded; a malformed escape stays as written.
+std::string decodeQueryValue(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '+') {
+      out.push_back(' ');
+    } else if (v[i] == '%' && i + 2 < v.size() && hexValue(v[i + 1]) >= 0 &&
+               hexValue(v[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hexValue(v[i + 1]) * 16 + hexValue(v[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(v[i]);
+    }
+  }
+  return out;
+}
+
+class ApiKey final : public Filter {
+ public:
+  explicit ApiKey(const ApiKeyFactory& f) : f_(f) {}
+
+  FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks& cb) override {
+    const config::ApiKeyFilter& cfg = f_.config();
+    std::string key;
+    bool present = false;
+    if (cfg.from_query) {
+      cb.redactQueryParameter(cfg.name);
+      if (auto v = ratelimit::queryValue(head.query(), cfg.name)) {
+        key = decodeQueryValue(*v);
+        present = !key.empty();
+      }
+    } else if (const std::string* v = head.headers.get(cfg.name)) {
+      key = *v;
+      present = !key.empty();
+    }
+    const std::string* consumer = present ? f_.consumerOf(key) : nullptr;
+    if (!key.empty()) OPENSSL_cleanse(key.data(), key.size());
+    if (consumer == nullptr) {
+      f_.counters().denied->inc();
+      sendUnauthorized(cb, f_.challenge(), present ? "invalid API key" : "API key required");
+      return FilterStatus::Stop;
+    }
+    f_.counters().allowed->inc();
+    cb.setConsumer(*consumer);
+    return FilterStatus::Continue;
+  }
+
+  bool wantsResponseHeaders() const override { return false; }
+
+ private:
+  const ApiKeyFactory& f_;
+};
+}  // namespace
+
+ApiKeyFactory::ApiKeyFactory(const config::ApiKeyFilter& cfg, AuthCounters counters)
+    : cfg_(cfg),
+      challenge_(std::string("ApiKey ") + (cfg.from_query ? "query" : "header") + "=\"" + cfg.name +
+                 "\""),
+      counters_(counters) {
+  for (const config::ApiKeyEntry& e : cfg.keys) {
+    Key k;
+    for (size_t i = 0; i < 32; ++i) {  // the loader checked: 64 hex digits
+      k.sha256[i] = static_cast<unsigned char>(hexValue(e.key_sha256[2 * i]) * 16 +
+                                               hexValue(e.key_sha256[2 * i + 1]));
+    }
+    k.consumer = e.consumer;
+    keys_.push_back(std::move(k));
+  }
+  cfg_.keys.clear();  // the hashes live in keys_ only
+}
+
+const std::string* ApiKeyFactory::consumerOf(std::string_view key) const {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(key.data(), key.size(), md, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
+    return nullptr;
+  }
+  const std::string* found = nullptr;
+  for (const Key& k : keys_) {
+    // Every entry is compared, whether or not an earlier one matched.
+    bool same = CRYPTO_memcmp(md, k.sha256.data(), 32) == 0;
+    if (same && found == nullptr) found = &k.consumer;
+  }
+  OPENSSL_cleanse(md, sizeof md);
+  return found;
+}
+
+std::unique_ptr<Filter> ApiKeyFactory::create() const {
+  return std::make_unique<ApiKey>(*this);
+}
+
+}  // namespace sluice::filters

@@ -1,0 +1,45 @@
+#include "filters/client_address.h"
+
+#include "ratelimit/key_expr.h"
+
+namespace sluice::filters {
+
+bool ClientAddress::trusted(std::string_view ip) const {
+  unsigned char a[16];
+  return ratelimit::parseIp16(ip, a) && trusted(a);
+}
+
+bool ClientAddress::trusted(const unsigned char ip16[16]) const {
+  for (const config::Cidr& c : trusted_) {
+    if (c.contains(ip16)) return true;
+  }
+  return false;
+}
+
+std::string_view ClientAddress::find(const base::RequestHead& head, const StreamInfo& info,
+                                     std::string& scratch) const {
+  // Common case first: an untrusted peer is the client, whatever it claims.
+  bool peer_trusted =
+      !trusted_.empty() &&
+      (info.client_addr16 != nullptr ? trusted(info.client_addr16) : trusted(info.client_ip));
+  if (!peer_trusted) return info.client_ip;
+  size_t n = head.headers.count("x-forwarded-for");
+  if (n == 0) return info.client_ip;
+  std::string_view list;
+  if (n == 1) {
+    list = *head.headers.get("x-forwarded-for");
+  } else {
+    scratch.clear();
+    for (const base::Header& h : head.headers) {
+      if (h.name != "x-forwarded-for") continue;
+      if (!scratch.empty()) scratch.push_back(',');
+      scratch.append(h.value);
+    }
+    list = scratch;
+  }
+  std::string_view client =
+      ratelimit::clientFromForwarded(list, [this](std::string_view ip) { return trusted(ip); });
+  return client.empty() ? info.client_ip : client;
+}
+
+}  // namespace sluice::filters

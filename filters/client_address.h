@@ -1,0 +1,33 @@
+// The client's address as sluice reasons about it: the peer (the PROXY protocol source when the
+// listener takes one), or, when the peer is one of `trusted_proxies`, the nearest untrusted hop
+// of X-Forwarded-For. The rate-limit key `ip` and ip_filter both ask this, so they always agree.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "filters/filter.h"
+
+namespace sluice::filters {
+
+class ClientAddress {
+ public:
+  explicit ClientAddress(std::vector<config::Cidr> trusted) : trusted_(std::move(trusted)) {}
+
+  // The client's address, textual, as a view into `head`, `info` or `scratch` (valid while they
+  // are). `head` is the request as it goes upstream: sluice has already appended the peer
+  // address to its x-forwarded-for. Worker thread; no allocation unless the request has several
+  // X-Forwarded-For fields.
+  std::string_view find(const base::RequestHead& head, const StreamInfo& info,
+                        std::string& scratch) const;
+
+ private:
+  bool trusted(std::string_view ip) const;
+  bool trusted(const unsigned char ip16[16]) const;
+
+  std::vector<config::Cidr> trusted_;
+};
+
+}  // namespace sluice::filters
