@@ -71,6 +71,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
  private:
   // UpstreamRequestCallbacks (exchange_upstream.cc)
   void writeRequestHead(const ResolvedTarget& target, std::string& out) override;
+  const base::RequestHead& requestHead(const ResolvedTarget& target,
+                                       base::RequestHead& scratch) override;
   void onResponseHead(base::ResponseHead& head, bool interim) override;
   void onResponseBody(const char* data, size_t len) override;
   void onResponseTrailers(const base::HeaderMap& trailers) override;

@@ -6,6 +6,8 @@
 #include "proxy/net/read_buffer.h"
 #include "proxy/stream/exchange.h"
 #include "proxy/stream/hash_key.h"
+#include "proxy/upstream/grpc_timeout.h"
+#include "proxy/upstream/upstream_acquire.h"
 
 namespace sluice::proxy {
 
@@ -49,6 +51,15 @@ void Exchange::dispatch() {
   p.idempotent = base::isIdempotentMethod(head_.method);
   p.head_only = head_only_;
   p.framing = upstream_framing_;
+  p.length = upstream_length_;
+  if (grpc_) {
+    // grpc-timeout bounds each try when it is shorter than the upstream's response timeout;
+    // its expiry is a 504 (DEADLINE_EXCEEDED in the gRPC reply).
+    const std::string* t = head_.headers.get("grpc-timeout");
+    std::optional<std::chrono::milliseconds> d;
+    if (t != nullptr) d = parseGrpcTimeout(*t);
+    if (d && *d < tryTimeouts(*upstream_->config).response) p.try_timeout = *d;
+  }
   upstream_request_.emplace(ctx_, connector_, std::move(p),
                             static_cast<UpstreamRequestCallbacks&>(*this));
   if (!request_trailers_.empty()) upstream_request_->setTrailers(request_trailers_);
@@ -69,6 +80,17 @@ void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) 
     // No pooling: say so (RFC 9112 §9.6), before the head's final empty line.
     out.insert(out.size() - 2, "connection: close\r\n");
   }
+}
+
+// HTTP/2 upstreams take the head as fields: the edited head itself, or (when each try writes
+// sluice's fields straight into its bytes) an edited copy.
+const base::RequestHead& Exchange::requestHead(const ResolvedTarget& target,
+                                               base::RequestHead& scratch) {
+  if (head_.host.empty()) head_.host = target.address;
+  if (!direct_head_) return head_;
+  scratch = head_;
+  applyProxiedRequestEdits(scratch.headers, proxiedRequestFields());
+  return scratch;
 }
 
 void Exchange::onRequestDrained() {

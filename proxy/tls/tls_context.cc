@@ -289,7 +289,7 @@ TlsClientContext::~TlsClientContext() {
 }
 
 std::shared_ptr<TlsClientContext> TlsClientContext::build(const config::UpstreamTls& tls,
-                                                          std::string& error) {
+                                                          std::string& error, bool offer_h2) {
   auto out = std::shared_ptr<TlsClientContext>(new TlsClientContext());
   out->ctx_ = SSL_CTX_new(TLS_client_method());
   if (out->ctx_ == nullptr) {
@@ -306,8 +306,16 @@ std::shared_ptr<TlsClientContext> TlsClientContext::build(const config::Upstream
   SSL_CTX_set_session_id_context(ctx,
                                  reinterpret_cast<const unsigned char*>(out->session_tag_.data()),
                                  static_cast<unsigned>(out->session_tag_.size()));
-  static const unsigned char kAlpn[] = "\x08http/1.1";
-  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn - 1);
+  // An HTTP/2 upstream (protocol h2) offers h2 alone: a server that cannot speak it fails the
+  // connection rather than answering in HTTP/1.1 on a session sluice frames as HTTP/2.
+  static const unsigned char kAlpnHttp1[] = "\x08http/1.1";
+  static const unsigned char kAlpnH2[] = "\x02h2";
+  int alpn_rc = offer_h2 ? SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof kAlpnH2 - 1)
+                         : SSL_CTX_set_alpn_protos(ctx, kAlpnHttp1, sizeof kAlpnHttp1 - 1);
+  if (alpn_rc != 0) {  // 0 is success for this call
+    error = "upstream TLS ALPN: " + sslError();
+    return nullptr;
+  }
   if (tls.verify) {
     if (SSL_CTX_load_verify_locations(ctx, tls.ca.c_str(), nullptr) != 1) {
       error = "upstream TLS ca " + tls.ca + ": " + sslError();

@@ -50,8 +50,9 @@ class TlsServerContext {
 class TlsClientContext {
  public:
   ~TlsClientContext();
-  static std::shared_ptr<TlsClientContext> build(const config::UpstreamTls& tls,
-                                                 std::string& error);
+  // `offer_h2`: ALPN offers h2 (an upstream with protocol h2); otherwise http/1.1.
+  static std::shared_ptr<TlsClientContext> build(const config::UpstreamTls& tls, std::string& error,
+                                                 bool offer_h2 = false);
   SSL_CTX* context() const { return ctx_; }
   bool verify() const { return verify_; }
   const std::string& sni() const { return sni_; }

@@ -31,6 +31,10 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
 
   // UpstreamRequestCallbacks
   void writeRequestHead(const ResolvedTarget& target, std::string& out) override;
+  const base::RequestHead& requestHead(const ResolvedTarget& target, base::RequestHead&) override {
+    if (head_.host.empty()) head_.host = target.address;
+    return head_;
+  }
   void onResponseHead(base::ResponseHead& head, bool interim) override;
   void onResponseBody(const char* data, size_t len) override;
   void onResponseComplete() override { finish(true); }

@@ -9,6 +9,7 @@
 #include "proxy/runtime/log.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_session.h"
+#include "proxy/upstream/h2/h2_probe.h"
 
 namespace sluice::proxy {
 
@@ -18,7 +19,8 @@ std::string settingsKey(const config::Upstream& u, const ResolvedTarget& t) {
   std::string key = u.name + "\n" + t.address + "\n" + h.path + "\n" +
                     std::to_string(h.interval.count()) + "/" + std::to_string(h.timeout.count()) +
                     "/" + std::to_string(h.healthy_threshold) + "/" +
-                    std::to_string(h.unhealthy_threshold) + (u.tls ? "/tls" : "");
+                    std::to_string(h.unhealthy_threshold) + (u.tls ? "/tls" : "") +
+                    (u.protocol != config::UpstreamProtocol::Http1 ? "/h2" : "");
   for (const auto& r : h.expect_status)
     key += "/" + std::to_string(r.lo) + "-" + std::to_string(r.hi);
   return key;
@@ -35,7 +37,8 @@ struct HealthChecker::Prober {
   std::shared_ptr<balancer::TargetState> state;
   std::shared_ptr<TlsClientContext> tls;
   std::string server_name;
-  Timer timer;  // the next probe
+  bool h2 = false;  // the upstream speaks HTTP/2 (h2 or h2c): the probe does too
+  Timer timer;      // the next probe
   std::mt19937_64 rng{std::random_device{}()};
   bool stopping = false;
 
@@ -46,6 +49,7 @@ struct HealthChecker::Prober {
     uv_connect_t connect_req;
     llhttp_t parser;
     std::unique_ptr<TlsSession> tls;
+    std::unique_ptr<H2Probe> h2;
     int status = 0;
     bool done = false;
   };
@@ -102,6 +106,13 @@ struct HealthChecker::Prober {
   }
 
   void onPlain(Probe* p, const char* data, size_t len) {
+    if (p->h2) {
+      std::string out;
+      int status = p->h2->feed(data, len, out);
+      if (status == 0 && !out.empty() && !send(p, out)) status = -1;
+      if (status != 0) finish(p, status > 0 && expected(status));
+      return;
+    }
     llhttp_errno_t err = llhttp_execute(&p->parser, data, len);
     if (p->status != 0) {
       finish(p, expected(p->status));
@@ -136,9 +147,16 @@ struct HealthChecker::Prober {
     return r == 0;
   }
 
-  std::string request() const {
+  // The request's bytes: HTTP/1.1, or an HTTP/2 session's preface and GET (started here).
+  std::string request(Probe* p) const {
     std::string host =
         target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
+    if (h2) {
+      std::string out;
+      p->h2 = std::make_unique<H2Probe>();
+      if (!p->h2->start(cfg.path, host, tls != nullptr, out)) return "";
+      return out;
+    }
     return "GET " + cfg.path + " HTTP/1.1\r\nhost: " + host +
            "\r\nuser-agent: sluice-health-check\r\nconnection: close\r\n\r\n";
   }
@@ -186,7 +204,7 @@ struct HealthChecker::Prober {
         self->finish(p, false);
         return;
       }
-    } else if (!self->send(p, self->request())) {
+    } else if (!self->send(p, self->request(p))) {
       self->finish(p, false);
       return;
     }
@@ -221,7 +239,7 @@ struct HealthChecker::Prober {
             return;
           }
           if (!was_done && pr->tls->handshakeDone()) {
-            if (!owner->send(pr, owner->request())) owner->finish(pr, false);
+            if (!owner->send(pr, owner->request(pr))) owner->finish(pr, false);
             return;
           }
           if (!owner->send(pr, "")) owner->finish(pr, false);  // handshake messages
@@ -258,6 +276,7 @@ void HealthChecker::apply(const SnapshotPtr& snapshot) {
       p->cfg = *u.config->health_check;
       p->state = u.target_states[i];
       p->tls = u.tls;
+      p->h2 = u.config->protocol != config::UpstreamProtocol::Http1;
       if (u.tls) p->server_name = !u.tls->sni().empty() ? u.tls->sni() : u.targets[i].host;
       if (!p->timer.init(loop_, "health check timer", [p] { p->start(); })) {
         delete p;  // logged; this target is not probed

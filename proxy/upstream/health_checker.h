@@ -1,7 +1,8 @@
 // Active health checks (spec/config.md `health_check`): one prober per target per process, on
-// the main thread's loop, whatever the number of workers. Each probe is an HTTP/1.1 GET of
-// `path` (over TLS when the upstream uses TLS) every `interval` with ±10% jitter; its verdict
-// goes to the target's shared state, which every worker sees at once.
+// the main thread's loop, whatever the number of workers. Each probe is a GET of `path` in
+// the upstream's protocol (HTTP/1.1, or HTTP/2 for h2/h2c; over TLS when the upstream uses TLS)
+// every `interval` with ±10% jitter; its verdict goes to the target's shared state, which every
+// worker sees at once.
 #pragma once
 
 #include <uv.h>

@@ -1,6 +1,7 @@
 #include "proxy/upstream/upstream_acquire.h"
 
 #include "proxy/tls/tls_context.h"
+#include "proxy/upstream/h2/h2_pool.h"
 
 namespace sluice::proxy {
 
@@ -32,13 +33,23 @@ std::vector<std::string> upstreamPoolKeys(const Snapshot& snapshot) {
   return keys;
 }
 
-UpstreamConnection* acquireUpstream(WorkerContext& ctx, const UpstreamRuntime& upstream,
-                                    const ResolvedTarget& target, UpstreamHandler* handler,
-                                    bool allow_pooled, bool& pooled) {
+UpstreamStream* acquireUpstream(WorkerContext& ctx, const UpstreamRuntime& upstream,
+                                const ResolvedTarget& target, UpstreamHandler* handler,
+                                bool allow_pooled, bool& pooled) {
   UpstreamConnection::Timeouts t = tryTimeouts(*upstream.config);
   pooled = false;
   const TlsClientContext* tls = upstream.tls.get();
   const std::string& name = upstreamServerName(upstream, target);
+  if (upstream.config->protocol != config::UpstreamProtocol::Http1) {
+    // A session is shared, so a stale one is noticed by all its streams: `allow_pooled` (the
+    // one resend after a stale pooled connection) needs no fresh session here.
+    if (tls == nullptr) {
+      return ctx.pool.h2().acquire(ctx.loop, upstream, target, target.address, t, name, handler,
+                                   pooled);
+    }
+    return ctx.pool.h2().acquire(ctx.loop, upstream, target, poolKey(target.address, tls, name), t,
+                                 name, handler, pooled);
+  }
   if (allow_pooled) {
     // A plain connection's key is its address: no string is built per request.
     UpstreamConnection* idle = tls == nullptr ? ctx.pool.take(target.address)

@@ -1,5 +1,6 @@
-// Getting a connection to a chosen target for one request: a pooled idle one when allowed,
-// otherwise a new one (over TLS when the upstream has `tls:`), with the upstream's timeouts.
+// Getting a stream to a chosen target for one request: for HTTP/1.1 a pooled idle connection
+// when allowed, otherwise a new one (over TLS when the upstream has `tls:`); for HTTP/2 a stream
+// on a shared session; with the upstream's timeouts.
 // Shared by the Exchange and background fetches.
 #pragma once
 
@@ -25,8 +26,10 @@ std::vector<std::string> upstreamPoolKeys(const Snapshot& snapshot);
 
 // A pooled connection (attached to `handler`, `pooled` set: the caller sends at once) or a new
 // one connecting (the handler hears onUpstreamConnected). Null when a connect could not start.
-UpstreamConnection* acquireUpstream(WorkerContext& ctx, const UpstreamRuntime& upstream,
-                                    const ResolvedTarget& target, UpstreamHandler* handler,
-                                    bool allow_pooled, bool& pooled);
+// For an HTTP/2 upstream (h2, h2c): a stream on a shared session (H2Pool), `pooled` when the
+// session is already up.
+UpstreamStream* acquireUpstream(WorkerContext& ctx, const UpstreamRuntime& upstream,
+                                const ResolvedTarget& target, UpstreamHandler* handler,
+                                bool allow_pooled, bool& pooled);
 
 }  // namespace sluice::proxy

@@ -25,6 +25,8 @@ const char* upstreamErrorName(UpstreamError e) {
       return "reset";
     case UpstreamError::BadResponse:
       return "bad_response";
+    case UpstreamError::Refused:
+      return "refused";
   }
   return "unknown";
 }
@@ -212,7 +214,30 @@ void UpstreamConnection::requestComplete() {
   if (state_ == State::Active && !response_started_) startTimer(timeouts_.response);
 }
 
-bool UpstreamConnection::write(const uv_buf_t* bufs, unsigned count) {
+void UpstreamConnection::sendRequest(const RequestStart& start, std::string_view body, bool end,
+                                     const base::HeaderMap& trailers) {
+  beginRequest(start.head_request);
+  framing_ = start.framing;
+  if (end) requestComplete();
+  writeHttp1RequestStart(*this, start, body, end, trailers, out_);  // a failure is reported
+  if (out_.capacity() > 4096) std::string().swap(out_);  // no large buffer kept while pooled
+}
+
+bool UpstreamConnection::sendBody(const char* data, size_t len) {
+  return writeHttp1RequestBody(*this, framing_, data, len);
+}
+
+bool UpstreamConnection::endRequest(const base::HeaderMap& trailers) {
+  requestComplete();
+  return writeHttp1RequestEnd(*this, framing_, trailers);
+}
+
+bool UpstreamConnection::writeTunnel(const char* data, size_t len) {
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  return writeBytes(&b, 1);
+}
+
+bool UpstreamConnection::writeBytes(const uv_buf_t* bufs, unsigned count) {
   if (state_ == State::Closed) return false;
   if (tls_) {
     if (!tls_->encrypt(bufs, count) || !flushTls()) {

@@ -16,6 +16,7 @@
 #include "proxy/net/connection_list.h"
 #include "proxy/net/tcp_write.h"
 #include "proxy/runtime/snapshot.h"
+#include "proxy/upstream/http1_request_framing.h"
 #include "proxy/upstream/upstream_handler.h"
 #include "proxy/upstream/upstream_stream.h"
 
@@ -30,7 +31,8 @@ class TlsSession;
 
 class UpstreamConnection final : public ConnectionList::Node,
                                  public UpstreamStream,
-                                 private WriteSink {
+                                 private WriteSink,
+                                 private Http1RequestSink {
  public:
   // What the request's upstream config says about this connection.
   struct Timeouts {
@@ -53,14 +55,13 @@ class UpstreamConnection final : public ConnectionList::Node,
   // Takes an idle pooled connection for a new request (the pool calls this).
   void attach(UpstreamHandler* handler, const Timeouts& timeouts);
 
-  // Declares the request about to be written: `head_request` makes the response bodiless.
-  void beginRequest(bool head_request) override;
-  // Writes request bytes; false when the connection is broken (an error follows).
-  bool write(const uv_buf_t* bufs, unsigned count) override;
-  // The whole request has been written: needed for the connection to be reusable.
-  // The whole request is written: the response timeout counts from here (a slow upload is
-  // the client's time, bounded by the client side's body timeout, not the upstream's).
-  void requestComplete() override;
+  // The request, framed as HTTP/1.1 (see http1_request_framing.h). The connection is reusable
+  // only once the whole request went out.
+  void sendRequest(const RequestStart& start, std::string_view body, bool end,
+                   const base::HeaderMap& trailers) override;
+  bool sendBody(const char* data, size_t len) override;
+  bool endRequest(const base::HeaderMap& trailers) override;
+  bool writeTunnel(const char* data, size_t len) override;
   void pauseReading() override;
   void resumeReading() override;
   size_t queuedBytes() const override { return queued_bytes; }
@@ -88,6 +89,13 @@ class UpstreamConnection final : public ConnectionList::Node,
   UpstreamConnection(uv_loop_t* loop, UpstreamPool* pool, std::string target_address);
   ~UpstreamConnection();
   void onWriteDone(int status) override;
+  // Writes request bytes; false when the connection is broken (an error follows).
+  bool writeBytes(const uv_buf_t* bufs, unsigned count) override;
+  // Declares the request about to be written: `head_request` makes the response bodiless.
+  void beginRequest(bool head_request);
+  // The whole request is written: the response timeout counts from here (a slow upload is
+  // the client's time, bounded by the client side's body timeout, not the upstream's).
+  void requestComplete();
   void startTimer(std::chrono::milliseconds ms);
   void stopTimer() { deadline_ms_ = 0; }
   void fail(UpstreamError error);
@@ -140,6 +148,8 @@ class UpstreamConnection final : public ConnectionList::Node,
   bool complete_ = false;
   bool trailing_ = false;  // bytes followed the response, or it ended with the connection
   bool upgrade_ = false;
+  BodyFraming framing_ = BodyFraming::None;  // of the request body being sent
+  std::string out_;  // the request head being written (its buffer reused request after request)
   // Fields are parsed straight into head_'s field vector, whose strings keep their buffers from
   // one response to the next: field `nfields_` is the one being parsed.
   base::ResponseHead head_;

@@ -13,6 +13,9 @@ enum class UpstreamError {
   ResponseTimeout,  // no byte for `timeouts.response`
   Reset,            // closed or reset before the response was complete
   BadResponse,      // the response did not parse
+  // HTTP/2: the upstream did not process the request (a stream above the last_stream_id of its
+  // GOAWAY, or REFUSED_STREAM): safe to send again, like a connect failure.
+  Refused,
 };
 
 const char* upstreamErrorName(UpstreamError e);

@@ -3,9 +3,12 @@
 #include <algorithm>
 
 #include "proxy/tls/tls_context.h"
+#include "proxy/upstream/h2/h2_pool.h"
 #include "proxy/upstream/upstream_connection.h"
 
 namespace sluice::proxy {
+
+UpstreamPool::UpstreamPool() : h2_(std::make_unique<H2Pool>()) {}
 
 UpstreamPool::~UpstreamPool() {
   closeAll();
@@ -34,6 +37,7 @@ void UpstreamPool::untrack(UpstreamConnection* conn) {
 
 void UpstreamPool::sweep(uint64_t now_ms) {
   all_.forEach<UpstreamConnection>([now_ms](UpstreamConnection* c) { c->checkDeadline(now_ms); });
+  h2_->sweep(now_ms);
 }
 
 std::string poolKey(const std::string& address, const TlsClientContext* tls,
@@ -73,9 +77,11 @@ void UpstreamPool::closeAll() {
   for (auto& [addr, list] : idle) {
     for (UpstreamConnection* c : list) c->close();
   }
+  h2_->closeAll();
 }
 
 void UpstreamPool::retainOnly(const std::vector<std::string>& keys) {
+  h2_->retainOnly(keys);
   for (auto it = idle_.begin(); it != idle_.end();) {
     if (std::find(keys.begin(), keys.end(), it->first) != keys.end()) {
       ++it;

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,7 @@ namespace sluice::proxy {
 
 class UpstreamConnection;
 class TlsClientContext;
+class H2Pool;
 
 // The key of connections to `address`, made with `tls` (null: plain) for `server_name`.
 std::string poolKey(const std::string& address, const TlsClientContext* tls,
@@ -25,7 +27,11 @@ std::string poolKey(const std::string& address, const TlsClientContext* tls,
 
 class UpstreamPool {
  public:
+  UpstreamPool();
   ~UpstreamPool();
+  // The HTTP/2 sessions (upstreams with protocol h2 or h2c): swept, retained and closed with
+  // the HTTP/1.1 connections.
+  H2Pool& h2() { return *h2_; }
   // The most recently used idle connection under `key`, or null.
   UpstreamConnection* take(const std::string& key);
   // A connection that finished a response cleanly: kept while the target has fewer than its
@@ -33,6 +39,7 @@ class UpstreamPool {
   void put(UpstreamConnection* conn);
   // An idle connection that closed (the upstream hung up or its idle time ran out).
   void forget(UpstreamConnection* conn);
+  // Closes the idle connections and every HTTP/2 session (worker stop).
   void closeAll();
   // Closes the idle connections whose key is not in `keys` (the upstreams of a new snapshot).
   void retainOnly(const std::vector<std::string>& keys);
@@ -52,6 +59,7 @@ class UpstreamPool {
   std::unordered_map<std::string, std::vector<UpstreamConnection*>> idle_;
   std::unordered_map<std::string, SSL_SESSION*> sessions_;
   ConnectionList all_;
+  std::unique_ptr<H2Pool> h2_;
 };
 
 }  // namespace sluice::proxy

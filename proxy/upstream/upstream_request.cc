@@ -20,6 +20,7 @@ const char* conditionOf(UpstreamError e) {
   switch (e) {
     case UpstreamError::ConnectFailed:
     case UpstreamError::ConnectTimeout:
+    case UpstreamError::Refused:
       return "connect_failure";
     case UpstreamError::ResponseTimeout:
       return "timeout";
@@ -81,9 +82,19 @@ void UpstreamRequest::start(std::string body, bool body_complete) {
       deadline_.start(static_cast<uint64_t>(r.deadline->count()));
     }
   }
+  if (params_.try_timeout.count() > 0 &&
+      !try_timer_.init(ctx_.loop, "grpc-timeout", [this] { onTryTimeout(); })) {
+    params_.try_timeout = std::chrono::milliseconds(0);  // logged: the upstream's timeouts hold
+  }
   if (!startTry()) return;
   upstream_.state->retries.onRequest(now());
   connect(true);
+}
+
+// The try ran out of its own time (grpc-timeout): the caller's deadline has passed, so there is
+// no retry; a 504 (or a cut response when it had begun).
+void UpstreamRequest::onTryTimeout() {
+  fail(UpstreamError::ResponseTimeout);
 }
 
 // Picks the try's target and serialises its head; false when none is left (the owner heard
@@ -101,9 +112,7 @@ bool UpstreamRequest::startTry() {
   }
   target_ = &attempt_.target();
   ++tries_;
-  head_.clear();
-  head_.reserve(512);  // one allocation instead of a growth per few fields
-  callbacks_.writeRequestHead(*target_, head_);
+  if (try_timer_) try_timer_.start(static_cast<uint64_t>(params_.try_timeout.count()));
   head_sent_ = false;
   body_sent_done_ = false;
   try_start_ = std::chrono::steady_clock::now();
@@ -123,33 +132,23 @@ void UpstreamRequest::connect(bool allow_pooled) {
 void UpstreamRequest::sendHead() {
   head_sent_ = true;
   stream_reused_ = stream_->reused();
-  stream_->beginRequest(params_.head_only);
-  std::string& out = head_;  // kept intact while the stale resend is possible (no body then)
-  bool drained = false;
-  if (!pending_body_.empty()) {
-    if (params_.framing == BodyFraming::Chunked) {
-      char hdr[24];
-      out.append(hdr, formatChunkHeader(pending_body_.size(), hdr));
-      out.append(pending_body_);
-      out.append("\r\n");
-    } else {
-      out.append(pending_body_);
-    }
-    std::string().swap(pending_body_);
-    drained = true;
-  }
-  if (body_done_) {
-    if (params_.framing == BodyFraming::Chunked) appendLastChunk(trailers_, out);
-    stream_->requestComplete();
-    body_sent_done_ = true;
-  }
-  if (drained) {
+  // The body at hand goes with the head; a retry refills pending_body_ from retry_body_.
+  std::string body = std::move(pending_body_);
+  pending_body_.clear();
+  bool end = body_done_;
+  body_sent_done_ = end;
+  if (!body.empty()) {
     std::shared_ptr<bool> alive = aliveToken();
     callbacks_.onRequestDrained();
     if (!*alive || stream_ == nullptr) return;
   }
-  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
-  stream_->write(&b, 1);  // a failure reports through onUpstreamError
+  RequestStart start;
+  start.head = &callbacks_;
+  start.target = target_;
+  start.framing = params_.framing;
+  start.length = params_.length;
+  start.head_request = params_.head_only;
+  stream_->sendRequest(start, body, end, trailers_);  // a failure reports through onUpstreamError
 }
 
 std::shared_ptr<bool> UpstreamRequest::aliveToken() {
@@ -169,16 +168,7 @@ bool UpstreamRequest::sendBody(const char* data, size_t len) {
 }
 
 void UpstreamRequest::writeBody(const char* data, size_t len) {
-  if (params_.framing == BodyFraming::Chunked) {
-    char hdr[24];
-    uv_buf_t bufs[3] = {uv_buf_init(hdr, static_cast<unsigned>(formatChunkHeader(len, hdr))),
-                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
-                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
-    stream_->write(bufs, 3);
-  } else {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-    stream_->write(&b, 1);
-  }
+  stream_->sendBody(data, len);  // a failure reports through onUpstreamError
 }
 
 bool UpstreamRequest::endBody() {
@@ -186,18 +176,9 @@ bool UpstreamRequest::endBody() {
   body_done_ = true;
   if (stream_ == nullptr || !head_sent_ || body_sent_done_) return true;
   body_sent_done_ = true;
-  stream_->requestComplete();
-  if (params_.framing == BodyFraming::Chunked) {
-    std::shared_ptr<bool> alive = aliveToken();
-    std::string last;  // rare: only a request with trailers needs more than kLastChunk
-    if (!trailers_.empty()) appendLastChunk(trailers_, last);
-    uv_buf_t b = trailers_.empty()
-                     ? uv_buf_init(const_cast<char*>(kLastChunk), sizeof kLastChunk - 1)
-                     : uv_buf_init(last.data(), static_cast<unsigned>(last.size()));
-    stream_->write(&b, 1);
-    return *alive && !given_up_;
-  }
-  return true;
+  std::shared_ptr<bool> alive = aliveToken();
+  stream_->endRequest(trailers_);
+  return *alive && !given_up_;
 }
 
 void UpstreamRequest::onUpstreamHead(base::ResponseHead& head, bool interim) {
@@ -236,6 +217,7 @@ void UpstreamRequest::onUpstreamComplete() {
   ctx_.countUpstream(upstream_.config->name, target_->address, status_, head_seconds_, false);
   attempt_.end();
   if (deadline_) deadline_.stop();
+  if (try_timer_) try_timer_.stop();
   callbacks_.onResponseComplete();
 }
 
@@ -259,8 +241,19 @@ void UpstreamRequest::onUpstreamError(UpstreamError error, bool response_started
     connect(false);
     return;
   }
-  bool connect_failed =
-      error == UpstreamError::ConnectFailed || error == UpstreamError::ConnectTimeout;
+  // Not processed by the upstream (an HTTP/2 GOAWAY or REFUSED_STREAM): sent again to the same
+  // target, on another connection, with no verdict and no budget (bounded).
+  if (error == UpstreamError::Refused && !head_delivered_ && refused_resends_ < 3 &&
+      (params_.framing == BodyFraming::None || (body_resendable_ && !retry_body_.empty()))) {
+    ++refused_resends_;
+    pending_body_ = retry_body_;
+    head_sent_ = false;
+    body_sent_done_ = false;
+    connect(true);
+    return;
+  }
+  bool connect_failed = error == UpstreamError::ConnectFailed ||
+                        error == UpstreamError::ConnectTimeout || error == UpstreamError::Refused;
   ctx_.countUpstream(upstream_.config->name, target_->address, 0, 0, connect_failed);
   attempt_.judge(connect_failed ? TryVerdict::ConnectFailure : TryVerdict::Failure, now());
   if (!head_delivered_ && mayRetry(conditionOf(error))) {
@@ -315,6 +308,7 @@ void UpstreamRequest::giveUp(const UpstreamFailure& failure) {
   given_up_ = true;
   attempt_.end();
   if (deadline_) deadline_.stop();
+  if (try_timer_) try_timer_.stop();
   callbacks_.onFailure(failure);  // may delete this
 }
 
@@ -343,8 +337,7 @@ void UpstreamRequest::startTunnel() {
 
 bool UpstreamRequest::writeTunnel(const char* data, size_t len) {
   if (stream_ == nullptr) return false;
-  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-  return stream_->write(&b, 1);
+  return stream_->writeTunnel(data, len);
 }
 
 void UpstreamRequest::shutdownWrite() {

@@ -35,11 +35,10 @@ struct UpstreamFailure {
 
 // The owner's side. Calls come from the worker loop; the owner may delete the UpstreamRequest
 // from inside any of them (and must not touch it after onUpstreamFailure / ...Complete).
-class UpstreamRequestCallbacks {
+// The request head of each try comes from RequestHeadSource (asked by the stream, in the form
+// its protocol wants).
+class UpstreamRequestCallbacks : public RequestHeadSource {
  public:
-  virtual ~UpstreamRequestCallbacks() = default;
-  // Appends the request head for a try to `target` (the fields sluice adds included).
-  virtual void writeRequestHead(const ResolvedTarget& target, std::string& out) = 0;
   // 1xx (`interim`), then the final head of the try that answers (after it: no more retries).
   virtual void onResponseHead(base::ResponseHead& head, bool interim) = 0;
   virtual void onResponseBody(const char* data, size_t len) = 0;
@@ -64,6 +63,11 @@ class UpstreamRequest final : private UpstreamHandler {
     bool idempotent = true;
     bool head_only = false;                   // HEAD: the response has no body
     BodyFraming framing = BodyFraming::None;  // of the request body sent upstream
+    uint64_t length = 0;                      // with BodyFraming::Length
+    // Bounds each try from its start (gRPC's grpc-timeout); 0: only the upstream's timeouts.
+    // Its expiry fails the request as a response timeout (504), without a retry: the caller's
+    // deadline has passed.
+    std::chrono::milliseconds try_timeout{0};
   };
 
   UpstreamRequest(WorkerContext& ctx, UpstreamConnector& connector, Params params,
@@ -103,6 +107,7 @@ class UpstreamRequest final : private UpstreamHandler {
  private:
   // UpstreamHandler
   void onUpstreamConnected() override { sendHead(); }
+  void onTryTimeout();
   void onUpstreamHead(base::ResponseHead& head, bool interim) override;
   void onUpstreamBody(const char* data, size_t len) override;
   void onUpstreamTrailers(const base::HeaderMap& trailers) override {
@@ -134,9 +139,9 @@ class UpstreamRequest final : private UpstreamHandler {
   const ResolvedTarget* target_ = nullptr;
   UpstreamStream* stream_ = nullptr;
   Timer deadline_;               // retries.deadline across tries
+  Timer try_timer_;              // Params::try_timeout, per try
   std::shared_ptr<bool> alive_;  // false once destroyed (callbacks may delete this)
 
-  std::string head_;          // the serialised head of the current try
   std::string pending_body_;  // body bytes that arrived before the head could go out
   std::string retry_body_;    // the whole body, kept for a retry
   base::HeaderMap trailers_;  // the request's trailer fields, kept for a retry
@@ -150,6 +155,7 @@ class UpstreamRequest final : private UpstreamHandler {
   bool given_up_ = false;        // onFailure was called
   uint64_t excluded_ = 0;
   uint32_t tries_ = 0;
+  uint32_t refused_resends_ = 0;  // UpstreamError::Refused sends again (no try counted)
   int status_ = 0;
   std::chrono::steady_clock::time_point try_start_;
   double head_seconds_ = 0;

@@ -17,6 +17,7 @@
 #include "filters/base/state_store.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/runtime/worker_context.h"
+#include "proxy/upstream/http1_request_framing.h"
 #include "proxy/upstream/resolver.h"
 #include "proxy/upstream/upstream_request.h"
 
@@ -26,25 +27,65 @@ class FakeConnector;
 
 // One stream the connector handed out. The test plays the upstream through the handler; the
 // stream records what the request side did to it.
-struct FakeStream final : UpstreamStream {
+struct FakeStream final : UpstreamStream, Http1RequestSink {
   UpstreamHandler* handler = nullptr;
   std::string target;  // the address it was acquired for
   bool allow_pooled = false;
   bool is_reused = false;
-  std::string written;
+  // Plays an HTTP/2 stream: takes the structured head instead of HTTP/1.1 bytes, and records
+  // the body and trailers unframed.
+  bool structured = false;
+  std::string written;          // HTTP/1.1: the framed bytes; structured: the body
+  base::RequestHead sent_head;  // structured: the head as the stream got it
+  base::HeaderMap sent_trailers;
+  RequestStart start;
   bool began = false;
   bool request_complete = false;
   bool abandoned = false;
   bool ended = false;  // complete or error was reported (the stream is gone)
 
   bool reused() const override { return is_reused; }
-  void beginRequest(bool) override { began = true; }
-  bool write(const uv_buf_t* bufs, unsigned count) override {
+  void sendRequest(const RequestStart& s, std::string_view body, bool end,
+                   const base::HeaderMap& trailers) override {
+    EXPECT_FALSE(began) << "a second head on one stream";
+    began = true;
+    start = s;
+    request_complete = end;
+    if (structured) {
+      base::RequestHead scratch;
+      sent_head = s.head->requestHead(*s.target, scratch);
+      written.append(body);
+      if (end) sent_trailers = trailers;
+      return;
+    }
+    std::string buf;
+    writeHttp1RequestStart(*this, s, body, end, trailers, buf);
+  }
+  bool sendBody(const char* data, size_t len) override {
+    if (structured) {
+      written.append(data, len);
+      return true;
+    }
+    return writeHttp1RequestBody(*this, start.framing, data, len);
+  }
+  bool endRequest(const base::HeaderMap& trailers) override {
+    EXPECT_FALSE(request_complete) << "the request ended twice";
+    request_complete = true;
+    if (structured) {
+      sent_trailers = trailers;
+      return true;
+    }
+    return writeHttp1RequestEnd(*this, start.framing, trailers);
+  }
+  bool writeTunnel(const char* data, size_t len) override {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+    return writeBytes(&b, 1);
+  }
+  bool writeBytes(const uv_buf_t* bufs, unsigned count) override {
     EXPECT_FALSE(abandoned || ended) << "write on a stream that is gone";
     for (unsigned i = 0; i < count; ++i) written.append(bufs[i].base, bufs[i].len);
     return true;
   }
-  void requestComplete() override { request_complete = true; }
   size_t queuedBytes() const override { return 0; }
   void pauseReading() override {}
   void resumeReading() override {}
@@ -79,6 +120,7 @@ class FakeConnector final : public UpstreamConnector {
   int pooled = 0;
   // Acquires that fail to even start (null), from the next one on.
   int refuse = 0;
+  bool structured = false;  // hand out streams that play HTTP/2 (FakeStream::structured)
   std::vector<std::unique_ptr<FakeStream>> streams;
   std::vector<std::string> refused;  // targets of refused acquires
 
@@ -93,6 +135,7 @@ class FakeConnector final : public UpstreamConnector {
     s->handler = handler;
     s->target = target.address;
     s->allow_pooled = allow_pooled;
+    s->structured = structured;
     ready = false;
     if (allow_pooled && pooled > 0) {
       --pooled;
@@ -120,6 +163,16 @@ class Recorder final : public UpstreamRequestCallbacks {
   void writeRequestHead(const ResolvedTarget& target, std::string& out) override {
     head_targets.push_back(target.address);
     out.append(method).append(" / HTTP/1.1\r\nhost: t\r\n\r\n");
+  }
+  // As an Exchange whose head is written directly: the edits go on a copy.
+  const base::RequestHead& requestHead(const ResolvedTarget& target,
+                                       base::RequestHead& scratch) override {
+    head_targets.push_back(target.address);
+    scratch.method = method;
+    scratch.target = "/";
+    scratch.host = "t";
+    scratch.headers.add("x-edited", "1");
+    return scratch;
   }
   void onResponseHead(base::ResponseHead& head, bool interim) override {
     if (!interim) heads.push_back(head.status);

@@ -1,0 +1,531 @@
+#include "proxy/upstream/h2/h2_session.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "proxy/net/read_buffer.h"
+#include "proxy/net/uv_handle.h"
+#include "proxy/runtime/log.h"
+#include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_session.h"
+#include "proxy/upstream/h2/h2_pool.h"
+
+namespace sluice::proxy {
+
+namespace {
+// Our receive windows: per stream, what one paused response may hold in sluice beyond what its
+// owner took; per connection, large enough that paused streams never starve the others (the
+// connection window is reopened as bytes arrive; only the stream windows wait for the owner).
+constexpr int32_t kStreamWindow = 256 * 1024;
+constexpr int32_t kConnectionWindow = 16 * 1024 * 1024;
+
+H2Session* self(void* user) {
+  return static_cast<H2Session*>(user);
+}
+}  // namespace
+
+const nghttp2_session_callbacks* H2Session::callbacks() {
+  static nghttp2_session_callbacks* cbs = [] {
+    nghttp2_session_callbacks* c = nullptr;
+    if (nghttp2_session_callbacks_new(&c) != 0) return c;  // null: startSession fails
+    nghttp2_session_callbacks_set_on_begin_headers_callback(c, onBeginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(c, onHeader);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(c, onFrameRecv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, onDataChunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(c, onStreamClose);
+    return c;
+  }();
+  return cbs;
+}
+
+H2Session::H2Session(uv_loop_t* loop, H2Pool* pool, std::string key, std::string address)
+    : loop_(loop), pool_(pool), key_(std::move(key)), address_(std::move(address)) {}
+
+H2Session::~H2Session() {
+  if (ng_ != nullptr) nghttp2_session_del(ng_);  // calls no callback
+}
+
+H2Session* H2Session::connect(uv_loop_t* loop, H2Pool* pool, std::string key,
+                              const ResolvedTarget& target,
+                              const UpstreamConnection::Timeouts& timeouts, uint32_t max_streams,
+                              const TlsClientContext* tls, const std::string& server_name) {
+  auto* s = new H2Session(loop, pool, std::move(key), target.address);
+  s->timeouts_ = timeouts;
+  s->max_streams_ = max_streams > 0 ? max_streams : 1;
+  if (tls != nullptr) {
+    in6_addr probe{};
+    bool is_ip = inet_pton(AF_INET, server_name.c_str(), &probe) == 1 ||
+                 inet_pton(AF_INET6, server_name.c_str(), &probe) == 1;
+    // RFC 6066 §3: SNI carries host names only.
+    s->tls_ = std::make_unique<TlsSession>(tls->context(), false, is_ip ? "" : server_name);
+    SSL* ssl = s->tls_->ssl();
+    if (tls->verify() && !server_name.empty()) {
+      if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+      } else {
+        SSL_set1_host(ssl, server_name.c_str());
+      }
+    }
+  }
+  if (!uvCheck(uv_tcp_init(loop, &s->tcp_), target.address, "upstream h2 uv_tcp_init")) {
+    delete s;
+    return nullptr;
+  }
+  s->tcp_.data = s;
+  s->handle_open_ = true;
+  uvCheck(uv_tcp_nodelay(&s->tcp_, 1), "upstream h2: uv_tcp_nodelay");
+  s->connect_req_.data = s;
+  if (uv_tcp_connect(&s->connect_req_, &s->tcp_, reinterpret_cast<const sockaddr*>(&target.addr),
+                     onConnect) != 0) {
+    s->state_ = State::Closed;
+    uvClose(&s->tcp_, onClosed);  // freed there; the caller treats null as a connect failure
+    return nullptr;
+  }
+  s->connect_deadline_ = uv_now(loop) + static_cast<uint64_t>(timeouts.connect.count());
+  pool->add(s);
+  return s;
+}
+
+H2Stream* H2Session::open(UpstreamHandler* handler, const UpstreamConnection::Timeouts& timeouts,
+                          bool& ready) {
+  ready = state_ == State::Ready;
+  streams_.push_back(std::make_unique<H2Stream>(this, handler, timeouts, ready));
+  return streams_.back().get();
+}
+
+size_t H2Session::liveStreams() const {
+  size_t n = 0;
+  for (const auto& s : streams_) n += s->closed_ ? 0 : 1;
+  return n;
+}
+
+bool H2Session::accepting() const {
+  if (state_ == State::Closed || goaway_) return false;
+  size_t n = liveStreams();
+  return n < max_streams_ && n < remote_max_;
+}
+
+void H2Session::onConnect(uv_connect_t* req, int status) {
+  auto* s = static_cast<H2Session*>(req->data);
+  if (s->state_ == State::Closed) return;
+  if (status != 0) {
+    s->fail(UpstreamError::ConnectFailed);
+    return;
+  }
+  if (!uvCheck(
+          uv_read_start(reinterpret_cast<uv_stream_t*>(&s->tcp_), allocThreadReadBuffer, onRead),
+          s->address_, "upstream h2 uv_read_start")) {
+    s->fail(UpstreamError::ConnectFailed);
+    return;
+  }
+  if (s->tls_) {  // the connect deadline keeps running through the handshake
+    if (s->tls_->start() != TlsSession::Status::Ok ||
+        !s->tls_->flushTo(reinterpret_cast<uv_stream_t*>(&s->tcp_), s)) {
+      s->fail(UpstreamError::ConnectFailed);
+    }
+    return;
+  }
+  s->onTransportReady();
+}
+
+bool H2Session::startSession() {
+  nghttp2_option* opt = nullptr;
+  if (callbacks() == nullptr || nghttp2_option_new(&opt) != 0) return false;
+  // The window of a stream reopens only when its owner took the bytes (see H2Stream).
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  int rv = nghttp2_session_client_new2(&ng_, callbacks(), this, opt);
+  nghttp2_option_del(opt);
+  if (rv != 0) return false;
+  nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow}};
+  if (nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 2) != 0) return false;
+  return nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow) == 0;
+}
+
+// The transport is up (TCP, or TLS with h2 agreed): the waiting streams send their requests, in
+// one batch of frames.
+void H2Session::onTransportReady() {
+  if (!startSession()) {
+    logWarn("upstream " + address_ + ": HTTP/2 session could not start");
+    fail(UpstreamError::ConnectFailed);
+    return;
+  }
+  state_ = State::Ready;
+  connect_deadline_ = 0;
+  idle_since_ = uv_now(loop_);
+  ++depth_;
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    H2Stream* st = streams_[i].get();
+    if (st->live() && st->id_ < 0) st->handler_->onUpstreamConnected();
+  }
+  endBatch();
+}
+
+void H2Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* s = static_cast<H2Session*>(stream->data);
+  if (s->state_ == State::Closed) return;
+  if (nread < 0) {
+    s->fail(s->state_ == State::Connecting ? UpstreamError::ConnectFailed : UpstreamError::Reset);
+    return;
+  }
+  if (nread == 0) return;
+  if (s->tls_) {
+    s->onCipher(buf->base, static_cast<size_t>(nread));
+  } else {
+    s->onPlain(buf->base, static_cast<size_t>(nread));
+  }
+}
+
+// TLS must have agreed on h2: a server that picked nothing or http/1.1 cannot be spoken to.
+bool H2Session::alpnIsH2() {
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(tls_->ssl(), &alpn, &alpn_len);
+  if (alpn_len == 2 && std::memcmp(alpn, "h2", 2) == 0) return true;
+  logWarn("upstream " + address_ + ": the server did not agree to h2 by ALPN");
+  fail(UpstreamError::ConnectFailed);
+  return false;
+}
+
+void H2Session::onCipher(const char* data, size_t len) {
+  bool was_done = tls_->handshakeDone();
+  TlsSession::Status st = tls_->feed(data, len, [&](const char* p, size_t n) {
+    // The server's SETTINGS may come in the same read as the end of the handshake.
+    if (state_ == State::Connecting) {
+      if (!alpnIsH2()) return false;
+      onTransportReady();
+      if (state_ == State::Closed) return false;
+    }
+    onPlain(p, n);
+    return state_ != State::Closed;
+  });
+  if (state_ == State::Closed) return;
+  bool flushed = tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+  if (st == TlsSession::Status::Error || !flushed) {
+    fail(was_done ? UpstreamError::Reset : UpstreamError::ConnectFailed);
+    return;
+  }
+  if (st == TlsSession::Status::Closed) {
+    fail(UpstreamError::Reset);
+    return;
+  }
+  if (tls_->handshakeDone() && state_ == State::Connecting && alpnIsH2()) onTransportReady();
+}
+
+void H2Session::onPlain(const char* data, size_t len) {
+  if (ng_ == nullptr) return;
+  ++depth_;
+  ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), len);
+  if (rv < 0 && state_ != State::Closed) {
+    // A connection error: nghttp2 queued its GOAWAY; send it, then every stream fails.
+    --depth_;
+    flush();
+    fail(UpstreamError::BadResponse);
+    return;
+  }
+  // One read's worth is parsed: a point for each owner that got bytes to flush its output.
+  for (size_t i = 0; i < streams_.size() && state_ != State::Closed; ++i) {
+    H2Stream* st = streams_[i].get();
+    if (!st->touched_) continue;
+    st->touched_ = false;
+    if (st->live()) st->handler_->onUpstreamReadDone();
+  }
+  endBatch();
+}
+
+void H2Session::endBatch() {
+  if (--depth_ > 0) return;
+  flush();
+}
+
+void H2Session::flush() {
+  if (state_ != State::Ready || ng_ == nullptr) return;
+  if (depth_ > 0) {
+    want_flush_ = true;
+    return;
+  }
+  want_flush_ = false;
+  ++depth_;
+  for (;;) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(ng_, &data);
+    if (n < 0) {
+      --depth_;
+      fail(UpstreamError::Reset);
+      return;
+    }
+    if (n == 0) break;
+    out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  // Owners whose body buffer emptied may read their clients again.
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    H2Stream* st = streams_[i].get();
+    if (!st->drained_) continue;
+    st->drained_ = false;
+    if (st->live()) st->handler_->onUpstreamDrained();
+  }
+  --depth_;
+  if (!out_.empty()) {
+    bool ok = writeOut(out_.data(), out_.size());
+    out_.clear();
+    if (out_.capacity() > 256 * 1024) std::string().swap(out_);
+    if (!ok) {
+      fail(UpstreamError::Reset);
+      return;
+    }
+  }
+  if (want_flush_) {
+    flush();  // an owner's callback queued more
+    return;
+  }
+  reap();
+}
+
+bool H2Session::writeOut(const char* data, size_t len) {
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  if (tls_) {
+    return tls_->encrypt(&b, 1) && tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+  }
+  return writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, this) == 0;
+}
+
+void H2Session::onWriteDone(int status) {
+  if (state_ != State::Closed && status != 0) fail(UpstreamError::Reset);
+}
+
+void H2Session::reap() {
+  if (depth_ > 0) return;
+  bool any = false;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if ((*it)->closed_ && (*it)->handler_ == nullptr) {
+      it = streams_.erase(it);
+      any = true;
+    } else {
+      ++it;
+    }
+  }
+  if (streams_.empty() && state_ == State::Ready) {
+    if (any) idle_since_ = uv_now(loop_);
+    // After a GOAWAY (theirs or ours) an empty session has nothing left to do.
+    if (goaway_ || (nghttp2_session_want_read(ng_) == 0 && nghttp2_session_want_write(ng_) == 0)) {
+      closeTransport();
+    }
+  }
+}
+
+void H2Session::shutdown() {
+  if (state_ == State::Closed) return;
+  goaway_ = true;
+  if (state_ == State::Ready && ng_ != nullptr) {
+    nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
+  }
+  if (state_ == State::Connecting && liveStreams() == 0) {
+    closeTransport();
+    return;
+  }
+  flush();
+  if (state_ != State::Closed && depth_ == 0) reap();
+}
+
+void H2Session::fail(UpstreamError error) {
+  if (state_ == State::Closed) return;
+  // A stream on a session that never came up failed to connect; on a live one, it was reset.
+  UpstreamError e = state_ == State::Connecting           ? error
+                    : error == UpstreamError::BadResponse ? error
+                                                          : UpstreamError::Reset;
+  std::vector<std::pair<UpstreamHandler*, bool>> owners;
+  for (auto& st : streams_) {
+    bool started = st->response_started_;
+    if (UpstreamHandler* h = st->release()) owners.emplace_back(h, started);
+  }
+  closeTransport();
+  for (auto& [h, started] : owners) h->onUpstreamError(e, started);
+}
+
+void H2Session::close() {
+  fail(UpstreamError::Reset);
+}
+
+void H2Session::closeTransport() {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  pool_->remove(this);
+  for (auto& st : streams_) {
+    st->closed_ = true;
+    st->handler_ = nullptr;
+  }
+  if (handle_open_) uvClose(&tcp_, onClosed);
+}
+
+void H2Session::onClosed(uv_handle_t* h) {
+  delete static_cast<H2Session*>(h->data);
+}
+
+void H2Session::checkDeadlines(uint64_t now) {
+  if (state_ == State::Connecting) {
+    if (connect_deadline_ != 0 && now >= connect_deadline_) fail(UpstreamError::ConnectTimeout);
+    return;
+  }
+  if (state_ != State::Ready) return;
+  if (streams_.empty()) {
+    if (now >= idle_since_ + static_cast<uint64_t>(timeouts_.idle.count())) closeTransport();
+    return;
+  }
+  ++depth_;
+  for (size_t i = 0; i < streams_.size() && state_ == State::Ready; ++i) {
+    H2Stream* st = streams_[i].get();
+    if (!st->live() || st->deadline_ms_ == 0 || now < st->deadline_ms_) continue;
+    uint64_t limit = static_cast<uint64_t>(st->timeouts_.response.count());
+    if (st->paused_) {  // sluice's own client is slow: not the upstream's silence
+      st->deadline_ms_ = now + limit;
+      continue;
+    }
+    if (st->last_read_ + limit > now) {
+      st->deadline_ms_ = st->last_read_ + limit;
+      continue;
+    }
+    bool started = st->response_started_;
+    UpstreamHandler* h = st->release();
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, st->id_, NGHTTP2_CANCEL);
+    h->onUpstreamError(UpstreamError::ResponseTimeout, started);
+  }
+  endBatch();
+}
+
+// ---- nghttp2 callbacks (inside mem_recv / mem_send: no flush, no free) ----------------------
+
+int H2Session::onBeginHeaders(nghttp2_session* ng, const nghttp2_frame* frame, void*) {
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id));
+  if (st == nullptr) return 0;
+  st->in_trailers_ = st->final_head_;
+  if (!st->in_trailers_) {
+    st->head_.status = 0;
+    st->head_.headers.clear();
+    st->head_bytes_ = 0;
+  }
+  return 0;
+}
+
+int H2Session::onHeader(nghttp2_session* ng, const nghttp2_frame* frame, const uint8_t* name,
+                        size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id));
+  if (st == nullptr || !st->live()) return 0;
+  st->head_bytes_ += namelen + valuelen + 4;
+  if (st->head_bytes_ > kMaxUpstreamHead) {  // as HTTP/1.1: too big a head is a bad response
+    st->bad_ = true;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+  }
+  std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  if (st->in_trailers_) {
+    if (!n.empty() && n[0] != ':') st->trailers_.add(std::string(n), std::string(v));
+    return 0;
+  }
+  if (n == ":status") {
+    int status = 0;
+    for (char c : v) status = status * 10 + (c - '0');  // nghttp2 checked: 3 digits
+    st->head_.status = status;
+  } else if (!n.empty() && n[0] != ':') {
+    st->head_.headers.add(std::string(n), std::string(v));
+  }
+  return 0;
+}
+
+int H2Session::onFrameRecv(nghttp2_session* ng, const nghttp2_frame* frame, void* user) {
+  H2Session* s = self(user);
+  if (s->state_ == State::Closed) return 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_SETTINGS:
+      s->remote_max_ =
+          nghttp2_session_get_remote_settings(ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+      return 0;
+    case NGHTTP2_GOAWAY:
+      // No new streams here; nghttp2 closes those above last_stream_id as REFUSED_STREAM.
+      s->goaway_ = true;
+      return 0;
+    case NGHTTP2_HEADERS:
+    case NGHTTP2_DATA:
+      break;
+    default:
+      return 0;
+  }
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id));
+  if (st == nullptr || !st->live()) return 0;
+  st->last_read_ = uv_now(s->loop_);
+  st->touched_ = true;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    if (st->in_trailers_) {
+      if (!st->trailers_.empty()) st->handler_->onUpstreamTrailers(st->trailers_);
+    } else {
+      int status = st->head_.status;
+      bool interim = status >= 100 && status < 200;
+      st->response_started_ = true;
+      st->head_.version_minor = 1;
+      st->head_.reason.clear();
+      if (!interim) st->final_head_ = true;
+      st->handler_->onUpstreamHead(st->head_, interim);
+    }
+  }
+  if (st->live() && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) s->complete(st);
+  return 0;
+}
+
+// The server ended its side: the response is complete for the owner. If the request is still
+// going out, the stream is reset (RFC 9113 §8.1: the server has answered without it).
+void H2Session::complete(H2Stream* st) {
+  UpstreamHandler* h = st->release();
+  if (!st->request_done_ && st->id_ > 0) {
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, st->id_, NGHTTP2_NO_ERROR);
+  }
+  h->onUpstreamComplete();
+}
+
+int H2Session::onDataChunk(nghttp2_session* ng, uint8_t, int32_t id, const uint8_t* data,
+                           size_t len, void* user) {
+  H2Session* s = self(user);
+  // The connection window reopens at once: only stream windows wait for their owners.
+  nghttp2_session_consume_connection(ng, len);
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, id));
+  if (st == nullptr || !st->live() || s->state_ == State::Closed) {
+    nghttp2_session_consume_stream(ng, id, len);
+    return 0;
+  }
+  st->last_read_ = uv_now(s->loop_);
+  st->touched_ = true;
+  st->response_started_ = true;
+  st->handler_->onUpstreamBody(reinterpret_cast<const char*>(data), len);
+  if (st->live() && st->paused_) {
+    st->unconsumed_ += len;
+  } else {
+    nghttp2_session_consume_stream(ng, id, len);
+  }
+  return 0;
+}
+
+int H2Session::onStreamClose(nghttp2_session* ng, int32_t id, uint32_t error_code, void* user) {
+  H2Session* s = self(user);
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, id));
+  if (st == nullptr || s->state_ == State::Closed) return 0;
+  s->streamClosed(st, error_code);
+  return 0;
+}
+
+void H2Session::streamClosed(H2Stream* st, uint32_t error_code) {
+  st->closed_ = true;
+  if (st->handler_ == nullptr) return;
+  bool started = st->response_started_;
+  UpstreamHandler* h = st->release();
+  UpstreamError e = UpstreamError::Reset;
+  if (st->bad_) {
+    e = UpstreamError::BadResponse;
+  } else if (error_code == NGHTTP2_REFUSED_STREAM && !started) {
+    e = UpstreamError::Refused;  // not processed: safe to send again
+  } else if (error_code == NGHTTP2_PROTOCOL_ERROR) {
+    e = UpstreamError::BadResponse;
+  }
+  h->onUpstreamError(e, started);
+}
+
+}  // namespace sluice::proxy
