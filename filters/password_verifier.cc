@@ -16,7 +16,7 @@ namespace sluice::filters {
 PasswordVerifier& PasswordVerifier::shared() {
   static PasswordVerifier* v = [] {
     size_t cores = std::max(1u, std::thread::hardware_concurrency());
-    return new PasswordVerifier(std::clamp<size_t>(cores / 2, 1, 4), 256, 10000);
+    return new PasswordVerifier(std::clamp<size_t>(cores / 2, 1, 4), 32, 10000);
   }();
   return *v;
 }

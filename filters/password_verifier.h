@@ -24,7 +24,8 @@ class PasswordVerifier {
   enum class Result { Match, Mismatch, Error };
   using Done = std::function<void(Result)>;
 
-  // The process-wide verifier: max(1, min(4, cores / 2)) threads, at most 256 checks waiting,
+  // The process-wide verifier: max(1, min(4, cores / 2)) threads, at most 32 checks waiting
+  // (a flood of guesses gets 503 rather than queueing every login behind it for seconds),
   // 10000 cached successes. Never destroyed (its threads end with the process).
   static PasswordVerifier& shared();
 
