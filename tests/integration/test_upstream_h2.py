@@ -6,7 +6,9 @@ body with trailers), an 8 MiB response to a slow client (backpressure: RSS bound
 trailers relayed to a chunked HTTP/1.1 client, 200 concurrent requests sharing at most
 ceil(200 / max_streams_per_connection) connections, retries when a target is down or resets
 streams, a target's GOAWAY under load without a failed request, health checks over HTTP/2
-marking a target down and up again, and grpc-timeout bounding the try (504 -> grpc-status 4).
+marking a target down and up again, grpc-timeout bounding the try (504 -> grpc-status 4), and
+a real gRPC client and server (python3-grpcio) through sluice: unary and server-streaming
+calls with trailing metadata and statuses (h2c on both sides).
 Run with /usr/bin/python3 (python3-h2 is installed for Debian's interpreter)."""
 
 import json
@@ -429,6 +431,101 @@ class NginxTargets(unittest.TestCase):
             # Two workers, each needing at most ceil(200 / 100) connections.
             self.assertLessEqual(len(conns), 2 * math.ceil(n / 100), conns)
         self.both(check)
+
+
+GRPC_SERVER = r"""
+import sys
+import time
+from concurrent import futures
+import grpc
+
+def unary(request, context):
+    fail = dict(context.invocation_metadata()).get("x-fail")
+    if fail:
+        context.abort(getattr(grpc.StatusCode, fail), "asked")
+    context.set_trailing_metadata((("x-trailer", "done"),))
+    return request
+
+def server_stream(request, context):
+    for i in range(int(request.decode())):
+        yield b"i:%d" % i
+
+def slow(request, context):
+    end = time.time() + float(request.decode() or "0")
+    while time.time() < end and context.is_active():
+        time.sleep(0.02)
+    return b"late"
+
+handlers = {"Unary": grpc.unary_unary_rpc_method_handler(unary),
+            "Slow": grpc.unary_unary_rpc_method_handler(slow),
+            "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream)}
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Echo", handlers),))
+port = server.add_insecure_port("127.0.0.1:0")
+server.start()
+print("ready %d" % port, flush=True)
+server.wait_for_termination()
+"""
+
+
+class GrpcThroughSluice(unittest.TestCase):
+    """A real gRPC client (python3-grpcio) over h2c to sluice, sluice over h2c to a real gRPC
+    server: unary and server-streaming calls, trailing metadata and statuses end to end."""
+
+    @classmethod
+    def setUpClass(cls):
+        import grpc  # noqa: F401 -- python3-grpcio, for /usr/bin/python3
+        cls.up = subprocess.Popen(["/usr/bin/python3", "-c", GRPC_SERVER],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = cls.up.stdout.readline()
+        if not line.startswith("ready "):
+            cls.up.kill()
+            raise RuntimeError("gRPC server did not start: %r" % line)
+        cfg = h2_config(int(line.split()[1]), workers=2).replace(
+            "listeners: [{name: main, address: 127.0.0.1:$PORT}]",
+            "listeners: [{name: main, address: 127.0.0.1:$PORT, http2: {h2c: true}}]")
+        cls.sluice = Sluice(cfg).start()
+        cls.channel = grpc.insecure_channel("127.0.0.1:%d" % cls.sluice.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.sluice.stop()
+        cls.up.kill()
+        cls.up.wait(timeout=10)
+        cls.up.stdout.close()
+
+    def test_unary_with_trailing_metadata(self):
+        call = self.channel.unary_unary("/test.Echo/Unary")
+        resp, info = call.with_call(b"ping", timeout=5)
+        self.assertEqual(resp, b"ping")
+        self.assertIn(("x-trailer", "done"), tuple(info.trailing_metadata()))
+
+    def test_unary_error_status_from_the_server(self):
+        import grpc
+        call = self.channel.unary_unary("/test.Echo/Unary")
+        with self.assertRaises(grpc.RpcError) as cm:
+            call(b"x", timeout=5, metadata=(("x-fail", "NOT_FOUND"),))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+        self.assertEqual(cm.exception.details(), "asked")
+
+    def test_server_streaming(self):
+        call = self.channel.unary_stream("/test.Echo/ServerStream")
+        self.assertEqual(list(call(b"50", timeout=5)), [b"i:%d" % i for i in range(50)])
+
+    def test_many_concurrent_calls(self):
+        call = self.channel.unary_unary("/test.Echo/Unary")
+        res = parallel(50, lambda i: call(b"n%d" % i, timeout=10))
+        self.assertEqual(res, [b"n%d" % i for i in range(50)])
+
+    def test_deadline(self):
+        import grpc
+        call = self.channel.unary_unary("/test.Echo/Slow")
+        t0 = time.time()
+        with self.assertRaises(grpc.RpcError) as cm:
+            call(b"3", timeout=0.3)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+        self.assertLess(time.time() - t0, 2.0)
 
 
 if __name__ == "__main__":

@@ -60,10 +60,13 @@ void H2Pool::retainOnly(const std::vector<std::string>& keys) {
 }
 
 void H2Pool::closeAll() {
-  std::vector<H2Session*> all;
-  for (auto& [key, list] : sessions_) all.insert(all.end(), list.begin(), list.end());
-  for (H2Session* s : all) s->close();
-  sessions_.clear();
+  // An owner told of the close may try again and open a session (a retry): a few rounds close
+  // those too (retries are bounded).
+  for (int round = 0; round < 8 && !sessions_.empty(); ++round) {
+    std::vector<H2Session*> all;
+    for (auto& [key, list] : sessions_) all.insert(all.end(), list.begin(), list.end());
+    for (H2Session* s : all) s->close();  // leaves sessions_ as it closes
+  }
 }
 
 size_t H2Pool::sessionCount() const {

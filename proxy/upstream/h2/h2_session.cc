@@ -165,7 +165,7 @@ void H2Session::onTransportReady() {
 void H2Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* s = static_cast<H2Session*>(stream->data);
   if (s->state_ == State::Closed) return;
-  if (nread < 0) {
+  if (nread < 0 || s->broken_) {
     s->fail(s->state_ == State::Connecting ? UpstreamError::ConnectFailed : UpstreamError::Reset);
     return;
   }
@@ -239,8 +239,11 @@ void H2Session::endBatch() {
   flush();
 }
 
+// A failed write (or nghttp2 refusing to go on) breaks the session, but its streams are told
+// later, from the read callback or the sweep: a flush may run inside an owner's call (even its
+// destructor, through abandon()), which is no place for other owners' error callbacks.
 void H2Session::flush() {
-  if (state_ != State::Ready || ng_ == nullptr) return;
+  if (state_ != State::Ready || ng_ == nullptr || broken_) return;
   if (depth_ > 0) {
     want_flush_ = true;
     return;
@@ -252,7 +255,7 @@ void H2Session::flush() {
     ssize_t n = nghttp2_session_mem_send(ng_, &data);
     if (n < 0) {
       --depth_;
-      fail(UpstreamError::Reset);
+      broken_ = true;
       return;
     }
     if (n == 0) break;
@@ -271,7 +274,7 @@ void H2Session::flush() {
     out_.clear();
     if (out_.capacity() > 256 * 1024) std::string().swap(out_);
     if (!ok) {
-      fail(UpstreamError::Reset);
+      broken_ = true;
       return;
     }
   }
@@ -363,6 +366,10 @@ void H2Session::onClosed(uv_handle_t* h) {
 }
 
 void H2Session::checkDeadlines(uint64_t now) {
+  if (broken_) {
+    fail(UpstreamError::Reset);
+    return;
+  }
   if (state_ == State::Connecting) {
     if (connect_deadline_ != 0 && now >= connect_deadline_) fail(UpstreamError::ConnectTimeout);
     return;

@@ -97,6 +97,7 @@ class H2Session final : private WriteSink {
   std::string out_;  // frames gathered by flush() for one write
   int depth_ = 0;    // inside nghttp2 or a batch: flushes and frees wait
   bool want_flush_ = false;
+  bool broken_ = false;  // a write failed: the streams fail at the next read or sweep
   bool goaway_ = false;  // received one, or shutdown(): no new streams
   bool handle_open_ = false;
   uint64_t connect_deadline_ = 0;
