@@ -28,20 +28,26 @@ struct Http2Callbacks {
   static int onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user) {
     Http2ServerSession& h = self(user);
     uint64_t now = uv_now(h.ctx_.loop);
+    // A header block is HEADERS then CONTINUATION frames up to END_HEADERS, with no other frame
+    // between (nghttp2 refuses anything else): tracked from the frame headers alone.
+    if (hd->type != NGHTTP2_CONTINUATION) h.block_stream_ = 0;
     switch (hd->type) {
       case NGHTTP2_HEADERS:
-        h.block_stream_ = hd->stream_id;
-        h.block_start_ms_ = now;
         h.block_bytes_ = hd->length;
+        if ((hd->flags & NGHTTP2_FLAG_END_HEADERS) == 0) {
+          h.block_stream_ = hd->stream_id;
+          h.block_start_ms_ = now;
+        }
         if (hd->stream_id > h.last_stream_seen_) {
           h.last_stream_seen_ = hd->stream_id;
           if (h.streams_.size() >= h.settings_.max_concurrent_streams && !h.terminated_) {
-            h.count(Http2Abuse::StreamExhaustion);  // nghttp2 refuses it (RST_STREAM)
+            h.count(Http2Abuse::StreamExhaustion);  // nghttp2 refuses it
           }
         }
         break;
       case NGHTTP2_CONTINUATION:
         h.block_bytes_ += hd->length;
+        if ((hd->flags & NGHTTP2_FLAG_END_HEADERS) != 0) h.block_stream_ = 0;
         if (h.block_bytes_ >
             kBlockFloodFactor * h.settings_.max_header_list_size + h.settings_.max_frame_size) {
           h.calm(Http2Abuse::ContinuationFlood);
@@ -109,7 +115,6 @@ struct Http2Callbacks {
     int32_t id = frame->hd.stream_id;
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
-        if (id == h.block_stream_) h.block_stream_ = 0;
         if (Http2Stream* st = stream(s, id)) {
           st->onHeaders((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0);
         }
@@ -129,14 +134,6 @@ struct Http2Callbacks {
         break;
       default:
         break;
-    }
-    return 0;
-  }
-
-  static int onInvalidFrameRecv(nghttp2_session*, const nghttp2_frame* frame, int, void* user) {
-    Http2ServerSession& h = self(user);
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->hd.stream_id == h.block_stream_) {
-      h.block_stream_ = 0;
     }
     return 0;
   }
@@ -179,8 +176,6 @@ const nghttp2_session_callbacks* http2ServerCallbacks() {
     nghttp2_session_callbacks_set_on_begin_headers_callback(c, Http2Callbacks::onBeginHeaders);
     nghttp2_session_callbacks_set_on_header_callback(c, Http2Callbacks::onHeader);
     nghttp2_session_callbacks_set_on_frame_recv_callback(c, Http2Callbacks::onFrameRecv);
-    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(
-        c, Http2Callbacks::onInvalidFrameRecv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, Http2Callbacks::onDataChunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, Http2Callbacks::onStreamClose);
     nghttp2_session_callbacks_set_on_frame_send_callback(c, Http2Callbacks::onFrameSend);

@@ -245,7 +245,8 @@ class Http2Test(ProxyTestCase):
             "{name: big, match: {path_prefix: /big}, upstream: big}",
             "{name: echo, match: {path_prefix: /}, upstream: echo}",
         ], limits={"max_header_bytes": 16384, "max_headers": 50, "max_body_bytes": "2MiB",
-                   "send_timeout": "1s", "header_timeout": "2s"})
+                   "send_timeout": "1s", "header_timeout": "2s",
+                   "idle_timeout": "3s"})
         listeners = (
             "listeners:\n"
             "  - {name: main, address: 127.0.0.1:$PORT, http2: {h2c: true, "
@@ -414,10 +415,12 @@ class Http2Test(ProxyTestCase):
     def test_body_over_max_body_bytes_is_413(self):
         c = H2Client(self.sluice.port)
         self.addCleanup(c.close)
-        sid = c.request("POST", "/too-big", [("content-length", str(3 << 20))], body=b"")
-        # declared: refused at the head (the empty DATA ends the stream)
-        status = c.response(sid)[0]
-        self.assertEqual(status, 413)
+        # declared: refused at the head, before any DATA
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":path", "/too-big"),
+                                  (":authority", "test.local"), ("content-length", str(3 << 20))])
+        c.flush()
+        self.assertEqual(c.response(sid)[0], 413)
         sid = c.request("POST", "/too-big-streamed", body=os.urandom(3 << 20))
         self.assertEqual(c.response(sid)[0], 413)
         sid = c.request("GET", "/after")
@@ -555,6 +558,32 @@ class Http2Test(ProxyTestCase):
         self.assertEqual(self.errors("zero_window"), before + 1)
         self.assertLess(self.sluice.rss_kib() - rss, 32 * 1024)
         self.assert_served()
+
+    def test_timeouts_header_block_idle_connection_and_request_body(self):
+        before = self.errors("header_timeout")
+        slow = RawH2(self.sluice.port, ack=False)  # a header block that never ends (2s)
+        self.addCleanup(slow.close)
+        enc = hpack.Encoder()
+        slow.send(frame(HEADERS, 0, 1, request_block(enc, "/never")))
+        body = RawH2(self.sluice.port)  # a request body that stops coming (idle_timeout 3s)
+        self.addCleanup(body.close)
+        benc = hpack.Encoder()
+        body.send(frame(HEADERS, END_HEADERS, 1, request_block(benc, "/body", method="POST")))
+        body.send(frame(DATA, 0, 1, b"x" * 100))
+        idle = RawH2(self.sluice.port)  # one request, then nothing (idle_timeout 3s)
+        self.addCleanup(idle.close)
+        ienc = hpack.Encoder()
+        idle.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(ienc, "/idle")))
+        self.assertTrue(idle.wait(lambda: idle.of(DATA, 1), 5))
+        start = time.time()
+        self.assertEqual(slow.goaway_code(6), ENHANCE_YOUR_CALM)
+        self.assertTrue(slow.closed.wait(5))
+        self.assertEqual(self.errors("header_timeout"), before + 1)
+        self.assertEqual(idle.goaway_code(6), 0)  # NO_ERROR
+        self.assertTrue(idle.closed.wait(5))
+        self.assertGreater(time.time() - start, 2.0)
+        self.assertTrue(body.wait(lambda: body.of(HEADERS, 1), 6))
+        self.assertEqual(body.status(1), "408")
 
     def test_protocol_errors_get_goaway_not_a_reset(self):
         r = RawH2(self.sluice.port)
