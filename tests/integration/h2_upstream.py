@@ -11,6 +11,7 @@ a test can count connections. Paths:
   /reset        resets the stream (RST_STREAM INTERNAL_ERROR) without an answer (every path
                 does with --reset-all)
   /big?n=N      N bytes of body, as flow control allows
+  /counted      200 "n=K" (K: how many times this server answered /counted), max-age=1
   anything else 200 "hello"
 
 --tls DIR: TLS (DIR/cert.pem, DIR/key.pem) with ALPN h2 instead of cleartext.
@@ -30,6 +31,9 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+
+
+COUNTED = [0]  # answers to /counted, all connections (under each connection's lock: GIL-atomic)
 
 
 class Conn:
@@ -136,6 +140,12 @@ class Conn:
                                          end_stream=True)
                 elif url.path == "/reset" or self.args.reset_all:
                     self.h2.reset_stream(sid, error_code=2)
+                elif url.path == "/counted":
+                    COUNTED[0] += 1
+                    body = b"n=%d" % COUNTED[0]
+                    self.send_headers(sid, 200, [("cache-control", "max-age=1"),
+                                                 ("content-length", str(len(body)))])
+                    self.h2.send_data(sid, body, end_stream=True)
                 elif url.path == "/big":
                     self.flush()
                     self.send_big(sid, int(q.get("n", ["0"])[0]))

@@ -355,6 +355,22 @@ class H2cRetriesAndGoaway(unittest.TestCase):
                 self.assertGreater(len(conns), 400 // 15 - 1,
                                    "a GOAWAY every 15 requests: more connections were needed")
 
+    def test_cache_refresh_in_the_background_goes_over_http2(self):
+        with H2Server() as up:
+            cfg = h2_config(up.port, workers=1, routes=[
+                "{name: all, match: {path_prefix: /}, upstream: up,"
+                " filters: [{cache: {ttl: 60s, stale_while_revalidate: 10s}}]}"])
+            with Sluice(cfg) as s:
+                r1 = get(s.port, "/counted")
+                self.assertEqual((r1.status, r1.body, r1.header("x-cache")), (200, b"n=1", "MISS"))
+                time.sleep(1.3)  # max-age=1: stale, within stale_while_revalidate
+                r2 = get(s.port, "/counted")
+                self.assertEqual((r2.body, r2.header("x-cache")), (b"n=1", "STALE"))
+                # The refresh is a background fetch through the same HTTP/2 path.
+                self.assertTrue(wait_for(lambda: get(s.port, "/counted").body == b"n=2", 5),
+                                "the background refresh never landed")
+                self.assertEqual(up.connections(), 1, "the refresh shared the worker's session")
+
     def test_health_check_over_http2_marks_down_and_up(self):
         up = H2Server().start()
         port = up.port
