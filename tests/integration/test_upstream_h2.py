@@ -438,6 +438,24 @@ class NginxTargets(unittest.TestCase):
             self.assertLess(held, 4 << 10, "sluice held %d KiB of an 8 MiB answer" % held)
         self.both(check)
 
+    def test_a_paused_stream_does_not_stall_the_others(self):
+        # One worker: both clients' requests are streams of the same upstream connection.
+        ng = NginxH2().add_file("8m", 8 << 20)
+        with ng, Sluice(h2_config(ng.port, workers=1)) as s:
+            with Conn(s.port, rcvbuf=16384) as slow:
+                slow.send(b"GET /big/8m HTTP/1.1\r\nHost: test.local\r\n\r\n")
+                time.sleep(0.5)  # its stream window is full and not reopened
+                t0 = time.time()
+                for _ in range(20):
+                    r = get(s.port, "/big/8m")
+                    self.assertEqual((r.status, r.body_len), (200, 8 << 20))
+                took = time.time() - t0
+                got = [0]
+                r = slow.read_response(sink=lambda p: got.__setitem__(0, got[0] + len(p)))
+                self.assertEqual((r.status, got[0]), (200, 8 << 20))
+            self.assertLess(took, 10, "20 x 8 MiB beside a paused stream took %.1f s" % took)
+            self.assertEqual(len({line[0] for line in ng.log()}), 1, "one shared connection")
+
     def test_concurrency_shares_connections(self):
         def check(ng, s):
             n = 200
