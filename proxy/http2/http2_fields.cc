@@ -6,8 +6,14 @@ namespace sluice::proxy {
 
 using namespace std::string_view_literals;
 
+void FieldList::addUnindexed(std::string_view name, std::string_view value) {
+  add(name, value);
+  spans_.back().flags = NGHTTP2_NV_FLAG_NO_INDEX;
+}
+
 void FieldList::add(std::string_view name, std::string_view value) {
   Span s;
+  s.flags = NGHTTP2_NV_FLAG_NONE;
   s.name_off = static_cast<uint32_t>(bytes_.size());
   s.name_len = static_cast<uint32_t>(name.size());
   bytes_.append(name);
@@ -36,8 +42,7 @@ const nghttp2_nv* FieldList::nv() {
   auto* base = reinterpret_cast<uint8_t*>(bytes_.data());
   for (size_t i = 0; i < spans_.size(); ++i) {
     const Span& s = spans_[i];
-    nv_[i] = nghttp2_nv{base + s.name_off, base + s.value_off, s.name_len, s.value_len,
-                        NGHTTP2_NV_FLAG_NONE};
+    nv_[i] = nghttp2_nv{base + s.name_off, base + s.value_off, s.name_len, s.value_len, s.flags};
   }
   return nv_.data();
 }
@@ -48,6 +53,22 @@ bool connectionSpecificField(std::string_view n) {
 }
 
 namespace {
+
+// Whether a Connection line names a field other than the usual options (keep-alive, close,
+// upgrade), which are dropped anyway: only then is every field checked against it.
+bool namesOtherFields(const base::HeaderMap& headers) {
+  for (const base::Header& h : headers) {
+    if (h.name != "connection"sv) continue;
+    if (base::anyListMember(h.value, [](std::string_view member) {
+          std::string_view m = base::trimOws(member);
+          return !m.empty() && !base::equalsIgnoreCase(m, "keep-alive"sv) &&
+                 !base::equalsIgnoreCase(m, "close"sv) && !base::equalsIgnoreCase(m, "upgrade"sv);
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // A field a Connection line names (RFC 9110 §7.6.1) is hop-by-hop too.
 bool namedByConnection(const base::HeaderMap& headers, std::string_view name) {
@@ -74,7 +95,7 @@ void responseFields(const base::ResponseHead& head, const ResponseHeadInfo& info
   out.clear();
   addStatus(head.status, out);
   const ProxiedFields* add = info.proxied;
-  bool has_connection = head.headers.has("connection");
+  bool has_connection = namesOtherFields(head.headers);
   bool has_date = false;
   for (const base::Header& h : head.headers) {
     if (connectionSpecificField(h.name)) continue;
@@ -83,14 +104,17 @@ void responseFields(const base::ResponseHead& head, const ResponseHeadInfo& info
       if (info.bodiless && add == nullptr) out.add(h.name, h.value);
       continue;
     }
-    if (add != nullptr && h.name == "x-request-id"sv) continue;
+    if (h.name == "x-request-id"sv) {
+      if (add == nullptr) out.addUnindexed(h.name, h.value);
+      continue;  // a proxied response gets sluice's own
+    }
     if (has_connection && namedByConnection(head.headers, h.name)) continue;
     has_date = has_date || h.name == "date"sv;
     out.add(h.name, h.value);
   }
   if (add != nullptr) {
     if (!add->via.empty()) out.add("via"sv, add->via);
-    if (!add->request_id.empty()) out.add("x-request-id"sv, add->request_id);
+    if (!add->request_id.empty()) out.addUnindexed("x-request-id"sv, add->request_id);
     if (!has_date && !add->date.empty()) out.add("date"sv, add->date);
     if (info.bodiless && !add->content_length.empty()) {
       out.add("content-length"sv, add->content_length);
@@ -107,7 +131,7 @@ void interimFields(const base::ResponseHead* head, FieldList& out) {
   out.clear();
   addStatus(head != nullptr ? head->status : 100, out);
   if (head == nullptr) return;
-  bool has_connection = head->headers.has("connection");
+  bool has_connection = namesOtherFields(head->headers);
   for (const base::Header& h : head->headers) {
     if (connectionSpecificField(h.name) || h.name == "content-length"sv) continue;
     if (has_connection && namedByConnection(head->headers, h.name)) continue;

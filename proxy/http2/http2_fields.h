@@ -20,6 +20,9 @@ namespace sluice::proxy {
 class FieldList {
  public:
   void add(std::string_view name, std::string_view value);
+  // A field whose value is new on every message (x-request-id): sent as a literal that HPACK does
+  // not index, so it does not push the stable fields out of the client's dynamic table.
+  void addUnindexed(std::string_view name, std::string_view value);
   void clear();
   bool empty() const { return spans_.empty(); }
   size_t size() const { return spans_.size(); }
@@ -32,6 +35,7 @@ class FieldList {
  private:
   struct Span {
     uint32_t name_off, name_len, value_off, value_len;
+    uint8_t flags;
   };
   std::string bytes_;
   std::vector<Span> spans_;

@@ -73,6 +73,7 @@ class RawH2:
         self.send_lock = threading.Lock()  # the reader thread sends SETTINGS ACKs too
         self.dec = hpack.Decoder()
         self.dec.max_allowed_table_size = 65536
+        self.decoded = {}  # stream -> [decoded header blocks]
         self.send(PREFACE + frame(SETTINGS, 0, 0, settings))
         if read:
             threading.Thread(target=self._read, daemon=True).start()
@@ -103,6 +104,8 @@ class RawH2:
                     if f[0] == SETTINGS and not f[1] & ACK and self.ack:
                         self.send(frame(SETTINGS, ACK, 0))
                     with self.lock:
+                        if f[0] == HEADERS:  # HPACK state: every block, in order
+                            self.decoded.setdefault(f[2], []).append(dict(self.dec.decode(f[3])))
                         self.frames.append(f)
         except OSError:
             pass
@@ -126,10 +129,9 @@ class RawH2:
         return struct.unpack(">II", g[-1][3][:8])[1] if g else None
 
     def status(self, stream):
-        h = self.of(HEADERS, stream)
-        if not h:
-            return None
-        return dict(self.dec.decode(h[0][3])).get(":status")
+        with self.lock:
+            blocks = self.decoded.get(stream)
+        return blocks[0].get(":status") if blocks else None
 
     def close(self):
         try:
