@@ -471,7 +471,7 @@ void UpstreamConnection::finishResponse() {
   stopTimer();
   if (reusable) {
     llhttp_resume(&parser_);
-    pool_->put(this);
+    pool_->put(this, uv_now(loop_));
   } else {
     close();
   }

@@ -36,6 +36,7 @@ void UpstreamPool::untrack(UpstreamConnection* conn) {
 }
 
 void UpstreamPool::sweep(uint64_t now_ms) {
+  if (surplus_) trimSurplus(now_ms);
   all_.forEach<UpstreamConnection>([now_ms](UpstreamConnection* c) { c->checkDeadline(now_ms); });
   h2_->sweep(now_ms);
 }
@@ -49,33 +50,51 @@ std::string poolKey(const std::string& address, const TlsClientContext* tls,
 UpstreamConnection* UpstreamPool::take(const std::string& key) {
   auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
-  UpstreamConnection* c = it->second.back();
+  UpstreamConnection* c = it->second.back().conn;
   it->second.pop_back();
   return c;
 }
 
-void UpstreamPool::put(UpstreamConnection* conn) {
+void UpstreamPool::put(UpstreamConnection* conn, uint64_t now_ms) {
   auto& list = idle_[conn->poolKey()];
-  if (list.size() >= conn->timeouts().keepalive) {
+  size_t keep = conn->timeouts().keepalive;
+  if (list.size() >= 2 * keep) {  // keepalive 0: never pooled
     conn->close();
     return;
   }
-  list.push_back(conn);
+  if (list.size() >= keep) surplus_ = true;
+  list.push_back({conn, now_ms});
   conn->becomeIdle();
+}
+
+void UpstreamPool::trimSurplus(uint64_t now_ms) {
+  surplus_ = false;
+  std::vector<UpstreamConnection*> doomed;
+  for (auto& [key, list] : idle_) {
+    if (list.empty()) continue;
+    size_t keep = list.front().conn->timeouts().keepalive;
+    size_t n = 0;
+    while (list.size() - n > keep && now_ms - list[n].since_ms >= kSurplusIdleMs) ++n;
+    for (size_t i = 0; i < n; ++i) doomed.push_back(list[i].conn);
+    list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(n));
+    if (list.size() > keep) surplus_ = true;  // not idle long enough yet
+  }
+  for (UpstreamConnection* c : doomed) c->close();
 }
 
 void UpstreamPool::forget(UpstreamConnection* conn) {
   auto it = idle_.find(conn->poolKey());
   if (it == idle_.end()) return;
   auto& v = it->second;
-  v.erase(std::remove(v.begin(), v.end(), conn), v.end());
+  v.erase(std::remove_if(v.begin(), v.end(), [conn](const Idle& i) { return i.conn == conn; }),
+          v.end());
 }
 
 void UpstreamPool::closeAll() {
   auto idle = std::move(idle_);
   idle_.clear();
   for (auto& [addr, list] : idle) {
-    for (UpstreamConnection* c : list) c->close();
+    for (const Idle& i : list) i.conn->close();
   }
   h2_->closeAll();
 }
@@ -87,9 +106,9 @@ void UpstreamPool::retainOnly(const std::vector<std::string>& keys) {
       ++it;
       continue;
     }
-    std::vector<UpstreamConnection*> list = std::move(it->second);
+    std::vector<Idle> list = std::move(it->second);
     it = idle_.erase(it);
-    for (UpstreamConnection* c : list) c->close();
+    for (const Idle& i : list) i.conn->close();
   }
 }
 

@@ -264,5 +264,39 @@ class NoUpstreamKeepaliveTest(ProxyTestCase):
             self.assertEqual(r.status, 200)
             self.assertEqual(upstream_headers(r).get("connection"), ["close"])
 
+
+class PoolSurplusTest(ProxyTestCase):
+    """keepalive bounds the idle upstream connections kept, but a surplus from a burst (up to as
+    many again) is closed only once it has been idle for a second: a load whose concurrency swings
+    around the bound reuses its connections instead of opening new ones."""
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        return make_config(ports, ["{name: all, match: {path_prefix: /}, upstream: echo}"],
+                           workers=1, upstream_opts={"echo": {"keepalive": "4"}})
+
+    def burst(self):
+        """8 concurrent requests (each held 0.3 s by the upstream); the upstream connections
+        they used."""
+        mark = self.up["echo"].mark()
+        conns = [self.conn() for _ in range(8)]
+        for i, c in enumerate(conns):
+            c.send(build_request("GET", "/burst/%d?delay=0.3" % i))
+        for c in conns:
+            self.assertEqual(c.read_response("GET").status, 200)
+            c.close()
+        return {e["conn"] for e in self.up["echo"].requests_since(mark)}
+
+    def test_burst_surplus_reused_then_trimmed(self):
+        first = self.burst()
+        self.assertEqual(len(first), 8)
+        second = self.burst()
+        self.assertEqual(second, first, "the second burst reuses the first one's connections")
+        time.sleep(1.6)  # the surplus over keepalive (4) has been idle for over a second
+        third = self.burst()
+        self.assertEqual(len(third - first), 4, "only `keepalive` connections were kept")
+
+
 if __name__ == "__main__":
     main()
