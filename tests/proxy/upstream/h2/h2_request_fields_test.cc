@@ -38,8 +38,9 @@ base::RequestHead head() {
 }
 
 TEST(H2RequestFields, PseudoFieldsThenFieldsWithoutConnectionSpecificOnes) {
+  base::RequestHead h = head();  // the fields point into it
   H2RequestFields f;
-  buildH2RequestFields(head(), false, BodyFraming::Chunked, 0, f);
+  buildH2RequestFields(h, false, BodyFraming::Chunked, 0, f);
   std::vector<std::pair<std::string, std::string>> want = {
       {":method", "POST"},          {":scheme", "http"}, {":authority", "api.example.com"},
       {":path", "/svc/Method?x=1"}, {"x-mixed", "v"},    {"accept", "*/*"}};
@@ -47,8 +48,9 @@ TEST(H2RequestFields, PseudoFieldsThenFieldsWithoutConnectionSpecificOnes) {
 }
 
 TEST(H2RequestFields, LengthIsReDerivedAndSchemeFollowsTls) {
+  base::RequestHead h = head();
   H2RequestFields f;
-  buildH2RequestFields(head(), true, BodyFraming::Length, 1048576, f);
+  buildH2RequestFields(h, true, BodyFraming::Length, 1048576, f);
   auto p = pairs(f);
   EXPECT_EQ(p[1], (std::pair<std::string, std::string>{":scheme", "https"}));
   EXPECT_EQ(p.back(), (std::pair<std::string, std::string>{"content-length", "1048576"}));
