@@ -242,11 +242,30 @@ void Http2ServerSession::count(Http2Abuse reason) {
   ctx_.metrics.http2_protocol_errors_total.with({http2AbuseName(reason)}).inc();
 }
 
-void Http2ServerSession::calm(Http2Abuse reason) {
+bool Http2ServerSession::noteStreamId(int32_t id) {
+  auto bit = [](int32_t x) { return static_cast<size_t>((x >> 1) % kOpenedWindow); };
+  if ((id & 1) == 0) return true;  // nghttp2 refuses even ids itself
+  if (id > last_stream_seen_) {
+    if (id - last_stream_seen_ >= 2 * kOpenedWindow) {
+      opened_.reset();
+    } else {
+      for (int32_t skipped = last_stream_seen_ + 2; skipped < id; skipped += 2) {
+        opened_.reset(bit(skipped));  // idle ids passed over are closed for good
+      }
+    }
+    opened_.set(bit(id));
+    last_stream_seen_ = id;
+    return true;
+  }
+  if (id == last_stream_seen_ || last_stream_seen_ - id >= 2 * kOpenedWindow) return true;
+  return opened_.test(bit(id));  // a late trailer block of a stream that was opened is fine
+}
+
+void Http2ServerSession::calm(Http2Abuse reason, uint32_t code) {
   if (terminated_) return;
   count(reason);
   terminated_ = true;
-  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+  nghttp2_session_terminate_session(session_, code);
   if (!in_recv_) {
     sendNow();
     closeTransport();

@@ -10,6 +10,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -58,8 +59,8 @@ class Http2ServerSession {
   size_t connectionQueued() const { return transport_.writeQueued(); }
   // Counts one hostile event in sluice_http2_protocol_errors_total.
   void count(Http2Abuse reason);
-  // Ends the connection with GOAWAY ENHANCE_YOUR_CALM (counted as `reason`).
-  void calm(Http2Abuse reason);
+  // Ends the connection with GOAWAY `code` (ENHANCE_YOUR_CALM by default), counted as `reason`.
+  void calm(Http2Abuse reason, uint32_t code = NGHTTP2_ENHANCE_YOUR_CALM);
   // The stream will call Exchange::onClientDrained when the queue behind it empties.
   void waitForDrain(int32_t stream_id);
 
@@ -99,6 +100,12 @@ class Http2ServerSession {
   uint64_t block_start_ms_ = 0;
   uint64_t block_bytes_ = 0;
   int32_t last_stream_seen_ = 0;
+  // Which of the last kOpenedWindow odd stream ids the client opened (RFC 9113 §5.1.1: a new
+  // stream id below one already used is a connection error; nghttp2 only ignores the frame).
+  static constexpr int32_t kOpenedWindow = 1024;
+  std::bitset<kOpenedWindow> opened_;
+  // Notes a HEADERS frame's stream id; false when it opens a stream below one already used.
+  bool noteStreamId(int32_t id);
   bool seen_request_ = false;
 };
 

@@ -38,11 +38,13 @@ struct Http2Callbacks {
           h.block_stream_ = hd->stream_id;
           h.block_start_ms_ = now;
         }
-        if (hd->stream_id > h.last_stream_seen_) {
-          h.last_stream_seen_ = hd->stream_id;
-          if (h.streams_.size() >= h.settings_.max_concurrent_streams && !h.terminated_) {
-            h.count(Http2Abuse::StreamExhaustion);  // nghttp2 refuses it
-          }
+        if (hd->stream_id > h.last_stream_seen_ && (hd->stream_id & 1) != 0 &&
+            h.streams_.size() >= h.settings_.max_concurrent_streams && !h.terminated_) {
+          h.count(Http2Abuse::StreamExhaustion);  // nghttp2 refuses it
+        }
+        if (!h.noteStreamId(hd->stream_id)) {
+          h.calm(Http2Abuse::Protocol, NGHTTP2_PROTOCOL_ERROR);
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
         }
         break;
       case NGHTTP2_CONTINUATION:

@@ -69,6 +69,7 @@ class RawH2:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.frames = []  # (type, flags, stream, payload)
         self.closed = threading.Event()
+        self.acked = threading.Event()  # sluice's SETTINGS acknowledged
         self.lock = threading.Lock()
         self.send_lock = threading.Lock()  # the reader thread sends SETTINGS ACKs too
         self.dec = hpack.Decoder()
@@ -103,6 +104,7 @@ class RawH2:
                     buf = buf[9 + n:]
                     if f[0] == SETTINGS and not f[1] & ACK and self.ack:
                         self.send(frame(SETTINGS, ACK, 0))
+                        self.acked.set()
                     with self.lock:
                         if f[0] == HEADERS:  # HPACK state: every block, in order
                             self.decoded.setdefault(f[2], []).append(dict(self.dec.decode(f[3])))
@@ -486,6 +488,7 @@ class Http2Test(ProxyTestCase):
         before = self.errors("continuation_flood")
         r = RawH2(self.sluice.port)
         self.addCleanup(r.close)
+        self.assertTrue(r.acked.wait(5))  # no SETTINGS ACK may fall inside the header block
         enc = hpack.Encoder()
         r.send(frame(HEADERS, 0, 1, request_block(enc, "/cont")))
         for i in range(400):
@@ -591,6 +594,15 @@ class Http2Test(ProxyTestCase):
         r = RawH2(self.sluice.port)
         self.addCleanup(r.close)
         r.send(frame(DATA, 0, 1, b"x"))  # DATA on an idle stream: connection error
+        self.assertEqual(r.goaway_code(), PROTOCOL_ERROR)
+        self.assertTrue(r.closed.wait(5))
+        # A new stream id below one already used (RFC 9113 §5.1.1): connection error
+        r = RawH2(self.sluice.port)
+        self.addCleanup(r.close)
+        enc = hpack.Encoder()
+        r.send(frame(HEADERS, END_HEADERS | END_STREAM, 5, request_block(enc, "/five")))
+        self.assertTrue(r.wait(lambda: r.of(HEADERS, 5), 5))
+        r.send(frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(enc, "/three")))
         self.assertEqual(r.goaway_code(), PROTOCOL_ERROR)
         self.assertTrue(r.closed.wait(5))
         # A request with a connection-specific field is malformed (stream error)
