@@ -351,6 +351,9 @@ class H2cRetriesAndGoaway(unittest.TestCase):
                 res = parallel(n, burst)
                 flat = [x for r in res for x in (r if isinstance(r, list) else [r])]
                 self.assertEqual(flat, [200] * (n * 10))
+                # Refused streams were sent again, not retried elsewhere or duplicated: nginx
+                # processed each request exactly once.
+                self.assertEqual(len(ng.log()), n * 10)
                 conns = {line[0] for line in ng.log()}
                 self.assertGreater(len(conns), 400 // 15 - 1,
                                    "a GOAWAY every 15 requests: more connections were needed")
