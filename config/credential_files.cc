@@ -26,6 +26,20 @@ bool knownScheme(std::string_view hash) {
   return false;
 }
 
+// The shape crypt(5) gives each scheme: bcrypt `$2y$NN$` and 53 characters; SHA-crypt
+// `$5$[rounds=N$]salt$hash`. What crypt_rn would refuse at the first login is refused here.
+bool wellFormed(std::string_view hash) {
+  if (hash[1] == '2') {
+    return hash.size() == 60 && std::isdigit(static_cast<unsigned char>(hash[4])) &&
+           std::isdigit(static_cast<unsigned char>(hash[5])) && hash[6] == '$';
+  }
+  size_t salt_end = hash.find('$', 3);
+  if (hash.substr(3, 7) == "rounds=" && salt_end != std::string_view::npos) {
+    salt_end = hash.find('$', salt_end + 1);
+  }
+  return salt_end != std::string_view::npos && salt_end + 1 < hash.size();
+}
+
 CredentialFileError at(const YAML::Node& n, std::string message) {
   return {n.Mark().line + 1, n.Mark().column + 1, std::move(message)};
 }
@@ -43,7 +57,9 @@ std::optional<CredentialFileError> parseHtpasswd(std::string_view text,
     std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.remove_suffix(1);
+    }
     if (line.find_first_not_of(" \t") == std::string_view::npos || line[0] == '#') continue;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
@@ -61,6 +77,11 @@ std::optional<CredentialFileError> parseHtpasswd(std::string_view text,
           line_no, static_cast<int>(colon) + 2,
           "the hash of user \"" + std::string(user) +
               "\" is not bcrypt ($2y$) or SHA-crypt ($5$, $6$); make it with htpasswd -B"};
+    }
+    if (!wellFormed(hash)) {
+      return CredentialFileError{line_no, static_cast<int>(colon) + 2,
+                                 "the hash of user \"" + std::string(user) +
+                                     "\" is cut or malformed; make it again with htpasswd -B"};
     }
     if (!users.insert(std::string(user)).second) {
       return CredentialFileError{line_no, 1,

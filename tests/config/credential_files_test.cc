@@ -14,7 +14,8 @@ const std::string kHex = "3a5fdbd0d1fcc4e1a1a7d5d6bff9e7c4e1ac5e8e3bd0d9b31b2b0a
 TEST(Htpasswd, ReadsBcryptAndShaCryptSkippingCommentsAndBlankLines) {
   std::vector<HtpasswdEntry> users;
   auto err = parseHtpasswd("# admins\nalice:" + kBcrypt + "\r\n\nbob:" + kSha512 +
-                               "\ncarol:$5$salt$abc\ndave:$2b$04$x\neve:$2a$04$x",
+                               "\ncarol:$5$salt$abc\ndave:" + std::string("$2b$04$") +
+                               std::string(53, 'x') + "\neve:$2a$04$" + std::string(53, 'y'),
                            &users);
   ASSERT_FALSE(err) << err->message;
   ASSERT_EQ(users.size(), 5u);
@@ -35,6 +36,18 @@ TEST(Htpasswd, RefusesOtherSchemesWithoutQuotingTheHash) {
   err = parseHtpasswd("{SHA}plain", &users);
   ASSERT_TRUE(err);
   EXPECT_EQ(err->message, "not a user:hash line");
+}
+
+TEST(Htpasswd, RefusesCutHashesAndIgnoresTrailingBlanks) {
+  std::vector<HtpasswdEntry> users;
+  auto err = parseHtpasswd("alice:" + kBcrypt.substr(0, 40) + "\n", &users);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("cut or malformed"), std::string::npos);
+  EXPECT_TRUE(parseHtpasswd("bob:$6$saltonly\n", &users));
+  EXPECT_FALSE(parseHtpasswd("bob:$5$rounds=5000$salt$hash\n", &users));
+  EXPECT_TRUE(parseHtpasswd("bob:$5$rounds=5000$salt\n", &users));
+  ASSERT_FALSE(parseHtpasswd("alice:" + kBcrypt + " \t\n", &users));
+  EXPECT_EQ(users[0].hash, kBcrypt);
 }
 
 TEST(Htpasswd, RefusesEmptyAndRepeatedUsers) {

@@ -29,6 +29,8 @@ FilterResult parse(const std::string& yaml) {
   return p;
 }
 
+const std::string kBcrypt = "$2y$05$kFczuKsGfsm6s6YeGhgpVOAolnxiTNFdLq1pvdYuHrJBhRk6jXv4C";
+
 std::string writeTemp(const std::string& name, const std::string& text) {
   std::string path = ::testing::TempDir() + "/edge_filters_" + name;
   std::ofstream(path) << text;
@@ -83,7 +85,7 @@ TEST(ParseEdgeFilters, CorsErrors) {
 }
 
 TEST(ParseEdgeFilters, BasicAuthReadsTheHtpasswdFile) {
-  std::string path = writeTemp("htpasswd", "alice:$2y$05$abc\nbob:$6$salt$hash\n");
+  std::string path = writeTemp("htpasswd", "alice:" + kBcrypt + "\nbob:$6$salt$hash\n");
   auto p = parse("basic_auth: {realm: admin, users_file: " + path + "}");
   EXPECT_THAT(p.errors, IsEmpty());
   auto& f = std::get<BasicAuthFilter>(p.entry->spec);
@@ -100,7 +102,7 @@ TEST(ParseEdgeFilters, BasicAuthFileErrorsAreReportedAtTheKey) {
   EXPECT_THAT(
       missing.errors[0],
       ::testing::HasSubstr("f.yaml:1:26: users_file: cannot read \"/nonexistent/htpasswd\""));
-  std::string path = writeTemp("bad_htpasswd", "alice:$2y$05$abc\nbob:{SHA}secretvalue\n");
+  std::string path = writeTemp("bad_htpasswd", "alice:" + kBcrypt + "\nbob:{SHA}secretvalue\n");
   auto bad = parse("basic_auth: {users_file: " + path + "}");
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_THAT(bad.errors[0], ::testing::HasSubstr("\" line 2 column 5: the hash of user \"bob\""));
