@@ -402,9 +402,25 @@ class H2cRetriesAndGoaway(unittest.TestCase):
             up.stop()
 
 
+def target_healthy(s, upstream="up"):
+    for n, labels, v in parse_metrics(s.metrics()):
+        if n == "sluice_upstream_target_healthy" and labels.get("upstream") == upstream:
+            return v
+    return None
+
+
 class H2TlsPythonTarget(H2cPythonTarget):
     """The same against h2_upstream.py over TLS, ALPN h2 (protocol: h2)."""
     tls = True
+
+    def test_health_check_over_tls_and_h2(self):
+        # The target speaks nothing but HTTP/2 after ALPN h2: the probe must too.
+        cfg = h2_config(self.up.port, protocol="h2", tls_dir=TLS_DIR, opts={
+            "health_check": "{path: /echo, interval: 100ms, timeout: 100ms, "
+                            "healthy_threshold: 1, unhealthy_threshold: 1}"})
+        with Sluice(cfg) as s:
+            time.sleep(0.6)
+            self.assertEqual(target_healthy(s), 1)
 
 
 class NginxTargets(unittest.TestCase):
