@@ -130,7 +130,7 @@ void ClientConnection::onCipher(const char* data, size_t len) {
     return state_ != State::Closing;
   });
   if (state_ == State::Closing) return;
-  if (!was_done && tls_->handshakeDone() && state_ != State::Closing) onHandshakeDone();
+  if (!was_done && tls_->handshakeDone()) onHandshakeDone();
   bool flushed = flushTls();
   if (st == TlsSession::Status::Error) {
     ctx_.metrics.tls_handshake_failures_total.with({listener_, tls_->errorReason()}).inc();

@@ -90,6 +90,7 @@ class ClientConnection final : public ConnectionList::Node,
   // Http2Transport (the rest is shared with Downstream): once the connection speaks HTTP/2.
   size_t writeQueued() const override { return queued_bytes; }
   void closeAfterGoaway() override;
+  void setIdle(bool idle) override;
   // Drain: idle connections close now, busy ones after their current response.
   void drain();
   // Enforces the header and idle timeouts; called by the worker's periodic sweep.

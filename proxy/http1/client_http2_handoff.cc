@@ -48,13 +48,22 @@ bool ClientConnection::probeH2c(const char* data, size_t len) {
 void ClientConnection::startHttp2(const char* data, size_t len) {
   state_ = State::Http2;
   deadline_ms_ = 0;  // the session keeps the connection's timeouts from here on
-  ConnectionQueue::unlink(room_link_);
+  // It stays among the unheard connections (makeRoom) until its first stream (setIdle).
   h2_ = std::make_unique<Http2ServerSession>(ctx_, *this, http2_);
   if (!h2_->start()) {
     abort();
     return;
   }
   if (len > 0 && state_ == State::Http2) h2_->feed(data, len);
+}
+
+void ClientConnection::setIdle(bool idle) {
+  if (state_ != State::Http2) return;
+  if (idle) {
+    ctx_.idle_clients.pushBack(room_link_, this);
+  } else {
+    ConnectionQueue::unlink(room_link_);
+  }
 }
 
 void ClientConnection::closeAfterGoaway() {

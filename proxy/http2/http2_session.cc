@@ -234,7 +234,10 @@ void Http2ServerSession::removeStream(int32_t id) {
   if (it == streams_.end()) return;
   Http2Stream* s = it->second;
   streams_.erase(it);
-  if (streams_.empty()) idle_since_ms_ = uv_now(ctx_.loop);
+  if (streams_.empty()) {
+    idle_since_ms_ = uv_now(ctx_.loop);
+    if (!closing_) transport_.setIdle(true);
+  }
   delete s;
 }
 

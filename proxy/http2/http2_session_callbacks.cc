@@ -85,6 +85,7 @@ struct Http2Callbacks {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     Http2ServerSession& h = self(user);
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (h.streams_.empty()) h.transport_.setIdle(false);  // busy: not closed to make room
       auto* st = new Http2Stream(h, frame->hd.stream_id);
       h.streams_[frame->hd.stream_id] = st;
       h.idle_since_ms_ = 0;

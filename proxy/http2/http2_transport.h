@@ -28,6 +28,9 @@ class Http2Transport {
   virtual void closeAfterGoaway() = 0;
   // Closes now (the client is gone, or the write path failed).
   virtual void abort() = 0;
+  // No stream is open (true) or one is (false): an idle connection may be closed to make room at
+  // limits.max_connections, as an idle HTTP/1.1 keep-alive connection may.
+  virtual void setIdle(bool idle) = 0;
 
   virtual const std::string& clientIp() const = 0;
   virtual const unsigned char* clientAddr16() const = 0;

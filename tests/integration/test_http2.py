@@ -615,6 +615,38 @@ class Http2Test(ProxyTestCase):
         self.assertEqual(struct.unpack(">I", r.of(RST_STREAM, 1)[0][3])[0], PROTOCOL_ERROR)
 
 
+class Http2RoomTest(ProxyTestCase):
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        return make_config(ports, ["{name: echo, match: {path_prefix: /}, upstream: echo}"],
+                           limits={"max_connections": 2}, workers=1).replace(
+            "listeners: [{name: main, address: 127.0.0.1:$PORT}]",
+            "listeners: [{name: main, address: 127.0.0.1:$PORT, http2: {h2c: true}}]")
+
+    def test_idle_http2_connection_makes_room(self):
+        """At limits.max_connections an HTTP/2 connection with no stream open is closed to make
+        room, as an idle HTTP/1.1 keep-alive connection is; one with a stream in flight is not."""
+        busy = RawH2(self.sluice.port)
+        self.addCleanup(busy.close)
+        enc = hpack.Encoder()
+        busy.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(enc, "/b?delay=1.5")))
+        idle = RawH2(self.sluice.port)
+        self.addCleanup(idle.close)
+        ienc = hpack.Encoder()
+        idle.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(ienc, "/i")))
+        self.assertTrue(idle.wait(lambda: any(f[1] & END_STREAM for f in idle.of(DATA, 1)), 5))
+        time.sleep(0.3)
+        before = metric_sum(self.sluice.metrics(), "sluice_downstream_connections_evicted_total")
+        self.assertEqual(self.sluice.request("GET", "/third").status, 200)
+        self.assertTrue(idle.closed.wait(5))
+        self.assertEqual(metric_sum(self.sluice.metrics(),
+                                    "sluice_downstream_connections_evicted_total"), before + 1)
+        self.assertTrue(busy.wait(lambda: any(f[1] & END_STREAM for f in busy.of(DATA, 1)), 5))
+        self.assertEqual(busy.status(1), "200")
+
+
 class Http2DrainTest(ProxyTestCase):
     UPSTREAMS = {"echo": ("echo",)}
 
