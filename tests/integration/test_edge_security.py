@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -321,6 +322,52 @@ class ProxyProtocolIpFilterTest(unittest.TestCase):
         self.assertEqual(self.status(b"PROXY TCP4 198.51.100.7 198.51.100.1 5000 443\r\n"), 403)
         self.assertEqual(self.status(b"PROXY TCP6 2001:db8::5 2001:db8::1 5000 443\r\n"), 200)
         self.assertEqual(self.status(b"PROXY TCP6 2001:db9::5 2001:db8::1 5000 443\r\n"), 403)
+
+
+def loopback6_works():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(loopback6_works(), "no IPv6 loopback here")
+class Ipv6PeerTest(unittest.TestCase):
+    """A client on ::1 judged by its own address (a listener on [::1])."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream("echo").start()
+        cfg = make_config({"echo": cls.up.port}, [
+            "{name: in6, match: {path_prefix: /in}, upstream: echo, "
+            "filters: [{ip_filter: {allow: ['::1/128']}}]}",
+            "{name: out6, match: {path_prefix: /out}, upstream: echo, "
+            "filters: [{ip_filter: {allow: ['::/0'], deny: ['::1/128']}}]}",
+            "{name: v4only, match: {path_prefix: /v4}, upstream: echo, "
+            "filters: [{ip_filter: {allow: [127.0.0.0/8]}}]}"])
+        cfg = cfg.replace("address: 127.0.0.1:$PORT}", "address: '[::1]:$PORT'}")
+        cls.sluice = Sluice(cfg).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sluice.__exit__(None, None, None)
+        cls.up.stop()
+
+    def status(self, target):
+        c = Conn.__new__(Conn)  # Conn speaks IPv4 only: the same reader over an IPv6 socket
+        c.sock = socket.create_connection(("::1", self.sluice.port), timeout=5)
+        c.buf = bytearray()
+        c.eof = False
+        with c:
+            c.send(build_request("GET", target, headers=[("Connection", "close")]))
+            return c.read_response().status
+
+    def test_ipv6_peer(self):
+        self.assertEqual(self.status("/in/x"), 200)
+        self.assertEqual(self.status("/out/x"), 403)
+        self.assertEqual(self.status("/v4/x"), 403)
 
 
 class CheckConfigTest(unittest.TestCase):
