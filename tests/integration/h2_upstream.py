@@ -14,6 +14,7 @@ a test can count connections. Paths:
   /counted      200 "n=K" (K: how many times this server answered /counted), max-age=1
   anything else 200 "hello"
 
+--max-streams N: SETTINGS_MAX_CONCURRENT_STREAMS N (default: python3-h2's, unlimited).
 --tls DIR: TLS (DIR/cert.pem, DIR/key.pem) with ALPN h2 instead of cleartext.
 (No GOAWAY mode: python3-h2 sends nothing after its own GOAWAY, so nginx's keepalive_requests
 plays the server that goes away.)
@@ -31,6 +32,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 
 
 COUNTED = [0]  # answers to /counted, all connections (under each connection's lock: GIL-atomic)
@@ -57,6 +59,9 @@ class Conn:
     def run(self):
         with self.lock:
             self.h2.initiate_connection()
+            if self.args.max_streams:
+                self.h2.update_settings(
+                    {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.args.max_streams})
             self.flush()
         while not self.closed:
             try:
@@ -181,6 +186,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
     ap.add_argument("--tls", default="")
+    ap.add_argument("--max-streams", type=int, default=0)
     ap.add_argument("--reset-all", action="store_true")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()

@@ -358,6 +358,16 @@ class H2cRetriesAndGoaway(unittest.TestCase):
                 self.assertGreater(len(conns), 400 // 15 - 1,
                                    "a GOAWAY every 15 requests: more connections were needed")
 
+    def test_the_servers_max_concurrent_streams_is_honoured(self):
+        with H2Server("--max-streams", "10") as up:
+            with Sluice(h2_config(up.port, workers=1)) as s:
+                get(s.port, "/echo")  # a session that knows the server's SETTINGS
+                n = 40
+                res = parallel(n, lambda i: get(s.port, "/slow?ms=700").status)
+                self.assertEqual(res, [200] * n)
+                # 10 streams per connection, not max_streams_per_connection (100).
+                self.assertGreaterEqual(up.connections(), math.ceil(n / 10))
+
     def test_cache_refresh_in_the_background_goes_over_http2(self):
         with H2Server() as up:
             cfg = h2_config(up.port, workers=1, routes=[

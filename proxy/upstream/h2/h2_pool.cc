@@ -57,6 +57,13 @@ void H2Pool::retainOnly(const std::vector<std::string>& keys) {
     }
   }
   for (H2Session* s : gone) s->shutdown();
+  for (auto it = remote_max_.begin(); it != remote_max_.end();) {
+    if (std::find(keys.begin(), keys.end(), it->first) == keys.end()) {
+      it = remote_max_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void H2Pool::closeAll() {
@@ -67,6 +74,11 @@ void H2Pool::closeAll() {
     for (auto& [key, list] : sessions_) all.insert(all.end(), list.begin(), list.end());
     for (H2Session* s : all) s->close();  // leaves sessions_ as it closes
   }
+}
+
+uint32_t H2Pool::remoteMax(const std::string& key) const {
+  auto it = remote_max_.find(key);
+  return it == remote_max_.end() ? 0xffffffffu : it->second;
 }
 
 size_t H2Pool::sessionCount() const {

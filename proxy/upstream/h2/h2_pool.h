@@ -40,9 +40,17 @@ class H2Pool {
   // Closes every session (worker stop): streams still running fail.
   void closeAll();
   size_t sessionCount() const;
+  // The SETTINGS_MAX_CONCURRENT_STREAMS the last session to `key` got (0xffffffff: none yet),
+  // which a new session assumes until its own SETTINGS arrive.
+  uint32_t remoteMax(const std::string& key) const;
+  // (A server that allows 0 streams is taken as allowing 1: a new session must be usable.)
+  void noteRemoteMax(const std::string& key, uint32_t value) {
+    remote_max_[key] = value > 0 ? value : 1;
+  }
 
  private:
   std::unordered_map<std::string, std::vector<H2Session*>> sessions_;
+  std::unordered_map<std::string, uint32_t> remote_max_;
 };
 
 }  // namespace sluice::proxy

@@ -52,6 +52,9 @@ H2Session* H2Session::connect(uv_loop_t* loop, H2Pool* pool, std::string key,
                               const TlsClientContext* tls, const std::string& server_name) {
   auto* s = new H2Session(loop, pool, std::move(key), target.address);
   s->timeouts_ = timeouts;
+  // Until this server's SETTINGS arrive, the limit its last session had (RFC 9113 §6.5.2: the
+  // initial value is unlimited, but streams sent over the real limit would only be refused).
+  s->remote_max_ = pool->remoteMax(s->key_);
   s->max_streams_ = max_streams > 0 ? max_streams : 1;
   if (tls != nullptr) {
     in6_addr probe{};
@@ -134,6 +137,7 @@ bool H2Session::startSession() {
   if (callbacks() == nullptr || nghttp2_option_new(&opt) != 0) return false;
   // The window of a stream reopens only when its owner took the bytes (see H2Stream).
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  if (remote_max_ != 0xffffffffu) nghttp2_option_set_peer_max_concurrent_streams(opt, remote_max_);
   int rv = nghttp2_session_client_new2(&ng_, callbacks(), this, opt);
   nghttp2_option_del(opt);
   if (rv != 0) return false;
@@ -447,6 +451,7 @@ int H2Session::onFrameRecv(nghttp2_session* ng, const nghttp2_frame* frame, void
     case NGHTTP2_SETTINGS:
       s->remote_max_ =
           nghttp2_session_get_remote_settings(ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+      s->pool_->noteRemoteMax(s->key_, s->remote_max_);
       return 0;
     case NGHTTP2_GOAWAY:
       // No new streams here; nghttp2 closes those above last_stream_id as REFUSED_STREAM.
