@@ -92,7 +92,7 @@ def main():
         limits={"header_timeout": "30s"})  # guess connections may idle before their first
     wrong = {"Authorization": "Basic " + base64.b64encode(b"alice:wrong").decode()}
     try:
-        with Sluice(cfg).start() as s:
+        with Sluice(cfg) as s:
             # The same number of client threads sending cheap 401s (a wrong API key) tells the
             # load generator's own noise apart from what the password checks cost.
             runs = (("no attack", 0, None, None),

@@ -293,6 +293,16 @@ class EdgeSecurityTest(ProxyTestCase):
                                            result="denied"), 1)
 
 
+def start_or_stop(cfg, upstream):
+    """A started Sluice; when it does not start, `upstream` is stopped before the error goes on
+    (tearDownClass does not run after a failed setUpClass)."""
+    try:
+        return Sluice(cfg).start()
+    except BaseException:
+        upstream.stop()
+        raise
+
+
 class ProxyProtocolIpFilterTest(unittest.TestCase):
     """The PROXY protocol source is the client ip_filter judges (the sender is trusted)."""
 
@@ -305,7 +315,7 @@ class ProxyProtocolIpFilterTest(unittest.TestCase):
             extra="trusted_proxies: [127.0.0.1/32]")
         cfg = cfg.replace("{name: main, address: 127.0.0.1:$PORT}",
                           "{name: main, address: 127.0.0.1:$PORT, proxy_protocol: true}")
-        cls.sluice = Sluice(cfg).start()
+        cls.sluice = start_or_stop(cfg, cls.up)
 
     @classmethod
     def tearDownClass(cls):
@@ -348,7 +358,7 @@ class Ipv6PeerTest(unittest.TestCase):
             "{name: v4only, match: {path_prefix: /v4}, upstream: echo, "
             "filters: [{ip_filter: {allow: [127.0.0.0/8]}}]}"])
         cfg = cfg.replace("address: 127.0.0.1:$PORT}", "address: '[::1]:$PORT'}")
-        cls.sluice = Sluice(cfg).start()
+        cls.sluice = start_or_stop(cfg, cls.up)
 
     @classmethod
     def tearDownClass(cls):
