@@ -8,7 +8,7 @@
 
 namespace sluice::proxy {
 
-UpstreamPool::UpstreamPool() : h2_(std::make_unique<H2Pool>()) {}
+UpstreamPool::UpstreamPool() : h2_(std::make_unique<H2Pool>(*this)) {}
 
 UpstreamPool::~UpstreamPool() {
   closeAll();

@@ -89,7 +89,7 @@ error_log %(d)s/error.log warn;
 pid %(d)s/nginx.pid;
 events { worker_connections 4096; }
 http {
-    log_format conns '$connection $status $request_length';
+    log_format conns '$connection $status $request_length $ssl_session_reused';
     access_log %(d)s/access.log conns;
     client_body_temp_path %(d)s/body;
     proxy_temp_path %(d)s/proxy;
@@ -484,6 +484,19 @@ class NginxTargets(unittest.TestCase):
                 self.assertEqual((r.status, got[0]), (200, 8 << 20))
             self.assertLess(took, 10, "20 x 8 MiB beside a paused stream took %.1f s" % took)
             self.assertEqual(len({line[0] for line in ng.log()}), 1, "one shared connection")
+
+    def test_tls_sessions_resume_on_new_connections(self):
+        # nginx closes each HTTP/2 connection after 5 requests (GOAWAY): the next session to the
+        # target resumes the TLS session of the last one.
+        ng = NginxH2(tls_dir=TLS_DIR, keepalive_requests=5)
+        with ng, Sluice(h2_config(ng.port, protocol="h2", workers=1, tls_dir=TLS_DIR)) as s:
+            for _ in range(20):
+                self.assertEqual(get(s.port, "/").status, 200)
+            log = ng.log()
+            conns = {line[0] for line in log}
+            resumed = {line[0] for line in log if len(line) > 3 and line[3] == "r"}
+            self.assertGreaterEqual(len(conns), 4)
+            self.assertGreaterEqual(len(resumed), len(conns) - 1, log)
 
     def test_concurrency_shares_connections(self):
         def check(ng, s):

@@ -16,11 +16,14 @@
 namespace sluice::proxy {
 
 class H2Session;
+class UpstreamPool;
 
 class H2Pool {
  public:
-  H2Pool() = default;
+  // `owner` keeps the TLS sessions to resume (shared with the HTTP/1.1 connections' store).
+  explicit H2Pool(UpstreamPool& owner) : owner_(owner) {}
   ~H2Pool();
+  UpstreamPool& owner() { return owner_; }
   H2Pool(const H2Pool&) = delete;
   H2Pool& operator=(const H2Pool&) = delete;
 
@@ -49,6 +52,7 @@ class H2Pool {
   }
 
  private:
+  UpstreamPool& owner_;
   std::unordered_map<std::string, std::vector<H2Session*>> sessions_;
   std::unordered_map<std::string, uint32_t> remote_max_;
 };

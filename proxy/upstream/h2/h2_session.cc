@@ -10,6 +10,7 @@
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_session.h"
 #include "proxy/upstream/h2/h2_pool.h"
+#include "proxy/upstream/upstream_pool.h"
 
 namespace sluice::proxy {
 
@@ -69,6 +70,15 @@ H2Session* H2Session::connect(uv_loop_t* loop, H2Pool* pool, std::string key,
       } else {
         SSL_set1_host(ssl, server_name.c_str());
       }
+    }
+    // As UpstreamConnection does: a cached session is offered only to the same target and name
+    // by the context (CA, verify, client certificate) that verified it.
+    s->session_key_ = target.address + "/" + server_name + "/h2";
+    if (SSL_SESSION* cached = pool->owner().session(s->session_key_)) {
+      unsigned int n = 0;
+      const unsigned char* id = SSL_SESSION_get0_id_context(cached, &n);
+      const std::string& tag = tls->sessionTag();
+      if (n == tag.size() && std::memcmp(id, tag.data(), n) == 0) SSL_set_session(ssl, cached);
     }
   }
   if (!uvCheck(uv_tcp_init(loop, &s->tcp_), target.address, "upstream h2 uv_tcp_init")) {
@@ -181,6 +191,17 @@ void H2Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) 
   }
 }
 
+// The newest resumable TLS session of this connection goes to the worker's store (a copy: see
+// UpstreamConnection::keepSession), so the next session to the target resumes it.
+void H2Session::keepTlsSession() {
+  SSL_SESSION* s = SSL_get0_session(tls_->ssl());
+  if (s == nullptr || s == stored_session_ || SSL_SESSION_is_resumable(s) != 1) return;
+  SSL_SESSION* copy = SSL_SESSION_dup(s);
+  if (copy == nullptr) return;
+  stored_session_ = s;
+  pool_->owner().storeSession(session_key_, copy);
+}
+
 // TLS must have agreed on h2: a server that picked nothing or http/1.1 cannot be spoken to.
 bool H2Session::alpnIsH2() {
   const unsigned char* alpn = nullptr;
@@ -205,6 +226,7 @@ void H2Session::onCipher(const char* data, size_t len) {
     return state_ != State::Closed;
   });
   if (state_ == State::Closed) return;
+  if (tls_->handshakeDone()) keepTlsSession();
   bool flushed = tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
   if (st == TlsSession::Status::Error || !flushed) {
     fail(was_done ? UpstreamError::Reset : UpstreamError::ConnectFailed);

@@ -62,6 +62,7 @@ class H2Session final : private WriteSink {
   void fail(UpstreamError error);
   void closeTransport();  // no stream is told (they have no owner left, or were told)
   bool alpnIsH2();
+  void keepTlsSession();
   void reap();  // frees closed streams nobody holds; closes a drained session
   size_t liveStreams() const;
   void streamClosed(H2Stream* s, uint32_t error_code);
@@ -93,6 +94,8 @@ class H2Session final : private WriteSink {
   State state_ = State::Connecting;
   nghttp2_session* ng_ = nullptr;
   std::unique_ptr<TlsSession> tls_;
+  std::string session_key_;               // its slot in the pool's TLS session store
+  const void* stored_session_ = nullptr;  // the SSL_SESSION last copied there
   std::vector<std::unique_ptr<H2Stream>> streams_;
   std::string out_;  // frames gathered by flush() for one write
   int depth_ = 0;    // inside nghttp2 or a batch: flushes and frees wait
