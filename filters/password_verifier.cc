@@ -101,8 +101,9 @@ PasswordVerifier::Result PasswordVerifier::verify(const std::string& password,
 void PasswordVerifier::run() {
   // Below the workers: under a flood of wrong passwords the loops keep their CPU. Best effort
   // (an unprivileged process may always lower its own priority). Not SCHED_IDLE: measured with
-  // tests/bench/auth_flood.py it made the workers' p99 worse (11-19 ms against 4.5 ms), probably as
-  // a pool thread preempted while holding mu_ keeps a worker waiting in cached()/submit().
+  // tests/bench/auth_flood.py it made the workers' p99 worse (24-62 ms against 4.7-5.8 ms at nice
+  // 10), probably as a pool thread starved while holding mu_ keeps a worker waiting in
+  // cached()/submit().
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
   while (true) {
     Job job;
