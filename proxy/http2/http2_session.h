@@ -57,6 +57,8 @@ class Http2ServerSession {
   void scheduleSend();
   // Bytes waiting on the connection as a whole (the transport's queue).
   size_t connectionQueued() const { return transport_.writeQueued(); }
+  // The connection is closing: nothing a stream buffers will be sent any more.
+  bool closing() const { return closing_; }
   // Counts one hostile event in sluice_http2_protocol_errors_total.
   void count(Http2Abuse reason);
   // Ends the connection with GOAWAY `code` (ENHANCE_YOUR_CALM by default), counted as `reason`.

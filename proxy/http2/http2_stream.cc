@@ -293,6 +293,7 @@ size_t Http2Stream::queuedBytes() const {
   size_t connection = session_.connectionQueued();
   size_t pending = pendingBody();
   if (pending == 0 || reset_) return connection;
+  if (session_.closing()) return pending + connection;  // never sent: the upstream must wait
   int32_t stream_window = nghttp2_session_get_stream_remote_window_size(session_.raw(), id_);
   int32_t conn_window = nghttp2_session_get_remote_window_size(session_.raw());
   int32_t window = std::max(0, std::min(stream_window, conn_window));
