@@ -31,6 +31,8 @@ const char* filterName(const FilterSpec& spec) {
           return "basic_auth";
         } else if constexpr (std::is_same_v<T, ApiKeyFilter>) {
           return "api_key";
+        } else if constexpr (std::is_same_v<T, JwtFilter>) {
+          return "jwt";
         } else {
           static_assert(std::is_same_v<T, CircuitBreakerFilter>, "name every filter");
           return "circuit_breaker";

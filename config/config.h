@@ -292,6 +292,32 @@ struct ApiKeyFilter {
   std::vector<ApiKeyEntry> keys;
 };
 
+// One key of a JSON Web Key Set (config/jwks.h), members base64url-decoded.
+struct Jwk {
+  std::string kid, kty, alg, crv;  // alg and kid may be empty
+  std::string n, e;                // RSA modulus and exponent (big-endian bytes)
+  std::string x, y;                // EC point coordinates; OKP (Ed25519) public key in x
+};
+// `jwt`: JWS verification (filters/jwt.h). Keys from `jwks: {file}` (read at load and reload)
+// or `jwks: {url, upstream, refresh}`; HS* algorithms only with `secret_file`.
+struct JwtFilter {
+  std::string issuer;                  // empty: iss not checked
+  std::vector<std::string> audiences;  // empty: aud not checked
+  std::vector<std::string> algorithms{"RS256", "ES256", "EdDSA"};
+  std::string jwks_file;  // absolute; empty with a url or only a secret
+  std::vector<Jwk> jwks;  // the file's keys
+  std::string jwks_url;   // https://host/path (fetched through jwks_upstream)
+  std::string jwks_upstream;
+  Duration jwks_refresh = std::chrono::minutes(10);
+  std::string secret_file;  // absolute; the HS* shared secret
+  std::string secret;       // its bytes (a trailing newline dropped)
+  enum class From { Header, Cookie, Query } from = From::Header;
+  std::string from_name = "authorization";  // header names lower-cased
+  Duration leeway = std::chrono::seconds(0);
+  std::vector<std::pair<std::string, std::string>> claims_to_headers;  // claim -> header (lower)
+  bool optional = false;
+};
+
 // Header rewriting of a route (`request_headers:` / `response_headers:`).
 struct HeaderRewrite {
   std::vector<std::pair<std::string, std::string>> set;  // names lower-cased
@@ -308,7 +334,8 @@ struct DirectResponse {
 
 using FilterSpec = std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter,
                                 LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter,
-                                MaxBodyFilter, IpFilter, CorsFilter, BasicAuthFilter, ApiKeyFilter>;
+                                MaxBodyFilter, IpFilter, CorsFilter, BasicAuthFilter, ApiKeyFilter,
+                                JwtFilter>;
 
 // The registry name (YAML key) of a filter spec, e.g. "token_bucket".
 const char* filterName(const FilterSpec& spec);

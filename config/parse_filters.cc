@@ -32,7 +32,7 @@ RateLimitCommon parseCommon(Reader& r, MapReader& m, RouteRefs* refs) {
   RateLimitCommon c;
   std::string key;
   if (m.readString("key", &key)) {
-    auto parsed = parseKeyExpression(key, {"ip", "route", "consumer"}, true);
+    auto parsed = parseKeyExpression(key, {"ip", "route", "consumer"}, true, true);
     if (parsed) {
       c.key = *parsed;
     } else {
@@ -185,6 +185,9 @@ const std::vector<FilterKind>& filterKinds() {
       {"cors", {"origins", "methods", "headers", "expose_headers", "credentials", "max_age"}},
       {"basic_auth", {"realm", "users_file"}},
       {"api_key", {"from", "keys_file"}},
+      {"jwt",
+       {"issuer", "audiences", "algorithms", "jwks", "secret_file", "from", "leeway",
+        "claims_to_headers", "optional"}},
   };
   return kinds;
 }
@@ -205,14 +208,18 @@ FilterSpec parseSpec(Reader& r, MapReader& m, std::string_view name, RouteRefs* 
   if (name == "cors") return parseCors(r, m);
   if (name == "basic_auth") return parseBasicAuth(r, m);
   if (name == "api_key") return parseApiKey(r, m);
+  if (name == "jwt") return parseJwt(r, m);
   return CircuitBreakerFilter{};
 }
 
 }  // namespace
 
 Parsed<std::string> parseKeyExpression(std::string_view key,
-                                       const std::vector<std::string_view>& bare, bool allow_plus) {
-  std::string forms = joinNames(bare, ", ") + ", header:NAME, cookie:NAME or query:NAME";
+                                       const std::vector<std::string_view>& bare, bool allow_plus,
+                                       bool allow_jwt) {
+  std::string forms = joinNames(bare, ", ") + (allow_jwt ? ", header:NAME, cookie:NAME, "
+                                                          "query:NAME or jwt:CLAIM"
+                                                        : ", header:NAME, cookie:NAME or query:NAME");
   const ParseError bad{"\"" + std::string(key) + "\" is not a request key; write " + forms +
                        (allow_plus ? ", or several joined with + (e.g. ip+header:x-api-key)" : "")};
   std::string out;
@@ -232,7 +239,8 @@ Parsed<std::string> parseKeyExpression(std::string_view key,
       auto name = part.substr(colon + 1);
       if (kind == "header" && isHttpToken(name)) {
         normal = "header:" + toLower(name);  // header names ignore case
-      } else if ((kind == "cookie" || kind == "query") && isHttpToken(name)) {
+      } else if ((kind == "cookie" || kind == "query" || (allow_jwt && kind == "jwt")) &&
+                 isHttpToken(name)) {
         normal = std::string(part);
       } else {
         return bad;

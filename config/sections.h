@@ -72,12 +72,16 @@ IpFilter parseIpFilter(Reader& r, MapReader& m);
 CorsFilter parseCors(Reader& r, MapReader& m);
 BasicAuthFilter parseBasicAuth(Reader& r, MapReader& m);
 ApiKeyFilter parseApiKey(Reader& r, MapReader& m);
+// parse_jwt.cc: the jwt filter (its jwks file and secret_file are read here).
+JwtFilter parseJwt(Reader& r, MapReader& m);
 
 // A request key as rate limits and hash_key write it: `bare` forms (e.g. ip, route) or
 // header:NAME, cookie:NAME, query:NAME, joined with `+` when `allow_plus`. Header names are
 // lower-cased in the result.
+// `allow_jwt`: jwt:CLAIM is a form too (rate-limit keys).
 Parsed<std::string> parseKeyExpression(std::string_view key,
-                                       const std::vector<std::string_view>& bare, bool allow_plus);
+                                       const std::vector<std::string_view>& bare, bool allow_plus,
+                                       bool allow_jwt = false);
 
 // cross_check.cc: checks that need every file merged.
 void crossCheck(LoadState& state, std::vector<Diagnostic>* errors);

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "filters/base/http_message.h"
 #include "filters/worker_services.h"
@@ -35,6 +37,19 @@ class Waker {
 // Access-log fields that filters fill in (spec/operations.md access log).
 enum class LogField { Cache, RateLimit };
 
+// The claims of a token a jwt filter verified: every top-level claim that is a string, number or
+// boolean, as text (numbers as JSON writes them). Immutable; shared by the filter's cache of
+// verified tokens and the requests that presented the token.
+struct JwtClaims {
+  std::vector<std::pair<std::string, std::string>> values;
+  const std::string* find(std::string_view name) const {
+    for (const auto& [k, v] : values) {
+      if (k == name) return &v;
+    }
+    return nullptr;
+  }
+};
+
 // What a filter may know about the request it is in. Filled by the proxy before the chain runs.
 struct StreamInfo {
   std::string_view client_ip;                    // the peer address, textual
@@ -47,6 +62,9 @@ struct StreamInfo {
   // The identity an auth filter (api_key, basic_auth) established, empty until one did: the
   // rate-limit key `consumer`. Set through FilterCallbacks::setConsumer.
   std::string_view consumer;
+  // The claims of the token a jwt filter verified, or null: the rate-limit key `jwt:CLAIM`. Set
+  // through FilterCallbacks::setJwtClaims.
+  const JwtClaims* jwt_claims = nullptr;
 };
 
 // The whole response to a request a filter sent with FilterCallbacks::fetchInBackground.
@@ -91,6 +109,9 @@ class FilterCallbacks {
   // Records the identity an auth filter established for this request (the api_key consumer,
   // the basic_auth user): info().consumer from now on. The proxy keeps its own copy.
   virtual void setConsumer(std::string_view name) {}
+  // Records the claims of the token a jwt filter verified: info().jwt_claims from now on (the
+  // proxy holds the reference for the rest of the request).
+  virtual void setJwtClaims(std::shared_ptr<const JwtClaims> claims) {}
   // Marks query parameter `name` as a credential (an api_key from the query): the access log
   // shows its value masked. The proxy implements it.
   virtual void redactQueryParameter(std::string_view name) {}

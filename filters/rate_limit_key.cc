@@ -24,6 +24,11 @@ void RateLimitKey::evaluate(const base::RequestHead& head, const StreamInfo& inf
       case ratelimit::KeyPart::Kind::Consumer:
         out.append(info.consumer);
         break;
+      case ratelimit::KeyPart::Kind::JwtClaim:
+        if (info.jwt_claims != nullptr) {
+          if (const std::string* v = info.jwt_claims->find(p.name)) out.append(*v);
+        }
+        break;
       case ratelimit::KeyPart::Kind::Route:
         break;  // one table per route already: the route is the whole key
       case ratelimit::KeyPart::Kind::Header:

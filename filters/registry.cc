@@ -9,6 +9,7 @@
 #include "filters/gzip.h"
 #include "filters/header_rewrite.h"
 #include "filters/ip_filter.h"
+#include "filters/jwt.h"
 #include "filters/max_body.h"
 #include "filters/rate_limit.h"
 
@@ -57,6 +58,13 @@ std::shared_ptr<const FilterFactory> buildApiKey(const FilterBuildContext& ctx,
       AuthCounters::make(ctx.metrics, ctx.route.name, "api_key"));
 }
 
+std::shared_ptr<const FilterFactory> buildJwt(const FilterBuildContext& ctx,
+                                              const config::FilterEntry& entry,
+                                              std::string& error) {
+  return JwtFactory::make(std::get<config::JwtFilter>(entry.spec),
+                          AuthCounters::make(ctx.metrics, ctx.route.name, "jwt"), &error);
+}
+
 // Returns null with `error` set when the filter cannot be built (e.g. a file it needs).
 using Builder = std::shared_ptr<const FilterFactory> (*)(const FilterBuildContext&,
                                                          const config::FilterEntry&,
@@ -80,6 +88,7 @@ constexpr Entry kFilters[] = {
     {"cors", buildCors},
     {"basic_auth", buildBasicAuth},
     {"api_key", buildApiKey},
+    {"jwt", buildJwt},
 };
 
 const Entry* find(std::string_view name) {

@@ -8,6 +8,8 @@ PKGS=(
   libgoogle-perftools-dev
   # basic_auth: libxcrypt (crypt_rn: bcrypt, SHA-crypt); its tests make htpasswd files
   libcrypt-dev apache2-utils python3-bcrypt
+  # jwt: JSON (JWKS, token headers and claims); its tests make tokens and keys
+  nlohmann-json3-dev python3-jwt python3-cryptography
   libgtest-dev libgmock-dev libbenchmark-dev
   # HTTP/2 (nghttp2) and its test clients: curl, nghttp/h2load, python3-h2, python3-grpcio
   libnghttp2-dev nghttp2-client python3-h2 python3-grpcio

@@ -32,9 +32,10 @@ bool parseKeyExpr(std::string_view text, std::vector<KeyPart>& out, std::string&
     } else if (part == "consumer") {
       k.kind = KeyPart::Kind::Consumer;
     } else if (colon != std::string_view::npos && !name.empty() &&
-               (kind == "header" || kind == "cookie" || kind == "query")) {
+               (kind == "header" || kind == "cookie" || kind == "query" || kind == "jwt")) {
       k.kind = kind == "header"   ? KeyPart::Kind::Header
                : kind == "cookie" ? KeyPart::Kind::Cookie
+               : kind == "jwt"    ? KeyPart::Kind::JwtClaim
                                   : KeyPart::Kind::Query;
       k.name = std::string(name);
       if (k.kind == KeyPart::Kind::Header) {
@@ -42,8 +43,8 @@ bool parseKeyExpr(std::string_view text, std::vector<KeyPart>& out, std::string&
       }
     } else {
       error = "\"" + std::string(part) +
-              "\" is not a rate-limit key; write ip, route, consumer, header:NAME, cookie:NAME or "
-              "query:NAME, joined with +";
+              "\" is not a rate-limit key; write ip, route, consumer, header:NAME, cookie:NAME, "
+              "query:NAME or jwt:CLAIM, joined with +";
       return false;
     }
     out.push_back(std::move(k));

@@ -1,5 +1,5 @@
 // Rate-limit key expressions (`ip`, `route`, `consumer`, `header:NAME`, `cookie:NAME`,
-// `query:NAME`, joined with `+`) and the pure string work of evaluating them: cookie and query
+// `query:NAME`, `jwt:CLAIM`, joined with `+`) and the pure string work of evaluating them: cookie and query
 // lookups, and the walk over X-Forwarded-For that finds the client behind trusted proxies.
 #pragma once
 
@@ -12,7 +12,7 @@
 namespace sluice::ratelimit {
 
 struct KeyPart {
-  enum class Kind { Ip, Route, Consumer, Header, Cookie, Query };
+  enum class Kind { Ip, Route, Consumer, Header, Cookie, Query, JwtClaim };
   Kind kind = Kind::Ip;
   std::string name;  // header names lower-cased; cookie and query names as written
 };

@@ -66,6 +66,10 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
     consumer_ = name;
     info_.consumer = consumer_;
   }
+  void setJwtClaims(std::shared_ptr<const filters::JwtClaims> claims) override {
+    jwt_claims_ = std::move(claims);
+    info_.jwt_claims = jwt_claims_.get();
+  }
   void redactQueryParameter(std::string_view name) override { redact_query_ = name; }
 
  private:
@@ -111,6 +115,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   filters::StreamInfo info_;
   std::string consumer_;      // info_.consumer points here (an auth filter's identity)
   std::string redact_query_;  // a query parameter masked in the access log (an API key)
+  std::shared_ptr<const filters::JwtClaims> jwt_claims_;  // info_.jwt_claims (a jwt filter's)
   filters::FilterChain chain_;
   const RouteRuntime* route_ = nullptr;
   int route_index_ = -1;

@@ -22,6 +22,23 @@ TEST(RateLimitKey, ConsumerIsTheIdentityAnAuthFilterSet) {
   EXPECT_EQ(out, "acme");
 }
 
+TEST(RateLimitKey, JwtClaimIsTheVerifiedTokensClaim) {
+  RateLimitKey key;
+  std::string error;
+  ASSERT_TRUE(key.init("jwt:tenant+header:x-a", {}, error)) << error;
+  base::RequestHead head;
+  head.headers.add("x-a", "1");
+  StreamInfo info;
+  std::string out;
+  key.evaluate(head, info, out);
+  EXPECT_EQ(out, "\x1f" "1");  // no verified token: the claim part is empty
+  JwtClaims claims;
+  claims.values = {{"sub", "alice"}, {"tenant", "t1"}};
+  info.jwt_claims = &claims;
+  key.evaluate(head, info, out);
+  EXPECT_EQ(out, "t1\x1f" "1");
+}
+
 TEST(RateLimitKey, IpWalksForwardedForFromTrustedProxies) {
   RateLimitKey key;
   std::string error;
