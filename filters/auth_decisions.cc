@@ -11,6 +11,13 @@ base::CounterFamily& authDecisionsFamily(base::MetricsRegistry& registry) {
                           {"route", "filter", "result"});
 }
 
+base::CounterFamily& passwordChecksFamily(base::MetricsRegistry& registry) {
+  return registry.counter("sluice_auth_password_checks_total",
+                          "Password hashes basic_auth checked (its cache hits excluded), by "
+                          "result.",
+                          {"result"});
+}
+
 AuthCounters AuthCounters::make(base::MetricsRegistry& registry, std::string_view route,
                                 std::string_view filter) {
   base::CounterFamily& family = authDecisionsFamily(registry);

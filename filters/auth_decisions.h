@@ -13,6 +13,9 @@ namespace sluice::filters {
 
 // Declares (or gets) the family; proxy/admin/metrics declares it at start so it is always shown.
 base::CounterFamily& authDecisionsFamily(base::MetricsRegistry& registry);
+// sluice_auth_password_checks_total{result}: the password hashes basic_auth checked (not its
+// cache hits), by result match|mismatch|error.
+base::CounterFamily& passwordChecksFamily(base::MetricsRegistry& registry);
 
 // One filter's three series, resolved at build time (main thread); inc() on any worker.
 struct AuthCounters {

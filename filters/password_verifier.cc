@@ -8,10 +8,22 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 
 namespace sluice::filters {
+
+namespace {
+// sluice_auth_password_checks_total by result (Match, Mismatch, Error); null until set.
+std::atomic<base::Counter*> g_checks[3] = {nullptr, nullptr, nullptr};
+}  // namespace
+
+void PasswordVerifier::countChecksIn(base::CounterFamily& family) {
+  g_checks[0] = &family.with({"match"});
+  g_checks[1] = &family.with({"mismatch"});
+  g_checks[2] = &family.with({"error"});
+}
 
 PasswordVerifier& PasswordVerifier::shared() {
   static PasswordVerifier* v = [] {
@@ -115,6 +127,7 @@ void PasswordVerifier::run() {
       jobs_.pop_front();
     }
     Result r = verify(job.password, job.hash);
+    if (base::Counter* c = g_checks[static_cast<int>(r)].load()) c->inc();
     if (r == Result::Match && job.cache) remember(cacheKey(job.user, job.password, job.hash));
     OPENSSL_cleanse(job.password.data(), job.password.size());
     job.done(r);

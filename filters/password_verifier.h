@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "filters/base/metrics_registry.h"
+
 namespace sluice::filters {
 
 class PasswordVerifier {
@@ -50,6 +52,11 @@ class PasswordVerifier {
   static Result verify(const std::string& password, const std::string& hash);
 
   size_t cachedCount() const;
+
+  // Counts every check the pool runs (not the cache hits) in
+  // sluice_auth_password_checks_total{result}: the cost a flood of guesses makes visible, and
+  // how tests see that a repeat was served from the cache. Set once at start (main thread).
+  static void countChecksIn(base::CounterFamily& family);
 
  private:
   struct Job {

@@ -1,6 +1,7 @@
 #include "proxy/admin/metrics.h"
 
 #include "filters/auth_decisions.h"
+#include "filters/password_verifier.h"
 #include "proxy/http2/http2_flood_guard.h"
 
 namespace sluice::proxy {
@@ -84,6 +85,7 @@ Metrics::Metrics()
   // Both results exist from the start, so a failure rate can be computed before any failure.
   config_reloads_total.with({"success"});
   config_reloads_total.with({"failure"});
+  filters::PasswordVerifier::countChecksIn(filters::passwordChecksFamily(registry));
 }
 
 void Metrics::declareUpstreams(const config::Config& config) {
