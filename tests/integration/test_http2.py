@@ -9,6 +9,7 @@ stream exhaustion, zero-window stall), each bounded per connection, counted in
 sluice_http2_protocol_errors_total{reason}, with the process alive, its memory bounded and other
 clients served. Needs python3-h2 (run with /usr/bin/python3), curl with HTTP/2 and h2load."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -354,8 +355,21 @@ class Http2Test(ProxyTestCase):
         self.assertEqual(status, 200)
         info = json.loads(rbody)
         self.assertEqual(info["body_len"], len(body))
-        import hashlib
         self.assertEqual(info["body_sha256"], hashlib.sha256(body).hexdigest())
+        # Request trailers (a trailing HEADERS frame) reach the upstream in the last chunk
+        mark = self.up["echo"].mark()
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":path", "/trailers"),
+                                  (":authority", "test.local")])
+        c.conn.send_data(sid, b"x" * 1000)
+        c.flush()
+        time.sleep(0.2)  # the exchange goes upstream with the body still open (chunked)
+        c.conn.send_headers(sid, [("x-checksum", "c0ffee")], end_stream=True)
+        c.flush()
+        self.assertEqual(c.response(sid)[0], 200)
+        reqs = self.up["echo"].requests_since(mark)
+        self.assertEqual(reqs[-1]["body_len"], 1000)
+        self.assertEqual(reqs[-1].get("trailers"), [["x-checksum", "c0ffee"]])
 
     def test_stalled_reader_does_not_make_sluice_hold_the_response(self):
         size = 24 << 20
