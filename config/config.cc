@@ -33,6 +33,8 @@ const char* filterName(const FilterSpec& spec) {
           return "api_key";
         } else if constexpr (std::is_same_v<T, JwtFilter>) {
           return "jwt";
+        } else if constexpr (std::is_same_v<T, ExtAuthFilter>) {
+          return "ext_auth";
         } else {
           static_assert(std::is_same_v<T, CircuitBreakerFilter>, "name every filter");
           return "circuit_breaker";

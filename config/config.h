@@ -318,6 +318,16 @@ struct JwtFilter {
   bool optional = false;
 };
 
+// `ext_auth`: a check request to upstream `upstream` before the route's own (filters/ext_auth.h).
+struct ExtAuthFilter {
+  std::string upstream;
+  std::string path = "/";                      // origin-form target of the check request
+  Duration timeout = std::chrono::seconds(1);  // bounds the whole check (tries included)
+  std::vector<std::string> send_headers;       // lower-case: copied from the client's request
+  std::vector<std::string> copy_headers;       // lower-case: from a 2xx answer onto the request
+  bool allow_on_error = false;                 // on_error: allow (else deny: 503)
+};
+
 // Header rewriting of a route (`request_headers:` / `response_headers:`).
 struct HeaderRewrite {
   std::vector<std::pair<std::string, std::string>> set;  // names lower-cased
@@ -335,7 +345,7 @@ struct DirectResponse {
 using FilterSpec = std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter,
                                 LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter,
                                 MaxBodyFilter, IpFilter, CorsFilter, BasicAuthFilter, ApiKeyFilter,
-                                JwtFilter>;
+                                JwtFilter, ExtAuthFilter>;
 
 // The registry name (YAML key) of a filter spec, e.g. "token_bucket".
 const char* filterName(const FilterSpec& spec);

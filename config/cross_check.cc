@@ -57,6 +57,13 @@ void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
                  (defined.empty() ? std::string("add it under upstreams:")
                                   : "use one of: " + defined + " (or add it under upstreams:)"));
     }
+    for (const auto& [at, name] : refs.filter_upstreams) {
+      if (c.findUpstream(name) == nullptr) {
+        report(at, "upstream \"" + name + "\" is not defined; " +
+                       (defined.empty() ? std::string("add it under upstreams:")
+                                        : "use one of: " + defined));
+      }
+    }
     if (!c.rate_limit_store) {
       for (const auto& at : refs.clusters) {
         report(at, "scope: cluster needs a rate_limit_store section; add one or use scope: local");

@@ -188,6 +188,7 @@ const std::vector<FilterKind>& filterKinds() {
       {"jwt",
        {"issuer", "audiences", "algorithms", "jwks", "secret_file", "from", "leeway",
         "claims_to_headers", "optional"}},
+      {"ext_auth", {"upstream", "path", "timeout", "send_headers", "copy_headers", "on_error"}},
   };
   return kinds;
 }
@@ -208,7 +209,8 @@ FilterSpec parseSpec(Reader& r, MapReader& m, std::string_view name, RouteRefs* 
   if (name == "cors") return parseCors(r, m);
   if (name == "basic_auth") return parseBasicAuth(r, m);
   if (name == "api_key") return parseApiKey(r, m);
-  if (name == "jwt") return parseJwt(r, m);
+  if (name == "jwt") return parseJwt(r, m, refs);
+  if (name == "ext_auth") return parseExtAuth(r, m, refs);
   return CircuitBreakerFilter{};
 }
 

@@ -31,7 +31,7 @@ std::optional<std::string> readFileAt(Reader& r, MapReader& m, std::string_view 
   return text;
 }
 
-void parseJwks(Reader& r, MapReader& m, JwtFilter& f) {
+void parseJwks(Reader& r, MapReader& m, JwtFilter& f, RouteRefs* refs) {
   MapReader j(r, m.get("jwks"), "jwks", {"file", "url", "upstream", "refresh"});
   if (!j.ok()) return;
   bool file = j.has("file");
@@ -57,7 +57,9 @@ void parseJwks(Reader& r, MapReader& m, JwtFilter& f) {
       f.jwks_url.substr(0, 7) != "http://") {
     r.error(j.get("url"), "url: write an absolute http(s) URL, e.g. https://idp.example.com/jwks");
   }
-  if (j.require("upstream", "upstream: idp")) j.readString("upstream", &f.jwks_upstream);
+  if (j.require("upstream", "upstream: idp") && j.readString("upstream", &f.jwks_upstream)) {
+    refs->filter_upstreams.emplace_back(r.origin(j.get("upstream")), f.jwks_upstream);
+  }
   j.readDuration("refresh", &f.jwks_refresh);
   // Not built yet: fetching the set through an upstream (and its refresh) is still to come.
   r.error(j.get("url"),
@@ -102,7 +104,7 @@ void parseClaimsToHeaders(Reader& r, MapReader& m, JwtFilter& f) {
 
 }  // namespace
 
-JwtFilter parseJwt(Reader& r, MapReader& m) {
+JwtFilter parseJwt(Reader& r, MapReader& m, RouteRefs* refs) {
   JwtFilter f;
   m.readString("issuer", &f.issuer);
   if (m.has("audiences")) {
@@ -128,7 +130,7 @@ JwtFilter parseJwt(Reader& r, MapReader& m) {
   }
   bool hmac = false, asymmetric = false;
   for (const std::string& alg : f.algorithms) (isHmac(alg) ? hmac : asymmetric) = true;
-  if (m.has("jwks")) parseJwks(r, m, f);
+  if (m.has("jwks")) parseJwks(r, m, f, refs);
   if (m.readPath("secret_file", &f.secret_file)) {
     if (auto text = readFileAt(r, m, "secret_file", f.secret_file)) {
       while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();

@@ -24,6 +24,8 @@ struct RouteRefs {
   Origin upstream;                       // its `upstream:` value, when set
   std::vector<Origin> clusters;          // filters with `scope: cluster` (need rate_limit_store)
   std::vector<Origin> circuit_breakers;  // `circuit_breaker` filters (need the upstream's section)
+  // Upstreams that filters name for requests of their own (ext_auth, a jwks url): must exist.
+  std::vector<std::pair<Origin, std::string>> filter_upstreams;
 };
 
 // One load: the config being merged from all files, and where each named thing came from.
@@ -73,7 +75,9 @@ CorsFilter parseCors(Reader& r, MapReader& m);
 BasicAuthFilter parseBasicAuth(Reader& r, MapReader& m);
 ApiKeyFilter parseApiKey(Reader& r, MapReader& m);
 // parse_jwt.cc: the jwt filter (its jwks file and secret_file are read here).
-JwtFilter parseJwt(Reader& r, MapReader& m);
+JwtFilter parseJwt(Reader& r, MapReader& m, RouteRefs* refs);
+// parse_ext_auth.cc: the ext_auth filter.
+ExtAuthFilter parseExtAuth(Reader& r, MapReader& m, RouteRefs* refs);
 
 // A request key as rate limits and hash_key write it: `bare` forms (e.g. ip, route) or
 // header:NAME, cookie:NAME, query:NAME, joined with `+` when `allow_plus`. Header names are

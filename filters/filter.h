@@ -124,6 +124,13 @@ class FilterCallbacks {
   // `max_body` body bytes or was not reachable (no upstream, none available, draining). The
   // route's filter factories (the config snapshot) stay alive until `done` has run.
   virtual void fetchInBackground(base::RequestHead head, size_t max_body, BackgroundDone done) = 0;
+  // As fetchInBackground, to the config's upstream named `upstream` instead of the route's (an
+  // auth check, a key-set fetch): the same upstream path (balancer, health, breaker, pool,
+  // the upstream's own timeouts), bounded besides by `timeout` from the start (0: no bound of
+  // its own). `done` gets nullopt when no upstream has that name.
+  virtual void fetchFromUpstream(std::string_view upstream, base::RequestHead head,
+                                 size_t max_body, std::chrono::milliseconds timeout,
+                                 BackgroundDone done) = 0;
 };
 
 class Filter {

@@ -6,6 +6,7 @@
 #include "filters/circuit_breaker.h"
 #include "filters/cors.h"
 #include "filters/direct_response.h"
+#include "filters/ext_auth.h"
 #include "filters/gzip.h"
 #include "filters/header_rewrite.h"
 #include "filters/ip_filter.h"
@@ -65,6 +66,13 @@ std::shared_ptr<const FilterFactory> buildJwt(const FilterBuildContext& ctx,
                           AuthCounters::make(ctx.metrics, ctx.route.name, "jwt"), &error);
 }
 
+std::shared_ptr<const FilterFactory> buildExtAuth(const FilterBuildContext& ctx,
+                                                  const config::FilterEntry& entry, std::string&) {
+  return std::make_shared<ExtAuthFactory>(
+      std::get<config::ExtAuthFilter>(entry.spec),
+      AuthCounters::make(ctx.metrics, ctx.route.name, "ext_auth"));
+}
+
 // Returns null with `error` set when the filter cannot be built (e.g. a file it needs).
 using Builder = std::shared_ptr<const FilterFactory> (*)(const FilterBuildContext&,
                                                          const config::FilterEntry&,
@@ -89,6 +97,7 @@ constexpr Entry kFilters[] = {
     {"basic_auth", buildBasicAuth},
     {"api_key", buildApiKey},
     {"jwt", buildJwt},
+    {"ext_auth", buildExtAuth},
 };
 
 const Entry* find(std::string_view name) {

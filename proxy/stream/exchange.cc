@@ -138,6 +138,18 @@ void Exchange::fetchInBackground(base::RequestHead head, size_t max_body,
                          std::move(head), max_body, std::move(done));
 }
 
+void Exchange::fetchFromUpstream(std::string_view upstream, base::RequestHead head,
+                                 size_t max_body, std::chrono::milliseconds timeout,
+                                 filters::BackgroundDone done) {
+  int index = -1;
+  for (size_t i = 0; i < snapshot_->upstreams.size(); ++i) {
+    const config::Upstream* u = snapshot_->upstreams[i].config;
+    if (u != nullptr && u->name == upstream) index = static_cast<int>(i);
+  }
+  BackgroundFetch::start(ctx_, snapshot_, index, std::move(head), max_body, std::move(done),
+                         timeout);
+}
+
 void Exchange::continueRequest() {
   if (finished_ || response_started_) return;
   if (chain_.runRequestHeaders(head_, *this) == filters::FilterStatus::Stop) return;

@@ -62,6 +62,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   }
   void fetchInBackground(base::RequestHead head, size_t max_body,
                          filters::BackgroundDone done) override;
+  void fetchFromUpstream(std::string_view upstream, base::RequestHead head, size_t max_body,
+                         std::chrono::milliseconds timeout, filters::BackgroundDone done) override;
   void setConsumer(std::string_view name) override {
     consumer_ = name;
     info_.consumer = consumer_;

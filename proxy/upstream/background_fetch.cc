@@ -11,9 +11,11 @@ constexpr uint64_t kCheckMs = 200;
 }  // namespace
 
 void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
-                            base::RequestHead head, size_t max_body, filters::BackgroundDone done) {
+                            base::RequestHead head, size_t max_body, filters::BackgroundDone done,
+                            std::chrono::milliseconds timeout) {
   auto* f = new BackgroundFetch(ctx, std::move(snapshot), upstream_index, std::move(head), max_body,
                                 std::move(done));
+  f->timeout_ = timeout;
   // The first tick of the timer starts the fetch, so `done` never runs inside start().
   if (!f->check_.start(0, kCheckMs)) f->finish(false);  // logged; `done` runs at once then
 }
@@ -42,6 +44,16 @@ void BackgroundFetch::onCheck() {
     return;
   }
   self->started_ = true;  // the first tick: start
+  if (self->timeout_.count() > 0) {
+    if (!self->deadline_.init(self->ctx_.loop, "background fetch timeout", [self] {
+          self->request_.reset();
+          self->finish(false);
+        }) ||
+        !self->deadline_.start(static_cast<uint64_t>(self->timeout_.count()))) {
+      self->finish(false);  // logged; an unbounded auth check is not what was asked for
+      return;
+    }
+  }
   int i = self->upstream_index_;
   if (draining || i < 0 || static_cast<size_t>(i) >= self->snapshot_->upstreams.size()) {
     self->finish(false);
@@ -53,6 +65,7 @@ void BackgroundFetch::onCheck() {
   p.upstream_index = static_cast<size_t>(i);
   p.idempotent = base::isIdempotentMethod(self->head_.method);
   p.head_only = self->head_.method == "HEAD";
+  p.try_timeout = self->timeout_;  // each try within the bound too (a 504 path, no retry)
   self->request_.emplace(self->ctx_, self->connector_, std::move(p),
                          static_cast<UpstreamRequestCallbacks&>(*self));
   self->request_->start(std::string(), true);  // may finish at once
@@ -93,6 +106,7 @@ void BackgroundFetch::finish(bool answered) {
   std::optional<filters::BackgroundResponse> result;
   if (answered) result = std::move(response_);
   check_.stop();
+  if (deadline_) deadline_.stop();
   // `done` runs after this fetch is gone but while the snapshot (the route's filter factories)
   // is still held. The UpstreamRequest (if it called this) returns at once after.
   SnapshotPtr keep = std::move(snapshot_);

@@ -20,9 +20,11 @@ namespace sluice::proxy {
 class BackgroundFetch final : private UpstreamRequestCallbacks {
  public:
   // Starts the fetch for snapshot upstream `upstream_index` (-1: none; `done` gets nullopt).
-  // `done` always runs later, from the loop, never inside start().
+  // `done` always runs later, from the loop, never inside start(). `timeout` (0: none) bounds
+  // the whole fetch from its start, tries and retries included; at its end `done` gets nullopt.
   static void start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
-                    base::RequestHead head, size_t max_body, filters::BackgroundDone done);
+                    base::RequestHead head, size_t max_body, filters::BackgroundDone done,
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
  private:
   BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
@@ -53,6 +55,8 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
   PoolConnector connector_;
   std::optional<UpstreamRequest> request_;
   Timer check_;  // starts the fetch; gives up when the process starts draining
+  Timer deadline_;  // the caller's own bound (an ext_auth timeout), when it set one
+  std::chrono::milliseconds timeout_{0};
   bool started_ = false;
   filters::BackgroundResponse response_;
 };

@@ -32,12 +32,20 @@ class FakeCallbacks : public FilterCallbacks {
   }
   // Background fetches are recorded; a test answers one by calling its `done`.
   void fetchInBackground(base::RequestHead head, size_t max_body, BackgroundDone done) override {
-    fetches.push_back(Fetch{std::move(head), max_body, std::move(done)});
+    fetches.push_back(Fetch{std::move(head), max_body, std::move(done), {}, {}});
+  }
+  // Fetches from a named upstream are recorded the same way, with the upstream and timeout.
+  void fetchFromUpstream(std::string_view upstream, base::RequestHead head, size_t max_body,
+                         std::chrono::milliseconds timeout, BackgroundDone done) override {
+    fetches.push_back(Fetch{std::move(head), max_body, std::move(done), std::string(upstream),
+                            timeout});
   }
   struct Fetch {
     base::RequestHead head;
     size_t max_body;
     BackgroundDone done;
+    std::string upstream;  // empty: the route's (fetchInBackground)
+    std::chrono::milliseconds timeout{0};
   };
   std::vector<Fetch> fetches;
   std::string cache_field;
