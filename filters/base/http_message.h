@@ -55,6 +55,7 @@ struct RequestHead {
 struct ResponseHead {
   int status = 200;
   std::string reason;
+  uint8_t version_major = 1;  // 2: the response came over HTTP/2
   uint8_t version_minor = 1;
   HeaderMap headers;
 };

@@ -93,6 +93,11 @@ class ClientConnection final : public ConnectionList::Node,
   void setIdle(bool idle) override;
   // Drain: idle connections close now, busy ones after their current response.
   void drain();
+  // The config was reloaded: an HTTP/2 connection drains (GOAWAY, streams in flight finish);
+  // an HTTP/1.1 one goes on with the new snapshot from its next request.
+  void reloaded() {
+    if (state_ == State::Http2) drain();
+  }
   // Enforces the header and idle timeouts; called by the worker's periodic sweep.
   void checkDeadline(uint64_t now_ms);
 

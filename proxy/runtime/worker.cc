@@ -217,6 +217,10 @@ void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
     }
     w.listeners_ = std::move(keep);
     for (const ListenerSocket& s : added) w.openListener(s);
+    // HTTP/2 clients get GOAWAY (nginx's old workers do the same): their streams in flight
+    // finish, and they reconnect to the new listener settings. HTTP/1.1 connections stay.
+    auto conns = w.ctx_->connections.snapshot<ClientConnection>();
+    for (ClientConnection* c : conns) c->reloaded();
   });
 }
 

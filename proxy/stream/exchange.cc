@@ -112,10 +112,12 @@ ProxiedRequestFields Exchange::proxiedRequestFields() const {
 }
 
 // Via names the protocol of the message as received (RFC 9110 §7.6.3): 1.0 from an HTTP/1.0
-// upstream.
+// upstream, 2 from an HTTP/2 one.
 ProxiedFields Exchange::proxiedResponseFields(const base::ResponseHead& head) {
   ProxiedFields f;
-  f.via = head.version_minor == 0 ? "1.0 sluice" : "1.1 sluice";
+  f.via = head.version_major == 2   ? "2 sluice"
+          : head.version_minor == 0 ? "1.0 sluice"
+                                    : "1.1 sluice";
   f.request_id = request_id_;
   f.date = ctx_.httpDate();
   return f;
@@ -138,9 +140,8 @@ void Exchange::fetchInBackground(base::RequestHead head, size_t max_body,
                          std::move(head), max_body, std::move(done));
 }
 
-void Exchange::fetchFromUpstream(std::string_view upstream, base::RequestHead head,
-                                 size_t max_body, std::chrono::milliseconds timeout,
-                                 filters::BackgroundDone done) {
+void Exchange::fetchFromUpstream(std::string_view upstream, base::RequestHead head, size_t max_body,
+                                 std::chrono::milliseconds timeout, filters::BackgroundDone done) {
   int index = -1;
   for (size_t i = 0; i < snapshot_->upstreams.size(); ++i) {
     const config::Upstream* u = snapshot_->upstreams[i].config;

@@ -31,8 +31,10 @@ bool Exchange::applyMaxForwards() {
     sendLocalReply(200, "", &extra);
   } else {
     // TRACE reflects the request head (without credentials) as message/http.
-    std::string echo = head_.method + " " + original_target_ + " HTTP/1." +
-                       std::to_string(head_.version_minor) + "\r\n";
+    std::string version = head_.version_major == 2
+                              ? std::string("HTTP/2.0")
+                              : "HTTP/1." + std::to_string(head_.version_minor);
+    std::string echo = head_.method + " " + original_target_ + " " + version + "\r\n";
     // RFC 9110 §9.3.8: the message as received, before sluice added its fields.
     for (const base::Header& h : received_fields_) {
       if (h.name == "authorization" || h.name == "cookie" || h.name == "proxy-authorization")

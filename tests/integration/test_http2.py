@@ -661,6 +661,38 @@ class Http2RoomTest(ProxyTestCase):
         self.assertEqual(busy.status(1), "200")
 
 
+class Http2ReloadTest(ProxyTestCase):
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        return Http2DrainTest.config(ports)
+
+    def test_goaway_on_reload_and_the_stream_in_flight_finishes(self):
+        # A reload sends HTTP/2 clients GOAWAY (as nginx's old workers do), so they reconnect and
+        # get the new listener settings; the stream in flight finishes and sluice keeps serving.
+        r = RawH2(self.sluice.port)
+        self.addCleanup(r.close)
+        enc = hpack.Encoder()
+        r.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(enc, "/slow?delay=1.5")))
+        time.sleep(0.3)
+        self.assertEqual(self.sluice.reload().status, 200)
+        self.assertTrue(r.wait(lambda: r.of(GOAWAY), 5))
+        self.assertTrue(r.wait(lambda: any(f[1] & END_STREAM for f in r.of(DATA, 1)), 10))
+        self.assertEqual(r.status(1), "200")
+        goaways = r.of(GOAWAY)
+        self.assertTrue(all(struct.unpack(">II", g[3][:8])[1] == 0 for g in goaways))
+        self.assertEqual(struct.unpack(">II", goaways[-1][3][:8])[0], 1)  # last stream id
+        self.assertTrue(r.closed.wait(10))
+        # a new connection is served
+        fresh = RawH2(self.sluice.port)
+        self.addCleanup(fresh.close)
+        fresh.send(frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                         request_block(hpack.Encoder(), "/after")))
+        self.assertTrue(fresh.wait(lambda: fresh.status(1) is not None, 5))
+        self.assertEqual(fresh.status(1), "200")
+
+
 class Http2DrainTest(ProxyTestCase):
     UPSTREAMS = {"echo": ("echo",)}
 

@@ -265,6 +265,9 @@ class H2cPythonTarget(unittest.TestCase):
         self.assertIn("x-request-id", names)
         for banned in ("connection", "keep-alive", "host", "transfer-encoding"):
             self.assertNotIn(banned, names)
+        # Via names the protocol each message came over (RFC 9110 §7.6.3)
+        self.assertIn(("via", "1.1 sluice"), [tuple(h) for h in e["headers"]])
+        self.assertEqual(r.header("via"), "2 sluice")
 
     def test_post_1mib_body(self):
         body = os.urandom(1 << 20)

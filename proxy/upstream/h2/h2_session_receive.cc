@@ -97,7 +97,8 @@ int H2Session::onFrameRecv(nghttp2_session* ng, const nghttp2_frame* frame, void
       int status = st->head_.status;
       bool interim = status >= 100 && status < 200;
       st->response_started_ = true;
-      st->head_.version_minor = 1;
+      st->head_.version_major = 2;  // Via says "2 sluice"
+      st->head_.version_minor = 0;  // (HTTP/2.0; only version_major is read)
       st->head_.reason.clear();
       if (!interim) st->final_head_ = true;
       st->handler_->onUpstreamHead(st->head_, interim);
