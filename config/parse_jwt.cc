@@ -61,10 +61,6 @@ void parseJwks(Reader& r, MapReader& m, JwtFilter& f, RouteRefs* refs) {
     refs->filter_upstreams.emplace_back(r.origin(j.get("upstream")), f.jwks_upstream);
   }
   j.readDuration("refresh", &f.jwks_refresh);
-  // Not built yet: fetching the set through an upstream (and its refresh) is still to come.
-  r.error(j.get("url"),
-          "url: fetching a key set is not supported by this build yet; "
-          "use jwks: {file: ...} and reload when the keys change");
 }
 
 void parseFrom(Reader& r, MapReader& m, JwtFilter& f) {

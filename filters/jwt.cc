@@ -60,7 +60,19 @@ class Jwt final : public Filter {
     // Only sluice speaks for the token's claims: client-sent fields of those names go, always.
     for (const auto& [claim, header] : cfg.claims_to_headers) head.headers.remove(header);
     if (cfg.from == config::JwtFilter::From::Query) cb.redactQueryParameter(cfg.from_name);
-    std::string_view token = findToken(cfg, head);
+    head_ = &head;  // the request's own head: it outlives a wait for the key set
+    if (f_.source() != nullptr && f_.source()->keys()) f_.source()->refreshInBackground(cb);
+    return decide(cb, true);
+  }
+
+  bool wantsResponseHeaders() const override { return false; }
+
+ private:
+  // Checks the request's token; with `may_wait`, a token whose key is not in a fetched set waits
+  // for a (rate-limited) refresh of the set and is checked again after it.
+  FilterStatus decide(FilterCallbacks& cb, bool may_wait) {
+    const config::JwtFilter& cfg = f_.config();
+    std::string_view token = findToken(cfg, *head_);
     if (token.empty()) {
       if (cfg.optional) {
         f_.counters().allowed->inc();
@@ -71,7 +83,16 @@ class Jwt final : public Filter {
       return FilterStatus::Stop;
     }
     std::string why;
-    std::shared_ptr<const JwtClaims> claims = f_.verify(token, &why);
+    bool unknown_key = false;
+    std::shared_ptr<const JwtClaims> claims = f_.verify(token, &why, &unknown_key);
+    if (!claims && unknown_key && may_wait && f_.source() != nullptr) {
+      bool early = f_.source()->keys() != nullptr;
+      if (f_.source()->refresh(cb, early, cb.waker(), [this](FilterCallbacks& cb) {
+            if (decide(cb, false) == FilterStatus::Continue) cb.continueRequest();
+          })) {
+        return FilterStatus::Stop;
+      }
+    }
     if (!claims) {
       f_.counters().denied->inc();
       std::string challenge(kChallenge);
@@ -83,7 +104,7 @@ class Jwt final : public Filter {
       if (const std::string* v = claims->find(claim)) {
         bool clean = true;  // a claim with CR, LF or NUL cannot be a field value
         for (char c : *v) clean = clean && c != '\r' && c != '\n' && c != '\0';
-        if (clean) head.headers.add(header, *v);
+        if (clean) head_->headers.add(header, *v);
       }
     }
     f_.counters().allowed->inc();
@@ -91,10 +112,8 @@ class Jwt final : public Filter {
     return FilterStatus::Continue;
   }
 
-  bool wantsResponseHeaders() const override { return false; }
-
- private:
   const JwtFactory& f_;
+  base::RequestHead* head_ = nullptr;
 };
 }  // namespace
 
@@ -127,14 +146,18 @@ std::shared_ptr<const JwtFactory> JwtFactory::make(const config::JwtFilter& cfg,
     }
     f->keys_.push_back(std::move(key));
   }
+  if (!cfg.jwks_url.empty()) {
+    f->source_ =
+        std::make_shared<auth::JwksSource>(cfg.jwks_url, cfg.jwks_upstream, cfg.jwks_refresh);
+  }
   if (!cfg.secret.empty()) f->secret_ = auth::VerifyKey::fromSecret(cfg.secret);
   f->cfg_.jwks.clear();    // the keys live in keys_ only
   f->cfg_.secret.clear();  // and the secret in secret_
   return f;
 }
 
-std::shared_ptr<const JwtClaims> JwtFactory::verify(std::string_view token,
-                                                    std::string* why) const {
+std::shared_ptr<const JwtClaims> JwtFactory::verify(std::string_view token, std::string* why,
+                                                    bool* unknown_key) const {
   if (token.size() > auth::kMaxTokenBytes) {
     *why = "token too large";
     return nullptr;
@@ -163,7 +186,11 @@ std::shared_ptr<const JwtClaims> JwtFactory::verify(std::string_view token,
     good = secret_->verify(*alg, t->signing_input, t->signature);
   } else {
     bool known = false;
-    for (const auto& key : keys_) {
+    std::shared_ptr<const auth::KeySet> fetched = source_ ? source_->keys() : nullptr;
+    static const auth::KeySet kNone;
+    const auth::KeySet* keys = &keys_;
+    if (source_) keys = fetched ? fetched.get() : &kNone;
+    for (const auto& key : *keys) {
       if (!key->fits(*alg) || (!t->kid.empty() && key->kid() != t->kid)) continue;
       known = true;
       if (key->verify(*alg, t->signing_input, t->signature)) {
@@ -172,6 +199,7 @@ std::shared_ptr<const JwtClaims> JwtFactory::verify(std::string_view token,
       }
     }
     if (!known) {
+      if (unknown_key != nullptr) *unknown_key = true;
       *why = "unknown key";
       return nullptr;
     }

@@ -6,11 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <list>
 #include <map>
 #include <sstream>
 
 #include "config/jwks.h"
-#include "tests/filters/fake_callbacks.h"
+#include "tests/filters/auth_callbacks.h"
 
 namespace sluice::filters {
 namespace {
@@ -22,7 +23,7 @@ std::string readData(const std::string& name) {
   return ss.str();
 }
 
-class JwtCallbacks : public testing::FakeCallbacks {
+class JwtCallbacks : public testing::AuthCallbacks {
  public:
   void setJwtClaims(std::shared_ptr<const JwtClaims> c) override {
     claims = std::move(c);
@@ -193,6 +194,53 @@ TEST_F(JwtTest, DecisionsAreCounted) {
   EXPECT_NE(
       text.find("sluice_auth_decisions_total{route=\"r\",filter=\"jwt\",result=\"denied\"} 1"),
       std::string::npos);
+}
+
+TEST_F(JwtTest, AFetchedKeySetIsAwaitedAndRefreshedEarlyForAnUnknownKid) {
+  cfg_.jwks.clear();
+  cfg_.jwks_url = "https://idp.example/keys/jwks.json";
+  cfg_.jwks_upstream = "idp";
+  auto f = factory();
+  std::list<base::RequestHead> heads;  // a request's head outlives its wait, as in the proxy
+  auto request = [&](const std::string& name, JwtCallbacks& cb) {
+    base::RequestHead& head = heads.emplace_back();
+    head.target = "/";
+    head.headers.add("authorization", "Bearer " + tokens_.at(name));
+    auto filter = f->create();
+    return std::make_pair(filter->onRequestHeaders(head, cb), std::move(filter));
+  };
+  BackgroundResponse jwks;
+  jwks.status = 200;
+  jwks.body = readData("jwks.json");
+  // No set yet: the request waits for the first fetch, then passes.
+  JwtCallbacks a;
+  auto [status, filter] = request("rs256", a);
+  EXPECT_EQ(status, FilterStatus::Stop);
+  ASSERT_EQ(a.fetches.size(), 1u);
+  EXPECT_EQ(a.fetches[0].upstream, "idp");
+  EXPECT_EQ(a.fetches[0].head.target, "/keys/jwks.json");
+  EXPECT_EQ(a.fetches[0].head.host, "idp.example");
+  a.fetches[0].done(jwks);
+  ASSERT_TRUE(a.runWoken());
+  EXPECT_EQ(a.continued, 1);
+  EXPECT_TRUE(a.replies.empty());
+  // An unknown kid: one early refresh, awaited; the set still lacks it: 401.
+  JwtCallbacks b;
+  auto [status_b, filter_b] = request("unknown_kid", b);
+  EXPECT_EQ(status_b, FilterStatus::Stop);
+  ASSERT_EQ(b.fetches.size(), 1u);
+  b.fetches[0].done(jwks);
+  ASSERT_TRUE(b.runWoken());
+  ASSERT_EQ(b.replies.size(), 1u);
+  EXPECT_EQ(b.replies[0].status, 401);
+  EXPECT_EQ(f->source()->fetched(), 2);
+  // Another unknown kid within the minute: no fetch, 401 at once.
+  JwtCallbacks c;
+  auto [status_c, filter_c] = request("unknown_kid", c);
+  EXPECT_EQ(status_c, FilterStatus::Stop);
+  EXPECT_TRUE(c.fetches.empty());
+  ASSERT_EQ(c.replies.size(), 1u);
+  EXPECT_EQ(c.replies[0].status, 401);
 }
 
 }  // namespace

@@ -9,10 +9,12 @@ masked in the access log); the rate-limit key jwt:CLAIM; a rotated key set taken
 import base64
 import hashlib
 import hmac
+import http.server
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import unittest
 
@@ -20,7 +22,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from harness import ProxyTestCase, echo_headers, main, make_config, metric_sum, run_sluice
+from harness import (ProxyTestCase, echo_headers, free_port, main, make_config, metric_sum,
+                     run_sluice)
 
 ISS = "https://idp.example/"
 
@@ -230,6 +233,77 @@ class JwtTest(ProxyTestCase):
         with open(self.jwks, "w") as f:
             f.write(text)
         self.sluice.reload()
+
+
+class JwksServer(http.server.BaseHTTPRequestHandler):
+    """Serves JwksServer.keys as /jwks.json and counts the fetches."""
+    protocol_version = "HTTP/1.1"
+    keys = []
+    fetches = 0
+
+    def do_GET(self):
+        JwksServer.fetches += 1
+        body = json.dumps({"keys": JwksServer.keys}).encode()
+        self.send_response(200 if self.path == "/jwks.json" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class JwksUrlTest(ProxyTestCase):
+    """jwks: {url, upstream}: the set fetched through the upstream on first use; a kid it lacks
+    triggers one early refresh (the request waits for it), then none for a minute."""
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        JwksServer.keys = [rsa_jwk(RSA1, "rsa1")]
+        cls.idp = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JwksServer)
+        cls.idp.daemon_threads = True
+        threading.Thread(target=cls.idp.serve_forever, daemon=True).start()
+        jwks = "jwks: {url: 'https://idp.example/jwks.json', upstream: idp, refresh: 10m}"
+        routes = [
+            "{name: url, match: {path_prefix: /url}, upstream: echo, filters: [{jwt: "
+            "{issuer: '%s', %s}}]}" % (ISS, jwks),
+            "{name: url_dead, match: {path_prefix: /dead}, upstream: echo, filters: [{jwt: "
+            "{jwks: {url: 'http://idp.example/jwks.json', upstream: dead}}}]}",
+        ]
+        return make_config({"echo": ports["echo"], "idp": cls.idp.server_address[1],
+                            "dead": free_port()}, routes, workers=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.idp.shutdown()
+        cls.idp.server_close()
+
+    def get(self, target, tok):
+        return self.sluice.request("GET", target, headers={"Authorization": "Bearer " + tok})
+
+    def test_key_rotation_refreshes_early_once_a_minute(self):
+        self.assertEqual(self.get("/url/x", token()).status, 200)  # waited for the first fetch
+        self.assertEqual(JwksServer.fetches, 1)
+        self.assertEqual(self.get("/url/x", token(sub="again")).status, 200)
+        self.assertEqual(JwksServer.fetches, 1)  # the set is fresh for 10 minutes
+        # The identity provider rotates: rsa2 joins. A token signed by it makes sluice fetch
+        # the set again at once, and passes.
+        JwksServer.keys = [rsa_jwk(RSA1, "rsa1"), rsa_jwk(RSA2, "rsa2")]
+        self.assertEqual(self.get("/url/x", token(RSA2, kid="rsa2")).status, 200)
+        self.assertEqual(JwksServer.fetches, 2)
+        # Another unknown kid within the minute: no fetch, 401.
+        r = self.get("/url/x", token(RSA2, kid="rsa3"))
+        self.assertEqual(r.status, 401)
+        self.assertIn('error_description="unknown key"', r.header("www-authenticate"))
+        self.assertEqual(JwksServer.fetches, 2)
+
+    def test_an_unreachable_key_source_gets_401(self):
+        r = self.get("/dead/x", token())
+        self.assertEqual(r.status, 401)
+        self.assertIn('error_description="unknown key"', r.header("www-authenticate"))
 
 
 class CheckConfigTest(unittest.TestCase):
