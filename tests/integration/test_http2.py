@@ -65,9 +65,10 @@ class RawH2:
     """A client writing raw frames (to misbehave on purpose); a thread reads and records what
     sluice sends, acknowledging its SETTINGS."""
 
-    def __init__(self, port, settings=b"", read=True, ack=True):
+    def __init__(self, port, settings=b"", read=True, ack=True, sock=None):
         self.ack = ack
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        # `sock`: an already connected socket (e.g. TLS with ALPN h2) instead of TCP to `port`
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=10)
         self.frames = []  # (type, flags, stream, payload)
         self.closed = threading.Event()
         self.acked = threading.Event()  # sluice's SETTINGS acknowledged
