@@ -8,30 +8,6 @@
 namespace sluice::filters {
 
 namespace {
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// A query value with %XX and '+' decoded; a malformed escape stays as written.
-std::string decodeQueryValue(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '+') {
-      out.push_back(' ');
-    } else if (v[i] == '%' && i + 2 < v.size() && hexValue(v[i + 1]) >= 0 &&
-               hexValue(v[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexValue(v[i + 1]) * 16 + hexValue(v[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(v[i]);
-    }
-  }
-  return out;
-}
 
 class ApiKey final : public Filter {
  public:
@@ -44,7 +20,7 @@ class ApiKey final : public Filter {
     if (cfg.from_query) {
       cb.redactQueryParameter(cfg.name);
       if (auto v = ratelimit::queryValue(head.query(), cfg.name)) {
-        key = decodeQueryValue(*v);
+        key = base::formDecode(*v);
         present = !key.empty();
       }
     } else if (const std::string* v = head.headers.get(cfg.name)) {
@@ -78,8 +54,8 @@ ApiKeyFactory::ApiKeyFactory(const config::ApiKeyFilter& cfg, AuthCounters count
   for (const config::ApiKeyEntry& e : cfg.keys) {
     Key k;
     for (size_t i = 0; i < 32; ++i) {  // the loader checked: 64 hex digits
-      k.sha256[i] = static_cast<unsigned char>(hexValue(e.key_sha256[2 * i]) * 16 +
-                                               hexValue(e.key_sha256[2 * i + 1]));
+      k.sha256[i] = static_cast<unsigned char>(base::hexDigitValue(e.key_sha256[2 * i]) * 16 +
+                                               base::hexDigitValue(e.key_sha256[2 * i + 1]));
     }
     k.consumer = e.consumer;
     keys_.push_back(std::move(k));

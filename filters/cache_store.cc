@@ -289,28 +289,6 @@ size_t CacheRegistry::purge(std::string_view key, bool prefix) {
 }
 
 namespace {
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string formDecode(std::string_view v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '+') {
-      out += ' ';
-    } else if (v[i] == '%' && i + 2 < v.size() + 0 && hexValue(v[i + 1]) >= 0 &&
-               hexValue(v[i + 2]) >= 0) {
-      out += static_cast<char>(hexValue(v[i + 1]) * 16 + hexValue(v[i + 2]));
-      i += 2;
-    } else {
-      out += v[i];
-    }
-  }
-  return out;
-}
 
 // The value of `name` in an application/x-www-form-urlencoded string.
 bool formField(std::string_view form, std::string_view name, std::string& out) {
@@ -320,7 +298,7 @@ bool formField(std::string_view form, std::string_view name, std::string& out) {
     form = amp == std::string_view::npos ? std::string_view{} : form.substr(amp + 1);
     size_t eq = pair.find('=');
     if (pair.substr(0, eq) == name && eq != std::string_view::npos) {
-      out = formDecode(pair.substr(eq + 1));
+      out = base::formDecode(pair.substr(eq + 1));
       return true;
     }
   }

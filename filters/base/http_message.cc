@@ -10,6 +10,30 @@
 
 namespace sluice::base {
 
+int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string formDecode(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '+') {
+      out.push_back(' ');
+    } else if (v[i] == '%' && i + 2 < v.size() && hexDigitValue(v[i + 1]) >= 0 &&
+               hexDigitValue(v[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hexDigitValue(v[i + 1]) * 16 + hexDigitValue(v[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(v[i]);
+    }
+  }
+  return out;
+}
+
 namespace {
 char lowerAscii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;

@@ -60,6 +60,13 @@ struct ResponseHead {
   HeaderMap headers;
 };
 
+// The value of a hexadecimal digit, or -1.
+int hexDigitValue(char c);
+
+// An application/x-www-form-urlencoded (query) component decoded: %XX and '+'; a malformed
+// escape stays as written.
+std::string formDecode(std::string_view v);
+
 // The standard reason phrase of a status code ("Bad Gateway"), or "Unknown".
 const char* reasonPhrase(int status);
 

@@ -181,5 +181,13 @@ TEST(HeaderMap, ToLowerInPlaceChangesOnlyUpperCaseLetters) {
   EXPECT_EQ(name, "x-forwarded-for-very-long-name");
 }
 
+TEST(FormDecode, EscapesPlusAndMalformed) {
+  EXPECT_EQ(formDecode("a+b%20c%2Fd"), "a b c/d");
+  EXPECT_EQ(formDecode("%zz%4"), "%zz%4");  // malformed escapes stay as written
+  EXPECT_EQ(formDecode("%41%6a"), "Aj");
+  EXPECT_EQ(hexDigitValue('F'), 15);
+  EXPECT_EQ(hexDigitValue('g'), -1);
+}
+
 }  // namespace
 }  // namespace sluice::base
