@@ -162,13 +162,16 @@ std::shared_ptr<const JwtClaims> JwtFactory::verify(std::string_view token, std:
     *why = "token too large";
     return nullptr;
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
+  // Fetched once: EVP_sha256() would look the implementation up on every call (OpenSSL 3).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  auth::TokenDigest digest;
   unsigned int md_len = 0;
-  if (EVP_Digest(token.data(), token.size(), md, &md_len, EVP_sha256(), nullptr) != 1) {
+  if (sha256 == nullptr ||
+      EVP_Digest(token.data(), token.size(), digest.data(), &md_len, sha256, nullptr) != 1 ||
+      md_len != digest.size()) {
     *why = "internal error";
     return nullptr;
   }
-  std::string digest(reinterpret_cast<char*>(md), md_len);
   int64_t now = now_();
   if (auto hit = cache_.find(digest, now)) return hit;
 

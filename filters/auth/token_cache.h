@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -16,12 +17,15 @@
 
 namespace sluice::filters::auth {
 
+// A token's SHA-256: a fixed array, so a lookup allocates nothing.
+using TokenDigest = std::array<unsigned char, 32>;
+
 class TokenCache {
  public:
   explicit TokenCache(size_t capacity) : per_shard_(capacity / kShards + 1) {}
 
-  // The claims cached for `digest` (32 bytes) if still valid at `now` (unix seconds). Any thread.
-  std::shared_ptr<const JwtClaims> find(const std::string& digest, int64_t now) {
+  // The claims cached for `digest` if still valid at `now` (unix seconds). Any thread.
+  std::shared_ptr<const JwtClaims> find(const TokenDigest& digest, int64_t now) {
     Shard& s = shard(digest);
     std::lock_guard lock(s.mu);
     auto it = s.map.find(digest);
@@ -37,7 +41,7 @@ class TokenCache {
 
   // Remembers `claims` for `digest` until `until` (unix seconds); the least recently used entry
   // of the shard goes when it is full. Any thread.
-  void insert(const std::string& digest, std::shared_ptr<const JwtClaims> claims, int64_t until) {
+  void insert(const TokenDigest& digest, std::shared_ptr<const JwtClaims> claims, int64_t until) {
     Shard& s = shard(digest);
     std::lock_guard lock(s.mu);
     if (s.map.count(digest) != 0) return;
@@ -52,16 +56,23 @@ class TokenCache {
  private:
   static constexpr size_t kShards = 16;
   struct Entry {
-    std::string digest;
+    TokenDigest digest;
     std::shared_ptr<const JwtClaims> claims;
     int64_t until;
+  };
+  struct DigestHash {
+    size_t operator()(const TokenDigest& d) const {
+      size_t h;  // the digest is uniformly distributed already
+      std::memcpy(&h, d.data() + 8, sizeof h);
+      return h;
+    }
   };
   struct Shard {
     std::mutex mu;
     std::list<Entry> lru;  // most recent first
-    std::unordered_map<std::string, std::list<Entry>::iterator> map;
+    std::unordered_map<TokenDigest, std::list<Entry>::iterator, DigestHash> map;
   };
-  Shard& shard(const std::string& digest) {
+  Shard& shard(const TokenDigest& digest) {
     return shards_[static_cast<unsigned char>(digest[0]) % kShards];
   }
 

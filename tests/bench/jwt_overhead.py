@@ -33,9 +33,18 @@ from harness import Sluice, free_port, make_config  # noqa: E402
 from test_jwt import rsa_jwk  # noqa: E402
 
 
-def sign(args):
-    pem, claims = args  # PEM bytes: key objects do not cross processes; PyJWT loads it
-    return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": "k1"})
+_KEY = None
+
+
+def load_key(pem):
+    """Pool initializer: key objects do not cross processes, so each worker loads the PEM once
+    (loading it per token costs more than signing)."""
+    global _KEY
+    _KEY = serialization.load_pem_private_key(pem, password=None)
+
+
+def sign(claims):
+    return jwt.encode(claims, _KEY, algorithm="RS256", headers={"kid": "k1"})
 
 
 def cpu_seconds(pid):
@@ -121,11 +130,10 @@ def main():
             # First-seen tokens: every request a new one.
             count = a.tokens
             lua = os.path.join(d, "tokens.lua")
-            with multiprocessing.Pool(2) as pool:
-                pem = key.private_bytes(serialization.Encoding.PEM,
-                                        serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
-                toks = pool.map(sign, [(pem, dict(claims, jti=str(j))) for j in range(count)],
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            with multiprocessing.Pool(2, initializer=load_key, initargs=(pem,)) as pool:
+                toks = pool.map(sign, [dict(claims, jti=str(j)) for j in range(count)],
                                 chunksize=500)
             with open(lua, "w") as f:
                 f.write("tokens = {\n")
