@@ -5,10 +5,11 @@
 namespace sluice::filters {
 
 base::CounterFamily& authDecisionsFamily(base::MetricsRegistry& registry) {
-  return registry.counter("sluice_auth_decisions_total",
-                          "Decisions of the auth filters (ip_filter, basic_auth, api_key), by "
-                          "route, filter and result.",
-                          {"route", "filter", "result"});
+  return registry.counter(
+      "sluice_auth_decisions_total",
+      "Decisions of the auth filters (ip_filter, basic_auth, api_key, jwt, ext_auth), by "
+      "route, filter and result.",
+      {"route", "filter", "result"});
 }
 
 base::CounterFamily& passwordChecksFamily(base::MetricsRegistry& registry) {
