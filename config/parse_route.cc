@@ -2,6 +2,7 @@
 // a direct response), rewrites, header edits and its filter chain (spec/config.md).
 #include "config/sections.h"
 #include "config/units.h"
+#include "config/value_template.h"
 
 namespace sluice::config {
 namespace {
@@ -67,10 +68,27 @@ std::vector<std::pair<std::string, std::string>> parseHeaderMap(Reader& r, const
   return out;
 }
 
+// Each value of a `set:` map must parse as a ValueTemplate (variables, config/value_template.h);
+// the filter parses them again when it is built, so only the errors are kept here.
+void checkValueTemplates(Reader& r, const YAML::Node& node) {
+  if (!node.IsMap()) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->second.IsScalar()) continue;
+    const std::string value = it->second.Scalar();
+    std::string error;
+    if (isValidHeaderValue(value) && !ValueTemplate::parse(value, &error)) {
+      r.error(it->second, toLower(it->first.Scalar()) + ": " + error);
+    }
+  }
+}
+
 HeaderRewrite parseHeaderRewrite(Reader& r, const YAML::Node& node, const std::string& what) {
   HeaderRewrite h;
   MapReader m(r, node, what, {"set", "remove"});
-  if (m.has("set")) h.set = parseHeaderMap(r, m.get("set"), "set");
+  if (m.has("set")) {
+    h.set = parseHeaderMap(r, m.get("set"), "set");
+    checkValueTemplates(r, m.get("set"));
+  }
   if (m.has("remove")) {
     if (auto items = r.list(m.get("remove"), "remove")) {
       for (const auto& item : *items) {

@@ -58,6 +58,7 @@ struct StreamInfo {
   std::string_view request_id;
   std::string_view original_host;    // Host as the client sent it
   std::string_view original_target;  // request target as the client sent it (origin-form)
+  bool secure = false;               // the client's connection is TLS (scheme https)
   std::chrono::steady_clock::time_point start;
   // The identity an auth filter (api_key, basic_auth) established, empty until one did: the
   // rate-limit key `consumer`. Set through FilterCallbacks::setConsumer.

@@ -117,9 +117,11 @@ bool buildRouteChain(const config::Config& config, const config::Route& route,
                      std::string& error, std::shared_ptr<balancer::UpstreamState> upstream,
                      std::vector<std::shared_ptr<balancer::TargetState>> targets) {
   out.clear();
-  if (!route.request_headers.empty() || !route.response_headers.empty()) {
-    out.push_back(
-        std::make_shared<HeaderRewriteFactory>(route.request_headers, route.response_headers));
+  // The response side first (its rewrite is the last response phase); the request side is
+  // added after the route's filters, below, so that its variables see the consumer and claims.
+  if (!route.response_headers.empty()) {
+    out.push_back(std::make_shared<HeaderRewriteFactory>(
+        config::HeaderRewrite{}, route.response_headers, config.trusted_proxies));
   }
   for (size_t i = 0; i < route.filters.size(); ++i) {
     const config::FilterEntry& entry = route.filters[i];
@@ -135,6 +137,10 @@ bool buildRouteChain(const config::Config& config, const config::Route& route,
       return false;
     }
     out.push_back(std::move(factory));
+  }
+  if (!route.request_headers.empty()) {
+    out.push_back(std::make_shared<HeaderRewriteFactory>(
+        route.request_headers, config::HeaderRewrite{}, config.trusted_proxies));
   }
   if (route.respond) out.push_back(std::make_shared<DirectResponseFactory>(*route.respond));
   return true;

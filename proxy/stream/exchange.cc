@@ -62,6 +62,7 @@ void Exchange::start() {
   info_.request_id = request_id_;
   info_.original_host = original_host_;
   info_.original_target = original_target_;
+  info_.secure = down_.secure();
   info_.start = start_;
   route_index_ = snapshot_->router.match(head_);
   if (route_index_ < 0) {

@@ -92,5 +92,48 @@ TEST(HeaderRewriteFilter, RequestAndResponseRewritesGoToTheirPhase) {
             (std::vector<std::string>{"x-debug=untouched-on-response", "x-frame-options=DENY"}));
 }
 
+TEST(HeaderRewriteFilter, VariablesExpandPerRequestAndUnsafeValuesDropTheField) {
+  config::HeaderRewrite req;
+  req.set = {{"x-client-ip", "${client_ip}"},
+             {"x-copy", "from ${header.x-a} via ${route}"},
+             {"x-user", "${jwt.sub}"},
+             {"x-consumer", "${consumer}"},
+             {"x-price", "$$5"}};
+  req.remove = {"x-a"};  // removed, yet ${header.x-a} saw it: values expand first
+  config::HeaderRewrite resp;
+  resp.set = {{"x-request-id", "${request_id}"}, {"x-method", "${method}"}};
+  HeaderRewriteFactory factory(req, resp);
+  std::unique_ptr<Filter> filter = factory.create();
+  NullCallbacks cb;
+  cb.info_.client_ip = "192.0.2.1";
+  cb.info_.route_name = "api";
+  cb.info_.request_id = "rid-9";
+  JwtClaims claims;
+  claims.values = {{"sub", "bob\r\nx-admin: yes"}};
+  cb.info_.jwt_claims = &claims;
+
+  base::RequestHead rq;
+  rq.method = "PUT";
+  rq.headers.add("x-a", "A");
+  rq.headers.add("x-user", "client-claims-admin");  // never reaches upstream
+  EXPECT_EQ(filter->onRequestHeaders(rq, cb), FilterStatus::Continue);
+  EXPECT_EQ(flat(rq.headers), (std::vector<std::string>{"x-client-ip=192.0.2.1",
+                                                        "x-copy=from A via api", "x-price=$5"}));
+
+  cb.request_ = rq;
+  base::ResponseHead rs;
+  EXPECT_EQ(filter->onResponseHeaders(rs, cb), FilterStatus::Continue);
+  EXPECT_EQ(flat(rs.headers), (std::vector<std::string>{"x-request-id=rid-9", "x-method=PUT"}));
+}
+
+TEST(HeaderRewriteFilter, ResponseHeadersAreNotWantedWithoutAResponseRewrite) {
+  config::HeaderRewrite req;
+  req.set = {{"x-a", "1"}};
+  HeaderRewriteFactory request_only(req, config::HeaderRewrite{});
+  EXPECT_FALSE(request_only.create()->wantsResponseHeaders());
+  HeaderRewriteFactory response_only(config::HeaderRewrite{}, req);
+  EXPECT_TRUE(response_only.create()->wantsResponseHeaders());
+}
+
 }  // namespace
 }  // namespace sluice::filters
