@@ -342,10 +342,10 @@ struct DirectResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
 };
 
-using FilterSpec = std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter,
-                                LeakyBucketFilter, CacheFilter, GzipFilter, CircuitBreakerFilter,
-                                MaxBodyFilter, IpFilter, CorsFilter, BasicAuthFilter, ApiKeyFilter,
-                                JwtFilter, ExtAuthFilter>;
+using FilterSpec =
+    std::variant<TokenBucketFilter, SlidingWindowFilter, FixedWindowFilter, LeakyBucketFilter,
+                 CacheFilter, GzipFilter, CircuitBreakerFilter, MaxBodyFilter, IpFilter, CorsFilter,
+                 BasicAuthFilter, ApiKeyFilter, JwtFilter, ExtAuthFilter>;
 
 // The registry name (YAML key) of a filter spec, e.g. "token_bucket".
 const char* filterName(const FilterSpec& spec);

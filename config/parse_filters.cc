@@ -219,9 +219,10 @@ FilterSpec parseSpec(Reader& r, MapReader& m, std::string_view name, RouteRefs* 
 Parsed<std::string> parseKeyExpression(std::string_view key,
                                        const std::vector<std::string_view>& bare, bool allow_plus,
                                        bool allow_jwt) {
-  std::string forms = joinNames(bare, ", ") + (allow_jwt ? ", header:NAME, cookie:NAME, "
-                                                          "query:NAME or jwt:CLAIM"
-                                                        : ", header:NAME, cookie:NAME or query:NAME");
+  std::string forms =
+      joinNames(bare, ", ") + (allow_jwt ? ", header:NAME, cookie:NAME, "
+                                           "query:NAME or jwt:CLAIM"
+                                         : ", header:NAME, cookie:NAME or query:NAME");
   const ParseError bad{"\"" + std::string(key) + "\" is not a request key; write " + forms +
                        (allow_plus ? ", or several joined with + (e.g. ip+header:x-api-key)" : "")};
   std::string out;

@@ -129,9 +129,8 @@ class FilterCallbacks {
   // auth check, a key-set fetch): the same upstream path (balancer, health, breaker, pool,
   // the upstream's own timeouts), bounded besides by `timeout` from the start (0: no bound of
   // its own). `done` gets nullopt when no upstream has that name.
-  virtual void fetchFromUpstream(std::string_view upstream, base::RequestHead head,
-                                 size_t max_body, std::chrono::milliseconds timeout,
-                                 BackgroundDone done) = 0;
+  virtual void fetchFromUpstream(std::string_view upstream, base::RequestHead head, size_t max_body,
+                                 std::chrono::milliseconds timeout, BackgroundDone done) = 0;
 };
 
 class Filter {

@@ -1,6 +1,7 @@
 // Rate-limit key expressions (`ip`, `route`, `consumer`, `header:NAME`, `cookie:NAME`,
-// `query:NAME`, `jwt:CLAIM`, joined with `+`) and the pure string work of evaluating them: cookie and query
-// lookups, and the walk over X-Forwarded-For that finds the client behind trusted proxies.
+// `query:NAME`, `jwt:CLAIM`, joined with `+`) and the pure string work of evaluating them: cookie
+// and query lookups, and the walk over X-Forwarded-For that finds the client behind trusted
+// proxies.
 #pragma once
 
 #include <functional>

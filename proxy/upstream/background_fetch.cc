@@ -45,10 +45,11 @@ void BackgroundFetch::onCheck() {
   }
   self->started_ = true;  // the first tick: start
   if (self->timeout_.count() > 0) {
-    if (!self->deadline_.init(self->ctx_.loop, "background fetch timeout", [self] {
-          self->request_.reset();
-          self->finish(false);
-        }) ||
+    if (!self->deadline_.init(self->ctx_.loop, "background fetch timeout",
+                              [self] {
+                                self->request_.reset();
+                                self->finish(false);
+                              }) ||
         !self->deadline_.start(static_cast<uint64_t>(self->timeout_.count()))) {
       self->finish(false);  // logged; an unbounded auth check is not what was asked for
       return;

@@ -54,7 +54,7 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
   filters::BackgroundDone done_;
   PoolConnector connector_;
   std::optional<UpstreamRequest> request_;
-  Timer check_;  // starts the fetch; gives up when the process starts draining
+  Timer check_;     // starts the fetch; gives up when the process starts draining
   Timer deadline_;  // the caller's own bound (an ext_auth timeout), when it set one
   std::chrono::milliseconds timeout_{0};
   bool started_ = false;

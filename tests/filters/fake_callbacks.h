@@ -37,8 +37,8 @@ class FakeCallbacks : public FilterCallbacks {
   // Fetches from a named upstream are recorded the same way, with the upstream and timeout.
   void fetchFromUpstream(std::string_view upstream, base::RequestHead head, size_t max_body,
                          std::chrono::milliseconds timeout, BackgroundDone done) override {
-    fetches.push_back(Fetch{std::move(head), max_body, std::move(done), std::string(upstream),
-                            timeout});
+    fetches.push_back(
+        Fetch{std::move(head), max_body, std::move(done), std::string(upstream), timeout});
   }
   struct Fetch {
     base::RequestHead head;

@@ -31,12 +31,16 @@ TEST(RateLimitKey, JwtClaimIsTheVerifiedTokensClaim) {
   StreamInfo info;
   std::string out;
   key.evaluate(head, info, out);
-  EXPECT_EQ(out, "\x1f" "1");  // no verified token: the claim part is empty
+  EXPECT_EQ(out,
+            "\x1f"
+            "1");  // no verified token: the claim part is empty
   JwtClaims claims;
   claims.values = {{"sub", "alice"}, {"tenant", "t1"}};
   info.jwt_claims = &claims;
   key.evaluate(head, info, out);
-  EXPECT_EQ(out, "t1\x1f" "1");
+  EXPECT_EQ(out,
+            "t1\x1f"
+            "1");
 }
 
 TEST(RateLimitKey, IpWalksForwardedForFromTrustedProxies) {
