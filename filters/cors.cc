@@ -19,27 +19,11 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-bool equalsLower(std::string_view a, std::string_view lower) {
-  return a.size() == lower.size() &&
-         std::equal(a.begin(), a.end(), lower.begin(),
-                    [](char x, char y) { return (x >= 'A' && x <= 'Z' ? x + 32 : x) == y; });
-}
-
 // Adds `Origin` to Vary unless it is there (or Vary is `*`).
 void addVaryOrigin(base::HeaderMap& headers) {
   for (const base::Header& h : headers) {
     if (h.name != "vary") continue;
-    std::string_view v = h.value;
-    size_t pos = 0;
-    while (pos <= v.size()) {
-      size_t comma = v.find(',', pos);
-      std::string_view item = v.substr(pos, comma == v.npos ? v.npos : comma - pos);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      if (item == "*" || equalsLower(item, "origin")) return;
-      if (comma == v.npos) break;
-      pos = comma + 1;
-    }
+    if (base::headerHasToken(h.value, "*") || base::headerHasToken(h.value, "origin")) return;
   }
   headers.add("vary", "Origin");
 }
@@ -111,10 +95,10 @@ bool CorsFactory::originAllowed(std::string_view origin) const {
       }
       std::string_view suffix = std::string_view(o).substr(1);  // ".example.com"
       if (host.size() > suffix.size() &&
-          equalsLower(host.substr(host.size() - suffix.size()), suffix)) {
+          base::equalsIgnoreCase(host.substr(host.size() - suffix.size()), suffix)) {
         return true;
       }
-    } else if (equalsLower(origin, o)) {
+    } else if (base::equalsIgnoreCase(origin, o)) {
       return true;
     }
   }
