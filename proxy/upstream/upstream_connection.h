@@ -1,7 +1,8 @@
 // One TCP connection from a worker to an upstream target: connects, sends a re-serialised request,
 // parses the response with llhttp (strict) and hands it to its handler (the Exchange), then goes
 // back to the worker's pool when it can carry another request. Owned by the pool while idle and
-// by itself while active; freed only in its close callback.
+// by itself while active; freed only in its close callback. The llhttp callbacks that parse the
+// response are in upstream_response_parser.cc.
 #pragma once
 
 #include <llhttp.h>
