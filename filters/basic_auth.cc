@@ -123,10 +123,9 @@ class BasicAuth final : public Filter {
 
 bool parseBasicCredentials(std::string_view field, std::string& user, std::string& password) {
   constexpr std::string_view kScheme = "basic ";
-  if (field.size() <= kScheme.size()) return false;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    char c = field[i];
-    if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != kScheme[i]) return false;
+  if (field.size() <= kScheme.size() ||
+      !base::equalsIgnoreCase(field.substr(0, kScheme.size()), kScheme)) {
+    return false;
   }
   std::string_view token = field.substr(kScheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);

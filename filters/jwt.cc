@@ -16,11 +16,7 @@ constexpr int64_t kNoExpCacheSeconds = 300;
 constexpr std::string_view kChallenge = "Bearer realm=\"sluice\"";
 
 bool startsWithBearer(std::string_view v) {
-  if (v.size() < 7) return false;
-  for (size_t i = 0; i < 6; ++i) {
-    if (std::tolower(static_cast<unsigned char>(v[i])) != "bearer"[i]) return false;
-  }
-  return v[6] == ' ';
+  return v.size() >= 7 && base::equalsIgnoreCase(v.substr(0, 6), "bearer") && v[6] == ' ';
 }
 
 // The token the request carries, or an empty view (pointing into `head`).
