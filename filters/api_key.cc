@@ -1,8 +1,8 @@
 #include "filters/api_key.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include "filters/auth/sha256.h"
 #include "ratelimit/key_expr.h"
 
 namespace sluice::filters {
@@ -64,18 +64,15 @@ ApiKeyFactory::ApiKeyFactory(const config::ApiKeyFilter& cfg, AuthCounters count
 }
 
 const std::string* ApiKeyFactory::consumerOf(std::string_view key) const {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(key.data(), key.size(), md, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
-    return nullptr;
-  }
+  auth::Sha256Digest md;
+  if (!auth::sha256(key, md)) return nullptr;
   const std::string* found = nullptr;
   for (const Key& k : keys_) {
     // Every entry is compared, whether or not an earlier one matched.
-    bool same = CRYPTO_memcmp(md, k.sha256.data(), 32) == 0;
+    bool same = CRYPTO_memcmp(md.data(), k.sha256.data(), md.size()) == 0;
     if (same && found == nullptr) found = &k.consumer;
   }
-  OPENSSL_cleanse(md, sizeof md);
+  OPENSSL_cleanse(md.data(), md.size());
   return found;
 }
 

@@ -1,10 +1,9 @@
 #include "filters/jwt.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 
 #include "filters/auth/jwt_token.h"
+#include "filters/auth/sha256.h"
 #include "ratelimit/key_expr.h"
 
 namespace sluice::filters {
@@ -158,13 +157,8 @@ std::shared_ptr<const JwtClaims> JwtFactory::verify(std::string_view token, std:
     *why = "token too large";
     return nullptr;
   }
-  // Fetched once: EVP_sha256() would look the implementation up on every call (OpenSSL 3).
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   auth::TokenDigest digest;
-  unsigned int md_len = 0;
-  if (sha256 == nullptr ||
-      EVP_Digest(token.data(), token.size(), digest.data(), &md_len, sha256, nullptr) != 1 ||
-      md_len != digest.size()) {
+  if (!auth::sha256(token, digest)) {
     *why = "internal error";
     return nullptr;
   }

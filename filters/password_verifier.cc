@@ -2,7 +2,6 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,6 +10,8 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+
+#include "filters/auth/sha256.h"
 
 namespace sluice::filters {
 
@@ -55,11 +56,11 @@ std::string PasswordVerifier::cacheKey(std::string_view user, std::string_view p
   input.append(user).push_back('\0');
   input.append(password).push_back('\0');
   input.append(hash);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  auth::Sha256Digest md;
+  bool ok = auth::sha256(input, md);
   OPENSSL_cleanse(input.data(), input.size());
-  return std::string(reinterpret_cast<const char*>(md), len);
+  if (!ok) return {};
+  return std::string(reinterpret_cast<const char*>(md.data()), md.size());
 }
 
 bool PasswordVerifier::cached(std::string_view user, std::string_view password,

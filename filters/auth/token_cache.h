@@ -13,12 +13,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "filters/auth/sha256.h"
 #include "filters/filter.h"
 
 namespace sluice::filters::auth {
 
 // A token's SHA-256: a fixed array, so a lookup allocates nothing.
-using TokenDigest = std::array<unsigned char, 32>;
+using TokenDigest = Sha256Digest;
 
 class TokenCache {
  public:
