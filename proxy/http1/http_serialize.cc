@@ -341,13 +341,11 @@ size_t formatChunkHeader(size_t size, char* buf) {
   return static_cast<size_t>(r.ptr - buf) + 2;
 }
 
-namespace {
 bool forbiddenTrailer(std::string_view name) {
   return name == "content-length"sv || name == "transfer-encoding"sv || name == "host"sv ||
          name == "connection"sv || name == "keep-alive"sv || name == "proxy-connection"sv ||
          name == "te"sv || name == "trailer"sv || name == "upgrade"sv;
 }
-}  // namespace
 
 void appendLastChunk(const base::HeaderMap& trailers, std::string& out) {
   out.append("0\r\n"sv);

@@ -85,9 +85,12 @@ size_t formatChunkHeader(size_t size, char* buf);
 
 inline constexpr char kLastChunk[] = "0\r\n\r\n";
 
-// The last chunk with `trailers` (kLastChunk when there are none), without the fields that must
-// not travel as trailers: framing, routing and connection fields (RFC 9110 §6.5.1, RFC 9112
-// §7.1.2).
+// Whether a field must not travel as a trailer: framing, routing and connection fields (RFC 9110
+// §6.5.1, RFC 9112 §7.1.2). The one rule for HTTP/1.1 last chunks and HTTP/2 trailing HEADERS.
+bool forbiddenTrailer(std::string_view name);
+
+// The last chunk with `trailers` (kLastChunk when there are none), without the fields
+// forbiddenTrailer names.
 void appendLastChunk(const base::HeaderMap& trailers, std::string& out);
 
 }  // namespace sluice::proxy

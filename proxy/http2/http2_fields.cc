@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "proxy/http1/http_serialize.h"
+
 namespace sluice::proxy {
 
 using namespace std::string_view_literals;
@@ -142,10 +144,7 @@ void interimFields(const base::ResponseHead* head, FieldList& out) {
 void trailerFields(const base::HeaderMap& trailers, FieldList& out) {
   out.clear();
   for (const base::Header& h : trailers) {
-    if (connectionSpecificField(h.name) || h.name == "content-length"sv || h.name == "host"sv ||
-        h.name.empty() || h.name[0] == ':') {
-      continue;
-    }
+    if (h.name.empty() || h.name[0] == ':' || forbiddenTrailer(h.name)) continue;
     out.add(h.name, h.value);
   }
 }

@@ -67,8 +67,8 @@ void buildH2RequestFields(const base::RequestHead& head, bool tls, BodyFraming f
 }
 
 bool h2TrailerAllowed(std::string_view n) {
-  // The same fields as appendLastChunk leaves out of an HTTP/1.1 last chunk.
-  return !n.empty() && n[0] != ':' && !dropped(n) && n != "trailer"sv;
+  // The fields appendLastChunk leaves out of an HTTP/1.1 last chunk, and HTTP2-Settings.
+  return !n.empty() && n[0] != ':' && !forbiddenTrailer(n) && n != "http2-settings"sv;
 }
 
 }  // namespace sluice::proxy
