@@ -32,7 +32,8 @@ std::optional<CredentialFileError> parseHtpasswd(std::string_view text,
 std::optional<CredentialFileError> parseApiKeys(std::string_view text,
                                                 std::vector<ApiKeyEntry>* out);
 
-// The whole file, or nullopt with `*err` set to why it cannot be read.
+// The whole file, or nullopt with `*err` set to why it cannot be read. Also how the loader reads
+// the config file and its includes.
 std::optional<std::string> readCredentialFile(const std::string& path, std::string* err);
 
 }  // namespace sluice::config

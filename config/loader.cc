@@ -6,12 +6,10 @@
 #include <glob.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <set>
 
+#include "config/credential_files.h"
 #include "config/sections.h"
 
 namespace sluice::config {
@@ -28,27 +26,6 @@ struct Include {
 
 bool hasGlobChars(std::string_view s) {
   return s.find_first_of("*?[") != std::string_view::npos;
-}
-
-// Reads a whole file; on failure returns empty and sets *err to errno's text.
-std::optional<std::string> readFile(const std::string& path, std::string* err) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    *err = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string data;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  bool failed = std::ferror(f);
-  int saved = errno;  // e.g. EISDIR when the path is a directory
-  std::fclose(f);
-  if (failed) {
-    *err = std::strerror(saved);
-    return std::nullopt;
-  }
-  return data;
 }
 
 std::string canonicalKey(const std::string& path) {
@@ -85,7 +62,7 @@ class Loader {
     for (const auto& inc : includes) {
       if (seen_.count(canonicalKey(inc.path))) continue;  // cycles and overlapping globs
       std::string err;
-      auto data = readFile(inc.path, &err);
+      auto data = readCredentialFile(inc.path, &err);
       if (!data) {
         errors_.push_back(Diagnostic{inc.at.file, inc.at.line, inc.at.column,
                                      "cannot read included file \"" + inc.path + "\": " + err});
@@ -274,7 +251,7 @@ LoadResult loadString(std::string_view yaml, const std::string& name, const Load
 
 LoadResult loadFile(const std::string& path, const LoadOptions& options) {
   std::string err;
-  auto data = readFile(path, &err);
+  auto data = readCredentialFile(path, &err);
   if (!data)
     return LoadResult{nullptr, {Diagnostic{path, 0, 0, "cannot read the config file: " + err}}};
   return loadString(*data, path, options);
