@@ -53,15 +53,8 @@ void readTokens(Reader& r, MapReader& m, std::string_view key, bool upper,
 template <typename Entry, typename Parse>
 void readCredentials(Reader& r, MapReader& m, std::string_view key, const std::string& path,
                      Parse parse, std::vector<Entry>* out) {
-  std::string err;
-  auto text = readCredentialFile(path, &err);
-  if (!text) {
-    if (!r.options().check_files) return;
-    r.resourceError(m.get(key), std::string(key) + ": cannot read \"" + path + "\": " + err +
-                                    "; check the path (relative to this file) and the file's "
-                                    "permissions");
-    return;
-  }
+  auto text = readFileAt(r, m, key, path);
+  if (!text) return;
   if (auto e = parse(*text, out)) {
     std::string where = e->line == 0 ? "" : " line " + std::to_string(e->line);
     if (e->column > 0) where += " column " + std::to_string(e->column);
@@ -70,6 +63,18 @@ void readCredentials(Reader& r, MapReader& m, std::string_view key, const std::s
 }
 
 }  // namespace
+
+std::optional<std::string> readFileAt(Reader& r, MapReader& m, std::string_view key,
+                                      const std::string& path) {
+  std::string err;
+  auto text = readCredentialFile(path, &err);
+  if (!text && r.options().check_files) {
+    r.resourceError(m.get(key), std::string(key) + ": cannot read \"" + path + "\": " + err +
+                                    "; check the path (relative to this file) and the file's "
+                                    "permissions");
+  }
+  return text;
+}
 
 IpFilter parseIpFilter(Reader& r, MapReader& m) {
   IpFilter f;

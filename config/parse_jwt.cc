@@ -3,7 +3,6 @@
 // reported at its key, never quoting what it holds.
 #include <yaml-cpp/yaml.h>
 
-#include "config/credential_files.h"
 #include "config/jwks.h"
 #include "config/sections.h"
 #include "config/units.h"
@@ -16,19 +15,6 @@ constexpr std::string_view kAlgorithms[] = {"RS256", "RS384", "RS512", "PS256", 
 
 bool isHmac(std::string_view alg) {
   return alg.substr(0, 2) == "HS";
-}
-
-// The file at `key` of `m`, or nullopt (reported unless files are not checked).
-std::optional<std::string> readFileAt(Reader& r, MapReader& m, std::string_view key,
-                                      const std::string& path) {
-  std::string err;
-  auto text = readCredentialFile(path, &err);
-  if (!text && r.options().check_files) {
-    r.resourceError(m.get(key), std::string(key) + ": cannot read \"" + path + "\": " + err +
-                                    "; check the path (relative to this file) and the file's "
-                                    "permissions");
-  }
-  return text;
 }
 
 void parseJwks(Reader& r, MapReader& m, JwtFilter& f, RouteRefs* refs) {

@@ -74,6 +74,10 @@ IpFilter parseIpFilter(Reader& r, MapReader& m);
 CorsFilter parseCors(Reader& r, MapReader& m);
 BasicAuthFilter parseBasicAuth(Reader& r, MapReader& m);
 ApiKeyFilter parseApiKey(Reader& r, MapReader& m);
+// The file at `path`, named by `key` of `m`, or nullopt: reported at the key's value (unless
+// files are not checked). Also reads the jwt filter's files.
+std::optional<std::string> readFileAt(Reader& r, MapReader& m, std::string_view key,
+                                      const std::string& path);
 // parse_jwt.cc: the jwt filter (its jwks file and secret_file are read here).
 JwtFilter parseJwt(Reader& r, MapReader& m, RouteRefs* refs);
 // parse_ext_auth.cc: the ext_auth filter.
