@@ -1,6 +1,7 @@
 #include "proxy/upstream/h2/h2_stream.h"
 
 #include <cstring>
+#include <vector>
 
 #include "proxy/upstream/h2/h2_request_fields.h"
 #include "proxy/upstream/h2/h2_session.h"
@@ -70,15 +71,15 @@ ssize_t H2Stream::readBody(nghttp2_session* ng, int32_t id, uint8_t* buf, size_t
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       if (!st->send_trailers_.empty()) {
         // Trailers end the stream in their own HEADERS frame.
-        H2RequestFields t;
+        std::vector<nghttp2_nv> nv;  // no owned strings: they point into send_trailers_
+        nv.reserve(st->send_trailers_.size());
         for (const base::Header& h : st->send_trailers_) {
           if (!h2TrailerAllowed(h.name)) continue;
-          nghttp2_nv nv{reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
-                        reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())),
-                        h.name.size(), h.value.size(), NGHTTP2_NV_FLAG_NONE};
-          t.nv.push_back(nv);
+          nv.push_back(nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
+                                  reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())),
+                                  h.name.size(), h.value.size(), NGHTTP2_NV_FLAG_NONE});
         }
-        if (!t.nv.empty() && nghttp2_submit_trailer(ng, id, t.nv.data(), t.nv.size()) == 0) {
+        if (!nv.empty() && nghttp2_submit_trailer(ng, id, nv.data(), nv.size()) == 0) {
           *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
         }
       }
