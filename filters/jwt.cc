@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "config/units.h"
 #include "filters/auth/jwt_token.h"
 #include "filters/auth/sha256.h"
 #include "ratelimit/key_expr.h"
@@ -96,11 +97,9 @@ class Jwt final : public Filter {
       return FilterStatus::Stop;
     }
     for (const auto& [claim, header] : cfg.claims_to_headers) {
-      if (const std::string* v = claims->find(claim)) {
-        bool clean = true;  // a claim with CR, LF or NUL cannot be a field value
-        for (char c : *v) clean = clean && c != '\r' && c != '\n' && c != '\0';
-        if (clean) head_->headers.add(header, *v);
-      }
+      // A claim with CR, LF or NUL cannot be a field value.
+      const std::string* v = claims->find(claim);
+      if (v != nullptr && config::isValidHeaderValue(*v)) head_->headers.add(header, *v);
     }
     f_.counters().allowed->inc();
     cb.setJwtClaims(std::move(claims));
