@@ -9,11 +9,15 @@ bool ClientAddress::trusted(std::string_view ip) const {
   return ratelimit::parseIp16(ip, a) && trusted(a);
 }
 
-bool ClientAddress::trusted(const unsigned char ip16[16]) const {
-  for (const config::Cidr& c : trusted_) {
+bool inAnyCidr(const std::vector<config::Cidr>& blocks, const unsigned char ip16[16]) {
+  for (const config::Cidr& c : blocks) {
     if (c.contains(ip16)) return true;
   }
   return false;
+}
+
+bool ClientAddress::trusted(const unsigned char ip16[16]) const {
+  return inAnyCidr(trusted_, ip16);
 }
 
 std::string_view ClientAddress::find(const base::RequestHead& head, const StreamInfo& info,

@@ -12,6 +12,9 @@
 
 namespace sluice::filters {
 
+// Whether `ip16` (16 bytes, IPv4 mapped) is inside one of `blocks`.
+bool inAnyCidr(const std::vector<config::Cidr>& blocks, const unsigned char ip16[16]);
+
 class ClientAddress {
  public:
   explicit ClientAddress(std::vector<config::Cidr> trusted) : trusted_(std::move(trusted)) {}

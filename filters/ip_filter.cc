@@ -5,13 +5,6 @@
 namespace sluice::filters {
 
 namespace {
-bool inAny(const std::vector<config::Cidr>& blocks, const unsigned char ip16[16]) {
-  for (const config::Cidr& c : blocks) {
-    if (c.contains(ip16)) return true;
-  }
-  return false;
-}
-
 class IpFilterInstance final : public Filter {
  public:
   explicit IpFilterInstance(const IpFilterFactory& f) : f_(f) {}
@@ -38,8 +31,8 @@ bool IpFilterFactory::allows(const base::RequestHead& head, const StreamInfo& in
   std::string_view ip = client_.find(head, info, scratch);
   unsigned char ip16[16];
   if (!ratelimit::parseIp16(ip, ip16)) return false;
-  if (inAny(cfg_.deny, ip16)) return false;
-  return cfg_.allow.empty() || inAny(cfg_.allow, ip16);
+  if (inAnyCidr(cfg_.deny, ip16)) return false;
+  return cfg_.allow.empty() || inAnyCidr(cfg_.allow, ip16);
 }
 
 std::unique_ptr<Filter> IpFilterFactory::create() const {
