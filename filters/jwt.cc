@@ -57,7 +57,7 @@ class Jwt final : public Filter {
     for (const auto& [claim, header] : cfg.claims_to_headers) head.headers.remove(header);
     if (cfg.from == config::JwtFilter::From::Query) cb.redactQueryParameter(cfg.from_name);
     head_ = &head;  // the request's own head: it outlives a wait for the key set
-    if (f_.source() != nullptr && f_.source()->keys()) f_.source()->refreshInBackground(cb);
+    if (f_.source() != nullptr) f_.source()->refreshInBackground(cb);
     return decide(cb, true);
   }
 

@@ -70,7 +70,7 @@ void JwksSource::refreshInBackground(FilterCallbacks& cb) {
   Clock::time_point now = Clock::now();
   {
     std::lock_guard lock(mu_);
-    if (in_flight_ || !dueLocked(now, false)) return;
+    if (in_flight_ || !keys_ || !dueLocked(now, false)) return;
     in_flight_ = true;
     last_attempt_ = now;
   }

@@ -36,7 +36,8 @@ class JwksSource : public std::enable_shared_from_this<JwksSource> {
   // through `waker` once it ends, and true is returned (the caller waits). Worker thread.
   bool refresh(FilterCallbacks& cb, bool early, std::shared_ptr<Waker> waker,
                std::function<void(FilterCallbacks&)> resume);
-  // Starts a due fetch without waiting for it (a stale set still serves meanwhile).
+  // Starts a due fetch without waiting for it (a stale set still serves meanwhile); nothing
+  // before a first set was fetched (a request then waits through refresh()).
   void refreshInBackground(FilterCallbacks& cb);
 
   // How many fetches ended with a usable set (tests).
