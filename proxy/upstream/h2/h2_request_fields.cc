@@ -1,5 +1,6 @@
 #include "proxy/upstream/h2/h2_request_fields.h"
 
+#include <charconv>
 #include <string_view>
 
 namespace sluice::proxy {
@@ -60,8 +61,10 @@ void buildH2RequestFields(const base::RequestHead& head, bool tls, BodyFraming f
     out.nv.push_back(pair(name, h.value));
   }
   if (framing == BodyFraming::Length) {
-    out.owned.emplace_back(std::to_string(length));
-    out.nv.push_back(pair("content-length", out.owned.back()));
+    auto r = std::to_chars(out.length_digits, out.length_digits + sizeof out.length_digits, length);
+    out.nv.push_back(
+        pair("content-length",
+             std::string_view(out.length_digits, static_cast<size_t>(r.ptr - out.length_digits))));
   }
   if (grpc) out.nv.push_back(pair("te", "trailers"));
 }

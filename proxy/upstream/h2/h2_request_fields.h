@@ -6,7 +6,7 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include <deque>
+#include <list>
 #include <string>
 #include <vector>
 
@@ -16,10 +16,12 @@
 namespace sluice::proxy {
 
 // The name/value pairs nghttp2 copies at submit time: they point into the head and into this
-// object, so both must live until then.
+// object (not to be moved), so both must live until then. Nothing here allocates for a head with
+// lower-case names (as HeaderMap keeps them) beyond `nv` itself.
 struct H2RequestFields {
   std::vector<nghttp2_nv> nv;
-  std::deque<std::string> owned;  // lower-cased names, the content length
+  std::list<std::string> owned;  // lower-cased names (stable addresses; empty: no allocation)
+  char length_digits[24];        // the content length
 };
 
 // Fills `out` for `head` (`tls`: scheme https) with a body framed as `framing` (`length` with
