@@ -15,20 +15,20 @@ class ApiKey final : public Filter {
 
   FilterStatus onRequestHeaders(base::RequestHead& head, FilterCallbacks& cb) override {
     const config::ApiKeyFilter& cfg = f_.config();
-    std::string key;
-    bool present = false;
+    std::string decoded;  // a query key, form-decoded (a header's is used in place)
+    std::string_view key;
     if (cfg.from_query) {
       cb.redactQueryParameter(cfg.name);
       if (auto v = ratelimit::queryValue(head.query(), cfg.name)) {
-        key = base::formDecode(*v);
-        present = !key.empty();
+        decoded = base::formDecode(*v);
+        key = decoded;
       }
     } else if (const std::string* v = head.headers.get(cfg.name)) {
       key = *v;
-      present = !key.empty();
     }
+    bool present = !key.empty();
     const std::string* consumer = present ? f_.consumerOf(key) : nullptr;
-    if (!key.empty()) OPENSSL_cleanse(key.data(), key.size());
+    if (!decoded.empty()) OPENSSL_cleanse(decoded.data(), decoded.size());
     if (consumer == nullptr) {
       f_.counters().denied->inc();
       sendUnauthorized(cb, f_.challenge(), present ? "invalid API key" : "API key required");
