@@ -12,6 +12,10 @@
 #include <variant>
 #include <vector>
 
+namespace re2 {
+class RE2;
+}
+
 namespace sluice::config {
 
 using Duration = std::chrono::milliseconds;
@@ -104,7 +108,16 @@ struct UpstreamTimeouts {
   Duration idle{60'000};
 };
 
+// Exponential back-off with full jitter between tries (`retries.backoff`): the n-th retry waits a
+// random time in [0, min(max, base * 2^(n-1))]; a 503's or 429's Retry-After is honoured instead
+// when it fits the deadline.
+struct RetryBackoff {
+  Duration base{25};
+  Duration max{250};
+};
+
 struct Retries {
+  std::optional<RetryBackoff> backoff;  // absent: the next try starts at once
   uint32_t attempts =
       1;  // one more try on another target (nginx retries `error timeout` by default)
   std::vector<std::string> on{"connect_failure", "reset", "502", "503", "504"};
@@ -357,10 +370,19 @@ struct FilterEntry {
 
 // ---- routes --------------------------------------------------------------------------------
 
+// An RE2 pattern as written and its compiled form (compiled once at load, whole-string match;
+// config/regex.h). Shared, never mutated: RE2 is safe to use from every worker at once.
+struct Regex {
+  std::string pattern;
+  std::shared_ptr<const re2::RE2> compiled;
+};
+
 struct RouteMatch {
   std::optional<std::string> host;  // lower-case; exact or "*.suffix"
+  std::optional<Regex> host_regex;  // `host: {regex: ...}`, on the lower-case host without port
   std::optional<std::string> path_prefix;
   std::optional<std::string> path;
+  std::optional<Regex> path_regex;                           // whole path, without the query
   std::vector<std::string> methods;                          // upper-case; empty = any
   std::vector<std::pair<std::string, std::string>> headers;  // name lower-case, exact value
 };
@@ -368,13 +390,44 @@ struct RouteMatch {
 struct Rewrite {
   std::optional<std::string> strip_prefix;
   std::optional<std::string> host;
+  // `path_regex: {pattern, replace}`: the path (not the query) is rewritten with RE2 capture
+  // groups (`\1` in `replace`) when the pattern matches it.
+  std::optional<Regex> path_regex;
+  std::string path_regex_replace;
+};
+
+// One side of a weighted split (`upstreams: [{name, weight}]`).
+struct WeightedUpstream {
+  std::string name;
+  uint32_t weight = 1;
+};
+
+// `mirror:` a copy of the selected requests goes to another upstream (gateway.md, Routing).
+struct Mirror {
+  std::string upstream;
+  double percent = 100;  // 0..100 of the route's requests
+  bool compare = false;  // compare status class and body hash with the primary's answer
+};
+
+// `redirect:` either {scheme, host} keeping path and query, or {to} with variables.
+struct Redirect {
+  std::optional<std::string> scheme;
+  std::optional<std::string> host;
+  std::optional<std::string> to;  // a ValueTemplate (config/value_template.h)
+  int status = 302;               // 301, 302, 303, 307 or 308
 };
 
 struct Route {
   std::string name;
+  int priority = 0;  // higher first; equal priorities keep file order
   RouteMatch match;
-  std::string upstream;  // empty when `respond` is set
+  // Exactly one of: upstream, upstreams (weighted split), respond, redirect.
+  std::string upstream;
+  std::vector<WeightedUpstream> upstreams;
+  std::optional<std::string> sticky_key;  // `sticky: {key}`, rate-limit key syntax (ip, header:..)
+  std::optional<Mirror> mirror;
   std::optional<DirectResponse> respond;
+  std::optional<Redirect> redirect;
   Rewrite rewrite;
   HeaderRewrite request_headers;
   HeaderRewrite response_headers;

@@ -13,6 +13,8 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # HTTP/2 (nghttp2) and its test clients: curl, nghttp/h2load, python3-h2, python3-grpcio
   libnghttp2-dev nghttp2-client python3-h2 python3-grpcio
+  # routing: RE2 (route regexes), c-ares (SRV records)
+  libre2-dev libc-ares-dev
   prometheus redis-server redis-sentinel wrk nginx-light haproxy curl python3 openssl brotli zstd
   # operations: sd_notify/socket activation, the .deb (cpack + dpkg-shlibdeps), systemd-analyze,
   # logrotate -d, and headless Chromium for the /status test (large, ~300 MB installed)
