@@ -132,6 +132,15 @@ void writeUpstreamOptions(JsonWriter& w, const Upstream& u) {
   w.key("per_try_timeout").optDuration(r.per_try_timeout);
   w.key("deadline").optDuration(r.deadline);
   w.key("retry_non_idempotent").boolean(r.retry_non_idempotent);
+  w.key("backoff");
+  if (r.backoff) {
+    w.beginObject();
+    w.key("base").duration(r.backoff->base);
+    w.key("max").duration(r.backoff->max);
+    w.endObject();
+  } else {
+    w.null();
+  }
   w.endObject();
   w.key("health_check");
   if (const auto& h = u.health_check) {

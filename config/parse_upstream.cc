@@ -28,10 +28,25 @@ UpstreamTimeouts parseTimeouts(Reader& r, const YAML::Node& node) {
   return t;
 }
 
+// `retries.backoff: {base, max}`: both durations above 0, max at least base.
+RetryBackoff parseRetryBackoff(Reader& r, const YAML::Node& node) {
+  RetryBackoff b;
+  MapReader m(r, node, "backoff", {"base", "max"});
+  m.readDuration("base", &b.base);
+  bool has_max = m.readDuration("max", &b.max);
+  if (b.max < b.base) {
+    r.error(m.get(has_max ? "max" : "base"),
+            "backoff: max " + formatDuration(b.max) + " is below base " + formatDuration(b.base) +
+                "; make max at least base, e.g. {base: 25ms, max: 250ms}");
+  }
+  return b;
+}
+
 Retries parseRetries(Reader& r, const YAML::Node& node) {
   Retries t;
   MapReader m(r, node, "retries",
-              {"attempts", "on", "budget", "per_try_timeout", "deadline", "retry_non_idempotent"});
+              {"attempts", "on", "budget", "per_try_timeout", "deadline", "retry_non_idempotent",
+               "backoff"});
   m.readInt("attempts", &t.attempts, 0, 10);
   if (m.readStrings("on", &t.on)) {
     for (const auto& cond : t.on) {
@@ -48,6 +63,7 @@ Retries parseRetries(Reader& r, const YAML::Node& node) {
   m.readDuration("per_try_timeout", &t.per_try_timeout);
   m.readDuration("deadline", &t.deadline);
   m.readBool("retry_non_idempotent", &t.retry_non_idempotent);
+  if (m.has("backoff")) t.backoff = parseRetryBackoff(r, m.get("backoff"));
   return t;
 }
 

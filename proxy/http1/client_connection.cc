@@ -211,9 +211,10 @@ void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf
       c->exchange_->onClientTunnelData(nullptr, 0);
       return;
     }
-    // A client that half-closes after a complete request still gets its answer (then the
-    // connection closes); otherwise the client is gone.
-    if (c->exchange_ && (c->parser_paused_ || c->upgrade_paused_)) {
+    // A client that half-closes (EOF) after a complete request still gets its answer (then the
+    // connection closes); otherwise -- a reset, or EOF mid-request -- the client is gone, and so
+    // is the work done for it (a retry waiting on its back-off is never made).
+    if (nread == UV_EOF && c->exchange_ && (c->parser_paused_ || c->upgrade_paused_)) {
       c->pauseReading();
       c->peer_closed_ = true;
       return;

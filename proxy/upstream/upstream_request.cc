@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "proxy/runtime/worker_context.h"
+#include "proxy/upstream/retry_wait.h"
 #include "proxy/upstream/upstream_acquire.h"
 
 namespace sluice::proxy {
@@ -73,6 +74,7 @@ void UpstreamRequest::start(std::string body, bool body_complete) {
   const config::Retries& r = upstream_.config->retries;
   body_done_ = body_complete;
   body_resendable_ = body_complete;
+  start_ms_ = now();
   if (body_complete && r.attempts > 0 && !body.empty()) retry_body_ = body;
   pending_body_ = std::move(body);
   if (r.deadline) {
@@ -188,17 +190,20 @@ void UpstreamRequest::onUpstreamHead(base::ResponseHead& head, bool interim) {
   }
   status_ = head.status;
   if (head.status != 101) {
-    // A status `retries.on` names goes to another target when allowed (the head is dropped);
-    // otherwise a 5xx counts as the target's failure and the response goes to the owner.
+    // A status `retries.on` names (a 5xx, or a 4xx such as 429) goes to another target when
+    // allowed (the head is dropped), after the back-off or its Retry-After; a Retry-After that
+    // does not fit the deadline sends the answer on instead. A 5xx counts as the target's failure.
     bool failure = head.status >= 500;
     attempt_.judge(failure ? TryVerdict::Failure : TryVerdict::Success, now());
-    if (failure) {
+    if (head.status >= 400) {
       char code[8];
       auto r = std::to_chars(code, code + sizeof code, head.status);
-      if (mayRetry(std::string_view(code, static_cast<size_t>(r.ptr - code)))) {
+      std::optional<int64_t> wait =
+          retryWaitMs(*upstream_.config, tries_, &head, now() - start_ms_);
+      if (wait && mayRetry(std::string_view(code, static_cast<size_t>(r.ptr - code)))) {
         ctx_.countUpstream(upstream_.config->name, target_->address, head.status, 0, false);
         dropStream();  // its response is not wanted
-        retry();
+        retry(*wait);
         return;
       }
     }
@@ -256,8 +261,10 @@ void UpstreamRequest::onUpstreamError(UpstreamError error, bool response_started
                         error == UpstreamError::ConnectTimeout || error == UpstreamError::Refused;
   ctx_.countUpstream(upstream_.config->name, target_->address, 0, 0, connect_failed);
   attempt_.judge(connect_failed ? TryVerdict::ConnectFailure : TryVerdict::Failure, now());
-  if (!head_delivered_ && mayRetry(conditionOf(error))) {
-    retry();
+  std::optional<int64_t> wait;
+  if (!head_delivered_) wait = retryWaitMs(*upstream_.config, tries_, nullptr, now() - start_ms_);
+  if (wait && mayRetry(conditionOf(error))) {
+    retry(*wait);
     return;
   }
   UpstreamFailure f;
@@ -295,11 +302,22 @@ bool UpstreamRequest::mayRetry(std::string_view condition) {
   return upstream_.state->retries.tryAcquire(now(), r.budget);
 }
 
-void UpstreamRequest::retry() {
+void UpstreamRequest::retry(int64_t wait_ms) {
   excluded_ |= attempt_.targetBit();
-  attempt_.end();
+  attempt_.end();  // a waiting request holds no slot, ticket nor target
   ctx_.metrics.upstream_retries_total.with({upstream_.config->name}).inc();
   pending_body_ = retry_body_;
+  if (wait_ms > 0) {
+    // Closed with this request (a client gone meanwhile): the next try is then never made.
+    if ((backoff_ || backoff_.init(ctx_.loop, "retries.backoff", [this] { nextTry(); })) &&
+        backoff_.start(static_cast<uint64_t>(wait_ms))) {
+      return;
+    }  // logged: retry at once
+  }
+  nextTry();
+}
+
+void UpstreamRequest::nextTry() {
   if (!startTry()) return;  // answered 503
   connect(true);
 }
@@ -308,6 +326,7 @@ void UpstreamRequest::giveUp(const UpstreamFailure& failure) {
   given_up_ = true;
   attempt_.end();
   if (deadline_) deadline_.stop();
+  if (backoff_) backoff_.stop();
   if (try_timer_) try_timer_.stop();
   callbacks_.onFailure(failure);  // may delete this
 }

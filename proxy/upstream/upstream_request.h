@@ -124,7 +124,9 @@ class UpstreamRequest final : private UpstreamHandler {
   void sendHead();
   void writeBody(const char* data, size_t len);
   bool mayRetry(std::string_view condition);
-  void retry();
+  // Counts the retry and starts the next try, after `wait_ms` on backoff_ when above 0.
+  void retry(int64_t wait_ms);
+  void nextTry();
   void giveUp(const UpstreamFailure& failure);
   void dropStream();
   int64_t now() const;
@@ -140,6 +142,7 @@ class UpstreamRequest final : private UpstreamHandler {
   UpstreamStream* stream_ = nullptr;
   Timer deadline_;               // retries.deadline across tries
   Timer try_timer_;              // Params::try_timeout, per try
+  Timer backoff_;                // retries.backoff: the wait before the next try
   std::shared_ptr<bool> alive_;  // false once destroyed (callbacks may delete this)
 
   std::string pending_body_;  // body bytes that arrived before the head could go out
@@ -156,6 +159,7 @@ class UpstreamRequest final : private UpstreamHandler {
   uint64_t excluded_ = 0;
   uint32_t tries_ = 0;
   uint32_t refused_resends_ = 0;  // UpstreamError::Refused sends again (no try counted)
+  int64_t start_ms_ = 0;          // loop time of start(): retries.deadline counts from it
   int status_ = 0;
   std::chrono::steady_clock::time_point try_start_;
   double head_seconds_ = 0;
