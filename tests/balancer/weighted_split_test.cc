@@ -90,7 +90,9 @@ TEST(WeightedSplit, RemovingASideMovesOnlyItsKeys) {
   auto three = mapping({{"a", 1}, {"b", 1}, {"c", 1}});
   auto two = mapping({{"a", 1}, {"c", 1}});
   for (size_t i = 0; i < three.size(); ++i) {
-    if (three[i] != "b") EXPECT_EQ(two[i], three[i]) << "key " << i;
+    if (three[i] != "b") {
+      EXPECT_EQ(two[i], three[i]) << "key " << i;
+    }
   }
 }
 
