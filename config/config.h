@@ -89,11 +89,35 @@ struct Limits {
   Duration send_timeout{60'000};  // a client that takes no response bytes for this long is cut
 };
 
-enum class AccessLogFormat { Json, Combined };
+enum class AccessLogFormat { Json, Combined, Template };
 
 struct AccessLog {
   std::string path = "stdout";  // stdout | stderr | off | a file path
   AccessLogFormat format = AccessLogFormat::Json;
+  // With Template: the line as written, `$name` or `${name}` standing for the JSON field of that
+  // name (checked at load against kAccessLogFields).
+  std::string line_template;
+};
+
+// The field names of a JSON access-log line, in order: also the variables of a template.
+inline constexpr const char* kAccessLogFields[] = {
+    "time",  "request_id",  "remote", "method", "host",  "path",
+    "protocol", "status", "bytes_sent", "duration_ms", "route", "upstream",
+    "target", "upstream_duration_ms", "cache", "ratelimit", "termination",
+    "trace_id", "span_id", "referer", "user_agent"};
+
+// `tracing:` (gateway.md, Tracing and logs). W3C trace context is always read and passed on;
+// this section sets the sampling of new traces and where sampled spans are exported.
+struct OtlpExport {
+  std::string endpoint;  // http://host:port/path of an OTLP/HTTP JSON receiver
+  Duration timeout{2'000};
+  uint32_t max_queue = 10'000;  // spans waiting per process; more are dropped and counted
+};
+
+struct Tracing {
+  std::string service_name = "sluice";
+  double sample = 1.0;  // 0..1, for traces sluice starts; a parent's sampled flag is followed
+  std::optional<OtlpExport> otlp;
 };
 
 struct Target {
@@ -445,6 +469,7 @@ struct Config {
   AccessLog access_log;
   std::vector<Upstream> upstreams;
   std::optional<RateLimitStore> rate_limit_store;
+  std::optional<Tracing> tracing;  // absent: new traces are not sampled, nothing is exported
   std::vector<Route> routes;
 
   std::string source_path;         // the main file it was loaded from

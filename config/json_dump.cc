@@ -414,8 +414,29 @@ std::string toJson(const Config& c) {
   w.endArray();
   w.key("access_log").beginObject();
   w.key("path").string(c.access_log.path);
-  w.key("format").string(c.access_log.format == AccessLogFormat::Combined ? "combined" : "json");
+  w.key("format").string(c.access_log.format == AccessLogFormat::Template ? c.access_log.line_template
+                         : c.access_log.format == AccessLogFormat::Combined ? "combined"
+                                                                            : "json");
   w.endObject();
+  w.key("tracing");
+  if (c.tracing) {
+    w.beginObject();
+    w.key("service_name").string(c.tracing->service_name);
+    w.key("sample").string(formatPercent(c.tracing->sample));
+    w.key("otlp");
+    if (c.tracing->otlp) {
+      w.beginObject();
+      w.key("endpoint").string(c.tracing->otlp->endpoint);
+      w.key("timeout").duration(c.tracing->otlp->timeout);
+      w.key("max_queue").integer(c.tracing->otlp->max_queue);
+      w.endObject();
+    } else {
+      w.null();
+    }
+    w.endObject();
+  } else {
+    w.null();
+  }
   w.key("upstreams").beginArray();
   for (const auto& u : c.upstreams) writeUpstream(w, u);
   w.endArray();

@@ -179,9 +179,15 @@ AccessLog parseAccessLog(Reader& r, const YAML::Node& node) {
       a.format = AccessLogFormat::Json;
     } else if (format == "combined") {
       a.format = AccessLogFormat::Combined;
+    } else if (format.find('$') != std::string::npos) {
+      std::string error = checkAccessLogTemplate(format);
+      if (!error.empty()) r.error(m.get("format"), "format: " + error);
+      a.format = AccessLogFormat::Template;
+      a.line_template = format;
     } else {
-      r.error(m.get("format"),
-              "format: \"" + format + "\" is not a log format; write json or combined");
+      r.error(m.get("format"), "format: \"" + format +
+                                   "\" is not a log format; write json, combined or a template "
+                                   "such as '$remote \"$method $path\" $status'");
     }
   }
   return a;

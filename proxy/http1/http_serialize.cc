@@ -285,9 +285,9 @@ void applyProxiedResponseEdits(HeaderMap& headers, const ProxiedFields& add, boo
 }
 
 void applyProxiedRequestEdits(HeaderMap& headers, const ProxiedRequestFields& add) {
-  removeHopByHop(
-      headers, add.upgrade,
-      {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv, add.client_subject_name});
+  removeHopByHop(headers, add.upgrade,
+                 {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv,
+                  add.client_subject_name, "traceparent"sv, "tracestate"sv});
   headers.appendToList("x-forwarded-for", add.forwarded_for);
   headers.add("x-forwarded-proto", std::string(add.forwarded_proto));
   if (!add.client_subject.empty()) {
@@ -296,6 +296,8 @@ void applyProxiedRequestEdits(HeaderMap& headers, const ProxiedRequestFields& ad
   headers.add("x-forwarded-host", std::string(add.forwarded_host));
   headers.appendToList("via", add.via);
   headers.add("x-request-id", std::string(add.request_id));
+  if (!add.traceparent.empty()) headers.add("traceparent", std::string(add.traceparent));
+  if (!add.tracestate.empty()) headers.add("tracestate", std::string(add.tracestate));
   if (add.upgrade) headers.set("connection", "upgrade");
 }
 
@@ -319,16 +321,18 @@ void appendProxiedRequestHead(const base::RequestHead& head, const ProxiedReques
                               BodyFraming framing, uint64_t length, std::string& out) {
   appendRequestLineAndHost(head, out);
   ListItem lists[2] = {{"x-forwarded-for"sv, add.forwarded_for}, {"via"sv, add.via}};
-  appendEditedFields(
-      head.headers, add.upgrade,
-      {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv, add.client_subject_name},
-      "host"sv, lists, {}, out);
+  appendEditedFields(head.headers, add.upgrade,
+                     {"x-forwarded-proto"sv, "x-forwarded-host"sv, "x-request-id"sv,
+                      add.client_subject_name, "traceparent"sv, "tracestate"sv},
+                     "host"sv, lists, {}, out);
   if (!lists[0].present) appendField(out, "x-forwarded-for", add.forwarded_for);
   appendField(out, "x-forwarded-proto", add.forwarded_proto);
   if (!add.client_subject.empty()) appendField(out, add.client_subject_name, add.client_subject);
   appendField(out, "x-forwarded-host", add.forwarded_host);
   if (!lists[1].present) appendField(out, "via", add.via);
   appendField(out, "x-request-id", add.request_id);
+  if (!add.traceparent.empty()) appendField(out, "traceparent", add.traceparent);
+  if (!add.tracestate.empty()) appendField(out, "tracestate", add.tracestate);
   if (add.upgrade) appendField(out, "connection", "upgrade");
   appendFraming(out, framing, length);
   out.append("\r\n"sv);

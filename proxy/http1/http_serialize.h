@@ -67,11 +67,16 @@ struct ProxiedRequestFields {
   std::string_view client_subject_name;  // the field sluice alone sets (client certificate)
   std::string_view client_subject;       // empty: none (a client-sent one is dropped anyway)
   bool upgrade = false;                  // keep Upgrade and send `connection: upgrade`
+  // W3C trace context for this try (filters/base/trace_context.h): the client's traceparent and
+  // tracestate fields are replaced by exactly one of each (tracestate only when not empty).
+  std::string_view traceparent;
+  std::string_view tracestate;
 };
 
 // Edits `headers` into what the upstream gets: hop-by-hop fields and those sluice alone sets
 // go; the client joins X-Forwarded-For, then x-forwarded-proto, the client subject,
-// x-forwarded-host, Via, x-request-id and (upgrade) `connection: upgrade` are added. Used when
+// x-forwarded-host, Via, x-request-id, traceparent/tracestate and (upgrade) `connection: upgrade`
+// are added. Used when
 // filters must see the edited head.
 void applyProxiedRequestEdits(base::HeaderMap& headers, const ProxiedRequestFields& add);
 

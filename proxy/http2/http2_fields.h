@@ -7,6 +7,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,29 +18,37 @@
 
 namespace sluice::proxy {
 
-// One header block: names (lower-case) and values copied into one buffer.
+// One header block: names (lower-case) and values copied into one buffer, kept as the nghttp2
+// name/value list that points into it (so nv() costs nothing). reserve() sizes both once: a head
+// built within its reservation allocates twice, whatever its number of fields.
 class FieldList {
  public:
+  FieldList() = default;
+  FieldList(const FieldList&) = delete;  // the list points into its buffer
+  FieldList& operator=(const FieldList&) = delete;
+
+  // Room for `fields` fields of `bytes` name and value bytes in all.
+  void reserve(size_t fields, size_t bytes);
   void add(std::string_view name, std::string_view value);
   // A field whose value is new on every message (x-request-id): sent as a literal that HPACK does
   // not index, so it does not push the stable fields out of the client's dynamic table.
   void addUnindexed(std::string_view name, std::string_view value);
   void clear();
-  bool empty() const { return spans_.empty(); }
-  size_t size() const { return spans_.size(); }
+  bool empty() const { return nv_.empty(); }
+  size_t size() const { return nv_.size(); }
   std::string_view name(size_t i) const;
   std::string_view value(size_t i) const;
   // The list as nghttp2 takes it (nghttp2 copies it when a frame is submitted); valid until the
   // next add() or clear().
-  const nghttp2_nv* nv();
+  const nghttp2_nv* nv() const { return nv_.data(); }
 
  private:
-  struct Span {
-    uint32_t name_off, name_len, value_off, value_len;
-    uint8_t flags;
-  };
-  std::string bytes_;
-  std::vector<Span> spans_;
+  // Makes room for `more` bytes, moving the list's pointers along when the buffer moves.
+  void grow(size_t more);
+
+  std::unique_ptr<uint8_t[]> bytes_;
+  size_t used_ = 0;
+  size_t cap_ = 0;
   std::vector<nghttp2_nv> nv_;
 };
 

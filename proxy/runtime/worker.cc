@@ -9,6 +9,7 @@
 
 #include "proxy/http1/client_connection.h"
 #include "proxy/runtime/log.h"
+#include "proxy/stream/access_log_template.h"
 
 namespace sluice::proxy {
 
@@ -164,17 +165,23 @@ void Worker::onAcceptable(uv_poll_t* poll, int status, int) {
 
 void Worker::applyAccessLog() {
   const config::AccessLog& al = ctx_->snapshot->config->access_log;
-  std::string key = al.path + (al.format == config::AccessLogFormat::Json ? "|json" : "|combined");
+  std::string key =
+      al.path + (al.format == config::AccessLogFormat::Json       ? "|json"
+                 : al.format == config::AccessLogFormat::Combined ? "|combined"
+                                                                  : "|" + al.line_template);
   if (key == access_log_key_) return;
   access_log_key_ = key;
   ctx_->access_log.flush();
   AccessLogWriter next;
   std::string error;
-  auto format = al.format == config::AccessLogFormat::Json ? AccessLogFormat::Json
-                                                           : AccessLogFormat::Combined;
+  auto format = al.format == config::AccessLogFormat::Json       ? AccessLogFormat::Json
+                : al.format == config::AccessLogFormat::Combined ? AccessLogFormat::Combined
+                                                                 : AccessLogFormat::Template;
   if (!next.open(al.path, format, error)) {
     logError("access log: " + error);
   }
+  if (format == AccessLogFormat::Template)
+    next.setTemplate(AccessLogTemplate::compile(al.line_template));
   ctx_->access_log = std::move(next);
 }
 

@@ -114,6 +114,16 @@ void WorkerContext::countUpstream(const std::string& upstream, const std::string
   ts.duration->observe(seconds);
 }
 
+uint64_t WorkerContext::randomBits(void* self) {
+  uint64_t* rng = static_cast<WorkerContext*>(self)->rng_;
+  uint64_t s1 = rng[0];
+  const uint64_t s0 = rng[1];
+  rng[0] = s0;
+  s1 ^= s1 << 23;
+  rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+  return rng[1] + s0;
+}
+
 std::string WorkerContext::newRequestId() {
   // xorshift128+: fast, and ids only need to be unique, not secret. 15 base-32 characters carry
   // 75 random bits and fit std::string's inline buffer (no allocation for the id and its copies

@@ -90,6 +90,9 @@ class WorkerContext {
 
   // A fresh request id: 15 characters of [0-9a-z] (75 random bits).
   std::string newRequestId();
+  // 64 random bits from the same generator (trace and span ids, sampling); `self` is the
+  // WorkerContext (the shape of base::RandomBits).
+  static uint64_t randomBits(void* self);
   // The current IMF-fixdate for Date fields, refreshed at most once per second.
   const std::string& httpDate();
 

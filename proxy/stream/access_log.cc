@@ -12,6 +12,8 @@
 #include <cstring>
 #include <utility>
 
+#include "proxy/stream/access_log_template.h"
+
 namespace sluice::proxy {
 namespace {
 
@@ -139,6 +141,8 @@ void appendLogEscaped(std::string_view s, std::string& out) {
   }
 }
 
+}  // namespace
+
 void appendLogField(std::string_view s, std::string& out) {
   if (s.empty()) {
     out.push_back('-');
@@ -146,8 +150,6 @@ void appendLogField(std::string_view s, std::string& out) {
     appendLogEscaped(s, out);
   }
 }
-
-}  // namespace
 
 void formatRfc3339Millis(std::chrono::system_clock::time_point t, std::string& out) {
   CivilTime c = civil(t);
@@ -204,6 +206,10 @@ void formatJson(const AccessRecord& r, std::string& out) {
   appendJsonStringOrNull(r.cache, out);
   out.append(",\"ratelimit\":");
   appendJsonStringOrNull(r.ratelimit, out);
+  out.append(",\"trace_id\":");
+  appendJsonString(r.trace_id, out);
+  out.append(",\"span_id\":");
+  appendJsonString(r.span_id, out);
   if (r.termination) {  // only on a response that ended early: whole ones keep the spec's fields
     out.append(",\"termination\":");
     appendJsonString(*r.termination, out);
@@ -266,6 +272,7 @@ AccessLogWriter& AccessLogWriter::operator=(AccessLogWriter&& other) noexcept {
   owns_fd_ = std::exchange(other.owns_fd_, false);
   chunked_ = other.chunked_;
   format_ = other.format_;
+  template_ = std::move(other.template_);
   path_ = std::move(other.path_);
   buffer_ = std::move(other.buffer_);
   other.buffer_.clear();
@@ -351,6 +358,8 @@ void AccessLogWriter::append(const AccessRecord& record) {
   }
   if (format_ == AccessLogFormat::Json) {
     formatJson(record, buffer_);
+  } else if (format_ == AccessLogFormat::Template && template_ != nullptr) {
+    template_->format(record, buffer_);
   } else {
     formatCombined(record, buffer_);
   }

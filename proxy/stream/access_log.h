@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ struct AccessRecord {
   // Why the exchange ended before its response was complete (client_closed,
   // client_send_timeout, upstream_reset, upstream_timeout); absent when it was complete.
   std::optional<std::string_view> termination;
+  std::string_view trace_id;    // W3C trace context of the request (filters/base/trace_context.h)
+  std::string_view span_id;     // sluice's server span for it
   std::string_view referer;     // combined format only ("" prints as "-")
   std::string_view user_agent;  // combined format only
 };
@@ -55,7 +58,13 @@ void formatCombined(const AccessRecord& record, std::string& out);
 // RFC 3339 UTC with milliseconds, e.g. 2024-06-01T12:00:00.123Z.
 void formatRfc3339Millis(std::chrono::system_clock::time_point t, std::string& out);
 
-enum class AccessLogFormat { Json, Combined };
+// One field as nginx writes it in a log line: `"`, `\`, control bytes and bytes >= 0x7f as
+// \xHH; an empty field as "-".
+void appendLogField(std::string_view s, std::string& out);
+
+enum class AccessLogFormat { Json, Combined, Template };
+
+class AccessLogTemplate;
 
 // A buffered access-log writer. Each worker thread owns its own writer, even when several
 // workers log to the same path; nothing here is thread-safe and nothing needs to be.
@@ -93,6 +102,9 @@ class AccessLogWriter {
   // closes it on destruction only if `take_ownership`. reopen() leaves it alone.
   void adopt(int fd, bool take_ownership, AccessLogFormat format);
 
+  // The line template used with AccessLogFormat::Template (access_log_template.h).
+  void setTemplate(std::shared_ptr<const AccessLogTemplate> line) { template_ = std::move(line); }
+
   bool enabled() const { return fd_ >= 0; }
 
   // Formats the record into the buffer; flushes when the buffer passes kFlushThreshold.
@@ -123,6 +135,7 @@ class AccessLogWriter {
   bool owns_fd_ = false;
   bool chunked_ = false;  // not a regular file (pipe, socket, tty): writes of <= PIPE_BUF
   AccessLogFormat format_ = AccessLogFormat::Json;
+  std::shared_ptr<const AccessLogTemplate> template_;
   std::string path_;
   std::string buffer_;         // whole lines, except that it may start with a line's tail
   bool head_is_tail_ = false;  // buffer_ starts with the rest of a partly written line

@@ -51,6 +51,8 @@ Exchange::~Exchange() {
 void Exchange::start() {
   const std::string* given = head_.headers.get("x-request-id");
   request_id_ = given != nullptr && acceptableRequestId(*given) ? *given : ctx_.newRequestId();
+  const auto& tracing = snapshot_->config->tracing;
+  trace_.begin(head_.headers, tracing ? tracing->sample : 0.0, &WorkerContext::randomBits, &ctx_);
   original_target_ = head_.target;
   original_host_ = head_.host;
   if (head_.method == "TRACE"sv) received_fields_ = head_.headers;  // reflected at Max-Forwards: 0
@@ -109,6 +111,8 @@ ProxiedRequestFields Exchange::proxiedRequestFields() const {
   f.client_subject_name = kClientSubjectHeader;
   f.client_subject = down_.clientSubject();
   f.upgrade = meta_.upgrade;
+  f.traceparent = trace_.upstreamTraceParent();
+  f.tracestate = trace_.traceState();
   return f;
 }
 
@@ -402,6 +406,8 @@ void Exchange::logAndCount() {
   if (!log_cache_.empty()) r.cache = log_cache_;
   if (!log_ratelimit_.empty()) r.ratelimit = log_ratelimit_;
   if (termination_ != nullptr) r.termination = termination_;
+  r.trace_id = trace_.traceId();
+  r.span_id = trace_.spanId();
   if (const std::string* ua = head_.headers.get("user-agent")) r.user_agent = *ua;
   if (const std::string* ref = head_.headers.get("referer")) r.referer = *ref;
   ctx_.access_log.append(r);

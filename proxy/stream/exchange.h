@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "filters/base/trace_context.h"
 #include "filters/chain.h"
 #include "filters/filter.h"
 #include "proxy/net/uv_handle.h"
@@ -95,6 +96,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   bool applyMaxForwards();
   void forward();
   void dispatch();
+  void beginTrySpan();
   // Writes a whole local reply; `json` picks the content type of `body`.
   void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
   // An error answer to a gRPC call: trailers-only, grpc-status mapped from `status`.
@@ -111,6 +113,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   std::chrono::steady_clock::time_point start_;
   std::chrono::system_clock::time_point wall_start_;
   std::string request_id_;
+  base::TraceContext trace_;  // W3C trace context: this hop's span, a client span per try
   std::string original_target_;
   base::HeaderMap received_fields_;  // TRACE only: the fields as the client sent them
   std::string original_host_;

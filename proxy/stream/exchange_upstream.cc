@@ -68,8 +68,15 @@ void Exchange::dispatch() {
   upstream_request_->start(std::move(body), request_done_);  // may answer (and end) at once
 }
 
+// Each try is a client span of its own: the upstream sees it as its parent.
+void Exchange::beginTrySpan() {
+  trace_.beginTry(&WorkerContext::randomBits, &ctx_);
+  if (!direct_head_) head_.headers.set("traceparent", std::string(trace_.upstreamTraceParent()));
+}
+
 void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) {
   if (head_.host.empty()) head_.host = target.address;  // an HTTP/1.0 client sent no Host
+  beginTrySpan();
   if (direct_head_) {
     appendProxiedRequestHead(head_, proxiedRequestFields(), upstream_framing_, upstream_length_,
                              out);
@@ -87,6 +94,7 @@ void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) 
 const base::RequestHead& Exchange::requestHead(const ResolvedTarget& target,
                                                base::RequestHead& scratch) {
   if (head_.host.empty()) head_.host = target.address;
+  beginTrySpan();
   if (!direct_head_) return head_;
   scratch = head_;
   applyProxiedRequestEdits(scratch.headers, proxiedRequestFields());

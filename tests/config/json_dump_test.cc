@@ -94,7 +94,8 @@ TEST(ToJson, DefaultsOfAMinimalConfig) {
       "\"limits\":{\"max_connections\":10000,\"max_header_bytes\":32768,\"max_headers\":100,"
       "\"max_body_bytes\":10485760,\"header_timeout\":\"10s\",\"idle_timeout\":\"1m\","
       "\"drain_timeout\":\"30s\",\"send_timeout\":\"1m\"},\"trusted_proxies\":[\"127.0.0.1/32\"],"
-      "\"access_log\":{\"path\":\"stdout\",\"format\":\"json\"},\"upstreams\":[],"
+      "\"access_log\":{\"path\":\"stdout\",\"format\":\"json\"},\"tracing\":null,"
+      "\"upstreams\":[],"
       "\"rate_limit_store\":null,\"routes\":[]}");
 }
 

@@ -51,6 +51,31 @@ TEST(Http2Fields, ProxiedResponse) {
                                       "content-length: 12"}));
 }
 
+TEST(Http2Fields, ListGrowsPastItsReservation) {
+  FieldList f;
+  f.reserve(1, 4);  // far too small: the buffer moves, and the list must move with it
+  std::vector<std::string> want;
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "x-field-" + std::to_string(i);
+    std::string value(static_cast<size_t>(i), 'v');
+    if (i % 3 == 0) {
+      f.addUnindexed(name, value);
+    } else {
+      f.add(name, value);
+    }
+    want.push_back(name + ": " + value);
+  }
+  EXPECT_EQ(lines(f), want);
+  EXPECT_EQ(f.nv()[3].flags, NGHTTP2_NV_FLAG_NO_INDEX);
+  EXPECT_EQ(f.nv()[4].flags, NGHTTP2_NV_FLAG_NONE);
+  EXPECT_EQ(f.name(39), "x-field-39");
+  EXPECT_EQ(f.value(39), std::string(39, 'v'));
+  f.clear();
+  EXPECT_TRUE(f.empty());
+  f.add("a", "b");
+  EXPECT_EQ(lines(f), (std::vector<std::string>{"a: b"}));
+}
+
 TEST(Http2Fields, FinalHeadAsIs) {
   base::ResponseHead h;
   h.status = 404;

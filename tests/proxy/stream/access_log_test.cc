@@ -40,6 +40,8 @@ AccessRecord sampleRecord() {
   r.upstream_duration_ms = 10.5;
   r.cache = "miss";
   r.ratelimit = "allowed";
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  r.span_id = "00f067aa0ba902b7";
   r.referer = "https://example.com/";
   r.user_agent = "curl/8.0";
   return r;
@@ -74,7 +76,8 @@ TEST(AccessLogTest, JsonExactLine) {
             "\"path\":\"/a?b=1\",\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytes_sent\":512,"
             "\"duration_ms\":12.346,\"route\":\"api\",\"upstream\":\"backend\","
             "\"target\":\"10.0.0.1:8080\",\"upstream_duration_ms\":10.500,\"cache\":\"miss\","
-            "\"ratelimit\":\"allowed\"}\n");
+            "\"ratelimit\":\"allowed\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
+            "\"span_id\":\"00f067aa0ba902b7\"}\n");
 }
 
 TEST(AccessLogTest, JsonTerminationOnlyWhenTheResponseEndedEarly) {
@@ -82,8 +85,9 @@ TEST(AccessLogTest, JsonTerminationOnlyWhenTheResponseEndedEarly) {
   EXPECT_EQ(json(r).find("termination"), std::string::npos);
   r.termination = "client_send_timeout";
   std::string line = json(r);
-  EXPECT_NE(line.find(",\"ratelimit\":\"allowed\",\"termination\":\"client_send_timeout\"}\n"),
-            std::string::npos)
+  EXPECT_NE(
+      line.find(",\"span_id\":\"00f067aa0ba902b7\",\"termination\":\"client_send_timeout\"}\n"),
+      std::string::npos)
       << line;
 }
 
@@ -96,7 +100,7 @@ TEST(AccessLogTest, JsonNullsWhenNoUpstreamCacheOrLimiter) {
   r.ratelimit.reset();
   std::string line = json(r);
   EXPECT_NE(line.find("\"route\":\"\",\"upstream\":\"\",\"target\":\"\","
-                      "\"upstream_duration_ms\":null,\"cache\":null,\"ratelimit\":null}\n"),
+                      "\"upstream_duration_ms\":null,\"cache\":null,\"ratelimit\":null,"),
             std::string::npos)
       << line;
 }

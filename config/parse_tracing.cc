@@ -1,0 +1,79 @@
+// Parser for `tracing:` (W3C trace context sampling, OTLP/HTTP export) and the access-log line
+// template (gateway.md, "Tracing and logs").
+#include <string_view>
+
+#include "config/sections.h"
+#include "config/units.h"
+
+namespace sluice::config {
+
+namespace {
+
+// `http://host:port/path`: the receiver is on a plain HTTP/1.1 listener (a local collector or
+// agent, as nginx's otel module expects too).
+bool validOtlpEndpoint(std::string_view url) {
+  if (url.substr(0, 7) != "http://") return false;
+  std::string_view rest = url.substr(7);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  return !authority.empty() && slash != std::string_view::npos &&
+         authority.find_first_of(" @") == std::string_view::npos;
+}
+
+}  // namespace
+
+Tracing parseTracing(Reader& r, const YAML::Node& node) {
+  Tracing t;
+  MapReader m(r, node, "tracing", {"service_name", "sample", "otlp"});
+  if (!m.ok()) return t;
+  if (m.readString("service_name", &t.service_name) && t.service_name.empty()) {
+    r.error(m.get("service_name"), "service_name: empty; write e.g. sluice");
+  }
+  m.readPercent("sample", &t.sample);
+  if (m.has("otlp")) {
+    OtlpExport o;
+    MapReader om(r, m.get("otlp"), "otlp", {"endpoint", "timeout", "max_queue"});
+    if (om.require("endpoint", "http://127.0.0.1:4318/v1/traces") &&
+        om.readString("endpoint", &o.endpoint) && !validOtlpEndpoint(o.endpoint)) {
+      r.error(om.get("endpoint"), "endpoint: \"" + o.endpoint +
+                                      "\" is not an OTLP/HTTP URL; write e.g. "
+                                      "http://127.0.0.1:4318/v1/traces");
+    }
+    om.readDuration("timeout", &o.timeout);
+    om.readInt("max_queue", &o.max_queue, 1, 10'000'000);
+    t.otlp = std::move(o);
+  }
+  return t;
+}
+
+std::string checkAccessLogTemplate(std::string_view line) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] != '$') continue;
+    std::string_view name;
+    if (i + 1 < line.size() && line[i + 1] == '{') {
+      size_t close = line.find('}', i + 2);
+      if (close == std::string_view::npos) return "unclosed ${ at character " + std::to_string(i);
+      name = line.substr(i + 2, close - i - 2);
+      i = close;
+    } else {
+      size_t end = i + 1;
+      while (end < line.size() &&
+             (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_')) {
+        ++end;
+      }
+      name = line.substr(i + 1, end - i - 1);
+      i = end - 1;
+    }
+    bool known = false;
+    for (const char* field : kAccessLogFields) known = known || name == field;
+    if (!known) {
+      std::string list;
+      for (const char* field : kAccessLogFields)
+        list += std::string(list.empty() ? "" : ", ") + field;
+      return "unknown variable $" + std::string(name) + "; the variables are " + list;
+    }
+  }
+  return {};
+}
+
+}  // namespace sluice::config
