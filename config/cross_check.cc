@@ -38,10 +38,18 @@ void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
     // The circuit_breaker filter trips on the upstream's own breaker settings.
     const Upstream* upstream = route.upstream.empty() ? nullptr : c.findUpstream(route.upstream);
     for (const auto& at : refs.circuit_breakers) {
-      if (route.respond && route.upstream.empty()) {
+      if ((route.respond || route.redirect) && route.upstream.empty()) {
+        report(at, std::string("circuit_breaker: this route answers with ") +
+                       (route.respond ? "respond:" : "redirect:") +
+                       ", so there is no upstream to protect; remove the filter");
+      } else if (!route.upstreams.empty()) {
+        // The filter fails fast on one upstream's breakers before the side is known; each
+        // side's breakers still apply to every try sent to it.
         report(at,
-               "circuit_breaker: this route answers with respond:, so there is no upstream "
-               "to protect; remove the filter");
+               "circuit_breaker: the filter watches the breakers of one upstream, and this "
+               "route splits its requests across upstreams:; remove the filter (put "
+               "circuit_breaker: settings on the upstreams instead: they apply to every try "
+               "sent to them)");
       } else if (upstream != nullptr && !upstream->circuit_breaker) {
         report(at,
                "circuit_breaker: the filter uses the upstream's circuit_breaker settings, "
@@ -56,6 +64,14 @@ void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
              "upstream \"" + route.upstream + "\" is not defined; " +
                  (defined.empty() ? std::string("add it under upstreams:")
                                   : "use one of: " + defined + " (or add it under upstreams:)"));
+    }
+    for (const auto& [at, name] : refs.split_upstreams) {
+      if (c.findUpstream(name) == nullptr) {
+        report(at,
+               "upstream \"" + name + "\" is not defined; " +
+                   (defined.empty() ? std::string("add it under upstreams:")
+                                    : "use one of: " + defined + " (or add it under upstreams:)"));
+      }
     }
     for (const auto& [at, name] : refs.filter_upstreams) {
       if (c.findUpstream(name) == nullptr) {

@@ -313,6 +313,43 @@ void writeHeaderRewrite(JsonWriter& w, const HeaderRewrite& h) {
   w.endObject();
 }
 
+// A weighted split (`upstreams`, `sticky`) and a `redirect`, each null when the route has none
+// (so that the dump loads again).
+void writeRouteTarget(JsonWriter& w, const Route& r) {
+  w.key("upstreams");
+  if (!r.upstreams.empty()) {
+    w.beginArray();
+    for (const auto& side : r.upstreams) {
+      w.beginObject();
+      w.key("name").string(side.name);
+      w.key("weight").integer(side.weight);
+      w.endObject();
+    }
+    w.endArray();
+  } else {
+    w.null();
+  }
+  w.key("sticky");
+  if (r.sticky_key) {
+    w.beginObject();
+    w.key("key").string(*r.sticky_key);
+    w.endObject();
+  } else {
+    w.null();
+  }
+  w.key("redirect");
+  if (r.redirect) {
+    w.beginObject();
+    w.key("scheme").optString(r.redirect->scheme);
+    w.key("host").optString(r.redirect->host);
+    w.key("to").optString(r.redirect->to);
+    w.key("status").integer(static_cast<uint64_t>(r.redirect->status));
+    w.endObject();
+  } else {
+    w.null();
+  }
+}
+
 void writeRoute(JsonWriter& w, const Route& r) {
   w.beginObject();
   w.key("name").string(r.name);
@@ -335,6 +372,7 @@ void writeRoute(JsonWriter& w, const Route& r) {
   } else {
     w.null();
   }
+  writeRouteTarget(w, r);
   w.key("rewrite").beginObject();
   w.key("strip_prefix").optString(r.rewrite.strip_prefix);
   w.key("host").optString(r.rewrite.host);

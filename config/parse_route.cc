@@ -175,19 +175,17 @@ Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs) {
   Route route;
   refs->route = r.origin(node);
   MapReader m(r, node, "route",
-              {"name", "match", "upstream", "respond", "rewrite", "request_headers",
-               "response_headers", "filters"});
+              {"name", "match", "upstream", "upstreams", "sticky", "respond", "redirect", "rewrite",
+               "request_headers", "response_headers", "filters"});
   if (!m.ok()) return route;
   if (m.readName("name", &route.name)) refs->name = r.origin(m.get("name"));
   if (m.has("match")) route.match = parseMatch(r, m.get("match"));
-  if (m.has("upstream") && m.has("respond")) {
-    r.error(m.keyNode("respond"),
-            "a route has either upstream or respond, not both; remove one of them");
-  } else if (!m.has("upstream") && !m.has("respond")) {
-    r.error(node, "route needs \"upstream\" or \"respond\"; write e.g. upstream: api");
-  }
+  checkRouteTarget(r, m);  // exactly one of upstream, upstreams, respond, redirect
   if (m.readString("upstream", &route.upstream)) refs->upstream = r.origin(m.get("upstream"));
+  if (m.has("upstreams")) route.upstreams = parseSplit(r, m.get("upstreams"), refs);
+  if (m.has("sticky")) route.sticky_key = parseSticky(r, m.get("sticky"));
   if (m.has("respond")) route.respond = parseRespond(r, m.get("respond"));
+  if (m.has("redirect")) route.redirect = parseRedirect(r, m.get("redirect"));
   if (m.has("rewrite")) route.rewrite = parseRewrite(r, m.get("rewrite"));
   if (m.has("request_headers")) {
     route.request_headers = parseHeaderRewrite(r, m.get("request_headers"), "request_headers");

@@ -26,6 +26,8 @@ struct RouteRefs {
   std::vector<Origin> circuit_breakers;  // `circuit_breaker` filters (need the upstream's section)
   // Upstreams that filters name for requests of their own (ext_auth, a jwks url): must exist.
   std::vector<std::pair<Origin, std::string>> filter_upstreams;
+  // The names of a weighted split (`upstreams:`), each where it is written: must be defined.
+  std::vector<std::pair<Origin, std::string>> split_upstreams;
 };
 
 // One load: the config being merged from all files, and where each named thing came from.
@@ -67,6 +69,16 @@ Upstream parseUpstream(Reader& r, const YAML::Node& node);
 
 // parse_route.cc
 Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs);
+
+// parse_route_target.cc: a weighted split (names recorded in refs->split_upstreams for the
+// cross-check), its `sticky:` key (normalised, as parseKeyExpression writes it; empty after an
+// error) and a `redirect:`.
+// Reports a route map `m` that has none or more than one of upstream, upstreams, respond and
+// redirect, and a `sticky:` without `upstreams:`.
+void checkRouteTarget(Reader& r, MapReader& m);
+std::vector<WeightedUpstream> parseSplit(Reader& r, const YAML::Node& node, RouteRefs* refs);
+std::optional<std::string> parseSticky(Reader& r, const YAML::Node& node);
+Redirect parseRedirect(Reader& r, const YAML::Node& node);
 
 // parse_filters.cc: one `- name: {...}` entry of a route's `filters:` list. Empty when the
 // entry is malformed (already reported).

@@ -13,6 +13,7 @@
 #include "filters/jwt.h"
 #include "filters/max_body.h"
 #include "filters/rate_limit.h"
+#include "filters/redirect.h"
 
 namespace sluice::filters {
 
@@ -143,6 +144,9 @@ bool buildRouteChain(const config::Config& config, const config::Route& route,
         route.request_headers, config::HeaderRewrite{}, config.trusted_proxies));
   }
   if (route.respond) out.push_back(std::make_shared<DirectResponseFactory>(*route.respond));
+  if (route.redirect) {
+    out.push_back(std::make_shared<RedirectFactory>(*route.redirect, config.trusted_proxies));
+  }
   return true;
 }
 

@@ -27,8 +27,9 @@ struct FilterBuildContext {
 };
 
 // Builds the factories of one route, in the order they run: header rewriting, the route's
-// `filters:` in config order, then `respond:`. Returns false with `error` set when a filter
-// named in the config has no builder (config validation should have refused it already).
+// `filters:` in config order, then `respond:` or `redirect:`. Returns false with `error` set
+// when a filter named in the config has no builder (config validation should have refused it
+// already).
 bool buildRouteChain(const config::Config& config, const config::Route& route,
                      base::MetricsRegistry& metrics, base::StateStore& state, FactoryList& out,
                      std::string& error,

@@ -69,6 +69,20 @@ const char* kStyle =
     "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
     ".ok{background:#d9f2d9}.bad{background:#f7c6c6;font-weight:bold}.warn{background:#fbe8b5}"
     ".muted{color:#888}small{color:#666}";
+
+// Where a route sends its requests: its upstream, its split with the weights, or what sluice
+// answers itself.
+std::string routeTarget(const config::Route& r) {
+  if (r.respond) return "(respond)";
+  if (r.redirect) return "(redirect " + std::to_string(r.redirect->status) + ")";
+  if (r.upstreams.empty()) return r.upstream;
+  std::string out;
+  for (const auto& w : r.upstreams) {
+    out += (out.empty() ? "" : ", ") + w.name + " " + std::to_string(w.weight);
+  }
+  if (r.sticky_key) out += " (sticky " + *r.sticky_key + ")";
+  return out;
+}
 }  // namespace
 
 std::string htmlEscape(std::string_view s) {
@@ -240,7 +254,7 @@ std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry
     std::string filters;
     for (const auto& f : r.filters) filters += (filters.empty() ? "" : ", ") + f.name;
     h += "<tr>" + cell(htmlEscape(r.name)) + cell(htmlEscape(m)) +
-         cell(htmlEscape(r.respond ? "(respond)" : r.upstream)) + cell(htmlEscape(filters)) +
+         cell(htmlEscape(routeTarget(r))) + cell(htmlEscape(filters)) +
          cell(num(route_requests[r.name])) +
          cell(percent(route_5xx[r.name], route_requests[r.name])) + "</tr>";
   }

@@ -4,6 +4,7 @@
 
 #include "balancer/hash.h"
 #include "filters/registry.h"
+#include "proxy/stream/route_split.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/upstream/upstream_states.h"
 
@@ -71,7 +72,10 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
   for (const config::Route& r : c.routes) {
     RouteRuntime rt;
     rt.config = &r;
-    if (!r.respond) {
+    if (!r.upstreams.empty()) {
+      rt.split = RouteSplit::build(c, r, error);
+      if (!rt.split) return nullptr;
+    } else if (!r.respond && !r.redirect) {
       for (size_t i = 0; i < c.upstreams.size(); ++i) {
         if (c.upstreams[i].name == r.upstream) rt.upstream = static_cast<int>(i);
       }

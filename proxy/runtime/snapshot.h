@@ -31,6 +31,7 @@ struct ResolvedTarget {
 };
 
 class TlsServerContext;
+class RouteSplit;
 class TlsClientContext;
 class UpstreamStates;
 
@@ -46,7 +47,9 @@ struct UpstreamRuntime {
 
 struct RouteRuntime {
   const config::Route* config = nullptr;
-  int upstream = -1;  // index into Snapshot::upstreams; -1 for `respond:` routes
+  int upstream = -1;  // index into Snapshot::upstreams; -1 for respond:, redirect: and splits
+  // `upstreams:` (a weighted split): the side is chosen per request (route_split.h); null else.
+  std::shared_ptr<const RouteSplit> split;
   filters::FactoryList filters;
   bool body_filters = false;          // some filter touches response bodies
   bool request_body_filters = false;  // some filter reads or changes request bodies

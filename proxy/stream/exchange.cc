@@ -6,6 +6,7 @@
 #include "filters/auth_decisions.h"
 #include "proxy/net/read_buffer.h"
 #include "proxy/stream/local_reply.h"
+#include "proxy/stream/route_split.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/upstream/background_fetch.h"
 
@@ -82,8 +83,9 @@ void Exchange::start() {
   }
   route_ = &snapshot_->routes[static_cast<size_t>(route_index_)];
   info_.route_name = route_->config->name;
-  if (route_->upstream >= 0) {
-    upstream_ = &snapshot_->upstreams[static_cast<size_t>(route_->upstream)];
+  upstream_index_ = chooseUpstream(*route_, head_, info_);  // its upstream or a side of its split
+  if (upstream_index_ >= 0) {
+    upstream_ = &snapshot_->upstreams[static_cast<size_t>(upstream_index_)];
     // Without filters (and without a hash key or a Max-Forwards answer that reads the head)
     // nothing looks at the edited head before it goes upstream: each try writes the fields
     // sluice adds straight into its request (appendProxiedRequestHead, tested byte for byte
@@ -141,8 +143,8 @@ void Exchange::prepareUpstreamHead() {
 
 void Exchange::fetchInBackground(base::RequestHead head, size_t max_body,
                                  filters::BackgroundDone done) {
-  BackgroundFetch::start(ctx_, snapshot_, route_ != nullptr ? route_->upstream : -1,
-                         std::move(head), max_body, std::move(done));
+  BackgroundFetch::start(ctx_, snapshot_, upstream_index_, std::move(head), max_body,
+                         std::move(done));
 }
 
 void Exchange::fetchFromUpstream(std::string_view upstream, base::RequestHead head, size_t max_body,

@@ -125,6 +125,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   const RouteRuntime* route_ = nullptr;
   int route_index_ = -1;
   const UpstreamRuntime* upstream_ = nullptr;
+  // upstream_'s index in the snapshot: the route's upstream, or the side its split chose.
+  int upstream_index_ = -1;
   Timer delay_timer_;  // continueRequestAfter (a leaky bucket's delay)
   uint64_t hash_ = 0;  // consistent_hash key
   BodyFraming upstream_framing_ = BodyFraming::None;  // of the body as sent upstream

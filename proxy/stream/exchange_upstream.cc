@@ -46,7 +46,7 @@ void Exchange::dispatch() {
   }
   UpstreamRequest::Params p;
   p.snapshot = snapshot_.get();
-  p.upstream_index = static_cast<size_t>(route_->upstream);
+  p.upstream_index = static_cast<size_t>(upstream_index_);
   p.hash = hash_;
   p.idempotent = base::isIdempotentMethod(head_.method);
   p.head_only = head_only_;
