@@ -39,7 +39,7 @@ Http2ServerSession::Http2ServerSession(WorkerContext& ctx, Http2Transport& trans
 
 Http2ServerSession::~Http2ServerSession() {
   // Streams end with the connection: their exchanges log what the client did not get.
-  for (auto& [id, s] : streams_) {
+  for (Http2Stream* s : streams_) {
     s->onClosed(NGHTTP2_CANCEL);
     delete s;
   }
@@ -219,21 +219,31 @@ void Http2ServerSession::notifyDrained() {
   std::vector<int32_t> waiting;
   waiting.swap(drain_waiters_);
   for (int32_t id : waiting) {
-    auto it = streams_.find(id);
-    if (it == streams_.end()) continue;
-    if (it->second->queuedBytes() > 0) {
+    Http2Stream* s = stream(id);
+    if (s == nullptr) continue;
+    if (s->queuedBytes() > 0) {
       drain_waiters_.push_back(id);
       continue;
     }
-    it->second->notifyDrained();
+    s->notifyDrained();
   }
 }
 
-void Http2ServerSession::removeStream(int32_t id) {
-  auto it = streams_.find(id);
-  if (it == streams_.end()) return;
-  Http2Stream* s = it->second;
-  streams_.erase(it);
+Http2Stream* Http2ServerSession::stream(int32_t id) {
+  return static_cast<Http2Stream*>(nghttp2_session_get_stream_user_data(session_, id));
+}
+
+void Http2ServerSession::addStream(Http2Stream* s) {
+  s->setSlot(streams_.size());
+  streams_.push_back(s);
+}
+
+void Http2ServerSession::removeStream(Http2Stream* s) {
+  size_t slot = s->slot();
+  if (slot >= streams_.size() || streams_[slot] != s) return;
+  streams_[slot] = streams_.back();
+  streams_[slot]->setSlot(slot);
+  streams_.pop_back();
   if (streams_.empty()) {
     idle_since_ms_ = uv_now(ctx_.loop);
     if (!closing_) transport_.setIdle(true);
@@ -322,15 +332,15 @@ void Http2ServerSession::checkDeadline(uint64_t now_ms) {
     }
     return;
   }
-  std::vector<int32_t> ids;
-  ids.reserve(streams_.size());
-  for (auto& [id, s] : streams_) ids.push_back(id);
+  // By id: a stream's timeout may end others (through its exchange), which nghttp2 then forgets.
+  sweep_ids_.clear();
+  for (Http2Stream* s : streams_) sweep_ids_.push_back(s->id());
   bool connection_stalled = false;
-  for (int32_t id : ids) {
-    auto it = streams_.find(id);
-    if (it == streams_.end()) continue;
-    bool conn_window = it->second->stalledOnConnectionWindow();
-    if (it->second->checkDeadline(now_ms) && conn_window) connection_stalled = true;
+  for (int32_t id : sweep_ids_) {
+    Http2Stream* s = stream(id);
+    if (s == nullptr) continue;
+    bool conn_window = s->stalledOnConnectionWindow();
+    if (s->checkDeadline(now_ms) && conn_window) connection_stalled = true;
   }
   if (connection_stalled) {
     // The client gives no connection window at all: every stream is stuck behind it.

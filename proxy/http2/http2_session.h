@@ -13,7 +13,6 @@
 #include <bitset>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -74,7 +73,9 @@ class Http2ServerSession {
   void sendNow();
   void notifyDrained();
   void fail(int nghttp2_error);
-  void removeStream(int32_t id);
+  Http2Stream* stream(int32_t id);
+  void addStream(Http2Stream* s);
+  void removeStream(Http2Stream* s);
   void closeTransport();
 
   WorkerContext& ctx_;
@@ -82,7 +83,10 @@ class Http2ServerSession {
   config::Http2Settings settings_;
   Http2RequestLimits request_limits_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, Http2Stream*> streams_;
+  // The open streams, in no order (each knows its slot: added and removed without allocating
+  // once the vector has grown); a stream by id is nghttp2's stream user data.
+  std::vector<Http2Stream*> streams_;
+  std::vector<int32_t> sweep_ids_;  // checkDeadline's copy of the ids it walks
   std::vector<int32_t> drain_waiters_;
   Http2FloodGuard guard_;
   Prepare sender_;
@@ -99,6 +103,7 @@ class Http2ServerSession {
   uint64_t drain_at_ms_ = 0;    // when the final GOAWAY goes (a round trip after the notice)
   // The header block being received (HEADERS + CONTINUATION): its start and wire bytes.
   int32_t block_stream_ = 0;
+  Http2Stream* block_target_ = nullptr;  // the stream of the header block being decoded
   uint64_t block_start_ms_ = 0;
   uint64_t block_bytes_ = 0;
   int32_t last_stream_seen_ = 0;

@@ -87,21 +87,31 @@ struct Http2Callbacks {
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       if (h.streams_.empty()) h.transport_.setIdle(false);  // busy: not closed to make room
       auto* st = new Http2Stream(h, frame->hd.stream_id);
-      h.streams_[frame->hd.stream_id] = st;
+      h.addStream(st);
       h.idle_since_ms_ = 0;
       h.seen_request_ = true;
       nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, st);
+      h.block_target_ = st;
     } else if (Http2Stream* st = stream(s, frame->hd.stream_id)) {
       st->beginTrailers();
+      h.block_target_ = st;
     }
     return 0;
+  }
+
+  // The stream whose header block is being decoded: the one onBeginHeaders named (its fields
+  // come right after it), else by lookup.
+  static Http2Stream* blockStream(Http2ServerSession& h, nghttp2_session* s, int32_t id) {
+    Http2Stream* st = h.block_target_;
+    if (st != nullptr && st->id() == id) return st;
+    return stream(s, id);
   }
 
   static int onHeader(nghttp2_session* s, const nghttp2_frame* frame, const uint8_t* name,
                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* user) {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     Http2ServerSession& h = self(user);
-    Http2Stream* st = stream(s, frame->hd.stream_id);
+    Http2Stream* st = blockStream(h, s, frame->hd.stream_id);
     if (st == nullptr) return 0;
     st->addField(std::string_view(reinterpret_cast<const char*>(name), namelen),
                  std::string_view(reinterpret_cast<const char*>(value), valuelen));
@@ -118,7 +128,8 @@ struct Http2Callbacks {
     int32_t id = frame->hd.stream_id;
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
-        if (Http2Stream* st = stream(s, id)) {
+        if (Http2Stream* st = blockStream(h, s, id)) {
+          h.block_target_ = nullptr;
           st->onHeaders((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0);
         }
         break;
@@ -156,8 +167,9 @@ struct Http2Callbacks {
     Http2ServerSession& h = self(user);
     if (Http2Stream* st = stream(s, id)) {
       nghttp2_session_set_stream_user_data(s, id, nullptr);
+      if (h.block_target_ == st) h.block_target_ = nullptr;
       st->onClosed(error_code);
-      h.removeStream(id);
+      h.removeStream(st);
     }
     return 0;
   }

@@ -31,6 +31,9 @@ class Http2Stream final : public Downstream {
   ~Http2Stream() override;
 
   int32_t id() const { return id_; }
+  // Its place in the session's list of open streams.
+  size_t slot() const { return slot_; }
+  void setSlot(size_t slot) { slot_ = slot; }
 
   // Request events, from the session's nghttp2 callbacks.
   void addField(std::string_view name, std::string_view value) { builder_.addField(name, value); }
@@ -93,6 +96,7 @@ class Http2Stream final : public Downstream {
 
   Http2ServerSession& session_;
   int32_t id_;
+  size_t slot_ = 0;
   Http2RequestBuilder builder_;
   std::unique_ptr<Exchange> exchange_;
   std::chrono::steady_clock::time_point start_;
