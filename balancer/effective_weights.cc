@@ -22,9 +22,11 @@ EffectiveWeights effectiveWeights(const std::vector<TargetWeight>& configured,
       if (t.state->healthy()) {  // ejected: back by time alone
         out.rebuild_at_ms = std::min(out.rebuild_at_ms, t.state->ejectedUntil());
       }
+    } else if (t.state->overrides.drained()) {
+      e.weight = 0;  // drained by the admin API: back when enabled (the generation moves)
     } else {
       const int64_t since = t.state->readySince();
-      e.weight = effectiveWeight(t.weight, since, slow_start, now_ms);
+      e.weight = effectiveWeight(t.state->overrides.weightOr(t.weight), since, slow_start, now_ms);
       out.rebuild_at_ms = std::min(out.rebuild_at_ms, nextRampStep(since, slow_start, now_ms));
     }
     out.targets.push_back(e);

@@ -14,6 +14,7 @@
 #include "balancer/ejection.h"
 #include "balancer/health_state.h"
 #include "balancer/retry_budget.h"
+#include "balancer/target_override.h"
 #include "config/config.h"
 
 namespace sluice::balancer {
@@ -68,6 +69,8 @@ class TargetState {
   int64_t ejectedUntil() const { return ejection.ejectedUntil(); }
   int64_t readySince() const { return ready_since_ms_.load(std::memory_order_acquire); }
   bool available(int64_t now_ms) const { return healthy() && !ejection.ejected(now_ms); }
+  // Available and not drained by the admin API: may take a new request.
+  bool selectable(int64_t now_ms) const { return available(now_ms) && !overrides.drained(); }
 
   // -- Active health checks: by the target's one checker, with each probe's verdict. A flip
   // changes availability and bumps the upstream's generation; turning healthy restarts slow
@@ -83,6 +86,8 @@ class TargetState {
   // The state machines themselves, for metrics and for the breaker calls.
   CircuitBreaker breaker;
   Ejection ejection;
+  // The admin API's drain and weight (target_override.h); cleared by a reload.
+  TargetOverride overrides;
 
  private:
   std::shared_ptr<UpstreamState> upstream_;

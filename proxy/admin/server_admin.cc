@@ -2,6 +2,7 @@
 // loop from the Server's state.
 #include "config/json_dump.h"
 #include "filters/cache_store.h"
+#include "proxy/admin/runtime_api.h"
 #include "proxy/runtime/server.h"
 
 namespace sluice::proxy {
@@ -17,6 +18,10 @@ std::string Server::configJson() const {
 void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
   const std::string& p = req.path;
   const char* kText = "text/plain; charset=utf-8";
+  if (isRuntimeApiPath(p)) {  // /upstreams...: JSON, with its own methods and errors
+    respond(runtimeApi(req, *snapshot_, static_cast<int64_t>(uv_now(&loop_))));
+    return;
+  }
   bool post_only = p == "/reload" || p == "/cache/purge";
   bool get_only =
       p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/config" || p == "/status";

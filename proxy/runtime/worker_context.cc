@@ -49,7 +49,7 @@ int WorkerContext::pickTarget(const Snapshot& snap, size_t index, uint64_t hash,
   if (&snap != snapshot.get()) {
     // A request of an older snapshot (a retry after a reload): its own targets, no selector.
     for (size_t i = 0; i < u.targets.size(); ++i) {
-      if (!balancer::Candidates::excluded(exclude_mask, i) && u.target_states[i]->available(now)) {
+      if (!balancer::Candidates::excluded(exclude_mask, i) && u.target_states[i]->selectable(now)) {
         return static_cast<int>(i);
       }
     }

@@ -22,6 +22,11 @@ std::shared_ptr<balancer::TargetState> UpstreamStates::target(const std::string&
   return slot;
 }
 
+void UpstreamStates::clearOverrides() {
+  std::lock_guard lock(mu_);
+  for (auto& [key, state] : targets_) balancer::clearOverride(*state);
+}
+
 void UpstreamStates::retainOnly(const std::map<std::string, bool>& upstream_names,
                                 const std::map<std::string, bool>& target_keys) {
   std::lock_guard lock(mu_);

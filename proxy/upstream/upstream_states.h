@@ -20,6 +20,9 @@ class UpstreamStates {
   // its slow start at `now_ms`, one of the first config counts as ready long ago.
   std::shared_ptr<balancer::TargetState> target(const std::string& name, const std::string& address,
                                                 int64_t now_ms);
+  // Puts the config back in force after a successful reload: every target's admin-API drain and
+  // weight (balancer/target_override.h) is cleared. Main thread.
+  void clearOverrides();
   // Marks that the first config is in place: later new targets ramp up (slow start).
   void markStarted() { started_ = true; }
   // Drops states the current snapshot no longer names (main thread, after a reload).
