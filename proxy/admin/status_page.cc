@@ -22,6 +22,18 @@ std::string num(double v) {
   return buf;
 }
 
+// The admin API's drain and weight of a target (balancer/target_override.h), or null.
+const balancer::TargetOverride* targetOverride(const Snapshot& snap, const std::string& upstream,
+                                               const std::string& address) {
+  for (const UpstreamRuntime& u : snap.upstreams) {
+    if (u.config->name != upstream) continue;
+    for (size_t i = 0; i < u.targets.size() && i < u.target_states.size(); ++i) {
+      if (u.targets[i].address == address) return &u.target_states[i]->overrides;
+    }
+  }
+  return nullptr;
+}
+
 std::string percent(double part, double whole) {
   if (whole <= 0) return "&ndash;";
   char buf[32];
@@ -275,6 +287,14 @@ std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry
         health = up ? "healthy" : "unhealthy";
         health_cls = up ? "ok" : "bad";
       }
+      std::string weight = std::to_string(t.weight);
+      if (const balancer::TargetOverride* o = targetOverride(snap, u.name, t.address)) {
+        if (o->drained()) {  // not unhealthy: taken out by the admin API
+          health += " (drained)";
+          health_cls = "warn";
+        }
+        if (auto w = o->weight()) weight = std::to_string(*w) + " (config " + weight + ")";
+      }
       std::string circ = "<span class=\"muted\">&ndash;</span>", circ_cls;
       if (auto it = circuit.find(key); it != circuit.end()) {
         int st = static_cast<int>(it->second);
@@ -295,7 +315,7 @@ std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry
       bool failing = recent.attempts > 0 && recent.errors * 2 >= recent.attempts;
       h += "<tr data-upstream=\"" + htmlEscape(u.name) + "\" data-target=\"" +
            htmlEscape(t.address) + "\">" + cell(htmlEscape(u.name)) + cell(htmlEscape(u.balancer)) +
-           cell(htmlEscape(t.address)) + cell(std::to_string(t.weight)) + cell(health, health_cls) +
+           cell(htmlEscape(t.address)) + cell(weight) + cell(health, health_cls) +
            cell(circ, circ_cls) +
            cell(a == active.end() ? "<span class=\"muted\">&ndash;</span>" : num(a->second)) +
            cell(num(now_t.attempts - connect_failures[key])) + cell(num(connect_failures[key])) +

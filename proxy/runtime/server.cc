@@ -298,6 +298,7 @@ void Server::reload(ReloadDone done) {
         for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
         health_->apply(next);
         forgetRemovedUpstreams();
+        upstream_states_.clearOverrides();  // the admin API's drains and weights end here
         scheduleResolve();
         state_.dropUnused();
         finish(true, {});
