@@ -11,6 +11,8 @@ namespace {
 constexpr uint64_t kLineOverhead = 4;
 // RFC 9113 §6.5.2: the size of a field in the header list.
 constexpr uint64_t kListOverhead = 32;
+// Room made for a request's regular fields at its first one (more still fit, by growing).
+constexpr size_t kUsualFields = 8;
 }  // namespace
 
 bool Http2RequestBuilder::overBudget() const {
@@ -42,7 +44,9 @@ void Http2RequestBuilder::addField(std::string_view name, std::string_view value
     cookie_.append(value);
     return;
   }
-  head_.headers.add(std::string(name), std::string(value));
+  std::vector<base::Header>& fields = head_.headers.fields();
+  if (fields.empty()) fields.reserve(kUsualFields);  // one allocation for a usual request
+  fields.push_back(base::Header{std::string(name), std::string(value)});
 }
 
 int Http2RequestBuilder::finishHead(bool end_stream, base::RequestHead& head, RequestMeta& meta) {
