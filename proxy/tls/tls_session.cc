@@ -99,6 +99,9 @@ TlsSession::Status TlsSession::pump(const std::function<bool(const char*, size_t
     int n = SSL_read(ssl_, buf, sizeof buf);
     if (n > 0) {
       if (!plain(buf, static_cast<size_t>(n))) return Status::Ok;
+      // Nothing decrypted or buffered left, no ciphertext in: another SSL_read could only say
+      // WANT_READ (the usual end of a read, skipped).
+      if (SSL_has_pending(ssl_) == 0 && BIO_ctrl_pending(in_) == 0) return Status::Ok;
       continue;
     }
     int err = SSL_get_error(ssl_, n);
