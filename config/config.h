@@ -401,14 +401,24 @@ struct Regex {
   std::shared_ptr<const re2::RE2> compiled;
 };
 
+// A condition on a header's or a query parameter's value: equal to `exact`, matched whole by
+// `regex`, or only present / absent (`{present: true|false}`).
+struct ValueMatch {
+  enum class Kind { Exact, Regex, Present, Absent };
+  Kind kind = Kind::Exact;
+  std::string exact;
+  std::optional<Regex> regex;
+};
+
 struct RouteMatch {
   std::optional<std::string> host;  // lower-case; exact or "*.suffix"
   std::optional<Regex> host_regex;  // `host: {regex: ...}`, on the lower-case host without port
   std::optional<std::string> path_prefix;
   std::optional<std::string> path;
-  std::optional<Regex> path_regex;                           // whole path, without the query
-  std::vector<std::string> methods;                          // upper-case; empty = any
-  std::vector<std::pair<std::string, std::string>> headers;  // name lower-case, exact value
+  std::optional<Regex> path_regex;                          // whole path, without the query
+  std::vector<std::string> methods;                         // upper-case; empty = any
+  std::vector<std::pair<std::string, ValueMatch>> headers;  // name lower-case
+  std::vector<std::pair<std::string, ValueMatch>> query;    // parameter name as written (raw)
 };
 
 struct Rewrite {

@@ -350,15 +350,47 @@ void writeRouteTarget(JsonWriter& w, const Route& r) {
   }
 }
 
+// Header or query conditions of a match: an exact value as a string, else {regex} / {present}.
+void writeConditions(JsonWriter& w, const std::vector<std::pair<std::string, ValueMatch>>& c) {
+  w.beginObject();
+  for (const auto& [name, v] : c) {
+    w.key(name);
+    if (v.kind == ValueMatch::Kind::Exact) {
+      w.string(v.exact);
+      continue;
+    }
+    w.beginObject();
+    if (v.kind == ValueMatch::Kind::Regex) {
+      w.key("regex").string(v.regex->pattern);
+    } else {
+      w.key("present").boolean(v.kind == ValueMatch::Kind::Present);
+    }
+    w.endObject();
+  }
+  w.endObject();
+}
+
 void writeRoute(JsonWriter& w, const Route& r) {
   w.beginObject();
   w.key("name").string(r.name);
+  w.key("priority").number(r.priority);
   w.key("match").beginObject();
-  w.key("host").optString(r.match.host);
+  if (r.match.host_regex) {
+    w.key("host").beginObject();
+    w.key("regex").string(r.match.host_regex->pattern);
+    w.endObject();
+  } else {
+    w.key("host").optString(r.match.host);
+  }
   w.key("path_prefix").optString(r.match.path_prefix);
   w.key("path").optString(r.match.path);
+  w.key("path_regex");
+  r.match.path_regex ? w.string(r.match.path_regex->pattern) : w.null();
   w.key("methods").strings(r.match.methods);
-  w.key("headers").headerMap(r.match.headers);
+  w.key("headers");
+  writeConditions(w, r.match.headers);
+  w.key("query");
+  writeConditions(w, r.match.query);
   w.endObject();
   w.key("upstream");
   r.upstream.empty() ? w.null() : w.string(r.upstream);
@@ -376,6 +408,15 @@ void writeRoute(JsonWriter& w, const Route& r) {
   w.key("rewrite").beginObject();
   w.key("strip_prefix").optString(r.rewrite.strip_prefix);
   w.key("host").optString(r.rewrite.host);
+  w.key("path_regex");
+  if (r.rewrite.path_regex) {
+    w.beginObject();
+    w.key("pattern").string(r.rewrite.path_regex->pattern);
+    w.key("replace").string(r.rewrite.path_regex_replace);
+    w.endObject();
+  } else {
+    w.null();
+  }
   w.endObject();
   w.key("request_headers");
   writeHeaderRewrite(w, r.request_headers);

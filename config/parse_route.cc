@@ -5,18 +5,6 @@
 #include "config/value_template.h"
 
 namespace sluice::config {
-namespace {
-
-bool isValidHost(std::string_view h) {
-  if (h.rfind("*.", 0) == 0) h.remove_prefix(2);
-  if (h.empty()) return false;
-  for (char c : h) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-              c == '_' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool isValidPath(std::string_view p) {
   if (p.empty() || p[0] != '/') return false;
@@ -38,6 +26,8 @@ std::optional<std::string> headerName(Reader& r, const YAML::Node& node, std::st
   }
   return toLower(*name);
 }
+
+namespace {
 
 // `{name: value, ...}` with names lower-cased and each name at most once.
 std::vector<std::pair<std::string, std::string>> parseHeaderMap(Reader& r, const YAML::Node& node,
@@ -99,53 +89,6 @@ HeaderRewrite parseHeaderRewrite(Reader& r, const YAML::Node& node, const std::s
   return h;
 }
 
-RouteMatch parseMatch(Reader& r, const YAML::Node& node) {
-  RouteMatch match;
-  MapReader m(r, node, "match", {"host", "path_prefix", "path", "methods", "headers"});
-  if (!m.ok()) return match;
-  std::string host;
-  if (m.readString("host", &host)) {
-    host = toLower(host);
-    if (isValidHost(host)) {
-      match.host = host;
-    } else {
-      r.error(m.get("host"), "host: \"" + host +
-                                 "\" is not a host name; write e.g. api.example.com or "
-                                 "*.example.com");
-    }
-  }
-  for (const char* key : {"path_prefix", "path"}) {
-    std::string path;
-    if (!m.readString(key, &path)) continue;
-    if (!isValidPath(path)) {
-      r.error(m.get(key), std::string(key) + ": \"" + path +
-                              "\" must start with / and have no spaces, e.g. /v1/");
-    } else {
-      (std::string_view(key) == "path" ? match.path : match.path_prefix) = path;
-    }
-  }
-  if (m.has("path") && m.has("path_prefix")) {
-    r.error(m.keyNode("path"),
-            "path and path_prefix exclude each other; keep one (path is "
-            "exact, path_prefix matches the start)");
-  }
-  if (m.has("methods")) {
-    if (auto items = r.list(m.get("methods"), "methods")) {
-      for (const auto& item : *items) {
-        auto method = r.string(item, "methods");
-        if (!method) continue;
-        if (!isHttpToken(*method)) {
-          r.error(item, "methods: \"" + *method + "\" is not an HTTP method; write e.g. GET");
-          continue;
-        }
-        match.methods.push_back(toUpper(*method));
-      }
-    }
-  }
-  if (m.has("headers")) match.headers = parseHeaderMap(r, m.get("headers"), "headers");
-  return match;
-}
-
 DirectResponse parseRespond(Reader& r, const YAML::Node& node) {
   DirectResponse d;
   MapReader m(r, node, "respond", {"status", "body", "headers"});
@@ -157,7 +100,7 @@ DirectResponse parseRespond(Reader& r, const YAML::Node& node) {
 
 Rewrite parseRewrite(Reader& r, const YAML::Node& node) {
   Rewrite w;
-  MapReader m(r, node, "rewrite", {"strip_prefix", "host"});
+  MapReader m(r, node, "rewrite", {"strip_prefix", "host", "path_regex"});
   if (m.readString("strip_prefix", &w.strip_prefix) && !isValidPath(*w.strip_prefix)) {
     r.error(m.get("strip_prefix"), "strip_prefix: \"" + *w.strip_prefix +
                                        "\" must start with / and have no spaces, e.g. /v1");
@@ -166,6 +109,7 @@ Rewrite parseRewrite(Reader& r, const YAML::Node& node) {
       (w.host->empty() || !isValidHeaderValue(*w.host) || w.host->find(' ') != std::string::npos)) {
     r.error(m.get("host"), "host: \"" + *w.host + "\" is not a host; write e.g. api.internal");
   }
+  if (m.has("path_regex")) parseRewritePathRegex(r, m, &w);
   return w;
 }
 
@@ -175,10 +119,11 @@ Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs) {
   Route route;
   refs->route = r.origin(node);
   MapReader m(r, node, "route",
-              {"name", "match", "upstream", "upstreams", "sticky", "respond", "redirect", "rewrite",
-               "request_headers", "response_headers", "filters"});
+              {"name", "priority", "match", "upstream", "upstreams", "sticky", "respond",
+               "redirect", "rewrite", "request_headers", "response_headers", "filters"});
   if (!m.ok()) return route;
   if (m.readName("name", &route.name)) refs->name = r.origin(m.get("name"));
+  m.readInt("priority", &route.priority, -1'000'000, 1'000'000);
   if (m.has("match")) route.match = parseMatch(r, m.get("match"));
   checkRouteTarget(r, m);  // exactly one of upstream, upstreams, respond, redirect
   if (m.readString("upstream", &route.upstream)) refs->upstream = r.origin(m.get("upstream"));

@@ -69,6 +69,15 @@ Upstream parseUpstream(Reader& r, const YAML::Node& node);
 
 // parse_route.cc
 Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs);
+// An absolute path as a route writes it: starts with /, no spaces or control bytes.
+bool isValidPath(std::string_view p);
+// A header name as written by the operator: must be a token; returned lower-case.
+std::optional<std::string> headerName(Reader& r, const YAML::Node& node, std::string_view what);
+
+// parse_route_match.cc: a route's `match:` (host, paths, regexes, methods, headers, query), and
+// `rewrite.path_regex` read from the rewrite map `m` into `w`.
+RouteMatch parseMatch(Reader& r, const YAML::Node& node);
+void parseRewritePathRegex(Reader& r, MapReader& m, Rewrite* w);
 
 // parse_route_target.cc: a weighted split (names recorded in refs->split_upstreams for the
 // cross-check), its `sticky:` key (normalised, as parseKeyExpression writes it; empty after an

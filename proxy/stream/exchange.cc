@@ -3,6 +3,7 @@
 #include <charconv>
 #include <vector>
 
+#include "config/regex.h"
 #include "filters/auth_decisions.h"
 #include "proxy/net/read_buffer.h"
 #include "proxy/stream/local_reply.h"
@@ -137,6 +138,13 @@ void Exchange::prepareUpstreamHead() {
   if (rw.strip_prefix && head_.path().substr(0, rw.strip_prefix->size()) == *rw.strip_prefix) {
     head_.target.erase(0, rw.strip_prefix->size());
     if (head_.target.empty() || head_.target[0] != '/') head_.target.insert(0, "/");
+  }
+  if (rw.path_regex) {  // a path the pattern does not match whole is left alone
+    std::string_view path = head_.path();
+    if (auto to = config::rewriteFull(*rw.path_regex, path, rw.path_regex_replace)) {
+      if (to->empty() || (*to)[0] != '/') to->insert(0, "/");
+      head_.target.replace(0, path.size(), *to);  // the query after it is kept
+    }
   }
   if (rw.host) head_.host = *rw.host;
 }

@@ -1,6 +1,117 @@
 #include "proxy/stream/router.h"
 
+#include <re2/re2.h>
+
+#include <algorithm>
+
+#include "config/regex.h"
+
 namespace sluice::proxy {
+namespace {
+
+using config::ValueMatch;
+
+// `value` is the field's or parameter's value, null when it is absent.
+bool valueMatches(const ValueMatch& m, const std::string_view* value) {
+  switch (m.kind) {
+    case ValueMatch::Kind::Present:
+      return value != nullptr;
+    case ValueMatch::Kind::Absent:
+      return value == nullptr;
+    case ValueMatch::Kind::Exact:
+      return value != nullptr && *value == m.exact;
+    case ValueMatch::Kind::Regex:
+      return value != nullptr && config::fullMatch(*m.regex, *value);
+  }
+  return false;
+}
+
+// Everything of `m` except host and path, which the caller checks first (the cheap tests).
+bool restMatches(const config::RouteMatch& m, const base::RequestHead& head) {
+  if (!m.methods.empty() &&
+      std::find(m.methods.begin(), m.methods.end(), head.method) == m.methods.end()) {
+    return false;
+  }
+  for (const auto& [name, condition] : m.headers) {
+    // The first field of that name, as for exact values before.
+    const std::string* field = head.headers.get(name);
+    std::string_view value = field != nullptr ? std::string_view(*field) : std::string_view();
+    if (!valueMatches(condition, field != nullptr ? &value : nullptr)) return false;
+  }
+  if (!m.query.empty()) {
+    std::string_view query = head.query();
+    for (const auto& [name, condition] : m.query) {
+      std::optional<std::string_view> value = findQueryParam(query, name);
+      if (!valueMatches(condition, value ? &*value : nullptr)) return false;
+    }
+  }
+  return true;
+}
+
+// The first segment of an absolute path ("/api/x" -> "api", "/" -> ""); nullopt when `path`
+// does not start with '/'.
+std::optional<std::string_view> firstSegment(std::string_view path) {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  size_t end = path.find('/', 1);
+  return path.substr(1, (end == std::string_view::npos ? path.size() : end) - 1);
+}
+
+// The first segment every path starting with `literal` has, when `literal` holds it whole.
+std::optional<std::string_view> segmentOfPrefix(std::string_view literal) {
+  if (literal.empty() || literal[0] != '/') return std::nullopt;
+  size_t end = literal.find('/', 1);
+  if (end == std::string_view::npos) return std::nullopt;
+  return literal.substr(1, end - 1);
+}
+
+// A prefix every path the regex matches whole starts with: the common part of the bounds of
+// what it can match (RE2::PossibleMatchRange; matches are anchored at the start).
+std::string literalPrefix(const config::Regex& regex) {
+  std::string min, max;
+  if (!regex.compiled->PossibleMatchRange(&min, &max, 128)) return {};
+  size_t n = 0;
+  while (n < min.size() && n < max.size() && min[n] == max[n]) ++n;
+  return min.substr(0, n);
+}
+
+// The first path segment a route's matches must have, or nullopt when it may vary.
+std::optional<std::string> routeSegment(const config::RouteMatch& m) {
+  std::optional<std::string_view> segment;
+  std::string literal;
+  if (m.path) {
+    segment = firstSegment(*m.path);
+  } else if (m.path_prefix) {
+    segment = segmentOfPrefix(*m.path_prefix);
+  } else if (m.path_regex) {
+    literal = literalPrefix(*m.path_regex);
+    segment = segmentOfPrefix(literal);
+  }
+  if (!segment) return std::nullopt;
+  return std::string(*segment);
+}
+
+// Visits, in ascending order, the union of up to four ascending lists (no position is in two).
+template <class Fn>
+int firstOf(const std::vector<int>* const (&lists)[4], Fn&& matches) {
+  size_t at[4] = {0, 0, 0, 0};
+  for (;;) {
+    int best = -1;
+    int from = -1;
+    for (int l = 0; l < 4; ++l) {
+      if (lists[l] == nullptr || at[l] >= lists[l]->size()) continue;
+      int pos = (*lists[l])[at[l]];
+      if (best < 0 || pos < best) {
+        best = pos;
+        from = l;
+      }
+    }
+    if (from < 0) return -1;
+    ++at[from];
+    if (matches(best)) return best;
+  }
+}
+
+}  // namespace
 
 std::string_view stripPort(std::string_view authority) {
   if (!authority.empty() && authority.front() == '[') {
@@ -11,6 +122,20 @@ std::string_view stripPort(std::string_view authority) {
   return colon == std::string_view::npos ? authority : authority.substr(0, colon);
 }
 
+std::optional<std::string_view> findQueryParam(std::string_view query, std::string_view name) {
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t end = std::min(query.find('&', pos), query.size());
+    std::string_view pair = query.substr(pos, end - pos);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
 bool Router::hostMatches(std::string_view pattern, std::string_view host) {
   if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
     std::string_view suffix = pattern.substr(1);  // ".example.com"
@@ -19,31 +144,45 @@ bool Router::hostMatches(std::string_view pattern, std::string_view host) {
   return pattern == host;
 }
 
+Router::Router(const std::vector<config::Route>& routes) : routes_(&routes) {
+  order_.resize(routes.size());
+  for (size_t i = 0; i < routes.size(); ++i) order_[i] = static_cast<int>(i);
+  std::stable_sort(order_.begin(), order_.end(),
+                   [&](int a, int b) { return routes[a].priority > routes[b].priority; });
+  for (size_t pos = 0; pos < order_.size(); ++pos) {
+    const config::RouteMatch& m = routes[order_[pos]].match;
+    bool exact_host = m.host && m.host->rfind("*.", 0) != 0;
+    Segments& segments = exact_host ? by_host_[*m.host] : any_host_;
+    std::optional<std::string> segment = routeSegment(m);
+    (segment ? segments.by_segment[*segment] : segments.any_segment)
+        .push_back(static_cast<int>(pos));
+  }
+}
+
 int Router::match(const base::RequestHead& head) const {
   std::string_view host = stripPort(head.host);
   std::string_view path = head.path();
-  for (size_t i = 0; i < routes_->size(); ++i) {
-    const config::RouteMatch& m = (*routes_)[i].match;
-    if (m.host && !hostMatches(*m.host, host)) continue;
-    if (m.path && path != *m.path) continue;
-    if (m.path_prefix && path.substr(0, m.path_prefix->size()) != *m.path_prefix) continue;
-    if (!m.methods.empty()) {
-      bool any = false;
-      for (const std::string& method : m.methods) any = any || method == head.method;
-      if (!any) continue;
-    }
-    bool headers_ok = true;
-    for (const auto& [name, value] : m.headers) {
-      const std::string* got = head.headers.get(name);
-      if (got == nullptr || *got != value) {
-        headers_ok = false;
-        break;
-      }
-    }
-    if (!headers_ok) continue;
-    return static_cast<int>(i);
-  }
-  return -1;
+  std::optional<std::string_view> segment = firstSegment(path);
+  const std::vector<int>* lists[4] = {};
+  auto collect = [&](const Segments& s, int at) {
+    lists[at] = &s.any_segment;
+    if (!segment) return;
+    auto it = s.by_segment.find(*segment);
+    if (it != s.by_segment.end()) lists[at + 1] = &it->second;
+  };
+  collect(any_host_, 0);
+  auto host_it = by_host_.find(host);
+  if (host_it != by_host_.end()) collect(host_it->second, 2);
+  int pos = firstOf(lists, [&](int p) {
+    const config::RouteMatch& m = (*routes_)[order_[p]].match;
+    if (m.host && !hostMatches(*m.host, host)) return false;
+    if (m.path && path != *m.path) return false;
+    if (m.path_prefix && path.substr(0, m.path_prefix->size()) != *m.path_prefix) return false;
+    if (m.host_regex && !config::fullMatch(*m.host_regex, host)) return false;
+    if (m.path_regex && !config::fullMatch(*m.path_regex, path)) return false;
+    return restMatches(m, head);
+  });
+  return pos < 0 ? -1 : order_[pos];
 }
 
 }  // namespace sluice::proxy

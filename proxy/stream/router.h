@@ -1,8 +1,13 @@
-// Picks a request's route: the first route of the config, in file order, whose match holds.
-// Built per config snapshot, then read-only (shared by every worker).
+// Picks a request's route: the first route whose match holds, taking routes by `priority`
+// (higher first) and in file order among equal priorities. Built per config snapshot, then
+// read-only (shared by every worker). An index by exact host and first path segment keeps a
+// match from scanning routes that cannot apply (tests/proxy/stream/router_benchmark.cc).
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -12,7 +17,8 @@ namespace sluice::proxy {
 
 class Router {
  public:
-  explicit Router(const std::vector<config::Route>& routes) : routes_(&routes) {}
+  // Orders the routes once; `routes` must outlive the Router (both live in the Snapshot).
+  explicit Router(const std::vector<config::Route>& routes);
   // Index into the config's routes of the first match, or -1 (answered 404).
   int match(const base::RequestHead& head) const;
 
@@ -21,10 +27,33 @@ class Router {
   static bool hostMatches(std::string_view pattern, std::string_view host);
 
  private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  // The candidates of one host key, by the first path segment every match must have ("api" for
+  // path_prefix /api/, path /api or path_regex ^/api/.*), or for any segment. Each list holds
+  // positions in order_, ascending.
+  struct Segments {
+    StringMap<std::vector<int>> by_segment;
+    std::vector<int> any_segment;
+  };
+
   const std::vector<config::Route>* routes_;
+  std::vector<int> order_;  // route indexes, higher priority first, file order among equals
+  // A prefilter, so a request looks only at routes that could match it: routes with an exact
+  // `host` are filed under it, the others (wildcard, regex, no host) under any_host_.
+  StringMap<Segments> by_host_;
+  Segments any_host_;
 };
 
 // The host part of an authority (`example.com:8080` -> `example.com`, `[::1]:80` -> `[::1]`).
 std::string_view stripPort(std::string_view authority);
+
+// The raw (not percent-decoded) value of the first parameter `name` in `query` (the part after
+// '?'): empty for `name` or `name=`, nullopt when no parameter has that name.
+std::optional<std::string_view> findQueryParam(std::string_view query, std::string_view name);
 
 }  // namespace sluice::proxy

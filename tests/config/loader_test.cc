@@ -284,9 +284,9 @@ TEST(Includes, ErrorsInIncludedFilesNameThatFile) {
               ElementsAre(main + ":1:26: cannot read included file \"" + dir.path() +
                               "/missing.yaml\": No such file or directory",
                           dir.path() + "/conf.d/bad.yaml:4:5: unknown key \"timeout\" in route; "
-                                       "expected one of: name, match, upstream, upstreams, sticky, "
-                                       "respond, redirect, rewrite, request_headers, "
-                                       "response_headers, filters"));
+                                       "expected one of: name, priority, match, upstream, "
+                                       "upstreams, sticky, respond, redirect, rewrite, "
+                                       "request_headers, response_headers, filters"));
 }
 
 TEST(Includes, UpstreamMayBeDefinedInALaterFile) {

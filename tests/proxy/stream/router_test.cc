@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/regex.h"
+
 namespace sluice::proxy {
 namespace {
 
@@ -14,6 +16,25 @@ config::Route route(std::string name) {
   r.name = std::move(name);
   r.upstream = "u";
   return r;
+}
+
+config::ValueMatch exact(std::string value) {
+  config::ValueMatch v;
+  v.exact = std::move(value);
+  return v;
+}
+
+config::ValueMatch regex(const std::string& pattern) {
+  config::ValueMatch v;
+  v.kind = config::ValueMatch::Kind::Regex;
+  v.regex = config::compileRegex(pattern, nullptr);
+  return v;
+}
+
+config::ValueMatch present(bool yes) {
+  config::ValueMatch v;
+  v.kind = yes ? config::ValueMatch::Kind::Present : config::ValueMatch::Kind::Absent;
+  return v;
 }
 
 base::RequestHead request(std::string method, std::string host, std::string target) {
@@ -149,7 +170,7 @@ TEST(Router, Methods) {
 
 TEST(Router, HeadersMustAllMatchExactly) {
   std::vector<config::Route> routes{route("prod")};
-  routes[0].match.headers = {{"x-env", "prod"}, {"x-tier", "gold"}};
+  routes[0].match.headers = {{"x-env", exact("prod")}, {"x-tier", exact("gold")}};
   Router router(routes);
 
   base::RequestHead both = request("GET", "h", "/");
@@ -178,7 +199,7 @@ TEST(Router, AllConditionsTogether) {
   m.host = "api.example.com";
   m.path_prefix = "/v1/";
   m.methods = {"GET", "POST"};
-  m.headers = {{"x-env", "prod"}};
+  m.headers = {{"x-env", exact("prod")}};
   Router router(routes);
 
   base::RequestHead ok = request("POST", "api.example.com:8443", "/v1/items?x=1");
@@ -200,6 +221,194 @@ TEST(Router, AllConditionsTogether) {
   base::RequestHead no_header = ok;
   no_header.headers.clear();
   EXPECT_EQ(router.match(no_header), -1);
+}
+
+TEST(Router, PathRegexMatchesTheWholePathWithoutTheQuery) {
+  std::vector<config::Route> routes{route("users")};
+  routes[0].match.path_regex = config::compileRegex("/users/[0-9]+", nullptr);
+  Router router(routes);
+  EXPECT_EQ(router.match(request("GET", "h", "/users/42")), 0);
+  EXPECT_EQ(router.match(request("GET", "h", "/users/42?x=/y")), 0);
+  // Whole-string: neither a longer path nor one with a prefix matches.
+  EXPECT_EQ(router.match(request("GET", "h", "/users/42/edit")), -1);
+  EXPECT_EQ(router.match(request("GET", "h", "/v1/users/42")), -1);
+  EXPECT_EQ(router.match(request("GET", "h", "/users/x")), -1);
+}
+
+TEST(Router, HostRegexOnTheHostWithoutPort) {
+  std::vector<config::Route> routes{route("tenants")};
+  routes[0].match.host_regex = config::compileRegex(R"([a-z]+\.tenants\.test)", nullptr);
+  Router router(routes);
+  EXPECT_EQ(router.match(request("GET", "acme.tenants.test:8080", "/")), 0);
+  EXPECT_EQ(router.match(request("GET", "acme.tenants.test", "/")), 0);
+  EXPECT_EQ(router.match(request("GET", "acme1.tenants.test", "/")), -1);
+  EXPECT_EQ(router.match(request("GET", "acme.tenants.test.evil", "/")), -1);
+}
+
+TEST(Router, HeaderRegexAndPresence) {
+  std::vector<config::Route> routes{route("r")};
+  routes[0].match.headers = {
+      {"x-version", regex("v[12]")}, {"x-debug", present(false)}, {"x-tenant", present(true)}};
+  Router router(routes);
+
+  base::RequestHead ok = request("GET", "h", "/");
+  ok.headers.add("x-version", "v2");
+  ok.headers.add("x-tenant", "");  // present with an empty value still counts
+  EXPECT_EQ(router.match(ok), 0);
+
+  base::RequestHead v3 = ok;
+  v3.headers.set("x-version", "v3");
+  EXPECT_EQ(router.match(v3), -1);
+
+  base::RequestHead partial = ok;
+  partial.headers.set("x-version", "v22");
+  EXPECT_EQ(router.match(partial), -1);
+
+  base::RequestHead debug = ok;
+  debug.headers.add("x-debug", "1");
+  EXPECT_EQ(router.match(debug), -1);
+
+  base::RequestHead no_tenant = ok;
+  no_tenant.headers.remove("x-tenant");
+  EXPECT_EQ(router.match(no_tenant), -1);
+
+  base::RequestHead no_version = ok;
+  no_version.headers.remove("x-version");
+  EXPECT_EQ(router.match(no_version), -1);
+}
+
+TEST(Router, QueryExactRegexAndPresenceOnRawValues) {
+  std::vector<config::Route> routes{route("q")};
+  routes[0].match.query = {{"tenant", exact("acme")},
+                           {"page", regex("[0-9]+")},
+                           {"beta", present(true)},
+                           {"legacy", present(false)}};
+  Router router(routes);
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenant=acme&page=3&beta")), 0);
+  EXPECT_EQ(router.match(request("GET", "h", "/x?beta=&page=10&tenant=acme")), 0);
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenant=acme&page=3")), -1);              // no beta
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenant=acme&page=3&beta&legacy")), -1);  // legacy
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenant=acme&page=3a&beta")), -1);
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenant=acm&page=3&beta")), -1);
+  EXPECT_EQ(router.match(request("GET", "h", "/")), -1);
+  // Values are compared as sent, not percent-decoded (as Envoy does): %61cme is not acme.
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenant=%61cme&page=3&beta")), -1);
+  // The first parameter of a name decides.
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenant=other&tenant=acme&page=3&beta")), -1);
+  // A name is compared whole, not as a prefix.
+  EXPECT_EQ(router.match(request("GET", "h", "/?tenants=acme&tenant=acme&page=1&betax&beta")), 0);
+}
+
+TEST(FindQueryParam, RawValuesAndPresence) {
+  EXPECT_EQ(findQueryParam("a=1&b=2", "b"), std::optional<std::string_view>("2"));
+  EXPECT_EQ(findQueryParam("a=1&b", "b"), std::optional<std::string_view>(""));
+  EXPECT_EQ(findQueryParam("a=1&b=", "b"), std::optional<std::string_view>(""));
+  EXPECT_EQ(findQueryParam("a=x%20y+z", "a"), std::optional<std::string_view>("x%20y+z"));
+  EXPECT_EQ(findQueryParam("a=1=2", "a"), std::optional<std::string_view>("1=2"));
+  EXPECT_EQ(findQueryParam("ab=1", "a"), std::nullopt);
+  EXPECT_EQ(findQueryParam("", "a"), std::nullopt);
+  EXPECT_EQ(findQueryParam("&&a=1&", "a"), std::optional<std::string_view>("1"));
+}
+
+TEST(Router, HigherPriorityFirstThenFileOrder) {
+  std::vector<config::Route> routes{route("catch-all"), route("api"), route("api-admin"),
+                                    route("api-second")};
+  routes[1].match.path_prefix = "/api/";
+  routes[1].priority = 10;
+  routes[2].match.path_prefix = "/api/admin/";
+  routes[2].priority = 20;
+  routes[3].match.path_prefix = "/api/";
+  routes[3].priority = 10;  // equal to api, later in the file: never chosen over it
+  routes[0].priority = -1;
+  Router router(routes);
+  EXPECT_EQ(router.match(request("GET", "h", "/api/admin/x")), 2);
+  EXPECT_EQ(router.match(request("GET", "h", "/api/users")), 1);
+  EXPECT_EQ(router.match(request("GET", "h", "/other")), 0);
+}
+
+TEST(Router, EqualPrioritiesKeepFileOrder) {
+  std::vector<config::Route> routes;
+  for (int i = 0; i < 50; ++i) {
+    routes.push_back(route("r" + std::to_string(i)));
+    routes.back().priority = i % 3;
+  }
+  Router router(routes);
+  // Every route matches; the first of the highest priority (2) in file order is route 2.
+  EXPECT_EQ(router.match(request("GET", "h", "/")), 2);
+}
+
+// The index by exact host and first path segment must not change which route wins: every kind
+// of route, in an order where the winner comes from each bucket in turn.
+TEST(Router, IndexKeepsPriorityAndFileOrderAcrossBuckets) {
+  std::vector<config::Route> routes{route("host-seg"), route("any-seg"),  route("wild"),
+                                    route("regex"),    route("prefix"),   route("no-slash"),
+                                    route("exact"),    route("host-any"), route("last")};
+  routes[0].match.host = "a.test";
+  routes[0].match.path_prefix = "/api/v1/";
+  routes[0].match.methods = {"PUT"};
+  routes[1].match.path_prefix = "/";
+  routes[1].match.methods = {"POST"};
+  routes[2].match.host = "*.test";
+  routes[2].match.path_prefix = "/api/";
+  routes[2].match.methods = {"PATCH"};
+  routes[3].match.path_regex = config::compileRegex("/api/(x|y)/[0-9]+", nullptr);
+  routes[4].match.path_prefix = "/api/";
+  routes[4].match.methods = {"DELETE"};
+  routes[5].match.path_prefix = "/ap";  // no whole segment: filed under any segment
+  routes[5].match.methods = {"OPTIONS"};
+  routes[6].match.path = "/api";
+  routes[7].match.host = "a.test";
+  routes[7].match.methods = {"HEAD"};
+  routes[8].priority = -1;
+  Router router(routes);
+  EXPECT_EQ(router.match(request("PUT", "a.test", "/api/v1/x")), 0);
+  EXPECT_EQ(router.match(request("POST", "a.test", "/api/v1/x")), 1);
+  EXPECT_EQ(router.match(request("PATCH", "a.test", "/api/v1/x")), 2);
+  EXPECT_EQ(router.match(request("GET", "a.test", "/api/x/1")), 3);
+  EXPECT_EQ(router.match(request("DELETE", "b.test", "/api/v1/x")), 4);
+  EXPECT_EQ(router.match(request("OPTIONS", "b.test", "/apx")), 5);
+  EXPECT_EQ(router.match(request("GET", "a.test", "/api")), 6);
+  EXPECT_EQ(router.match(request("HEAD", "a.test", "/zzz")), 7);
+  EXPECT_EQ(router.match(request("GET", "a.test", "/api/z/1")), 8);
+  EXPECT_EQ(router.match(request("GET", "a.test", "/")), 8);
+  // A target that is not a path (OPTIONS *) reaches only routes without a path condition.
+  EXPECT_EQ(router.match(request("OPTIONS", "a.test", "*")), 8);
+}
+
+TEST(Router, HigherPriorityInAnotherBucketWins) {
+  std::vector<config::Route> routes{route("specific"), route("general")};
+  routes[0].match.host = "a.test";
+  routes[0].match.path_prefix = "/api/";
+  routes[1].match.path_regex = config::compileRegex(".*", nullptr);
+  routes[1].priority = 5;
+  Router router(routes);
+  EXPECT_EQ(router.match(request("GET", "a.test", "/api/x")), 1);
+}
+
+TEST(Router, ManyRoutesEachFoundThroughTheIndex) {
+  std::vector<config::Route> routes;
+  for (int i = 0; i < 300; ++i) {
+    routes.push_back(route("r" + std::to_string(i)));
+    config::RouteMatch& m = routes.back().match;
+    switch (i % 3) {
+      case 0:
+        m.host = "h" + std::to_string(i) + ".test";
+        break;
+      case 1:
+        m.path_prefix = "/s" + std::to_string(i) + "/";
+        break;
+      default:
+        m.path_regex = config::compileRegex("^/s" + std::to_string(i) + "/[0-9]+$", nullptr);
+    }
+  }
+  Router router(routes);
+  for (int i = 0; i < 300; ++i) {
+    std::string n = std::to_string(i);
+    base::RequestHead head = i % 3 == 0 ? request("GET", "h" + n + ".test", "/")
+                                        : request("GET", "other", "/s" + n + "/12");
+    EXPECT_EQ(router.match(head), i) << i;
+  }
+  EXPECT_EQ(router.match(request("GET", "other", "/s2/x")), -1);
 }
 
 }  // namespace
