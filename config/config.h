@@ -124,6 +124,15 @@ struct Target {
   std::string address;  // `host:port` as written; host may be a name to resolve
   Address parsed;
   uint32_t weight = 1;
+  // `srv: _http._tcp.api.internal` instead of an address: the targets (host, port and weight)
+  // come from the name's SRV records. Empty for an `address:` target.
+  std::string srv;
+};
+
+// `resolver:` the DNS servers sluice asks itself (c-ares) instead of /etc/resolv.conf's: for SRV
+// targets and, when set, for every target host name (after /etc/hosts).
+struct Resolver {
+  std::vector<Address> servers;  // IP literals with ports
 };
 
 struct UpstreamTimeouts {
@@ -479,7 +488,8 @@ struct Config {
   AccessLog access_log;
   std::vector<Upstream> upstreams;
   std::optional<RateLimitStore> rate_limit_store;
-  std::optional<Tracing> tracing;  // absent: new traces are not sampled, nothing is exported
+  std::optional<Tracing> tracing;    // absent: new traces are not sampled, nothing is exported
+  std::optional<Resolver> resolver;  // absent: /etc/resolv.conf (and getaddrinfo for names)
   std::vector<Route> routes;
 
   std::string source_path;         // the main file it was loaded from

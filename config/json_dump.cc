@@ -215,8 +215,12 @@ void writeUpstream(JsonWriter& w, const Upstream& u) {
   w.key("targets").beginArray();
   for (const auto& t : u.targets) {
     w.beginObject();
-    w.key("address").string(t.address);
-    w.key("weight").integer(t.weight);
+    if (!t.srv.empty()) {
+      w.key("srv").string(t.srv);
+    } else {
+      w.key("address").string(t.address);
+      w.key("weight").integer(t.weight);
+    }
     w.endObject();
   }
   w.endArray();
@@ -536,6 +540,13 @@ std::string toJson(const Config& c) {
     w.endObject();
   } else {
     w.null();
+  }
+  if (c.resolver) {
+    w.key("resolver").beginObject();
+    w.key("servers").beginArray();
+    for (const Address& a : c.resolver->servers) w.string(a.text());
+    w.endArray();
+    w.endObject();
   }
   w.key("routes").beginArray();
   for (const auto& r : c.routes) writeRoute(w, r);

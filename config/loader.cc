@@ -16,8 +16,9 @@ namespace sluice::config {
 namespace {
 
 // Top-level keys that hold one value: a second definition (in any file) is an error.
-constexpr std::string_view kSingleSections[] = {
-    "workers", "admin", "limits", "trusted_proxies", "access_log", "rate_limit_store", "tracing"};
+constexpr std::string_view kSingleSections[] = {"workers",         "admin",      "limits",
+                                                "trusted_proxies", "access_log", "rate_limit_store",
+                                                "resolver",        "tracing"};
 
 struct Include {
   std::string path;
@@ -102,7 +103,7 @@ class Loader {
   void parseTop(Reader& r, const YAML::Node& root, std::vector<Include>* includes) {
     MapReader m(r, root, "the top level",
                 {"workers", "include", "listeners", "admin", "limits", "trusted_proxies",
-                 "access_log", "upstreams", "rate_limit_store", "tracing", "routes"});
+                 "access_log", "upstreams", "rate_limit_store", "resolver", "tracing", "routes"});
     if (!m.ok()) {
       unparsed_ = true;  // nothing of this file is known; cross checks would only add noise
       return;
@@ -128,6 +129,7 @@ class Loader {
       c.rate_limit_store = parseRateLimitStore(r, m.get("rate_limit_store"));
     }
     if (m.has("tracing")) c.tracing = parseTracing(r, m.get("tracing"));
+    if (m.has("resolver")) c.resolver = parseResolver(r, m.get("resolver"));
     if (m.has("listeners")) parseListeners(r, m.get("listeners"));
     if (m.has("upstreams")) parseUpstreams(r, m.get("upstreams"));
     if (m.has("routes")) parseRoutes(r, m.get("routes"));

@@ -9,10 +9,27 @@ namespace {
 constexpr int64_t kMaxCount = 1'000'000'000;
 
 std::optional<Target> parseTarget(Reader& r, const YAML::Node& node, const std::string& what) {
-  MapReader m(r, node, what, {"address", "weight"});
+  MapReader m(r, node, what, {"address", "weight", "srv"});
   if (!m.ok()) return std::nullopt;
   Target t;
-  if (!m.require("address", "{address: 127.0.0.1:9001, weight: 1}")) return std::nullopt;
+  if (m.has("srv")) {  // parse_dns.cc: SRV records give hosts, ports and weights
+    if (m.has("address") || m.has("weight")) {
+      r.error(m.keyNode(m.has("address") ? "address" : "weight"),
+              "an srv target takes its addresses, ports and weights from the SRV records; "
+              "remove address/weight or write a separate target");
+      return std::nullopt;
+    }
+    if (!m.readString("srv", &t.srv)) return std::nullopt;
+    if (!isValidSrvName(t.srv)) {
+      r.error(m.get("srv"),
+              "srv: \"" + t.srv + "\" is not a DNS name; write e.g. _http._tcp.api.internal");
+      return std::nullopt;
+    }
+    return t;
+  }
+  if (!m.require("address", "{address: 127.0.0.1:9001, weight: 1} or {srv: _http._tcp.api}")) {
+    return std::nullopt;
+  }
   if (!m.readAddress("address", &t.parsed)) return std::nullopt;
   t.address = t.parsed.text();
   m.readInt("weight", &t.weight, 1, 1'000'000);

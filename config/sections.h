@@ -67,6 +67,10 @@ void checkAccessLogPath(Reader& r, const YAML::Node& at, const std::string& path
 // parse_upstream.cc
 Upstream parseUpstream(Reader& r, const YAML::Node& node);
 
+// parse_dns.cc: `resolver:` and the names an upstream target's `srv:` may hold.
+Resolver parseResolver(Reader& r, const YAML::Node& node);
+bool isValidSrvName(std::string_view name);
+
 // parse_route.cc
 Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs);
 // An absolute path as a route writes it: starts with /, no spaces or control bytes.

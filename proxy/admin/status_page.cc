@@ -34,6 +34,12 @@ const balancer::TargetOverride* targetOverride(const Snapshot& snap, const std::
   return nullptr;
 }
 
+// " (api.internal:8080)" after an address that a name was resolved to, else nothing.
+std::string nameBeside(const ResolvedTarget& t) {
+  if (t.name.empty() || t.name == t.address) return "";
+  return " <span class=\"muted\">(" + htmlEscape(t.name) + ")</span>";
+}
+
 std::string percent(double part, double whole) {
   if (whole <= 0) return "&ndash;";
   char buf[32];
@@ -278,8 +284,11 @@ std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry
        std::string(base != nullptr ? "(last " + num(std::round(base_age)) + " s)"
                                    : "(since start)") +
        "</th></tr>";
-  for (const auto& u : c.upstreams) {
-    for (const auto& t : u.targets) {
+  // The snapshot's targets: every address a name or an srv record resolved to, keyed as the
+  // metrics label them, with the name it was reached by beside it.
+  for (const UpstreamRuntime& ur : snap.upstreams) {
+    const config::Upstream& u = *ur.config;
+    for (const ResolvedTarget& t : ur.targets) {
       std::string key = targetKey(u.name, t.address);
       std::string health = "<span class=\"muted\">unknown</span>", health_cls;
       if (auto it = healthy.find(key); it != healthy.end()) {
@@ -315,7 +324,7 @@ std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry
       bool failing = recent.attempts > 0 && recent.errors * 2 >= recent.attempts;
       h += "<tr data-upstream=\"" + htmlEscape(u.name) + "\" data-target=\"" +
            htmlEscape(t.address) + "\">" + cell(htmlEscape(u.name)) + cell(htmlEscape(u.balancer)) +
-           cell(htmlEscape(t.address)) + cell(weight) + cell(health, health_cls) +
+           cell(htmlEscape(t.address) + nameBeside(t)) + cell(weight) + cell(health, health_cls) +
            cell(circ, circ_cls) +
            cell(a == active.end() ? "<span class=\"muted\">&ndash;</span>" : num(a->second)) +
            cell(num(now_t.attempts - connect_failures[key])) + cell(num(connect_failures[key])) +

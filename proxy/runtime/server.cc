@@ -14,6 +14,7 @@
 #include "proxy/net/listen_socket.h"
 #include "proxy/runtime/log.h"
 #include "proxy/upstream/resolver.h"
+#include "proxy/upstream/target_expansion.h"
 
 namespace sluice::proxy {
 
@@ -56,6 +57,7 @@ Server::~Server() {
   workers_.clear();
   admin_.reset();
   health_.reset();
+  dns_.close();
   // The handles owned here first (their close callbacks free them), then whatever is still open
   // (an early start-up failure) is closed and every close callback runs.
   for (auto& s : signals_) s.close();
@@ -117,11 +119,12 @@ int Server::run() {
   }
   bool resolved = false;
   std::string resolve_error;
-  resolveTargets(&loop_, *loaded.config, {}, [&](std::vector<ResolvedTarget> r, std::string err) {
-    resolved_ = std::move(r);
-    resolve_error = std::move(err);
-    resolved = true;
-  });
+  resolveTargets(&loop_, dns_, *loaded.config, {},
+                 [&](std::vector<ResolvedTarget> r, std::string err) {
+                   resolved_ = std::move(r);
+                   resolve_error = std::move(err);
+                   resolved = true;
+                 });
   while (!resolved) uv_run(&loop_, UV_RUN_ONCE);
   if (!resolve_error.empty()) {
     logError(resolve_error);
@@ -257,7 +260,8 @@ void Server::reload(ReloadDone done) {
   }
   config::ConfigPtr cfg = loaded.config;
   resolveTargets(
-      &loop_, *cfg, resolved_, [this, cfg, finish](std::vector<ResolvedTarget> r, std::string err) {
+      &loop_, dns_, *cfg, resolved_,
+      [this, cfg, finish](std::vector<ResolvedTarget> r, std::string err) {
         if (!err.empty()) {
           finish(false, errorLines(err));
           return;
@@ -340,6 +344,7 @@ void Server::finishStop() {
   for (auto& s : signals_) s.close();
   drain_timer_.close();
   resolve_timer_.close();
+  dns_.close();
   logInfo("stopped");
   uv_stop(&loop_);
 }
@@ -377,25 +382,21 @@ void Server::scheduleResolve() {
   resolve_timer_.start(static_cast<uint64_t>(every), static_cast<uint64_t>(every));  // logged
 }
 
-// A name whose addresses changed gets a new snapshot of the same config; one that stopped
-// resolving keeps its last address (resolveTargets logs it).
+// A name whose addresses changed gets a new snapshot of the same config (an address that went
+// away leaves like a target removed by a reload: its requests finish, its state is dropped); one
+// that stopped resolving keeps its last addresses (resolveTargets logs it).
 void Server::reResolve() {
-  if (stopping_ || reloading_) return;
+  if (stopping_ || reloading_ || re_resolving_) return;
+  re_resolving_ = true;
   config::ConfigPtr cfg = snapshot_->config;
   resolveTargets(
-      &loop_, *cfg, resolved_, [this, cfg](std::vector<ResolvedTarget> r, std::string err) {
+      &loop_, dns_, *cfg, resolved_, [this, cfg](std::vector<ResolvedTarget> r, std::string err) {
+        re_resolving_ = false;
         if (!err.empty() || cfg != snapshot_->config || stopping_) return;
-        auto same = [](const ResolvedTarget& a, const ResolvedTarget& b) {
-          return a.addr_len == b.addr_len && std::memcmp(&a.addr, &b.addr, a.addr_len) == 0;
-        };
-        bool changed = r.size() != resolved_.size();
-        for (const ResolvedTarget& t : r) {
-          bool found = false;
-          for (const ResolvedTarget& o : resolved_)
-            found = found || (o.address == t.address && same(o, t));
-          changed = changed || !found;
+        if (sameResolution(r, resolved_)) {
+          resolved_ = std::move(r);  // the same targets; which are stale may have changed
+          return;
         }
-        if (!changed) return;
         std::string error;
         state_.beginGeneration();
         SnapshotPtr next =
@@ -410,6 +411,7 @@ void Server::reResolve() {
         snapshot_ = next;
         for (auto& w : workers_) w->reload(next, {});
         health_->apply(next);
+        forgetRemovedUpstreams();
         state_.dropUnused();
         logInfo("upstream addresses changed after re-resolution: version " +
                 std::to_string(version_));

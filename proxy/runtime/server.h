@@ -18,6 +18,7 @@
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/systemd.h"
 #include "proxy/runtime/worker.h"
+#include "proxy/upstream/dns_client.h"
 #include "proxy/upstream/health_checker.h"
 #include "proxy/upstream/upstream_states.h"
 
@@ -65,6 +66,8 @@ class Server {
   std::string admin_address_;
   SnapshotPtr snapshot_;
   std::vector<ResolvedTarget> resolved_;
+  DnsClient dns_{&loop_};      // c-ares on this loop: srv targets, `resolver:` servers
+  bool re_resolving_ = false;  // a resolve_every round is under way
   std::map<std::string, std::string> bound_;  // listener address -> name
   uint64_t version_ = 0;
   bool reloading_ = false;

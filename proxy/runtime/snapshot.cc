@@ -6,6 +6,7 @@
 #include "filters/registry.h"
 #include "proxy/stream/route_split.h"
 #include "proxy/tls/tls_context.h"
+#include "proxy/upstream/target_expansion.h"
 #include "proxy/upstream/upstream_states.h"
 
 namespace sluice::proxy {
@@ -23,20 +24,9 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
   for (const config::Upstream& u : c.upstreams) {
     UpstreamRuntime rt;
     rt.config = &u;
-    for (const config::Target& t : u.targets) {
-      const ResolvedTarget* found = nullptr;
-      for (const ResolvedTarget& r : resolved) {
-        if (r.address == t.address) found = &r;
-      }
-      if (found == nullptr) {
-        error = "upstream " + u.name + ": target " + t.address + " has no resolved address";
-        return nullptr;
-      }
-      ResolvedTarget target = *found;
-      target.weight = t.weight;
-      target.host = t.parsed.host;
-      rt.targets.push_back(target);
-    }
+    // Every address of every target (target_expansion.h), keyed by the address.
+    rt.targets = expandTargets(u, resolved, error);
+    if (rt.targets.empty()) return nullptr;
     rt.state =
         states != nullptr ? states->upstream(u.name) : std::make_shared<balancer::UpstreamState>();
     for (const ResolvedTarget& t : rt.targets) {

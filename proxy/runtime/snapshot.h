@@ -22,12 +22,20 @@
 
 namespace sluice::proxy {
 
+// One address of a target (proxy/upstream/target_expansion.h: a name expands to every address
+// it resolves to, an `srv:` target to its records' addresses).
 struct ResolvedTarget {
-  std::string address;  // as written in the config: the pool key and the metric label
+  // `ip:port` (`[v6]:port`): the pool key, the metric label and the key of its health, load and
+  // breaker state, which survive reloads and re-resolutions for as long as the address stays.
+  std::string address;
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
-  uint32_t weight = 1;
-  std::string host;  // the host part as written (TLS server name when no `sni` is set)
+  uint32_t weight = 1;  // the config's weight, or the SRV record's
+  std::string host;     // the host part as written (for srv: the record's target): the TLS server
+                        // name when no `sni` is set
+  std::string name;     // `host:port` it was reached by: Host of a request that had none
+  std::string source;   // the config target: its address as written, or `srv:NAME`
+  bool stale = false;   // kept from an earlier resolution: the name stopped resolving
 };
 
 class TlsServerContext;
@@ -69,8 +77,8 @@ struct Snapshot {
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
-// Builds the route chains and upstream tables of `config`; target addresses are filled from
-// `resolved` (address text -> sockaddr, see resolver.h). Returns null with `error` on failure.
+// Builds the route chains and upstream tables of `config`; each target expands to its addresses
+// in `resolved` (see resolver.h and target_expansion.h). Returns null with `error` on failure.
 // `metrics` and `state` are handed to the filter builders. Certificates and keys are read here:
 // when one cannot be used, `resource_error` is set besides `error` (exit code 2 at start).
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,

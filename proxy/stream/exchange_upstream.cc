@@ -75,7 +75,8 @@ void Exchange::beginTrySpan() {
 }
 
 void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) {
-  if (head_.host.empty()) head_.host = target.address;  // an HTTP/1.0 client sent no Host
+  // An HTTP/1.0 client sent no Host: the target's host:port as written (not its resolved ip).
+  if (head_.host.empty()) head_.host = target.name;
   beginTrySpan();
   if (direct_head_) {
     appendProxiedRequestHead(head_, proxiedRequestFields(), upstream_framing_, upstream_length_,
@@ -93,7 +94,7 @@ void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) 
 // sluice's fields straight into its bytes) an edited copy.
 const base::RequestHead& Exchange::requestHead(const ResolvedTarget& target,
                                                base::RequestHead& scratch) {
-  if (head_.host.empty()) head_.host = target.address;
+  if (head_.host.empty()) head_.host = target.name;
   beginTrySpan();
   if (!direct_head_) return head_;
   scratch = head_;

@@ -73,7 +73,7 @@ void BackgroundFetch::onCheck() {
 }
 
 void BackgroundFetch::writeRequestHead(const ResolvedTarget& target, std::string& out) {
-  if (head_.host.empty()) head_.host = target.address;
+  if (head_.host.empty()) head_.host = target.name;
   appendRequestHead(head_, BodyFraming::None, 0, out);
 }
 

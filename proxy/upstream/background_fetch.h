@@ -34,7 +34,7 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
   // UpstreamRequestCallbacks
   void writeRequestHead(const ResolvedTarget& target, std::string& out) override;
   const base::RequestHead& requestHead(const ResolvedTarget& target, base::RequestHead&) override {
-    if (head_.host.empty()) head_.host = target.address;
+    if (head_.host.empty()) head_.host = target.name;
     return head_;
   }
   void onResponseHead(base::ResponseHead& head, bool interim) override;

@@ -2,7 +2,7 @@
 """Upstream servers for sluice's end-to-end tests, one per process, on raw sockets so they can
 misbehave on purpose. Standard library only.
 
-    python3 upstreams.py MODE --port N --log FILE [--delay SECONDS]
+    python3 upstreams.py MODE --port N --log FILE [--delay SECONDS] [--host 127.0.0.1|::1]
 
 Prints "ready PORT" once listening (--port 0 lets the OS pick). One thread per connection.
 Every request received is appended to FILE as one JSON object a line: {"event": "head", "conn",
@@ -217,15 +217,16 @@ REASONS = {100: "Continue", 101: "Switching Protocols", 103: "Early Hints", 200:
 
 
 class Server:
-    def __init__(self, mode, port, log, delay):
+    def __init__(self, mode, port, log, delay, host="127.0.0.1"):
         self.mode = mode
         self.log = Log(log)
         self.delay = delay
         self.conn_ids = 0
         self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((host, port))
         self.sock.listen(256)
         self.port = self.sock.getsockname()[1]
 
@@ -523,11 +524,12 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log", default=None)
     ap.add_argument("--delay", type=float, default=None)
+    ap.add_argument("--host", default="127.0.0.1")  # the address to listen on (::1 for IPv6)
     a = ap.parse_args()
     delay = a.delay
     if delay is None:
         delay = {"slow": 2.0, "close_after": 0.1}.get(a.mode, 0.0)
-    srv = Server(a.mode, a.port, a.log, delay)
+    srv = Server(a.mode, a.port, a.log, delay, a.host)
     try:
         srv.serve()
     except KeyboardInterrupt:
