@@ -142,6 +142,8 @@ int Server::run() {
   }
   const config::Config& c = *snapshot_->config;
   metrics_.declareUpstreams(c);
+  shared_.span_exporter = &spans_;
+  spans_.configure(c.tracing ? &*c.tracing : nullptr);
   for (uint32_t i = 0; i < c.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), metrics_, shared_));
   }
@@ -299,6 +301,7 @@ void Server::reload(ReloadDone done) {
         version_ = next->version;
         snapshot_ = next;
         metrics_.declareUpstreams(*next->config);
+        spans_.configure(next->config->tracing ? &*next->config->tracing : nullptr);
         for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
         health_->apply(next);
         forgetRemovedUpstreams();

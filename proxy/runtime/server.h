@@ -18,6 +18,7 @@
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/systemd.h"
 #include "proxy/runtime/worker.h"
+#include "proxy/tracing/span_exporter.h"
 #include "proxy/upstream/dns_client.h"
 #include "proxy/upstream/health_checker.h"
 #include "proxy/upstream/upstream_states.h"
@@ -58,6 +59,7 @@ class Server {
   uv_loop_t loop_;
   Metrics metrics_;
   SharedState shared_;
+  tracing::SpanExporter spans_{metrics_.registry};  // OTLP export of sampled spans
   base::StateStore state_;          // filter state that survives reloads
   UpstreamStates upstream_states_;  // target health, load and breakers; survive reloads
   std::unique_ptr<HealthChecker> health_;

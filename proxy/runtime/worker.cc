@@ -10,6 +10,7 @@
 #include "proxy/http1/client_connection.h"
 #include "proxy/runtime/log.h"
 #include "proxy/stream/access_log_template.h"
+#include "proxy/tracing/span_exporter.h"
 
 namespace sluice::proxy {
 
@@ -95,6 +96,7 @@ void Worker::onSweep() {
 void Worker::onPrepare() {
   active_.store(static_cast<int64_t>(ctx_->connections.size()), std::memory_order_relaxed);
   if (ctx_->access_log.buffered() > 0) ctx_->access_log.flush();
+  if (!ctx_->span_batch.empty()) ctx_->shared.span_exporter->submit(ctx_->span_batch);
 }
 
 void Worker::openListener(const ListenerSocket& s) {

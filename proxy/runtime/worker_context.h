@@ -22,9 +22,14 @@
 #include "proxy/runtime/snapshot.h"
 #include "proxy/runtime/worker_services.h"
 #include "proxy/stream/access_log.h"
+#include "proxy/tracing/span_record.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace sluice::proxy {
+
+namespace tracing {
+class SpanExporter;
+}
 
 class ClientConnection;
 
@@ -41,6 +46,7 @@ struct RouteSeries {
 struct SharedState {
   std::atomic<int64_t> connections{0};
   std::atomic<bool> draining{false};
+  tracing::SpanExporter* span_exporter = nullptr;  // the process's (set before workers start)
 };
 
 // Seconds from `t` to now, for durations in metrics and logs.
@@ -66,6 +72,8 @@ class WorkerContext {
   std::vector<Selector> selectors;
   UpstreamPool pool;
   AccessLogWriter access_log;
+  // Spans finished on this worker since the loop last handed them to the exporter.
+  std::vector<tracing::SpanRecord> span_batch;
   ConnectionList connections;
   // Whom to close first when limits.max_connections is reached: idle keep-alive connections,
   // then connections that have not sent a whole request head yet, oldest first.

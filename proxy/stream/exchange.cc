@@ -9,6 +9,7 @@
 #include "proxy/stream/local_reply.h"
 #include "proxy/stream/route_split.h"
 #include "proxy/tls/tls_context.h"
+#include "proxy/tracing/span_exporter.h"
 #include "proxy/upstream/background_fetch.h"
 
 namespace sluice::proxy {
@@ -55,6 +56,9 @@ void Exchange::start() {
   request_id_ = given != nullptr && acceptableRequestId(*given) ? *given : ctx_.newRequestId();
   const auto& tracing = snapshot_->config->tracing;
   trace_.begin(head_.headers, tracing ? tracing->sample : 0.0, &WorkerContext::randomBits, &ctx_);
+  if (ctx_.shared.span_exporter != nullptr && ctx_.shared.span_exporter->enabled()) {
+    spans_.begin(trace_, &ctx_.span_batch);
+  }
   original_target_ = head_.target;
   original_host_ = head_.host;
   if (head_.method == "TRACE"sv) received_fields_ = head_.headers;  // reflected at Max-Forwards: 0
@@ -264,6 +268,7 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
   }
   upstream_ms_ = upstream_request_->headSeconds() * 1000;
   status_ = head.status;
+  spans_.endTry(head.status, {});
   if (head.status == 101) {
     if (!meta_.upgrade) {
       upstream_request_->fail(UpstreamError::BadResponse);
@@ -393,7 +398,7 @@ void Exchange::finish() {
 void Exchange::logAndCount() {
   double seconds = secondsSince(start_);
   ctx_.countRequest(route_index_, head_.method, status_, seconds);
-  if (!ctx_.access_log.enabled()) return;
+  if (!ctx_.access_log.enabled() && !spans_.active()) return;
   AccessRecord r;
   r.time = wall_start_;
   r.request_id = request_id_;
@@ -420,7 +425,27 @@ void Exchange::logAndCount() {
   r.span_id = trace_.spanId();
   if (const std::string* ua = head_.headers.get("user-agent")) r.user_agent = *ua;
   if (const std::string* ref = head_.headers.get("referer")) r.referer = *ref;
-  ctx_.access_log.append(r);
+  if (spans_.active()) recordServerSpan(r);
+  if (ctx_.access_log.enabled()) ctx_.access_log.append(r);
+}
+
+void Exchange::recordServerSpan(const AccessRecord& r) {
+  tracing::ServerSpanFacts f;
+  f.method = r.method;
+  f.route = r.route;
+  f.path = std::string_view(r.path).substr(0, r.path.find('?'));  // as received, no query
+  f.scheme = down_.secure() ? "https" : "http";
+  f.host = stripPort(r.host);
+  f.client_ip = r.remote;
+  f.protocol = head_.version_major == 2 ? "2" : head_.version_minor == 0 ? "1.0" : "1.1";
+  f.upstream = r.upstream;
+  f.target = r.target;
+  f.ratelimit = log_ratelimit_;
+  f.cache = log_cache_;
+  f.status = r.status;
+  f.tries = upstream_request_ ? upstream_request_->tries() : 0;
+  f.start = wall_start_;
+  spans_.finish(trace_, f);
 }
 
 }  // namespace sluice::proxy

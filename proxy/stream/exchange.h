@@ -15,6 +15,7 @@
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/worker_context.h"
 #include "proxy/stream/downstream.h"
+#include "proxy/tracing/request_spans.h"
 #include "proxy/upstream/upstream_request.h"
 
 namespace sluice::proxy {
@@ -87,6 +88,8 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   void onResponseReadDone() override { down_.flush(); }
   void onTunnelData(const char* data, size_t len) override;
   void onRequestDrained() override;
+  void onTryStart(const ResolvedTarget& target) override;
+  void onTryRetried(int status, std::string_view reason) override;
   void onFailure(const UpstreamFailure& failure) override;
 
   void prepareUpstreamHead();
@@ -96,7 +99,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   bool applyMaxForwards();
   void forward();
   void dispatch();
-  void beginTrySpan();
+  void recordServerSpan(const AccessRecord& r);
   // Writes a whole local reply; `json` picks the content type of `body`.
   void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
   // An error answer to a gRPC call: trailers-only, grpc-status mapped from `status`.
@@ -114,6 +117,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   std::chrono::system_clock::time_point wall_start_;
   std::string request_id_;
   base::TraceContext trace_;  // W3C trace context: this hop's span, a client span per try
+  tracing::RequestSpans spans_;  // its spans, when sampled and exported
   std::string original_target_;
   base::HeaderMap received_fields_;  // TRACE only: the fields as the client sent them
   std::string original_host_;

@@ -69,15 +69,17 @@ void Exchange::dispatch() {
 }
 
 // Each try is a client span of its own: the upstream sees it as its parent.
-void Exchange::beginTrySpan() {
+void Exchange::onTryStart(const ResolvedTarget& target) {
   trace_.beginTry(&WorkerContext::randomBits, &ctx_);
+  if (spans_.active()) {
+    spans_.beginTry(trace_, head_.method, upstream_->config->name, target.address);
+  }
   if (!direct_head_) head_.headers.set("traceparent", std::string(trace_.upstreamTraceParent()));
 }
 
 void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) {
   // An HTTP/1.0 client sent no Host: the target's host:port as written (not its resolved ip).
   if (head_.host.empty()) head_.host = target.name;
-  beginTrySpan();
   if (direct_head_) {
     appendProxiedRequestHead(head_, proxiedRequestFields(), upstream_framing_, upstream_length_,
                              out);
@@ -95,11 +97,14 @@ void Exchange::writeRequestHead(const ResolvedTarget& target, std::string& out) 
 const base::RequestHead& Exchange::requestHead(const ResolvedTarget& target,
                                                base::RequestHead& scratch) {
   if (head_.host.empty()) head_.host = target.name;
-  beginTrySpan();
   if (!direct_head_) return head_;
   scratch = head_;
   applyProxiedRequestEdits(scratch.headers, proxiedRequestFields());
   return scratch;
+}
+
+void Exchange::onTryRetried(int status, std::string_view reason) {
+  spans_.endTry(status, reason);
 }
 
 void Exchange::onRequestDrained() {
@@ -108,6 +113,7 @@ void Exchange::onRequestDrained() {
 
 void Exchange::onFailure(const UpstreamFailure& failure) {
   if (finished_) return;
+  spans_.endTry(0, failure.error == UpstreamError::ResponseTimeout ? "timeout" : "failed");
   if (tunnel_) {
     down_.abort();
     return;

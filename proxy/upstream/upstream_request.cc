@@ -114,6 +114,7 @@ bool UpstreamRequest::startTry() {
   }
   target_ = &attempt_.target();
   ++tries_;
+  callbacks_.onTryStart(*target_);
   if (try_timer_) try_timer_.start(static_cast<uint64_t>(params_.try_timeout.count()));
   head_sent_ = false;
   body_sent_done_ = false;
@@ -203,6 +204,7 @@ void UpstreamRequest::onUpstreamHead(base::ResponseHead& head, bool interim) {
       if (wait && mayRetry(std::string_view(code, static_cast<size_t>(r.ptr - code)))) {
         ctx_.countUpstream(upstream_.config->name, target_->address, head.status, 0, false);
         dropStream();  // its response is not wanted
+        callbacks_.onTryRetried(head.status, {});
         retry(*wait);
         return;
       }
@@ -264,6 +266,7 @@ void UpstreamRequest::onUpstreamError(UpstreamError error, bool response_started
   std::optional<int64_t> wait;
   if (!head_delivered_) wait = retryWaitMs(*upstream_.config, tries_, nullptr, now() - start_ms_);
   if (wait && mayRetry(conditionOf(error))) {
+    callbacks_.onTryRetried(0, conditionOf(error));
     retry(*wait);
     return;
   }

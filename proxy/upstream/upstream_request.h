@@ -49,6 +49,10 @@ class UpstreamRequestCallbacks : public RequestHeadSource {
   virtual void onTunnelData(const char* data, size_t len) {}
   // Queued request bytes left: reading the client may resume.
   virtual void onRequestDrained() {}
+  // A try begins towards `target` (before connecting), and one is given up to be retried with
+  // the `status` it answered (0: it failed, `reason` says how): the spans of each try.
+  virtual void onTryStart(const ResolvedTarget& target) {}
+  virtual void onTryRetried(int status, std::string_view reason) {}
   virtual void onFailure(const UpstreamFailure& failure) = 0;
 };
 

@@ -1,11 +1,17 @@
-"""W3C Trace Context through the real binary (spec/gateway.md "Tracing and logs", issue 18):
-a valid traceparent is continued with a new span id and its tracestate kept; a missing, invalid
-or conflicting one starts a new trace; the upstream always gets exactly one traceparent; every
-upstream try is a span of its own; the access log carries trace_id and span_id, and a line
-template prints them; sampling of new traces follows `tracing.sample`."""
+"""W3C Trace Context and OTLP export through the real binary (spec/gateway.md "Tracing and
+logs", issue 18): a valid traceparent is continued with a new span id and its tracestate kept; a
+missing, invalid or conflicting one starts a new trace; the upstream always gets exactly one
+traceparent; every upstream try is a span of its own; the access log carries trace_id and
+span_id, and a line template prints them; sampling of new traces follows `tracing.sample`.
+Sampled spans reach a real OTLP/HTTP receiver on loopback (a thread of this test that records
+what is POSTed), and a collector that is down or never answers costs no request."""
+import json
 import re
+import socket
+import threading
 import time
 import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import (ProxyTestCase, Sluice, echo_headers, free_port, main, make_config,
                      run_sluice)
@@ -157,6 +163,190 @@ class SamplingAndTemplateTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("unknown variable $bogus", out)
         self.assertIn("s.yaml:3", out)  # the sample over 100%
+
+
+class Collector:
+    """An OTLP/HTTP JSON receiver: every POST body is parsed and its spans kept."""
+
+    def __init__(self):
+        spans, lock = [], threading.Lock()
+        self.spans, self.lock, self.posts = spans, lock, []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"]))
+                doc = json.loads(body)
+                with lock:
+                    outer.posts.append((self.path, self.headers.get("content-type")))
+                    for rs in doc["resourceSpans"]:
+                        service = rs["resource"]["attributes"][0]["value"]["stringValue"]
+                        for ss in rs["scopeSpans"]:
+                            for sp in ss["spans"]:
+                                sp["service"] = service
+                                sp["attrs"] = {a["key"]: list(a["value"].values())[0]
+                                               for a in sp.get("attributes", [])}
+                                spans.append(sp)
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, pred, timeout=8.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                found = [s for s in self.spans if pred(s)]
+            if found:
+                return found
+            time.sleep(0.05)
+        return []
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class OtlpExportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        from harness import Upstream
+        cls.collector = Collector()
+        cls.up = Upstream("echo").start()
+        dead = free_port()
+        text = make_config({"echo": cls.up.port},
+                           ["{name: api, match: {path_prefix: /api}, upstream: echo}",
+                            "{name: flaky, match: {path_prefix: /flaky}, upstream: flaky}"],
+                           extra="tracing: {service_name: edge-test, sample: 0%%, otlp: "
+                                 "{endpoint: 'http://127.0.0.1:%d/v1/traces', timeout: 1s}}"
+                                 % cls.collector.port)
+        text = text.replace(
+            "routes:",
+            "  - {name: flaky, balancer: round_robin, targets: [{address: 127.0.0.1:%d}, "
+            "{address: 127.0.0.1:%d}], retries: {attempts: 2}, "
+            "timeouts: {connect: 1s, response: 2s}}\nroutes:" % (dead, cls.up.port), 1)
+        cls.sluice = Sluice(text).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sluice.__exit__(None, None, None)
+        cls.up.stop()
+        cls.collector.close()
+
+    def test_server_and_client_spans_of_a_sampled_request(self):
+        trace = "%032x" % (int(time.time() * 1e6) | 1 << 120)
+        r = self.sluice.request("GET", "/api/users?id=7",
+                                headers={"traceparent": "00-%s-00f067aa0ba902b7-01" % trace})
+        self.assertEqual(r.status, 200)
+        _, up_parent, _ = TRACEPARENT.match(echo_headers(r)["traceparent"][0]).groups()
+        spans = self.collector.wait_for(lambda s: s["traceId"] == trace and s["kind"] == 2)
+        self.assertEqual(len(spans), 1, spans)
+        server = spans[0]
+        self.assertEqual(server["service"], "edge-test")
+        self.assertEqual(server["parentSpanId"], "00f067aa0ba902b7")
+        self.assertEqual(server["name"], "GET api")
+        a = server["attrs"]
+        self.assertEqual(a["http.request.method"], "GET")
+        self.assertEqual(a["http.route"], "api")
+        self.assertEqual(a["url.path"], "/api/users")
+        self.assertEqual(a["http.response.status_code"], "200")
+        self.assertEqual(a["sluice.upstream"], "echo")
+        self.assertGreater(int(server["endTimeUnixNano"]), int(server["startTimeUnixNano"]))
+        clients = self.collector.wait_for(lambda s: s["traceId"] == trace and s["kind"] == 3)
+        self.assertEqual(len(clients), 1, clients)
+        self.assertEqual(clients[0]["spanId"], up_parent)  # the upstream's parent is the try
+        self.assertEqual(clients[0]["parentSpanId"], server["spanId"])
+        self.assertEqual(clients[0]["attrs"]["server.port"], str(self.up.port))
+        line = [l for l in self.sluice.access_log_lines() if l["trace_id"] == trace]
+        self.assertEqual(line[0]["span_id"], server["spanId"])
+
+    def test_each_retry_is_a_client_span(self):
+        for _ in range(4):  # the dead target comes first in about half of them
+            trace = "%032x" % (int(time.time() * 1e6) | 2 << 120)
+            r = self.sluice.request("GET", "/flaky/x",
+                                    headers={"traceparent": "00-%s-00f067aa0ba902b7-01" % trace})
+            self.assertEqual(r.status, 200)
+            server = self.collector.wait_for(lambda s: s["traceId"] == trace and s["kind"] == 2)
+            clients = self.collector.wait_for(
+                lambda s: s["traceId"] == trace and s["kind"] == 3)
+            self.assertEqual(len(server), 1)
+            if len(clients) == 2:
+                first, second = sorted(clients, key=lambda s: int(s["startTimeUnixNano"]))
+                self.assertEqual(first["status"]["code"], 2)  # the failed try
+                self.assertEqual(second["attrs"]["http.request.resend_count"], "1")
+                self.assertEqual(server[0]["attrs"]["http.request.resend_count"], "1")
+                return
+        self.fail("no request met the dead target first in 4 tries")
+
+    def test_unsampled_new_traces_are_not_exported(self):
+        r = self.sluice.request("GET", "/api/quiet")
+        trace, _, flags = TRACEPARENT.match(echo_headers(r)["traceparent"][0]).groups()
+        self.assertEqual(flags, "00")
+        time.sleep(1.2)  # longer than the exporter's batch delay
+        self.assertEqual(self.collector.wait_for(lambda s: s["traceId"] == trace, 0.1), [])
+        self.assertIn(("/v1/traces", "application/json"), self.collector.posts)
+
+    def test_metrics_count_exported_spans(self):
+        self.sluice.request("GET", "/api/m", headers={"traceparent": PARENT})
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            text = self.sluice.metrics()
+            m = re.search(r"^sluice_tracing_spans_exported_total (\d+)", text, re.M)
+            if m and int(m.group(1)) >= 2:
+                return
+            time.sleep(0.1)
+        self.fail("sluice_tracing_spans_exported_total stayed below 2")
+
+
+class DeadCollectorTest(unittest.TestCase):
+    def run_against(self, collector_port, requests=400):
+        from harness import Upstream
+        with Upstream("echo") as up:
+            text = make_config({"echo": up.port},
+                               ["{name: api, match: {path_prefix: /}, upstream: echo}"],
+                               extra="tracing: {sample: 100%%, otlp: {endpoint: "
+                                     "'http://127.0.0.1:%d/v1/traces', timeout: 300ms, "
+                                     "max_queue: 50}}" % collector_port)
+            with Sluice(text) as s:
+                c = s.conn()
+                worst = 0
+                for i in range(requests):
+                    t0 = time.time()
+                    r = c.request("GET", "/x%d" % i)
+                    worst = max(worst, time.time() - t0)
+                    self.assertEqual(r.status, 200)
+                time.sleep(1.0)
+                text = s.metrics()
+                dropped = sum(int(v) for v in re.findall(
+                    r"^sluice_tracing_spans_dropped_total\{[^}]*\} (\d+)", text, re.M))
+                c.close()
+                return worst, dropped
+
+    def test_a_closed_port_costs_no_request(self):
+        worst, dropped = self.run_against(free_port())
+        self.assertLess(worst, 1.0)
+        self.assertGreater(dropped, 300)  # server and client spans of 400 requests: 800
+
+    def test_a_collector_that_never_answers_costs_no_request(self):
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        try:
+            worst, dropped = self.run_against(silent.getsockname()[1])
+        finally:
+            silent.close()
+        self.assertLess(worst, 1.0)
+        self.assertGreater(dropped, 300)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,131 @@
+#include "proxy/tracing/otlp_json.h"
+
+#include <charconv>
+
+namespace sluice::proxy::tracing {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void appendString(std::string_view s, std::string& out) {
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20 || c >= 0x7f) {
+      // Request data may be any bytes: each one outside printable ASCII becomes \u00XX, so
+      // the document is valid JSON whatever arrived (the receiver sees the byte's value).
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+
+void appendNumber(uint64_t v, std::string& out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+class Attributes {
+ public:
+  explicit Attributes(std::string& out) : out_(out) { out_.append(",\"attributes\":["); }
+  ~Attributes() { out_.push_back(']'); }
+  void text(const char* key, std::string_view v) {
+    if (v.empty()) return;
+    open(key);
+    out_.append("{\"stringValue\":");
+    appendString(v, out_);
+    out_.append("}}");
+  }
+  void integer(const char* key, int v) {
+    if (v < 0) return;
+    open(key);
+    out_.append("{\"intValue\":\"");
+    appendNumber(static_cast<uint64_t>(v), out_);
+    out_.append("\"}}");
+  }
+
+ private:
+  void open(const char* key) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    out_.append("{\"key\":\"");
+    out_.append(key);
+    out_.append("\",\"value\":");
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+void appendSpan(const SpanRecord& s, std::string& out) {
+  out.append("{\"traceId\":\"");
+  out.append(s.trace_id, 32);
+  out.append("\",\"spanId\":\"");
+  out.append(s.span_id, 16);
+  out.append("\"");
+  if (s.has_parent) {
+    out.append(",\"parentSpanId\":\"");
+    out.append(s.parent_id, 16);
+    out.append("\"");
+  }
+  // Span names follow the HTTP conventions: "{method} {route}" for a server span, "{method}"
+  // for a client one.
+  std::string name = s.method.empty() ? std::string("HTTP") : s.method;
+  if (s.kind == SpanKind::Server && !s.route.empty()) name += " " + s.route;
+  out.append(",\"name\":");
+  appendString(name, out);
+  out.append(",\"kind\":");
+  appendNumber(static_cast<uint64_t>(s.kind), out);
+  out.append(",\"startTimeUnixNano\":\"");
+  appendNumber(s.start_unix_ns, out);
+  out.append("\",\"endTimeUnixNano\":\"");
+  appendNumber(s.end_unix_ns, out);
+  out.append("\"");
+  {
+    Attributes a(out);
+    a.text("http.request.method", s.method);
+    a.text("http.route", s.route);
+    a.text("url.path", s.path);
+    a.text("url.scheme", s.scheme);
+    a.text("server.address", s.host);
+    a.integer("server.port", s.port);
+    a.text("client.address", s.client_ip);
+    a.text("network.protocol.version", s.protocol);
+    a.integer("http.response.status_code", s.status);
+    a.integer("http.request.resend_count", s.resend_count);
+    a.text("error.type", s.error_type);
+    a.text("sluice.upstream", s.upstream);
+    a.text("sluice.target", s.target);
+    a.text("sluice.ratelimit", s.ratelimit);
+    a.text("sluice.cache", s.cache);
+  }
+  out.append(",\"status\":{\"code\":");
+  out.push_back(s.error ? '2' : '0');  // STATUS_CODE_ERROR, else UNSET (HTTP conventions)
+  out.append("}}");
+}
+
+}  // namespace
+
+void encodeOtlpJson(std::string_view service_name, const std::vector<SpanRecord>& spans,
+                    std::string& out) {
+  out.append(
+      "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+      "\"value\":{\"stringValue\":");
+  appendString(service_name, out);
+  out.append("}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"sluice\",\"version\":\"" SLUICE_VERSION
+             "\"},\"spans\":[");
+  for (size_t i = 0; i < spans.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    appendSpan(spans[i], out);
+  }
+  out.append("]}]}]}");
+}
+
+}  // namespace sluice::proxy::tracing

@@ -1,0 +1,102 @@
+#include "proxy/tracing/request_spans.h"
+
+#include <cstring>
+
+namespace sluice::proxy::tracing {
+namespace {
+
+uint64_t unixNs(std::chrono::system_clock::time_point t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+// `host:port` or `[v6]:port` into server.address and server.port.
+void splitTarget(std::string_view target, SpanRecord& s) {
+  size_t colon = target.rfind(':');
+  if (colon == std::string_view::npos || target.find(']', colon) != std::string_view::npos) {
+    s.host.assign(target);
+    return;
+  }
+  std::string_view host = target.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  s.host.assign(host);
+  int port = 0;
+  for (char c : target.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return;
+    port = port * 10 + (c - '0');
+  }
+  s.port = port;
+}
+
+}  // namespace
+
+uint64_t RequestSpans::nowNs() {
+  return unixNs(std::chrono::system_clock::now());
+}
+
+void RequestSpans::begin(const base::TraceContext& trace, std::vector<SpanRecord>* batch) {
+  batch_ = trace.sampled() ? batch : nullptr;
+}
+
+void RequestSpans::beginTry(const base::TraceContext& trace, std::string_view method,
+                            std::string_view upstream, std::string_view target) {
+  if (batch_ == nullptr) return;
+  if (try_open_) endTry(0, "retried");
+  try_ = SpanRecord{};
+  std::memcpy(try_.trace_id, trace.traceId().data(), 32);
+  std::memcpy(try_.span_id, trace.clientSpanId().data(), 16);
+  std::memcpy(try_.parent_id, trace.spanId().data(), 16);
+  try_.has_parent = true;
+  try_.kind = SpanKind::Client;
+  try_.start_unix_ns = nowNs();
+  try_.method.assign(method);
+  try_.upstream.assign(upstream);
+  try_.target.assign(target);
+  splitTarget(target, try_);
+  if (tries_ > 0) try_.resend_count = tries_;
+  ++tries_;
+  try_open_ = true;
+}
+
+void RequestSpans::endTry(int status, std::string_view error_type) {
+  if (batch_ == nullptr || !try_open_) return;
+  try_open_ = false;
+  try_.end_unix_ns = nowNs();
+  if (status > 0) try_.status = status;
+  try_.error_type.assign(error_type);
+  try_.error = status == 0 || status >= 500;
+  batch_->push_back(std::move(try_));
+}
+
+void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts& f) {
+  if (batch_ == nullptr) return;
+  if (try_open_) endTry(0, f.status == 499 ? "client_closed" : "abandoned");
+  SpanRecord s;
+  std::memcpy(s.trace_id, trace.traceId().data(), 32);
+  std::memcpy(s.span_id, trace.spanId().data(), 16);
+  if (trace.continued()) {
+    std::memcpy(s.parent_id, trace.parentSpanId().data(), 16);
+    s.has_parent = true;
+  }
+  s.kind = SpanKind::Server;
+  s.start_unix_ns = unixNs(f.start);
+  s.end_unix_ns = nowNs();
+  s.method.assign(f.method);
+  s.route.assign(f.route);
+  s.path.assign(f.path);
+  s.scheme.assign(f.scheme);
+  s.host.assign(f.host);
+  s.client_ip.assign(f.client_ip);
+  s.protocol.assign(f.protocol);
+  s.status = f.status;
+  s.upstream.assign(f.upstream);
+  s.target.assign(f.target);
+  s.ratelimit.assign(f.ratelimit);
+  s.cache.assign(f.cache);
+  if (f.tries > 1) s.resend_count = f.tries - 1;
+  s.error = f.status >= 500;
+  batch_->push_back(std::move(s));
+  batch_ = nullptr;
+}
+
+}  // namespace sluice::proxy::tracing

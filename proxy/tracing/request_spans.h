@@ -1,0 +1,52 @@
+// The spans of one sampled request: the server span (the whole exchange) and one client span
+// per upstream try, each try's span id being the parent the upstream sees in its traceparent.
+// Owned by the Exchange; inert (one bool test per call) when the request is not sampled or no
+// exporter is configured. Finished spans go into the worker's batch (WorkerContext), which the
+// worker hands to the SpanExporter once per loop iteration.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "filters/base/trace_context.h"
+#include "proxy/tracing/span_record.h"
+
+namespace sluice::proxy::tracing {
+
+// What the exchange knows about the request when it ends.
+struct ServerSpanFacts {
+  std::string_view method, route, path, scheme, host, client_ip, protocol, upstream, target;
+  std::string_view ratelimit, cache;
+  int status = 0;
+  int tries = 0;  // upstream tries made
+  std::chrono::system_clock::time_point start;
+};
+
+class RequestSpans {
+ public:
+  // Starts recording when `trace` is sampled and `batch` is non-null (an exporter is on).
+  void begin(const base::TraceContext& trace, std::vector<SpanRecord>* batch);
+  bool active() const { return batch_ != nullptr; }
+
+  // A try begins towards `host:port` (the target as configured is `target`), with the client
+  // span id the trace context just drew. A try still open ends first, as a failed one that
+  // sluice retried.
+  void beginTry(const base::TraceContext& trace, std::string_view method, std::string_view upstream,
+                std::string_view target);
+  // The open try ended with a response `status` (0 with `error_type` when it failed).
+  void endTry(int status, std::string_view error_type);
+  // The exchange ended: the open try (if any) and the server span are recorded.
+  void finish(const base::TraceContext& trace, const ServerSpanFacts& facts);
+
+ private:
+  static uint64_t nowNs();
+
+  std::vector<SpanRecord>* batch_ = nullptr;
+  bool try_open_ = false;
+  int tries_ = 0;
+  SpanRecord try_;  // the open try's span
+};
+
+}  // namespace sluice::proxy::tracing

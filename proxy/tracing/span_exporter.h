@@ -1,0 +1,69 @@
+// The process's span exporter: workers hand finished spans over in batches (one lock per
+// batch, never a network wait), and one exporter thread posts them as OTLP/HTTP JSON to
+// `tracing.otlp.endpoint`. The queue is bounded by `max_queue` spans: what does not fit is
+// dropped and counted, and so is a batch the collector does not take (down, slow past
+// `timeout`, or answering an error), so a dead collector costs no request and no memory.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "filters/base/metrics_registry.h"
+#include "proxy/tracing/span_record.h"
+
+namespace sluice::proxy::tracing {
+
+class SpanExporter {
+ public:
+  explicit SpanExporter(base::MetricsRegistry& registry);
+  ~SpanExporter();  // stops the thread after one last bounded attempt to send what is queued
+  SpanExporter(const SpanExporter&) = delete;
+  SpanExporter& operator=(const SpanExporter&) = delete;
+
+  // Applies the `tracing` section of a config taking effect (main thread); null or no `otlp`
+  // stops queueing. The thread starts with the first endpoint.
+  void configure(const config::Tracing* tracing);
+
+  // Whether spans are wanted now (workers skip building them otherwise).
+  bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
+
+  // Moves `spans` into the queue and clears it. Any thread.
+  void submit(std::vector<SpanRecord>& spans);
+
+  // Spans handed over so far, for tests: exported + dropped + queued.
+  uint64_t exported() const { return exported_.value(); }
+
+ private:
+  void run();
+  // One POST of `body` (keep-alive connection, reconnecting when needed); true on a 2xx.
+  bool post(const std::string& body, const std::string& endpoint,
+            std::chrono::milliseconds timeout);
+  void closeSocket();
+
+  base::Counter& exported_;
+  base::Counter& dropped_queue_full_;
+  base::Counter& dropped_export_failed_;
+  std::atomic<bool> enabled_{false};
+
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable wake_;
+  std::deque<SpanRecord> queue_;
+  size_t max_queue_ = 10'000;
+  std::string endpoint_;
+  std::string service_name_ = "sluice";
+  std::chrono::milliseconds timeout_{2'000};
+  bool stopping_ = false;
+  std::thread thread_;
+
+  // The exporter thread's connection (only that thread touches these).
+  int fd_ = -1;
+  std::string connected_to_;  // host:port of fd_
+};
+
+}  // namespace sluice::proxy::tracing
