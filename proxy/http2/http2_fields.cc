@@ -50,6 +50,11 @@ void FieldList::clear() {
   nv_.clear();
 }
 
+void FieldList::markNoCopy(bool names) {
+  uint8_t flags = NGHTTP2_NV_FLAG_NO_COPY_VALUE | (names ? NGHTTP2_NV_FLAG_NO_COPY_NAME : 0);
+  for (nghttp2_nv& f : nv_) f.flags |= flags;
+}
+
 std::string_view FieldList::name(size_t i) const {
   return std::string_view(reinterpret_cast<const char*>(nv_[i].name), nv_[i].namelen);
 }

@@ -41,6 +41,10 @@ class FieldList {
   // The list as nghttp2 takes it (nghttp2 copies it when a frame is submitted); valid until the
   // next add() or clear().
   const nghttp2_nv* nv() const { return nv_.data(); }
+  // Lets nghttp2 use the values (and the names too when `names` is true: they are known to be
+  // lower-case, which nghttp2 otherwise makes them while copying) without copying them. The list
+  // must then stay as it is until the frame is sent or dropped with its stream.
+  void markNoCopy(bool names);
 
  private:
   // Makes room for `more` bytes, moving the list's pointers along when the buffer moves.

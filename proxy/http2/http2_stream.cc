@@ -177,6 +177,9 @@ void Http2Stream::sendInterim(base::ResponseHead& head) {
 void Http2Stream::sendHeaders(base::ResponseHead& head, const ResponseHeadInfo& info) {
   if (reset_ || submitted_) return;
   responseFields(head, info, fields_);
+  // A proxied head is the upstream's, whose field names its parser lower-cased (or HTTP/2 sent
+  // lower-case), plus sluice's own: nghttp2 need not copy and lower-case them.
+  names_lower_ = info.proxied != nullptr;
   head_held_ = true;
   ended_ = false;
   for (size_t i = 0; i < fields_.size(); ++i)
@@ -187,6 +190,10 @@ void Http2Stream::submitHead(bool complete) {
   head_held_ = false;
   submitted_ = true;
   if (reset_) return;
+  // nghttp2 reads the fields where they are when it encodes the HEADERS frame: fields_ stays as
+  // it is from here on (nothing changes a submitted head), for as long as the stream lives, and
+  // nghttp2 drops a frame whose stream closed before it went out without reading it.
+  fields_.markNoCopy(names_lower_);
   int rc;
   if (complete) {
     rc = nghttp2_submit_response(session_.raw(), id_, fields_.nv(), fields_.size(), nullptr);
@@ -196,7 +203,6 @@ void Http2Stream::submitHead(bool complete) {
     provider.read_callback = readCallback;
     rc = nghttp2_submit_response(session_.raw(), id_, fields_.nv(), fields_.size(), &provider);
   }
-  fields_.clear();
   if (rc != 0) resetStream(NGHTTP2_INTERNAL_ERROR);
   session_.scheduleSend();
 }

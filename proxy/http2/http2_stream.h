@@ -101,7 +101,7 @@ class Http2Stream final : public Downstream {
   std::unique_ptr<Exchange> exchange_;
   std::chrono::steady_clock::time_point start_;
   base::RequestHead head_;  // kept for a rejected request's log line
-  FieldList fields_;        // the held final head, or a block being submitted
+  FieldList fields_;        // the final head: held, then lent to nghttp2 (submitHead)
   std::string body_;        // response bytes not yet taken by nghttp2
   size_t body_off_ = 0;
   base::HeaderMap trailers_;
@@ -112,6 +112,8 @@ class Http2Stream final : public Downstream {
   uint64_t stall_since_ms_ = 0;    // response bytes held by a zero window since then; 0: none
   bool in_trailers_ = false;
   bool head_held_ = false;  // sendHeaders came, not yet submitted
+  // fields_ holds lower-case names only (a proxied head).
+  bool names_lower_ = false;
   bool submitted_ = false;  // a final head went to nghttp2
   bool deferred_ = false;   // the data provider is waiting for bytes
   bool ended_ = false;      // sendEnd came
