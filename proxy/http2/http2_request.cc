@@ -102,8 +102,7 @@ int Http2RequestBuilder::finishHead(bool end_stream, base::RequestHead& head, Re
       }
     }
   }
-  head = std::move(head_);
-  head_ = base::RequestHead{};
+  head = std::move(head_);  // head_ is filled again only after beginTrailers() resets it
   return status;
 }
 

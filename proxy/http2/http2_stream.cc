@@ -67,8 +67,8 @@ void Http2Stream::onHeaders(bool end_stream) {
     body_deadline_ms_ =
         uv_now(ctx.loop) + static_cast<uint64_t>(ctx.snapshot->config->limits.idle_timeout.count());
   }
+  // head_ served only a refused request's log line: the exchange owns the head from here.
   exchange_ = std::make_unique<Exchange>(*this, ctx, ctx.snapshot, std::move(head_), meta, start_);
-  head_ = base::RequestHead{};
   exchange_->start();  // may answer at once, and end the exchange
   if (end_stream) onRequestEnd();
 }
