@@ -448,8 +448,9 @@ struct WeightedUpstream {
 // `mirror:` a copy of the selected requests goes to another upstream (gateway.md, Routing).
 struct Mirror {
   std::string upstream;
-  double percent = 100;  // 0..100 of the route's requests
-  bool compare = false;  // compare status class and body hash with the primary's answer
+  double percent = 100;         // 0..100 of the route's requests
+  bool compare = false;         // compare status class and body hash with the primary's answer
+  uint32_t max_in_flight = 64;  // per worker; a selected request beyond it is dropped (counted)
 };
 
 // `redirect:` either {scheme, host} keeping path and query, or {to} with variables.

@@ -426,6 +426,17 @@ void writeRoute(JsonWriter& w, const Route& r) {
   writeHeaderRewrite(w, r.request_headers);
   w.key("response_headers");
   writeHeaderRewrite(w, r.response_headers);
+  w.key("mirror");
+  if (r.mirror) {
+    w.beginObject();
+    w.key("upstream").string(r.mirror->upstream);
+    w.key("percent").number(r.mirror->percent);
+    w.key("compare").boolean(r.mirror->compare);
+    w.key("max_in_flight").integer(r.mirror->max_in_flight);
+    w.endObject();
+  } else {
+    w.null();
+  }
   w.key("filters").beginArray();
   for (const auto& f : r.filters) {
     w.beginObject();

@@ -120,7 +120,7 @@ Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs) {
   refs->route = r.origin(node);
   MapReader m(r, node, "route",
               {"name", "priority", "match", "upstream", "upstreams", "sticky", "respond",
-               "redirect", "rewrite", "request_headers", "response_headers", "filters"});
+               "redirect", "mirror", "rewrite", "request_headers", "response_headers", "filters"});
   if (!m.ok()) return route;
   if (m.readName("name", &route.name)) refs->name = r.origin(m.get("name"));
   m.readInt("priority", &route.priority, -1'000'000, 1'000'000);
@@ -131,6 +131,7 @@ Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs) {
   if (m.has("sticky")) route.sticky_key = parseSticky(r, m.get("sticky"));
   if (m.has("respond")) route.respond = parseRespond(r, m.get("respond"));
   if (m.has("redirect")) route.redirect = parseRedirect(r, m.get("redirect"));
+  if (m.has("mirror")) route.mirror = parseMirror(r, m.get("mirror"), refs);
   if (m.has("rewrite")) route.rewrite = parseRewrite(r, m.get("rewrite"));
   if (m.has("request_headers")) {
     route.request_headers = parseHeaderRewrite(r, m.get("request_headers"), "request_headers");

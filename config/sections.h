@@ -24,7 +24,8 @@ struct RouteRefs {
   Origin upstream;                       // its `upstream:` value, when set
   std::vector<Origin> clusters;          // filters with `scope: cluster` (need rate_limit_store)
   std::vector<Origin> circuit_breakers;  // `circuit_breaker` filters (need the upstream's section)
-  // Upstreams that filters name for requests of their own (ext_auth, a jwks url): must exist.
+  // Upstreams that filters name for requests of their own (ext_auth, a jwks url) or a `mirror:`
+  // names: must exist.
   std::vector<std::pair<Origin, std::string>> filter_upstreams;
   // The names of a weighted split (`upstreams:`), each where it is written: must be defined.
   std::vector<std::pair<Origin, std::string>> split_upstreams;
@@ -73,6 +74,10 @@ bool isValidSrvName(std::string_view name);
 
 // parse_route.cc
 Route parseRoute(Reader& r, const YAML::Node& node, RouteRefs* refs);
+
+// parse_mirror.cc: a route's `mirror:`; its upstream goes to refs->filter_upstreams (cross-checked
+// like a filter's).
+Mirror parseMirror(Reader& r, const YAML::Node& node, RouteRefs* refs);
 // An absolute path as a route writes it: starts with /, no spaces or control bytes.
 bool isValidPath(std::string_view p);
 // A header name as written by the operator: must be a token; returned lower-case.

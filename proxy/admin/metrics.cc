@@ -77,7 +77,15 @@ Metrics::Metrics()
                                              {"listener"})),
       http2_protocol_errors_total(registry.counter(
           "sluice_http2_protocol_errors_total",
-          "HTTP/2 client connections or streams ended for abuse or protocol errors.", {"reason"})) {
+          "HTTP/2 client connections or streams ended for abuse or protocol errors.", {"reason"})),
+      mirror_requests_total(registry.counter(
+          "sluice_mirror_requests_total",
+          "Copies of requests sent to a route's mirror upstream, by route and result.",
+          {"route", "result"})),
+      mirror_dropped_total(registry.counter(
+          "sluice_mirror_dropped_total",
+          "Requests selected for mirroring whose copy was not sent, by route and reason.",
+          {"route", "reason"})) {
   for (int i = 0; i < kHttp2AbuseCount; ++i) {  // every reason has a 0 sample from the start
     http2_protocol_errors_total.with({http2AbuseName(static_cast<Http2Abuse>(i))});
   }

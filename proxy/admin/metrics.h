@@ -58,6 +58,11 @@ struct Metrics {
   base::CounterFamily& tls_resumptions_total;         // {listener}: abbreviated handshakes
   // {reason}: hostile or broken HTTP/2 clients bounded (http2_flood_guard.h names the reasons)
   base::CounterFamily& http2_protocol_errors_total;
+  // {route, result=match|status_mismatch|body_mismatch|error|primary_incomplete|sent}: copies
+  // of requests sent to a route's mirror upstream (proxy/stream/mirror.h)
+  base::CounterFamily& mirror_requests_total;
+  // {route, reason=max_in_flight|body_too_large}: selected requests whose copy was not sent
+  base::CounterFamily& mirror_dropped_total;
 };
 
 }  // namespace sluice::proxy

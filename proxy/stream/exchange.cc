@@ -268,6 +268,7 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
   }
   upstream_ms_ = upstream_request_->headSeconds() * 1000;
   status_ = head.status;
+  if (mirror_) mirror_.onResponseHead(head.status);
   spans_.endTry(head.status, {});
   if (head.status == 101) {
     if (!meta_.upgrade) {
@@ -337,6 +338,7 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
 
 void Exchange::onResponseBody(const char* data, size_t len) {
   if (!response_started_ || finished_ || len == 0) return;
+  if (mirror_) mirror_.onResponseBody(data, len);  // as the upstream sent it, before filters
   if (route_ != nullptr && route_->body_filters) {
     std::string chunk(data, len);
     chain_.runResponseBody(chunk, false, *this);
@@ -353,6 +355,7 @@ void Exchange::onResponseTrailers(const base::HeaderMap& trailers) {
 
 void Exchange::onResponseComplete() {
   if (finished_) return;
+  if (mirror_) mirror_.onResponseComplete();
   if (route_ != nullptr && route_->body_filters) {
     std::string tail;
     chain_.runResponseBody(tail, true, *this);

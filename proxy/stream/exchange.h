@@ -15,6 +15,7 @@
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/worker_context.h"
 #include "proxy/stream/downstream.h"
+#include "proxy/stream/mirror.h"
 #include "proxy/tracing/request_spans.h"
 #include "proxy/upstream/upstream_request.h"
 
@@ -138,6 +139,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   PoolConnector connector_{ctx_};
   // Every try to the upstream, once the request is dispatched (exchange_upstream.cc).
   std::optional<UpstreamRequest> upstream_request_;
+  MirrorTap mirror_;  // the primary's answer for a compared mirror (mirror.h); usually empty
   std::shared_ptr<bool> alive_;
   std::string_view log_cache_;      // access-log fields set by filters
   std::string_view log_ratelimit_;  // false once destroyed; read by wakers on this thread

@@ -63,6 +63,16 @@ void Exchange::dispatch() {
   upstream_request_.emplace(ctx_, connector_, std::move(p),
                             static_cast<UpstreamRequestCallbacks&>(*this));
   if (!request_trailers_.empty()) upstream_request_->setTrailers(request_trailers_);
+  if (route_->config->mirror && !meta_.upgrade) {
+    // The body is whole when the request ended, or when all of a Content-Length body is here.
+    bool whole =
+        request_done_ || (!route_->request_body_filters && meta_.framing == BodyFraming::Length &&
+                          pending_body_.size() == meta_.content_length);
+    ProxiedRequestFields add;
+    if (direct_head_) add = proxiedRequestFields();
+    mirror_ = MirrorTap::start(ctx_, snapshot_, *route_, head_, direct_head_ ? &add : nullptr,
+                               pending_body_, whole);
+  }
   std::string body = std::move(pending_body_);
   pending_body_.clear();
   upstream_request_->start(std::move(body), request_done_);  // may answer (and end) at once

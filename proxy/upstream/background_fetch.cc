@@ -13,9 +13,18 @@ constexpr uint64_t kCheckMs = 200;
 void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
                             base::RequestHead head, size_t max_body, filters::BackgroundDone done,
                             std::chrono::milliseconds timeout) {
+  BackgroundOptions options;
+  options.timeout = timeout;
+  start(ctx, std::move(snapshot), upstream_index, std::move(head), max_body, std::move(done),
+        std::move(options));
+}
+
+void BackgroundFetch::start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
+                            base::RequestHead head, size_t max_body, filters::BackgroundDone done,
+                            BackgroundOptions options) {
   auto* f = new BackgroundFetch(ctx, std::move(snapshot), upstream_index, std::move(head), max_body,
                                 std::move(done));
-  f->timeout_ = timeout;
+  f->options_ = std::move(options);
   // The first tick of the timer starts the fetch, so `done` never runs inside start().
   if (!f->check_.start(0, kCheckMs)) f->finish(false);  // logged; `done` runs at once then
 }
@@ -44,13 +53,13 @@ void BackgroundFetch::onCheck() {
     return;
   }
   self->started_ = true;  // the first tick: start
-  if (self->timeout_.count() > 0) {
+  if (self->options_.timeout.count() > 0) {
     if (!self->deadline_.init(self->ctx_.loop, "background fetch timeout",
                               [self] {
                                 self->request_.reset();
                                 self->finish(false);
                               }) ||
-        !self->deadline_.start(static_cast<uint64_t>(self->timeout_.count()))) {
+        !self->deadline_.start(static_cast<uint64_t>(self->options_.timeout.count()))) {
       self->finish(false);  // logged; an unbounded auth check is not what was asked for
       return;
     }
@@ -66,15 +75,22 @@ void BackgroundFetch::onCheck() {
   p.upstream_index = static_cast<size_t>(i);
   p.idempotent = base::isIdempotentMethod(self->head_.method);
   p.head_only = self->head_.method == "HEAD";
-  p.try_timeout = self->timeout_;  // each try within the bound too (a 504 path, no retry)
+  p.try_timeout = self->options_.timeout;  // each try within the bound too (a 504, no retry)
+  p.retry = self->options_.retry;
+  self->body_length_ = self->options_.body.size();
+  if (self->body_length_ > 0) {
+    p.framing = BodyFraming::Length;
+    p.length = self->body_length_;
+  }
   self->request_.emplace(self->ctx_, self->connector_, std::move(p),
                          static_cast<UpstreamRequestCallbacks&>(*self));
-  self->request_->start(std::string(), true);  // may finish at once
+  self->request_->start(std::move(self->options_.body), true);  // may finish at once
 }
 
 void BackgroundFetch::writeRequestHead(const ResolvedTarget& target, std::string& out) {
   if (head_.host.empty()) head_.host = target.name;
-  appendRequestHead(head_, BodyFraming::None, 0, out);
+  appendRequestHead(head_, body_length_ > 0 ? BodyFraming::Length : BodyFraming::None, body_length_,
+                    out);
 }
 
 void BackgroundFetch::onResponseHead(base::ResponseHead& head, bool interim) {
@@ -93,6 +109,10 @@ void BackgroundFetch::onResponseHead(base::ResponseHead& head, bool interim) {
 }
 
 void BackgroundFetch::onResponseBody(const char* data, size_t len) {
+  if (options_.body_sink) {
+    options_.body_sink(data, len);
+    return;
+  }
   if (response_.body.size() + len > max_body_) {
     // Not wanted whole: the connection goes, the fetch fails.
     std::string().swap(response_.body);

@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,17 @@
 
 namespace sluice::proxy {
 
+// What a fetch sends besides its head, and how it takes the answer (a mirror's copy of a
+// client's request: its body, one try, the response body hashed as it streams).
+struct BackgroundOptions {
+  std::string body;   // sent with a Content-Length when not empty
+  bool retry = true;  // false: one try, never retried on another target
+  // When set, takes the response body as it arrives instead of gathering it (`max_body` then
+  // bounds nothing and `done` gets an empty body).
+  std::function<void(const char* data, size_t len)> body_sink;
+  std::chrono::milliseconds timeout{0};  // as start()'s `timeout`
+};
+
 class BackgroundFetch final : private UpstreamRequestCallbacks {
  public:
   // Starts the fetch for snapshot upstream `upstream_index` (-1: none; `done` gets nullopt).
@@ -25,6 +37,10 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
   static void start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
                     base::RequestHead head, size_t max_body, filters::BackgroundDone done,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // As above, with a body, retries and the response body's sink as `options` say.
+  static void start(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
+                    base::RequestHead head, size_t max_body, filters::BackgroundDone done,
+                    BackgroundOptions options);
 
  private:
   BackgroundFetch(WorkerContext& ctx, SnapshotPtr snapshot, int upstream_index,
@@ -56,7 +72,8 @@ class BackgroundFetch final : private UpstreamRequestCallbacks {
   std::optional<UpstreamRequest> request_;
   Timer check_;     // starts the fetch; gives up when the process starts draining
   Timer deadline_;  // the caller's own bound (an ext_auth timeout), when it set one
-  std::chrono::milliseconds timeout_{0};
+  BackgroundOptions options_;
+  uint64_t body_length_ = 0;  // of options_.body, which the request took
   bool started_ = false;
   filters::BackgroundResponse response_;
 };

@@ -293,7 +293,10 @@ void UpstreamRequest::fail(UpstreamError error) {
 // adds no load to an overloaded fleet.
 bool UpstreamRequest::mayRetry(std::string_view condition) {
   const config::Retries& r = upstream_.config->retries;
-  if (head_delivered_ || given_up_ || tries_ > r.attempts || !retryOn(r, condition)) return false;
+  if (!params_.retry || head_delivered_ || given_up_ || tries_ > r.attempts ||
+      !retryOn(r, condition)) {
+    return false;
+  }
   if (!body_resendable_ && params_.framing != BodyFraming::None) return false;
   if (!r.retry_non_idempotent && !params_.idempotent) return false;
   // Another target must be there, or the original failure stands.

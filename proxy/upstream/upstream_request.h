@@ -72,6 +72,10 @@ class UpstreamRequest final : private UpstreamHandler {
     // Its expiry fails the request as a response timeout (504), without a retry: the caller's
     // deadline has passed.
     std::chrono::milliseconds try_timeout{0};
+    // False: a failed try is never tried again on another target (a mirror's copy must not
+    // add load). The resend after a stale pooled connection or a refused stream, which the
+    // target never processed, still happens.
+    bool retry = true;
   };
 
   UpstreamRequest(WorkerContext& ctx, UpstreamConnector& connector, Params params,

@@ -285,7 +285,7 @@ TEST(Includes, ErrorsInIncludedFilesNameThatFile) {
                               "/missing.yaml\": No such file or directory",
                           dir.path() + "/conf.d/bad.yaml:4:5: unknown key \"timeout\" in route; "
                                        "expected one of: name, priority, match, upstream, "
-                                       "upstreams, sticky, respond, redirect, rewrite, "
+                                       "upstreams, sticky, respond, redirect, mirror, rewrite, "
                                        "request_headers, response_headers, filters"));
 }
 
