@@ -10,6 +10,8 @@ PKGS=(
   libcrypt-dev apache2-utils python3-bcrypt
   # jwt: JSON (JWKS, token headers and claims); its tests make tokens and keys
   nlohmann-json3-dev python3-jwt python3-cryptography
+  # tracing: the strict OpenMetrics parser the exemplar test checks /metrics with
+  python3-prometheus-client
   libgtest-dev libgmock-dev libbenchmark-dev
   # HTTP/2 (nghttp2) and its test clients: curl, nghttp/h2load, python3-h2, python3-grpcio
   libnghttp2-dev nghttp2-client python3-h2 python3-grpcio

@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <new>
 
 namespace sluice::base {
 namespace {
@@ -86,7 +90,7 @@ std::string formatValue(double v) {
   return s;
 }
 
-void renderHistogram(const HistogramFamily& family, std::string& out) {
+void renderHistogram(const HistogramFamily& family, bool exemplars, std::string& out) {
   const auto& names = family.labelNames();
   std::string le_value;
   family.forEach([&](const std::vector<std::string>& values, const Histogram& h) {
@@ -103,6 +107,17 @@ void renderHistogram(const HistogramFamily& family, std::string& out) {
       }
       out.append("\"} ");
       out.append(std::to_string(snap.cumulative[i]));
+      if (exemplars && i < snap.exemplars.size() && snap.exemplars[i].set) {
+        const Histogram::Exemplar& e = snap.exemplars[i];
+        out.append(" # {trace_id=\"");
+        out.append(e.trace_id, 32);
+        out.append("\"} ");
+        appendSampleValue(e.value, out);
+        out.push_back(' ');
+        char ts[32];
+        int n = std::snprintf(ts, sizeof ts, "%.3f", e.unix_seconds);
+        if (n > 0) out.append(ts, static_cast<size_t>(n));
+      }
       out.push_back('\n');
     }
     appendSample(out, family.name(), "_sum", names, values, formatValue(snap.sum));
@@ -177,6 +192,34 @@ void Histogram::observe(double v) noexcept {
   sum_.fetch_add(v, std::memory_order_relaxed);
 }
 
+Histogram::~Histogram() {
+  delete[] exemplars_.load(std::memory_order_acquire);
+}
+
+void Histogram::observe(double v, std::string_view trace_id) noexcept {
+  observe(v);
+  if (std::isnan(v) || trace_id.size() != 32) return;
+  ExemplarSlot* slots = exemplars_.load(std::memory_order_acquire);
+  if (slots == nullptr) {
+    auto* fresh = new (std::nothrow) ExemplarSlot[bounds_.size() + 1];
+    if (fresh == nullptr) return;
+    if (exemplars_.compare_exchange_strong(slots, fresh, std::memory_order_acq_rel)) {
+      slots = fresh;
+    } else {
+      delete[] fresh;  // another thread published its array first: `slots` is that one
+    }
+  }
+  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  ExemplarSlot& slot = slots[i];
+  if (slot.busy.test_and_set(std::memory_order_acquire)) return;
+  std::memcpy(slot.exemplar.trace_id, trace_id.data(), 32);
+  slot.exemplar.value = v;
+  slot.exemplar.unix_seconds =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  slot.exemplar.set = true;
+  slot.busy.clear(std::memory_order_release);
+}
+
 Histogram::Snapshot Histogram::snapshot() const {
   Snapshot snap;
   snap.cumulative.resize(bounds_.size() + 1);
@@ -186,6 +229,15 @@ Histogram::Snapshot Histogram::snapshot() const {
     snap.cumulative[i] = running;
   }
   snap.sum = sum_.load(std::memory_order_relaxed);
+  if (ExemplarSlot* slots = exemplars_.load(std::memory_order_acquire)) {
+    snap.exemplars.resize(bounds_.size() + 1);
+    for (size_t i = 0; i <= bounds_.size(); ++i) {
+      while (slots[i].busy.test_and_set(std::memory_order_acquire)) {
+      }
+      snap.exemplars[i] = slots[i].exemplar;
+      slots[i].busy.clear(std::memory_order_release);
+    }
+  }
   return snap;
 }
 
@@ -327,7 +379,7 @@ void MetricsRegistry::removeCollector(CollectorId id) {
   std::erase_if(collectors_, [id](const auto& c) { return c.first == id; });
 }
 
-std::string MetricsRegistry::render() const {
+std::string MetricsRegistry::render(bool openmetrics) const {
   std::vector<Collector> collectors;
   std::vector<const Family*> families;
   {
@@ -341,18 +393,23 @@ std::string MetricsRegistry::render() const {
 
   std::string out;
   for (const Family* family : families) {
+    // OpenMetrics names a counter family without the `_total` of its samples.
+    std::string_view meta = family->name();
+    if (openmetrics && family->type() == MetricType::Counter && meta.ends_with("_total")) {
+      meta.remove_suffix(6);
+    }
     out.append("# HELP ");
-    out.append(family->name());
+    out.append(meta);
     out.push_back(' ');
     appendEscapedHelp(family->help(), out);
     out.append("\n# TYPE ");
-    out.append(family->name());
+    out.append(meta);
     out.push_back(' ');
     out.append(typeName(family->type()));
     out.push_back('\n');
 
     if (family->type() == MetricType::Histogram) {
-      renderHistogram(static_cast<const HistogramFamily&>(*family), out);
+      renderHistogram(static_cast<const HistogramFamily&>(*family), openmetrics, out);
       continue;
     }
     // Stored series, overlaid by this scrape's collected values, in label order.
@@ -375,6 +432,7 @@ std::string MetricsRegistry::render() const {
       appendSample(out, family->name(), "", family->labelNames(), values, value);
     }
   }
+  if (openmetrics) out.append("# EOF\n");
   return out;
 }
 

@@ -51,18 +51,37 @@ class alignas(64) Gauge {
 class alignas(64) Histogram {
  public:
   explicit Histogram(std::span<const double> bounds);
+  ~Histogram();
   void observe(double v) noexcept;  // NaN is ignored
+  // The same, and the observation becomes its bucket's exemplar (OpenMetrics) when `trace_id`
+  // (32 hex digits of a sampled trace) is given: the latest one per bucket is kept.
+  void observe(double v, std::string_view trace_id) noexcept;
 
+  struct Exemplar {
+    char trace_id[32] = {};
+    double value = 0;
+    double unix_seconds = 0;
+    bool set = false;
+  };
   struct Snapshot {
     std::vector<uint64_t> cumulative;  // one per bound, then +Inf (== count)
     double sum = 0;
+    std::vector<Exemplar> exemplars;  // per bucket as `cumulative`, or empty when none was kept
   };
   Snapshot snapshot() const;
 
  private:
+  // One bucket's exemplar behind a try-lock: a writer that finds it busy skips (another
+  // request just set it), the scrape waits for it.
+  struct ExemplarSlot {
+    std::atomic_flag busy;
+    Exemplar exemplar;
+  };
+
   std::span<const double> bounds_;                    // owned by the family, sorted, finite
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1 (+Inf)
   std::atomic<double> sum_{0};
+  std::atomic<ExemplarSlot*> exemplars_{nullptr};  // allocated with the first exemplar
 };
 
 enum class MetricType { Counter, Gauge, Histogram };
@@ -202,9 +221,13 @@ class MetricsRegistry {
 
   // The whole exposition, text format 0.0.4: families in declaration order (HELP and TYPE
   // even when a family has no series), series sorted by label values.
-  std::string render() const;
+  std::string render() const { return render(false); }
+  // OpenMetrics 1.0 text (counter families named without `_total`, histogram bucket exemplars,
+  // `# EOF`), for a scraper whose Accept asks for application/openmetrics-text.
+  std::string renderOpenMetrics() const { return render(true); }
 
  private:
+  std::string render(bool openmetrics) const;
   template <class F, class... Args>
   F& declare(MetricType type, std::string name, Args&&... args);
 

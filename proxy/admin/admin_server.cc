@@ -19,6 +19,8 @@ struct AdminConn {
   AdminHandler* handler;
   AdminRequest request;
   std::string url;
+  std::string field;      // the header field being read, lower-cased
+  bool in_value = false;  // the last callback was a value (a new name starts a new field)
   size_t received = 0;
   bool answered = false;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
@@ -62,6 +64,26 @@ int onUrl(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
+int onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<AdminConn*>(p->data);
+  if (c->in_value) c->field.clear();
+  c->in_value = false;
+  for (size_t i = 0; i < len; ++i) {
+    c->field.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(at[i]))));
+  }
+  return 0;
+}
+
+int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<AdminConn*>(p->data);
+  if (!c->in_value && c->field == "accept" && !c->request.accept.empty()) {
+    c->request.accept += ", ";  // several Accept lines form one list
+  }
+  c->in_value = true;
+  if (c->field == "accept") c->request.accept.append(at, len);
+  return 0;
+}
+
 int onBody(llhttp_t* p, const char* at, size_t len) {
   static_cast<AdminConn*>(p->data)->request.body.append(at, len);
   return 0;
@@ -86,6 +108,8 @@ const llhttp_settings_t* adminSettings() {
     llhttp_settings_t x;
     llhttp_settings_init(&x);
     x.on_url = onUrl;
+    x.on_header_field = onHeaderField;
+    x.on_header_value = onHeaderValue;
     x.on_body = onBody;
     x.on_message_complete = onMessageComplete;
     return x;

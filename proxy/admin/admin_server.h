@@ -18,6 +18,7 @@ struct AdminRequest {
   std::string path;  // without the query
   std::string query;
   std::string body;
+  std::string accept;  // the Accept field (GET /metrics: OpenMetrics when it asks for it)
 };
 
 struct AdminResponse {

@@ -2,6 +2,7 @@
 // loop from the Server's state.
 #include "config/json_dump.h"
 #include "filters/cache_store.h"
+#include "proxy/admin/metrics_negotiation.h"
 #include "proxy/admin/runtime_api.h"
 #include "proxy/runtime/server.h"
 
@@ -64,7 +65,11 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
     bool ready = ready_ && !stopping_;
     respond({ready ? 200 : 503, kText, ready ? "ready\n" : "draining\n"});
   } else if (p == "/metrics") {
-    respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.registry.render()});
+    if (prefersOpenMetrics(req.accept)) {
+      respond({200, kOpenMetricsContentType, metrics_.registry.renderOpenMetrics()});
+    } else {
+      respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.registry.render()});
+    }
   } else if (p == "/config") {
     respond({200, "application/json", configJson()});
   } else {  // /status

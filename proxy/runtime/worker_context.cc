@@ -75,7 +75,7 @@ RouteSeries& WorkerContext::routeSeries(int route_index) {
 }
 
 void WorkerContext::countRequest(int route_index, std::string_view method, int status,
-                                 double seconds) {
+                                 double seconds, std::string_view exemplar_trace) {
   RouteSeries& rs = routeSeries(route_index);
   uint32_t mi = methodIndex(method);
   uint32_t key = (mi << 10) | static_cast<uint32_t>(status & 0x3ff);
@@ -86,7 +86,11 @@ void WorkerContext::countRequest(int route_index, std::string_view method, int s
     it = rs.requests.emplace(key, &metrics.requests_total.with({rs.name, mname, code})).first;
   }
   it->second->inc();
-  rs.duration->observe(seconds);
+  if (exemplar_trace.empty()) {
+    rs.duration->observe(seconds);
+  } else {
+    rs.duration->observe(seconds, exemplar_trace);
+  }
 }
 
 void WorkerContext::countUpstream(const std::string& upstream, const std::string& target,

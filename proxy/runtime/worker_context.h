@@ -91,7 +91,9 @@ class WorkerContext {
   int pickTarget(const Snapshot& snapshot, size_t index, uint64_t hash, uint64_t exclude_mask);
 
   RouteSeries& routeSeries(int route_index);  // -1: requests that matched no route
-  void countRequest(int route_index, std::string_view method, int status, double seconds);
+  // `exemplar_trace`: the trace id of a sampled request, kept as the duration bucket's exemplar.
+  void countRequest(int route_index, std::string_view method, int status, double seconds,
+                    std::string_view exemplar_trace = {});
   // One upstream answer (`status` 0: none, counted as a connect failure when `connect_failed`).
   void countUpstream(const std::string& upstream, const std::string& target, int status,
                      double seconds, bool connect_failed);

@@ -400,7 +400,8 @@ void Exchange::finish() {
 
 void Exchange::logAndCount() {
   double seconds = secondsSince(start_);
-  ctx_.countRequest(route_index_, head_.method, status_, seconds);
+  ctx_.countRequest(route_index_, head_.method, status_, seconds,
+                    trace_.sampled() ? trace_.traceId() : std::string_view());
   if (!ctx_.access_log.enabled() && !spans_.active()) return;
   AccessRecord r;
   r.time = wall_start_;

@@ -690,9 +690,9 @@ class Sluice:
         """Peak resident set size since start (VmHWM) in KiB."""
         return self._proc_status("VmHWM")
 
-    def admin(self, method="GET", path="/", body=None, timeout=10.0):
-        return http_request(self.admin_port, method, path, body=body, host="127.0.0.1",
-                            timeout=timeout)
+    def admin(self, method="GET", path="/", body=None, timeout=10.0, headers=None):
+        return http_request(self.admin_port, method, path, headers=headers, body=body,
+                            host="127.0.0.1", timeout=timeout)
 
     def metrics(self):
         r = self.admin("GET", "/metrics")

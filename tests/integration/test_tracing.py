@@ -8,6 +8,7 @@ what is POSTed), and a collector that is down or never answers costs no request.
 import json
 import re
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -295,6 +296,37 @@ class OtlpExportTest(unittest.TestCase):
         time.sleep(1.2)  # longer than the exporter's batch delay
         self.assertEqual(self.collector.wait_for(lambda s: s["traceId"] == trace, 0.1), [])
         self.assertIn(("/v1/traces", "application/json"), self.collector.posts)
+
+    def test_openmetrics_when_asked_with_the_trace_as_exemplar(self):
+        trace = "%032x" % (int(time.time() * 1e6) | 3 << 120)
+        r = self.sluice.request("GET", "/api/exemplar",
+                                headers={"traceparent": "00-%s-00f067aa0ba902b7-01" % trace})
+        self.assertEqual(r.status, 200)
+        accept = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+        om = self.sluice.admin("GET", "/metrics", headers={"Accept": accept})
+        self.assertEqual(om.status, 200)
+        self.assertTrue(om.header("content-type").startswith("application/openmetrics-text"))
+        text = om.body.decode()
+        self.assertTrue(text.endswith("# EOF\n"))
+        self.assertRegex(text, r'sluice_request_duration_seconds_bucket\{route="api",le="[^"]+"\} '
+                         r'\d+ # \{trace_id="%s"\} [0-9.e-]+ \d+\.\d+\n' % trace)
+        # A strict OpenMetrics parser (Debian's python3-prometheus-client) takes the whole page.
+        check = subprocess.run(
+            ["/usr/bin/python3", "-c",
+             "import sys\nfrom prometheus_client.openmetrics.parser import "
+             "text_string_to_metric_families as p\nfams = list(p(sys.stdin.read()))\n"
+             "ex = [s.exemplar.labels['trace_id'] for f in fams for s in f.samples if s.exemplar]\n"
+             "print(len(fams), ' '.join(ex))"],
+            input=text, capture_output=True, text=True, timeout=30)
+        self.assertEqual(check.returncode, 0, check.stderr[-2000:])
+        self.assertIn(trace, check.stdout)
+        plain = self.sluice.admin("GET", "/metrics")  # no Accept: Prometheus text, no exemplars
+        self.assertTrue(plain.header("content-type").startswith("text/plain"))
+        self.assertNotIn(b"trace_id", plain.body)
+        p = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=plain.body,
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
 
     def test_metrics_count_exported_spans(self):
         self.sluice.request("GET", "/api/m", headers={"traceparent": PARENT})

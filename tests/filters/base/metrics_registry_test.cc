@@ -202,5 +202,42 @@ TEST(MetricsRegistryTest, ConcurrentIncrementsAndObservationsSum) {
   EXPECT_DOUBLE_EQ(gauge.with({}).value(), kThreads * kPerThread);
 }
 
+TEST(MetricsRegistryTest, OpenMetricsNamesCountersWithoutTotalAndEndsWithEof) {
+  MetricsRegistry r;
+  r.counter("sluice_x_total", "Xs.", {"k"}).with({"a"}).inc(3);
+  r.gauge("sluice_g", "G.").with({}).set(2);
+  std::string om = r.renderOpenMetrics();
+  EXPECT_NE(om.find("# TYPE sluice_x counter\n"), std::string::npos) << om;
+  EXPECT_NE(om.find("sluice_x_total{k=\"a\"} 3\n"), std::string::npos) << om;
+  EXPECT_NE(om.find("# TYPE sluice_g gauge\n"), std::string::npos) << om;
+  EXPECT_TRUE(om.ends_with("# EOF\n")) << om;
+  std::string text = r.render();  // the Prometheus text format is unchanged
+  EXPECT_NE(text.find("# TYPE sluice_x_total counter\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("# EOF"), std::string::npos);
+}
+
+TEST(MetricsRegistryTest, HistogramBucketsCarryTheLatestExemplarInOpenMetricsOnly) {
+  MetricsRegistry r;
+  auto& h = r.histogram("sluice_d_seconds", "D.", {}, {0.1, 1}).with({});
+  h.observe(0.05);  // no trace: no exemplar
+  std::string om = r.renderOpenMetrics();
+  EXPECT_EQ(om.find(" # {"), std::string::npos) << om;
+  h.observe(0.5, "4bf92f3577b34da6a3ce929d0e0e4736");
+  h.observe(0.7, "00000000000000000000000000000abc");
+  h.observe(0.2, "short");  // not a trace id: counted, not kept
+  om = r.renderOpenMetrics();
+  size_t at = om.find(
+      "sluice_d_seconds_bucket{le=\"1\"} 4 # {trace_id=\"00000000000000000000000000000abc\"} 0.7 ");
+  EXPECT_NE(at, std::string::npos) << om;
+  EXPECT_EQ(om.find("4bf92f3577b34da6a3ce929d0e0e4736"), std::string::npos) << om;  // replaced
+  EXPECT_NE(om.find("sluice_d_seconds_bucket{le=\"0.1\"} 1\n"), std::string::npos) << om;
+  EXPECT_EQ(r.render().find("trace_id"), std::string::npos);
+  auto snap = h.snapshot();
+  ASSERT_EQ(snap.exemplars.size(), 3u);
+  EXPECT_FALSE(snap.exemplars[0].set);
+  EXPECT_TRUE(snap.exemplars[1].set);
+  EXPECT_DOUBLE_EQ(snap.exemplars[1].value, 0.7);
+}
+
 }  // namespace
 }  // namespace sluice::base
