@@ -97,7 +97,9 @@ std::string targetJson(const UpstreamRuntime& u, size_t i, const balancer::Effec
   }
   const double effective =
       static_cast<double>(ew.targets[i].weight) / static_cast<double>(balancer::kWeightUnit);
-  return "{\"address\":" + config::jsonQuote(u.targets[i].address) +
+  const ResolvedTarget& t = u.targets[i];
+  return "{\"address\":" + config::jsonQuote(t.address) +
+         ",\"source\":" + config::jsonQuote(t.source.empty() ? t.address : t.source) +
          ",\"weight\":" + std::to_string(u.configured[i].weight) +
          ",\"weight_override\":" + (override ? std::to_string(*override) : "null") +
          ",\"effective_weight\":" + number(effective) +
@@ -124,11 +126,21 @@ const UpstreamRuntime* findUpstream(const Snapshot& snap, const std::string& nam
   return nullptr;
 }
 
-int findTarget(const UpstreamRuntime& u, const std::string& address) {
+// The targets ADDRESS names: the one with that `ip:port`; else every address of the config
+// target written so (a host name: each address it resolved to; `srv:NAME`: each record's).
+// `by_source` tells which.
+std::vector<size_t> findTargets(const UpstreamRuntime& u, const std::string& address,
+                                bool& by_source) {
+  std::vector<size_t> out;
+  by_source = false;
   for (size_t i = 0; i < u.targets.size(); ++i) {
-    if (u.targets[i].address == address) return static_cast<int>(i);
+    if (u.targets[i].address == address) return {i};
   }
-  return -1;
+  for (size_t i = 0; i < u.targets.size(); ++i) {
+    if (u.targets[i].source == address || u.targets[i].name == address) out.push_back(i);
+  }
+  by_source = !out.empty();
+  return out;
 }
 
 AdminResponse changeTarget(const AdminRequest& req, const Snapshot& snap,
@@ -142,22 +154,30 @@ AdminResponse changeTarget(const AdminRequest& req, const Snapshot& snap,
   }
   const UpstreamRuntime* u = findUpstream(snap, seg[0]);
   if (u == nullptr) return error(404, "no upstream named " + seg[0]);
-  const int i = findTarget(*u, seg[2]);
-  if (i < 0) return error(404, "upstream " + seg[0] + " has no target " + seg[2]);
-  balancer::TargetState& ts = *u->target_states[static_cast<size_t>(i)];
-  if (action == "weight") {
-    std::optional<uint32_t> w = weightParameter(req.query);
-    if (!w) {
-      return error(
-          400, "weight: write ?value=N with N an integer from 0 to " + std::to_string(kMaxWeight));
+  bool by_source = false;
+  const std::vector<size_t> found = findTargets(*u, seg[2], by_source);
+  if (found.empty()) return error(404, "upstream " + seg[0] + " has no target " + seg[2]);
+  std::optional<uint32_t> weight;
+  if (action == "weight" && !(weight = weightParameter(req.query))) {
+    return error(
+        400, "weight: write ?value=N with N an integer from 0 to " + std::to_string(kMaxWeight));
+  }
+  for (size_t i : found) {
+    balancer::TargetState& ts = *u->target_states[i];
+    if (weight) {
+      balancer::setWeightOverride(ts, *weight);
+    } else {
+      balancer::setDrained(ts, action == "drain");
     }
-    balancer::setWeightOverride(ts, *w);
-  } else {
-    balancer::setDrained(ts, action == "drain");
   }
   const balancer::EffectiveWeights ew =
       balancer::effectiveWeights(u->configured, u->state.get(), u->config->slow_start, now_ms);
-  return jsonReply(200, targetJson(*u, static_cast<size_t>(i), ew, now_ms));
+  if (!by_source) return jsonReply(200, targetJson(*u, found[0], ew, now_ms));
+  std::string body = "{\"source\":" + config::jsonQuote(seg[2]) + ",\"targets\":[";
+  for (size_t k = 0; k < found.size(); ++k) {
+    body += (k > 0 ? "," : "") + targetJson(*u, found[k], ew, now_ms);
+  }
+  return jsonReply(200, body + "]}");
 }
 
 }  // namespace

@@ -102,7 +102,8 @@ class AdminRuntimeTest(ProxyTestCase):
         self.assertEqual(app["balancer"], "round_robin")
         self.assertEqual([t["address"] for t in app["targets"]], [self.addr("a"), self.addr("b")])
         for t in app["targets"]:
-            self.assertEqual(t, {"address": t["address"], "weight": 1, "weight_override": None,
+            self.assertEqual(t, {"address": t["address"], "source": t["address"], "weight": 1,
+                                 "weight_override": None,
                                  "effective_weight": 1, "drained": False, "health": "healthy",
                                  "circuit": None, "in_flight": 0})
         one = self.sluice.admin("GET", "/upstreams/app")

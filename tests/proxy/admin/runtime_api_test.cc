@@ -52,6 +52,19 @@ struct Fixture {
       }
       snap->upstreams.push_back(std::move(rt));
     }
+    // web's second and third targets: the addresses a name (written api.internal:80) has.
+    UpstreamRuntime& w = snap->upstreams[1];
+    for (const char* ip : {"10.0.0.7:80", "10.0.0.8:80"}) {
+      ResolvedTarget r;
+      r.address = ip;
+      r.source = "api.internal:80";
+      r.name = "api.internal:80";
+      w.targets.push_back(r);
+      auto ts =
+          std::make_shared<balancer::TargetState>(w.state, balancer::TargetState::kReadyLongAgo);
+      w.configured.push_back(balancer::TargetWeight{1, ts.get(), balancer::hashKey(ip)});
+      w.target_states.push_back(std::move(ts));
+    }
   }
   AdminResponse call(const std::string& method, const std::string& path,
                      const std::string& query = "") {
@@ -80,10 +93,11 @@ TEST(RuntimeApi, ListsWhatIsInForce) {
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_THAT(r.body, HasSubstr("{\"version\":7,\"upstreams\":[{\"name\":\"api\",\"balancer\":"
                                 "\"round_robin\",\"targets\":[{\"address\":\"127.0.0.1:8081\","
-                                "\"weight\":1,\"weight_override\":null,\"effective_weight\":1,"
+                                "\"source\":\"127.0.0.1:8081\",\"weight\":1,\"weight_override\":"
+                                "null,\"effective_weight\":1,"
                                 "\"drained\":false,\"health\":\"healthy\",\"circuit\":\"closed\","
                                 "\"in_flight\":0},"));
-  EXPECT_THAT(r.body, HasSubstr("\"address\":\"[::1]:80\",\"weight\":2,"));
+  EXPECT_THAT(r.body, HasSubstr("\"address\":\"[::1]:80\",\"source\":\"[::1]:80\",\"weight\":2,"));
   EXPECT_THAT(r.body, HasSubstr("{\"name\":\"web\",\"balancer\":\"least_conn\""));
   EXPECT_THAT(r.body, HasSubstr("\"circuit\":null"));  // web has no breaker
   r = f.call("GET", "/upstreams/web");
@@ -111,6 +125,26 @@ TEST(RuntimeApi, DrainEnableAndWeight) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(f.state(0, 1).overrides.weight(), 0u);
   f.state(0, 0).onRequestEnd();
+}
+
+TEST(RuntimeApi, AHostNameAsWrittenNamesEveryAddressItHas) {
+  Fixture f;
+  AdminResponse r = f.call("GET", "/upstreams/web");
+  EXPECT_THAT(r.body, HasSubstr("{\"address\":\"10.0.0.7:80\",\"source\":\"api.internal:80\","));
+  r = f.call("POST", "/upstreams/web/targets/api.internal%3A80/drain");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, ::testing::StartsWith("{\"source\":\"api.internal:80\",\"targets\":[{"
+                                            "\"address\":\"10.0.0.7:80\""));
+  EXPECT_THAT(r.body, HasSubstr("\"address\":\"10.0.0.8:80\""));
+  EXPECT_FALSE(f.state(1, 0).overrides.drained());
+  EXPECT_TRUE(f.state(1, 1).overrides.drained());
+  EXPECT_TRUE(f.state(1, 2).overrides.drained());
+  // One address of it, by its ip:port.
+  r = f.call("POST", "/upstreams/web/targets/10.0.0.8:80/enable");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, ::testing::StartsWith("{\"address\":\"10.0.0.8:80\""));
+  EXPECT_TRUE(f.state(1, 1).overrides.drained());
+  EXPECT_FALSE(f.state(1, 2).overrides.drained());
 }
 
 TEST(RuntimeApi, Errors) {
