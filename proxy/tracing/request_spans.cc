@@ -41,36 +41,36 @@ void RequestSpans::begin(const base::TraceContext& trace, std::vector<SpanRecord
 void RequestSpans::beginTry(const base::TraceContext& trace, std::string_view method,
                             std::string_view upstream, std::string_view target) {
   if (batch_ == nullptr) return;
-  if (try_open_) endTry(0, "retried");
-  try_ = SpanRecord{};
-  std::memcpy(try_.trace_id, trace.traceId().data(), 32);
-  std::memcpy(try_.span_id, trace.clientSpanId().data(), 16);
-  std::memcpy(try_.parent_id, trace.spanId().data(), 16);
-  try_.has_parent = true;
-  try_.kind = SpanKind::Client;
-  try_.start_unix_ns = nowNs();
-  try_.method.assign(method);
-  try_.upstream.assign(upstream);
-  try_.target.assign(target);
-  splitTarget(target, try_);
-  if (tries_ > 0) try_.resend_count = tries_;
+  if (try_) endTry(0, "retried");
+  SpanRecord& t = try_.emplace();
+  std::memcpy(t.trace_id, trace.traceId().data(), 32);
+  std::memcpy(t.span_id, trace.clientSpanId().data(), 16);
+  std::memcpy(t.parent_id, trace.spanId().data(), 16);
+  t.has_parent = true;
+  t.kind = SpanKind::Client;
+  t.start_unix_ns = nowNs();
+  t.method.assign(method);
+  t.upstream.assign(upstream);
+  t.target.assign(target);
+  splitTarget(target, t);
+  if (tries_ > 0) t.resend_count = tries_;
   ++tries_;
-  try_open_ = true;
 }
 
 void RequestSpans::endTry(int status, std::string_view error_type) {
-  if (batch_ == nullptr || !try_open_) return;
-  try_open_ = false;
-  try_.end_unix_ns = nowNs();
-  if (status > 0) try_.status = status;
-  try_.error_type.assign(error_type);
-  try_.error = status == 0 || status >= 500;
-  batch_->push_back(std::move(try_));
+  if (batch_ == nullptr || !try_) return;
+  SpanRecord& t = *try_;
+  t.end_unix_ns = nowNs();
+  if (status > 0) t.status = status;
+  t.error_type.assign(error_type);
+  t.error = status == 0 || status >= 500;
+  batch_->push_back(std::move(t));
+  try_.reset();
 }
 
 void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts& f) {
   if (batch_ == nullptr) return;
-  if (try_open_) endTry(0, f.status == 499 ? "client_closed" : "abandoned");
+  if (try_) endTry(0, f.status == 499 ? "client_closed" : "abandoned");
   SpanRecord s;
   std::memcpy(s.trace_id, trace.traceId().data(), 32);
   std::memcpy(s.span_id, trace.spanId().data(), 16);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -44,9 +45,9 @@ class RequestSpans {
   static uint64_t nowNs();
 
   std::vector<SpanRecord>* batch_ = nullptr;
-  bool try_open_ = false;
   int tries_ = 0;
-  SpanRecord try_;  // the open try's span
+  // The open try's span; only a sampled request's exchange ever constructs one.
+  std::optional<SpanRecord> try_;
 };
 
 }  // namespace sluice::proxy::tracing
