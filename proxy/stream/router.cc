@@ -1,6 +1,7 @@
 #include "proxy/stream/router.h"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 
@@ -111,7 +112,71 @@ int firstOf(const std::vector<int>* const (&lists)[4], Fn&& matches) {
   }
 }
 
+// Below this many regexes of a kind, running each route's own RE2 is as cheap as a set.
+constexpr size_t kSetMinimum = 8;
+
+// Per request: which patterns of a RegexSet the path (or host) matched, asked once.
+struct SetHits {
+  std::vector<int>* ids;  // sorted; a thread's own vector, reused
+  bool done = false;
+  bool ok = false;  // false: the set could not answer (out of memory), use each RE2
+  int singles = 0;  // patterns run on their own so far: a request that reaches only a few
+                    // regex routes (the index narrowed it) never pays for the whole set
+};
+
+constexpr int kSinglesBeforeSet = 4;
+
+// Every path_regex (or every host regex) of the routes in one RE2::Set, anchored at both ends as
+// fullMatch is: one pass over the path says which of them match, so routes the index cannot
+// narrow cost a lookup each instead of an RE2 run each. Built once per snapshot; RE2::Set is
+// safe to match from every worker at once.
+struct RegexSet {
+  std::unique_ptr<RE2::Set> set;  // null: fewer than kSetMinimum patterns (or it failed)
+  std::vector<int> id;            // per position in order_: the pattern's id, or -1
+};
+
+void buildSet(RegexSet* one, size_t routes,
+              const std::vector<std::pair<int, const config::Regex*>>& regexes) {
+  if (regexes.size() < kSetMinimum) return;
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(64 << 20);  // the DFA of hundreds of patterns; on overflow: per route
+  auto set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_BOTH);
+  std::vector<int> id(routes, -1);
+  for (const auto& [pos, regex] : regexes) {
+    std::string error;
+    id[pos] = set->Add(regex->pattern, &error);
+    if (id[pos] < 0) return;  // compiled alone at load, so not expected
+  }
+  if (!set->Compile()) return;
+  one->set = std::move(set);
+  one->id = std::move(id);
+}
+
+// Whether `text` matches `regex`, the pattern of position `pos`, through the set when it has it.
+bool regexHolds(const RegexSet& one, SetHits& hits, int pos, const config::Regex& regex,
+                std::string_view text) {
+  int id = one.set ? one.id[pos] : -1;
+  if (id < 0 || (!hits.done && hits.singles++ < kSinglesBeforeSet)) {
+    return config::fullMatch(regex, text);
+  }
+  if (!hits.done) {
+    hits.done = true;
+    hits.ids->clear();
+    RE2::Set::ErrorInfo info;
+    bool any = one.set->Match(re2::StringPiece(text.data(), text.size()), hits.ids, &info);
+    hits.ok = any || info.kind == RE2::Set::kNoError;
+    std::sort(hits.ids->begin(), hits.ids->end());
+  }
+  if (!hits.ok) return config::fullMatch(regex, text);
+  return std::binary_search(hits.ids->begin(), hits.ids->end(), id);
+}
+
 }  // namespace
+
+struct Router::RegexSets {
+  RegexSet path, host;
+};
 
 std::string_view stripPort(std::string_view authority) {
   if (!authority.empty() && authority.front() == '[') {
@@ -157,6 +222,16 @@ Router::Router(const std::vector<config::Route>& routes) : routes_(&routes) {
     (segment ? segments.by_segment[*segment] : segments.any_segment)
         .push_back(static_cast<int>(pos));
   }
+  std::vector<std::pair<int, const config::Regex*>> paths, hosts;
+  for (size_t pos = 0; pos < order_.size(); ++pos) {
+    const config::RouteMatch& m = routes[order_[pos]].match;
+    if (m.path_regex) paths.emplace_back(static_cast<int>(pos), &*m.path_regex);
+    if (m.host_regex) hosts.emplace_back(static_cast<int>(pos), &*m.host_regex);
+  }
+  auto sets = std::make_shared<RegexSets>();
+  buildSet(&sets->path, order_.size(), paths);
+  buildSet(&sets->host, order_.size(), hosts);
+  sets_ = std::move(sets);
 }
 
 int Router::match(const base::RequestHead& head) const {
@@ -173,13 +248,15 @@ int Router::match(const base::RequestHead& head) const {
   collect(any_host_, 0);
   auto host_it = by_host_.find(host);
   if (host_it != by_host_.end()) collect(host_it->second, 2);
+  thread_local std::vector<int> path_ids, host_ids;
+  SetHits path_hits{&path_ids}, host_hits{&host_ids};
   int pos = firstOf(lists, [&](int p) {
     const config::RouteMatch& m = (*routes_)[order_[p]].match;
     if (m.host && !hostMatches(*m.host, host)) return false;
     if (m.path && path != *m.path) return false;
     if (m.path_prefix && path.substr(0, m.path_prefix->size()) != *m.path_prefix) return false;
-    if (m.host_regex && !config::fullMatch(*m.host_regex, host)) return false;
-    if (m.path_regex && !config::fullMatch(*m.path_regex, path)) return false;
+    if (m.host_regex && !regexHolds(sets_->host, host_hits, p, *m.host_regex, host)) return false;
+    if (m.path_regex && !regexHolds(sets_->path, path_hits, p, *m.path_regex, path)) return false;
     return restMatches(m, head);
   });
   return pos < 0 ? -1 : order_[pos];

@@ -4,6 +4,7 @@
 // match from scanning routes that cannot apply (tests/proxy/stream/router_benchmark.cc).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,9 @@ class Router {
   // `host` are filed under it, the others (wildcard, regex, no host) under any_host_.
   StringMap<Segments> by_host_;
   Segments any_host_;
+  // Many path or host regexes are run as one RE2::Set per request instead of one RE2 each.
+  struct RegexSets;
+  std::shared_ptr<const RegexSets> sets_;
 };
 
 // The host part of an authority (`example.com:8080` -> `example.com`, `[::1]:80` -> `[::1]`).

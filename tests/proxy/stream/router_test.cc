@@ -411,5 +411,35 @@ TEST(Router, ManyRoutesEachFoundThroughTheIndex) {
   EXPECT_EQ(router.match(request("GET", "other", "/s2/x")), -1);
 }
 
+// Regexes the index cannot narrow (no literal first segment) go through one RE2::Set per kind
+// once a request has run a few on their own: the winner must be the same as route by route.
+TEST(Router, ManyRegexesWithoutLiteralSegmentThroughTheSet) {
+  std::vector<config::Route> routes;
+  for (int i = 0; i < 40; ++i) {
+    std::string n = std::to_string(i);
+    routes.push_back(route("p" + n));
+    routes.back().match.path_regex = config::compileRegex("/(v1|v2)/s" + n + "/[0-9]+", nullptr);
+    routes.push_back(route("h" + n));
+    routes.back().match.host_regex = config::compileRegex("[a-z]+\\.h" + n + "\\.test", nullptr);
+  }
+  routes.push_back(route("also-p39"));  // the same pattern as p39, later: never chosen
+  routes.back().match.path_regex = config::compileRegex("/(v1|v2)/s39/[0-9]+", nullptr);
+  routes.push_back(route("p7-first"));  // the same as p7 with a higher priority: chosen
+  routes.back().match.path_regex = config::compileRegex("/(v1|v2)/s7/[0-9]+", nullptr);
+  routes.back().priority = 1;
+  Router router(routes);
+  for (int i = 0; i < 40; ++i) {
+    std::string n = std::to_string(i);
+    int want = i == 7 ? 81 : 2 * i;
+    EXPECT_EQ(router.match(request("GET", "x", "/v2/s" + n + "/12")), want) << i;
+    EXPECT_EQ(router.match(request("GET", "eu.h" + n + ".test", "/")), 2 * i + 1) << i;
+    EXPECT_EQ(router.match(request("GET", "x", "/v3/s" + n + "/12")), -1) << i;
+    EXPECT_EQ(router.match(request("GET", "eu.h" + n + ".test.x", "/")), -1) << i;
+  }
+  // Both kinds in one request: a path route before a host route wins.
+  EXPECT_EQ(router.match(request("GET", "eu.h3.test", "/v1/s2/1")), 4);
+  EXPECT_EQ(router.match(request("GET", "eu.h1.test", "/v1/s2/1")), 3);
+}
+
 }  // namespace
 }  // namespace sluice::proxy
