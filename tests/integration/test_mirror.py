@@ -209,7 +209,7 @@ class MirrorTest(ProxyTestCase):
         for _ in range(3):
             t = time.monotonic()
             r = self.sluice.request("GET", "/dead/x?size=10")
-            self.assertLess(time.monotonic() - t, 0.5)
+            self.assertLess(time.monotonic() - t, 1.0)
             self.assertEqual(r.status, 200)
             self.assertEqual(r.body_len, 10)
         r = self.sluice.request("GET", "/deadnc/x?size=10")
@@ -259,11 +259,18 @@ class MirrorTest(ProxyTestCase):
                 self.assertEqual(r.status, 200)
                 self.assertEqual(r.body_len, 10)
         total = time.monotonic() - t0
-        self.assertLess(total, 1.5, took)  # the mirror sleeps 2 s on each copy
-        self.assertLess(max(took), max(plain) + 0.3, (took, plain))
+        # The mirror sleeps 2 s on each copy: a client that waited for it would take that long.
+        # (Generous bounds: the primary alone answers in milliseconds, see `plain`.)
+        self.assertLess(max(took), 1.0, (took, plain))
+        self.assertLess(total, 1.9, (took, plain))
         # Two copies in flight at most (max_in_flight: 2, one worker): three dropped.
         self.assertEqual(self.count(DROPPED, route="slow", reason="max_in_flight"), dropped + 3)
-        heads = [e for e in slow.entries_since(mark) if e.get("event") == "head"]
+        deadline = time.time() + 1.5
+        while True:
+            heads = [e for e in slow.entries_since(mark) if e.get("event") == "head"]
+            if len(heads) >= 2 or time.time() > deadline:
+                break
+            time.sleep(0.02)
         self.assertEqual(len(heads), 2, heads)
         # The two finish later and are compared (big's bytes vs echo's JSON).
         self.assertEqual(self.wait_count(MIRRORED, compared + 2, timeout=6.0, route="slow",
