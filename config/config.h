@@ -100,11 +100,17 @@ struct AccessLog {
 };
 
 // The field names of a JSON access-log line, in order: also the variables of a template.
-inline constexpr const char* kAccessLogFields[] = {
-    "time",  "request_id",  "remote", "method", "host",  "path",
-    "protocol", "status", "bytes_sent", "duration_ms", "route", "upstream",
-    "target", "upstream_duration_ms", "cache", "ratelimit", "termination",
-    "trace_id", "span_id", "referer", "user_agent"};
+inline constexpr const char* kAccessLogFields[] = {"time",        "request_id",
+                                                   "remote",      "method",
+                                                   "host",        "path",
+                                                   "protocol",    "status",
+                                                   "bytes_sent",  "duration_ms",
+                                                   "route",       "upstream",
+                                                   "target",      "upstream_duration_ms",
+                                                   "cache",       "ratelimit",
+                                                   "termination", "trace_id",
+                                                   "span_id",     "referer",
+                                                   "user_agent"};
 
 // `tracing:` (gateway.md, Tracing and logs). W3C trace context is always read and passed on;
 // this section sets the sampling of new traces and where sampled spans are exported.

@@ -508,7 +508,8 @@ std::string toJson(const Config& c) {
   w.endArray();
   w.key("access_log").beginObject();
   w.key("path").string(c.access_log.path);
-  w.key("format").string(c.access_log.format == AccessLogFormat::Template ? c.access_log.line_template
+  w.key("format").string(c.access_log.format == AccessLogFormat::Template
+                             ? c.access_log.line_template
                          : c.access_log.format == AccessLogFormat::Combined ? "combined"
                                                                             : "json");
   w.endObject();

@@ -60,7 +60,7 @@ class Server {
   Metrics metrics_;
   SharedState shared_;
   tracing::SpanExporter spans_{metrics_.registry};  // OTLP export of sampled spans
-  base::StateStore state_;          // filter state that survives reloads
+  base::StateStore state_;                          // filter state that survives reloads
   UpstreamStates upstream_states_;  // target health, load and breakers; survive reloads
   std::unique_ptr<HealthChecker> health_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -117,7 +117,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   std::chrono::steady_clock::time_point start_;
   std::chrono::system_clock::time_point wall_start_;
   std::string request_id_;
-  base::TraceContext trace_;  // W3C trace context: this hop's span, a client span per try
+  base::TraceContext trace_;     // W3C trace context: this hop's span, a client span per try
   tracing::RequestSpans spans_;  // its spans, when sampled and exported
   std::string original_target_;
   base::HeaderMap received_fields_;  // TRACE only: the fields as the client sent them
