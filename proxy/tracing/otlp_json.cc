@@ -1,15 +1,25 @@
 #include "proxy/tracing/otlp_json.h"
 
 #include <charconv>
+#include <span>
 
 namespace sluice::proxy::tracing {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+bool needsEscape(char ch) {
+  auto c = static_cast<unsigned char>(ch);
+  return c == '"' || c == '\\' || c < 0x20 || c >= 0x7f;
+}
+
 void appendString(std::string_view s, std::string& out) {
   out.push_back('"');
-  for (char ch : s) {
+  // Most values need no escaping: they go in one append, up to the first byte that does.
+  size_t plain = 0;
+  while (plain < s.size() && !needsEscape(s[plain])) ++plain;
+  out.append(s.data(), plain);
+  for (char ch : s.substr(plain)) {
     auto c = static_cast<unsigned char>(ch);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
@@ -77,10 +87,17 @@ void appendSpan(const SpanRecord& s, std::string& out) {
   }
   // Span names follow the HTTP conventions: "{method} {route}" for a server span, "{method}"
   // for a client one.
-  std::string name = s.method.empty() ? std::string("HTTP") : s.method;
-  if (s.kind == SpanKind::Server && !s.route.empty()) name += " " + s.route;
-  out.append(",\"name\":");
-  appendString(name, out);
+  out.append(",\"name\":\"");
+  if (s.method.empty()) {
+    out.append("HTTP");
+  } else {
+    out.append(s.method);  // a token (the parser checked it): no escaping
+  }
+  if (s.kind == SpanKind::Server && !s.route.empty()) {
+    out.push_back(' ');
+    out.append(s.route);  // a route name: [A-Za-z0-9_.-]
+  }
+  out.push_back('"');
   out.append(",\"kind\":");
   appendNumber(static_cast<uint64_t>(s.kind), out);
   out.append(",\"startTimeUnixNano\":\"");
@@ -102,7 +119,7 @@ void appendSpan(const SpanRecord& s, std::string& out) {
     a.integer("http.request.resend_count", s.resend_count);
     a.text("error.type", s.error_type);
     a.text("sluice.upstream", s.upstream);
-    a.text("sluice.target", s.target);
+    if (s.kind == SpanKind::Server) a.text("sluice.target", s.target);  // a try: server.*
     a.text("sluice.ratelimit", s.ratelimit);
     a.text("sluice.cache", s.cache);
   }
@@ -111,21 +128,42 @@ void appendSpan(const SpanRecord& s, std::string& out) {
   out.append("}}");
 }
 
-}  // namespace
-
-void encodeOtlpJson(std::string_view service_name, const std::vector<SpanRecord>& spans,
-                    std::string& out) {
+void encodeBatches(std::string_view service_name,
+                   std::span<const std::vector<SpanRecord>* const> batches, std::string& out) {
+  size_t count = 0;
+  for (const auto* b : batches) count += b->size();
+  out.reserve(out.size() + 256 + count * 900);
   out.append(
       "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
       "\"value\":{\"stringValue\":");
   appendString(service_name, out);
   out.append("}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"sluice\",\"version\":\"" SLUICE_VERSION
              "\"},\"spans\":[");
-  for (size_t i = 0; i < spans.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    appendSpan(spans[i], out);
+  bool first = true;
+  for (const auto* b : batches) {
+    for (const SpanRecord& s : *b) {
+      if (!first) out.push_back(',');
+      first = false;
+      appendSpan(s, out);
+    }
   }
   out.append("]}]}]}");
+}
+
+}  // namespace
+
+void encodeOtlpJson(std::string_view service_name, const std::vector<SpanRecord>& spans,
+                    std::string& out) {
+  const std::vector<SpanRecord>* one[1] = {&spans};
+  encodeBatches(service_name, one, out);
+}
+
+void encodeOtlpJson(std::string_view service_name,
+                    const std::vector<std::vector<SpanRecord>>& batches, std::string& out) {
+  std::vector<const std::vector<SpanRecord>*> all;
+  all.reserve(batches.size());
+  for (const auto& b : batches) all.push_back(&b);
+  encodeBatches(service_name, all, out);
 }
 
 }  // namespace sluice::proxy::tracing

@@ -181,48 +181,56 @@ void SpanExporter::submit(std::vector<SpanRecord>& spans) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (SpanRecord& s : spans) {
-      if (queue_.size() >= max_queue_) {
-        ++dropped;
-      } else {
-        queue_.push_back(std::move(s));
-      }
+    size_t room = max_queue_ > queued_ ? max_queue_ - queued_ : 0;
+    if (spans.size() > room) {
+      dropped = spans.size() - room;
+      spans.resize(room);
     }
-    wake = queue_.size() >= kMaxBatch;
+    if (!spans.empty()) {
+      queued_ += spans.size();
+      queue_.push_back(std::move(spans));
+    }
+    wake = queued_ >= kMaxBatch;
   }
-  spans.clear();
+  spans = std::vector<SpanRecord>();  // moved from: start a fresh batch
+  spans.reserve(64);
   if (dropped > 0) dropped_queue_full_.inc(dropped);
   if (wake) wake_.notify_one();
 }
 
 void SpanExporter::run() {
-  std::vector<SpanRecord> batch;
   std::string body;
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     // A partial batch waits kDelay for company; a full one, or the stop, goes at once.
-    wake_.wait_for(lock, kDelay, [&] { return stopping_ || queue_.size() >= kMaxBatch; });
+    wake_.wait_for(lock, kDelay, [&] { return stopping_ || queued_ >= kMaxBatch; });
     if (queue_.empty()) {
       if (stopping_) return;
       continue;
     }
-    size_t n = std::min(queue_.size(), kMaxBatch);
-    batch.assign(std::make_move_iterator(queue_.begin()),
-                 std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    // Whole worker batches up to kMaxBatch spans (one batch at least, whatever its size).
+    std::vector<std::vector<SpanRecord>> taken;
+    size_t n = 0;
+    while (!queue_.empty() && (taken.empty() || n + queue_.front().size() <= kMaxBatch)) {
+      n += queue_.front().size();
+      taken.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    queued_ -= n;
     std::string endpoint = endpoint_, service = service_name_;
     auto timeout = timeout_;
     bool last = stopping_;
     lock.unlock();
     body.clear();
-    encodeOtlpJson(service, batch, body);
+    encodeOtlpJson(service, taken, body);
     bool ok = post(body, endpoint, timeout);
-    (ok ? exported_ : dropped_export_failed_).inc(batch.size());
-    batch.clear();
+    (ok ? exported_ : dropped_export_failed_).inc(n);
+    taken.clear();
     lock.lock();
     if (last) {  // one bounded attempt at shutdown; what is left is dropped and counted
-      dropped_export_failed_.inc(queue_.size());
+      dropped_export_failed_.inc(queued_);
       queue_.clear();
+      queued_ = 0;
       return;
     }
   }

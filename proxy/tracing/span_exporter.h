@@ -53,7 +53,9 @@ class SpanExporter {
 
   std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;
-  std::deque<SpanRecord> queue_;
+  // Whole batches as the workers handed them over (moved, never copied span by span).
+  std::deque<std::vector<SpanRecord>> queue_;
+  size_t queued_ = 0;  // spans in queue_
   size_t max_queue_ = 10'000;
   std::string endpoint_;
   std::string service_name_ = "sluice";
