@@ -6,6 +6,8 @@
 namespace sluice::proxy::tracing {
 namespace {
 
+using namespace std::string_view_literals;
+
 constexpr char kHex[] = "0123456789abcdef";
 
 bool needsEscape(char ch) {
@@ -27,7 +29,7 @@ void appendString(std::string_view s, std::string& out) {
     } else if (c < 0x20 || c >= 0x7f) {
       // Request data may be any bytes: each one outside printable ASCII becomes \u00XX, so
       // the document is valid JSON whatever arrived (the receiver sees the byte's value).
-      out.append("\\u00");
+      out.append("\\u00"sv);
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 15]);
     } else {
@@ -45,51 +47,54 @@ void appendNumber(uint64_t v, std::string& out) {
 
 class Attributes {
  public:
-  explicit Attributes(std::string& out) : out_(out) { out_.append(",\"attributes\":["); }
+  explicit Attributes(std::string& out) : out_(out) { out_.append(",\"attributes\":["sv); }
   ~Attributes() { out_.push_back(']'); }
-  void text(const char* key, std::string_view v) {
+  template <size_t N>
+  void text(const char (&key)[N], std::string_view v) {
     if (v.empty()) return;
     open(key);
-    out_.append("{\"stringValue\":");
+    out_.append("{\"stringValue\":"sv);
     appendString(v, out_);
-    out_.append("}}");
+    out_.append("}}"sv);
   }
-  void integer(const char* key, int v) {
+  template <size_t N>
+  void integer(const char (&key)[N], int v) {
     if (v < 0) return;
     open(key);
-    out_.append("{\"intValue\":\"");
+    out_.append("{\"intValue\":\""sv);
     appendNumber(static_cast<uint64_t>(v), out_);
-    out_.append("\"}}");
+    out_.append("\"}}"sv);
   }
 
  private:
-  void open(const char* key) {
+  template <size_t N>
+  void open(const char (&key)[N]) {
     if (!first_) out_.push_back(',');
     first_ = false;
-    out_.append("{\"key\":\"");
-    out_.append(key);
-    out_.append("\",\"value\":");
+    out_.append("{\"key\":\""sv);
+    out_.append(key, N - 1);
+    out_.append("\",\"value\":"sv);
   }
   std::string& out_;
   bool first_ = true;
 };
 
 void appendSpan(const SpanRecord& s, std::string& out) {
-  out.append("{\"traceId\":\"");
+  out.append("{\"traceId\":\""sv);
   out.append(s.trace_id, 32);
-  out.append("\",\"spanId\":\"");
+  out.append("\",\"spanId\":\""sv);
   out.append(s.span_id, 16);
-  out.append("\"");
+  out.append("\""sv);
   if (s.has_parent) {
-    out.append(",\"parentSpanId\":\"");
+    out.append(",\"parentSpanId\":\""sv);
     out.append(s.parent_id, 16);
-    out.append("\"");
+    out.append("\""sv);
   }
   // Span names follow the HTTP conventions: "{method} {route}" for a server span, "{method}"
   // for a client one.
-  out.append(",\"name\":\"");
+  out.append(",\"name\":\""sv);
   if (s.method.empty()) {
-    out.append("HTTP");
+    out.append("HTTP"sv);
   } else {
     out.append(s.method);  // a token (the parser checked it): no escaping
   }
@@ -98,13 +103,13 @@ void appendSpan(const SpanRecord& s, std::string& out) {
     out.append(s.route);  // a route name: [A-Za-z0-9_.-]
   }
   out.push_back('"');
-  out.append(",\"kind\":");
+  out.append(",\"kind\":"sv);
   appendNumber(static_cast<uint64_t>(s.kind), out);
-  out.append(",\"startTimeUnixNano\":\"");
+  out.append(",\"startTimeUnixNano\":\""sv);
   appendNumber(s.start_unix_ns, out);
-  out.append("\",\"endTimeUnixNano\":\"");
+  out.append("\",\"endTimeUnixNano\":\""sv);
   appendNumber(s.end_unix_ns, out);
-  out.append("\"");
+  out.append("\""sv);
   {
     Attributes a(out);
     a.text("http.request.method", s.method);
@@ -123,9 +128,9 @@ void appendSpan(const SpanRecord& s, std::string& out) {
     a.text("sluice.ratelimit", s.ratelimit);
     a.text("sluice.cache", s.cache);
   }
-  out.append(",\"status\":{\"code\":");
+  out.append(",\"status\":{\"code\":"sv);
   out.push_back(s.error ? '2' : '0');  // STATUS_CODE_ERROR, else UNSET (HTTP conventions)
-  out.append("}}");
+  out.append("}}"sv);
 }
 
 void encodeBatches(std::string_view service_name,
@@ -147,7 +152,7 @@ void encodeBatches(std::string_view service_name,
       appendSpan(s, out);
     }
   }
-  out.append("]}]}]}");
+  out.append("]}]}]}"sv);
 }
 
 }  // namespace
