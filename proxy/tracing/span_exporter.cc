@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -79,10 +80,25 @@ int connectTo(const Endpoint& e, std::chrono::steady_clock::time_point deadline)
   return fd;
 }
 
-bool sendAll(int fd, const std::string& data, std::chrono::steady_clock::time_point deadline) {
-  size_t at = 0;
-  while (at < data.size()) {
-    ssize_t n = ::send(fd, data.data() + at, data.size() - at, MSG_NOSIGNAL);
+// Sends `head` then `body` with sendmsg (the body, hundreds of KB, is never copied into one
+// buffer with the head).
+bool sendAll(int fd, std::string_view head, std::string_view body,
+             std::chrono::steady_clock::time_point deadline) {
+  size_t at = 0, total = head.size() + body.size();
+  while (at < total) {
+    iovec iov[2];
+    int count = 0;
+    if (at < head.size()) {
+      iov[count++] = {const_cast<char*>(head.data() + at), head.size() - at};
+      iov[count++] = {const_cast<char*>(body.data()), body.size()};
+    } else {
+      iov[count++] = {const_cast<char*>(body.data() + (at - head.size())),
+                      body.size() - (at - head.size())};
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n > 0) {
       at += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -250,7 +266,6 @@ bool SpanExporter::post(const std::string& body, const std::string& endpoint,
       "POST " + e.path + " HTTP/1.1\r\nHost: " + e.host + ":" + e.port +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nUser-Agent: sluice/" SLUICE_VERSION "\r\n\r\n";
-  request += body;
   std::string key = e.host + ":" + e.port;
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool reused = fd_ >= 0 && connected_to_ == key;
@@ -261,7 +276,7 @@ bool SpanExporter::post(const std::string& body, const std::string& endpoint,
       connected_to_ = key;
     }
     bool keep = false;
-    int status = sendAll(fd_, request, deadline) ? readResponse(fd_, deadline, &keep) : 0;
+    int status = sendAll(fd_, request, body, deadline) ? readResponse(fd_, deadline, &keep) : 0;
     if (status == 0 && reused && msLeft(deadline) > 0) {
       closeSocket();  // the collector closed an idle keep-alive connection: one fresh try
       continue;
