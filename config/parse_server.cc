@@ -2,6 +2,7 @@
 // access_log and rate_limit_store (spec/config.md).
 #include <thread>
 
+#include "config/log_template.h"
 #include "config/sections.h"
 #include "config/units.h"
 

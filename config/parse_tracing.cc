@@ -1,5 +1,5 @@
-// Parser for `tracing:` (W3C trace context sampling, OTLP/HTTP export) and the access-log line
-// template (gateway.md, "Tracing and logs").
+// Parser for `tracing:` (W3C trace context sampling, OTLP/HTTP export; gateway.md, "Tracing and
+// logs"). The access-log line template it may name is checked in config/log_template.cc.
 #include <string_view>
 
 #include "config/sections.h"
@@ -44,36 +44,6 @@ Tracing parseTracing(Reader& r, const YAML::Node& node) {
     t.otlp = std::move(o);
   }
   return t;
-}
-
-std::string checkAccessLogTemplate(std::string_view line) {
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] != '$') continue;
-    std::string_view name;
-    if (i + 1 < line.size() && line[i + 1] == '{') {
-      size_t close = line.find('}', i + 2);
-      if (close == std::string_view::npos) return "unclosed ${ at character " + std::to_string(i);
-      name = line.substr(i + 2, close - i - 2);
-      i = close;
-    } else {
-      size_t end = i + 1;
-      while (end < line.size() &&
-             (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_')) {
-        ++end;
-      }
-      name = line.substr(i + 1, end - i - 1);
-      i = end - 1;
-    }
-    bool known = false;
-    for (const char* field : kAccessLogFields) known = known || name == field;
-    if (!known) {
-      std::string list;
-      for (const char* field : kAccessLogFields)
-        list += std::string(list.empty() ? "" : ", ") + field;
-      return "unknown variable $" + std::string(name) + "; the variables are " + list;
-    }
-  }
-  return {};
 }
 
 }  // namespace sluice::config

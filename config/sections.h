@@ -51,8 +51,6 @@ Limits parseLimits(Reader& r, const YAML::Node& node);
 std::vector<Cidr> parseTrustedProxies(Reader& r, const YAML::Node& node);
 AccessLog parseAccessLog(Reader& r, const YAML::Node& node);
 Tracing parseTracing(Reader& r, const YAML::Node& node);
-// An error for an access-log line template (an unknown $variable), or empty when it is good.
-std::string checkAccessLogTemplate(std::string_view line);
 RateLimitStore parseRateLimitStore(Reader& r, const YAML::Node& node);
 
 // A `{cert, key}` pair of files, resolved against the naming file's directory.

@@ -1,10 +1,10 @@
 #include "proxy/stream/access_log_template.h"
 
-#include <cctype>
 #include <charconv>
 #include <cstdio>
 
 #include "config/config.h"
+#include "config/log_template.h"
 
 namespace sluice::proxy {
 namespace {
@@ -68,32 +68,10 @@ void appendField(const AccessRecord& r, std::string_view name, std::string& out)
 
 std::shared_ptr<const AccessLogTemplate> AccessLogTemplate::compile(std::string_view line) {
   auto t = std::make_shared<AccessLogTemplate>();
-  Segment current;
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] != '$') {
-      current.literal.push_back(line[i]);
-      continue;
-    }
-    std::string_view name;
-    if (i + 1 < line.size() && line[i + 1] == '{') {
-      size_t close = line.find('}', i + 2);
-      if (close == std::string_view::npos) close = line.size();
-      name = line.substr(i + 2, close - i - 2);
-      i = close;
-    } else {
-      size_t end = i + 1;
-      while (end < line.size() &&
-             (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_')) {
-        ++end;
-      }
-      name = line.substr(i + 1, end - i - 1);
-      i = end - 1;
-    }
-    current.field = fieldIndex(name);
-    t->segments_.push_back(std::move(current));
-    current = Segment{};
+  for (config::LogTemplatePiece& p : config::splitLogTemplate(line, nullptr)) {
+    t->segments_.push_back(
+        Segment{std::move(p.literal), p.has_variable ? fieldIndex(p.variable) : -1});
   }
-  if (!current.literal.empty()) t->segments_.push_back(std::move(current));
   return t;
 }
 
