@@ -132,12 +132,7 @@ std::string WorkerContext::newRequestId() {
   // xorshift128+: fast, and ids only need to be unique, not secret. 15 base-32 characters carry
   // 75 random bits and fit std::string's inline buffer (no allocation for the id and its copies
   // in the x-request-id fields).
-  uint64_t s1 = rng_[0];
-  const uint64_t s0 = rng_[1];
-  rng_[0] = s0;
-  s1 ^= s1 << 23;
-  rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-  uint64_t a = rng_[1] + s0;
+  uint64_t a = randomBits(this);
   uint64_t b = (a * 0x9E3779B97F4A7C15ull) ^ (rng_[0] >> 7);
   static constexpr char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
   std::string id(15, '0');
