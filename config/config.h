@@ -115,7 +115,8 @@ inline constexpr const char* kAccessLogFields[] = {"time",        "request_id",
 // `tracing:` (gateway.md, Tracing and logs). W3C trace context is always read and passed on;
 // this section sets the sampling of new traces and where sampled spans are exported.
 struct OtlpExport {
-  std::string endpoint;  // http://host:port/path of an OTLP/HTTP JSON receiver
+  std::string endpoint;  // http://host:port/path of an OTLP/HTTP receiver
+  bool json = false;     // `encoding: json`; protobuf (the OTLP/HTTP default) otherwise
   Duration timeout{2'000};
   uint32_t max_queue = 10'000;  // spans waiting per process; more are dropped and counted
 };

@@ -32,13 +32,19 @@ Tracing parseTracing(Reader& r, const YAML::Node& node) {
   m.readPercent("sample", &t.sample);
   if (m.has("otlp")) {
     OtlpExport o;
-    MapReader om(r, m.get("otlp"), "otlp", {"endpoint", "timeout", "max_queue"});
+    MapReader om(r, m.get("otlp"), "otlp", {"endpoint", "encoding", "timeout", "max_queue"});
     if (om.require("endpoint", "http://127.0.0.1:4318/v1/traces") &&
         om.readString("endpoint", &o.endpoint) && !validOtlpEndpoint(o.endpoint)) {
       r.error(om.get("endpoint"), "endpoint: \"" + o.endpoint +
                                       "\" is not an OTLP/HTTP URL; write e.g. "
                                       "http://127.0.0.1:4318/v1/traces");
     }
+    std::string encoding = "protobuf";
+    if (om.readString("encoding", &encoding) && encoding != "protobuf" && encoding != "json") {
+      r.error(om.get("encoding"),
+              "encoding: \"" + encoding + "\" is not an OTLP encoding; write protobuf or json");
+    }
+    o.json = encoding == "json";
     om.readDuration("timeout", &o.timeout);
     om.readInt("max_queue", &o.max_queue, 1, 10'000'000);
     t.otlp = std::move(o);

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <span>
 
+#include "proxy/tracing/span_attributes.h"
+
 namespace sluice::proxy::tracing {
 namespace {
 
@@ -45,21 +47,18 @@ void appendNumber(uint64_t v, std::string& out) {
   out.append(buf, r.ptr);
 }
 
+// Writes the attributes visitAttributes gives as a JSON array of KeyValue.
 class Attributes {
  public:
   explicit Attributes(std::string& out) : out_(out) { out_.append(",\"attributes\":["sv); }
   ~Attributes() { out_.push_back(']'); }
-  template <size_t N>
-  void text(const char (&key)[N], std::string_view v) {
-    if (v.empty()) return;
+  void text(std::string_view key, std::string_view v) {
     open(key);
     out_.append("{\"stringValue\":"sv);
     appendString(v, out_);
     out_.append("}}"sv);
   }
-  template <size_t N>
-  void integer(const char (&key)[N], int v) {
-    if (v < 0) return;
+  void integer(std::string_view key, int v) {
     open(key);
     out_.append("{\"intValue\":\""sv);
     appendNumber(static_cast<uint64_t>(v), out_);
@@ -67,12 +66,11 @@ class Attributes {
   }
 
  private:
-  template <size_t N>
-  void open(const char (&key)[N]) {
+  void open(std::string_view key) {
     if (!first_) out_.push_back(',');
     first_ = false;
     out_.append("{\"key\":\""sv);
-    out_.append(key, N - 1);
+    out_.append(key);  // a literal attribute name: no escaping
     out_.append("\",\"value\":"sv);
   }
   std::string& out_;
@@ -112,21 +110,7 @@ void appendSpan(const SpanRecord& s, std::string& out) {
   out.append("\""sv);
   {
     Attributes a(out);
-    a.text("http.request.method", s.method);
-    a.text("http.route", s.route);
-    a.text("url.path", s.path);
-    a.text("url.scheme", s.scheme);
-    a.text("server.address", s.host);
-    a.integer("server.port", s.port);
-    a.text("client.address", s.client_ip);
-    a.text("network.protocol.version", s.protocol);
-    a.integer("http.response.status_code", s.status);
-    a.integer("http.request.resend_count", s.resend_count);
-    a.text("error.type", s.error_type);
-    a.text("sluice.upstream", s.upstream);
-    if (s.kind == SpanKind::Server) a.text("sluice.target", s.target);  // a try: server.*
-    a.text("sluice.ratelimit", s.ratelimit);
-    a.text("sluice.cache", s.cache);
+    visitAttributes(s, a);
   }
   out.append(",\"status\":{\"code\":"sv);
   out.push_back(s.error ? '2' : '0');  // STATUS_CODE_ERROR, else UNSET (HTTP conventions)

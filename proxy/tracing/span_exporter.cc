@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "proxy/tracing/otlp_json.h"
+#include "proxy/tracing/otlp_protobuf.h"
 
 namespace sluice::proxy::tracing {
 namespace {
@@ -185,6 +186,7 @@ void SpanExporter::configure(const config::Tracing* tracing) {
       timeout_ = tracing->otlp->timeout;
       max_queue_ = tracing->otlp->max_queue;
       service_name_ = tracing->service_name;
+      json_ = tracing->otlp->json;
     }
     if (on && !thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
@@ -235,11 +237,15 @@ void SpanExporter::run() {
     queued_ -= n;
     std::string endpoint = endpoint_, service = service_name_;
     auto timeout = timeout_;
-    bool last = stopping_;
+    bool json = json_, last = stopping_;
     lock.unlock();
     body.clear();
-    encodeOtlpJson(service, taken, body);
-    bool ok = post(body, endpoint, timeout);
+    if (json) {
+      encodeOtlpJson(service, taken, body);
+    } else {
+      encodeOtlpProtobuf(service, taken, body);
+    }
+    bool ok = post(body, endpoint, json, timeout);
     (ok ? exported_ : dropped_export_failed_).inc(n);
     taken.clear();
     lock.lock();
@@ -258,13 +264,14 @@ void SpanExporter::closeSocket() {
   connected_to_.clear();
 }
 
-bool SpanExporter::post(const std::string& body, const std::string& endpoint,
+bool SpanExporter::post(const std::string& body, const std::string& endpoint, bool json,
                         std::chrono::milliseconds timeout) {
   Endpoint e = splitEndpoint(endpoint);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string request =
       "POST " + e.path + " HTTP/1.1\r\nHost: " + e.host + ":" + e.port +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nContent-Type: " + (json ? "application/json" : "application/x-protobuf") +
+      "\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nUser-Agent: sluice/" SLUICE_VERSION "\r\n\r\n";
   std::string key = e.host + ":" + e.port;
   for (int attempt = 0; attempt < 2; ++attempt) {

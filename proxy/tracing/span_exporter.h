@@ -1,6 +1,6 @@
 // The process's span exporter: workers hand finished spans over in batches (one lock per
-// batch, never a network wait), and one exporter thread posts them as OTLP/HTTP JSON to
-// `tracing.otlp.endpoint`. The queue is bounded by `max_queue` spans: what does not fit is
+// batch, never a network wait), and one exporter thread posts them as OTLP/HTTP (protobuf, or
+// JSON) to `tracing.otlp.endpoint`. The queue is bounded by `max_queue` spans: what does not fit is
 // dropped and counted, and so is a batch the collector does not take (down, slow past
 // `timeout`, or answering an error), so a dead collector costs no request and no memory.
 #pragma once
@@ -42,7 +42,7 @@ class SpanExporter {
  private:
   void run();
   // One POST of `body` (keep-alive connection, reconnecting when needed); true on a 2xx.
-  bool post(const std::string& body, const std::string& endpoint,
+  bool post(const std::string& body, const std::string& endpoint, bool json,
             std::chrono::milliseconds timeout);
   void closeSocket();
 
@@ -59,6 +59,7 @@ class SpanExporter {
   size_t max_queue_ = 10'000;
   std::string endpoint_;
   std::string service_name_ = "sluice";
+  bool json_ = false;  // `otlp.encoding: json`
   std::chrono::milliseconds timeout_{2'000};
   bool stopping_ = false;
   std::thread thread_;

@@ -14,6 +14,7 @@ import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import otlp_proto
 from harness import (ProxyTestCase, Sluice, echo_headers, free_port, main, make_config,
                      run_sluice)
 
@@ -167,11 +168,14 @@ class SamplingAndTemplateTest(unittest.TestCase):
 
 
 class Collector:
-    """An OTLP/HTTP JSON receiver: every POST body is parsed and its spans kept."""
+    """An OTLP/HTTP receiver: every POST body (protobuf, parsed by python3-protobuf, or JSON) is
+    parsed and its spans kept; `noncanonical` counts protobuf bodies that do not re-serialise to
+    the same bytes (unknown fields, wrong order or lengths)."""
 
     def __init__(self):
         spans, lock = [], threading.Lock()
         self.spans, self.lock, self.posts = spans, lock, []
+        self.noncanonical = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -182,7 +186,11 @@ class Collector:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["content-length"]))
-                doc = json.loads(body)
+                if self.headers.get("content-type") == "application/x-protobuf":
+                    doc, canonical = otlp_proto.parse(body)
+                    outer.noncanonical += not canonical
+                else:
+                    doc = json.loads(body)
                 with lock:
                     outer.posts.append((self.path, self.headers.get("content-type")))
                     for rs in doc["resourceSpans"]:
@@ -219,6 +227,10 @@ class Collector:
 
 
 class OtlpExportTest(unittest.TestCase):
+    """With the default encoding, protobuf; OtlpJsonExportTest runs the same with JSON."""
+    ENCODING = None
+    CONTENT_TYPE = "application/x-protobuf"
+
     @classmethod
     def setUpClass(cls):
         from harness import Upstream
@@ -229,8 +241,9 @@ class OtlpExportTest(unittest.TestCase):
                            ["{name: api, match: {path_prefix: /api}, upstream: echo}",
                             "{name: flaky, match: {path_prefix: /flaky}, upstream: flaky}"],
                            extra="tracing: {service_name: edge-test, sample: 0%%, otlp: "
-                                 "{endpoint: 'http://127.0.0.1:%d/v1/traces', timeout: 1s}}"
-                                 % cls.collector.port)
+                                 "{endpoint: 'http://127.0.0.1:%d/v1/traces', timeout: 1s%s}}"
+                                 % (cls.collector.port, ", encoding: %s" % cls.ENCODING
+                                    if cls.ENCODING else ""))
         text = text.replace(
             "routes:",
             "  - {name: flaky, balancer: round_robin, targets: [{address: 127.0.0.1:%d}, "
@@ -295,7 +308,8 @@ class OtlpExportTest(unittest.TestCase):
         self.assertEqual(flags, "00")
         time.sleep(1.2)  # longer than the exporter's batch delay
         self.assertEqual(self.collector.wait_for(lambda s: s["traceId"] == trace, 0.1), [])
-        self.assertIn(("/v1/traces", "application/json"), self.collector.posts)
+        self.assertIn(("/v1/traces", self.CONTENT_TYPE), self.collector.posts)
+        self.assertEqual(self.collector.noncanonical, 0)
 
     def test_openmetrics_when_asked_with_the_trace_as_exemplar(self):
         trace = "%032x" % (int(time.time() * 1e6) | 3 << 120)
@@ -338,6 +352,11 @@ class OtlpExportTest(unittest.TestCase):
                 return
             time.sleep(0.1)
         self.fail("sluice_tracing_spans_exported_total stayed below 2")
+
+
+class OtlpJsonExportTest(OtlpExportTest):
+    ENCODING = "json"
+    CONTENT_TYPE = "application/json"
 
 
 class DeadCollectorTest(unittest.TestCase):
