@@ -244,6 +244,15 @@ struct RateLimitStore {
   RateLimitOnError on_error = RateLimitOnError::Local;
 };
 
+// `cache_sync`: the Redis server whose pub/sub channel carries admin cache purges to every
+// instance (filters/cache_sync.h): `redis` (redis://host:port[/db]) or, with
+// `use_rate_limit_store`, the rate_limit_store's `redis` server; never both.
+struct CacheSync {
+  std::string redis;
+  bool use_rate_limit_store = false;
+  std::string channel = "sluice:cache:purge";
+};
+
 // ---- filters -------------------------------------------------------------------------------
 
 enum class LimitScope { Local, Cluster };
@@ -496,6 +505,8 @@ struct Config {
   AccessLog access_log;
   std::vector<Upstream> upstreams;
   std::optional<RateLimitStore> rate_limit_store;
+  // absent: an admin purge stays on this instance
+  std::optional<CacheSync> cache_sync;
   std::optional<Tracing> tracing;    // absent: new traces are not sampled, nothing is exported
   std::optional<Resolver> resolver;  // absent: /etc/resolv.conf (and getaddrinfo for names)
   std::vector<Route> routes;

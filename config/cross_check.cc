@@ -1,5 +1,6 @@
 // Checks that can only run once every file is merged: references between sections (a route's
 // upstream may be defined in a later include) and what the whole config must contain.
+#include "config/redis_url.h"
 #include "config/sections.h"
 
 namespace sluice::config {
@@ -23,6 +24,22 @@ void crossCheck(LoadState& state, std::vector<Diagnostic>* errors) {
                                           " is also the address of the listener at " +
                                           it->second.text() +
                                           "; the admin API must have its own address");
+    }
+  }
+
+  if (c.cache_sync && c.cache_sync->use_rate_limit_store) {
+    if (!c.rate_limit_store) {
+      report(state.sections["cache_sync"],
+             "cache_sync: use_rate_limit_store needs a rate_limit_store section; add one or "
+             "name the server with cache_sync: {redis: redis://host:port}");
+    } else if (c.rate_limit_store->redis.empty()) {
+      report(state.sections["cache_sync"],
+             "cache_sync: the rate_limit_store's Sentinels cannot be used for purges; name the "
+             "server with cache_sync: {redis: redis://host:port}");
+    } else if (auto url = parseRedisUrl(c.rate_limit_store->redis); !url) {
+      report(state.sections["cache_sync"], "cache_sync: the rate_limit_store's redis URL \"" +
+                                               c.rate_limit_store->redis +
+                                               "\" cannot be used for purges: " + url.error());
     }
   }
 

@@ -553,6 +553,16 @@ std::string toJson(const Config& c) {
   } else {
     w.null();
   }
+  if (c.cache_sync) {
+    w.key("cache_sync").beginObject();
+    if (c.cache_sync->use_rate_limit_store) {
+      w.key("use_rate_limit_store").boolean(true);
+    } else {
+      w.key("redis").string(c.cache_sync->redis);
+    }
+    w.key("channel").string(c.cache_sync->channel);
+    w.endObject();
+  }
   if (c.resolver) {
     w.key("resolver").beginObject();
     w.key("servers").beginArray();

@@ -18,7 +18,7 @@ namespace {
 // Top-level keys that hold one value: a second definition (in any file) is an error.
 constexpr std::string_view kSingleSections[] = {"workers",         "admin",      "limits",
                                                 "trusted_proxies", "access_log", "rate_limit_store",
-                                                "resolver",        "tracing"};
+                                                "resolver",        "tracing",    "cache_sync"};
 
 struct Include {
   std::string path;
@@ -101,9 +101,10 @@ class Loader {
 
  private:
   void parseTop(Reader& r, const YAML::Node& root, std::vector<Include>* includes) {
-    MapReader m(r, root, "the top level",
-                {"workers", "include", "listeners", "admin", "limits", "trusted_proxies",
-                 "access_log", "upstreams", "rate_limit_store", "resolver", "tracing", "routes"});
+    MapReader m(
+        r, root, "the top level",
+        {"workers", "include", "listeners", "admin", "limits", "trusted_proxies", "access_log",
+         "upstreams", "rate_limit_store", "resolver", "tracing", "routes", "cache_sync"});
     if (!m.ok()) {
       unparsed_ = true;  // nothing of this file is known; cross checks would only add noise
       return;
@@ -128,6 +129,7 @@ class Loader {
     if (m.has("rate_limit_store")) {
       c.rate_limit_store = parseRateLimitStore(r, m.get("rate_limit_store"));
     }
+    if (m.has("cache_sync")) c.cache_sync = parseCacheSync(r, m.get("cache_sync"));
     if (m.has("tracing")) c.tracing = parseTracing(r, m.get("tracing"));
     if (m.has("resolver")) c.resolver = parseResolver(r, m.get("resolver"));
     if (m.has("listeners")) parseListeners(r, m.get("listeners"));

@@ -52,6 +52,8 @@ std::vector<Cidr> parseTrustedProxies(Reader& r, const YAML::Node& node);
 AccessLog parseAccessLog(Reader& r, const YAML::Node& node);
 Tracing parseTracing(Reader& r, const YAML::Node& node);
 RateLimitStore parseRateLimitStore(Reader& r, const YAML::Node& node);
+// parse_cache_sync.cc
+CacheSync parseCacheSync(Reader& r, const YAML::Node& node);
 
 // A `{cert, key}` pair of files, resolved against the naming file's directory.
 std::optional<Certificate> parseCertificate(Reader& r, const YAML::Node& node,

@@ -340,8 +340,10 @@ PurgeOutcome purgeFromAdmin(base::StateStore& state, std::string_view query,
   auto registry = state.getOrCreate<CacheRegistry>(
       kCacheRegistryKey, [] { return std::make_shared<CacheRegistry>(); });
   size_t n = registry->purge(value, prefix);
-  return {200, std::string("{\"") + (prefix ? "prefix" : "key") + "\":" + jsonString(value) +
-                   ",\"purged\":" + std::to_string(n) + "}\n"};
+  return {200,
+          std::string("{\"") + (prefix ? "prefix" : "key") + "\":" + jsonString(value) +
+              ",\"purged\":" + std::to_string(n) + "}\n",
+          value, prefix};
 }
 
 }  // namespace sluice::filters

@@ -139,6 +139,10 @@ inline constexpr const char* kCacheRegistryKey = "cache/registry";
 struct PurgeOutcome {
   int status;
   std::string body;  // JSON, or a plain-text error
+  // With status 200: the key, or the prefix when `prefix`, that was purged (cache_sync
+  // publishes it).
+  std::string value = {};
+  bool prefix = false;
 };
 PurgeOutcome purgeFromAdmin(base::StateStore& state, std::string_view query, std::string_view body);
 

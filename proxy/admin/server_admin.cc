@@ -57,8 +57,7 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
       respond({ok ? 200 : 400, "application/json", body + "}\n"});
     });
   } else if (p == "/cache/purge") {
-    filters::PurgeOutcome o = filters::purgeFromAdmin(state_, req.query, req.body);
-    respond({o.status, o.status == 200 ? "application/json" : kText, o.body});
+    purgeCache(req, std::move(respond));
   } else if (p == "/healthz") {
     respond({200, kText, "ok\n"});
   } else if (p == "/readyz") {

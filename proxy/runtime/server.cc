@@ -54,6 +54,7 @@ Server::Server(std::string config_path, config::LoadOptions load_options)
 }
 
 Server::~Server() {
+  cache_sync_.reset();  // its Redis connections and timers are on loop_
   workers_.clear();
   admin_.reset();
   health_.reset();
@@ -144,6 +145,7 @@ int Server::run() {
   metrics_.declareUpstreams(c);
   shared_.span_exporter = &spans_;
   spans_.configure(c.tracing ? &*c.tracing : nullptr);
+  applyCacheSync(c);
   for (uint32_t i = 0; i < c.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), metrics_, shared_));
   }
@@ -302,6 +304,7 @@ void Server::reload(ReloadDone done) {
         snapshot_ = next;
         metrics_.declareUpstreams(*next->config);
         spans_.configure(next->config->tracing ? &*next->config->tracing : nullptr);
+        applyCacheSync(*next->config);
         for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->reload(next, std::move(added[i]));
         health_->apply(next);
         forgetRemovedUpstreams();
@@ -347,6 +350,7 @@ void Server::finishStop() {
   for (auto& s : signals_) s.close();
   drain_timer_.close();
   resolve_timer_.close();
+  cache_sync_.reset();
   dns_.close();
   logInfo("stopped");
   uv_stop(&loop_);

@@ -12,12 +12,14 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "filters/cache_sync.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/status_page.h"
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/systemd.h"
 #include "proxy/runtime/worker.h"
+#include "proxy/runtime/worker_services.h"
 #include "proxy/tracing/span_exporter.h"
 #include "proxy/upstream/dns_client.h"
 #include "proxy/upstream/health_checker.h"
@@ -52,6 +54,11 @@ class Server {
   void scheduleResolve();
   void reResolve();
 
+  // server_cache_sync.cc: (re)starts, keeps or stops the cache-sync client for `c`; POST
+  // /cache/purge, which purges here and publishes the purge when cache_sync is on.
+  void applyCacheSync(const config::Config& c);
+  void purgeCache(const AdminRequest& req, AdminResponder respond);
+
   void onSignal(int signum);
 
   std::string config_path_;
@@ -84,6 +91,8 @@ class Server {
   StatusPage status_page_;               // GET /status, with recent error rates
   uint64_t drain_deadline_ = 0;
   int exit_code_ = 0;
+  LoopServices main_services_{&loop_};  // the main loop's timers and lookups, for cache_sync_
+  std::unique_ptr<filters::CacheSync> cache_sync_;  // `cache_sync:` on: purges go to others
 };
 
 }  // namespace sluice::proxy
