@@ -4,6 +4,8 @@
 #include "filters/cache_store.h"
 #include "proxy/admin/metrics_negotiation.h"
 #include "proxy/admin/runtime_api.h"
+#include "proxy/admin/status_json.h"
+#include "proxy/admin/status_page.h"
 #include "proxy/runtime/server.h"
 
 namespace sluice::proxy {
@@ -24,8 +26,8 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
     return;
   }
   bool post_only = p == "/reload" || p == "/cache/purge";
-  bool get_only =
-      p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/config" || p == "/status";
+  bool get_only = p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/config" ||
+                  p == "/status" || p == "/status.json";
   if (!post_only && !get_only) {
     respond({404, kText, "not found\n"});
     return;
@@ -71,10 +73,24 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
     }
   } else if (p == "/config") {
     respond({200, "application/json", configJson()});
-  } else {  // /status
-    double now = static_cast<double>(uv_now(&loop_)) / 1e3;
-    respond({200, "text/html; charset=utf-8",
-             status_page_.render(*snapshot_, metrics_.registry, now, stopping_)});
+  } else {
+    // /status and /status.json: the same model, as a page or as JSON.
+    uv_update_time(&loop_);  // the workers' clock, fresh: the windows' current slot
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double unix_now = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    StatusModel model = collectStatus(*snapshot_, metrics_.registry,
+                                      static_cast<int64_t>(uv_now(&loop_)), unix_now, stopping_);
+    if (p == "/status.json") {
+      nlohmann::json j = statusJson(model);
+      // Sections of other files add their keys to `j` here.
+      respond({200, "application/json",
+               j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"});
+    } else {
+      std::string extra;  // HTML sections of other files, after the built-in ones
+      respond({200, "text/html; charset=utf-8",
+               renderStatusPage(model, extra, statusRefreshSeconds(req.query))});
+    }
   }
 }
 

@@ -2,15 +2,13 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
+
+#include "proxy/admin/status_charts.h"
 
 namespace sluice::proxy {
 
 namespace {
-constexpr double kRecentWindow = 60;  // seconds of "recent" error rate
-constexpr double kKeepHistory = 300;
-
 std::string num(double v) {
   if (std::isnan(v)) return "NaN";
   char buf[32];
@@ -22,28 +20,25 @@ std::string num(double v) {
   return buf;
 }
 
-// The admin API's drain and weight of a target (balancer/target_override.h), or null.
-const balancer::TargetOverride* targetOverride(const Snapshot& snap, const std::string& upstream,
-                                               const std::string& address) {
-  for (const UpstreamRuntime& u : snap.upstreams) {
-    if (u.config->name != upstream) continue;
-    for (size_t i = 0; i < u.targets.size() && i < u.target_states.size(); ++i) {
-      if (u.targets[i].address == address) return &u.target_states[i]->overrides;
-    }
-  }
-  return nullptr;
-}
-
-// " (api.internal:8080)" after an address that a name was resolved to, else nothing.
-std::string nameBeside(const ResolvedTarget& t) {
-  if (t.name.empty() || t.name == t.address) return "";
-  return " <span class=\"muted\">(" + htmlEscape(t.name) + ")</span>";
-}
+const char* kDash = "<span class=\"muted\">&ndash;</span>";
 
 std::string percent(double part, double whole) {
   if (whole <= 0) return "&ndash;";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * part / whole);
+  return buf;
+}
+
+std::string ms(double v) {
+  if (v < 0) return "&ndash;";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v < 10 ? "%.2f ms" : "%.0f ms", v);
+  return buf;
+}
+
+std::string rate(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v < 10 ? "%.2f" : "%.0f", v);
   return buf;
 }
 
@@ -54,52 +49,101 @@ std::string cell(std::string_view text, std::string_view cls = {}) {
   return out;
 }
 
-std::string targetKey(std::string_view upstream, std::string_view target) {
-  std::string k(upstream);
-  k.push_back('\n');
-  k.append(target);
-  return k;
+// A cell with the 1-minute figure and, smaller, the 5-minute one.
+std::string twoWindows(const std::string& last_1m, const std::string& last_5m,
+                       std::string_view cls = {}) {
+  return cell(last_1m + " <small>/ " + last_5m + "</small>", cls);
 }
 
-// The samples of `name`, indexed by the values of `labels` joined with '\n'.
-std::map<std::string, double> series(const std::vector<ExpositionSample>& samples,
-                                     std::string_view name,
-                                     std::initializer_list<const char*> labels) {
-  std::map<std::string, double> out;
-  for (const auto& s : samples) {
-    if (s.name != name) continue;
-    std::string key;
-    bool first = true;
-    for (const char* l : labels) {
-      if (!first) key.push_back('\n');
-      first = false;
-      auto it = s.labels.find(l);
-      if (it != s.labels.end()) key += it->second;
-    }
-    out[key] += s.value;
-  }
-  return out;
+// The live columns of a route or target row: req/s, p50, p99, 4xx and 5xx share.
+std::string windowCells(const SeriesView& v) {
+  const WindowSummary& a = v.last_1m;
+  const WindowSummary& b = v.last_5m;
+  auto share = [](uint64_t n, const WindowSummary& w) {
+    return percent(static_cast<double>(n), static_cast<double>(w.requests));
+  };
+  bool bad = a.requests > 0 && a.status_5xx * 2 >= a.requests;
+  return twoWindows(rate(a.rate), rate(b.rate)) + twoWindows(ms(a.p50_ms), ms(b.p50_ms)) +
+         twoWindows(ms(a.p99_ms), ms(b.p99_ms)) +
+         twoWindows(share(a.status_4xx, a), share(b.status_4xx, b)) +
+         twoWindows(share(a.status_5xx, a), share(b.status_5xx, b), bad ? "bad" : "");
 }
+
+const char* kWindowHeads =
+    "<th>req/s <small>1m / 5m</small></th><th>p50 <small>1m / 5m</small></th>"
+    "<th>p99 <small>1m / 5m</small></th><th>4xx <small>1m / 5m</small></th>"
+    "<th>5xx <small>1m / 5m</small></th>";
 
 const char* kStyle =
     "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
     "table{border-collapse:collapse;margin-bottom:1.5em}"
     "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
     ".ok{background:#d9f2d9}.bad{background:#f7c6c6;font-weight:bold}.warn{background:#fbe8b5}"
-    ".muted{color:#888}small{color:#666}";
+    ".muted{color:#888}small{color:#666}#stale{background:#f7c6c6;padding:4px 8px}"
+    ".charts{display:flex;flex-wrap:wrap;gap:1em 2em;margin-bottom:1.5em}"
+    ".charts figure{margin:0}.charts figcaption{font-weight:bold;margin-bottom:2px}"
+    "svg.chart{font-size:11px}svg.chart rect{fill:#fafafa;stroke:#ddd}"
+    "svg.chart .line{fill:none;stroke:#2a6ebb;stroke-width:1.5}"
+    "svg.chart [data-panel=p99]{stroke:#9a5cb4}svg.chart [data-panel=errors]{stroke:#c0392b}"
+    "svg.chart .max{fill:#888}";
 
-// Where a route sends its requests: its upstream, its split with the weights, or what sluice
-// answers itself.
-std::string routeTarget(const config::Route& r) {
-  if (r.respond) return "(respond)";
-  if (r.redirect) return "(redirect " + std::to_string(r.redirect->status) + ")";
-  if (r.upstreams.empty()) return r.upstream;
-  std::string out;
-  for (const auto& w : r.upstreams) {
-    out += (out.empty() ? "" : ", ") + w.name + " " + std::to_string(w.weight);
+// Fetches the page again every `refresh` seconds and swaps the body in place, keeping the
+// scroll position; a failed fetch shows the "stale" line and keeps the old figures.
+const char* kScript =
+    "(function(){var h=document.documentElement,s=+h.dataset.refresh||5;"
+    "function swap(t){var d=new DOMParser().parseFromString(t,'text/html'),x=scrollX,y=scrollY;"
+    "document.body.innerHTML=d.body.innerHTML;scrollTo(x,y);"
+    "h.dataset.refreshes=(+h.dataset.refreshes||0)+1}"
+    "function tick(){fetch(location.href,{cache:'no-store'}).then(function(r){"
+    "if(!r.ok)throw new Error(r.status);return r.text()}).then(swap).catch(function(){"
+    "var b=document.getElementById('stale');if(b)b.hidden=false}).finally(function(){"
+    "setTimeout(tick,s*1000)})}setTimeout(tick,s*1000)})();";
+
+std::string utc(double unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
+  tm tmv{};
+  gmtime_r(&t, &tmv);
+  char when[64];
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tmv);
+  return when;
+}
+
+std::string chartFigure(const SeriesView& v, std::string_view kind, const std::string& name) {
+  return "<figure><figcaption>" + htmlEscape(name) + "</figcaption>" + renderChart(v, kind, name) +
+         "</figure>";
+}
+
+std::string targetRow(const StatusModel::Upstream& u, const StatusModel::Target& t) {
+  std::string health = "<span class=\"muted\">unknown</span>", health_cls;
+  if (t.health >= 0) {
+    health = t.health == 1 ? "healthy" : "unhealthy";
+    health_cls = t.health == 1 ? "ok" : "bad";
   }
-  if (r.sticky_key) out += " (sticky " + *r.sticky_key + ")";
-  return out;
+  if (t.drained) {  // not unhealthy: taken out by the admin API
+    health += " (drained)";
+    health_cls = "warn";
+  }
+  std::string weight = std::to_string(t.weight);
+  if (t.override_weight) {
+    weight = std::to_string(*t.override_weight) + " (config " + weight + ")";
+  }
+  std::string circ = kDash, circ_cls;
+  if (t.circuit >= 0) {
+    circ = t.circuit == 0 ? "closed" : t.circuit == 1 ? "open" : "half-open";
+    circ_cls = t.circuit == 0 ? "ok" : t.circuit == 1 ? "bad" : "warn";
+  }
+  bool recent = false;
+  double share = targetErrorShare(t, &recent);
+  std::string error_rate = share < 0 ? "&ndash;" : percent(share, 1);
+  if (share >= 0 && !recent) error_rate += " <small>since start</small>";
+  std::string beside =
+      t.name.empty() ? "" : " <span class=\"muted\">(" + htmlEscape(t.name) + ")</span>";
+  return "<tr data-upstream=\"" + htmlEscape(u.name) + "\" data-target=\"" + htmlEscape(t.address) +
+         "\">" + cell(htmlEscape(u.name)) + cell(htmlEscape(u.balancer)) +
+         cell(htmlEscape(t.address) + beside) + cell(weight) + cell(health, health_cls) +
+         cell(circ, circ_cls) + cell(t.active ? num(*t.active) : kDash) + cell(num(t.responses)) +
+         cell(num(t.connect_failures)) + cell(error_rate, share >= 0.5 ? "bad" : "") +
+         windowCells(t.window) + "</tr>";
 }
 }  // namespace
 
@@ -130,224 +174,93 @@ std::string htmlEscape(std::string_view s) {
   return out;
 }
 
-std::vector<ExpositionSample> parseExposition(std::string_view text) {
-  std::vector<ExpositionSample> out;
+int statusRefreshSeconds(std::string_view query) {
   size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    if (line.empty() || line[0] == '#') continue;
-    ExpositionSample s;
-    size_t i = 0;
-    while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
-    s.name = std::string(line.substr(0, i));
-    bool ok = !s.name.empty();
-    if (ok && i < line.size() && line[i] == '{') {
-      ++i;
-      while (ok && i < line.size() && line[i] != '}') {
-        size_t eq = line.find('=', i);
-        if (eq == std::string_view::npos || eq + 1 >= line.size() || line[eq + 1] != '"') {
-          ok = false;
-          break;
-        }
-        std::string key(line.substr(i, eq - i));
-        std::string value;
-        size_t j = eq + 2;
-        for (; j < line.size() && line[j] != '"'; ++j) {
-          if (line[j] == '\\' && j + 1 < line.size()) {
-            ++j;
-            value.push_back(line[j] == 'n' ? '\n' : line[j]);
-          } else {
-            value.push_back(line[j]);
-          }
-        }
-        if (j >= line.size()) {
-          ok = false;
-          break;
-        }
-        s.labels.emplace(std::move(key), std::move(value));
-        i = j + 1;
-        if (i < line.size() && line[i] == ',') ++i;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string_view kv = query.substr(pos, amp == std::string_view::npos ? amp : amp - pos);
+    if (kv.starts_with("refresh=") && kv.size() > 8 && kv.size() <= 12) {
+      int n = 0;
+      for (char c : kv.substr(8)) {
+        if (c < '0' || c > '9') return kStatusRefreshSeconds;
+        n = n * 10 + (c - '0');
       }
-      if (i >= line.size()) ok = false;
-      ++i;  // '}'
+      return n >= 1 && n <= 3600 ? n : kStatusRefreshSeconds;
     }
-    if (!ok) continue;
-    while (i < line.size() && line[i] == ' ') ++i;
-    std::string value(line.substr(i, line.find(' ', i) == std::string_view::npos
-                                         ? std::string_view::npos
-                                         : line.find(' ', i) - i));
-    char* end = nullptr;
-    s.value = std::strtod(value.c_str(), &end);
-    if (value.empty() || end != value.c_str() + value.size()) continue;
-    out.push_back(std::move(s));
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
   }
-  return out;
+  return kStatusRefreshSeconds;
 }
 
-std::string StatusPage::render(const Snapshot& snap, const base::MetricsRegistry& registry,
-                               double now, bool draining) {
-  const config::Config& c = *snap.config;
-  const std::vector<ExpositionSample> samples = parseExposition(registry.render());
-
-  auto conns_active = series(samples, "sluice_downstream_connections_active", {"listener"});
-  auto conns_total = series(samples, "sluice_downstream_connections_total", {"listener"});
-  auto healthy = series(samples, "sluice_upstream_target_healthy", {"upstream", "target"});
-  auto circuit = series(samples, "sluice_upstream_circuit_state", {"upstream", "target"});
-  auto active = series(samples, "sluice_upstream_requests_active", {"upstream", "target"});
-  auto connect_failures =
-      series(samples, "sluice_upstream_connect_failures_total", {"upstream", "target"});
-  auto rl_keys = series(samples, "sluice_ratelimit_keys", {"route", "policy"});
-
-  TargetTotals totals;
-  std::map<std::string, double> route_requests, route_5xx;
-  std::map<std::string, std::pair<double, double>> rl;  // route\npolicy -> allowed, limited
-  for (const auto& s : samples) {
-    auto label = [&](const char* n) {
-      auto it = s.labels.find(n);
-      return it == s.labels.end() ? std::string() : it->second;
-    };
-    if (s.name == "sluice_upstream_requests_total") {
-      Totals& t = totals[targetKey(label("upstream"), label("target"))];
-      t.attempts += s.value;
-      if (label("code").starts_with("5")) t.errors += s.value;
-    } else if (s.name == "sluice_requests_total") {
-      route_requests[label("route")] += s.value;
-      if (label("code").starts_with("5")) route_5xx[label("route")] += s.value;
-    } else if (s.name == "sluice_ratelimit_decisions_total") {
-      auto& p = rl[label("route") + "\n" + label("policy")];
-      (label("result") == "limited" ? p.second : p.first) += s.value;
-    }
-  }
-  for (const auto& [key, n] : connect_failures) {
-    totals[key].attempts += n;
-    totals[key].errors += n;
-  }
-
-  // Baseline for "recent": the oldest remembered render within the window.
-  while (!history_.empty() && history_.front().first < now - kKeepHistory) history_.pop_front();
-  const TargetTotals* base = nullptr;
-  double base_age = 0;
-  for (const auto& [t, tt] : history_) {
-    if (t >= now - kRecentWindow && now - t >= 1) {
-      base = &tt;
-      base_age = now - t;
-      break;
-    }
-  }
-
-  time_t loaded = static_cast<time_t>(snap.loaded_at);
-  tm tmv{};
-  gmtime_r(&loaded, &tmv);
-  char when[64];
-  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tmv);
-
-  std::string h =
-      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta http-equiv=\"refresh\" content=\"5\"><title>sluice status</title><style>";
+std::string renderStatusPage(const StatusModel& m, std::string_view extra, int refresh) {
+  std::string r = std::to_string(refresh);
+  std::string h = "<!doctype html><html lang=\"en\" data-refresh=\"" + r +
+                  "\"><head><meta charset=\"utf-8\"><noscript><meta http-equiv=\"refresh\" "
+                  "content=\"" +
+                  r + "\"></noscript><title>sluice status</title><style>";
   h += kStyle;
-  h += "</style></head><body>";
+  h += "</style><script>";
+  h += kScript;
+  h += "</script></head><body data-generated=\"" + num(std::floor(m.generated_at * 1000)) + "\">";
   h += "<h1>sluice " SLUICE_VERSION "</h1><p id=\"summary\">config version " +
-       std::to_string(snap.version) + ", loaded " + when + " &middot; " +
-       (draining ? "<span class=\"bad\">draining</span>" : "<span class=\"ok\">serving</span>") +
-       " &middot; <small>refreshes every 5 s</small></p>";
+       std::to_string(m.version) + ", loaded " + utc(m.loaded_at) + " &middot; " +
+       (m.draining ? "<span class=\"bad\">draining</span>" : "<span class=\"ok\">serving</span>") +
+       " &middot; <small>as of " + utc(m.generated_at) + ", refreshes every " + r +
+       " s; 1m / 5m: the last 1 and 5 minutes</small></p>"
+       "<p id=\"stale\" hidden>could not refresh: the figures below are old</p>";
 
   h += "<h2>Listeners</h2><table id=\"listeners\"><tr><th>name</th><th>address</th>"
        "<th>open connections</th><th>accepted</th></tr>";
-  for (const auto& l : c.listeners) {
-    h += "<tr>" + cell(htmlEscape(l.name)) + cell(htmlEscape(l.address.text())) +
-         cell(num(conns_active[l.name])) + cell(num(conns_total[l.name])) + "</tr>";
+  for (const auto& l : m.listeners) {
+    h += "<tr>" + cell(htmlEscape(l.name)) + cell(htmlEscape(l.address)) + cell(num(l.open)) +
+         cell(num(l.accepted)) + "</tr>";
   }
   h += "</table>";
 
   h += "<h2>Routes</h2><table id=\"routes\"><tr><th>name</th><th>match</th><th>upstream</th>"
-       "<th>filters</th><th>requests</th><th>5xx</th></tr>";
-  for (const auto& r : c.routes) {
-    std::string m;
-    if (r.match.host) m += "host " + *r.match.host + " ";
-    if (r.match.path_prefix) m += "prefix " + *r.match.path_prefix + " ";
-    if (r.match.path) m += "path " + *r.match.path + " ";
+       "<th>filters</th><th>requests</th><th>5xx</th>";
+  h += kWindowHeads;
+  h += "</tr>";
+  for (const auto& rt : m.routes) {
     std::string filters;
-    for (const auto& f : r.filters) filters += (filters.empty() ? "" : ", ") + f.name;
-    h += "<tr>" + cell(htmlEscape(r.name)) + cell(htmlEscape(m)) +
-         cell(htmlEscape(routeTarget(r))) + cell(htmlEscape(filters)) +
-         cell(num(route_requests[r.name])) +
-         cell(percent(route_5xx[r.name], route_requests[r.name])) + "</tr>";
+    for (const auto& f : rt.filters) filters += (filters.empty() ? "" : ", ") + f;
+    h += "<tr data-route=\"" + htmlEscape(rt.name) + "\">" + cell(htmlEscape(rt.name)) +
+         cell(htmlEscape(rt.match)) + cell(htmlEscape(rt.target)) + cell(htmlEscape(filters)) +
+         cell(num(rt.requests)) + cell(percent(rt.status_5xx, rt.requests)) +
+         windowCells(rt.window) + "</tr>";
   }
   h += "</table>";
+  h += "<h2>Route traffic, last 5 minutes</h2><div class=\"charts\" id=\"route-charts\">";
+  for (const auto& rt : m.routes) h += chartFigure(rt.window, "route", rt.name);
+  h += "</div>";
 
   h += "<h2>Upstreams</h2><table id=\"upstreams\"><tr><th>upstream</th><th>balancer</th>"
        "<th>target</th><th>weight</th><th>health</th><th>circuit</th><th>active requests</th>"
-       "<th>requests</th><th>connect failures</th><th>error rate " +
-       std::string(base != nullptr ? "(last " + num(std::round(base_age)) + " s)"
-                                   : "(since start)") +
-       "</th></tr>";
-  // The snapshot's targets: every address a name or an srv record resolved to, keyed as the
-  // metrics label them, with the name it was reached by beside it.
-  for (const UpstreamRuntime& ur : snap.upstreams) {
-    const config::Upstream& u = *ur.config;
-    for (const ResolvedTarget& t : ur.targets) {
-      std::string key = targetKey(u.name, t.address);
-      std::string health = "<span class=\"muted\">unknown</span>", health_cls;
-      if (auto it = healthy.find(key); it != healthy.end()) {
-        bool up = it->second >= 1;
-        health = up ? "healthy" : "unhealthy";
-        health_cls = up ? "ok" : "bad";
-      }
-      std::string weight = std::to_string(t.weight);
-      if (const balancer::TargetOverride* o = targetOverride(snap, u.name, t.address)) {
-        if (o->drained()) {  // not unhealthy: taken out by the admin API
-          health += " (drained)";
-          health_cls = "warn";
-        }
-        if (auto w = o->weight()) weight = std::to_string(*w) + " (config " + weight + ")";
-      }
-      std::string circ = "<span class=\"muted\">&ndash;</span>", circ_cls;
-      if (auto it = circuit.find(key); it != circuit.end()) {
-        int st = static_cast<int>(it->second);
-        circ = st == 0 ? "closed" : st == 1 ? "open" : "half-open";
-        circ_cls = st == 0 ? "ok" : st == 1 ? "bad" : "warn";
-      }
-      auto a = active.find(key);
-      Totals now_t = totals[key];
-      Totals recent = now_t;
-      if (base != nullptr) {
-        auto b = base->find(key);
-        if (b != base->end()) {
-          recent.attempts -= b->second.attempts;
-          recent.errors -= b->second.errors;
-        }
-      }
-      if (recent.attempts <= 0) recent = now_t;  // nothing in the window: the totals since start
-      bool failing = recent.attempts > 0 && recent.errors * 2 >= recent.attempts;
-      h += "<tr data-upstream=\"" + htmlEscape(u.name) + "\" data-target=\"" +
-           htmlEscape(t.address) + "\">" + cell(htmlEscape(u.name)) + cell(htmlEscape(u.balancer)) +
-           cell(htmlEscape(t.address) + nameBeside(t)) + cell(weight) + cell(health, health_cls) +
-           cell(circ, circ_cls) +
-           cell(a == active.end() ? "<span class=\"muted\">&ndash;</span>" : num(a->second)) +
-           cell(num(now_t.attempts - connect_failures[key])) + cell(num(connect_failures[key])) +
-           cell(percent(recent.errors, recent.attempts), failing ? "bad" : "") + "</tr>";
-    }
+       "<th>requests</th><th>connect failures</th><th>error rate <small>1m</small></th>";
+  h += kWindowHeads;
+  h += "</tr>";
+  for (const auto& u : m.upstreams) {
+    for (const auto& t : u.targets) h += targetRow(u, t);
   }
   h += "</table>";
+  h += "<h2>Upstream traffic, last 5 minutes</h2><div class=\"charts\" id=\"upstream-charts\">";
+  for (const auto& u : m.upstreams) h += chartFigure(u.window, "upstream", u.name);
+  h += "</div>";
 
   h += "<h2>Rate limits</h2><table id=\"ratelimits\"><tr><th>route</th><th>policy</th>"
        "<th>allowed</th><th>limited</th><th>limited share</th><th>keys tracked</th></tr>";
-  if (rl.empty() && rl_keys.empty()) {
+  if (m.ratelimits.empty()) {
     h += "<tr><td colspan=\"6\" class=\"muted\">no rate-limit decisions yet</td></tr>";
   }
-  for (const auto& [key, p] : rl) {
-    size_t nl = key.find('\n');
-    auto k = rl_keys.find(key);
-    h += "<tr>" + cell(htmlEscape(key.substr(0, nl))) + cell(htmlEscape(key.substr(nl + 1))) +
-         cell(num(p.first)) + cell(num(p.second)) + cell(percent(p.second, p.first + p.second)) +
-         cell(k == rl_keys.end() ? "&ndash;" : num(k->second)) + "</tr>";
+  for (const auto& rl : m.ratelimits) {
+    h += "<tr>" + cell(htmlEscape(rl.route)) + cell(htmlEscape(rl.policy)) + cell(num(rl.allowed)) +
+         cell(num(rl.limited)) + cell(percent(rl.limited, rl.allowed + rl.limited)) +
+         cell(rl.keys ? num(*rl.keys) : "&ndash;") + "</tr>";
   }
-  h += "</table></body></html>\n";
-
-  history_.emplace_back(now, std::move(totals));
+  h += "</table>";
+  h += extra;
+  h += "</body></html>\n";
   return h;
 }
 

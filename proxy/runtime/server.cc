@@ -134,9 +134,10 @@ int Server::run() {
   std::string error;
   state_.beginGeneration();
   bool resource_error = false;
-  snapshot_ =
-      buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_, error,
-                    &resource_error, &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
+  windows_ = std::make_unique<StatusWindows>(loaded.config->workers);  // workers: fixed at start
+  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_,
+                            error, &resource_error, &upstream_states_,
+                            static_cast<int64_t>(uv_now(&loop_)), windows_.get());
   if (!snapshot_) {
     logError(error);
     return resource_error ? 2 : 1;  // operations.md: an unreadable certificate cannot start
@@ -275,7 +276,8 @@ void Server::reload(ReloadDone done) {
         bool resource_error = false;
         SnapshotPtr next =
             buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, &resource_error,
-                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
+                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)),
+                          windows_.get());
         if (!next) {
           finish(false, errorLines(error));
           return;
@@ -408,7 +410,8 @@ void Server::reResolve() {
         state_.beginGeneration();
         SnapshotPtr next =
             buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, nullptr,
-                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)));
+                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)),
+                          windows_.get());
         if (!next) {
           logWarn("re-resolution: " + error);
           return;

@@ -17,6 +17,7 @@
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/status_page.h"
 #include "proxy/net/uv_handle.h"
+#include "proxy/runtime/status_windows.h"
 #include "proxy/runtime/systemd.h"
 #include "proxy/runtime/worker.h"
 #include "proxy/runtime/worker_services.h"
@@ -88,7 +89,7 @@ class Server {
   Timer resolve_timer_;                  // upstreams[].resolve_every
   systemd::Notifier notifier_;           // sd_notify READY/RELOADING/STOPPING, watchdog
   systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
-  StatusPage status_page_;               // GET /status, with recent error rates
+  std::unique_ptr<StatusWindows> windows_;  // GET /status: rolling windows of routes, targets
   uint64_t drain_deadline_ = 0;
   int exit_code_ = 0;
   LoopServices main_services_{&loop_};  // the main loop's timers and lookups, for cache_sync_

@@ -4,6 +4,7 @@
 
 #include "balancer/hash.h"
 #include "filters/registry.h"
+#include "proxy/runtime/status_windows.h"
 #include "proxy/stream/route_split.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/upstream/target_expansion.h"
@@ -14,13 +15,14 @@ namespace sluice::proxy {
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
                           uint64_t version, base::MetricsRegistry& metrics, base::StateStore& state,
                           std::string& error, bool* resource_error, UpstreamStates* states,
-                          int64_t now_ms) {
+                          int64_t now_ms, StatusWindows* windows) {
   auto snap = std::make_shared<Snapshot>(std::move(config));
   const config::Config& c = *snap->config;
   snap->version = version;
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   snap->loaded_at = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  if (windows != nullptr) windows->prune();
   for (const config::Upstream& u : c.upstreams) {
     UpstreamRuntime rt;
     rt.config = &u;
@@ -36,6 +38,9 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
       rt.configured.push_back(
           balancer::TargetWeight{t.weight, ts.get(), balancer::hashKey(t.address)});
       rt.target_states.push_back(std::move(ts));
+      if (windows != nullptr) {
+        rt.target_windows.push_back(windows->target(u.name, t.address, now_ms));
+      }
     }
     if (u.tls) {
       rt.tls = TlsClientContext::build(*u.tls, error, u.protocol == config::UpstreamProtocol::H2);
@@ -87,6 +92,7 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
       rt.body_filters = rt.body_filters || f->needsResponseBody();
       rt.request_body_filters = rt.request_body_filters || f->needsRequestBody();
     }
+    if (windows != nullptr) rt.window = windows->route(r.name, now_ms);
     snap->routes.push_back(std::move(rt));
   }
   return snap;

@@ -42,6 +42,8 @@ class TlsServerContext;
 class RouteSplit;
 class TlsClientContext;
 class UpstreamStates;
+class StatusSeries;
+class StatusWindows;
 
 struct UpstreamRuntime {
   const config::Upstream* config = nullptr;
@@ -51,6 +53,8 @@ struct UpstreamRuntime {
   std::shared_ptr<balancer::UpstreamState> state;
   std::vector<std::shared_ptr<balancer::TargetState>> target_states;
   std::vector<balancer::TargetWeight> configured;  // weights, states and ring ids, per target
+  // The status page's rolling windows per target (same order; empty without a StatusWindows).
+  std::vector<std::shared_ptr<StatusSeries>> target_windows;
 };
 
 struct RouteRuntime {
@@ -61,6 +65,8 @@ struct RouteRuntime {
   filters::FactoryList filters;
   bool body_filters = false;          // some filter touches response bodies
   bool request_body_filters = false;  // some filter reads or changes request bodies
+  // The status page's rolling windows of the route; null without a StatusWindows.
+  std::shared_ptr<StatusSeries> window;
 };
 
 struct Snapshot {
@@ -79,12 +85,14 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
 // Builds the route chains and upstream tables of `config`; each target expands to its addresses
 // in `resolved` (see resolver.h and target_expansion.h). Returns null with `error` on failure.
-// `metrics` and `state` are handed to the filter builders. Certificates and keys are read here:
+// `metrics` and `state` are handed to the filter builders; `windows` gives routes and targets
+// their status-page windows (kept by name across snapshots). Certificates and keys are read here:
 // when one cannot be used, `resource_error` is set besides `error` (exit code 2 at start).
 SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTarget>& resolved,
                           uint64_t version, base::MetricsRegistry& metrics, base::StateStore& state,
                           std::string& error, bool* resource_error = nullptr,
-                          UpstreamStates* states = nullptr, int64_t now_ms = 0);
+                          UpstreamStates* states = nullptr, int64_t now_ms = 0,
+                          StatusWindows* windows = nullptr);
 
 // The TLS context of the listener at `address` in `snapshot`, or null.
 std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const std::string& address);

@@ -6,6 +6,7 @@
 #include "config/regex.h"
 #include "filters/auth_decisions.h"
 #include "proxy/net/read_buffer.h"
+#include "proxy/runtime/status_windows.h"
 #include "proxy/stream/local_reply.h"
 #include "proxy/stream/route_split.h"
 #include "proxy/tls/tls_context.h"
@@ -402,6 +403,12 @@ void Exchange::logAndCount() {
   double seconds = secondsSince(start_);
   ctx_.countRequest(route_index_, head_.method, status_, seconds,
                     trace_.sampled() ? trace_.traceId() : std::string_view());
+  if (route_index_ >= 0) {  // the status page's rolling windows of the route (this snapshot's)
+    if (StatusSeries* w = snapshot_->routes[static_cast<size_t>(route_index_)].window.get()) {
+      w->record(static_cast<size_t>(ctx_.index), static_cast<int64_t>(uv_now(ctx_.loop)), status_,
+                seconds);
+    }
+  }
   if (!ctx_.access_log.enabled() && !spans_.active()) return;
   AccessRecord r;
   r.time = wall_start_;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "proxy/runtime/status_windows.h"
 #include "proxy/runtime/worker_context.h"
 #include "proxy/upstream/retry_wait.h"
 #include "proxy/upstream/upstream_acquire.h"
@@ -64,6 +65,19 @@ UpstreamRequest::UpstreamRequest(WorkerContext& ctx, UpstreamConnector& connecto
 UpstreamRequest::~UpstreamRequest() {
   if (alive_) *alive_ = false;
   dropStream();
+}
+
+void UpstreamRequest::countTry(int status, double seconds, bool connect_failed, bool retried) {
+  // A retried answer is observed as 0 s in the duration histogram, as before; the windows take
+  // its latency.
+  ctx_.countUpstream(upstream_.config->name, target_->address, status, retried ? 0 : seconds,
+                     connect_failed);
+  // The status page's rolling windows of the target (of this try's snapshot).
+  size_t i = static_cast<size_t>(target_ - upstream_.targets.data());
+  if (i < upstream_.target_windows.size()) {
+    upstream_.target_windows[i]->record(static_cast<size_t>(ctx_.index),
+                                        static_cast<int64_t>(uv_now(ctx_.loop)), status, seconds);
+  }
 }
 
 int64_t UpstreamRequest::now() const {
@@ -202,7 +216,7 @@ void UpstreamRequest::onUpstreamHead(base::ResponseHead& head, bool interim) {
       std::optional<int64_t> wait =
           retryWaitMs(*upstream_.config, tries_, &head, now() - start_ms_);
       if (wait && mayRetry(std::string_view(code, static_cast<size_t>(r.ptr - code)))) {
-        ctx_.countUpstream(upstream_.config->name, target_->address, head.status, 0, false);
+        countTry(head.status, secondsSince(try_start_), false, true);
         dropStream();  // its response is not wanted
         callbacks_.onTryRetried(head.status, {});
         retry(*wait);
@@ -221,7 +235,7 @@ void UpstreamRequest::onUpstreamBody(const char* data, size_t len) {
 
 void UpstreamRequest::onUpstreamComplete() {
   stream_ = nullptr;  // already back in the pool, or closed
-  ctx_.countUpstream(upstream_.config->name, target_->address, status_, head_seconds_, false);
+  countTry(status_, head_seconds_, false);
   attempt_.end();
   if (deadline_) deadline_.stop();
   if (try_timer_) try_timer_.stop();
@@ -261,7 +275,7 @@ void UpstreamRequest::onUpstreamError(UpstreamError error, bool response_started
   }
   bool connect_failed = error == UpstreamError::ConnectFailed ||
                         error == UpstreamError::ConnectTimeout || error == UpstreamError::Refused;
-  ctx_.countUpstream(upstream_.config->name, target_->address, 0, 0, connect_failed);
+  countTry(0, 0, connect_failed);
   attempt_.judge(connect_failed ? TryVerdict::ConnectFailure : TryVerdict::Failure, now());
   std::optional<int64_t> wait;
   if (!head_delivered_) wait = retryWaitMs(*upstream_.config, tries_, nullptr, now() - start_ms_);

@@ -137,6 +137,9 @@ class UpstreamRequest final : private UpstreamHandler {
   void nextTry();
   void giveUp(const UpstreamFailure& failure);
   void dropStream();
+  // Counts a try's answer (`status` 0: none) in the metrics and the target's rolling windows;
+  // `retried`: an answer dropped for another try.
+  void countTry(int status, double seconds, bool connect_failed, bool retried = false);
   int64_t now() const;
   std::shared_ptr<bool> aliveToken();
 
