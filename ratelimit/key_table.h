@@ -7,6 +7,9 @@
 // key would give back to its client, e.g. a token bucket's debt), the least recent on a tie. So a
 // flood of distinct keys costs at most `max_keys` entries and, however fast it comes, pushes out
 // one-shot keys rather than a client that is being limited, whose debt is larger.
+//
+// Shards are allocated when their first key arrives: a policy that sees few keys (or none, as on
+// most routes of a large config) costs one array of pointers, not 64 locked shards (8 KiB).
 #pragma once
 
 #include <algorithm>
@@ -28,14 +31,15 @@ class KeyTable {
  public:
   static constexpr size_t kMaxShards = 64;
 
-  explicit KeyTable(uint64_t max_keys, size_t max_shards = kMaxShards) {
-    uint64_t keys = max_keys == 0 ? 1 : max_keys;
-    shard_count_ = static_cast<size_t>(std::min<uint64_t>(std::max<size_t>(1, max_shards), keys));
-    shards_ = std::make_unique<Shard[]>(shard_count_);
-    for (size_t i = 0; i < shard_count_; ++i) {
-      shards_[i].capacity = keys / shard_count_ + (i < keys % shard_count_ ? 1 : 0);
-    }
+  explicit KeyTable(uint64_t max_keys, size_t max_shards = kMaxShards)
+      : keys_(max_keys == 0 ? 1 : max_keys),
+        shard_count_(static_cast<size_t>(
+            std::min<uint64_t>(std::max<size_t>(1, std::min(max_shards, kMaxShards)), keys_))) {}
+  ~KeyTable() {
+    for (auto& s : shards_) delete s.load(std::memory_order_relaxed);
   }
+  KeyTable(const KeyTable&) = delete;
+  KeyTable& operator=(const KeyTable&) = delete;
 
   static constexpr int kEvictionSample = 8;
 
@@ -45,7 +49,7 @@ class KeyTable {
   template <class Fn, class Cost>
   auto with(std::string_view key, Fn&& fn, Cost&& cost) {
     size_t h = std::hash<std::string_view>{}(key);
-    Shard& s = shards_[(h >> 7) % shard_count_];
+    Shard& s = shard((h >> 7) % shard_count_);
     std::lock_guard lock(s.mu);
     auto it = s.index.find(key);
     if (it != s.index.end()) {
@@ -85,10 +89,13 @@ class KeyTable {
 
   uint64_t size() const { return size_.load(std::memory_order_relaxed); }
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
-  uint64_t capacity() const {
-    uint64_t c = 0;
-    for (size_t i = 0; i < shard_count_; ++i) c += shards_[i].capacity;
-    return c;
+  uint64_t capacity() const { return keys_; }
+  // Shards allocated so far (each on its first key).
+  size_t shardsInUse() const {
+    size_t n = 0;
+    for (size_t i = 0; i < shard_count_; ++i)
+      n += shards_[i].load(std::memory_order_relaxed) ? 1 : 0;
+    return n;
   }
 
  private:
@@ -104,8 +111,22 @@ class KeyTable {
     uint64_t capacity = 1;
   };
 
-  size_t shard_count_ = 1;
-  std::unique_ptr<Shard[]> shards_;
+  // Shard i, allocated by the first thread that needs it (a racing second one frees its copy).
+  Shard& shard(size_t i) {
+    Shard* s = shards_[i].load(std::memory_order_acquire);
+    if (s != nullptr) return *s;
+    auto fresh = std::make_unique<Shard>();
+    fresh->capacity = keys_ / shard_count_ + (i < keys_ % shard_count_ ? 1 : 0);
+    if (shards_[i].compare_exchange_strong(s, fresh.get(), std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+      return *fresh.release();
+    }
+    return *s;  // another thread installed it first
+  }
+
+  const uint64_t keys_;
+  const size_t shard_count_;
+  std::atomic<Shard*> shards_[kMaxShards] = {};
   std::atomic<uint64_t> size_{0};
   std::atomic<uint64_t> evictions_{0};
 };

@@ -1,7 +1,10 @@
 #include "ratelimit/key_table.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +95,61 @@ TEST(KeyTable, ExactAcrossThreads) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(allowed.load(), 100);
+}
+
+// Bytes malloc has handed out now (heap and mmapped blocks); constant when the allocator does not
+// report them (sanitizers).
+size_t heapInUse() {
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+TEST(KeyTable, APolicyThatSawNoKeyCostsLittle) {
+  // A large config has a limiter on thousands of routes that see no traffic: each used to hold
+  // 64 locked shards (8 KiB) from the start. Shards now come with their first key.
+  void* volatile probe = malloc(1 << 20);  // volatile: the compiler may not drop the pair
+  size_t with_probe = heapInUse();
+  free(probe);
+  if (with_probe - heapInUse() < (1 << 20)) GTEST_SKIP() << "allocator does not report usage";
+  constexpr int kPolicies = 200;
+  std::vector<std::shared_ptr<Limiter>> limiters;
+  limiters.reserve(kPolicies);
+  size_t before = heapInUse();
+  for (int i = 0; i < kPolicies; ++i) {
+    limiters.push_back(makeLimiter(TokenBucket(100, kSecond, 100), 100000));
+  }
+  size_t per_policy = (heapInUse() - before) / kPolicies;
+  EXPECT_LT(per_policy, 1024u);
+}
+
+TEST(KeyTable, ShardsAreAllocatedWithTheirFirstKey) {
+  KeyTable<Count> t(100000);
+  EXPECT_EQ(t.shardsInUse(), 0u);
+  EXPECT_EQ(t.capacity(), 100000u);
+  t.with("a", [](Count& c) { ++c.n; });
+  EXPECT_EQ(t.shardsInUse(), 1u);
+  for (int i = 0; i < 10000; ++i) t.with("k" + std::to_string(i), [](Count& c) { ++c.n; });
+  EXPECT_EQ(t.shardsInUse(), static_cast<size_t>(KeyTable<Count>::kMaxShards));
+  EXPECT_EQ(t.size(), 10001u);
+}
+
+TEST(KeyTable, ThreadsRacingForANewShardShareOne) {
+  // 4 threads take the same 64 fresh keys at once: each shard is installed once, and every
+  // key is counted in the one state all threads see.
+  for (int round = 0; round < 20; ++round) {
+    KeyTable<Count> t(1000);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&] {
+        for (int k = 0; k < 64; ++k) t.with("key" + std::to_string(k), [](Count& c) { ++c.n; });
+      });
+    }
+    for (auto& th : threads) th.join();
+    ASSERT_EQ(t.size(), 64u);
+    for (int k = 0; k < 64; ++k) {
+      ASSERT_EQ(t.with("key" + std::to_string(k), [](Count& c) { return c.n; }), 4);
+    }
+  }
 }
 
 }  // namespace
