@@ -4,6 +4,7 @@
 #include <re2/set.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "config/regex.h"
 
@@ -91,25 +92,35 @@ std::optional<std::string> routeSegment(const config::RouteMatch& m) {
   return std::string(*segment);
 }
 
-// Visits, in ascending order, the union of up to four ascending lists (no position is in two).
+// What is left of one ascending list of positions.
+struct Cursor {
+  const int* at;
+  const int* end;
+};
+
+// Visits, in ascending order, the union of ascending lists (no position is in two) until
+// `matches` holds; returns that position or -1. The lists are few (a request's host and segment
+// buckets, each split by the header values it sent).
 template <class Fn>
-int firstOf(const std::vector<int>* const (&lists)[4], Fn&& matches) {
-  size_t at[4] = {0, 0, 0, 0};
+int firstOf(std::vector<Cursor>& lists, Fn&& matches) {
   for (;;) {
-    int best = -1;
-    int from = -1;
-    for (int l = 0; l < 4; ++l) {
-      if (lists[l] == nullptr || at[l] >= lists[l]->size()) continue;
-      int pos = (*lists[l])[at[l]];
-      if (best < 0 || pos < best) {
-        best = pos;
-        from = l;
-      }
+    Cursor* best = nullptr;
+    for (Cursor& c : lists) {
+      if (c.at != c.end && (best == nullptr || *c.at < *best->at)) best = &c;
     }
-    if (from < 0) return -1;
-    ++at[from];
-    if (matches(best)) return best;
+    if (best == nullptr) return -1;
+    int pos = *best->at++;
+    if (matches(pos)) return pos;
   }
+}
+
+// The first exact condition of `conditions` (a route's headers or query), if any.
+const std::pair<std::string, ValueMatch>* firstExact(
+    const std::vector<std::pair<std::string, ValueMatch>>& conditions) {
+  for (const auto& c : conditions) {
+    if (c.second.kind == ValueMatch::Kind::Exact) return &c;
+  }
+  return nullptr;
 }
 
 // Below this many regexes of a kind, running each route's own RE2 is as cheap as a set.
@@ -209,6 +220,26 @@ bool Router::hostMatches(std::string_view pattern, std::string_view host) {
   return pattern == host;
 }
 
+// Files a route under its first exact header condition, else its first exact query condition,
+// else in `rest`.
+void Router::file(Candidates& c, const config::RouteMatch& m, int pos) {
+  const auto* field = firstExact(m.headers);
+  bool query = field == nullptr;
+  if (query) field = firstExact(m.query);
+  if (field == nullptr) {
+    c.rest.push_back(pos);
+    return;
+  }
+  auto it = std::find_if(c.by_field.begin(), c.by_field.end(), [&](const Candidates::ByField& b) {
+    return b.query == query && b.name == field->first;
+  });
+  if (it == c.by_field.end()) {
+    c.by_field.push_back({query, field->first, {}});
+    it = std::prev(c.by_field.end());
+  }
+  it->by_value[field->second.exact].push_back(pos);
+}
+
 Router::Router(const std::vector<config::Route>& routes) : routes_(&routes) {
   order_.resize(routes.size());
   for (size_t i = 0; i < routes.size(); ++i) order_[i] = static_cast<int>(i);
@@ -219,8 +250,7 @@ Router::Router(const std::vector<config::Route>& routes) : routes_(&routes) {
     bool exact_host = m.host && m.host->rfind("*.", 0) != 0;
     Segments& segments = exact_host ? by_host_[*m.host] : any_host_;
     std::optional<std::string> segment = routeSegment(m);
-    (segment ? segments.by_segment[*segment] : segments.any_segment)
-        .push_back(static_cast<int>(pos));
+    file(segment ? segments.by_segment[*segment] : segments.any_segment, m, static_cast<int>(pos));
   }
   std::vector<std::pair<int, const config::Regex*>> paths, hosts;
   for (size_t pos = 0; pos < order_.size(); ++pos) {
@@ -238,16 +268,35 @@ int Router::match(const base::RequestHead& head) const {
   std::string_view host = stripPort(head.host);
   std::string_view path = head.path();
   std::optional<std::string_view> segment = firstSegment(path);
-  const std::vector<int>* lists[4] = {};
-  auto collect = [&](const Segments& s, int at) {
-    lists[at] = &s.any_segment;
+  thread_local std::vector<Cursor> lists;
+  lists.clear();
+  auto add = [&](const std::vector<int>& v) {
+    if (!v.empty()) lists.push_back({v.data(), v.data() + v.size()});
+  };
+  auto addCandidates = [&](const Candidates& c) {
+    add(c.rest);
+    for (const Candidates::ByField& b : c.by_field) {
+      // Every route filed under b requires the field with one value: absent, none applies.
+      std::optional<std::string_view> value;
+      if (b.query) {
+        value = findQueryParam(head.query(), b.name);
+      } else if (const std::string* field = head.headers.get(b.name)) {
+        value = *field;
+      }
+      if (!value) continue;
+      auto it = b.by_value.find(*value);
+      if (it != b.by_value.end()) add(it->second);
+    }
+  };
+  auto collect = [&](const Segments& s) {
+    addCandidates(s.any_segment);
     if (!segment) return;
     auto it = s.by_segment.find(*segment);
-    if (it != s.by_segment.end()) lists[at + 1] = &it->second;
+    if (it != s.by_segment.end()) addCandidates(it->second);
   };
-  collect(any_host_, 0);
+  collect(any_host_);
   auto host_it = by_host_.find(host);
-  if (host_it != by_host_.end()) collect(host_it->second, 2);
+  if (host_it != by_host_.end()) collect(host_it->second);
   thread_local std::vector<int> path_ids, host_ids;
   SetHits path_hits{&path_ids}, host_hits{&host_ids};
   int pos = firstOf(lists, [&](int p) {

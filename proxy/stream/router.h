@@ -1,7 +1,8 @@
 // Picks a request's route: the first route whose match holds, taking routes by `priority`
 // (higher first) and in file order among equal priorities. Built per config snapshot, then
-// read-only (shared by every worker). An index by exact host and first path segment keeps a
-// match from scanning routes that cannot apply (tests/proxy/stream/router_benchmark.cc).
+// read-only (shared by every worker). An index by exact host, first path segment and the value
+// of a header a route requires exactly keeps a match from scanning routes that cannot apply
+// (tests/proxy/stream/router_benchmark.cc).
 #pragma once
 
 #include <memory>
@@ -34,13 +35,26 @@ class Router {
   };
   template <class V>
   using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  // The candidates of one host key, by the first path segment every match must have ("api" for
-  // path_prefix /api/, path /api or path_regex ^/api/.*), or for any segment. Each list holds
-  // positions in order_, ascending.
-  struct Segments {
-    StringMap<std::vector<int>> by_segment;
-    std::vector<int> any_segment;
+  // Routes of one host and segment key: those with an exact header (else query) condition
+  // filed by the value its first such condition requires, so a request only looks at the routes
+  // whose value it sent; the others in `rest`. Each list holds positions in order_, ascending,
+  // and a route is in exactly one of them.
+  struct Candidates {
+    std::vector<int> rest;
+    struct ByField {
+      bool query = false;  // a query parameter (raw name), else a header (lower-case name)
+      std::string name;
+      StringMap<std::vector<int>> by_value;
+    };
+    std::vector<ByField> by_field;
   };
+  // The candidates of one host key, by the first path segment every match must have ("api" for
+  // path_prefix /api/, path /api or path_regex ^/api/.*), or for any segment.
+  struct Segments {
+    StringMap<Candidates> by_segment;
+    Candidates any_segment;
+  };
+  static void file(Candidates& c, const config::RouteMatch& m, int pos);
 
   const std::vector<config::Route>* routes_;
   std::vector<int> order_;  // route indexes, higher priority first, file order among equals

@@ -114,6 +114,20 @@ void HeaderRegex(benchmark::State& state) {
       head);
 }
 
+void HeaderExact(benchmark::State& state) {
+  base::RequestHead head = request("api.example.com", "/api/x");
+  head.headers.add("x-tenant", "tenant-499");
+  run(
+      state,
+      [](config::Route& r, int i) {
+        r.match.path_prefix = "/api/";
+        config::ValueMatch v;
+        v.exact = "tenant-" + std::to_string(i);
+        r.match.headers.emplace_back("x-tenant", std::move(v));
+      },
+      head);
+}
+
 void QueryExact(benchmark::State& state) {
   run(
       state,
@@ -132,6 +146,7 @@ BENCHMARK(PathRegexAnchored);
 BENCHMARK(PathRegexNoLiteralPrefix);
 BENCHMARK(HostRegex);
 BENCHMARK(HeaderRegex);
+BENCHMARK(HeaderExact);
 BENCHMARK(QueryExact);
 
 }  // namespace

@@ -441,5 +441,60 @@ TEST(Router, ManyRegexesWithoutLiteralSegmentThroughTheSet) {
   EXPECT_EQ(router.match(request("GET", "eu.h1.test", "/v1/s2/1")), 3);
 }
 
+// Routes with an exact header or query condition are filed by the value it requires: the winner
+// must be the one a scan in priority and file order finds, whichever list it comes from.
+TEST(Router, ExactHeaderAndQueryIndexKeepsOrder) {
+  std::vector<config::Route> routes;
+  for (int i = 0; i < 200; ++i) {
+    std::string n = std::to_string(i);
+    routes.push_back(route("h" + n));
+    routes.back().match.headers = {{"x-tenant", exact("t" + n)}};
+  }
+  routes.push_back(route("regex-then-exact"));  // 200: filed by x-env, checked whole
+  routes.back().match.headers = {{"x-tenant", regex("t1[0-9]")}, {"x-env", exact("prod")}};
+  routes.push_back(route("query"));  // 201
+  routes.back().match.query = {{"tenant", exact("q7")}};
+  routes.push_back(route("two-fields"));  // 202: filed by x-tenant, also needs x-tier
+  routes.back().match.headers = {{"x-tenant", exact("t3")}, {"x-tier", exact("gold")}};
+  routes.push_back(route("priority"));  // 203: before everything with its value
+  routes.back().match.headers = {{"x-tenant", exact("t150")}};
+  routes.back().priority = 1;
+  routes.push_back(route("absent"));  // 204: not filed (not an exact condition)
+  routes.back().match.headers = {{"x-tenant", present(false)}};
+  Router router(routes);
+  auto with = [](std::vector<std::pair<std::string, std::string>> fields, std::string target) {
+    base::RequestHead h = request("GET", "a.test", std::move(target));
+    for (auto& [k, v] : fields) h.headers.add(k, v);
+    return h;
+  };
+  for (int i = 0; i < 200; ++i) {
+    int want = i == 150 ? 203 : i;
+    EXPECT_EQ(router.match(with({{"x-tenant", "t" + std::to_string(i)}}, "/")), want) << i;
+  }
+  EXPECT_EQ(router.match(with({{"x-tenant", "t12"}, {"x-env", "prod"}}, "/")), 12);
+  EXPECT_EQ(router.match(with({{"x-tenant", "t1x"}, {"x-env", "prod"}}, "/")), -1);
+  EXPECT_EQ(router.match(with({{"x-tenant", "t10x"}, {"x-env", "prod"}}, "/")), -1);
+  EXPECT_EQ(router.match(with({{"x-tenant", "t19"}, {"x-env", "prod"}}, "/")), 19);
+  EXPECT_EQ(router.match(with({{"x-tenant", "t1a"}, {"x-env", "prod"}}, "/")), -1);
+  EXPECT_EQ(router.match(with({{"x-tenant", "zz"}, {"x-env", "prod"}}, "/")), -1);
+  // With route 13 requiring another value, t13 reaches the route filed by x-env.
+  routes[13].match.headers = {{"x-tenant", exact("other")}};
+  Router router2(routes);
+  EXPECT_EQ(router2.match(with({{"x-tenant", "t13"}, {"x-env", "prod"}}, "/")), 200);
+  EXPECT_EQ(router2.match(with({{"x-tenant", "t13"}, {"x-env", "dev"}}, "/")), -1);
+  // Only the first field of a name decides, as in a scan.
+  EXPECT_EQ(router.match(with({{"x-tenant", "t4"}, {"x-tenant", "t5"}}, "/")), 4);
+  EXPECT_EQ(router.match(with({}, "/x?a=1&tenant=q7")), 201);
+  EXPECT_EQ(router.match(with({}, "/x?tenant=q7&tenant=q8")), 201);
+  EXPECT_EQ(router.match(with({}, "/x?tenant=q8&tenant=q7")), 204);
+  EXPECT_EQ(router.match(with({{"x-tenant", "t3"}}, "/")), 3);
+  routes[3].match.headers = {{"x-tenant", exact("gone")}};
+  Router router3(routes);
+  EXPECT_EQ(router3.match(with({{"x-tenant", "t3"}}, "/")), -1);
+  EXPECT_EQ(router3.match(with({{"x-tenant", "t3"}, {"x-tier", "gold"}}, "/")), 202);
+  EXPECT_EQ(router.match(with({}, "/")), 204);
+  EXPECT_EQ(router.match(with({{"x-tenant", "nobody"}}, "/")), -1);
+}
+
 }  // namespace
 }  // namespace sluice::proxy
