@@ -2,6 +2,11 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <vector>
+
 // Present when the binary is linked with tcmalloc (gperftools' C API), or runs under a
 // sanitizer; null otherwise.
 extern "C" {
@@ -11,6 +16,30 @@ void __sanitizer_purge_allocator(void) __attribute__((weak));
 }
 
 namespace sluice::proxy {
+namespace {
+
+// Snapshots replaced by reloads and not yet freed, and how many have been freed so far.
+std::mutex retired_mu;
+std::vector<std::weak_ptr<const void>> retired;
+std::atomic<uint64_t> retired_freed{0};
+
+// Counts the retired snapshots freed since the last call; returns the count so far.
+uint64_t pollRetired() {
+  std::lock_guard lock(retired_mu);
+  auto freed = std::remove_if(retired.begin(), retired.end(),
+                              [](const std::weak_ptr<const void>& w) { return w.expired(); });
+  retired_freed.fetch_add(static_cast<uint64_t>(retired.end() - freed), std::memory_order_relaxed);
+  retired.erase(freed, retired.end());
+  return retired_freed.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void releaseWhenFreed(std::weak_ptr<const void> old) {
+  if (old.expired()) return;
+  std::lock_guard lock(retired_mu);
+  retired.push_back(std::move(old));
+}
 
 void releaseFreeMemory() {
   if (MallocExtension_ReleaseFreeMemory != nullptr) {
@@ -23,10 +52,15 @@ void releaseFreeMemory() {
   }
 }
 
+MemoryReleaser::MemoryReleaser() : freed_seen_(pollRetired()) {}
+
 bool MemoryReleaser::observe(int64_t connections) {
   if (connections > peak_) peak_ = connections;
-  if (peak_ - connections < kMinDrop || connections * 2 > peak_) return false;
+  uint64_t freed = pollRetired();
+  bool dropped = peak_ - connections >= kMinDrop && connections * 2 <= peak_;
+  if (!dropped && freed == freed_seen_) return false;
   peak_ = connections;
+  freed_seen_ = freed;
   releaseFreeMemory();
   return true;
 }

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace sluice::proxy {
 
 // One per worker, fed by its periodic sweep with the worker's connection count. When the count
-// has fallen to half of the peak seen since the last release (and by at least kMinDrop), the
+// has fallen to half of the peak seen since the last release (and by at least kMinDrop), or a
+// config snapshot a reload replaced has been freed since this worker's last release, the
 // worker's allocator cache is flushed and free pages are returned to the OS: tcmalloc's
 // MarkThreadIdle + ReleaseFreeMemory when sluice is linked with it, the sanitizer allocator's
 // purge under ASan, glibc's malloc_trim otherwise. Rare by construction: a release costs a
@@ -17,12 +19,19 @@ class MemoryReleaser {
  public:
   static constexpr int64_t kMinDrop = 64;
 
+  MemoryReleaser();
   // Returns true when this call released memory.
   bool observe(int64_t connections);
 
  private:
   int64_t peak_ = 0;
+  uint64_t freed_seen_ = 0;  // retired snapshots known freed at this worker's last release
 };
+
+// Called when a reload replaces `old` (a config snapshot, tens of MB for a large config): once
+// its last holder (a request still on it) lets it go, each worker's next sweep releases free
+// memory, so repeated reloads do not leave the process at twice a config's size. Any thread.
+void releaseWhenFreed(std::weak_ptr<const void> old);
 
 // Flushes the calling thread's allocator cache and returns free pages to the OS.
 void releaseFreeMemory();

@@ -5,6 +5,7 @@
 
 #include "balancer/effective_weights.h"
 #include "balancer/registry.h"
+#include "proxy/runtime/memory_release.h"
 #include "proxy/upstream/upstream_acquire.h"
 
 namespace sluice::proxy {
@@ -29,6 +30,7 @@ WorkerContext::WorkerContext(uv_loop_t* l, int i, Metrics& m, SharedState& s)
 }
 
 void WorkerContext::adopt(SnapshotPtr next) {
+  if (snapshot) releaseWhenFreed(snapshot);  // a reload: give its memory back once it is gone
   snapshot = std::move(next);
   pool.retainOnly(upstreamPoolKeys(*snapshot));  // idle connections of removed upstreams go
   selectors.clear();
