@@ -406,8 +406,15 @@ std::shared_ptr<const FilterFactory> buildCacheFactory(const FilterBuildContext&
                     std::to_string(cfg.ttl_jitter) + "/" + std::to_string(cfg.heuristic_fraction) +
                     "/" + std::to_string(cfg.heuristic_max.count()) + "/" +
                     std::to_string(static_cast<int>(cfg.cdn_cache_control));
+  base::Gauge* entries =
+      &ctx.metrics.gauge("sluice_cache_entries", "Responses held in the response cache.").with({});
+  base::Counter* evictions =
+      &ctx.metrics
+           .counter("sluice_cache_evictions_total",
+                    "Cached responses dropped to keep the cache within max_bytes.")
+           .with({});
   auto store = ctx.state.getOrCreate<CacheStore>(
-      key, [&] { return std::make_shared<CacheStore>(cfg.max_bytes, bytes); });
+      key, [&] { return std::make_shared<CacheStore>(cfg.max_bytes, bytes, entries, evictions); });
   ctx.state
       .getOrCreate<CacheRegistry>(kCacheRegistryKey,
                                   [] { return std::make_shared<CacheRegistry>(); })

@@ -92,11 +92,17 @@ std::string varyValue(std::string_view lname, const base::HeaderMap& request) {
   return out;
 }
 
-CacheStore::CacheStore(uint64_t max_bytes, base::Gauge* bytes_gauge)
-    : max_bytes_(max_bytes), shard_capacity_(max_bytes / kShards), gauge_(bytes_gauge) {}
+CacheStore::CacheStore(uint64_t max_bytes, base::Gauge* bytes_gauge, base::Gauge* entries_gauge,
+                       base::Counter* evictions)
+    : max_bytes_(max_bytes),
+      shard_capacity_(max_bytes / kShards),
+      gauge_(bytes_gauge),
+      entries_gauge_(entries_gauge),
+      evictions_(evictions) {}
 
 CacheStore::~CacheStore() {
   if (gauge_ != nullptr) gauge_->sub(static_cast<double>(bytes_.load()));
+  if (entries_gauge_ != nullptr) entries_gauge_->sub(static_cast<double>(entries_.load()));
 }
 
 CacheStore::Shard& CacheStore::shardOf(std::string_view key) {
@@ -112,7 +118,13 @@ void CacheStore::account(int64_t delta) {
   if (gauge_ != nullptr) gauge_->add(static_cast<double>(delta));
 }
 
+void CacheStore::countEntries(int64_t delta) {
+  entries_.fetch_add(delta, std::memory_order_relaxed);
+  if (entries_gauge_ != nullptr) entries_gauge_->add(static_cast<double>(delta));
+}
+
 void CacheStore::eraseLocked(Shard& s, std::list<Item>::iterator it) {
+  countEntries(-static_cast<int64_t>(it->variants.size()));
   s.bytes -= it->bytes;
   account(-static_cast<int64_t>(it->bytes));
   s.index.erase(std::string_view(it->key));
@@ -163,6 +175,7 @@ bool CacheStore::insert(const std::string& key, CachedPtr entry) {
         it->bytes -= b;
         s.bytes -= b;
         account(-static_cast<int64_t>(b));
+        countEntries(-1);
         v = vs.erase(v);
       } else {
         ++v;
@@ -171,11 +184,13 @@ bool CacheStore::insert(const std::string& key, CachedPtr entry) {
   }
   size_t b = entry->bytes();
   it->variants.push_back(std::move(entry));
+  countEntries(1);
   it->bytes += b;
   s.bytes += b;
   account(static_cast<int64_t>(b));
   while (s.bytes > shard_capacity_ && !s.lru.empty()) {
     auto last = std::prev(s.lru.end());
+    if (evictions_ != nullptr) evictions_->inc(last->variants.size());
     eraseLocked(s, last);
   }
   return s.index.count(std::string_view(key)) != 0;
@@ -261,6 +276,7 @@ void CacheStore::eraseVariant(const std::string& key, const CachedPtr& entry) {
   it->bytes -= b;
   s.bytes -= b;
   account(-static_cast<int64_t>(b));
+  countEntries(-1);
   vs.erase(v);
 }
 

@@ -59,8 +59,12 @@ class CacheStore {
  public:
   static constexpr size_t kShards = 16;
 
-  // `bytes_gauge` (sluice_cache_bytes) is kept up to date by deltas; may be null.
-  CacheStore(uint64_t max_bytes, base::Gauge* bytes_gauge);
+  // `bytes_gauge` (sluice_cache_bytes) and `entries_gauge` (sluice_cache_entries: responses
+  // stored, each variant one) are kept up to date by deltas; `evictions`
+  // (sluice_cache_evictions_total) counts responses dropped to stay within max_bytes. Any may be
+  // null.
+  CacheStore(uint64_t max_bytes, base::Gauge* bytes_gauge, base::Gauge* entries_gauge = nullptr,
+             base::Counter* evictions = nullptr);
   ~CacheStore();
   CacheStore(const CacheStore&) = delete;
   CacheStore& operator=(const CacheStore&) = delete;
@@ -112,12 +116,16 @@ class CacheStore {
   };
   Shard& shardOf(std::string_view key);
   void account(int64_t delta);
+  void countEntries(int64_t delta);
   void eraseLocked(Shard& s, std::list<Item>::iterator it);
 
   uint64_t max_bytes_;
   size_t shard_capacity_;
   base::Gauge* gauge_;
+  base::Gauge* entries_gauge_;
+  base::Counter* evictions_;
   std::atomic<uint64_t> bytes_{0};
+  std::atomic<int64_t> entries_{0};
   Shard shards_[kShards];
 };
 

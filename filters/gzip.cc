@@ -170,6 +170,7 @@ class GzipFilter final : public Filter {
       held_.clear();
     }
     out_.clear();
+    size_t in_bytes = data.size();
     if (!encoder_->encode(data, end, out_)) {
       // The library failed (out of memory): nothing sane can follow. Drop the rest; the client
       // sees a truncated stream it cannot decode, which is what a broken upstream would give.
@@ -178,6 +179,10 @@ class GzipFilter final : public Filter {
       return FilterStatus::Continue;
     }
     data.swap(out_);
+    const CompressionCounters& c = f_.counters();
+    auto e = static_cast<size_t>(chosen_);
+    if (c.in[e] != nullptr) c.in[e]->inc(in_bytes);
+    if (c.out[e] != nullptr) c.out[e]->inc(data.size());
     if (end) encoder_.reset();
     return FilterStatus::Continue;
   }
@@ -240,7 +245,23 @@ class GzipFilter final : public Filter {
 };
 }  // namespace
 
-GzipFactory::GzipFactory(const config::GzipFilter& cfg) : cfg_(cfg) {
+CompressionCounters compressionCounters(base::MetricsRegistry& registry) {
+  base::CounterFamily& in = registry.counter(
+      "sluice_compression_bytes_in_total",
+      "Response body bytes given to the gzip filter's encoders, by encoding.", {"encoding"});
+  base::CounterFamily& out = registry.counter(
+      "sluice_compression_bytes_out_total",
+      "Compressed bytes the gzip filter's encoders produced, by encoding.", {"encoding"});
+  CompressionCounters c;
+  for (Encoding e : {Encoding::Gzip, Encoding::Brotli, Encoding::Zstd}) {
+    c.in[static_cast<size_t>(e)] = &in.with({encodingToken(e)});
+    c.out[static_cast<size_t>(e)] = &out.with({encodingToken(e)});
+  }
+  return c;
+}
+
+GzipFactory::GzipFactory(const config::GzipFilter& cfg, CompressionCounters counters)
+    : cfg_(cfg), counters_(counters) {
   for (const std::string& e : cfg_.encodings) {
     if (e == "gzip") encodings_.push_back(Encoding::Gzip);
     if (e == "br") encodings_.push_back(Encoding::Brotli);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "filters/base/metrics_registry.h"
 #include "filters/encoder.h"
 #include "filters/filter.h"
 
@@ -23,17 +24,28 @@ bool mediaTypeMatches(std::string_view content_type, const std::vector<std::stri
 // Turns a strong ETag into a weak one (`"x"` -> `W/"x"`); weak ones are kept.
 void weakenEtag(base::HeaderMap& headers);
 
+// sluice_compression_bytes_in_total / _out_total by encoding: body bytes given to an encoder and
+// what it made of them. Index: Encoding (Identity unused). Null pointers count nothing.
+struct CompressionCounters {
+  base::Counter* in[4] = {};
+  base::Counter* out[4] = {};
+};
+// Declares both families on `registry` and resolves the series of gzip, br and zstd.
+CompressionCounters compressionCounters(base::MetricsRegistry& registry);
+
 class GzipFactory final : public FilterFactory {
  public:
-  explicit GzipFactory(const config::GzipFilter& cfg);
+  explicit GzipFactory(const config::GzipFilter& cfg, CompressionCounters counters = {});
   std::unique_ptr<Filter> create() const override;
   bool needsResponseBody() const override { return true; }
 
   const config::GzipFilter& config() const { return cfg_; }
   const std::vector<Encoding>& encodings() const { return encodings_; }
+  const CompressionCounters& counters() const { return counters_; }
 
  private:
   config::GzipFilter cfg_;
+  CompressionCounters counters_;
   std::vector<Encoding> encodings_;
 };
 

@@ -23,9 +23,10 @@ std::shared_ptr<const FilterFactory> buildCache(const FilterBuildContext& ctx,
   return buildCacheFactory(ctx, std::get<config::CacheFilter>(entry.spec));
 }
 
-std::shared_ptr<const FilterFactory> buildGzip(const FilterBuildContext&,
+std::shared_ptr<const FilterFactory> buildGzip(const FilterBuildContext& ctx,
                                                const config::FilterEntry& entry, std::string&) {
-  return std::make_shared<GzipFactory>(std::get<config::GzipFilter>(entry.spec));
+  return std::make_shared<GzipFactory>(std::get<config::GzipFilter>(entry.spec),
+                                       compressionCounters(ctx.metrics));
 }
 
 std::shared_ptr<const FilterFactory> buildMaxBody(const FilterBuildContext&,

@@ -78,6 +78,16 @@ Metrics::Metrics()
       http2_protocol_errors_total(registry.counter(
           "sluice_http2_protocol_errors_total",
           "HTTP/2 client connections or streams ended for abuse or protocol errors.", {"reason"})),
+      http2_connections_active(
+          registry.gauge("sluice_http2_connections_active", "Client HTTP/2 connections open now.")),
+      http2_connections_total(
+          registry.counter("sluice_http2_connections_total", "Client HTTP/2 connections opened.")),
+      http2_streams_active(
+          registry.gauge("sluice_http2_streams_active", "Client HTTP/2 request streams open now.")),
+      http2_streams_total(
+          registry.counter("sluice_http2_streams_total", "Client HTTP/2 request streams opened.")),
+      http2{&http2_connections_active.with({}), &http2_connections_total.with({}),
+            &http2_streams_active.with({}), &http2_streams_total.with({})},
       mirror_requests_total(registry.counter(
           "sluice_mirror_requests_total",
           "Copies of requests sent to a route's mirror upstream, by route and result.",

@@ -58,6 +58,18 @@ struct Metrics {
   base::CounterFamily& tls_resumptions_total;         // {listener}: abbreviated handshakes
   // {reason}: hostile or broken HTTP/2 clients bounded (http2_flood_guard.h names the reasons)
   base::CounterFamily& http2_protocol_errors_total;
+  // Client HTTP/2 connections and request streams: open now, and opened since start. One series
+  // each, resolved here, so a session counts a stream without a lookup.
+  base::GaugeFamily& http2_connections_active;
+  base::CounterFamily& http2_connections_total;
+  base::GaugeFamily& http2_streams_active;
+  base::CounterFamily& http2_streams_total;
+  struct Http2Series {
+    base::Gauge* connections_active;
+    base::Counter* connections_total;
+    base::Gauge* streams_active;
+    base::Counter* streams_total;
+  } http2;
   // {route, result=match|status_mismatch|body_mismatch|error|primary_incomplete|sent}: copies
   // of requests sent to a route's mirror upstream (proxy/stream/mirror.h)
   base::CounterFamily& mirror_requests_total;

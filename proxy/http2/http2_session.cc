@@ -30,6 +30,8 @@ const nghttp2_session_callbacks* http2ServerCallbacks();  // http2_session_callb
 Http2ServerSession::Http2ServerSession(WorkerContext& ctx, Http2Transport& transport,
                                        const config::Http2Settings& settings)
     : ctx_(ctx), transport_(transport), settings_(settings) {
+  ctx.metrics.http2.connections_total->inc();
+  ctx.metrics.http2.connections_active->add(1);
   const config::Limits& limits = ctx.snapshot->config->limits;
   request_limits_.max_header_list_size = settings.max_header_list_size;
   request_limits_.max_header_bytes = limits.max_header_bytes;
@@ -43,6 +45,8 @@ Http2ServerSession::~Http2ServerSession() {
     s->onClosed(NGHTTP2_CANCEL);
     delete s;
   }
+  ctx_.metrics.http2.streams_active->sub(static_cast<double>(streams_.size()));
+  ctx_.metrics.http2.connections_active->sub(1);
   streams_.clear();
   if (session_ != nullptr) nghttp2_session_del(session_);
 }
@@ -236,6 +240,8 @@ Http2Stream* Http2ServerSession::stream(int32_t id) {
 void Http2ServerSession::addStream(Http2Stream* s) {
   s->setSlot(streams_.size());
   streams_.push_back(s);
+  ctx_.metrics.http2.streams_total->inc();
+  ctx_.metrics.http2.streams_active->add(1);
 }
 
 void Http2ServerSession::removeStream(Http2Stream* s) {
@@ -244,6 +250,7 @@ void Http2ServerSession::removeStream(Http2Stream* s) {
   streams_[slot] = streams_.back();
   streams_[slot]->setSlot(slot);
   streams_.pop_back();
+  ctx_.metrics.http2.streams_active->sub(1);
   if (streams_.empty()) {
     idle_since_ms_ = uv_now(ctx_.loop);
     if (!closing_) transport_.setIdle(true);

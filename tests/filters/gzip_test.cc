@@ -196,6 +196,36 @@ TEST(GzipFilter, CompressesAndAdjustsTheHead) {
   EXPECT_EQ(gunzip(a + b + tail), body);
 }
 
+TEST(GzipFilter, CountsBytesInAndOutByEncoding) {
+  config::GzipFilter cfg;
+  cfg.encodings = {"br", "gzip"};
+  base::MetricsRegistry registry;
+  GzipFactory f(cfg, compressionCounters(registry));
+  auto filter = f.create();
+  testing::FakeCallbacks cb;
+  base::RequestHead req;
+  req.method = "GET";
+  req.headers.add("accept-encoding", "gzip");
+  filter->onRequestHeaders(req, cb);
+  std::string body = sample(9000, 2);
+  base::ResponseHead h = textHead(body.size());
+  filter->onResponseHeaders(h, cb);
+  std::string a = body.substr(0, 100), b = body.substr(100), tail;  // a is gathered first
+  filter->onResponseBody(a, false, cb);
+  filter->onResponseBody(b, false, cb);
+  filter->onResponseBody(tail, true, cb);
+  const CompressionCounters& c = f.counters();
+  size_t gz = static_cast<size_t>(Encoding::Gzip), br = static_cast<size_t>(Encoding::Brotli);
+  EXPECT_EQ(c.in[gz]->value(), body.size());
+  EXPECT_EQ(c.out[gz]->value(), a.size() + b.size() + tail.size());
+  EXPECT_LT(c.out[gz]->value(), c.in[gz]->value());
+  EXPECT_EQ(c.in[br]->value(), 0u);
+  std::string text = registry.render();
+  EXPECT_NE(text.find("sluice_compression_bytes_in_total{encoding=\"gzip\"} 9000"),
+            std::string::npos)
+      << text;
+}
+
 TEST(GzipFilter, SkipsWhatItMustNotTouch) {
   config::GzipFilter cfg;
   GzipFactory f(cfg);
