@@ -329,5 +329,42 @@ class StatusPageTest(ProxyTestCase):
         self.assertEqual(r.status, 405)
 
 
+class StatusWindowsReloadTest(ProxyTestCase):
+    """A reload keeps the windows of the routes and targets it keeps; a new route starts empty."""
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def routes_config(cls, ports, routes):
+        return make_config({"web": ports["echo"]}, routes)
+
+    @classmethod
+    def config(cls, ports):
+        cls.ports = ports
+        return cls.routes_config(ports, [
+            "{name: kept, match: {path_prefix: /kept}, upstream: web}",
+            "{name: dropped, match: {path_prefix: /dropped}, upstream: web}"])
+
+    def windows(self):
+        j = json.loads(self.sluice.admin("GET", "/status.json").body.decode())
+        routes = {r["name"]: r["windows"]["1m"]["requests"] for r in j["routes"]}
+        target = j["upstreams"][0]["targets"][0]["windows"]["1m"]["requests"]
+        return j["config_version"], routes, target
+
+    def test_reload_keeps_survivors_and_starts_new_routes_empty(self):
+        for _ in range(6):
+            self.assertEqual(self.sluice.request("GET", "/kept").status, 200)
+        self.assertEqual(self.windows()[1:], ({"kept": 6, "dropped": 0}, 6))
+        r = self.sluice.reload(self.routes_config(self.ports, [
+            "{name: added, match: {path_prefix: /added}, upstream: web}",
+            "{name: kept, match: {path_prefix: /kept}, upstream: web}"]))
+        self.assertEqual(r.status, 200)
+        version, routes, target = self.windows()
+        self.assertEqual(version, 2)
+        self.assertEqual(routes, {"added": 0, "kept": 6}, "kept by name, in the new order")
+        self.assertEqual(target, 6, "the target survived the reload")
+        self.assertEqual(self.sluice.request("GET", "/added").status, 200)
+        self.assertEqual(self.windows()[1:], ({"added": 1, "kept": 6}, 7))
+
+
 if __name__ == "__main__":
     main()
