@@ -58,7 +58,8 @@ bool MemoryReleaser::observe(int64_t connections) {
   if (connections > peak_) peak_ = connections;
   uint64_t freed = pollRetired();
   bool dropped = peak_ - connections >= kMinDrop && connections * 2 <= peak_;
-  if (!dropped && freed == freed_seen_) return false;
+  if (started_ && !dropped && freed == freed_seen_) return false;
+  started_ = true;
   peak_ = connections;
   freed_seen_ = freed;
   releaseFreeMemory();

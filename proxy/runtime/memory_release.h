@@ -8,9 +8,10 @@
 
 namespace sluice::proxy {
 
-// One per worker, fed by its periodic sweep with the worker's connection count. When the count
-// has fallen to half of the peak seen since the last release (and by at least kMinDrop), or a
-// config snapshot a reload replaced has been freed since this worker's last release, the
+// One per worker, fed by its periodic sweep with the worker's connection count. At the first
+// sweep (loading the config freed a YAML tree several times the size of the snapshot), when the
+// count has fallen to half of the peak seen since the last release (and by at least kMinDrop),
+// or when a config snapshot a reload replaced has been freed since this worker's last release, the
 // worker's allocator cache is flushed and free pages are returned to the OS: tcmalloc's
 // MarkThreadIdle + ReleaseFreeMemory when sluice is linked with it, the sanitizer allocator's
 // purge under ASan, glibc's malloc_trim otherwise. Rare by construction: a release costs a
@@ -25,6 +26,7 @@ class MemoryReleaser {
 
  private:
   int64_t peak_ = 0;
+  bool started_ = false;
   uint64_t freed_seen_ = 0;  // retired snapshots known freed at this worker's last release
 };
 

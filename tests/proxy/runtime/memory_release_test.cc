@@ -7,8 +7,16 @@
 namespace sluice::proxy {
 namespace {
 
+TEST(MemoryReleaser, ReleasesAtTheFirstSweep) {
+  // What loading the config freed (its YAML tree) goes back once the workers run.
+  MemoryReleaser r;
+  EXPECT_TRUE(r.observe(0));
+  EXPECT_FALSE(r.observe(0));
+}
+
 TEST(MemoryReleaser, ReleasesWhenConnectionsFallToHalfThePeak) {
   MemoryReleaser r;
+  EXPECT_TRUE(r.observe(0));
   EXPECT_FALSE(r.observe(200));
   EXPECT_FALSE(r.observe(150));
   EXPECT_TRUE(r.observe(100));
@@ -20,6 +28,8 @@ TEST(MemoryReleaser, ReleasesWhenConnectionsFallToHalfThePeak) {
 TEST(MemoryReleaser, ReleasesOnceAReplacedSnapshotIsFreed) {
   MemoryReleaser worker1;
   MemoryReleaser worker2;
+  worker1.observe(0);  // the first sweep's release
+  worker2.observe(0);
   auto old = std::make_shared<const int>(7);
   releaseWhenFreed(old);
   releaseWhenFreed(old);             // every worker registers the snapshot it leaves
@@ -30,12 +40,14 @@ TEST(MemoryReleaser, ReleasesOnceAReplacedSnapshotIsFreed) {
   EXPECT_TRUE(worker2.observe(0));   // each worker flushes its own allocator cache
   EXPECT_FALSE(worker1.observe(0));  // once
   EXPECT_FALSE(worker2.observe(0));
-  MemoryReleaser later;  // a releaser made after the fact has nothing to release
+  MemoryReleaser later;  // a releaser made after the fact has only its first sweep's release
+  EXPECT_TRUE(later.observe(0));
   EXPECT_FALSE(later.observe(0));
 }
 
 TEST(MemoryReleaser, AnAlreadyFreedSnapshotIsIgnored) {
   MemoryReleaser r;
+  r.observe(0);
   std::weak_ptr<const int> gone;
   {
     auto s = std::make_shared<const int>(1);
