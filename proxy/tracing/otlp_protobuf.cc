@@ -201,9 +201,10 @@ void encodeOtlpProtobuf(std::string_view service_name,
                           delimitedSize(kResourceSpansScope, scope_spans);
   size_t total = delimitedSize(kRequestResourceSpans, resource_spans);
 
-  size_t start = out.size();
-  out.resize(start + total);
-  Writer w(out.data() + start);
+  // Replacing (not appending) lets a buffer reused batch after batch shrink or grow a little
+  // instead of being zero-filled whole by resize.
+  out.resize(total);
+  Writer w(out.data());
   w.header(kRequestResourceSpans, resource_spans);
   w.header(kResourceSpansResource, resource);
   w.header(kResourceAttributes, service_kv);

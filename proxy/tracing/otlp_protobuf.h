@@ -12,7 +12,8 @@
 
 namespace sluice::proxy::tracing {
 
-// One request with a single resource (service.name) and scope ("sluice"), spans in order.
+// One request with a single resource (service.name) and scope ("sluice"), spans in order; it
+// replaces what `out` held.
 void encodeOtlpProtobuf(std::string_view service_name,
                         const std::vector<std::vector<SpanRecord>>& batches, std::string& out);
 

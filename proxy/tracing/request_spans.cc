@@ -71,7 +71,7 @@ void RequestSpans::endTry(int status, std::string_view error_type) {
 void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts& f) {
   if (batch_ == nullptr) return;
   if (try_) endTry(0, f.status == 499 ? "client_closed" : "abandoned");
-  SpanRecord s;
+  SpanRecord& s = batch_->emplace_back();  // built in place: no move of a dozen strings
   std::memcpy(s.trace_id, trace.traceId().data(), 32);
   std::memcpy(s.span_id, trace.spanId().data(), 16);
   if (trace.continued()) {
@@ -95,7 +95,6 @@ void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts
   s.cache.assign(f.cache);
   if (f.tries > 1) s.resend_count = f.tries - 1;
   s.error = f.status >= 500;
-  batch_->push_back(std::move(s));
   batch_ = nullptr;
 }
 

@@ -239,8 +239,8 @@ void SpanExporter::run() {
     auto timeout = timeout_;
     bool json = json_, last = stopping_;
     lock.unlock();
-    body.clear();
     if (json) {
+      body.clear();
       encodeOtlpJson(service, taken, body);
     } else {
       encodeOtlpProtobuf(service, taken, body);

@@ -82,10 +82,9 @@ const std::string& only(const std::vector<Field>& fs, uint32_t number) {
 }
 
 TEST(OtlpProtobuf, IsAnExportTraceServiceRequest) {
-  std::string out = "prefix";  // appended to, not replaced
+  std::string out(100'000, 'x');  // what it held is replaced
   encodeOtlpProtobuf("edge", {{span()}, {span()}}, out);
-  ASSERT_EQ(out.substr(0, 6), "prefix");
-  auto request = fields(std::string_view(out).substr(6));
+  auto request = fields(out);
   ASSERT_EQ(request.size(), 1u);
   auto resource_spans = fields(only(request, 1));
   auto resource = fields(only(resource_spans, 1));
