@@ -331,10 +331,18 @@ void Server::gracefulStop() {
   if (!drain_timer_.start(50, 50)) finishStop();  // logged; no drain without the timer
 }
 
+// Drained when every worker has closed its listeners (drain() ran on its thread) and has no
+// connection left. A worker that has not run its drain() yet may still accept: its count of 0,
+// taken before, would let the process stop and reset the connection it accepts meanwhile
+// (seen as a reset at the start of a request during SO_REUSEPORT overlap restarts).
 void Server::checkDrained() {
   int64_t open = 0;
-  for (auto& w : workers_) open += w->activeConnections();
-  if (open == 0 || uv_now(&loop_) >= drain_deadline_) {
+  bool closed = true;
+  for (auto& w : workers_) {
+    closed = closed && w->drained();
+    open += w->activeConnections();
+  }
+  if ((closed && open == 0) || uv_now(&loop_) >= drain_deadline_) {
     if (open > 0) logWarn("drain timeout: closing " + std::to_string(open) + " connection(s)");
     finishStop();
   }

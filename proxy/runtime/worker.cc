@@ -239,6 +239,11 @@ void Worker::drain() {
     w.listeners_.clear();
     auto conns = w.ctx_->connections.snapshot<ClientConnection>();
     for (ClientConnection* c : conns) c->drain();
+    // Counted now, not at the next loop iteration: a connection accepted earlier in this one
+    // (its request unread yet) must keep the process from stopping. The count only falls from
+    // here, since nothing is accepted any more.
+    w.active_.store(static_cast<int64_t>(w.ctx_->connections.size()), std::memory_order_relaxed);
+    w.drained_.store(true, std::memory_order_release);
   });
 }
 

@@ -44,8 +44,13 @@ class Worker {
   void join();
   // SIGUSR1: reopen the access log file (log rotation). Worker thread (use post()).
   void reopenAccessLog();
-  // Client connections open now (any thread; approximate).
+  // Client connections open now (any thread; approximate: as of the loop's last iteration, so a
+  // connection accepted since may be missing, until drained() is true).
   int64_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
+  // The drain() has run on the worker's thread: its listeners are closed, and it accepts no more,
+  // so activeConnections() counts every connection it will ever have (never fewer). Until then a
+  // count of 0 proves nothing: the worker may accept one any moment. Any thread.
+  bool drained() const { return drained_.load(std::memory_order_acquire); }
 
  private:
   // Accepting is done here, not by uv_listen: libuv accepts until EAGAIN, and on Linux a failed
@@ -87,6 +92,7 @@ class Worker {
   std::mutex mu_;
   std::vector<std::function<void(Worker&)>> inbox_;
   std::atomic<int64_t> active_{0};
+  std::atomic<bool> drained_{false};
   bool stopping_ = false;
 };
 
