@@ -28,45 +28,51 @@ CircuitTicket CircuitBreaker::allow(int64_t now_ms, const Config& cfg) {
   if (now_ms < opened_at_ms_ + cfg.open_for.count()) return {};
   if (probes_in_flight_ >= std::max<uint32_t>(cfg.half_open_requests, 1)) return {};
   ++probes_in_flight_;
-  return {CircuitTicket::Kind::Probe, episode_.load(std::memory_order_relaxed)};
+  uint32_t episode = episode_.load(std::memory_order_relaxed);
+  bool first = probed_episode_ != episode;
+  probed_episode_ = episode;
+  return {CircuitTicket::Kind::Probe, episode, first};
 }
 
-void CircuitBreaker::onSuccess(int64_t now_ms, const Config& cfg, CircuitTicket ticket) {
+CircuitChange CircuitBreaker::onSuccess(int64_t now_ms, const Config& cfg, CircuitTicket ticket) {
   if (ticket.kind == CircuitTicket::Kind::Normal && !cfg.failure_ratio &&
       stored_.load(std::memory_order_acquire) == CircuitState::Closed) {
     // The common case stays lock-free: only clear the run of failures when there is one.
     if (consecutive_failures_.load(std::memory_order_relaxed) != 0) {
       consecutive_failures_.store(0, std::memory_order_relaxed);
     }
-    return;
+    return CircuitChange::None;
   }
   std::lock_guard lock(mu_);
-  if (ticket.episode != episode_.load(std::memory_order_relaxed)) return;
+  if (ticket.episode != episode_.load(std::memory_order_relaxed)) return CircuitChange::None;
   if (ticket.kind == CircuitTicket::Kind::Probe) {
     close();
-    return;
+    return CircuitChange::Closed;
   }
-  if (ticket.kind != CircuitTicket::Kind::Normal) return;
-  if (stored_.load(std::memory_order_relaxed) != CircuitState::Closed) return;
+  if (ticket.kind != CircuitTicket::Kind::Normal) return CircuitChange::None;
+  if (stored_.load(std::memory_order_relaxed) != CircuitState::Closed) return CircuitChange::None;
   consecutive_failures_.store(0, std::memory_order_relaxed);
   if (cfg.failure_ratio) record(now_ms, cfg, false);
+  return CircuitChange::None;
 }
 
-void CircuitBreaker::onFailure(int64_t now_ms, const Config& cfg, CircuitTicket ticket) {
+CircuitChange CircuitBreaker::onFailure(int64_t now_ms, const Config& cfg, CircuitTicket ticket) {
   std::lock_guard lock(mu_);
-  if (ticket.episode != episode_.load(std::memory_order_relaxed)) return;
+  if (ticket.episode != episode_.load(std::memory_order_relaxed)) return CircuitChange::None;
   if (ticket.kind == CircuitTicket::Kind::Probe) {
     open(now_ms);
-    return;
+    return CircuitChange::Opened;
   }
-  if (ticket.kind != CircuitTicket::Kind::Normal) return;
-  if (stored_.load(std::memory_order_relaxed) != CircuitState::Closed) return;
+  if (ticket.kind != CircuitTicket::Kind::Normal) return CircuitChange::None;
+  if (stored_.load(std::memory_order_relaxed) != CircuitState::Closed) return CircuitChange::None;
   uint32_t run = consecutive_failures_.load(std::memory_order_relaxed) + 1;
   consecutive_failures_.store(run, std::memory_order_relaxed);
   if (cfg.failure_ratio) record(now_ms, cfg, true);
   bool trip = (cfg.consecutive_failures > 0 && run >= cfg.consecutive_failures) ||
               (cfg.failure_ratio && ratioTripped(now_ms, cfg));
-  if (trip) open(now_ms);
+  if (!trip) return CircuitChange::None;
+  open(now_ms);
+  return CircuitChange::Opened;
 }
 
 void CircuitBreaker::onAbandon(CircuitTicket ticket) {

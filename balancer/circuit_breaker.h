@@ -22,8 +22,15 @@ struct CircuitTicket {
   enum class Kind : uint8_t { Denied, Normal, Probe };
   Kind kind = Kind::Denied;
   uint32_t episode = 0;  // which closed/half-open period granted it; stale results are ignored
+  // The first probe of this open period: the breaker has been found half-open (for the event
+  // list: the period's "half-open" is reported once, by whoever gets this ticket).
+  bool first_probe = false;
   explicit operator bool() const { return kind != Kind::Denied; }
 };
+
+// What a result did to the breaker, for logs and the status page's event list: reported once,
+// to the one caller whose result made the change.
+enum class CircuitChange : uint8_t { None, Opened, Closed };
 
 // Shared by every worker of the process (one per target, keyed with the target's state); all
 // methods are thread-safe. The closed-state fast paths (allow, success without a failure ratio)
@@ -46,9 +53,11 @@ class CircuitBreaker {
   // of the half-open slots until its result is reported.
   CircuitTicket allow(int64_t now_ms, const Config& cfg);
   // Called by the worker when the try ended: success = a response that is not a failure by the
-  // upstream's rules; failure = connect failure, reset, timeout or 5xx.
-  void onSuccess(int64_t now_ms, const Config& cfg, CircuitTicket ticket);
-  void onFailure(int64_t now_ms, const Config& cfg, CircuitTicket ticket);
+  // upstream's rules; failure = connect failure, reset, timeout or 5xx. Returns Opened when this
+  // failure tripped (or a probe's failure reopened) the breaker, Closed when this probe's success
+  // closed it.
+  CircuitChange onSuccess(int64_t now_ms, const Config& cfg, CircuitTicket ticket);
+  CircuitChange onFailure(int64_t now_ms, const Config& cfg, CircuitTicket ticket);
   // The try ended without a verdict (client gone, cancelled): frees a probe slot, counts nothing.
   void onAbandon(CircuitTicket ticket);
 
@@ -74,6 +83,7 @@ class CircuitBreaker {
   std::atomic<uint32_t> episode_{0};
   int64_t opened_at_ms_ = 0;
   uint32_t probes_in_flight_ = 0;
+  uint32_t probed_episode_ = UINT32_MAX;  // the open period whose first probe was granted
   int64_t bucket_width_ms_ = 0;
   Bucket buckets_[kBuckets];
 };

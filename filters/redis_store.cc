@@ -92,8 +92,21 @@ struct RedisClient::Impl {
   bool address_fresh = false;  // host/port just came from them (or from +switch-master)
   std::vector<Call*> parked;   // calls made while resolving: sent once connected
   int64_t lost_at = -1;        // when this loop lost the master (ms), for the failover line
+  // This connection's state as told to the status page's event list (only flips are told, and
+  // "up" only after a "down", so the list's count of connections down stays exact).
+  enum class Link { Unknown, Up, Down } link = Link::Unknown;
 
   int64_t nowMs() const { return worker->nowMs(); }
+
+  void noteLink(bool up, const std::string& detail) {
+    Link next = up ? Link::Up : Link::Down;
+    if (link == next) return;
+    bool was_down = link == Link::Down;
+    link = next;
+    base::EventRecorder* events = worker->events();
+    if (events == nullptr || (up && !was_down)) return;
+    events->recordLink(base::EventKind::RateLimitStore, url, up, detail);
+  }
 
   static void count(base::Counter* c) {
     if (c != nullptr) c->inc();
@@ -119,8 +132,10 @@ struct RedisClient::Impl {
     address_fresh = false;
     ac = redisAsyncConnect(host.c_str(), port);
     if (ac == nullptr || ac->err != 0) {
-      storeWarnings().warn("rate_limit_store " + url +
-                           ": cannot connect: " + (ac != nullptr ? ac->errstr : "out of memory"));
+      std::string why =
+          std::string("cannot connect: ") + (ac != nullptr ? ac->errstr : "out of memory");
+      storeWarnings().warn("rate_limit_store " + url + ": " + why);
+      noteLink(false, why);
       if (ac != nullptr) redisAsyncFree(ac);
       ac = nullptr;
       scheduleReconnect();
@@ -128,6 +143,7 @@ struct RedisClient::Impl {
     }
     ac->data = this;
     if (attachRedisToWorker(ac, *worker) != REDIS_OK) {
+      noteLink(false, "cannot watch the connection on the worker's loop");
       redisAsyncFree(ac);
       ac = nullptr;
       scheduleReconnect();
@@ -163,10 +179,12 @@ struct RedisClient::Impl {
       self->ac = nullptr;
       self->connected = false;
       storeWarnings().warn("rate_limit_store " + self->url + ": cannot connect: " + c->errstr);
+      self->noteLink(false, std::string("cannot connect: ") + c->errstr);
       self->scheduleReconnect();
       return;
     }
     self->connected = true;
+    self->noteLink(true, "connected to " + HostPort{self->host, self->port}.text());
     self->backoff_ms = 100;
     self->consecutive_timeouts = 0;
   }
@@ -191,6 +209,8 @@ struct RedisClient::Impl {
       count(self->counters.error);
       storeWarnings().warn("rate_limit_store " + self->url + ": connection lost: " + c->errstr);
     }
+    self->noteLink(false, status != REDIS_OK ? std::string("connection lost: ") + c->errstr
+                                             : std::string("connection closed"));
     self->scheduleReconnect();
   }
 
@@ -263,6 +283,7 @@ struct RedisClient::Impl {
     sentinel->resolve([this](bool ok, const HostPort& master) {
       resolving = false;
       if (!ok) {
+        noteLink(false, "no master address from the Sentinels");
         scheduleReconnect();  // fails the parked calls: on_error decides them
         return;
       }
@@ -361,6 +382,7 @@ struct RedisClient::Impl {
     // reconnect backoff takes over.
     if (self->consecutive_timeouts >= 20 && self->ac != nullptr) {
       storeWarnings().warn("rate_limit_store " + self->url + ": not answering, reconnecting");
+      self->noteLink(false, "not answering");
       self->consecutive_timeouts = 0;
       self->connected = false;
       redisAsyncContext* ac = self->ac;

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "filters/base/event_recorder.h"
+
 namespace sluice::filters {
 
 // A timer on a worker's loop, made by WorkerServices::makeTimer. Its callback runs on that
@@ -56,6 +58,10 @@ class WorkerServices {
   // watch its sockets; nothing else casts it. Never null on a worker; null in unit tests that
   // have no loop.
   virtual void* eventLoop() const = 0;
+
+  // The status page's event list, for state changes a filter sees (the rate-limit store lost or
+  // regained); null when there is none (unit tests). Any thread may record into it.
+  virtual base::EventRecorder* events() const { return nullptr; }
 };
 
 }  // namespace sluice::filters

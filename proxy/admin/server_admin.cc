@@ -6,6 +6,7 @@
 #include "proxy/admin/runtime_api.h"
 #include "proxy/admin/status_json.h"
 #include "proxy/admin/status_page.h"
+#include "proxy/admin/status_subsystems.h"
 #include "proxy/runtime/server.h"
 
 namespace sluice::proxy {
@@ -84,10 +85,12 @@ void Server::handleAdmin(const AdminRequest& req, AdminResponder respond) {
     if (p == "/status.json") {
       nlohmann::json j = statusJson(model);
       // Sections of other files add their keys to `j` here.
+      appendStatusExtrasJson(j, events_, metrics_.registry, unix_now);
       respond({200, "application/json",
                j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"});
     } else {
       std::string extra;  // HTML sections of other files, after the built-in ones
+      extra += statusExtraSectionsHtml(events_, metrics_.registry, unix_now);
       respond({200, "text/html; charset=utf-8",
                renderStatusPage(model, extra, statusRefreshSeconds(req.query))});
     }

@@ -145,6 +145,9 @@ int Server::run() {
   const config::Config& c = *snapshot_->config;
   metrics_.declareUpstreams(c);
   shared_.span_exporter = &spans_;
+  shared_.events = &events_;
+  events_.record(base::EventKind::Reload, "config", "loaded",
+                 "version " + std::to_string(version_) + " from " + config_path_);
   spans_.configure(c.tracing ? &*c.tracing : nullptr);
   applyCacheSync(c);
   for (uint32_t i = 0; i < c.workers; ++i) {
@@ -178,7 +181,7 @@ int Server::run() {
   }
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(snapshot_, std::move(sockets[i]));
   upstream_states_.markStarted();  // targets added from now on ramp up (slow start)
-  health_ = std::make_unique<HealthChecker>(&loop_);
+  health_ = std::make_unique<HealthChecker>(&loop_, &events_);
   health_->apply(snapshot_);
   metrics_.registry.addCollector([this](base::Exposition& e) { collectUpstreamState(e); });
   metrics_.config_last_reload_success_timestamp_seconds.with({}).set(snapshot_->loaded_at);
@@ -241,6 +244,9 @@ void Server::reload(ReloadDone done) {
     double now = unixNow();
     metrics_.config_reloads_total.with({ok ? "success" : "failure"}).inc();
     if (ok) metrics_.config_last_reload_success_timestamp_seconds.with({}).set(now);
+    events_.record(base::EventKind::Reload, "config", ok ? "reloaded" : "reload failed",
+                   ok ? "version " + std::to_string(version_)
+                      : (errors.empty() ? std::string("no reason given") : errors.front()));
     if (ok) {
       logInfo("config reloaded: version " + std::to_string(version_));
     } else {

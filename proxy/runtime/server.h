@@ -15,6 +15,7 @@
 #include "filters/cache_sync.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/admin/metrics.h"
+#include "proxy/admin/status_events.h"
 #include "proxy/admin/status_page.h"
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/status_windows.h"
@@ -66,6 +67,7 @@ class Server {
   config::LoadOptions load_options_;
   uv_loop_t loop_;
   Metrics metrics_;
+  StatusEvents events_;  // GET /status's event list; workers record into it through shared_
   SharedState shared_;
   tracing::SpanExporter spans_{metrics_.registry};  // OTLP export of sampled spans
   base::StateStore state_;                          // filter state that survives reloads

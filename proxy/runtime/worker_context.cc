@@ -23,7 +23,7 @@ uint32_t methodIndex(std::string_view m) {
 }  // namespace
 
 WorkerContext::WorkerContext(uv_loop_t* l, int i, Metrics& m, SharedState& s)
-    : loop(l), services(l), index(i), metrics(m), shared(s) {
+    : loop(l), services(l, s.events), index(i), metrics(m), shared(s) {
   std::random_device rd;
   rng_[0] = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(i);
   rng_[1] = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ 0x9E3779B97F4A7C15ull;

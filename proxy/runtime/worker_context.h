@@ -47,6 +47,7 @@ struct SharedState {
   std::atomic<int64_t> connections{0};
   std::atomic<bool> draining{false};
   tracing::SpanExporter* span_exporter = nullptr;  // the process's (set before workers start)
+  base::EventRecorder* events = nullptr;  // the status page's event list (set before workers start)
 };
 
 // Seconds from `t` to now, for durations in metrics and logs.

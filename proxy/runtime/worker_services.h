@@ -11,16 +11,19 @@ namespace sluice::proxy {
 
 class LoopServices final : public filters::WorkerServices {
  public:
-  explicit LoopServices(uv_loop_t* loop) : loop_(loop) {}
+  explicit LoopServices(uv_loop_t* loop, base::EventRecorder* events = nullptr)
+      : loop_(loop), events_(events) {}
 
   std::unique_ptr<filters::ServiceTimer> makeTimer(const char* name,
                                                    std::function<void()> on_fire) const override;
   int64_t nowMs() const override { return static_cast<int64_t>(uv_now(loop_)); }
   void lookupHost(const std::string& host, HostFound done) const override;
   void* eventLoop() const override { return loop_; }
+  base::EventRecorder* events() const override { return events_; }
 
  private:
   uv_loop_t* loop_;
+  base::EventRecorder* events_;
 };
 
 }  // namespace sluice::proxy

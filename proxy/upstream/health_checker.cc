@@ -2,6 +2,7 @@
 
 #include <llhttp.h>
 
+#include <algorithm>
 #include <random>
 
 #include "config/json_dump.h"
@@ -31,6 +32,7 @@ std::string settingsKey(const config::Upstream& u, const ResolvedTarget& t) {
 // (its timer's memory in the timer's close callback); a probe is freed when its socket is closed.
 struct HealthChecker::Prober {
   uv_loop_t* loop;
+  base::EventRecorder* events = nullptr;
   std::string upstream;
   ResolvedTarget target;
   config::HealthCheck cfg;
@@ -66,10 +68,21 @@ struct HealthChecker::Prober {
     int64_t now = static_cast<int64_t>(uv_now(loop));
     balancer::HealthChange change = state->onHealthCheck(passed, now, cfg);
     if (change == balancer::HealthChange::BecameUnhealthy) {
-      logWarn("upstream " + upstream + ": target " + target.address + " is unhealthy (" + cfg.path +
-              " failed " + std::to_string(cfg.unhealthy_threshold) + " times)");
+      std::string why = cfg.path + " failed " +
+                        std::to_string(std::max<uint32_t>(cfg.unhealthy_threshold, 1)) + " times";
+      logWarn("upstream " + upstream + ": target " + target.address + " is unhealthy (" + why +
+              ")");
+      if (events != nullptr) {
+        events->record(base::EventKind::TargetHealth, upstream + " " + target.address, "unhealthy",
+                       why);
+      }
     } else if (change == balancer::HealthChange::BecameHealthy) {
       logInfo("upstream " + upstream + ": target " + target.address + " is healthy again");
+      if (events != nullptr) {
+        events->record(base::EventKind::TargetHealth, upstream + " " + target.address, "healthy",
+                       cfg.path + " passed " +
+                           std::to_string(std::max<uint32_t>(cfg.healthy_threshold, 1)) + " times");
+      }
     }
   }
 
@@ -250,7 +263,8 @@ struct HealthChecker::Prober {
   }
 };
 
-HealthChecker::HealthChecker(uv_loop_t* loop) : loop_(loop) {}
+HealthChecker::HealthChecker(uv_loop_t* loop, base::EventRecorder* events)
+    : loop_(loop), events_(events) {}
 
 HealthChecker::~HealthChecker() {
   stop();
@@ -271,6 +285,7 @@ void HealthChecker::apply(const SnapshotPtr& snapshot) {
       }
       auto* p = new Prober;
       p->loop = loop_;
+      p->events = events_;
       p->upstream = u.config->name;
       p->target = u.targets[i];
       p->cfg = *u.config->health_check;

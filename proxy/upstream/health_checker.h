@@ -11,13 +11,15 @@
 #include <memory>
 #include <string>
 
+#include "filters/base/event_recorder.h"
 #include "proxy/runtime/snapshot.h"
 
 namespace sluice::proxy {
 
 class HealthChecker {
  public:
-  explicit HealthChecker(uv_loop_t* loop);
+  // Verdicts that flip a target's health go to `events` too (the status page's list), if set.
+  explicit HealthChecker(uv_loop_t* loop, base::EventRecorder* events = nullptr);
   ~HealthChecker();
   // Probes the targets of `snapshot`'s upstreams that have `health_check`; probers of targets
   // that stay keep their rhythm, others start or stop. Main thread.
@@ -28,6 +30,7 @@ class HealthChecker {
 
  private:
   uv_loop_t* loop_;
+  base::EventRecorder* events_;
   std::map<std::string, Prober*> probers_;  // key: upstream \n address \n settings
 };
 

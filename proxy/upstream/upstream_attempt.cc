@@ -1,5 +1,6 @@
 #include "proxy/upstream/upstream_attempt.h"
 
+#include <cstdio>
 #include <utility>
 
 #include "proxy/runtime/log.h"
@@ -16,6 +17,7 @@ UpstreamAttempt& UpstreamAttempt::operator=(UpstreamAttempt&& other) noexcept {
     upstream_ = std::exchange(other.upstream_, nullptr);
     state_ = std::exchange(other.state_, nullptr);
     ticket_ = std::exchange(other.ticket_, {});
+    events_ = std::exchange(other.events_, nullptr);
     index_ = std::exchange(other.index_, -1);
     gate_held_ = std::exchange(other.gate_held_, false);
     judged_ = std::exchange(other.judged_, false);
@@ -60,6 +62,11 @@ UpstreamAttempt UpstreamAttempt::begin(WorkerContext& ctx, const Snapshot& snaps
     a.upstream_ = &u;
     a.state_ = ts;
     a.ticket_ = ticket;
+    a.events_ = ctx.shared.events;
+    if (ticket.first_probe && a.events_ != nullptr) {
+      a.events_->record(base::EventKind::Circuit, uc.name + " " + u.targets[i].address, "half-open",
+                        "open_for over: a probe request let through");
+    }
     a.index_ = pick;
     a.gate_held_ = gate_held;
     ts->onRequestStart();
@@ -75,11 +82,10 @@ void UpstreamAttempt::judge(TryVerdict verdict, int64_t now_ms) {
   const config::Upstream& uc = *upstream_->config;
   const bool failure = verdict != TryVerdict::Success;
   if (uc.circuit_breaker && ticket_) {
-    if (failure) {
-      state_->breaker.onFailure(now_ms, *uc.circuit_breaker, ticket_);
-    } else {
-      state_->breaker.onSuccess(now_ms, *uc.circuit_breaker, ticket_);
-    }
+    balancer::CircuitChange change =
+        failure ? state_->breaker.onFailure(now_ms, *uc.circuit_breaker, ticket_)
+                : state_->breaker.onSuccess(now_ms, *uc.circuit_breaker, ticket_);
+    if (change != balancer::CircuitChange::None) noteCircuitChange(change);
     ticket_ = {};
   }
   // Without a passive_health section, only a connect failure counts, and only where nothing
@@ -95,7 +101,38 @@ void UpstreamAttempt::judge(TryVerdict verdict, int64_t now_ms) {
   } else if (state_->onPassiveFailure(now_ms, *passive, upstream_->targets.size())) {
     logWarn("upstream " + uc.name + ": target " + target().address + " ejected after " +
             std::to_string(passive->consecutive_failures) + " failure(s)");
+    if (events_ != nullptr) {
+      // It comes back by time alone (EffectiveWeights): the "returned" event is stamped then.
+      double seconds = static_cast<double>(state_->ejectedUntil() - now_ms) / 1e3;
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3g", seconds);
+      std::string subject = uc.name + " " + target().address;
+      events_->record(base::EventKind::TargetEjection, subject, "ejected",
+                      "after " + std::to_string(passive->consecutive_failures) +
+                          " failure(s), for " + buf + " s");
+      events_->schedule(base::EventKind::TargetEjection, subject, "returned", "ejection time over",
+                        seconds);
+    }
   }
+}
+
+void UpstreamAttempt::noteCircuitChange(balancer::CircuitChange change) {
+  const config::CircuitBreaker& cb = *upstream_->config->circuit_breaker;
+  std::string subject = upstream_->config->name + " " + target().address;
+  if (change == balancer::CircuitChange::Closed) {
+    logInfo("upstream " + upstream_->config->name + ": circuit of " + target().address +
+            " closed (a probe succeeded)");
+    if (events_ != nullptr) {
+      events_->record(base::EventKind::Circuit, subject, "closed", "a probe request succeeded");
+    }
+    return;
+  }
+  std::string why = ticket_.kind == balancer::CircuitTicket::Kind::Probe ? "a probe request failed"
+                                                                         : "tripped by failures";
+  std::string detail = why + ", open for " + std::to_string(cb.open_for.count()) + " ms";
+  logWarn("upstream " + upstream_->config->name + ": circuit of " + target().address + " opened (" +
+          detail + ")");
+  if (events_ != nullptr) events_->record(base::EventKind::Circuit, subject, "open", detail);
 }
 
 void UpstreamAttempt::end() {

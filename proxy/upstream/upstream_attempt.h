@@ -10,6 +10,7 @@
 
 #include "balancer/circuit_breaker.h"
 #include "balancer/target_state.h"
+#include "filters/base/event_recorder.h"
 #include "proxy/runtime/snapshot.h"
 
 namespace sluice::proxy {
@@ -58,9 +59,13 @@ class UpstreamAttempt {
   static const config::PassiveHealth kConnectFailureEjection;
 
  private:
+  // Logs a breaker change this try's verdict made and records it in the event list.
+  void noteCircuitChange(balancer::CircuitChange change);
+
   const UpstreamRuntime* upstream_ = nullptr;
   balancer::TargetState* state_ = nullptr;
   balancer::CircuitTicket ticket_;
+  base::EventRecorder* events_ = nullptr;  // breaker and ejection changes go there
   int index_ = -1;
   bool gate_held_ = false;
   bool judged_ = false;

@@ -65,6 +65,26 @@ TEST(CircuitBreaker, ProbeFailureReopens) {
   EXPECT_EQ(b.allow(1100, cfg).kind, Kind::Probe);
 }
 
+// The status page's event list hears of each change once: from the failure that opened, the
+// first probe of the period, the probe that closed or reopened.
+TEST(CircuitBreaker, ReportsEachChangeOnceToItsCaller) {
+  CircuitBreaker b;
+  auto cfg = consecutive(2, 500, /*half_open=*/2);
+  CircuitTicket t1 = b.allow(0, cfg), t2 = b.allow(0, cfg);
+  EXPECT_FALSE(t1.first_probe);
+  EXPECT_EQ(b.onFailure(0, cfg, t1), CircuitChange::None);
+  EXPECT_EQ(b.onFailure(0, cfg, t2), CircuitChange::Opened);
+  CircuitTicket p1 = b.allow(500, cfg), p2 = b.allow(500, cfg);
+  EXPECT_TRUE(p1.first_probe);
+  EXPECT_FALSE(p2.first_probe);
+  EXPECT_EQ(b.onFailure(510, cfg, p1), CircuitChange::Opened);  // reopened
+  EXPECT_EQ(b.onFailure(510, cfg, p2), CircuitChange::None);    // a stale probe
+  CircuitTicket p3 = b.allow(1010, cfg);
+  EXPECT_TRUE(p3.first_probe);  // a new open period: half-open again
+  EXPECT_EQ(b.onSuccess(1020, cfg, p3), CircuitChange::Closed);
+  EXPECT_EQ(b.onSuccess(1020, cfg, b.allow(1020, cfg)), CircuitChange::None);
+}
+
 TEST(CircuitBreaker, LateResultsOfAnEarlierPeriodAreIgnored) {
   CircuitBreaker b;
   auto cfg = consecutive(2, 100);
