@@ -302,11 +302,14 @@ def cmd_balancers(bench, a):
 
 def open_idle(port, n):
     """n keep-alive connections that each made one request and then stay silent. Source
-    addresses rotate over 127.0.0.2.. so the ephemeral ports of one address suffice."""
+    addresses 127.B.x.2 (B per process, x per 20,000 connections), so neither the ephemeral
+    ports of one address nor the TIME_WAIT sockets of an earlier run get in the way."""
     socks, req = [], b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+    base = 1 + os.getpid() % 250
     for i in range(n):
         s = socket.socket()
-        s.bind((f"127.0.0.{2 + i // 20000}", 0))
+        s.setsockopt(socket.SOL_IP, 24, 1)  # IP_BIND_ADDRESS_NO_PORT: the port comes at connect
+        s.bind((f"127.{base}.{i // 20000}.2", 0))
         s.connect(("127.0.0.1", port))
         s.sendall(req)
         socks.append(s)
