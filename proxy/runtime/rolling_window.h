@@ -42,7 +42,9 @@ struct WindowCounts {
 // relaxed atomics written with plain load+store (one writer), and a slot that is recycled for a
 // new 5-second period is reset under its epoch as a seqlock: a reader that overlaps a reset
 // skips that slot rather than reading a mix of periods.
-class RollingWindow {
+// Cache-line aligned: the windows of a series' workers sit side by side, and one worker's
+// writes must not slow another's.
+class alignas(64) RollingWindow {
  public:
   RollingWindow() = default;
   RollingWindow(const RollingWindow&) = delete;

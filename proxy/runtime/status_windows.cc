@@ -8,10 +8,32 @@ namespace sluice::proxy {
 StatusSeries::StatusSeries(size_t workers, int64_t created_ms)
     : workers_(workers),
       created_ms_(created_ms),
-      windows_(std::make_unique<RollingWindow[]>(workers)) {}
+      windows_(std::make_unique<std::atomic<RollingWindow*>[]>(workers)) {
+  for (size_t i = 0; i < workers_; ++i) windows_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+StatusSeries::~StatusSeries() {
+  for (size_t i = 0; i < workers_; ++i) delete windows_[i].load(std::memory_order_acquire);
+}
+
+RollingWindow* StatusSeries::allocate(size_t worker) {
+  auto* w = new RollingWindow();
+  windows_[worker].store(w, std::memory_order_release);
+  return w;
+}
+
+size_t StatusSeries::windowsAllocated() const {
+  size_t n = 0;
+  for (size_t i = 0; i < workers_; ++i) n += windows_[i].load(std::memory_order_acquire) != nullptr;
+  return n;
+}
 
 void StatusSeries::collect(int64_t now_ms, std::array<WindowCounts, kWindowSlots>& per_slot) const {
-  for (size_t i = 0; i < workers_; ++i) windows_[i].collect(now_ms, per_slot);
+  for (size_t i = 0; i < workers_; ++i) {
+    if (const RollingWindow* w = windows_[i].load(std::memory_order_acquire)) {
+      w->collect(now_ms, per_slot);
+    }
+  }
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,21 +20,34 @@ namespace sluice::proxy {
 class StatusSeries {
  public:
   StatusSeries(size_t workers, int64_t created_ms);
-  // Worker `worker`'s window; only that worker records into it.
-  RollingWindow& worker(size_t worker) { return windows_[worker]; }
-  // One answer (status 0: a try with none) recorded by worker `worker` at `now_ms`.
+  ~StatusSeries();
+  StatusSeries(const StatusSeries&) = delete;
+  StatusSeries& operator=(const StatusSeries&) = delete;
+  // One answer (status 0: a try with none) recorded by worker `worker` at `now_ms`; only that
+  // worker records into its window, which it allocates at its first answer: a route or target
+  // no request reaches costs a pointer per worker, not a ring (about 11 KB), so a config of
+  // thousands of routes does not pay for the ones that see no traffic.
   void record(size_t worker, int64_t now_ms, int status, double seconds) {
-    if (worker < workers_) windows_[worker].record(now_ms, status, seconds);
+    if (worker >= workers_) return;
+    RollingWindow* w = windows_[worker].load(std::memory_order_relaxed);  // its own entry
+    if (w == nullptr) w = allocate(worker);
+    w->record(now_ms, status, seconds);
   }
   size_t workers() const { return workers_; }
   int64_t createdMs() const { return created_ms_; }
+  // Workers that have recorded into this series (each holds one window). Any thread.
+  size_t windowsAllocated() const;
   // Adds every worker's slots at `now_ms` (slot 0 holds now) into `per_slot`. Any thread.
   void collect(int64_t now_ms, std::array<WindowCounts, kWindowSlots>& per_slot) const;
 
  private:
+  RollingWindow* allocate(size_t worker);
+
   size_t workers_;
   int64_t created_ms_;
-  std::unique_ptr<RollingWindow[]> windows_;
+  // Published with release by the one worker that writes the entry, read with acquire by
+  // collect(); freed with the series.
+  std::unique_ptr<std::atomic<RollingWindow*>[]> windows_;
 };
 
 // Totals of one window (the last 1 or 5 minutes).

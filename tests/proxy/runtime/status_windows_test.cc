@@ -107,6 +107,23 @@ TEST(StatusWindows, RecordOutsideTheWorkersIsIgnored) {
   StatusSeries s(1, 0);
   s.record(5, kStart, 200, 0.001);  // no such worker
   EXPECT_EQ(viewOf({&s}, kStart).last_1m.requests, 0u);
+  EXPECT_EQ(s.windowsAllocated(), 0u);
+}
+
+TEST(StatusWindows, AWorkerHoldsAWindowOnlyOnceItRecords) {
+  // Idle routes and targets cost no ring: a 5,000-route config held 55 MB of empty windows
+  // per worker when every series allocated one per worker up front.
+  StatusSeries s(4, kStart);
+  EXPECT_EQ(s.windowsAllocated(), 0u);
+  EXPECT_EQ(viewOf({&s}, kStart + 1'000).last_1m.requests, 0u);  // nothing to merge yet
+  s.record(2, kStart + 1'000, 200, 0.001);
+  s.record(2, kStart + 2'000, 500, 0.001);
+  EXPECT_EQ(s.windowsAllocated(), 1u);
+  s.record(0, kStart + 3'000, 200, 0.001);
+  EXPECT_EQ(s.windowsAllocated(), 2u);
+  SeriesView v = viewOf({&s}, kStart + 4'000);
+  EXPECT_EQ(v.last_1m.requests, 3u);
+  EXPECT_EQ(v.last_1m.status_5xx, 1u);
 }
 
 }  // namespace
