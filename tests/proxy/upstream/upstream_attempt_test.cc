@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "proxy/admin/status_events.h"
 #include "tests/proxy/upstream/fake_upstream.h"
 
 namespace sluice::proxy::test {
@@ -109,6 +113,78 @@ TEST_F(UpstreamAttemptTest, A5xxAnswerCountsAsAFailureForTheBreaker) {
   const config::CircuitBreaker& cb = *upstream().config->circuit_breaker;
   EXPECT_EQ(state(t).breaker.state(now(), cb), balancer::CircuitState::Open);
   connector_.at(0).complete();
+  expectNothingHeld();
+}
+
+// The status page's event list hears of each breaker change once, from the try that made it, and
+// of nothing while the breaker stays as it is (nothing is recorded per request).
+TEST_F(UpstreamAttemptTest, BreakerChangesAreRecordedOnceEach) {
+  load(
+      "    targets: [{address: \"127.0.0.1:9001\"}]\n"
+      "    retries: {attempts: 0}\n"
+      "    circuit_breaker: {consecutive_failures: 2, open_for: 20ms}\n");
+  StatusEvents events;
+  shared_.events = &events;
+  auto answer = [&](int status) {
+    Recorder rec;
+    auto r = make(params(), rec);
+    r->start("", true);
+    if (rec.failure) return rec.failure->status;  // no target: the breaker is open
+    connector_.last().connected();
+    connector_.last().head(status);
+    connector_.last().complete();
+    return status;
+  };
+  auto states = [&] {
+    std::vector<std::string> out;
+    for (const StatusEvent& e : events.view().newest_first) {
+      EXPECT_EQ(e.kind, base::EventKind::Circuit);
+      EXPECT_EQ(e.subject, "api 127.0.0.1:9001");
+      out.push_back(e.state);
+    }
+    return out;
+  };
+  for (int i = 0; i < 50; ++i) answer(200);
+  EXPECT_TRUE(states().empty());
+  answer(502);
+  answer(502);
+  EXPECT_EQ(answer(200), 503) << "open";
+  EXPECT_EQ(states(), std::vector<std::string>{"open"});
+  EXPECT_NE(events.view().newest_first[0].detail.find("tripped by failures"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  uv_update_time(&loop_);
+  answer(502);  // the half-open probe fails: open again
+  std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  uv_update_time(&loop_);
+  answer(200);  // the next probe closes it
+  for (int i = 0; i < 50; ++i) answer(200);
+  EXPECT_EQ(states(),
+            (std::vector<std::string>{"closed", "half-open", "open", "half-open", "open"}));
+  EXPECT_NE(events.view().newest_first[2].detail.find("a probe request failed"), std::string::npos);
+  shared_.events = nullptr;
+  expectNothingHeld();
+}
+
+TEST_F(UpstreamAttemptTest, EjectionIsRecordedWithItsReturnScheduled) {
+  load(kThreeTargets +
+       "    retries: {attempts: 0}\n"
+       "    passive_health: {consecutive_failures: 1, base_ejection: 30s, "
+       "max_ejection_percent: 100}\n");
+  StatusEvents events;
+  shared_.events = &events;
+  startGet();
+  std::string t = connector_.at(0).target;
+  connector_.at(0).connected();
+  connector_.at(0).head(503);
+  connector_.at(0).complete();
+  auto v = events.view();
+  ASSERT_EQ(v.newest_first.size(), 1u) << "the return is not due for 30 s";
+  EXPECT_EQ(v.newest_first[0].kind, base::EventKind::TargetEjection);
+  EXPECT_EQ(v.newest_first[0].subject, "api " + t);
+  EXPECT_EQ(v.newest_first[0].state, "ejected");
+  EXPECT_EQ(v.newest_first[0].detail, "after 1 failure(s), for 30 s");
+  request_.reset();
+  shared_.events = nullptr;
   expectNothingHeld();
 }
 
