@@ -3,6 +3,7 @@
 // every worker through std::shared_ptr<const Config>.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -210,6 +211,30 @@ struct UpstreamTls {
 
 enum class UpstreamProtocol { Http1, H2, H2c };
 
+// `discovery.etcd`: the upstream's targets are the keys under `prefix` in an etcd v3 cluster
+// (values `host:port` or {"address": "host:port", "weight": N}), read and then watched over the
+// JSON gateway (proxy/upstream/discovery/). `timeout` bounds a connect and a range request;
+// reconnect n waits a random time in [c/2, c], c = min(backoff.max, backoff.base x 2^(n-1)),
+// rotating across `endpoints`.
+struct EtcdDiscovery {
+  std::vector<Address> endpoints;
+  std::string prefix;
+  Duration timeout{2'000};
+  RetryBackoff backoff{Duration{200}, Duration{5'000}};
+  bool operator==(const EtcdDiscovery& o) const {
+    return endpoints.size() == o.endpoints.size() &&
+           std::equal(endpoints.begin(), endpoints.end(), o.endpoints.begin(),
+                      [](const Address& a, const Address& b) { return a.text() == b.text(); }) &&
+           prefix == o.prefix && timeout == o.timeout && backoff.base == o.backoff.base &&
+           backoff.max == o.backoff.max;
+  }
+};
+
+struct Discovery {
+  EtcdDiscovery etcd;
+  bool operator==(const Discovery&) const = default;
+};
+
 struct Upstream {
   std::string name;
   std::string balancer = "round_robin";
@@ -218,6 +243,8 @@ struct Upstream {
   std::optional<Duration> slow_start;
   std::optional<Duration> resolve_every;
   std::vector<Target> targets;
+  // Targets from a registry instead of `targets` (exclusive with it; none at all is valid).
+  std::optional<Discovery> discovery;
   uint32_t keepalive = 64;
   UpstreamTimeouts timeouts;
   Retries retries;

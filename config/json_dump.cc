@@ -202,18 +202,9 @@ void writeUpstreamOptions(JsonWriter& w, const Upstream& u) {
   }
 }
 
-void writeUpstream(JsonWriter& w, const Upstream& u) {
-  w.beginObject();
-  w.key("name").string(u.name);
-  w.key("balancer").string(u.balancer);
-  // The effective key (default ip), whatever the balancer; only consistent_hash consults it.
-  w.key("hash_key").string(u.hash_key);
-  w.key("balance_factor");
-  u.balance_factor ? w.number(*u.balance_factor) : w.null();
-  w.key("slow_start").optDuration(u.slow_start);
-  w.key("resolve_every").optDuration(u.resolve_every);
+void writeTargets(JsonWriter& w, const std::vector<Target>& targets) {
   w.key("targets").beginArray();
-  for (const auto& t : u.targets) {
+  for (const auto& t : targets) {
     w.beginObject();
     if (!t.srv.empty()) {
       w.key("srv").string(t.srv);
@@ -224,6 +215,41 @@ void writeUpstream(JsonWriter& w, const Upstream& u) {
     w.endObject();
   }
   w.endArray();
+}
+
+void writeDiscovery(JsonWriter& w, const Discovery& d) {
+  const EtcdDiscovery& e = d.etcd;
+  w.key("discovery").beginObject();
+  w.key("etcd").beginObject();
+  w.key("endpoints").beginArray();
+  for (const Address& a : e.endpoints) w.string(a.text());
+  w.endArray();
+  w.key("prefix").string(e.prefix);
+  w.key("timeout").duration(e.timeout);
+  w.key("backoff").beginObject();
+  w.key("base").duration(e.backoff.base);
+  w.key("max").duration(e.backoff.max);
+  w.endObject();
+  w.endObject();
+  w.endObject();
+}
+
+void writeUpstream(JsonWriter& w, const Upstream& u) {
+  w.beginObject();
+  w.key("name").string(u.name);
+  w.key("balancer").string(u.balancer);
+  // The effective key (default ip), whatever the balancer; only consistent_hash consults it.
+  w.key("hash_key").string(u.hash_key);
+  w.key("balance_factor");
+  u.balance_factor ? w.number(*u.balance_factor) : w.null();
+  w.key("slow_start").optDuration(u.slow_start);
+  w.key("resolve_every").optDuration(u.resolve_every);
+  // `discovery` instead of `targets` (they are exclusive), so the dump loads back.
+  if (u.discovery) {
+    writeDiscovery(w, *u.discovery);
+  } else {
+    writeTargets(w, u.targets);
+  }
   w.key("keepalive").integer(u.keepalive);
   w.key("protocol")
       .string(u.protocol == UpstreamProtocol::H2    ? "h2"

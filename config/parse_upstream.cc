@@ -197,13 +197,21 @@ Upstream parseUpstream(Reader& r, const YAML::Node& node) {
   MapReader m(r, node, "upstream",
               {"name", "balancer", "hash_key", "balance_factor", "slow_start", "resolve_every",
                "targets", "keepalive", "timeouts", "retries", "health_check", "passive_health",
-               "circuit_breaker", "tls", "protocol", "max_streams_per_connection"});
+               "circuit_breaker", "tls", "protocol", "max_streams_per_connection", "discovery"});
   if (!m.ok()) return u;
   m.readName("name", &u.name);
   parseBalancing(r, m, u);
   m.readDuration("slow_start", &u.slow_start);
   m.readDuration("resolve_every", &u.resolve_every);
-  if (m.require("targets", "targets: [{address: 127.0.0.1:9001}]")) {
+  if (m.has("discovery")) {  // parse_discovery.cc: the targets come from a registry
+    if (m.has("targets")) {
+      r.error(m.keyNode("targets"),
+              "targets and discovery are exclusive: an upstream's targets are either listed "
+              "here or read from the registry; remove one of them");
+    }
+    u.discovery = parseDiscovery(r, m.get("discovery"));
+  } else if (m.require("targets",
+                       "targets: [{address: 127.0.0.1:9001}] or discovery: {etcd: {...}}")) {
     if (auto items = r.list(m.get("targets"), "targets")) {
       if (items->empty()) r.error(m.get("targets"), "targets: list at least one target");
       for (size_t i = 0; i < items->size(); ++i) {

@@ -68,6 +68,9 @@ void checkAccessLogPath(Reader& r, const YAML::Node& at, const std::string& path
 // parse_upstream.cc
 Upstream parseUpstream(Reader& r, const YAML::Node& node);
 
+// parse_discovery.cc: an upstream's `discovery:` (targets from etcd); nullopt after an error.
+std::optional<Discovery> parseDiscovery(Reader& r, const YAML::Node& node);
+
 // parse_dns.cc: `resolver:` and the names an upstream target's `srv:` may hold.
 Resolver parseResolver(Reader& r, const YAML::Node& node);
 bool isValidSrvName(std::string_view name);

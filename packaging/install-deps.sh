@@ -18,6 +18,8 @@ PKGS=(
   # routing: RE2 (route regexes), c-ares (SRV records)
   libre2-dev libc-ares-dev
   prometheus redis-server redis-sentinel wrk nginx-light haproxy curl python3 openssl brotli zstd
+  # discovery: a real etcd v3 member for the upstreams[].discovery.etcd tests
+  etcd-server
   # operations: sd_notify/socket activation, the .deb (cpack + dpkg-shlibdeps), systemd-analyze,
   # logrotate -d, and headless Chromium for the /status test (large, ~300 MB installed)
   libsystemd-dev systemd dpkg-dev fakeroot logrotate chromium

@@ -58,6 +58,7 @@ Server::~Server() {
   workers_.clear();
   admin_.reset();
   health_.reset();
+  discovery_.reset();
   dns_.close();
   // The handles owned here first (their close callbacks free them), then whatever is still open
   // (an early start-up failure) is closed and every close callback runs.
@@ -255,6 +256,7 @@ void Server::reload(ReloadDone done) {
       for (const auto& e : errors) logError(e);
     }
     reloading_ = false;
+    retainDiscovery();  // server_discovery.cc: watches the config in force no longer has stop
     done(ok, errors);
     if (!queued_reloads_.empty()) {
       auto queued = std::move(queued_reloads_);
@@ -368,6 +370,7 @@ void Server::finishStop() {
   resolve_timer_.close();
   cache_sync_.reset();
   dns_.close();
+  if (discovery_) discovery_->stop();
   logInfo("stopped");
   uv_stop(&loop_);
 }

@@ -23,8 +23,10 @@
 #include "proxy/runtime/worker.h"
 #include "proxy/runtime/worker_services.h"
 #include "proxy/tracing/span_exporter.h"
+#include "proxy/upstream/discovery/discovery_manager.h"
 #include "proxy/upstream/dns_client.h"
 #include "proxy/upstream/health_checker.h"
+#include "proxy/upstream/resolver.h"
 #include "proxy/upstream/upstream_states.h"
 
 namespace sluice::proxy {
@@ -55,6 +57,15 @@ class Server {
   void forgetRemovedUpstreams();
   void scheduleResolve();
   void reResolve();
+  // server_discovery.cc. The start, reload and re-resolution all call this one (it hides
+  // proxy::resolveTargets): the free function's resolution once `config`'s registry watches have
+  // settled, with their targets added. `config` must outlive `done` (the callers' do).
+  void resolveTargets(uv_loop_t* loop, DnsClient& dns, const config::Config& config,
+                      const std::vector<ResolvedTarget>& previous, ResolveDone done);
+  // A watch's targets changed: re-resolve (a new snapshot) when they differ from those in force.
+  void applyDiscovery();
+  // A reload ended: stop the watches the config in force has no use for, then applyDiscovery().
+  void retainDiscovery();
 
   // server_cache_sync.cc: (re)starts, keeps or stops the cache-sync client for `c`; POST
   // /cache/purge, which purges here and publishes the purge when cache_sync is on.
@@ -80,6 +91,8 @@ class Server {
   std::vector<ResolvedTarget> resolved_;
   DnsClient dns_{&loop_};      // c-ares on this loop: srv targets, `resolver:` servers
   bool re_resolving_ = false;  // a resolve_every round is under way
+  // upstreams[].discovery: the registry watches (server_discovery.cc), made at the first use.
+  std::unique_ptr<discovery::DiscoveryManager> discovery_;
   std::map<std::string, std::string> bound_;  // listener address -> name
   uint64_t version_ = 0;
   bool reloading_ = false;

@@ -28,7 +28,7 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
     rt.config = &u;
     // Every address of every target (target_expansion.h), keyed by the address.
     rt.targets = expandTargets(u, resolved, error);
-    if (rt.targets.empty()) return nullptr;
+    if (rt.targets.empty() && !u.discovery) return nullptr;  // discovery: none registered yet
     rt.state =
         states != nullptr ? states->upstream(u.name) : std::make_shared<balancer::UpstreamState>();
     for (const ResolvedTarget& t : rt.targets) {

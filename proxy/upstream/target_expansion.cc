@@ -7,6 +7,8 @@
 #include <cstring>
 #include <tuple>
 
+#include "proxy/upstream/discovery/discovery_targets.h"
+
 namespace sluice::proxy {
 
 std::vector<SrvRecord> usableSrvRecords(std::vector<SrvRecord> records) {
@@ -86,6 +88,13 @@ std::vector<ResolvedTarget> expandTargets(const config::Upstream& u,
                                           const std::vector<ResolvedTarget>& resolved,
                                           std::string& error) {
   std::vector<ResolvedTarget> out;
+  if (u.discovery) {  // what the registry holds now (discovery_targets.h); none at all is fine
+    std::string source = discovery::discoverySource(u.name);
+    for (const ResolvedTarget& r : resolved) {
+      if (r.source == source) out.push_back(r);
+    }
+    return out;
+  }
   for (const config::Target& t : u.targets) {
     std::string source = targetSource(t);
     bool any = false;

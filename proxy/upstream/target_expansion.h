@@ -43,7 +43,8 @@ std::vector<ResolvedTarget> addressTargets(const std::string& source, const std:
 // The targets of `u`: every config target expanded to its resolutions in `resolved` (matched by
 // targetSource), in config order; an address reached through two entries is one target whose
 // weight is the sum. An address target's weight is the config's, an srv one's the record's.
-// Empty with `error` when a config target has no resolution at all.
+// Empty with `error` when a config target has no resolution at all. An upstream with
+// `discovery:` has the resolutions of source discoverySource(name), possibly none.
 std::vector<ResolvedTarget> expandTargets(const config::Upstream& u,
                                           const std::vector<ResolvedTarget>& resolved,
                                           std::string& error);
