@@ -523,8 +523,14 @@ struct Route {
 
 // ---- the whole file ------------------------------------------------------------------------
 
+// `io:` how workers do socket I/O for plain HTTP/1.1 connections: io_uring when the kernel
+// allows it (auto), io_uring or else epoll (uring), or libuv's epoll only (epoll, the default:
+// io_uring was slower with a new connection per request, see README "Socket I/O backends").
+enum class IoMode { Auto, Uring, Epoll };
+
 struct Config {
   uint32_t workers = 1;  // "auto" resolved to the CPU count at load
+  IoMode io = IoMode::Epoll;  // read at start; a reload keeps the running backend
   std::vector<Listener> listeners;
   Admin admin;
   Limits limits;

@@ -520,6 +520,7 @@ std::string toJson(const Config& c) {
   JsonWriter w;
   w.beginObject();
   w.key("workers").integer(c.workers);
+  w.key("io").string(c.io == IoMode::Uring ? "uring" : c.io == IoMode::Epoll ? "epoll" : "auto");
   w.key("listeners").beginArray();
   for (const auto& l : c.listeners) writeListener(w, l);
   w.endArray();

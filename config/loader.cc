@@ -16,9 +16,18 @@ namespace sluice::config {
 namespace {
 
 // Top-level keys that hold one value: a second definition (in any file) is an error.
-constexpr std::string_view kSingleSections[] = {"workers",         "admin",      "limits",
-                                                "trusted_proxies", "access_log", "rate_limit_store",
-                                                "resolver",        "tracing",    "cache_sync"};
+constexpr std::string_view kSingleSections[] = {
+    "workers",  "admin",   "limits", "trusted_proxies", "access_log", "rate_limit_store",
+    "resolver", "tracing", "io",     "cache_sync"};
+
+std::optional<IoMode> parseIoMode(Reader& r, const YAML::Node& node) {
+  std::string_view v = node.IsScalar() ? std::string_view(node.Scalar()) : std::string_view();
+  if (v == "auto") return IoMode::Auto;
+  if (v == "uring") return IoMode::Uring;
+  if (v == "epoll") return IoMode::Epoll;
+  r.error(node, "io: expected auto, uring or epoll, got " + describeNode(node));
+  return std::nullopt;
+}
 
 struct Include {
   std::string path;
@@ -101,10 +110,10 @@ class Loader {
 
  private:
   void parseTop(Reader& r, const YAML::Node& root, std::vector<Include>* includes) {
-    MapReader m(
-        r, root, "the top level",
-        {"workers", "include", "listeners", "admin", "limits", "trusted_proxies", "access_log",
-         "upstreams", "rate_limit_store", "resolver", "tracing", "routes", "cache_sync"});
+    MapReader m(r, root, "the top level",
+                {"workers", "io", "include", "listeners", "admin", "limits", "trusted_proxies",
+                 "access_log", "upstreams", "rate_limit_store", "resolver", "tracing", "routes",
+                 "cache_sync"});
     if (!m.ok()) {
       unparsed_ = true;  // nothing of this file is known; cross checks would only add noise
       return;
@@ -120,6 +129,9 @@ class Loader {
     Config& c = state_.config;
     if (m.has("workers")) {
       if (auto w = parseWorkers(r, m.get("workers"))) c.workers = *w;
+    }
+    if (m.has("io")) {
+      if (auto io = parseIoMode(r, m.get("io"))) c.io = *io;
     }
     if (m.has("admin")) c.admin = parseAdmin(r, m.get("admin"));
     if (m.has("limits")) c.limits = parseLimits(r, m.get("limits"));

@@ -17,6 +17,8 @@ PKGS=(
   libnghttp2-dev nghttp2-client python3-h2 python3-grpcio
   # routing: RE2 (route regexes), c-ares (SRV records)
   libre2-dev libc-ares-dev
+  # io: uring (the io_uring socket backend)
+  liburing-dev
   prometheus redis-server redis-sentinel wrk nginx-light haproxy curl python3 openssl brotli zstd
   # discovery: a real etcd v3 member for the upstreams[].discovery.etcd tests
   etcd-server

@@ -35,8 +35,8 @@ ClientConnection::~ClientConnection() {
 void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
                              const ListenerSeries& listener) {
   auto* c = new ClientConnection(ctx, listener.name);
-  int init = uv_tcp_init(ctx.loop, &c->tcp_);
-  c->tcp_.data = c;
+  // TLS stays on libuv (its ciphertext is written through the uv stream).
+  int init = c->io_.init(ctx.loop, listener.tls ? nullptr : ctx.pool.uring, c);
   c->handles_open_ = 1;
   ctx.connections.insert(c);
   ctx.shared.connections.fetch_add(1, std::memory_order_relaxed);
@@ -44,12 +44,12 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
   c->connections_active_ = listener.active;
   c->connections_total_->inc();
   c->connections_active_->add(1);
-  if (!uvCheck(init, "client connection: uv_tcp_init")) {
+  if (!uvCheck(init, "client connection: socket init")) {
     ::close(fd);
     delete c;  // no handle to close; the destructor undoes the counts above
     return;
   }
-  if (uv_tcp_open(&c->tcp_, fd) != 0) {
+  if (c->io_.open(fd) != 0) {
     ::close(fd);
     c->abort();
     return;
@@ -96,7 +96,7 @@ bool ClientConnection::makeRoom(WorkerContext& ctx) {
 }
 
 bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
-  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return false;
+  if (io_.closing()) return false;
   if (tls_) {
     if (!tls_->encrypt(bufs, count) || !flushTls()) {
       abort();
@@ -104,7 +104,7 @@ bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
     }
     return true;
   }
-  if (writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this) != 0) {
+  if (io_.write(bufs, count, this) != 0) {
     abort();
     return false;
   }
@@ -114,7 +114,7 @@ bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
 
 // Writes the ciphertext the TLS session produced (handshake messages, records, alerts).
 bool ClientConnection::flushTls() {
-  bool ok = tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+  bool ok = tls_->flushTo(io_.uvStream(), this);
   noteQueued();
   return ok;
 }
@@ -180,30 +180,26 @@ void ClientConnection::onWriteDone(int status) {
 
 void ClientConnection::pauseReading() {
   if (reading_) {
-    uvCheck(uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_)), "client: uv_read_stop");
+    uvCheck(io_.readStop(), "client: read stop");
     reading_ = false;
   }
 }
 
 void ClientConnection::resumeReading() {
   if (!reading_ && state_ != State::Closing) {
-    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead) == 0) reading_ = true;
+    if (io_.readStart(onRead) == 0) reading_ = true;
   }
 }
 
-void ClientConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
-  allocThreadReadBuffer(h, suggested, buf);
-}
-
-void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  auto* c = static_cast<ClientConnection*>(s->data);
+void ClientConnection::onRead(void* self, ssize_t nread, const char* data) {
+  auto* c = static_cast<ClientConnection*>(self);
   if (nread > 0) {
     if (c->awaiting_proxy_) {
-      c->onProxyHeaderBytes(buf->base, static_cast<size_t>(nread));
+      c->onProxyHeaderBytes(data, static_cast<size_t>(nread));
     } else if (c->tls_) {
-      c->onCipher(buf->base, static_cast<size_t>(nread));
+      c->onCipher(data, static_cast<size_t>(nread));
     } else {
-      c->onData(buf->base, static_cast<size_t>(nread));
+      c->onData(data, static_cast<size_t>(nread));
     }
   } else if (nread < 0) {
     if (c->state_ == State::Tunnel && c->exchange_) {
@@ -427,7 +423,7 @@ uint64_t ClientConnection::bodyDeadline() const {
 // logs the response as incomplete). Returns true when it was.
 // Only this connection's own fields are read here (the write paths keep write_progress_ms_).
 bool ClientConnection::checkSendTimeout(uint64_t now_ms) {
-  if (write_progress_ms_ == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+  if (write_progress_ms_ == 0 || io_.closing()) {
     return false;
   }
   uint64_t limit = static_cast<uint64_t>(ctx_.snapshot->config->limits.send_timeout.count());
@@ -541,29 +537,28 @@ void ClientConnection::closeAfterWrites() {
     tls_->shutdown();
     flushTls();
   }
-  shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), onShutdown) != 0) {
+  if (io_.shutdown(onShutdown) != 0) {
     state_ = State::Head;  // let abort() run its course
     abort();
   }
 }
 
-void ClientConnection::onShutdown(uv_shutdown_t* req, int status) {
-  auto* c = static_cast<ClientConnection*>(req->data);
+void ClientConnection::onShutdown(void* self, int status) {
+  auto* c = static_cast<ClientConnection*>(self);
   if (c->lingering_ && status == 0) return;  // the client's close (EOF) or the linger ends it
   c->state_ = State::Head;
   c->abort();
 }
 
 void ClientConnection::abort() {
-  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
+  if (io_.closing()) return;
   state_ = State::Closing;
   // The exchange may be the caller: it is destroyed with the connection, in the close callback.
-  uvClose(&tcp_, onClosed);
+  io_.close(onClosed);
 }
 
-void ClientConnection::onClosed(uv_handle_t* h) {
-  auto* c = static_cast<ClientConnection*>(h->data);
+void ClientConnection::onClosed(void* self) {
+  auto* c = static_cast<ClientConnection*>(self);
   if (--c->handles_open_ == 0) delete c;
 }
 

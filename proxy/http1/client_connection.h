@@ -16,6 +16,7 @@
 #include "proxy/http1/http_serialize.h"
 #include "proxy/http1/request_head_check.h"
 #include "proxy/http2/http2_transport.h"
+#include "proxy/net/socket_io.h"
 #include "proxy/net/tcp_write.h"
 #include "proxy/runtime/worker_context.h"
 #include "proxy/stream/downstream.h"
@@ -125,11 +126,9 @@ class ClientConnection final : public ConnectionList::Node,
   // An h2c listener's first bytes: true when they are (or may still become) the preface.
   bool probeH2c(const char* data, size_t len);
 
-  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
-  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-
-  static void onClosed(uv_handle_t* h);
-  static void onShutdown(uv_shutdown_t* req, int status);
+  static void onRead(void* self, ssize_t nread, const char* data);
+  static void onClosed(void* self);
+  static void onShutdown(void* self, int status);
   void onProxyHeaderBytes(const char* data, size_t len);
   uint64_t bodyDeadline() const;
   static bool makeRoom(WorkerContext& ctx);
@@ -152,7 +151,7 @@ class ClientConnection final : public ConnectionList::Node,
   std::string listener_;
   base::Counter* connections_total_ = nullptr;
   base::Gauge* connections_active_ = nullptr;
-  uv_tcp_t tcp_;
+  SocketIo io_;               // libuv, or the worker's io_uring (plain listeners with `io: uring`)
   uint64_t deadline_ms_ = 0;  // loop time of the header/idle timeout; 0 = none
   // In ctx_.idle_clients or ctx_.unheard_clients while the connection may be closed to make
   // room at limits.max_connections (see makeRoom).
@@ -160,7 +159,6 @@ class ClientConnection final : public ConnectionList::Node,
   // Loop time when queued response bytes last moved (or were first queued); 0 = nothing queued.
   // limits.send_timeout counts from here (nginx's send_timeout).
   uint64_t write_progress_ms_ = 0;
-  uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   int handles_open_ = 0;
   State state_ = State::Head;

@@ -75,11 +75,10 @@ void ClientConnection::closeAfterGoaway() {
     tls_->shutdown();
     flushTls();
   }
-  if (!reading_ && uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead) == 0) {
+  if (!reading_ && io_.readStart(onRead) == 0) {
     reading_ = true;
   }
-  shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), onShutdown) != 0) {
+  if (io_.shutdown(onShutdown) != 0) {
     abort();
   }
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "proxy/http1/client_connection.h"
+#include "proxy/runtime/io_backend.h"
 #include "proxy/runtime/log.h"
 #include "proxy/stream/access_log_template.h"
 #include "proxy/tracing/span_exporter.h"
@@ -52,12 +53,28 @@ void Worker::start(SnapshotPtr snapshot, std::vector<ListenerSocket> listeners) 
 }
 
 void Worker::run() {
+  startIoBackend();
   for (const ListenerSocket& s : initial_listeners_) openListener(s);
   initial_listeners_.clear();
   // The access log is flushed once per loop iteration, before the loop blocks for I/O.
   prepare_.start();
   sweep_.start(kSweepMs, kSweepMs);  // logged if it fails: client deadlines would not be enforced
   uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+// On the worker's thread: the ring is this thread's (and submits from it only).
+void Worker::startIoBackend() {
+  if (processIoBackend(ctx_->snapshot->config->io) != IoBackend::Uring) return;
+  auto ring = std::make_unique<UringLoop>();
+  std::string error;
+  if (!ring->init(&loop_, error)) {
+    logError("worker " + std::to_string(index_) + ": io_uring: " + error + "; using epoll");
+    ring->close();
+    ring_ = std::move(ring);  // its handles close with the loop; no socket uses it
+    return;
+  }
+  ring_ = std::move(ring);
+  ctx_->pool.uring = ring_.get();
 }
 
 void Worker::post(std::function<void(Worker&)> fn) {
@@ -255,6 +272,7 @@ void Worker::stop() {
     auto conns = w.ctx_->connections.snapshot<ClientConnection>();
     for (ClientConnection* c : conns) c->abort();
     w.ctx_->pool.closeAll();
+    if (w.ring_) w.ring_->close();  // once its last socket is closed
     w.ctx_->access_log.flush();
     uvClose(&w.async_);
     w.prepare_.close();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/http1/client_connection.h"
+#include "proxy/net/uring_loop.h"
 #include "proxy/net/uv_handle.h"
 #include "proxy/runtime/memory_release.h"
 #include "proxy/runtime/worker_context.h"
@@ -68,6 +69,7 @@ class Worker {
   };
 
   void run();
+  void startIoBackend();
   void openListener(const ListenerSocket& s);
   void closeListener(Listener* l);
   void applyAccessLog();
@@ -85,6 +87,8 @@ class Worker {
   Timer sweep_;  // client header/idle deadlines, every kSweepMs
   MemoryReleaser memory_;
   std::unique_ptr<WorkerContext> ctx_;
+  // The io_uring socket backend (`io:`), set up on the worker's thread; null: libuv/epoll.
+  std::unique_ptr<UringLoop> ring_;
   std::vector<Listener*> listeners_;
   std::vector<ListenerSocket> initial_listeners_;
   std::string access_log_key_;

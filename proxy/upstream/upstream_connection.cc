@@ -75,19 +75,20 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
   }
   c->handler_ = handler;
   c->timeouts_ = timeouts;
-  if (!uvCheck(uv_tcp_init(loop, &c->tcp_), target.address, "upstream uv_tcp_init")) {
+  const auto* addr = reinterpret_cast<const sockaddr*>(&target.addr);
+  // TLS stays on libuv (its ciphertext is written through the uv stream); so do non-IP targets.
+  bool ring = pool->uring != nullptr && tls == nullptr &&
+              (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
+  if (!uvCheck(c->io_.init(loop, ring ? pool->uring : nullptr, c), target.address,
+               "upstream socket init")) {
     c->handler_ = nullptr;
     c->close();  // no handle open: deleted at once; null is a connect failure to the caller
     return nullptr;
   }
-  c->tcp_.data = c;
   c->handles_open_ = 1;
+  c->io_.setSingleShotReads();  // a relayed response body pauses often: bounded buffering
   pool->track(c);
-  // Before the connect libuv only records the option, applied to the socket it creates.
-  uvCheck(uv_tcp_nodelay(&c->tcp_, 1), "upstream: uv_tcp_nodelay");
-  c->connect_req_.data = c;
-  int r = uv_tcp_connect(&c->connect_req_, &c->tcp_,
-                         reinterpret_cast<const sockaddr*>(&target.addr), onConnect);
+  int r = c->io_.connect(addr, onConnect);
   if (r != 0) {  // the caller treats null as a connect failure; the handler is not called
     c->handler_ = nullptr;
     c->close();
@@ -97,8 +98,8 @@ UpstreamConnection* UpstreamConnection::connect(uv_loop_t* loop, UpstreamPool* p
   return c;
 }
 
-void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
-  auto* c = static_cast<UpstreamConnection*>(req->data);
+void UpstreamConnection::onConnect(void* self, int status) {
+  auto* c = static_cast<UpstreamConnection*>(self);
   if (c->state_ == State::Closed) return;
   if (status != 0) {
     c->fail(UpstreamError::ConnectFailed);
@@ -106,9 +107,7 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
   }
   if (c->tls_) {  // the connect timer keeps running through the handshake
     c->reading_ = false;
-    if (!uvCheck(
-            uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), allocThreadReadBuffer, onRead),
-            c->target_address_, "upstream uv_read_start")) {
+    if (!uvCheck(c->io_.readStart(onRead), c->target_address_, "upstream read start")) {
       c->fail(UpstreamError::ConnectFailed);
       return;
     }
@@ -125,7 +124,7 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
 }
 
 bool UpstreamConnection::flushTls() {
-  return tls_->flushTo(reinterpret_cast<uv_stream_t*>(&tcp_), this);
+  return tls_->flushTo(io_.uvStream(), this);
 }
 
 void UpstreamConnection::onCipher(const char* data, size_t len) {
@@ -222,7 +221,7 @@ bool UpstreamConnection::writeBytes(const uv_buf_t* bufs, unsigned count) {
     }
     return true;
   }
-  int r = writeAll(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, this);
+  int r = io_.write(bufs, count, this);
   if (r != 0) {
     fail(UpstreamError::Reset);
     return false;
@@ -241,7 +240,7 @@ void UpstreamConnection::onWriteDone(int status) {
 
 void UpstreamConnection::pauseReading() {
   if (reading_) {
-    uvCheck(uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_)), "upstream: uv_read_stop");
+    uvCheck(io_.readStop(), "upstream: read stop");
     reading_ = false;
   }
   paused_ = true;
@@ -254,9 +253,7 @@ void UpstreamConnection::resumeReading() {
   paused_ = false;
   if (!reading_ && state_ != State::Closed && state_ != State::Connecting) {
     // A failure (logged) leaves the connection unread: its response or idle deadline ends it.
-    reading_ =
-        uvCheck(uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), allocThreadReadBuffer, onRead),
-                target_address_, "upstream uv_read_start");
+    reading_ = uvCheck(io_.readStart(onRead), target_address_, "upstream read start");
   }
 }
 
@@ -267,9 +264,7 @@ void UpstreamConnection::startTunnel() {
 
 void UpstreamConnection::shutdownWrite() {
   if (state_ == State::Closed) return;
-  shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
-                  [](uv_shutdown_t*, int) {}) != 0) {
+  if (io_.shutdown([](void*, int) {}) != 0) {
     close();
   }
 }
@@ -342,25 +337,21 @@ void UpstreamConnection::close() {
     return;
   }
   stopTimer();
-  uvClose(&tcp_, onClosed);
+  io_.close(onClosed);
 }
 
-void UpstreamConnection::onClosed(uv_handle_t* h) {
-  auto* c = static_cast<UpstreamConnection*>(h->data);
+void UpstreamConnection::onClosed(void* self) {
+  auto* c = static_cast<UpstreamConnection*>(self);
   if (--c->handles_open_ == 0) delete c;
 }
 
-void UpstreamConnection::onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
-  allocThreadReadBuffer(h, suggested, buf);
-}
-
-void UpstreamConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  auto* c = static_cast<UpstreamConnection*>(s->data);
+void UpstreamConnection::onRead(void* self, ssize_t nread, const char* data) {
+  auto* c = static_cast<UpstreamConnection*>(self);
   if (nread > 0) {
     if (c->tls_) {
-      c->onCipher(buf->base, static_cast<size_t>(nread));
+      c->onCipher(data, static_cast<size_t>(nread));
     } else {
-      c->onData(buf->base, static_cast<size_t>(nread));
+      c->onData(data, static_cast<size_t>(nread));
     }
   } else if (nread < 0) {
     c->onEof();
@@ -440,9 +431,12 @@ void UpstreamConnection::onEof() {
 
 // The response is complete: the connection goes back to the pool when the request was fully
 // sent, the upstream allows keep-alive and no stray bytes followed; then the handler hears it.
+// Reading may be paused (the relay to a slow client paused it while the last bytes were parsed):
+// that does not matter once the response is whole, and becomeIdle() reads again. On the io_uring
+// backend every relayed chunk is queued until the loop's submit, so the last read usually pauses.
 void UpstreamConnection::finishResponse() {
   UpstreamHandler* h = handler_;
-  bool reusable = request_done_ && !trailing_ && !paused_ && llhttp_should_keep_alive(&parser_);
+  bool reusable = request_done_ && !trailing_ && llhttp_should_keep_alive(&parser_);
   handler_ = nullptr;
   stopTimer();
   if (reusable) {

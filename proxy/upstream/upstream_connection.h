@@ -15,6 +15,7 @@
 
 #include "filters/base/http_message.h"
 #include "proxy/net/connection_list.h"
+#include "proxy/net/socket_io.h"
 #include "proxy/net/tcp_write.h"
 #include "proxy/runtime/snapshot.h"
 #include "proxy/upstream/http1_request_framing.h"
@@ -107,11 +108,9 @@ class UpstreamConnection final : public ConnectionList::Node,
   void onEof();
   void finishResponse();
 
-  static void onConnect(uv_connect_t* req, int status);
-  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
-  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-
-  static void onClosed(uv_handle_t* h);
+  static void onConnect(void* self, int status);
+  static void onRead(void* self, ssize_t nread, const char* data);
+  static void onClosed(void* self);
   static bool validResponseHead(llhttp_t* p, const base::ResponseHead& head, bool bodiless);
   static int onHeadersComplete(llhttp_t* p);
   static int onMessageComplete(llhttp_t* p);
@@ -125,10 +124,8 @@ class UpstreamConnection final : public ConnectionList::Node,
   static int onMessageBegin(llhttp_t* p);
   static const llhttp_settings_t* settings();
 
-  uv_tcp_t tcp_;
+  SocketIo io_;  // libuv, or the worker's io_uring (plain TCP targets with `io: uring`)
   uint64_t deadline_ms_ = 0;  // loop time of the running timeout; 0 = none (see checkDeadline)
-  uv_connect_t connect_req_;
-  uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   uv_loop_t* loop_;
   UpstreamPool* pool_;

@@ -25,12 +25,17 @@ class H2Pool;
 std::string poolKey(const std::string& address, const TlsClientContext* tls,
                     const std::string& server_name);
 
+class UringLoop;
+
 class UpstreamPool {
  public:
   static constexpr uint64_t kSurplusIdleMs = 1000;
 
   UpstreamPool();
   ~UpstreamPool();
+  // The worker's io_uring socket backend (`io:`), used by its plain HTTP/1.1 upstream and client
+  // connections; null: libuv/epoll. Set once when the worker starts.
+  UringLoop* uring = nullptr;
   // The HTTP/2 sessions (upstreams with protocol h2 or h2c): swept, retained and closed with
   // the HTTP/1.1 connections.
   H2Pool& h2() { return *h2_; }

@@ -568,10 +568,17 @@ class Sluice:
                 .replace("$DIR", self.dir))
 
     def write_config(self, text):
-        """Atomically replace the config file (a reload must never see half a file)."""
+        """Atomically replace the config file (a reload must never see half a file).
+
+        With SLUICE_IO set (auto, uring, epoll), a config without its own `io:` gets that key, so
+        the whole suite can run on either socket backend."""
+        text = self.fill(text)
+        io = os.environ.get("SLUICE_IO")
+        if io and not re.search(r"^io:", text, re.M):
+            text = "%s\nio: %s\n" % (text.rstrip("\n"), io)  # last: error line numbers stay
         tmp = self.config_path + ".tmp"
         with open(tmp, "w") as f:
-            f.write(self.fill(text))
+            f.write(text)
         os.replace(tmp, self.config_path)
 
     def start(self):
