@@ -529,7 +529,7 @@ struct Route {
 enum class IoMode { Auto, Uring, Epoll };
 
 struct Config {
-  uint32_t workers = 1;  // "auto" resolved to the CPU count at load
+  uint32_t workers = 1;       // "auto" resolved to the CPU count at load
   IoMode io = IoMode::Epoll;  // read at start; a reload keeps the running backend
   std::vector<Listener> listeners;
   Admin admin;

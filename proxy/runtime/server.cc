@@ -136,8 +136,8 @@ int Server::run() {
   state_.beginGeneration();
   bool resource_error = false;
   windows_ = std::make_unique<StatusWindows>(loaded.config->workers);  // workers: fixed at start
-  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_,
-                            error, &resource_error, &upstream_states_,
+  snapshot_ = buildSnapshot(loaded.config, resolved_, ++version_, metrics_.registry, state_, error,
+                            &resource_error, &upstream_states_,
                             static_cast<int64_t>(uv_now(&loop_)), windows_.get());
   if (!snapshot_) {
     logError(error);
@@ -284,8 +284,7 @@ void Server::reload(ReloadDone done) {
         bool resource_error = false;
         SnapshotPtr next =
             buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, &resource_error,
-                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)),
-                          windows_.get());
+                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)), windows_.get());
         if (!next) {
           finish(false, errorLines(error));
           return;
@@ -427,8 +426,7 @@ void Server::reResolve() {
         state_.beginGeneration();
         SnapshotPtr next =
             buildSnapshot(cfg, r, version_ + 1, metrics_.registry, state_, error, nullptr,
-                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)),
-                          windows_.get());
+                          &upstream_states_, static_cast<int64_t>(uv_now(&loop_)), windows_.get());
         if (!next) {
           logWarn("re-resolution: " + error);
           return;

@@ -101,9 +101,9 @@ class Server {
   bool ready_ = false;
   Signal signals_[5];
   Timer drain_timer_;
-  Timer resolve_timer_;                  // upstreams[].resolve_every
-  systemd::Notifier notifier_;           // sd_notify READY/RELOADING/STOPPING, watchdog
-  systemd::InheritedSockets inherited_;  // socket activation (LISTEN_FDS)
+  Timer resolve_timer_;                     // upstreams[].resolve_every
+  systemd::Notifier notifier_;              // sd_notify READY/RELOADING/STOPPING, watchdog
+  systemd::InheritedSockets inherited_;     // socket activation (LISTEN_FDS)
   std::unique_ptr<StatusWindows> windows_;  // GET /status: rolling windows of routes, targets
   uint64_t drain_deadline_ = 0;
   int exit_code_ = 0;
