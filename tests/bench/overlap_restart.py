@@ -93,7 +93,7 @@ class Haproxy:
     def __init__(self, binary, port, workers, d):
         self.binary, self.cfg = binary, os.path.join(d, "haproxy.cfg")
         with open(self.cfg, "w") as f:
-            f.write("global\n  maxconn 20000\n  nbthread %d\n"
+            f.write("global\n  maxconn 8000\n  nbthread %d\n"
                     "defaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n"
                     "  timeout server 10s\n"
                     "frontend f\n  bind 127.0.0.1:%d\n"
