@@ -170,6 +170,25 @@ std::optional<std::vector<YAML::Node>> Reader::list(const YAML::Node& n, std::st
   return items;
 }
 
+void Reader::addressList(const YAML::Node& n, std::string_view what, std::string_view empty_error,
+                         std::vector<Address>* out, AddressCheck check) {
+  auto items = list(n, what);
+  if (!items) return;
+  if (items->empty()) error(n, std::string(empty_error));
+  for (size_t i = 0; i < items->size(); ++i) {
+    std::string item = std::string(what) + "[" + std::to_string(i) + "]";
+    auto text = string((*items)[i], item);
+    if (!text) continue;
+    auto a = parseAddress(*text);
+    std::string refused = !a ? a.error() : check != nullptr ? check(*a) : std::string();
+    if (!refused.empty()) {
+      error((*items)[i], item + ": " + refused);
+    } else {
+      out->push_back(*a);
+    }
+  }
+}
+
 MapReader::MapReader(Reader& r, const YAML::Node& node, std::string what,
                      std::vector<std::string_view> keys)
     : r_(&r), node_(node), what_(std::move(what)) {

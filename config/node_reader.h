@@ -55,6 +55,12 @@ class Reader {
   std::optional<double> number(const YAML::Node& n, std::string_view what, double min, double max);
   // A YAML sequence's items, else an error saying a list is expected.
   std::optional<std::vector<YAML::Node>> list(const YAML::Node& n, std::string_view what);
+  // A list of host:port scalars (`what` names it: "endpoints"): each address `check` accepts
+  // (it returns the reason it refuses one, or empty) is appended to `out`; an empty list is
+  // reported as `empty_error`, a bad item as "what[i]: why". Items keep their order.
+  using AddressCheck = std::string (*)(const Address&);
+  void addressList(const YAML::Node& n, std::string_view what, std::string_view empty_error,
+                   std::vector<Address>* out, AddressCheck check = nullptr);
 
  private:
   std::string file_;

@@ -20,20 +20,8 @@ EtcdDiscovery parseEtcd(Reader& r, const YAML::Node& node) {
   MapReader m(r, node, "etcd", {"endpoints", "prefix", "timeout", "backoff"});
   if (!m.ok()) return e;
   if (m.require("endpoints", "endpoints: [127.0.0.1:2379]")) {
-    if (auto items = r.list(m.get("endpoints"), "endpoints")) {
-      if (items->empty()) r.error(m.get("endpoints"), "endpoints: list at least one host:port");
-      for (size_t i = 0; i < items->size(); ++i) {
-        std::string what = "endpoints[" + std::to_string(i) + "]";
-        auto text = r.string((*items)[i], what);
-        if (!text) continue;
-        auto a = parseAddress(*text);
-        if (!a) {
-          r.error((*items)[i], what + ": " + a.error());
-        } else {
-          e.endpoints.push_back(*a);
-        }
-      }
-    }
+    r.addressList(m.get("endpoints"), "endpoints", "endpoints: list at least one host:port",
+                  &e.endpoints);
   }
   if (m.require("prefix", "prefix: /services/api/") && m.readString("prefix", &e.prefix) &&
       !isValidPrefix(e.prefix)) {

@@ -9,24 +9,13 @@ Resolver parseResolver(Reader& r, const YAML::Node& node) {
   MapReader m(r, node, "resolver", {"servers"});
   if (!m.ok()) return res;
   if (!m.require("servers", "servers: [127.0.0.1:53]")) return res;
-  auto items = r.list(m.get("servers"), "servers");
-  if (!items) return res;
-  if (items->empty()) r.error(m.get("servers"), "servers: list at least one ip:port");
-  for (size_t i = 0; i < items->size(); ++i) {
-    std::string what = "servers[" + std::to_string(i) + "]";
-    auto text = r.string((*items)[i], what);
-    if (!text) continue;
-    auto a = parseAddress(*text);
-    if (!a) {
-      r.error((*items)[i], what + ": " + a.error());
-    } else if (!parseIp(a->host)) {
-      r.error((*items)[i], what + ": \"" + a->host +
-                               "\" is not an IP address; a DNS server is named by its address, "
-                               "e.g. 127.0.0.1:53 or [::1]:53");
-    } else {
-      res.servers.push_back(*a);
-    }
-  }
+  r.addressList(m.get("servers"), "servers", "servers: list at least one ip:port", &res.servers,
+                [](const Address& a) {
+                  return parseIp(a.host) ? std::string()
+                                         : "\"" + a.host +
+                                               "\" is not an IP address; a DNS server is named by "
+                                               "its address, e.g. 127.0.0.1:53 or [::1]:53";
+                });
   return res;
 }
 

@@ -206,22 +206,8 @@ void parseSentinelStore(MapReader& m, RateLimitStore& s) {
             "know its master (sentinels + master)");
   }
   if (m.require("sentinels", "sentinels: [127.0.0.1:26379]") && m.has("sentinels")) {
-    if (auto items = r.list(m.get("sentinels"), "sentinels")) {
-      if (items->empty()) {
-        r.error(m.get("sentinels"), "sentinels: the list is empty; name at least one host:port");
-      }
-      for (size_t i = 0; i < items->size(); ++i) {
-        std::string what = "sentinels[" + std::to_string(i) + "]";
-        auto text = r.string((*items)[i], what);
-        if (!text) continue;
-        auto a = parseAddress(*text);
-        if (!a) {
-          r.error((*items)[i], what + ": " + a.error());
-        } else {
-          s.sentinels.push_back(*a);
-        }
-      }
-    }
+    r.addressList(m.get("sentinels"), "sentinels",
+                  "sentinels: the list is empty; name at least one host:port", &s.sentinels);
   }
   if (m.require("master", "master: mymaster") && m.readString("master", &s.master)) {
     if (s.master.empty() || s.master.find_first_of(" \t\r\n") != std::string::npos) {
