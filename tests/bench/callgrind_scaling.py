@@ -21,13 +21,9 @@ import sys
 import tempfile
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "shared", "bench"))
+from compare import free_port  # noqa: E402  (as scaling.py does)
 
 
 def config(mode, variant, n, ports, listen, admin):
