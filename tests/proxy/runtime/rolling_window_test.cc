@@ -157,8 +157,10 @@ TEST(RollingWindow, ConcurrentReaderSeesConsistentSlots) {
   RollingWindow w;
   std::atomic<int64_t> now{0};
   std::atomic<bool> done{false};
+  std::atomic<bool> reading{false};  // the writer starts once the reader runs: they overlap
   constexpr int kRecords = 200'000;
   std::thread writer([&] {
+    while (!reading.load()) std::this_thread::yield();
     for (int i = 0; i < kRecords; ++i) {
       int64_t t = static_cast<int64_t>(i) * 7;  // crosses a slot every ~714 records
       now.store(t, std::memory_order_relaxed);
@@ -167,6 +169,7 @@ TEST(RollingWindow, ConcurrentReaderSeesConsistentSlots) {
     done = true;
   });
   uint64_t reads = 0;
+  reading = true;
   while (!done) {
     Slots s = collect(w, now.load(std::memory_order_relaxed));
     EXPECT_LE(total(s), static_cast<uint64_t>(kRecords));
