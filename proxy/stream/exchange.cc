@@ -357,6 +357,7 @@ void Exchange::onResponseTrailers(const base::HeaderMap& trailers) {
 void Exchange::onResponseComplete() {
   if (finished_) return;
   if (mirror_) mirror_.onResponseComplete();
+  count();
   if (route_ != nullptr && route_->body_filters) {
     std::string tail;
     chain_.runResponseBody(tail, true, *this);
@@ -399,7 +400,9 @@ void Exchange::finish() {
   down_.exchangeDone(keep_alive_);  // destroys this exchange: nothing may follow
 }
 
-void Exchange::logAndCount() {
+void Exchange::count() {
+  if (counted_) return;
+  counted_ = true;
   double seconds = secondsSince(start_);
   ctx_.countRequest(route_index_, head_.method, status_, seconds,
                     trace_.sampled() ? trace_.traceId() : std::string_view());
@@ -409,7 +412,12 @@ void Exchange::logAndCount() {
                 seconds);
     }
   }
+}
+
+void Exchange::logAndCount() {
+  count();
   if (!ctx_.access_log.enabled() && !spans_.active()) return;
+  double seconds = secondsSince(start_);
   AccessRecord r;
   r.time = wall_start_;
   r.request_id = request_id_;

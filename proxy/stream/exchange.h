@@ -106,6 +106,9 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   // An error answer to a gRPC call: trailers-only, grpc-status mapped from `status`.
   void sendGrpcError(int status, std::string_view message, const base::HeaderMap* extra);
   void finish();
+  // Metrics and status windows, counted before the last bytes are handed to the client so a
+  // client that reads /metrics or /status.json right after its answer sees it counted.
+  void count();
   void logAndCount();
   std::shared_ptr<bool> aliveToken();  // false once this exchange is destroyed
 
@@ -152,6 +155,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   bool response_started_ = false;      // the final head went to the client stream
   bool response_done_ = false;
   bool finished_ = false;
+  bool counted_ = false;
   bool tunnel_ = false;
   bool keep_alive_ = true;  // as far as the core goes (the codec has its own say)
   bool head_only_ = false;

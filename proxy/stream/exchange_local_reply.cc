@@ -92,6 +92,7 @@ void Exchange::sendGrpcError(int status, std::string_view message, const base::H
   info.keep_alive = keep_alive_;
   response_started_ = true;
   response_done_ = true;
+  count();
   down_.sendHeaders(head, info);
   down_.sendEnd();
   finish();
@@ -143,6 +144,7 @@ void Exchange::sendReply(int status, std::string_view body, bool json,
   info.keep_alive = keep_alive_;
   response_started_ = true;
   response_done_ = true;
+  count();
   down_.sendHeaders(head, info);
   if (!head_only_ && !bodiless) down_.sendData(body.data(), body.size());
   down_.sendEnd();

@@ -366,5 +366,34 @@ class StatusWindowsReloadTest(ProxyTestCase):
         self.assertEqual(self.windows()[1:], ({"added": 1, "kept": 6}, 7))
 
 
+class CountedBeforeAnsweredTest(ProxyTestCase):
+    """An answer is counted (metrics, status windows) before the client has its last byte, so a
+    client that reads /status.json or /metrics right after its answer always finds it there. CI
+    once saw 29 of 30 when the count came after the write and the worker was preempted between."""
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        return make_config({"web": ports["echo"]}, [
+            "{name: counted, match: {path_prefix: /counted}, upstream: web}",
+            "{name: local, match: {path_prefix: /local}, redirect: {scheme: https, status: 308}}"])
+
+    def counted(self, route):
+        j = json.loads(self.sluice.admin("GET", "/status.json").body.decode())
+        window = next(r for r in j["routes"] if r["name"] == route)["windows"]["1m"]["requests"]
+        m = parse_metrics(self.sluice.admin("GET", "/metrics").body.decode())
+        total = sum(v for name, labels, v in m
+                    if name == "sluice_requests_total" and labels.get("route") == route)
+        return window, total
+
+    def test_proxied_and_local_answers_are_counted_when_the_client_has_them(self):
+        # On a loaded machine the old order lost a count in about one run of three at 60 rounds.
+        for i in range(1, 151):
+            self.assertEqual(self.sluice.request("GET", "/counted").status, 200)
+            self.assertEqual(self.counted("counted"), (i, i), "proxied answer %d" % i)
+            self.assertEqual(self.sluice.request("GET", "/local").status, 308)
+            self.assertEqual(self.counted("local"), (i, i), "local answer %d" % i)
+
+
 if __name__ == "__main__":
     main()
