@@ -59,6 +59,7 @@ void Worker::run() {
   // The access log is flushed once per loop iteration, before the loop blocks for I/O.
   prepare_.start();
   sweep_.start(kSweepMs, kSweepMs);  // logged if it fails: client deadlines would not be enforced
+  started_.set_value();
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
@@ -113,7 +114,7 @@ void Worker::onSweep() {
 void Worker::onPrepare() {
   active_.store(static_cast<int64_t>(ctx_->connections.size()), std::memory_order_relaxed);
   if (ctx_->access_log.buffered() > 0) ctx_->access_log.flush();
-  if (!ctx_->span_batch.empty()) ctx_->shared.span_exporter->submit(ctx_->span_batch);
+  if (ctx_->span_batch.spans > 0) ctx_->shared.span_exporter->submit(ctx_->span_batch);
 }
 
 void Worker::openListener(const ListenerSocket& s) {

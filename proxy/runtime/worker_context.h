@@ -74,7 +74,7 @@ class WorkerContext {
   UpstreamPool pool;
   AccessLogWriter access_log;
   // Spans finished on this worker since the loop last handed them to the exporter.
-  std::vector<tracing::SpanRecord> span_batch;
+  tracing::SpanBatch span_batch;
   ConnectionList connections;
   // Whom to close first when limits.max_connections is reached: idle keep-alive connections,
   // then connections that have not sent a whole request head yet, oldest first.

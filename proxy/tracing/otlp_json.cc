@@ -1,7 +1,6 @@
 #include "proxy/tracing/otlp_json.h"
 
 #include <charconv>
-#include <span>
 
 #include "proxy/tracing/span_attributes.h"
 
@@ -117,11 +116,11 @@ void appendSpan(const SpanRecord& s, std::string& out) {
   out.append("}}"sv);
 }
 
-void encodeBatches(std::string_view service_name,
-                   std::span<const std::vector<SpanRecord>* const> batches, std::string& out) {
-  size_t count = 0;
-  for (const auto* b : batches) count += b->size();
-  out.reserve(out.size() + 256 + count * 900);
+}  // namespace
+
+void encodeOtlpJson(std::string_view service_name, const std::vector<SpanRecord>& spans,
+                    std::string& out) {
+  out.reserve(out.size() + 256 + spans.size() * 900);
   out.append(
       "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
       "\"value\":{\"stringValue\":");
@@ -129,30 +128,12 @@ void encodeBatches(std::string_view service_name,
   out.append("}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"sluice\",\"version\":\"" SLUICE_VERSION
              "\"},\"spans\":[");
   bool first = true;
-  for (const auto* b : batches) {
-    for (const SpanRecord& s : *b) {
-      if (!first) out.push_back(',');
-      first = false;
-      appendSpan(s, out);
-    }
+  for (const SpanRecord& s : spans) {
+    if (!first) out.push_back(',');
+    first = false;
+    appendSpan(s, out);
   }
   out.append("]}]}]}"sv);
-}
-
-}  // namespace
-
-void encodeOtlpJson(std::string_view service_name, const std::vector<SpanRecord>& spans,
-                    std::string& out) {
-  const std::vector<SpanRecord>* one[1] = {&spans};
-  encodeBatches(service_name, one, out);
-}
-
-void encodeOtlpJson(std::string_view service_name,
-                    const std::vector<std::vector<SpanRecord>>& batches, std::string& out) {
-  std::vector<const std::vector<SpanRecord>*> all;
-  all.reserve(batches.size());
-  for (const auto& b : batches) all.push_back(&b);
-  encodeBatches(service_name, all, out);
 }
 
 }  // namespace sluice::proxy::tracing

@@ -14,8 +14,5 @@ namespace sluice::proxy::tracing {
 // One ExportTraceServiceRequest with a single resource (service.name) and scope ("sluice").
 void encodeOtlpJson(std::string_view service_name, const std::vector<SpanRecord>& spans,
                     std::string& out);
-// The same for several batches (as the exporter takes them from its queue), in order.
-void encodeOtlpJson(std::string_view service_name,
-                    const std::vector<std::vector<SpanRecord>>& batches, std::string& out);
 
 }  // namespace sluice::proxy::tracing

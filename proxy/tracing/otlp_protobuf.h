@@ -1,7 +1,8 @@
 // OTLP/HTTP protobuf encoding of spans: the binary ExportTraceServiceRequest of
 // opentelemetry/proto/collector/trace/v1 (the OTLP/HTTP default encoding), written by hand
-// into one buffer sized exactly in advance (no libprotobuf and no generated code: the message
-// is fixed and small, and the exporter thread encodes every span sluice samples).
+// (no libprotobuf and no generated code: the message is fixed and small). Workers append each
+// finished span to their batch (appendOtlpSpan); the exporter thread wraps the batches in one
+// request (encodeOtlpProtobuf), or reads them back for the JSON encoding (decodeOtlpSpans).
 #pragma once
 
 #include <string>
@@ -12,9 +13,22 @@
 
 namespace sluice::proxy::tracing {
 
-// One request with a single resource (service.name) and scope ("sluice"), spans in order; it
-// replaces what `out` held.
+// Appends `s` as one ScopeSpans.spans field (sized exactly, written once).
+void appendOtlpSpan(const SpanRecord& s, SpanBatch& batch);
+
+// One request with a single resource (service.name) and scope ("sluice"), the batches' spans in
+// order; it replaces what `out` held.
+void encodeOtlpProtobuf(std::string_view service_name, const std::vector<SpanBatch>& batches,
+                        std::string& out);
+// The same from records (tests, and anything that has records rather than a batch).
 void encodeOtlpProtobuf(std::string_view service_name,
                         const std::vector<std::vector<SpanRecord>>& batches, std::string& out);
+
+// Reads the spans of `bytes` (what appendOtlpSpan wrote) into `out`; their text fields are
+// views into `bytes`. False (with what was read so far) on bytes it did not write.
+bool decodeOtlpSpans(std::string_view bytes, std::vector<SpanRecord>& out);
+
+// Byte length of the first `n` spans of `bytes` (all of it when it holds fewer).
+size_t otlpSpansPrefix(std::string_view bytes, size_t n);
 
 }  // namespace sluice::proxy::tracing

@@ -1,15 +1,15 @@
 // The spans of one sampled request: the server span (the whole exchange) and one client span
 // per upstream try, each try's span id being the parent the upstream sees in its traceparent.
 // Owned by the Exchange; inert (one bool test per call) when the request is not sampled or no
-// exporter is configured. Finished spans go into the worker's batch (WorkerContext), which the
-// worker hands to the SpanExporter once per loop iteration.
+// exporter is configured. A span is encoded into the worker's SpanBatch (WorkerContext) the
+// moment it ends; the worker hands the batch to the SpanExporter once per loop iteration.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
-#include <vector>
 
 #include "filters/base/trace_context.h"
 #include "proxy/tracing/span_record.h"
@@ -28,12 +28,12 @@ struct ServerSpanFacts {
 class RequestSpans {
  public:
   // Starts recording when `trace` is sampled and `batch` is non-null (an exporter is on).
-  void begin(const base::TraceContext& trace, std::vector<SpanRecord>* batch);
+  void begin(const base::TraceContext& trace, SpanBatch* batch);
   bool active() const { return batch_ != nullptr; }
 
-  // A try begins towards `host:port` (the target as configured is `target`), with the client
-  // span id the trace context just drew. A try still open ends first, as a failed one that
-  // sluice retried.
+  // A try begins towards `target` (`host:port` as configured). `upstream` must outlive the try
+  // (the exchange's config); method and target are copied. A try still open ends first, as a
+  // failed one that sluice retried.
   void beginTry(const base::TraceContext& trace, std::string_view method, std::string_view upstream,
                 std::string_view target);
   // The open try ended with a response `status` (0 with `error_type` when it failed).
@@ -44,10 +44,11 @@ class RequestSpans {
  private:
   static uint64_t nowNs();
 
-  std::vector<SpanRecord>* batch_ = nullptr;
+  SpanBatch* batch_ = nullptr;
   int tries_ = 0;
   // The open try's span; only a sampled request's exchange ever constructs one.
   std::optional<SpanRecord> try_;
+  std::string try_method_, try_target_;  // what try_'s method, target and host view
 };
 
 }  // namespace sluice::proxy::tracing

@@ -11,7 +11,7 @@ namespace sluice::proxy::tracing {
 // `v.integer(key, value)` for each number that is (non-negative). Keys are string literals.
 template <typename Visitor>
 void visitAttributes(const SpanRecord& s, Visitor& v) {
-  auto text = [&v](std::string_view key, const std::string& value) {
+  auto text = [&v](std::string_view key, std::string_view value) {
     if (!value.empty()) v.text(key, value);
   };
   auto integer = [&v](std::string_view key, int value) {

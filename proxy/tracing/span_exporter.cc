@@ -18,6 +18,8 @@ namespace {
 
 constexpr size_t kMaxBatch = 512;                 // spans per POST (OTel's batch default)
 constexpr std::chrono::milliseconds kDelay{500};  // a partial batch waits at most this long
+constexpr size_t kSpareBuffers = 16;              // batch buffers kept for the workers' reuse
+constexpr size_t kSpareCapacity = 1 << 20;        // a buffer above this goes back to malloc
 
 struct Endpoint {
   std::string host, port, path;
@@ -193,31 +195,37 @@ void SpanExporter::configure(const config::Tracing* tracing) {
   enabled_.store(on, std::memory_order_relaxed);
 }
 
-void SpanExporter::submit(std::vector<SpanRecord>& spans) {
-  if (spans.empty()) return;
+void SpanExporter::submit(SpanBatch& batch) {
+  if (batch.spans == 0) return;
   size_t dropped = 0;
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     size_t room = max_queue_ > queued_ ? max_queue_ - queued_ : 0;
-    if (spans.size() > room) {
-      dropped = spans.size() - room;
-      spans.resize(room);
+    if (batch.spans > room) {
+      dropped = batch.spans - room;
+      batch.bytes.resize(otlpSpansPrefix(batch.bytes, room));
+      batch.spans = room;
     }
-    if (!spans.empty()) {
-      queued_ += spans.size();
-      queue_.push_back(std::move(spans));
+    if (batch.spans > 0) {
+      queued_ += batch.spans;
+      queue_.push_back(std::move(batch));
     }
     wake = queued_ >= kMaxBatch;
+    batch.bytes.clear();  // moved from, or what did not fit
+    if (batch.bytes.capacity() == 0 && !spare_.empty()) {
+      batch.bytes.swap(spare_.back());
+      spare_.pop_back();
+    }
   }
-  spans = std::vector<SpanRecord>();  // moved from: start a fresh batch
-  spans.reserve(64);
+  batch.spans = 0;
   if (dropped > 0) dropped_queue_full_.inc(dropped);
   if (wake) wake_.notify_one();
 }
 
 void SpanExporter::run() {
   std::string body;
+  std::vector<SpanRecord> records;  // the JSON encoding's view of the batches
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     // A partial batch waits kDelay for company; a full one, or the stop, goes at once.
@@ -227,10 +235,10 @@ void SpanExporter::run() {
       continue;
     }
     // Whole worker batches up to kMaxBatch spans (one batch at least, whatever its size).
-    std::vector<std::vector<SpanRecord>> taken;
+    std::vector<SpanBatch> taken;
     size_t n = 0;
-    while (!queue_.empty() && (taken.empty() || n + queue_.front().size() <= kMaxBatch)) {
-      n += queue_.front().size();
+    while (!queue_.empty() && (taken.empty() || n + queue_.front().spans <= kMaxBatch)) {
+      n += queue_.front().spans;
       taken.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
@@ -240,15 +248,22 @@ void SpanExporter::run() {
     bool json = json_, last = stopping_;
     lock.unlock();
     if (json) {
+      records.clear();
+      for (const SpanBatch& b : taken) decodeOtlpSpans(b.bytes, records);
       body.clear();
-      encodeOtlpJson(service, taken, body);
+      encodeOtlpJson(service, records, body);
     } else {
       encodeOtlpProtobuf(service, taken, body);
     }
     bool ok = post(body, endpoint, json, timeout);
     (ok ? exported_ : dropped_export_failed_).inc(n);
-    taken.clear();
     lock.lock();
+    for (SpanBatch& b : taken) {
+      if (spare_.size() >= kSpareBuffers || b.bytes.capacity() > kSpareCapacity) break;
+      b.bytes.clear();
+      spare_.push_back(std::move(b.bytes));
+    }
+    taken.clear();
     if (last) {  // one bounded attempt at shutdown; what is left is dropped and counted
       dropped_export_failed_.inc(queued_);
       queue_.clear();

@@ -33,8 +33,8 @@ class SpanExporter {
   // Whether spans are wanted now (workers skip building them otherwise).
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
 
-  // Moves `spans` into the queue and clears it. Any thread.
-  void submit(std::vector<SpanRecord>& spans);
+  // Moves `batch` into the queue and leaves it empty (with a recycled buffer). Any thread.
+  void submit(SpanBatch& batch);
 
   // Spans handed over so far, for tests: exported + dropped + queued.
   uint64_t exported() const { return exported_.value(); }
@@ -54,8 +54,10 @@ class SpanExporter {
   std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;
   // Whole batches as the workers handed them over (moved, never copied span by span).
-  std::deque<std::vector<SpanRecord>> queue_;
+  std::deque<SpanBatch> queue_;
   size_t queued_ = 0;  // spans in queue_
+  // Buffers of sent batches, given back to the workers so a batch grows once, not per loop.
+  std::vector<std::string> spare_;
   size_t max_queue_ = 10'000;
   std::string endpoint_;
   std::string service_name_ = "sluice";

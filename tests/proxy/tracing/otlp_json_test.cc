@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "proxy/tracing/otlp_protobuf.h"
 #include "proxy/tracing/request_spans.h"
 
 namespace sluice::proxy::tracing {
@@ -65,9 +66,9 @@ TEST(RequestSpans, TriesAreChildrenOfTheServerSpanAndRetriesCountResends) {
   uint64_t n = 0;
   base::TraceContext trace;
   trace.begin(h, 0.0, counter, &n);
-  std::vector<SpanRecord> batch;
+  SpanBatch encoded;
   RequestSpans spans;
-  spans.begin(trace, &batch);
+  spans.begin(trace, &encoded);
   ASSERT_TRUE(spans.active());
   trace.beginTry(counter, &n);
   spans.beginTry(trace, "GET", "api", "10.0.0.1:8080");
@@ -80,6 +81,9 @@ TEST(RequestSpans, TriesAreChildrenOfTheServerSpanAndRetriesCountResends) {
   f.status = 200;
   f.tries = 2;
   spans.finish(trace, f);
+  EXPECT_EQ(encoded.spans, 3u);
+  std::vector<SpanRecord> batch;  // as the exporter reads them back for JSON
+  ASSERT_TRUE(decodeOtlpSpans(encoded.bytes, batch));
   ASSERT_EQ(batch.size(), 3u);
   EXPECT_EQ(std::string(batch[0].span_id, 16), first);
   EXPECT_TRUE(batch[0].error);
@@ -102,13 +106,14 @@ TEST(RequestSpans, AnUnsampledRequestRecordsNothing) {
   uint64_t n = 0;
   base::TraceContext trace;
   trace.begin(h, 1.0, counter, &n);  // the parent's flag wins over the sample rate
-  std::vector<SpanRecord> batch;
+  SpanBatch batch;
   RequestSpans spans;
   spans.begin(trace, &batch);
   EXPECT_FALSE(spans.active());
   spans.beginTry(trace, "GET", "api", "10.0.0.1:8080");
   spans.finish(trace, ServerSpanFacts{});
-  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(batch.spans, 0u);
+  EXPECT_TRUE(batch.bytes.empty());
 }
 
 }  // namespace

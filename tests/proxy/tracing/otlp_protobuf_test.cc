@@ -149,7 +149,8 @@ TEST(OtlpProtobuf, AnUnfailedClientSpanHasNoStatusNorParentlessFields) {
 
 TEST(OtlpProtobuf, LengthsAboveOneVarintByteAreExact) {
   SpanRecord s = span();
-  s.path = std::string(300, 'p');        // a 2-byte length inside a KeyValue, inside the span
+  std::string path(300, 'p');
+  s.path = path;                         // a 2-byte length inside a KeyValue, inside the span
   std::vector<SpanRecord> many(200, s);  // the request's own length takes 3 bytes
   std::string out;
   encodeOtlpProtobuf(std::string(130, 's'), {many}, out);
@@ -157,6 +158,79 @@ TEST(OtlpProtobuf, LengthsAboveOneVarintByteAreExact) {
   size_t n = 0;
   for (const Field& f : scope_spans) n += f.number == 2;
   EXPECT_EQ(n, 200u);
+}
+
+// Every field and attribute the encoder writes, read back as it was (the JSON encoding takes
+// its records this way), so the encoder's attribute list and the decoder's cannot drift apart.
+TEST(OtlpProtobuf, SpansReadBackAsWritten) {
+  SpanRecord server = span();
+  server.path = "/a/b";
+  server.scheme = "https";
+  server.host = "example.com";
+  server.client_ip = "10.1.2.3";
+  server.protocol = "2";
+  server.resend_count = 2;
+  server.upstream = "web";
+  server.target = "10.0.0.1:80";
+  server.ratelimit = "allowed";
+  server.cache = "miss";
+  SpanRecord client = span();
+  client.kind = SpanKind::Client;
+  std::memcpy(client.span_id, "0123456789abcdef", 16);
+  client.host = "10.0.0.1";
+  client.port = 80;
+  client.status = -1;
+  client.error_type = "timeout";
+  client.error = true;
+  SpanRecord bare = span();  // no parent, no status, nothing optional
+  bare.has_parent = false;
+  bare.error = false;
+  bare.method = {};
+  bare.route = {};
+  bare.status = -1;
+  SpanBatch batch;
+  for (const SpanRecord* s : {&server, &client, &bare}) appendOtlpSpan(*s, batch);
+  EXPECT_EQ(batch.spans, 3u);
+  std::vector<SpanRecord> back;
+  ASSERT_TRUE(decodeOtlpSpans(batch.bytes, back));
+  ASSERT_EQ(back.size(), 3u);
+  auto same = [](const SpanRecord& a, const SpanRecord& b) {
+    EXPECT_EQ(std::string_view(a.trace_id, 32), std::string_view(b.trace_id, 32));
+    EXPECT_EQ(std::string_view(a.span_id, 16), std::string_view(b.span_id, 16));
+    EXPECT_EQ(a.has_parent, b.has_parent);
+    if (a.has_parent) {
+      EXPECT_EQ(std::string_view(a.parent_id, 16), std::string_view(b.parent_id, 16));
+    }
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.start_unix_ns, b.start_unix_ns);
+    EXPECT_EQ(a.end_unix_ns, b.end_unix_ns);
+    EXPECT_EQ(a.error, b.error);
+    for (auto f :
+         {&SpanRecord::method, &SpanRecord::route, &SpanRecord::path, &SpanRecord::scheme,
+          &SpanRecord::host, &SpanRecord::client_ip, &SpanRecord::protocol, &SpanRecord::upstream,
+          &SpanRecord::ratelimit, &SpanRecord::cache, &SpanRecord::error_type}) {
+      EXPECT_EQ(a.*f, b.*f);
+    }
+    // sluice.target goes out on server spans only (a try has server.address and port).
+    EXPECT_EQ(a.kind == SpanKind::Server ? a.target : std::string_view(), b.target);
+    for (auto f : {&SpanRecord::port, &SpanRecord::status, &SpanRecord::resend_count}) {
+      EXPECT_EQ(a.*f, b.*f);
+    }
+  };
+  same(server, back[0]);
+  same(client, back[1]);
+  same(bare, back[2]);
+  std::vector<SpanRecord> none;
+  EXPECT_FALSE(decodeOtlpSpans(std::string_view(batch.bytes).substr(0, 40), none));
+}
+
+TEST(OtlpProtobuf, APrefixOfSpansIsWhole) {
+  SpanBatch batch;
+  for (int i = 0; i < 5; ++i) appendOtlpSpan(span(), batch);
+  size_t one = batch.bytes.size() / 5;
+  EXPECT_EQ(otlpSpansPrefix(batch.bytes, 2), 2 * one);
+  EXPECT_EQ(otlpSpansPrefix(batch.bytes, 0), 0u);
+  EXPECT_EQ(otlpSpansPrefix(batch.bytes, 9), batch.bytes.size());
 }
 
 }  // namespace
