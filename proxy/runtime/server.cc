@@ -181,6 +181,7 @@ int Server::run() {
     admin_address_ = c.admin.address->text();
   }
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(snapshot_, std::move(sockets[i]));
+  for (auto& w : workers_) w->waitStarted();
   upstream_states_.markStarted();  // targets added from now on ramp up (slow start)
   health_ = std::make_unique<HealthChecker>(&loop_, &events_);
   health_->apply(snapshot_);

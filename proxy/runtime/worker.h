@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,9 @@ class Worker {
 
   // Starts the thread serving `snapshot` on `listeners` (ownership of the fds passes).
   void start(SnapshotPtr snapshot, std::vector<ListenerSocket> listeners);
+  // Blocks until the thread has its I/O backend and listeners and is entering its loop, so the
+  // process says it is ready (log line, systemd READY=1) only once every worker serves.
+  void waitStarted() { started_future_.wait(); }
   // Runs `fn` on the worker's thread, soon. Thread-safe.
   void post(std::function<void(Worker&)> fn);
   // Adopts a new snapshot: opens `added` listeners, closes those whose address is gone.
@@ -93,6 +97,8 @@ class Worker {
   std::vector<ListenerSocket> initial_listeners_;
   std::string access_log_key_;
   std::thread thread_;
+  std::promise<void> started_;
+  std::shared_future<void> started_future_ = started_.get_future().share();
   std::mutex mu_;
   std::vector<std::function<void(Worker&)>> inbox_;
   std::atomic<int64_t> active_{0};
