@@ -283,6 +283,63 @@ class Http2Test(ProxyTestCase):
 
     # ---- protocol selection ----
 
+    def test_h2_preface_in_the_same_read_as_the_tls_finished(self):
+        # A client's first HTTP/2 bytes can reach sluice in the same read as the end of its TLS
+        # handshake (TLS 1.3: the client's Finished, then its preface). Those bytes belong to
+        # the HTTP/2 session ALPN chose; they once went to the HTTP/1 parser, which closed the
+        # connection (seen under load as an h2spec TLS case without its GOAWAY).
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+        sock = socket.create_connection(("127.0.0.1", self.tls_port), timeout=10)
+        self.addCleanup(sock.close)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if outgoing.pending:
+                    sock.sendall(outgoing.read())
+                data = sock.recv(65536)
+                self.assertTrue(data, "closed during the handshake")
+                incoming.write(data)
+        self.assertEqual(tls.selected_alpn_protocol(), "h2")
+        conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        conn.initiate_connection()
+        conn.send_headers(1, [(":method", "GET"), (":scheme", "https"), (":path", "/coalesced"),
+                              (":authority", "localhost")], end_stream=True)
+        tls.write(conn.data_to_send())
+        sock.sendall(outgoing.read())  # the Finished and the preface, SETTINGS, HEADERS at once
+        status, ended = None, False
+        deadline = time.time() + 10
+        while not ended and time.time() < deadline:
+            data = sock.recv(65536)
+            if not data:
+                break
+            incoming.write(data)
+            plain = b""
+            while True:
+                try:
+                    plain += tls.read(65536)
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    break
+            for ev in conn.receive_data(plain):
+                if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == 1:
+                    status = dict(ev.headers)[":status"]
+                if isinstance(ev, h2.events.StreamEnded) and ev.stream_id == 1:
+                    ended = True
+            out = conn.data_to_send()
+            if out:
+                tls.write(out)
+            if outgoing.pending:
+                sock.sendall(outgoing.read())
+        self.assertEqual(status, "200")
+        self.assertTrue(ended)
+
     def test_alpn_h2_over_tls(self):
         out = curl("--http2", "-w", "\n%{http_version} %{http_code}",
                    "https://localhost:%d/alpn?x=1" % self.tls_port)
