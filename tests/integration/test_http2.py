@@ -12,6 +12,7 @@ clients served. Needs python3-h2 (run with /usr/bin/python3), curl with HTTP/2 a
 import hashlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -73,7 +74,12 @@ class RawH2:
         self.closed = threading.Event()
         self.acked = threading.Event()  # sluice's SETTINGS acknowledged
         self.lock = threading.Lock()
-        self.send_lock = threading.Lock()  # the reader thread sends SETTINGS ACKs too
+        # Guards the socket's writes (the reader thread sends SETTINGS ACKs too) and, over TLS,
+        # its reads as well: one SSL object used by two threads at once (a blocking SSL_read
+        # beside an SSL_write) is not safe, and once made the reader see an error and record no
+        # GOAWAY at all under load.
+        self.send_lock = threading.Lock()
+        self.tls = isinstance(self.sock, ssl.SSLSocket)
         self.dec = hpack.Decoder()
         self.dec.max_allowed_table_size = 65536
         self.decoded = {}  # stream -> [decoded header blocks]
@@ -89,11 +95,26 @@ class RawH2:
         except OSError:
             return False
 
+    def _recv(self):
+        if not self.tls:
+            return self.sock.recv(65536)
+        while True:
+            with self.send_lock:  # a non-blocking read: never holds the lock while waiting
+                timeout = self.sock.gettimeout()
+                self.sock.settimeout(0)
+                try:
+                    return self.sock.recv(65536)
+                except ssl.SSLWantReadError:
+                    pass  # nothing, part of a record, or one without data (a session ticket)
+                finally:
+                    self.sock.settimeout(timeout)
+            select.select([self.sock], [], [], 0.2)
+
     def _read(self):
         buf = b""
         try:
             while True:
-                chunk = self.sock.recv(65536)
+                chunk = self._recv()
                 if not chunk:
                     break
                 buf += chunk
