@@ -22,7 +22,9 @@ Run with /usr/bin/python3."""
 
 import argparse
 import json
+import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -56,6 +58,24 @@ class Conn:
             except OSError:
                 self.closed = True
 
+    def recv(self):
+        """The next bytes. Over TLS a non-blocking read under the lock the answering threads
+        write under: one SSL object must not be in SSL_read and SSL_write at once."""
+        if not isinstance(self.sock, ssl.SSLSocket):
+            return self.sock.recv(65536)
+        while not self.closed:
+            with self.lock:
+                timeout = self.sock.gettimeout()
+                self.sock.settimeout(0)
+                try:
+                    return self.sock.recv(65536)
+                except ssl.SSLWantReadError:
+                    pass
+                finally:
+                    self.sock.settimeout(timeout)
+            select.select([self.sock], [], [], 0.2)
+        return b""
+
     def run(self):
         with self.lock:
             self.h2.initiate_connection()
@@ -65,7 +85,7 @@ class Conn:
             self.flush()
         while not self.closed:
             try:
-                data = self.sock.recv(65536)
+                data = self.recv()
             except OSError:
                 break
             if not data:
@@ -197,7 +217,6 @@ def main():
     log = open(args.log, "a", buffering=1)
     ctx = None
     if args.tls:
-        import ssl
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls + "/cert.pem", args.tls + "/key.pem")
         ctx.set_alpn_protocols(["h2"])
