@@ -174,7 +174,9 @@ void writeSpan(const SpanRecord& s, size_t size, Writer& w) {
 
 }  // namespace
 
-void appendOtlpSpan(const SpanRecord& s, SpanBatch& batch) {
+// Flattened: every attribute's key then has a constant length, so its copy is a few moves rather
+// than a call (callgrind: 1.5k fewer instructions per request at 100% sampling).
+[[gnu::flatten]] void appendOtlpSpan(const SpanRecord& s, SpanBatch& batch) {
   size_t size = spanSize(s);
   size_t at = batch.bytes.size();
   batch.bytes.resize(at + delimitedSize(kScopeSpansSpans, size));
