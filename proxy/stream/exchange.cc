@@ -450,18 +450,18 @@ void Exchange::logAndCount() {
 
 void Exchange::recordServerSpan(const AccessRecord& r) {
   tracing::ServerSpanFacts f;
-  f.method = r.method;
-  f.route = r.route;
-  f.path = std::string_view(r.path).substr(0, r.path.find('?'));  // as received, no query
-  f.scheme = down_.secure() ? "https" : "http";
-  f.host = stripPort(r.host);
-  f.client_ip = r.remote;
-  f.protocol = head_.version_major == 2 ? "2" : head_.version_minor == 0 ? "1.0" : "1.1";
-  f.upstream = r.upstream;
-  f.target = r.target;
-  f.ratelimit = log_ratelimit_;
-  f.cache = log_cache_;
-  f.status = r.status;
+  f.span.method = r.method;
+  f.span.route = r.route;
+  f.span.path = std::string_view(r.path).substr(0, r.path.find('?'));  // as received, no query
+  f.span.scheme = down_.secure() ? "https" : "http";
+  f.span.host = stripPort(r.host);
+  f.span.client_ip = r.remote;
+  f.span.protocol = head_.version_major == 2 ? "2" : head_.version_minor == 0 ? "1.0" : "1.1";
+  f.span.upstream = r.upstream;
+  f.span.target = r.target;
+  f.span.ratelimit = log_ratelimit_;
+  f.span.cache = log_cache_;
+  f.span.status = r.status;
   f.tries = upstream_request_ ? upstream_request_->tries() : 0;
   f.start = wall_start_;
   spans_.finish(trace_, f);

@@ -74,8 +74,8 @@ void RequestSpans::endTry(int status, std::string_view error_type) {
 
 void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts& f) {
   if (batch_ == nullptr) return;
-  if (try_) endTry(0, f.status == 499 ? "client_closed" : "abandoned");
-  SpanRecord s;
+  if (try_) endTry(0, f.span.status == 499 ? "client_closed" : "abandoned");
+  SpanRecord s = f.span;
   std::memcpy(s.trace_id, trace.traceId().data(), 32);
   std::memcpy(s.span_id, trace.spanId().data(), 16);
   if (trace.continued()) {
@@ -85,20 +85,8 @@ void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts
   s.kind = SpanKind::Server;
   s.start_unix_ns = unixNs(f.start);
   s.end_unix_ns = nowNs();
-  s.method = f.method;
-  s.route = f.route;
-  s.path = f.path;
-  s.scheme = f.scheme;
-  s.host = f.host;
-  s.client_ip = f.client_ip;
-  s.protocol = f.protocol;
-  s.status = f.status;
-  s.upstream = f.upstream;
-  s.target = f.target;
-  s.ratelimit = f.ratelimit;
-  s.cache = f.cache;
   if (f.tries > 1) s.resend_count = f.tries - 1;
-  s.error = f.status >= 500;
+  s.error = s.status >= 500;
   appendOtlpSpan(s, *batch_);
   batch_ = nullptr;
 }

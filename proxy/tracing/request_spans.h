@@ -16,12 +16,12 @@
 
 namespace sluice::proxy::tracing {
 
-// What the exchange knows about the request when it ends.
+// What the exchange knows about the request when it ends: the server span's attributes and
+// status (views, valid for the call to finish), how many upstream tries it made, and when it
+// began. Ids, kind, times, resend count and error are finish()'s.
 struct ServerSpanFacts {
-  std::string_view method, route, path, scheme, host, client_ip, protocol, upstream, target;
-  std::string_view ratelimit, cache;
-  int status = 0;
-  int tries = 0;  // upstream tries made
+  SpanRecord span;
+  int tries = 0;
   std::chrono::system_clock::time_point start;
 };
 

@@ -77,8 +77,8 @@ TEST(RequestSpans, TriesAreChildrenOfTheServerSpanAndRetriesCountResends) {
   spans.beginTry(trace, "GET", "api", "[::1]:81");  // the first try ends as retried
   spans.endTry(200, {});
   ServerSpanFacts f;
-  f.method = "GET";
-  f.status = 200;
+  f.span.method = "GET";
+  f.span.status = 200;
   f.tries = 2;
   spans.finish(trace, f);
   EXPECT_EQ(encoded.spans, 3u);
