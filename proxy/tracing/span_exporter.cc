@@ -257,11 +257,11 @@ void SpanExporter::run() {
     }
     bool ok = post(body, endpoint, json, timeout);
     (ok ? exported_ : dropped_export_failed_).inc(n);
+    for (SpanBatch& b : taken) b.bytes.clear();
     lock.lock();
     for (SpanBatch& b : taken) {
-      if (spare_.size() >= kSpareBuffers || b.bytes.capacity() > kSpareCapacity) break;
-      b.bytes.clear();
-      spare_.push_back(std::move(b.bytes));
+      if (spare_.size() >= kSpareBuffers) break;
+      if (b.bytes.capacity() <= kSpareCapacity) spare_.push_back(std::move(b.bytes));
     }
     taken.clear();
     if (last) {  // one bounded attempt at shutdown; what is left is dropped and counted
