@@ -16,8 +16,9 @@ import tempfile
 import time
 import unittest
 
-from harness import (Conn, ProxyTestCase, Sluice, Upstream, build_request, echo_headers, main,
-                     make_config, metric_sum, run_sluice)
+from harness import (Conn, ProxyTestCase, Sluice, Upstream, build_request,
+                     clear_of_window_boundary, echo_headers, main, make_config, metric_sum,
+                     run_sluice)
 
 PASSWORDS = {"alice": "wonder-land-7", "bob": "sha512-pass", "carol": "sha256-pass"}
 KEYS = {"acme": "acme-key-0f3c9a", "beta": "beta-key-77d1e2"}
@@ -225,6 +226,7 @@ class EdgeSecurityTest(ProxyTestCase):
     def test_basic_auth_user_is_the_consumer_rate_limit_key(self):
         a = {"Authorization": basic("bob", PASSWORDS["bob"])}
         b = {"Authorization": basic("carol", PASSWORDS["carol"])}
+        clear_of_window_boundary(60)
         self.assertEqual(self.get("/blimit/x", a).status, 200)
         self.assertEqual(self.get("/blimit/x", a).status, 429)
         self.assertEqual(self.get("/blimit/x", b).status, 200)

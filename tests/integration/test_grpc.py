@@ -12,7 +12,7 @@ import unittest
 
 import grpc
 
-from harness import ProxyTestCase, Sluice, main, make_config
+from harness import ProxyTestCase, Sluice, clear_of_window_boundary, main, make_config
 
 GRPC = [("Content-Type", "application/grpc"), ("TE", "trailers")]
 
@@ -55,6 +55,7 @@ class GrpcLocalRepliesTest(ProxyTestCase):
             self.assert_trailers_only(c.request("POST", "/nowhere.Svc/Call", GRPC), 12)
 
     def test_rate_limited_call_is_resource_exhausted(self):
+        clear_of_window_boundary(60)
         with self.conn() as c:
             first = self.grpc_call(c, "/limited.Svc/Call")
             self.assertEqual(first.status, 200)
@@ -187,6 +188,7 @@ class GrpcThroughSluiceTest(unittest.TestCase):
         self.assertEqual(call(big, timeout=20), big)
 
     def test_rate_limited_call_is_resource_exhausted(self):
+        clear_of_window_boundary(60)
         call = self.channel.unary_unary("/limited/test.Echo/Unary")
         self.assertEqual(call(b"1", timeout=10), b"1")
         with self.assertRaises(grpc.RpcError) as e:

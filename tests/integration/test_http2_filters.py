@@ -12,7 +12,8 @@ import tempfile
 import time
 import unittest
 
-from harness import Sluice, Upstream, free_port, main, make_config, metric_sum
+from harness import (Sluice, Upstream, clear_of_window_boundary, free_port, main, make_config,
+                     metric_sum)
 
 
 def h2(port, path, headers=(), data=None, method=None):
@@ -121,6 +122,7 @@ class Http2FiltersTest(unittest.TestCase):
         self.limited("/tb", 2)
 
     def test_fixed_window(self):
+        clear_of_window_boundary(60)
         self.limited("/fw", 2)
         _, fields, _ = self.get("/fw")
         self.assertIn("ratelimit-policy", fields)
