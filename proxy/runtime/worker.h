@@ -81,6 +81,7 @@ class Worker {
   static void onAcceptable(uv_poll_t* poll, int status, int events);
   void onPrepare();
   void onSweep();
+  void handOverSpans();  // the span batch to the exporter, whatever its size
 
   int index_;
   Metrics& metrics_;

@@ -2,7 +2,8 @@
 // per upstream try, each try's span id being the parent the upstream sees in its traceparent.
 // Owned by the Exchange; inert (one bool test per call) when the request is not sampled or no
 // exporter is configured. A span is encoded into the worker's SpanBatch (WorkerContext) the
-// moment it ends; the worker hands the batch to the SpanExporter once per loop iteration.
+// moment it ends; the worker hands the batch to the SpanExporter once it holds 128 spans, and at
+// its 100 ms sweep whatever it holds.
 #pragma once
 
 #include <chrono>
