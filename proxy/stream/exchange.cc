@@ -1,5 +1,6 @@
 #include "proxy/stream/exchange.h"
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -311,6 +312,7 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
     info.length = length;
     info.proxied = &add;
     response_started_ = true;
+    if (has_length && !no_body) body_left_ = length;
     down_.sendHeaders(head, info);
     return;
   }
@@ -334,6 +336,7 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
   info.has_length = has_length;
   info.length = length;
   response_started_ = true;
+  if (has_length && !no_body) body_left_ = length;
   down_.sendHeaders(head, info);
 }
 
@@ -343,11 +346,21 @@ void Exchange::onResponseBody(const char* data, size_t len) {
   if (route_ != nullptr && route_->body_filters) {
     std::string chunk(data, len);
     chain_.runResponseBody(chunk, false, *this);
-    if (!chunk.empty()) down_.sendData(chunk.data(), chunk.size());
+    if (!chunk.empty()) sendBody(chunk.data(), chunk.size());
   } else {
-    down_.sendData(data, len);
+    sendBody(data, len);
   }
   if (upstream_request_ && relayShouldPause(down_.queuedBytes())) upstream_request_->pauseReading();
+}
+
+// The client has the whole answer once the last bytes its Content-Length promised are written, so
+// the answer is counted just before, as one written with its head is (count() is idempotent).
+void Exchange::sendBody(const char* data, size_t len) {
+  if (body_left_ != UINT64_MAX) {
+    body_left_ -= std::min<uint64_t>(len, body_left_);
+    if (body_left_ == 0) count();
+  }
+  down_.sendData(data, len);
 }
 
 void Exchange::onResponseTrailers(const base::HeaderMap& trailers) {

@@ -109,6 +109,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   // Metrics and status windows, counted before the last bytes are handed to the client so a
   // client that reads /metrics or /status.json right after its answer sees it counted.
   void count();
+  void sendBody(const char* data, size_t len);  // to the client, counting before the last bytes
   void logAndCount();
   std::shared_ptr<bool> aliveToken();  // false once this exchange is destroyed
 
@@ -156,6 +157,9 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   bool response_done_ = false;
   bool finished_ = false;
   bool counted_ = false;
+  // Body bytes the client is still owed under the response's Content-Length (none known: max):
+  // the answer is counted before its last bytes are written, as a coalesced one is.
+  uint64_t body_left_ = UINT64_MAX;
   bool tunnel_ = false;
   bool keep_alive_ = true;  // as far as the core goes (the codec has its own say)
   bool head_only_ = false;

@@ -370,12 +370,13 @@ class CountedBeforeAnsweredTest(ProxyTestCase):
     """An answer is counted (metrics, status windows) before the client has its last byte, so a
     client that reads /status.json or /metrics right after its answer always finds it there. CI
     once saw 29 of 30 when the count came after the write and the worker was preempted between."""
-    UPSTREAMS = {"echo": ("echo",)}
+    UPSTREAMS = {"echo": ("echo",), "big": ("big",)}
 
     @classmethod
     def config(cls, ports):
-        return make_config({"web": ports["echo"]}, [
+        return make_config({"web": ports["echo"], "large": ports["big"]}, [
             "{name: counted, match: {path_prefix: /counted}, upstream: web}",
+            "{name: large, match: {path_prefix: /large}, upstream: large}",
             "{name: local, match: {path_prefix: /local}, redirect: {scheme: https, status: 308}}"])
 
     def counted(self, route):
@@ -393,6 +394,13 @@ class CountedBeforeAnsweredTest(ProxyTestCase):
             self.assertEqual(self.counted("counted"), (i, i), "proxied answer %d" % i)
             self.assertEqual(self.sluice.request("GET", "/local").status, 308)
             self.assertEqual(self.counted("local"), (i, i), "local answer %d" % i)
+
+    def test_an_answer_relayed_in_pieces_is_counted_when_the_client_has_it(self):
+        # 200 KB arrives in several reads: the last bytes go out on their own, not with the head.
+        for i in range(1, 61):
+            r = self.sluice.request("GET", "/large?size=200000&chunk=16384")
+            self.assertEqual((r.status, len(r.body)), (200, 200000))
+            self.assertEqual(self.counted("large"), (i, i), "relayed answer %d" % i)
 
 
 if __name__ == "__main__":
