@@ -61,6 +61,27 @@ const std::string* HeaderMap::get(std::string_view lname) const {
   return nullptr;
 }
 
+std::optional<std::string_view> HeaderMap::combined(std::string_view lname,
+                                                    std::string& scratch) const {
+  const Header* first = nullptr;
+  bool joined = false;
+  for (const Header& h : fields_) {
+    if (h.name != lname) continue;
+    if (first == nullptr) {
+      first = &h;
+      continue;
+    }
+    if (!joined) {
+      scratch.assign(first->value);
+      joined = true;
+    }
+    scratch.append(lname == "cookie" ? "; " : ", ");
+    scratch.append(h.value);
+  }
+  if (first == nullptr) return std::nullopt;
+  return joined ? std::string_view(scratch) : std::string_view(first->value);
+}
+
 size_t HeaderMap::count(std::string_view lname) const {
   return static_cast<size_t>(std::count_if(fields_.begin(), fields_.end(),
                                            [&](const Header& h) { return h.name == lname; }));

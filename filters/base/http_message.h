@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,9 @@ class HeaderMap {
   const std::string* get(std::string_view lname) const;
   bool has(std::string_view lname) const { return get(lname) != nullptr; }
   size_t count(std::string_view lname) const;
+  // The field's value as one line (RFC 9110 5.3): its lines joined in order with ", " ("; " for
+  // cookie, RFC 9113 8.2.3), built in `scratch` only when there are several; nullopt if absent.
+  std::optional<std::string_view> combined(std::string_view lname, std::string& scratch) const;
   void add(std::string lname, std::string value);
   // Replaces every field of that name with one field (appended when absent).
   void set(std::string_view lname, std::string value);

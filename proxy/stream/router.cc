@@ -34,11 +34,10 @@ bool restMatches(const config::RouteMatch& m, const base::RequestHead& head) {
       std::find(m.methods.begin(), m.methods.end(), head.method) == m.methods.end()) {
     return false;
   }
+  thread_local std::string scratch;
   for (const auto& [name, condition] : m.headers) {
-    // The first field of that name, as for exact values before.
-    const std::string* field = head.headers.get(name);
-    std::string_view value = field != nullptr ? std::string_view(*field) : std::string_view();
-    if (!valueMatches(condition, field != nullptr ? &value : nullptr)) return false;
+    std::optional<std::string_view> value = head.headers.combined(name, scratch);
+    if (!valueMatches(condition, value ? &*value : nullptr)) return false;
   }
   if (!m.query.empty()) {
     std::string_view query = head.query();
@@ -273,16 +272,13 @@ int Router::match(const base::RequestHead& head) const {
   auto add = [&](const std::vector<int>& v) {
     if (!v.empty()) lists.push_back({v.data(), v.data() + v.size()});
   };
+  thread_local std::string scratch;
   auto addCandidates = [&](const Candidates& c) {
     add(c.rest);
     for (const Candidates::ByField& b : c.by_field) {
       // Every route filed under b requires the field with one value: absent, none applies.
-      std::optional<std::string_view> value;
-      if (b.query) {
-        value = findQueryParam(head.query(), b.name);
-      } else if (const std::string* field = head.headers.get(b.name)) {
-        value = *field;
-      }
+      std::optional<std::string_view> value =
+          b.query ? findQueryParam(head.query(), b.name) : head.headers.combined(b.name, scratch);
       if (!value) continue;
       auto it = b.by_value.find(*value);
       if (it != b.by_value.end()) add(it->second);

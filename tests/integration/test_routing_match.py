@@ -79,6 +79,9 @@ class RoutingMatchTest(ProxyTestCase):
         self.assertEqual(self.route_of("/h/x", {"x-version": "v3", "x-debug": "1"}),
                          "hdr-present")
         self.assertEqual(self.route_of("/h/x", {"x-debug": ""}), "hdr-present")
+        # Two lines are one value, "v2, v9": the regex must hold for the whole of it.
+        self.assertEqual(self.route_of("/h/x", [("x-version", "v2"), ("x-version", "v9")]),
+                         "hdr-absent")
 
     def test_query_parameters(self):
         self.assertEqual(self.route_of("/q?tenant=acme&page=2&beta"), "query")

@@ -189,5 +189,21 @@ TEST(FormDecode, EscapesPlusAndMalformed) {
   EXPECT_EQ(hexDigitValue('g'), -1);
 }
 
+TEST(HeaderMap, CombinedJoinsTheLinesOfOneFieldInOrder) {
+  HeaderMap h;
+  std::string scratch;
+  EXPECT_FALSE(h.combined("x-a", scratch));
+  h.add("x-a", "1");
+  h.add("x-b", "between");
+  EXPECT_EQ(h.combined("x-a", scratch), "1");
+  EXPECT_TRUE(scratch.empty()) << "one line is returned in place";
+  h.add("x-a", "");
+  h.add("x-a", "3");
+  EXPECT_EQ(h.combined("x-a", scratch), "1, , 3");
+  h.add("cookie", "a=1");
+  h.add("cookie", "b=2");  // HTTP/2 cookie crumbs join with "; " (RFC 9113 8.2.3)
+  EXPECT_EQ(h.combined("cookie", scratch), "a=1; b=2");
+}
+
 }  // namespace
 }  // namespace sluice::base

@@ -277,6 +277,37 @@ TEST(Router, HeaderRegexAndPresence) {
   EXPECT_EQ(router.match(no_version), -1);
 }
 
+// RFC 9110 5.3: several lines of one field are one value, joined with ", " in order. A
+// condition sees that value, so a second line cannot slip past an exact value or a regex that
+// the first line alone would satisfy (Envoy matches the joined value too).
+TEST(Router, RepeatedFieldLinesAreMatchedAsTheirCombinedValue) {
+  std::vector<config::Route> routes{route("prod"), route("v1-or-v2"), route("a-then-b"),
+                                    route("fallback")};
+  routes[0].match.headers = {{"x-env", exact("prod")}};
+  routes[1].match.headers = {{"x-version", regex("v[12]")}};
+  routes[2].match.headers = {{"x-list", exact("a, b")}};
+  Router router(routes);
+
+  base::RequestHead once = request("GET", "h", "/");
+  once.headers.add("x-env", "prod");
+  EXPECT_EQ(router.match(once), 0);
+  base::RequestHead twice = once;
+  twice.headers.add("x-env", "dev");
+  EXPECT_EQ(router.match(twice), 3) << "\"prod, dev\" is not prod";
+
+  base::RequestHead version = request("GET", "h", "/");
+  version.headers.add("x-version", "v1");
+  EXPECT_EQ(router.match(version), 1);
+  version.headers.add("x-version", "v9");
+  EXPECT_EQ(router.match(version), 3) << "\"v1, v9\" is not matched whole by v[12]";
+
+  base::RequestHead list = request("GET", "h", "/");
+  list.headers.add("x-list", "a");
+  list.headers.add("x-other", "between");
+  list.headers.add("x-list", "b");
+  EXPECT_EQ(router.match(list), 2) << "two lines are one list, in order";
+}
+
 TEST(Router, QueryExactRegexAndPresenceOnRawValues) {
   std::vector<config::Route> routes{route("q")};
   routes[0].match.query = {{"tenant", exact("acme")},
@@ -482,8 +513,8 @@ TEST(Router, ExactHeaderAndQueryIndexKeepsOrder) {
   Router router2(routes);
   EXPECT_EQ(router2.match(with({{"x-tenant", "t13"}, {"x-env", "prod"}}, "/")), 200);
   EXPECT_EQ(router2.match(with({{"x-tenant", "t13"}, {"x-env", "dev"}}, "/")), -1);
-  // Only the first field of a name decides, as in a scan.
-  EXPECT_EQ(router.match(with({{"x-tenant", "t4"}, {"x-tenant", "t5"}}, "/")), 4);
+  // Two lines of a name are one value ("t4, t5"), in the index as in a scan.
+  EXPECT_EQ(router.match(with({{"x-tenant", "t4"}, {"x-tenant", "t5"}}, "/")), -1);
   EXPECT_EQ(router.match(with({}, "/x?a=1&tenant=q7")), 201);
   EXPECT_EQ(router.match(with({}, "/x?tenant=q7&tenant=q8")), 201);
   EXPECT_EQ(router.match(with({}, "/x?tenant=q8&tenant=q7")), 204);
