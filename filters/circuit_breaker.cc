@@ -44,6 +44,7 @@ class CircuitBreakerFactory final : public FilterFactory {
   std::unique_ptr<Filter> create() const override {
     return std::make_unique<CircuitBreakerFilter>(cfg_, targets_);
   }
+  bool readsForwardedHead() const override { return false; }  // the targets' state only
 
  private:
   config::CircuitBreaker cfg_;

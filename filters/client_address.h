@@ -20,8 +20,10 @@ class ClientAddress {
   explicit ClientAddress(std::vector<config::Cidr> trusted) : trusted_(std::move(trusted)) {}
 
   // The client's address, textual, as a view into `head`, `info` or `scratch` (valid while they
-  // are). `head` is the request as it goes upstream: sluice has already appended the peer
-  // address to its x-forwarded-for. Worker thread; no allocation unless the request has several
+  // are). `head` is the request as received or as edited for upstream: the address sluice
+  // appends to X-Forwarded-For is the peer's, and the list is read only when the peer is
+  // trusted, so the walk skips it and both give the same client (as nginx's realip module reads
+  // the field as received). Worker thread; no allocation unless the request has several
   // X-Forwarded-For fields.
   std::string_view find(const base::RequestHead& head, const StreamInfo& info,
                         std::string& scratch) const;

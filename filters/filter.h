@@ -167,6 +167,11 @@ class FilterFactory {
   // streams bodies without copying them through the chain.
   virtual bool needsRequestBody() const { return false; }
   virtual bool needsResponseBody() const { return false; }
+  // Whether filters of this kind read or change request fields as they go upstream, after
+  // sluice's own edits (hop-by-hop fields removed; Via, X-Forwarded-*, X-Request-Id, traceparent
+  // set). When no filter of a route does, each try writes sluice's fields straight into its
+  // request instead of editing the field list first. The safe default is yes.
+  virtual bool readsForwardedHead() const { return true; }
 };
 
 }  // namespace sluice::filters

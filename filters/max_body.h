@@ -18,6 +18,7 @@ class MaxBodyFactory final : public FilterFactory {
   explicit MaxBodyFactory(const config::MaxBodyFilter& cfg) : bytes_(cfg.bytes) {}
   std::unique_ptr<Filter> create() const override;
   bool needsRequestBody() const override { return true; }
+  bool readsForwardedHead() const override { return false; }  // Content-Length, never edited
 
  private:
   uint64_t bytes_;

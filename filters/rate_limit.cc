@@ -214,6 +214,8 @@ class RateLimitFactory final : public FilterFactory {
  public:
   explicit RateLimitFactory(std::unique_ptr<Policy> p) : p_(std::move(p)) {}
   std::unique_ptr<Filter> create() const override { return std::make_unique<RateLimitFilter>(*p_); }
+  // A limiter only decides; it reads fields only through its key (and answers 429 itself).
+  bool readsForwardedHead() const override { return p_->key.readsFields(); }
 
  private:
   std::unique_ptr<Policy> p_;

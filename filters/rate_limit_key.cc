@@ -8,6 +8,19 @@ bool RateLimitKey::init(const std::string& expr, const std::vector<config::Cidr>
   return ratelimit::parseKeyExpr(expr, parts_, error);
 }
 
+bool RateLimitKey::readsFields() const {
+  for (const ratelimit::KeyPart& p : parts_) {
+    switch (p.kind) {
+      case ratelimit::KeyPart::Kind::Header:
+      case ratelimit::KeyPart::Kind::Cookie:
+        return true;
+      default:  // ip too: see ClientAddress::find
+        break;
+    }
+  }
+  return false;
+}
+
 void RateLimitKey::evaluate(const base::RequestHead& head, const StreamInfo& info,
                             std::string& out) const {
   out.clear();

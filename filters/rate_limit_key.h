@@ -19,9 +19,13 @@ class RateLimitKey {
 
   // Writes the key of this request into `out` (cleared first). A part whose value is absent
   // contributes nothing, so a request without any keyed value gets the empty key.
-  // `head` is the request as it goes upstream: sluice has already appended the peer address
-  // to its x-forwarded-for.
+  // `head` is the request as received, or as edited for upstream when a filter of the route
+  // reads the forwarded head.
   void evaluate(const base::RequestHead& head, const StreamInfo& info, std::string& out) const;
+  // Whether evaluate() reads request fields that sluice may edit for upstream (a header or
+  // cookie part); the path, query, route, consumer and client address (whose X-Forwarded-For walk
+  // reads the same from the head as received as from the edited one) do not.
+  bool readsFields() const;
 
  private:
   std::vector<ratelimit::KeyPart> parts_;

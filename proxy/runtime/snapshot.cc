@@ -91,6 +91,7 @@ SnapshotPtr buildSnapshot(config::ConfigPtr config, const std::vector<ResolvedTa
     for (const auto& f : rt.filters) {
       rt.body_filters = rt.body_filters || f->needsResponseBody();
       rt.request_body_filters = rt.request_body_filters || f->needsRequestBody();
+      rt.forwarded_head_filters = rt.forwarded_head_filters || f->readsForwardedHead();
     }
     if (windows != nullptr) rt.window = windows->route(r.name, now_ms);
     snap->routes.push_back(std::move(rt));

@@ -93,12 +93,12 @@ void Exchange::start() {
   upstream_index_ = chooseUpstream(*route_, head_, info_);  // its upstream or a side of its split
   if (upstream_index_ >= 0) {
     upstream_ = &snapshot_->upstreams[static_cast<size_t>(upstream_index_)];
-    // Without filters (and without a hash key or a Max-Forwards answer that reads the head)
-    // nothing looks at the edited head before it goes upstream: each try writes the fields
-    // sluice adds straight into its request (appendProxiedRequestHead, tested byte for byte
-    // against the edits).
-    direct_head_ = route_->filters.empty() && upstream_->config->balancer != "consistent_hash" &&
-                   !answersMaxForwards();
+    // Without filters that read the forwarded head (and without a hash key or a Max-Forwards
+    // answer that reads it) nothing looks at the edited head before it goes upstream: each try
+    // writes the fields sluice adds straight into its request (appendProxiedRequestHead, tested
+    // byte for byte against the edits).
+    direct_head_ = !route_->forwarded_head_filters &&
+                   upstream_->config->balancer != "consistent_hash" && !answersMaxForwards();
     prepareUpstreamHead();
   }
   chain_.init(route_->filters);

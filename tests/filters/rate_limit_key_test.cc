@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "config/units.h"
 
 namespace sluice::filters {
@@ -41,6 +44,48 @@ TEST(RateLimitKey, JwtClaimIsTheVerifiedTokensClaim) {
   EXPECT_EQ(out,
             "t1\x1f"
             "1");
+}
+
+// Only a key that reads request fields needs the head as edited for upstream (filter.h,
+// readsForwardedHead): without one, the proxy writes its own fields straight into each try.
+TEST(RateLimitKey, ReadsFieldsOnlyThroughHeaderOrCookieParts) {
+  std::string error;
+  auto reads = [&](const char* expr, std::vector<config::Cidr> trusted) {
+    RateLimitKey key;
+    EXPECT_TRUE(key.init(expr, trusted, error)) << error;
+    return key.readsFields();
+  };
+  EXPECT_FALSE(reads("ip", {}));
+  EXPECT_FALSE(reads("ip", {*config::parseCidr("127.0.0.0/8")}));  // see the next test
+  EXPECT_FALSE(reads("route", {}));
+  EXPECT_FALSE(reads("consumer+query:k+jwt:sub", {}));
+  EXPECT_TRUE(reads("route+header:x-api-key", {}));
+  EXPECT_TRUE(reads("cookie:sid", {}));
+}
+
+// The ip key reads X-Forwarded-For only from a trusted peer, so the peer address sluice appends
+// for upstream is skipped by the walk: the head as received gives the same client.
+TEST(RateLimitKey, IpIsTheSameOnTheHeadAsReceivedAndAsEditedForUpstream) {
+  RateLimitKey key;
+  std::string error;
+  ASSERT_TRUE(key.init("ip", {*config::parseCidr("127.0.0.0/8")}, error));
+  const std::vector<std::vector<std::string>> lists = {
+      {}, {"203.0.113.9"}, {"203.0.113.9, 127.0.0.2"}, {"127.0.0.3"}, {"127.0.0.3, 127.0.0.2"},
+      {", "}, {"198.51.100.1", "203.0.113.9, 127.0.0.5"}, {"not-an-ip"}, {"203.0.113.9,"}};
+  for (const char* peer : {"127.0.0.1", "192.0.2.1"}) {
+    for (const auto& lines : lists) {
+      base::RequestHead received, edited;
+      for (const std::string& l : lines) received.headers.add("x-forwarded-for", l);
+      edited = received;
+      edited.headers.appendToList("x-forwarded-for", peer);  // what the edits do
+      StreamInfo info;
+      info.client_ip = peer;
+      std::string a, b;
+      key.evaluate(received, info, a);
+      key.evaluate(edited, info, b);
+      EXPECT_EQ(a, b) << peer << " " << (lines.empty() ? "-" : lines.back());
+    }
+  }
 }
 
 TEST(RateLimitKey, IpWalksForwardedForFromTrustedProxies) {

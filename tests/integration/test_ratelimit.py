@@ -149,7 +149,10 @@ class LocalRateLimitTest(ProxyTestCase):
              "{name: swlog, match: {path_prefix: /swlog}, upstream: echo, filters: "
              "[{sliding_window: {limit: 20, window: 2s, key: 'header:x-k'}}]}",
              "{name: swhdr, match: {path_prefix: /swhdr}, upstream: echo, filters: "
-             "[{sliding_window: {limit: 2, window: 10s, key: route, headers: true}}]}"],
+             "[{sliding_window: {limit: 2, window: 10s, key: route, headers: true}}]}",
+             "{name: plain, match: {path_prefix: /plain}, upstream: echo}",
+             "{name: byroute, match: {path_prefix: /byroute}, upstream: echo, filters: "
+             "[{token_bucket: {rate: 1000/s, burst: 1000, key: route}}]}"],
             workers=4, extra="trusted_proxies: [127.0.0.1/32]")
 
     def test_exact_across_four_workers(self):
@@ -197,6 +200,33 @@ class LocalRateLimitTest(ProxyTestCase):
         # A spoofed far hop before an untrusted one does not help: the untrusted hop is the key.
         b = {"X-Forwarded-For": "1.1.1.1, 203.0.113.7"}
         self.assertEqual(c.request("GET", "/xff", b).status, 429)
+
+    def test_a_limited_route_forwards_the_head_a_plain_route_does(self):
+        # A limiter keyed without request fields leaves sluice to write its own fields straight
+        # into the upstream request (as on a route without filters): the upstream must see the
+        # same head either way, hop-by-hop fields gone and sluice's fields set once.
+        sent = [("Connection", "keep-alive, x-hop"), ("X-Hop", "1"), ("Keep-Alive", "timeout=5"),
+                ("X-Forwarded-For", "198.51.100.7"), ("Via", "1.1 edge"),
+                ("X-Request-Id", "client-chosen"), ("X-Forwarded-Proto", "spoofed"),
+                ("X-Keep", "a"), ("X-Keep", "b")]
+
+        def seen(path):
+            r = self.conn().request("GET", path + "/x?q=1", sent)
+            self.assertEqual(r.status, 200)
+            fields = [(k.lower(), v) for k, v in r.json()["headers"]]
+            for own in ("x-request-id", "traceparent"):  # one each, fresh per request
+                self.assertEqual([k for k, _ in fields].count(own), 1, fields)
+            return [f for f in fields if f[0] not in ("x-request-id", "traceparent")]
+
+        limited, plain = seen("/byroute"), seen("/plain")
+        self.assertEqual(limited, plain)
+        names = [k for k, _ in limited]
+        for gone in ("x-hop", "keep-alive", "connection"):
+            self.assertNotIn(gone, names)
+        self.assertEqual(dict(limited)["x-forwarded-for"], "198.51.100.7, 127.0.0.1")
+        self.assertEqual(dict(limited)["via"], "1.1 edge, 1.1 sluice")
+        self.assertEqual(dict(limited)["x-forwarded-proto"], "http")
+        self.assertEqual([v for k, v in limited if k == "x-keep"], ["a", "b"])
 
     def test_cookie_and_query_combination(self):
         c = self.conn()
