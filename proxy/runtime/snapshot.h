@@ -63,8 +63,8 @@ struct RouteRuntime {
   // `upstreams:` (a weighted split): the side is chosen per request (route_split.h); null else.
   std::shared_ptr<const RouteSplit> split;
   filters::FactoryList filters;
-  bool body_filters = false;          // some filter touches response bodies
-  bool request_body_filters = false;  // some filter reads or changes request bodies
+  bool body_filters = false;            // some filter touches response bodies
+  bool request_body_filters = false;    // some filter reads or changes request bodies
   bool forwarded_head_filters = false;  // some filter reads or edits the forwarded request head
   // The status page's rolling windows of the route; null without a StatusWindows.
   std::shared_ptr<StatusSeries> window;

@@ -69,9 +69,15 @@ TEST(RateLimitKey, IpIsTheSameOnTheHeadAsReceivedAndAsEditedForUpstream) {
   RateLimitKey key;
   std::string error;
   ASSERT_TRUE(key.init("ip", {*config::parseCidr("127.0.0.0/8")}, error));
-  const std::vector<std::vector<std::string>> lists = {
-      {}, {"203.0.113.9"}, {"203.0.113.9, 127.0.0.2"}, {"127.0.0.3"}, {"127.0.0.3, 127.0.0.2"},
-      {", "}, {"198.51.100.1", "203.0.113.9, 127.0.0.5"}, {"not-an-ip"}, {"203.0.113.9,"}};
+  const std::vector<std::vector<std::string>> lists = {{},
+                                                       {"203.0.113.9"},
+                                                       {"203.0.113.9, 127.0.0.2"},
+                                                       {"127.0.0.3"},
+                                                       {"127.0.0.3, 127.0.0.2"},
+                                                       {", "},
+                                                       {"198.51.100.1", "203.0.113.9, 127.0.0.5"},
+                                                       {"not-an-ip"},
+                                                       {"203.0.113.9,"}};
   for (const char* peer : {"127.0.0.1", "192.0.2.1"}) {
     for (const auto& lines : lists) {
       base::RequestHead received, edited;
