@@ -1,5 +1,7 @@
 #include "filters/client_address.h"
 
+#include <optional>
+
 #include "ratelimit/key_expr.h"
 
 namespace sluice::filters {
@@ -27,22 +29,11 @@ std::string_view ClientAddress::find(const base::RequestHead& head, const Stream
       !trusted_.empty() &&
       (info.client_addr16 != nullptr ? trusted(info.client_addr16) : trusted(info.client_ip));
   if (!peer_trusted) return info.client_ip;
-  size_t n = head.headers.count("x-forwarded-for");
-  if (n == 0) return info.client_ip;
-  std::string_view list;
-  if (n == 1) {
-    list = *head.headers.get("x-forwarded-for");
-  } else {
-    scratch.clear();
-    for (const base::Header& h : head.headers) {
-      if (h.name != "x-forwarded-for") continue;
-      if (!scratch.empty()) scratch.push_back(',');
-      scratch.append(h.value);
-    }
-    list = scratch;
-  }
+  // Several lines are one list (the walk trims the space after each comma).
+  std::optional<std::string_view> list = head.headers.combined("x-forwarded-for", scratch);
+  if (!list) return info.client_ip;
   std::string_view client =
-      ratelimit::clientFromForwarded(list, [this](std::string_view ip) { return trusted(ip); });
+      ratelimit::clientFromForwarded(*list, [this](std::string_view ip) { return trusted(ip); });
   return client.empty() ? info.client_ip : client;
 }
 
