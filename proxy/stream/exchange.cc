@@ -59,7 +59,7 @@ void Exchange::start() {
   const auto& tracing = snapshot_->config->tracing;
   trace_.begin(head_.headers, tracing ? tracing->sample : 0.0, &WorkerContext::randomBits, &ctx_);
   if (ctx_.shared.span_exporter != nullptr && ctx_.shared.span_exporter->enabled()) {
-    spans_.begin(trace_, &ctx_.span_batch);
+    spans_.begin(trace_, &ctx_.span_batch, wall_start_, start_);
   }
   original_target_ = head_.target;
   original_host_ = head_.host;
@@ -271,7 +271,7 @@ void Exchange::onResponseHead(base::ResponseHead& head, bool interim) {
   upstream_ms_ = upstream_request_->headSeconds() * 1000;
   status_ = head.status;
   if (mirror_) mirror_.onResponseHead(head.status);
-  spans_.endTry(head.status, {});
+  spans_.endTry(head.status, {}, upstream_request_->headAt());
   if (head.status == 101) {
     if (!meta_.upgrade) {
       upstream_request_->fail(UpstreamError::BadResponse);
@@ -429,8 +429,10 @@ void Exchange::count() {
 
 void Exchange::logAndCount() {
   count();
-  if (!ctx_.access_log.enabled() && !spans_.active()) return;
-  double seconds = secondsSince(start_);
+  bool logged = ctx_.access_log.enabled();
+  if (!logged && !spans_.active()) return;
+  auto end = std::chrono::steady_clock::now();
+  double seconds = std::chrono::duration<double>(end - start_).count();
   AccessRecord r;
   r.time = wall_start_;
   r.request_id = request_id_;
@@ -455,13 +457,14 @@ void Exchange::logAndCount() {
   if (termination_ != nullptr) r.termination = termination_;
   r.trace_id = trace_.traceId();
   r.span_id = trace_.spanId();
+  if (spans_.active()) recordServerSpan(r, end);
+  if (!logged) return;
   if (const std::string* ua = head_.headers.get("user-agent")) r.user_agent = *ua;
   if (const std::string* ref = head_.headers.get("referer")) r.referer = *ref;
-  if (spans_.active()) recordServerSpan(r);
-  if (ctx_.access_log.enabled()) ctx_.access_log.append(r);
+  ctx_.access_log.append(r);
 }
 
-void Exchange::recordServerSpan(const AccessRecord& r) {
+void Exchange::recordServerSpan(const AccessRecord& r, std::chrono::steady_clock::time_point end) {
   tracing::ServerSpanFacts f;
   f.span.method = r.method;
   f.span.route = r.route;
@@ -476,7 +479,7 @@ void Exchange::recordServerSpan(const AccessRecord& r) {
   f.span.cache = log_cache_;
   f.span.status = r.status;
   f.tries = upstream_request_ ? upstream_request_->tries() : 0;
-  f.start = wall_start_;
+  f.end = end;
   spans_.finish(trace_, f);
 }
 

@@ -89,7 +89,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   void onResponseReadDone() override { down_.flush(); }
   void onTunnelData(const char* data, size_t len) override;
   void onRequestDrained() override;
-  void onTryStart(const ResolvedTarget& target) override;
+  void onTryStart(const ResolvedTarget& target, std::chrono::steady_clock::time_point at) override;
   void onTryRetried(int status, std::string_view reason) override;
   void onFailure(const UpstreamFailure& failure) override;
 
@@ -100,7 +100,7 @@ class Exchange final : public filters::FilterCallbacks, private UpstreamRequestC
   bool applyMaxForwards();
   void forward();
   void dispatch();
-  void recordServerSpan(const AccessRecord& r);
+  void recordServerSpan(const AccessRecord& r, std::chrono::steady_clock::time_point end);
   // Writes a whole local reply; `json` picks the content type of `body`.
   void sendReply(int status, std::string_view body, bool json, const base::HeaderMap* extra);
   // An error answer to a gRPC call: trailers-only, grpc-status mapped from `status`.

@@ -79,10 +79,10 @@ void Exchange::dispatch() {
 }
 
 // Each try is a client span of its own: the upstream sees it as its parent.
-void Exchange::onTryStart(const ResolvedTarget& target) {
+void Exchange::onTryStart(const ResolvedTarget& target, std::chrono::steady_clock::time_point at) {
   trace_.beginTry(&WorkerContext::randomBits, &ctx_);
   if (spans_.active()) {
-    spans_.beginTry(trace_, head_.method, upstream_->config->name, target.address);
+    spans_.beginTry(trace_, head_.method, upstream_->config->name, target.address, at);
   }
   if (!direct_head_) head_.headers.set("traceparent", std::string(trace_.upstreamTraceParent()));
 }
@@ -114,7 +114,7 @@ const base::RequestHead& Exchange::requestHead(const ResolvedTarget& target,
 }
 
 void Exchange::onTryRetried(int status, std::string_view reason) {
-  spans_.endTry(status, reason);
+  if (spans_.active()) spans_.endTry(status, reason, std::chrono::steady_clock::now());
 }
 
 void Exchange::onRequestDrained() {
@@ -123,7 +123,10 @@ void Exchange::onRequestDrained() {
 
 void Exchange::onFailure(const UpstreamFailure& failure) {
   if (finished_) return;
-  spans_.endTry(0, failure.error == UpstreamError::ResponseTimeout ? "timeout" : "failed");
+  if (spans_.active()) {
+    spans_.endTry(0, failure.error == UpstreamError::ResponseTimeout ? "timeout" : "failed",
+                  std::chrono::steady_clock::now());
+  }
   if (tunnel_) {
     down_.abort();
     return;

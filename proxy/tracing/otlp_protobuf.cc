@@ -185,11 +185,8 @@ void writeSpan(const SpanRecord& s, size_t size, Writer& w) {
   ++batch.spans;
 }
 
-void encodeOtlpProtobuf(std::string_view service_name, const std::vector<SpanBatch>& batches,
-                        std::string& out) {
+void encodeOtlpEnvelope(std::string_view service_name, size_t spans, std::string& out) {
   // Sizes first, innermost out: every length prefix is known before its message is written.
-  size_t spans = 0;
-  for (const SpanBatch& b : batches) spans += b.bytes.size();
   constexpr std::string_view kServiceKey = "service.name", kScope = "sluice",
                              kVersion = SLUICE_VERSION;
   size_t service_kv = keyValueSize(kServiceKey, anyStringSize(service_name));
@@ -199,11 +196,9 @@ void encodeOtlpProtobuf(std::string_view service_name, const std::vector<SpanBat
   size_t scope_spans = delimitedSize(kScopeSpansScope, scope) + spans;
   size_t resource_spans = delimitedSize(kResourceSpansResource, resource) +
                           delimitedSize(kResourceSpansScope, scope_spans);
-  size_t total = delimitedSize(kRequestResourceSpans, resource_spans);
+  size_t envelope = delimitedSize(kRequestResourceSpans, resource_spans) - spans;
 
-  // Replacing (not appending) lets a buffer reused batch after batch shrink or grow a little
-  // instead of being zero-filled whole by resize.
-  out.resize(total);
+  out.resize(envelope);
   Writer w(out.data());
   w.header(kRequestResourceSpans, resource_spans);
   w.header(kResourceSpansResource, resource);
@@ -215,7 +210,14 @@ void encodeOtlpProtobuf(std::string_view service_name, const std::vector<SpanBat
   w.header(kScopeSpansScope, scope);
   w.string(kScopeName, kScope);
   w.string(kScopeVersion, kVersion);
-  for (const SpanBatch& b : batches) w.bytes(b.bytes);  // already ScopeSpans.spans fields
+}
+
+void encodeOtlpProtobuf(std::string_view service_name, const std::vector<SpanBatch>& batches,
+                        std::string& out) {
+  size_t spans = 0;
+  for (const SpanBatch& b : batches) spans += b.bytes.size();
+  encodeOtlpEnvelope(service_name, spans, out);
+  for (const SpanBatch& b : batches) out += b.bytes;  // already ScopeSpans.spans fields
 }
 
 void encodeOtlpProtobuf(std::string_view service_name,

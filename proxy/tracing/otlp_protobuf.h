@@ -16,8 +16,13 @@ namespace sluice::proxy::tracing {
 // Appends `s` as one ScopeSpans.spans field (sized exactly, written once).
 void appendOtlpSpan(const SpanRecord& s, SpanBatch& batch);
 
-// One request with a single resource (service.name) and scope ("sluice"), the batches' spans in
-// order; it replaces what `out` held.
+// The bytes of one request that come before its spans: a single resource (service.name) and
+// scope ("sluice") whose spans are `spans_bytes` long. The request is this envelope followed by
+// the batches' bytes as they are (the exporter sends them with one sendmsg, never copying them
+// together); it replaces what `out` held.
+void encodeOtlpEnvelope(std::string_view service_name, size_t spans_bytes, std::string& out);
+
+// The whole request: the envelope and the batches' spans in order, in `out`.
 void encodeOtlpProtobuf(std::string_view service_name, const std::vector<SpanBatch>& batches,
                         std::string& out);
 // The same from records (tests, and anything that has records rather than a batch).

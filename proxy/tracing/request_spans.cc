@@ -7,11 +7,6 @@
 namespace sluice::proxy::tracing {
 namespace {
 
-uint64_t unixNs(std::chrono::system_clock::time_point t) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
-}
-
 // `host:port` or `[v6]:port` into server.address and server.port.
 void splitTarget(std::string_view target, SpanRecord& s) {
   size_t colon = target.rfind(':');
@@ -32,25 +27,32 @@ void splitTarget(std::string_view target, SpanRecord& s) {
 
 }  // namespace
 
-uint64_t RequestSpans::nowNs() {
-  return unixNs(std::chrono::system_clock::now());
+uint64_t RequestSpans::unixNs(std::chrono::steady_clock::time_point t) const {
+  auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(t - start_).count();
+  return wall_start_ns_ + static_cast<uint64_t>(since > 0 ? since : 0);
 }
 
-void RequestSpans::begin(const base::TraceContext& trace, SpanBatch* batch) {
+void RequestSpans::begin(const base::TraceContext& trace, SpanBatch* batch,
+                         std::chrono::system_clock::time_point wall_start,
+                         std::chrono::steady_clock::time_point start) {
   batch_ = trace.sampled() ? batch : nullptr;
+  wall_start_ns_ = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(wall_start.time_since_epoch()).count());
+  start_ = start;
 }
 
 void RequestSpans::beginTry(const base::TraceContext& trace, std::string_view method,
-                            std::string_view upstream, std::string_view target) {
+                            std::string_view upstream, std::string_view target,
+                            std::chrono::steady_clock::time_point at) {
   if (batch_ == nullptr) return;
-  if (try_) endTry(0, "retried");
+  if (try_) endTry(0, "retried", at);
   SpanRecord& t = try_.emplace();
   std::memcpy(t.trace_id, trace.traceId().data(), 32);
   std::memcpy(t.span_id, trace.clientSpanId().data(), 16);
   std::memcpy(t.parent_id, trace.spanId().data(), 16);
   t.has_parent = true;
   t.kind = SpanKind::Client;
-  t.start_unix_ns = nowNs();
+  t.start_unix_ns = unixNs(at);
   try_method_.assign(method);
   t.method = try_method_;
   t.upstream = upstream;
@@ -61,10 +63,11 @@ void RequestSpans::beginTry(const base::TraceContext& trace, std::string_view me
   ++tries_;
 }
 
-void RequestSpans::endTry(int status, std::string_view error_type) {
+void RequestSpans::endTry(int status, std::string_view error_type,
+                          std::chrono::steady_clock::time_point at) {
   if (batch_ == nullptr || !try_) return;
   SpanRecord& t = *try_;
-  t.end_unix_ns = nowNs();
+  t.end_unix_ns = unixNs(at);
   if (status > 0) t.status = status;
   t.error_type = error_type;
   t.error = status == 0 || status >= 500;
@@ -74,7 +77,7 @@ void RequestSpans::endTry(int status, std::string_view error_type) {
 
 void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts& f) {
   if (batch_ == nullptr) return;
-  if (try_) endTry(0, f.span.status == 499 ? "client_closed" : "abandoned");
+  if (try_) endTry(0, f.span.status == 499 ? "client_closed" : "abandoned", f.end);
   SpanRecord s = f.span;
   std::memcpy(s.trace_id, trace.traceId().data(), 32);
   std::memcpy(s.span_id, trace.spanId().data(), 16);
@@ -83,8 +86,8 @@ void RequestSpans::finish(const base::TraceContext& trace, const ServerSpanFacts
     s.has_parent = true;
   }
   s.kind = SpanKind::Server;
-  s.start_unix_ns = unixNs(f.start);
-  s.end_unix_ns = nowNs();
+  s.start_unix_ns = wall_start_ns_;
+  s.end_unix_ns = unixNs(f.end);
   if (f.tries > 1) s.resend_count = f.tries - 1;
   s.error = s.status >= 500;
   appendOtlpSpan(s, *batch_);

@@ -83,27 +83,33 @@ int connectTo(const Endpoint& e, std::chrono::steady_clock::time_point deadline)
   return fd;
 }
 
-// Sends `head` then `body` with sendmsg (the body, hundreds of KB, is never copied into one
-// buffer with the head).
-bool sendAll(int fd, std::string_view head, std::string_view body,
+// Sends `parts` in order with sendmsg, up to 64 of them per call (the spans, hundreds of KB in
+// the workers' batch buffers, are never copied into one buffer).
+bool sendAll(int fd, const std::vector<std::string_view>& parts,
              std::chrono::steady_clock::time_point deadline) {
-  size_t at = 0, total = head.size() + body.size();
-  while (at < total) {
-    iovec iov[2];
-    int count = 0;
-    if (at < head.size()) {
-      iov[count++] = {const_cast<char*>(head.data() + at), head.size() - at};
-      iov[count++] = {const_cast<char*>(body.data()), body.size()};
-    } else {
-      iov[count++] = {const_cast<char*>(body.data() + (at - head.size())),
-                      body.size() - (at - head.size())};
+  size_t part = 0, offset = 0;  // the first byte not yet sent
+  while (part < parts.size()) {
+    iovec iov[64];
+    size_t count = 0;
+    for (size_t i = part; i < parts.size() && count < 64; ++i) {
+      size_t skip = i == part ? offset : 0;
+      if (parts[i].size() > skip) {
+        iov[count++] = {const_cast<char*>(parts[i].data() + skip), parts[i].size() - skip};
+      }
     }
+    if (count == 0) return true;
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(count);
+    msg.msg_iovlen = count;
     ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n > 0) {
-      at += static_cast<size_t>(n);
+      size_t sent = static_cast<size_t>(n);
+      while (part < parts.size() && sent >= parts[part].size() - offset) {
+        sent -= parts[part].size() - offset;
+        offset = 0;
+        ++part;
+      }
+      offset += sent;
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && errno == EAGAIN && waitFor(fd, POLLOUT, deadline)) {
@@ -224,8 +230,9 @@ void SpanExporter::submit(SpanBatch& batch) {
 }
 
 void SpanExporter::run() {
-  std::string body;
-  std::vector<SpanRecord> records;  // the JSON encoding's view of the batches
+  std::string body;                          // the JSON request, or the protobuf one's envelope
+  std::vector<std::string_view> body_parts;  // what is posted: body, then any batches as they are
+  std::vector<SpanRecord> records;           // the JSON encoding's view of the batches
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     // A partial batch waits kDelay for company; a full one, or the stop, goes at once.
@@ -247,15 +254,21 @@ void SpanExporter::run() {
     auto timeout = timeout_;
     bool json = json_, last = stopping_;
     lock.unlock();
+    body_parts.clear();
     if (json) {
       records.clear();
       for (const SpanBatch& b : taken) decodeOtlpSpans(b.bytes, records);
       body.clear();
       encodeOtlpJson(service, records, body);
+      body_parts.push_back(body);
     } else {
-      encodeOtlpProtobuf(service, taken, body);
+      size_t spans_bytes = 0;
+      for (const SpanBatch& b : taken) spans_bytes += b.bytes.size();
+      encodeOtlpEnvelope(service, spans_bytes, body);
+      body_parts.push_back(body);
+      for (const SpanBatch& b : taken) body_parts.push_back(b.bytes);
     }
-    bool ok = post(body, endpoint, json, timeout);
+    bool ok = post(body_parts, endpoint, json, timeout);
     (ok ? exported_ : dropped_export_failed_).inc(n);
     for (SpanBatch& b : taken) b.bytes.clear();
     lock.lock();
@@ -279,14 +292,16 @@ void SpanExporter::closeSocket() {
   connected_to_.clear();
 }
 
-bool SpanExporter::post(const std::string& body, const std::string& endpoint, bool json,
-                        std::chrono::milliseconds timeout) {
+bool SpanExporter::post(const std::vector<std::string_view>& body, const std::string& endpoint,
+                        bool json, std::chrono::milliseconds timeout) {
+  size_t length = 0;
+  for (std::string_view part : body) length += part.size();
   Endpoint e = splitEndpoint(endpoint);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string request =
       "POST " + e.path + " HTTP/1.1\r\nHost: " + e.host + ":" + e.port +
       "\r\nContent-Type: " + (json ? "application/json" : "application/x-protobuf") +
-      "\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nContent-Length: " + std::to_string(length) +
       "\r\nUser-Agent: sluice/" SLUICE_VERSION "\r\n\r\n";
   std::string key = e.host + ":" + e.port;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -298,7 +313,9 @@ bool SpanExporter::post(const std::string& body, const std::string& endpoint, bo
       connected_to_ = key;
     }
     bool keep = false;
-    int status = sendAll(fd_, request, body, deadline) ? readResponse(fd_, deadline, &keep) : 0;
+    std::vector<std::string_view> parts{request};
+    parts.insert(parts.end(), body.begin(), body.end());
+    int status = sendAll(fd_, parts, deadline) ? readResponse(fd_, deadline, &keep) : 0;
     if (status == 0 && reused && msLeft(deadline) > 0) {
       closeSocket();  // the collector closed an idle keep-alive connection: one fresh try
       continue;

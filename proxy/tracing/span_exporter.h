@@ -41,8 +41,9 @@ class SpanExporter {
 
  private:
   void run();
-  // One POST of `body` (keep-alive connection, reconnecting when needed); true on a 2xx.
-  bool post(const std::string& body, const std::string& endpoint, bool json,
+  // One POST of `body`, the parts in order (keep-alive connection, reconnecting when needed);
+  // true on a 2xx.
+  bool post(const std::vector<std::string_view>& body, const std::string& endpoint, bool json,
             std::chrono::milliseconds timeout);
   void closeSocket();
 

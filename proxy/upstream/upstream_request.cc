@@ -128,11 +128,11 @@ bool UpstreamRequest::startTry() {
   }
   target_ = &attempt_.target();
   ++tries_;
-  callbacks_.onTryStart(*target_);
+  try_start_ = std::chrono::steady_clock::now();
+  callbacks_.onTryStart(*target_, try_start_);
   if (try_timer_) try_timer_.start(static_cast<uint64_t>(params_.try_timeout.count()));
   head_sent_ = false;
   body_sent_done_ = false;
-  try_start_ = std::chrono::steady_clock::now();
   return true;
 }
 
@@ -225,7 +225,7 @@ void UpstreamRequest::onUpstreamHead(base::ResponseHead& head, bool interim) {
     }
   }
   head_delivered_ = true;
-  head_seconds_ = secondsSince(try_start_);
+  head_at_ = std::chrono::steady_clock::now();
   callbacks_.onResponseHead(head, false);
 }
 
@@ -235,7 +235,7 @@ void UpstreamRequest::onUpstreamBody(const char* data, size_t len) {
 
 void UpstreamRequest::onUpstreamComplete() {
   stream_ = nullptr;  // already back in the pool, or closed
-  countTry(status_, head_seconds_, false);
+  countTry(status_, headSeconds(), false);
   attempt_.end();
   if (deadline_) deadline_.stop();
   if (try_timer_) try_timer_.stop();

@@ -51,7 +51,7 @@ class UpstreamRequestCallbacks : public RequestHeadSource {
   virtual void onRequestDrained() {}
   // A try begins towards `target` (before connecting), and one is given up to be retried with
   // the `status` it answered (0: it failed, `reason` says how): the spans of each try.
-  virtual void onTryStart(const ResolvedTarget& target) {}
+  virtual void onTryStart(const ResolvedTarget& target, std::chrono::steady_clock::time_point at) {}
   virtual void onTryRetried(int status, std::string_view reason) {}
   virtual void onFailure(const UpstreamFailure& failure) = 0;
 };
@@ -108,8 +108,11 @@ class UpstreamRequest final : private UpstreamHandler {
   bool hasStream() const { return stream_ != nullptr; }
   // The try in flight or that answered (null before the first pick).
   const ResolvedTarget* target() const { return target_; }
-  // Seconds from the start of the answering try to its final head.
-  double headSeconds() const { return head_seconds_; }
+  // When the answering try's final head arrived, and seconds from that try's start to it.
+  std::chrono::steady_clock::time_point headAt() const { return head_at_; }
+  double headSeconds() const {
+    return std::chrono::duration<double>(head_at_ - try_start_).count();
+  }
   uint32_t tries() const { return tries_; }
 
  private:
@@ -173,7 +176,7 @@ class UpstreamRequest final : private UpstreamHandler {
   int64_t start_ms_ = 0;          // loop time of start(): retries.deadline counts from it
   int status_ = 0;
   std::chrono::steady_clock::time_point try_start_;
-  double head_seconds_ = 0;
+  std::chrono::steady_clock::time_point head_at_;
 };
 
 // The worker's pool as an UpstreamConnector (acquireUpstream).

@@ -259,8 +259,10 @@ class OtlpExportTest(unittest.TestCase):
 
     def test_server_and_client_spans_of_a_sampled_request(self):
         trace = "%032x" % (int(time.time() * 1e6) | 1 << 120)
+        before = time.time_ns()
         r = self.sluice.request("GET", "/api/users?id=7",
                                 headers={"traceparent": "00-%s-00f067aa0ba902b7-01" % trace})
+        after = time.time_ns()
         self.assertEqual(r.status, 200)
         _, up_parent, _ = TRACEPARENT.match(echo_headers(r)["traceparent"][0]).groups()
         spans = self.collector.wait_for(lambda s: s["traceId"] == trace and s["kind"] == 2)
@@ -281,6 +283,15 @@ class OtlpExportTest(unittest.TestCase):
         self.assertEqual(clients[0]["spanId"], up_parent)  # the upstream's parent is the try
         self.assertEqual(clients[0]["parentSpanId"], server["spanId"])
         self.assertEqual(clients[0]["attrs"]["server.port"], str(self.up.port))
+        # Wall-clock times: the request's own, and the try inside the server span.
+        start, end = int(server["startTimeUnixNano"]), int(server["endTimeUnixNano"])
+        self.assertLessEqual(before - 50_000_000, start)
+        self.assertLessEqual(end, after + 50_000_000)
+        try_start, try_end = (int(clients[0]["startTimeUnixNano"]),
+                              int(clients[0]["endTimeUnixNano"]))
+        self.assertLessEqual(start, try_start)
+        self.assertLess(try_start, try_end)
+        self.assertLessEqual(try_end, end)
         line = [l for l in self.sluice.access_log_lines() if l["trace_id"] == trace]
         self.assertEqual(line[0]["span_id"], server["spanId"])
 

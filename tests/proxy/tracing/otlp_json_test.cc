@@ -68,18 +68,23 @@ TEST(RequestSpans, TriesAreChildrenOfTheServerSpanAndRetriesCountResends) {
   trace.begin(h, 0.0, counter, &n);
   SpanBatch encoded;
   RequestSpans spans;
-  spans.begin(trace, &encoded);
+  // Times come on the steady clock and are placed on the wall clock from the request's start.
+  auto wall = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
+  auto t0 = std::chrono::steady_clock::now();
+  auto ms = [t0](int n) { return t0 + std::chrono::milliseconds(n); };
+  spans.begin(trace, &encoded, wall, t0);
   ASSERT_TRUE(spans.active());
   trace.beginTry(counter, &n);
-  spans.beginTry(trace, "GET", "api", "10.0.0.1:8080");
+  spans.beginTry(trace, "GET", "api", "10.0.0.1:8080", ms(1));
   std::string first(trace.clientSpanId());
   trace.beginTry(counter, &n);
-  spans.beginTry(trace, "GET", "api", "[::1]:81");  // the first try ends as retried
-  spans.endTry(200, {});
+  spans.beginTry(trace, "GET", "api", "[::1]:81", ms(5));  // the first try ends as retried
+  spans.endTry(200, {}, ms(9));
   ServerSpanFacts f;
   f.span.method = "GET";
   f.span.status = 200;
   f.tries = 2;
+  f.end = ms(12);
   spans.finish(trace, f);
   EXPECT_EQ(encoded.spans, 3u);
   std::vector<SpanRecord> batch;  // as the exporter reads them back for JSON
@@ -97,6 +102,13 @@ TEST(RequestSpans, TriesAreChildrenOfTheServerSpanAndRetriesCountResends) {
   EXPECT_EQ(batch[2].kind, SpanKind::Server);
   EXPECT_EQ(std::string(batch[2].parent_id, 16), "00f067aa0ba902b7");
   EXPECT_EQ(batch[2].resend_count, 1);
+  constexpr uint64_t kWallNs = 1'700'000'000'000'000'000, kMs = 1'000'000;
+  EXPECT_EQ(batch[0].start_unix_ns, kWallNs + 1 * kMs);
+  EXPECT_EQ(batch[0].end_unix_ns, kWallNs + 5 * kMs);
+  EXPECT_EQ(batch[1].start_unix_ns, kWallNs + 5 * kMs);
+  EXPECT_EQ(batch[1].end_unix_ns, kWallNs + 9 * kMs);
+  EXPECT_EQ(batch[2].start_unix_ns, kWallNs);
+  EXPECT_EQ(batch[2].end_unix_ns, kWallNs + 12 * kMs);
   EXPECT_FALSE(spans.active());
 }
 
@@ -108,9 +120,9 @@ TEST(RequestSpans, AnUnsampledRequestRecordsNothing) {
   trace.begin(h, 1.0, counter, &n);  // the parent's flag wins over the sample rate
   SpanBatch batch;
   RequestSpans spans;
-  spans.begin(trace, &batch);
+  spans.begin(trace, &batch, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
   EXPECT_FALSE(spans.active());
-  spans.beginTry(trace, "GET", "api", "10.0.0.1:8080");
+  spans.beginTry(trace, "GET", "api", "10.0.0.1:8080", std::chrono::steady_clock::now());
   spans.finish(trace, ServerSpanFacts{});
   EXPECT_EQ(batch.spans, 0u);
   EXPECT_TRUE(batch.bytes.empty());
