@@ -18,14 +18,12 @@
 namespace sluice::proxy {
 
 ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
-    : ctx_(ctx), listener_(std::move(listener)) {
-  llhttp_init(&parser_, HTTP_REQUEST, settings());
-  parser_.data = this;
-}
+    : ctx_(ctx), listener_(std::move(listener)) {}
 
 ClientConnection::~ClientConnection() {
   ConnectionQueue::unlink(room_link_);
   exchange_.reset();
+  if (req_) RequestParse::giveBack(std::move(req_));
   h2_.reset();  // its streams' exchanges log while this connection's fields are still here
   ctx_.connections.erase(this);
   ctx_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -300,8 +298,9 @@ void ClientConnection::onData(const char* data, size_t len) {
 // scanned too and a request in flight holds back the ones pipelined behind it.
 void ClientConnection::feed(const char* data, size_t len) {
   std::string owned;  // a rewritten request line and the bytes after it
+  if (!req_ && len > 0) req_ = RequestParse::take(settings(), this);
   while (len > 0) {
-    if (line_gate_) {
+    if (req_->line_gate) {
       Gate g = gateRequestLine(data, len, owned);
       if (g == Gate::Hold) return;
       if (g == Gate::Swap) {
@@ -310,21 +309,21 @@ void ClientConnection::feed(const char* data, size_t len) {
       }
     }
     size_t chunk = len;
-    if (scanning_head_) {
+    if (req_->scanning_head) {
       size_t consumed = 0;
-      HeadScanner::Result r = scanner_.scan(data, len, consumed);
+      HeadScanner::Result r = req_->scanner.scan(data, len, consumed);
       if (r == HeadScanner::Result::Malformed) {
-        if (head_bytes_ == 0) head_bytes_ = 1;
+        if (req_->head_bytes == 0) req_->head_bytes = 1;
         rejectRequest(400);
         return;
       }
       if (r == HeadScanner::Result::Complete) {
         chunk = consumed;
-        scanning_head_ = false;
+        req_->scanning_head = false;
       }
     }
     in_parse_ = true;
-    llhttp_errno_t err = llhttp_execute(&parser_, data, chunk);
+    llhttp_errno_t err = llhttp_execute(&req_->parser, data, chunk);
     in_parse_ = false;
     if (state_ == State::Closing) return;
     if (err == HPE_OK) {
@@ -336,7 +335,7 @@ void ClientConnection::feed(const char* data, size_t len) {
       onParseError(err);
       return;
     }
-    const char* pos = llhttp_get_error_pos(&parser_);
+    const char* pos = llhttp_get_error_pos(&req_->parser);
     size_t used = static_cast<size_t>(pos - data);
     data += used;
     len -= used;
@@ -346,17 +345,18 @@ void ClientConnection::feed(const char* data, size_t len) {
       if (pending_.size() >= kReadBufferSize) pauseReading();
       return;
     }
-    scanning_head_ = true;
-    scanner_.reset();
-    line_gate_ = true;
+    req_->scanning_head = true;
+    req_->scanner.reset();
+    req_->line_gate = true;
     if (exchange_) {  // answer this request before reading the next one
       pending_.assign(data, len);
       parser_paused_ = true;
       if (pending_.size() >= kReadBufferSize) pauseReading();
       return;
     }
-    llhttp_resume(&parser_);  // answered already (a local reply): go on with the next request
+    llhttp_resume(&req_->parser);  // answered already (a local reply): go on with the next request
   }
+  releaseParseIfIdle();  // every request in these bytes was answered at once
 }
 
 void ClientConnection::onParseError(llhttp_errno_t err) {
@@ -374,7 +374,8 @@ void ClientConnection::rejectRequest(int status) {
   reject_status_ = status;
   std::string id = ctx_.newRequestId();
   std::string out;
-  const std::string* accept = head_.headers.get("accept");
+  if (!req_) req_ = RequestParse::take(settings(), this);  // the reply reads the head's fields
+  const std::string* accept = req_->head.headers.get("accept");
   base::HeaderMap extra;
   if (status == 405) {  // CONNECT, the one method sluice refuses (RFC 9110 §15.5.6: Allow)
     extra.add("allow", kAllowedMethods);
@@ -383,16 +384,16 @@ void ClientConnection::rejectRequest(int status) {
                    ctx_.httpDate(), &extra, out);
   uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
   write(&b, 1);
-  double seconds = head_bytes_ > 0 ? secondsSince(request_start_) : 0;
-  ctx_.countRequest(-1, head_.method.empty() ? "OTHER" : head_.method, status, seconds);
+  double seconds = req_->head_bytes > 0 ? secondsSince(req_->request_start) : 0;
+  ctx_.countRequest(-1, req_->head.method.empty() ? "OTHER" : req_->head.method, status, seconds);
   if (ctx_.access_log.enabled()) {
     AccessRecord r;
     r.time = std::chrono::system_clock::now();
     r.request_id = id;
     r.remote = client_ip_;
-    r.method = head_.method;
-    r.host = head_.host;
-    r.path = head_.target;
+    r.method = req_->head.method;
+    r.host = req_->head.host;
+    r.path = req_->head.target;
     r.status = status;
     r.bytes_sent = out.size();
     r.duration_ms = seconds * 1000;
@@ -460,7 +461,7 @@ void ClientConnection::checkDeadline(uint64_t now_ms) {
   }
   if (state_ != State::Head) return;
   deadline_ms_ = 0;
-  if (head_bytes_ > 0) {
+  if (req_ && req_->head_bytes > 0) {
     rejectRequest(408);  // slowloris: the head did not arrive in time
   } else {
     abort();  // idle keep-alive connection, or one that never sent a byte
@@ -478,7 +479,7 @@ void ClientConnection::exchangeDone(bool keep_alive) {
     return;
   }
   state_ = State::Head;
-  head_bytes_ = 0;
+  req_->head_bytes = 0;  // (an exchange came from a parse state, which it leaves here)
   reject_status_ = 0;
   ctx_.idle_clients.pushBack(room_link_, this);
   if (in_parse_) {
@@ -487,7 +488,7 @@ void ClientConnection::exchangeDone(bool keep_alive) {
   }
   if (parser_paused_) {
     parser_paused_ = false;
-    llhttp_resume(&parser_);
+    llhttp_resume(&req_->parser);
     std::string input = std::move(pending_);
     pending_.clear();
     startIdleTimer();
@@ -496,7 +497,15 @@ void ClientConnection::exchangeDone(bool keep_alive) {
   } else {
     startIdleTimer();
   }
+  releaseParseIfIdle();
   resumeReading();
+}
+
+void ClientConnection::releaseParseIfIdle() {
+  if (req_ && state_ == State::Head && !exchange_ && !in_parse_ && !parser_paused_ &&
+      !upgrade_paused_ && pending_.empty() && req_->head_bytes == 0 && req_->line_buf.empty()) {
+    RequestParse::giveBack(std::move(req_));
+  }
 }
 
 void ClientConnection::startTunnel() {
@@ -518,7 +527,10 @@ void ClientConnection::drain() {
   // An idle keep-alive connection closes now. One accepted but not yet heard from keeps its
   // chance (its request is likely on the way): it is answered with `connection: close`, or
   // closed by the header timeout.
-  if (state_ == State::Head && head_bytes_ == 0 && queued_writes == 0 && served_ > 0) abort();
+  if (state_ == State::Head && (!req_ || req_->head_bytes == 0) && queued_writes == 0 &&
+      served_ > 0) {
+    abort();
+  }
 }
 
 void ClientConnection::closeAfterWrites() {

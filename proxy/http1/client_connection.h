@@ -15,6 +15,7 @@
 #include "proxy/http1/http1_response_writer.h"
 #include "proxy/http1/http_serialize.h"
 #include "proxy/http1/request_head_check.h"
+#include "proxy/http1/request_parse.h"
 #include "proxy/http2/http2_transport.h"
 #include "proxy/net/socket_io.h"
 #include "proxy/net/tcp_write.h"
@@ -120,6 +121,8 @@ class ClientConnection final : public ConnectionList::Node,
   void startHeadTimer();
   void startIdleTimer();
   void beginExchange();
+  // Gives req_ back to the pool when no byte of a request is held anywhere.
+  void releaseParseIfIdle();
   // HTTP/2 from here on: ALPN chose h2, or an h2c listener saw the client preface (`data`).
   void startHttp2(const char* data, size_t len);
   bool alpnChoseH2();
@@ -159,25 +162,16 @@ class ClientConnection final : public ConnectionList::Node,
   // Loop time when queued response bytes last moved (or were first queued); 0 = nothing queued.
   // limits.send_timeout counts from here (nginx's send_timeout).
   uint64_t write_progress_ms_ = 0;
-  llhttp_t parser_;
   int handles_open_ = 0;
   State state_ = State::Head;
   bool reading_ = false;
   bool parser_paused_ = false;  // HPE_PAUSED at a message end; pending_ holds what follows
   bool upgrade_paused_ = false;
   bool in_parse_ = false;
-  bool scanning_head_ = true;  // the next bytes belong to a request head
-  HeadScanner scanner_;
   bool drain_ = false;
   bool peer_closed_ = false;
   bool message_done_ = true;
-  uint32_t served_ = 0;  // requests answered on this connection
-  // Until a head's request line is whole it is held here, so that fixRequestLine can rewrite it
-  // before llhttp sees any of it.
-  bool line_gate_ = true;
-  std::string line_buf_;
-  std::string method_override_;  // the method as sent, when llhttp was given another
-  bool version_unsupported_ = false;
+  uint32_t served_ = 0;    // requests answered on this connection
   int reject_status_ = 0;  // set by a callback that found the head too large etc.
   std::string client_ip_;
   unsigned char client_addr16_[16] = {};
@@ -186,16 +180,8 @@ class ClientConnection final : public ConnectionList::Node,
   bool awaiting_proxy_ = false;  // the PROXY header has not been read yet
   std::string proxy_buf_;        // its first bytes, when it came in pieces
 
-  // The request being parsed.
-  base::RequestHead head_;
-  RequestMeta meta_;
-  std::string field_;
-  std::string value_;
-  bool in_value_ = false;
-  size_t head_bytes_ = 0;
-  uint32_t header_count_ = 0;
-  uint64_t body_bytes_ = 0;
-  std::chrono::steady_clock::time_point request_start_;
+  // The request being read (null while the connection is idle: see request_parse.h).
+  std::unique_ptr<RequestParse> req_;
   std::unique_ptr<Exchange> exchange_;
   Http1ResponseWriter writer_{*this, ctx_.shared.draining};
 

@@ -39,8 +39,9 @@ bool ClientConnection::probeH2c(const char* data, size_t len) {
     std::string input = std::move(preface_buf_);
     preface_buf_.clear();
     startHttp2(input.data(), input.size());
-  } else if (head_bytes_ == 0) {
-    head_bytes_ = 1;  // a request began: the header timeout applies
+  } else {
+    if (!req_) req_ = RequestParse::take(settings(), this);
+    if (req_->head_bytes == 0) req_->head_bytes = 1;  // a request began: the header timeout applies
   }
   return true;
 }

@@ -15,9 +15,10 @@ ClientConnection* self(llhttp_t* p) {
   return static_cast<ClientConnection*>(p->data);
 }
 
-// Per-line bytes the parser does not hand to span callbacks (": ", CRLF). Only for head_bytes_,
-// a lower bound of the head read so far; max_header_bytes is checked against the scanner's
-// exact count (HeadScanner::headBytes), which never counts a byte the client did not send.
+// Per-line bytes the parser does not hand to span callbacks (": ", CRLF). Only for
+// req_->head_bytes, a lower bound of the head read so far; max_header_bytes is checked against the
+// scanner's exact count (HeadScanner::headBytes), which never counts a byte the client did not
+// send.
 constexpr size_t kLineOverhead = 4;
 }  // namespace
 
@@ -26,46 +27,47 @@ constexpr size_t kLineOverhead = 4;
 // parse instead of `data` (it is built before it replaces anything `data` points into).
 ClientConnection::Gate ClientConnection::gateRequestLine(const char* data, size_t len,
                                                          std::string& owned) {
-  if (!line_buf_.empty()) line_buf_.append(data, len);
-  std::string_view view = line_buf_.empty() ? std::string_view(data, len) : line_buf_;
+  if (!req_->line_buf.empty()) req_->line_buf.append(data, len);
+  std::string_view view = req_->line_buf.empty() ? std::string_view(data, len) : req_->line_buf;
   size_t start = view.find_first_not_of("\r\n");
   size_t lf = start == std::string_view::npos ? start : view.find('\n', start);
   if (lf == std::string_view::npos) {
     if (view.size() <= ctx_.snapshot->config->limits.max_header_bytes) {
-      if (line_buf_.empty()) line_buf_.assign(data, len);
-      if (start != std::string_view::npos && head_bytes_ == 0) {
-        head_bytes_ = 1;  // a request began: the header timeout (408) applies, not the idle one
-        request_start_ = std::chrono::steady_clock::now();
+      if (req_->line_buf.empty()) req_->line_buf.assign(data, len);
+      if (start != std::string_view::npos && req_->head_bytes == 0) {
+        req_->head_bytes =
+            1;  // a request began: the header timeout (408) applies, not the idle one
+        req_->request_start = std::chrono::steady_clock::now();
         startHeadTimer();
       }
       return Gate::Hold;
     }
     // Too long to be a request line we would accept: llhttp and onUrl reject it (414).
-    line_gate_ = false;
-    if (line_buf_.empty()) return Gate::Pass;
-    owned.swap(line_buf_);
-    line_buf_.clear();
+    req_->line_gate = false;
+    if (req_->line_buf.empty()) return Gate::Pass;
+    owned.swap(req_->line_buf);
+    req_->line_buf.clear();
     return Gate::Swap;
   }
-  line_gate_ = false;
-  method_override_.clear();
-  version_unsupported_ = false;
+  req_->line_gate = false;
+  req_->method_override.clear();
+  req_->version_unsupported = false;
   RequestLineFix fix;
   fixRequestLine(view.substr(start, lf - start), fix);
   if (!fix.changed) {
-    if (line_buf_.empty()) return Gate::Pass;
-    owned.swap(line_buf_);
-    line_buf_.clear();
+    if (req_->line_buf.empty()) return Gate::Pass;
+    owned.swap(req_->line_buf);
+    req_->line_buf.clear();
     return Gate::Swap;
   }
-  method_override_ = std::move(fix.method);
-  version_unsupported_ = fix.unsupported_version;
-  scanner_.countRewrite(lf - start, fix.line.size());
+  req_->method_override = std::move(fix.method);
+  req_->version_unsupported = fix.unsupported_version;
+  req_->scanner.countRewrite(lf - start, fix.line.size());
   std::string next;
   next.reserve(view.size() + 8);
   next.append(view.substr(0, start)).append(fix.line).append(view.substr(lf));
   owned.swap(next);
-  line_buf_.clear();
+  req_->line_buf.clear();
   return Gate::Swap;
 }
 
@@ -89,94 +91,94 @@ const llhttp_settings_t* ClientConnection::settings() {
 
 int ClientConnection::onMessageBegin(llhttp_t* p) {
   ClientConnection* c = self(p);
-  c->head_ = base::RequestHead{};
-  c->head_.headers.fields().reserve(16);
-  c->meta_ = RequestMeta{};
-  c->field_.clear();
-  c->value_.clear();
-  c->in_value_ = false;
-  c->head_bytes_ = 1;  // counts as "a request began" for the header timeout
+  c->req_->head = base::RequestHead{};
+  c->req_->head.headers.fields().reserve(16);
+  c->req_->meta = RequestMeta{};
+  c->req_->field.clear();
+  c->req_->value.clear();
+  c->req_->in_value = false;
+  c->req_->head_bytes = 1;  // counts as "a request began" for the header timeout
   c->message_done_ = false;
-  c->header_count_ = 0;
-  c->body_bytes_ = 0;
-  c->request_start_ = std::chrono::steady_clock::now();
+  c->req_->header_count = 0;
+  c->req_->body_bytes = 0;
+  c->req_->request_start = std::chrono::steady_clock::now();
   if (c->state_ == State::Head) c->startHeadTimer();
   return 0;
 }
 
 int ClientConnection::onUrl(llhttp_t* p, const char* at, size_t len) {
   ClientConnection* c = self(p);
-  c->head_bytes_ += len;
-  if (c->head_bytes_ > c->ctx_.snapshot->config->limits.max_header_bytes) {
+  c->req_->head_bytes += len;
+  if (c->req_->head_bytes > c->ctx_.snapshot->config->limits.max_header_bytes) {
     c->reject_status_ = 414;  // RFC 9112 §3: the request target alone is too long
     return HPE_USER;
   }
-  c->head_.target.append(at, len);
+  c->req_->head.target.append(at, len);
   return 0;
 }
 
 int ClientConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
   ClientConnection* c = self(p);
-  if (c->in_value_) {
-    c->field_.clear();
-    c->value_.clear();
-    c->in_value_ = false;
+  if (c->req_->in_value) {
+    c->req_->field.clear();
+    c->req_->value.clear();
+    c->req_->in_value = false;
   }
-  c->head_bytes_ += len;
-  if (c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
+  c->req_->head_bytes += len;
+  if (c->req_->scanner.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
-  c->field_.append(at, len);
+  c->req_->field.append(at, len);
   return 0;
 }
 
 int ClientConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
   ClientConnection* c = self(p);
-  c->in_value_ = true;
-  c->head_bytes_ += len;
-  if (c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
+  c->req_->in_value = true;
+  c->req_->head_bytes += len;
+  if (c->req_->scanner.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
-  c->value_.append(at, len);
+  c->req_->value.append(at, len);
   return 0;
 }
 
 int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
   ClientConnection* c = self(p);
-  c->head_bytes_ += kLineOverhead;
-  if (++c->header_count_ > c->ctx_.snapshot->config->limits.max_headers ||
-      c->scanner_.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
+  c->req_->head_bytes += kLineOverhead;
+  if (++c->req_->header_count > c->ctx_.snapshot->config->limits.max_headers ||
+      c->req_->scanner.headBytes() > c->ctx_.snapshot->config->limits.max_header_bytes) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
-  std::string& v = c->value_;
-  if (int status = checkFieldLine(c->field_, v); status != 0) {
+  std::string& v = c->req_->value;
+  if (int status = checkFieldLine(c->req_->field, v); status != 0) {
     c->reject_status_ = status;
     return HPE_USER;
   }
-  base::toLowerInPlace(c->field_);
-  c->head_.headers.add(std::move(c->field_), std::move(v));
-  c->field_.clear();
-  c->value_.clear();
-  c->in_value_ = false;
+  base::toLowerInPlace(c->req_->field);
+  c->req_->head.headers.add(std::move(c->req_->field), std::move(v));
+  c->req_->field.clear();
+  c->req_->value.clear();
+  c->req_->in_value = false;
   return 0;
 }
 
 int ClientConnection::onHeadersComplete(llhttp_t* p) {
   ClientConnection* c = self(p);
-  base::RequestHead& h = c->head_;
-  RequestMeta& m = c->meta_;
+  base::RequestHead& h = c->req_->head;
+  RequestMeta& m = c->req_->meta;
   const config::Limits& limits = c->ctx_.snapshot->config->limits;
   // The whole head is scanned now: request line + fields + the empty line, exactly.
-  if (c->scanner_.headBytes() > limits.max_header_bytes) {
+  if (c->req_->scanner.headBytes() > limits.max_header_bytes) {
     c->reject_status_ = 431;
     return HPE_USER;
   }
-  if (!c->method_override_.empty()) {
-    h.method = std::move(c->method_override_);
-    c->method_override_.clear();
+  if (!c->req_->method_override.empty()) {
+    h.method = std::move(c->req_->method_override);
+    c->req_->method_override.clear();
   } else {
     h.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
   }
@@ -184,7 +186,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   ParsedHead parsed;
   parsed.http_major = llhttp_get_http_major(p);
   parsed.http_minor = llhttp_get_http_minor(p);
-  parsed.version_unsupported = c->version_unsupported_;
+  parsed.version_unsupported = c->req_->version_unsupported;
   parsed.keep_alive = llhttp_should_keep_alive(p) != 0;
   parsed.upgrade = p->upgrade != 0;
   parsed.content_length = p->content_length;
@@ -205,10 +207,10 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
 
 void ClientConnection::beginExchange() {
   ConnectionQueue::unlink(room_link_);  // busy now: never closed to make room
-  writer_.begin(head_.version_minor, meta_);
-  exchange_ = std::make_unique<Exchange>(*this, ctx_, ctx_.snapshot, std::move(head_), meta_,
-                                         request_start_);
-  head_.headers.fields().clear();  // a chunked body's trailer fields are parsed into it
+  writer_.begin(req_->head.version_minor, req_->meta);
+  exchange_ = std::make_unique<Exchange>(*this, ctx_, ctx_.snapshot, std::move(req_->head),
+                                         req_->meta, req_->request_start);
+  req_->head.headers.fields().clear();  // a chunked body's trailer fields are parsed into it
   exchange_->start();
 }
 
@@ -216,7 +218,7 @@ void ClientConnection::beginExchange() {
 int ClientConnection::onChunkHeader(llhttp_t* p) {
   ClientConnection* c = self(p);
   uint64_t limit = c->ctx_.snapshot->config->limits.max_body_bytes;
-  if (p->content_length > limit || c->body_bytes_ + p->content_length > limit) {
+  if (p->content_length > limit || c->req_->body_bytes + p->content_length > limit) {
     c->reject_status_ = 413;
     return HPE_USER;
   }
@@ -225,8 +227,8 @@ int ClientConnection::onChunkHeader(llhttp_t* p) {
 
 int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {
   ClientConnection* c = self(p);
-  c->body_bytes_ += len;
-  if (c->body_bytes_ > c->ctx_.snapshot->config->limits.max_body_bytes) {
+  c->req_->body_bytes += len;
+  if (c->req_->body_bytes > c->ctx_.snapshot->config->limits.max_body_bytes) {
     c->reject_status_ = 413;
     return HPE_USER;
   }
@@ -241,17 +243,17 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
   c->message_done_ = true;
   if (c->state_ == State::Exchange) c->deadline_ms_ = 0;  // the body is in
   if (c->exchange_) {
-    // A chunked body's trailer fields were parsed into head_ (the head itself went to the
+    // A chunked body's trailer fields were parsed into req_->head (the head itself went to the
     // exchange).
-    if (!c->head_.headers.empty()) {
-      c->exchange_->onRequestTrailers(c->head_.headers);
+    if (!c->req_->head.headers.empty()) {
+      c->exchange_->onRequestTrailers(c->req_->head.headers);
       if (c->state_ == State::Closing) return HPE_USER;
     }
     c->exchange_->onRequestEnd();
     if (c->state_ == State::Closing) return HPE_USER;
   }
-  if (c->meta_.upgrade) return 0;  // llhttp stops with HPE_PAUSED_UPGRADE
-  return HPE_PAUSED;               // feed() regains control at every message end
+  if (c->req_->meta.upgrade) return 0;  // llhttp stops with HPE_PAUSED_UPGRADE
+  return HPE_PAUSED;                    // feed() regains control at every message end
 }
 
 }  // namespace sluice::proxy

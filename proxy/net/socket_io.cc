@@ -28,11 +28,15 @@ int SocketIo::connect(const sockaddr* addr, StatusCb cb) {
   // Before the connect libuv only records the option, applied to the socket it creates.
   int r = uv_tcp_nodelay(&uv().tcp, 1);
   if (r != 0) return r;
-  uv().connect_req.data = this;
-  return uv_tcp_connect(&uv().connect_req, &uv().tcp, addr, [](uv_connect_t* req, int status) {
+  auto* req = new uv_connect_t;
+  req->data = this;
+  r = uv_tcp_connect(req, &uv().tcp, addr, [](uv_connect_t* req, int status) {
     auto* io = static_cast<SocketIo*>(req->data);
+    delete req;
     io->status_cb_(io->owner_, status);
   });
+  if (r != 0) delete req;
+  return r;
 }
 
 void SocketIo::onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
@@ -63,11 +67,15 @@ int SocketIo::write(const uv_buf_t* bufs, unsigned count, WriteSink* sink) {
 int SocketIo::shutdown(StatusCb cb) {
   status_cb_ = cb;
   if (ring_ != nullptr) return rs().shutdown(cb);
-  uv().shutdown_req.data = this;
-  return uv_shutdown(&uv().shutdown_req, uvStream(), [](uv_shutdown_t* req, int status) {
+  auto* req = new uv_shutdown_t;
+  req->data = this;
+  int r = uv_shutdown(req, uvStream(), [](uv_shutdown_t* req, int status) {
     auto* io = static_cast<SocketIo*>(req->data);
+    delete req;
     io->status_cb_(io->owner_, status);
   });
+  if (r != 0) delete req;
+  return r;
 }
 
 void SocketIo::close(CloseCb cb) {

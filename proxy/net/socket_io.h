@@ -55,10 +55,11 @@ class SocketIo {
   ReadCb read_cb_ = nullptr;
   StatusCb status_cb_ = nullptr;  // the connect's, then the shutdown's
   CloseCb close_cb_ = nullptr;
+  // The connect and shutdown requests are allocated for their one use each (freed in their
+  // callback, which libuv always calls, with UV_ECANCELED when the handle closes first): an
+  // open connection holds only its handle.
   struct Uv {
     uv_tcp_t tcp;
-    uv_shutdown_t shutdown_req;
-    uv_connect_t connect_req;
   };
   Uv& uv() { return std::get<Uv>(io_); }
   const Uv& uv() const { return std::get<Uv>(io_); }

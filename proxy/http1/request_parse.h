@@ -1,0 +1,50 @@
+// What a ClientConnection holds only while it reads a request: llhttp, the head scanner and
+// request-line gate, and the head being built. An idle keep-alive connection gives it back to
+// its worker thread's pool (ClientConnection::releaseParse) and takes one again with the next
+// request's first bytes, so thousands of idle connections cost only their sockets and
+// deadlines; the pool keeps the strings' capacity from one request to the next.
+#pragma once
+
+#include <llhttp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "filters/base/http_message.h"
+#include "proxy/http1/head_scanner.h"
+#include "proxy/stream/downstream.h"
+
+namespace sluice::proxy {
+
+struct RequestParse {
+  llhttp_t parser;
+  HeadScanner scanner;
+  bool scanning_head = true;  // the next bytes belong to a request head
+  // Until a head's request line is whole it is held here, so that fixRequestLine can rewrite it
+  // before llhttp sees any of it.
+  bool line_gate = true;
+  std::string line_buf;
+  std::string method_override;  // the method as sent, when llhttp was given another
+  bool version_unsupported = false;
+
+  // The request being parsed.
+  base::RequestHead head;
+  RequestMeta meta;
+  std::string field;
+  std::string value;
+  bool in_value = false;
+  size_t head_bytes = 0;  // 0: no byte of a request yet (the idle timeout applies, not 408)
+  uint32_t header_count = 0;
+  uint64_t body_bytes = 0;
+  std::chrono::steady_clock::time_point request_start;
+
+  // One from this thread's pool (or new), reset for a first message; `owner` is what llhttp's
+  // callbacks are given (parser.data).
+  static std::unique_ptr<RequestParse> take(const llhttp_settings_t* settings, void* owner);
+  // Back to this thread's pool (up to a bound; beyond it, freed).
+  static void giveBack(std::unique_ptr<RequestParse> parse);
+};
+
+}  // namespace sluice::proxy
