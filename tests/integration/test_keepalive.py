@@ -248,6 +248,61 @@ class KeepAliveTest(ProxyTestCase):
 
 
 
+class IdleConnectionTest(ProxyTestCase):
+    """An idle keep-alive connection gives its parse state back to the worker's pool and takes
+    one (maybe another connection's) with its next request's first bytes: nothing of an earlier
+    request may show, a head in pieces after the pause is read whole, and the timeouts still
+    tell a silent connection (closed) from a started head (408)."""
+    UPSTREAMS = {"echo": ("echo",)}
+
+    @classmethod
+    def config(cls, ports):
+        return make_config(ports, ["{name: all, match: {path_prefix: /}, upstream: echo}"],
+                           limits={"header_timeout": "1s", "idle_timeout": "2s"}, workers=1)
+
+    def test_heads_in_pieces_after_idle_on_many_connections(self):
+        conns = [self.conn() for _ in range(24)]
+        for i, c in enumerate(conns):  # each connection leaves a different head behind
+            r = c.request("POST", "/first/%d" % i, headers={"x-conn-%d" % i: "yes"},
+                          body=b"b" * i)
+            self.assertEqual(r.status, 200)
+        time.sleep(0.3)  # all idle: their parse states are in the pool
+        for i, c in reversed(list(enumerate(conns))):  # taken in another order
+            # empty lines, the request line in two pieces, the fields one by one
+            for piece in ("\r\n", "GET /sec", "ond/%d HTTP/1.1\r\nHo" % i, "st: t\r\n",
+                          "x-next: %d\r\n" % i, "\r\n"):
+                c.send(piece)
+                time.sleep(0.01)
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            body = r.json()
+            self.assertEqual(body["target"], "/second/%d" % i)
+            self.assertEqual(body["method"], "GET")
+            h = upstream_headers(r)
+            self.assertEqual(h.get("x-next"), [str(i)])
+            self.assertFalse([k for k in h if k.startswith("x-conn-")], h)
+
+    def test_pipelined_head_cut_at_the_answer(self):
+        c = self.conn()
+        second = build_request("GET", "/two", headers={"x-n": "2"})
+        c.send(build_request("GET", "/one") + second[:20])
+        self.assertEqual(c.read_response().json()["target"], "/one")
+        time.sleep(0.2)  # answered; the second head's start waits in the parse state
+        c.send(second[20:])
+        r = c.read_response()
+        self.assertEqual(r.json()["target"], "/two")
+        self.assertEqual(upstream_headers(r).get("x-n"), ["2"])
+
+    def test_started_head_after_idle_gets_408_and_silence_a_close(self):
+        started, silent = self.conn(), self.conn()
+        self.assertEqual(started.request("GET", "/a").status, 200)
+        self.assertEqual(silent.request("GET", "/a").status, 200)
+        time.sleep(0.2)
+        started.send("GET /slow HTTP/1.1\r\nHost: t\r\n")
+        self.assertEqual(started.read_response().status, 408)  # header_timeout (1 s)
+        self.assertTrue(silent.is_closed(5))  # idle_timeout (2 s): no answer, a close
+
+
 class NoUpstreamKeepaliveTest(ProxyTestCase):
     """keepalive: 0: each upstream connection serves one request, and says so (RFC 9112 §9.6)."""
     UPSTREAMS = {"echo": ("echo",)}
