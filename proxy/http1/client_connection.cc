@@ -65,13 +65,16 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
   ctx.unheard_clients.pushBack(c->room_link_, c);
   if (ctx.shared.draining.load(std::memory_order_relaxed)) c->drain_ = true;
   c->awaiting_proxy_ = listener.proxy_protocol;
-  c->http2_ = listener.http2;
+  if (listener.tls || listener.proxy_protocol || listener.http2.h2c) {
+    c->extras_ = std::make_unique<Extras>();
+    c->extras_->http2 = listener.http2;
+  }
   c->h2c_probe_ = listener.http2.h2c && !listener.tls;
   // TCP_NODELAY comes from the listening socket (Linux copies it to accepted sockets).
   c->client_ip_ = formatPeerIp(peer);
   c->has_client_addr_ = peerAddress16(peer, c->client_addr16_);
   if (listener.tls) {
-    c->tls_ctx_ = listener.tls;
+    c->extras_->tls_ctx = listener.tls;
     c->tls_ = std::make_unique<TlsSession>(listener.tls->defaultContext(), true);
   }
   c->startHeadTimer();
@@ -150,12 +153,12 @@ void ClientConnection::onHandshakeDone() {
   SSL* ssl = tls_->ssl();
   ctx_.metrics.tls_handshakes_total.with({listener_, SSL_get_version(ssl)}).inc();
   if (SSL_session_reused(ssl)) ctx_.metrics.tls_resumptions_total.with({listener_}).inc();
-  if (tls_ctx_->requiresClientCert()) {
+  if (extras_->tls_ctx->requiresClientCert()) {
     X509* peer = SSL_get0_peer_certificate(ssl);
     if (peer != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
       char* subject = X509_NAME_oneline(X509_get_subject_name(peer), nullptr, 0);
       if (subject != nullptr) {
-        client_subject_ = subject;
+        extras_->client_subject = subject;
         OPENSSL_free(subject);
       }
     }
@@ -221,13 +224,14 @@ void ClientConnection::onRead(void* self, ssize_t nread, const char* data) {
 // is closed (nothing HTTP can be said); the address it names replaces the peer's only when the
 // peer is a trusted proxy.
 void ClientConnection::onProxyHeaderBytes(const char* data, size_t len) {
-  if (!proxy_buf_.empty()) proxy_buf_.append(data, len);
-  std::string_view view = proxy_buf_.empty() ? std::string_view(data, len) : proxy_buf_;
+  if (!extras_->proxy_buf.empty()) extras_->proxy_buf.append(data, len);
+  std::string_view view =
+      extras_->proxy_buf.empty() ? std::string_view(data, len) : extras_->proxy_buf;
   size_t consumed = 0;
   ProxyHeader header;
   switch (parseProxyHeader(view, consumed, header)) {
     case ProxyHeaderStatus::NeedMore:
-      if (proxy_buf_.empty()) proxy_buf_.assign(data, len);
+      if (extras_->proxy_buf.empty()) extras_->proxy_buf.assign(data, len);
       return;
     case ProxyHeaderStatus::Invalid:
       abort();
@@ -248,8 +252,8 @@ void ClientConnection::onProxyHeaderBytes(const char* data, size_t len) {
     has_client_addr_ = peerAddress16(source, client_addr16_);
   }
   std::string rest(view.substr(consumed));
-  proxy_buf_.clear();
-  proxy_buf_.shrink_to_fit();
+  extras_->proxy_buf.clear();
+  extras_->proxy_buf.shrink_to_fit();
   if (rest.empty()) return;
   if (tls_) {
     onCipher(rest.data(), rest.size());
@@ -270,8 +274,8 @@ void ClientConnection::onData(const char* data, size_t len) {
   }
   if (h2c_probe_) {
     if (probeH2c(data, len)) return;
-    std::string input = std::move(preface_buf_);  // not HTTP/2: all of it is HTTP/1.1
-    preface_buf_.clear();
+    std::string input = std::move(extras_->preface_buf);  // not HTTP/2: all of it is HTTP/1.1
+    extras_->preface_buf.clear();
     onData(input.data(), input.size());
     return;
   }

@@ -60,7 +60,10 @@ class ClientConnection final : public ConnectionList::Node,
     return has_client_addr_ ? client_addr16_ : nullptr;
   }
   bool secure() const override { return tls_ != nullptr; }
-  const std::string& clientSubject() const override { return client_subject_; }
+  const std::string& clientSubject() const override {
+    static const std::string kNone;
+    return extras_ ? extras_->client_subject : kNone;
+  }
   std::string_view protocol() const override { return writer_.protocol(); }
   void sendContinue() override { writer_.sendContinue(); }
   void sendInterim(base::ResponseHead& head) override { writer_.sendInterim(head); }
@@ -178,7 +181,6 @@ class ClientConnection final : public ConnectionList::Node,
   bool has_client_addr_ = false;
   std::string pending_;
   bool awaiting_proxy_ = false;  // the PROXY header has not been read yet
-  std::string proxy_buf_;        // its first bytes, when it came in pieces
 
   // The request being read (null while the connection is idle: see request_parse.h).
   std::unique_ptr<RequestParse> req_;
@@ -186,17 +188,23 @@ class ClientConnection final : public ConnectionList::Node,
   Http1ResponseWriter writer_{*this, ctx_.shared.draining};
 
   // HTTP/2 (ALPN h2, or h2c prior knowledge on a listener with http2.h2c).
-  config::Http2Settings http2_;
   std::unique_ptr<Http2ServerSession> h2_;
   bool h2c_probe_ = false;  // the first bytes may be the HTTP/2 client preface
   bool alpn_checked_ = false;
-  bool lingering_ = false;   // closing after a GOAWAY: reading and dropping until EOF
-  std::string preface_buf_;  // the preface's first bytes, when they came in pieces
+  bool lingering_ = false;  // closing after a GOAWAY: reading and dropping until EOF
 
-  // TLS (listeners with `tls:`): the context keeps the SNI callback's target alive.
-  std::shared_ptr<TlsServerContext> tls_ctx_;
-  std::unique_ptr<TlsSession> tls_;
-  std::string client_subject_;
+  std::unique_ptr<TlsSession> tls_;  // listeners with `tls:`
+
+  // What only a listener with TLS, h2c or the PROXY protocol needs: a plain connection does
+  // without (null), so it costs less while it idles.
+  struct Extras {
+    config::Http2Settings http2;                // the listener's, for its h2 sessions
+    std::string preface_buf;                    // h2c: the preface's first bytes, in pieces
+    std::string proxy_buf;                      // the PROXY header's first bytes, in pieces
+    std::shared_ptr<TlsServerContext> tls_ctx;  // keeps the SNI callback's target alive
+    std::string client_subject;                 // the verified client certificate's subject
+  };
+  std::unique_ptr<Extras> extras_;
 };
 
 }  // namespace sluice::proxy

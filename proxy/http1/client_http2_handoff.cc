@@ -28,16 +28,16 @@ bool ClientConnection::alpnChoseH2() {
 }
 
 bool ClientConnection::probeH2c(const char* data, size_t len) {
-  preface_buf_.append(data, len);
-  size_t n = std::min(preface_buf_.size(), kClientPreface.size());
-  if (std::string_view(preface_buf_).substr(0, n) != kClientPreface.substr(0, n)) {
+  extras_->preface_buf.append(data, len);
+  size_t n = std::min(extras_->preface_buf.size(), kClientPreface.size());
+  if (std::string_view(extras_->preface_buf).substr(0, n) != kClientPreface.substr(0, n)) {
     h2c_probe_ = false;  // HTTP/1.1: the bytes go to its parser
     return false;
   }
-  if (preface_buf_.size() >= kClientPreface.size()) {
+  if (extras_->preface_buf.size() >= kClientPreface.size()) {
     h2c_probe_ = false;
-    std::string input = std::move(preface_buf_);
-    preface_buf_.clear();
+    std::string input = std::move(extras_->preface_buf);
+    extras_->preface_buf.clear();
     startHttp2(input.data(), input.size());
   } else {
     if (!req_) req_ = RequestParse::take(settings(), this);
@@ -50,7 +50,7 @@ void ClientConnection::startHttp2(const char* data, size_t len) {
   state_ = State::Http2;
   deadline_ms_ = 0;  // the session keeps the connection's timeouts from here on
   // It stays among the unheard connections (makeRoom) until its first stream (setIdle).
-  h2_ = std::make_unique<Http2ServerSession>(ctx_, *this, http2_);
+  h2_ = std::make_unique<Http2ServerSession>(ctx_, *this, extras_->http2);
   if (!h2_->start()) {
     abort();
     return;
