@@ -360,7 +360,6 @@ void ClientConnection::feed(const char* data, size_t len) {
     }
     llhttp_resume(&req_->parser);  // answered already (a local reply): go on with the next request
   }
-  releaseParseIfIdle();  // every request in these bytes was answered at once
 }
 
 void ClientConnection::onParseError(llhttp_errno_t err) {
@@ -448,6 +447,9 @@ void ClientConnection::checkDeadline(uint64_t now_ms) {
     h2_->checkDeadline(now_ms);
     return;
   }
+  // Idle at a sweep: the parse state goes back to the pool (here rather than at every response's
+  // end, where the next request usually follows at once and would take one again).
+  if (state_ == State::Head) releaseParseIfIdle();
   if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
   if (state_ == State::Exchange) {
     // A request body that stopped coming (nginx's client_body_timeout): 408, or a close when
@@ -501,7 +503,6 @@ void ClientConnection::exchangeDone(bool keep_alive) {
   } else {
     startIdleTimer();
   }
-  releaseParseIfIdle();
   resumeReading();
 }
 

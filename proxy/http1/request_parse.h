@@ -1,8 +1,9 @@
-// What a ClientConnection holds only while it reads a request: llhttp, the head scanner and
-// request-line gate, and the head being built. An idle keep-alive connection gives it back to
-// its worker thread's pool (ClientConnection::releaseParse) and takes one again with the next
-// request's first bytes, so thousands of idle connections cost only their sockets and
-// deadlines; the pool keeps the strings' capacity from one request to the next.
+// What a ClientConnection holds only while it reads requests: llhttp, the head scanner and
+// request-line gate, and the head being built. A keep-alive connection found idle by the
+// worker's sweep (every 100 ms) gives it back to its worker thread's pool
+// (ClientConnection::releaseParseIfIdle) and takes one again with its next request's first
+// bytes, so thousands of idle connections cost only their sockets and deadlines, while a busy
+// one keeps its own from request to request; the pool keeps the strings' capacity.
 #pragma once
 
 #include <llhttp.h>
