@@ -9,6 +9,7 @@ namespace {
 // two of its loop iterations; beyond that, memory goes back to the allocator.
 constexpr size_t kPoolBound = 256;
 thread_local std::vector<std::unique_ptr<RequestParse>> t_pool;
+thread_local uint64_t t_freed = 0;
 
 }  // namespace
 
@@ -26,7 +27,10 @@ std::unique_ptr<RequestParse> RequestParse::take(const llhttp_settings_t* settin
 }
 
 void RequestParse::giveBack(std::unique_ptr<RequestParse> p) {
-  if (t_pool.size() >= kPoolBound) return;  // freed here
+  if (t_pool.size() >= kPoolBound) {
+    ++t_freed;
+    return;  // freed here
+  }
   // Back to a first message's state; the strings keep their capacity for the next request.
   p->scanner.reset();
   p->scanning_head = true;
@@ -43,6 +47,10 @@ void RequestParse::giveBack(std::unique_ptr<RequestParse> p) {
   p->header_count = 0;
   p->body_bytes = 0;
   t_pool.push_back(std::move(p));
+}
+
+uint64_t RequestParse::freedOnThisThread() {
+  return t_freed;
 }
 
 }  // namespace sluice::proxy

@@ -54,13 +54,18 @@ void releaseFreeMemory() {
 
 MemoryReleaser::MemoryReleaser() : freed_seen_(pollRetired()) {}
 
-bool MemoryReleaser::observe(int64_t connections) {
+bool MemoryReleaser::observe(int64_t connections, uint64_t idled) {
   if (connections > peak_) peak_ = connections;
+  idled_ += idled;
+  ++sweeps_since_;
   uint64_t freed = pollRetired();
   bool dropped = peak_ - connections >= kMinDrop && connections * 2 <= peak_;
-  if (started_ && !dropped && freed == freed_seen_) return false;
+  bool went_idle = idled_ >= kMinIdled && sweeps_since_ >= kIdledEverySweeps;
+  if (started_ && !dropped && !went_idle && freed == freed_seen_) return false;
   started_ = true;
   peak_ = connections;
+  idled_ = 0;
+  sweeps_since_ = 0;
   freed_seen_ = freed;
   releaseFreeMemory();
   return true;

@@ -11,6 +11,8 @@ namespace sluice::proxy {
 // One per worker, fed by its periodic sweep with the worker's connection count. At the first
 // sweep (loading the config freed a YAML tree several times the size of the snapshot), when the
 // count has fallen to half of the peak seen since the last release (and by at least kMinDrop),
+// when at least kMinIdled connections went idle and freed their request state (a burst of
+// requests over kept-alive connections ended; at most once per kIdledEverySweeps sweeps),
 // or when a config snapshot a reload replaced has been freed since this worker's last release, the
 // worker's allocator cache is flushed and free pages are returned to the OS: tcmalloc's
 // MarkThreadIdle + ReleaseFreeMemory when sluice is linked with it, the sanitizer allocator's
@@ -19,13 +21,18 @@ namespace sluice::proxy {
 class MemoryReleaser {
  public:
   static constexpr int64_t kMinDrop = 64;
+  static constexpr uint64_t kMinIdled = 1024;
+  static constexpr uint64_t kIdledEverySweeps = 20;
 
   MemoryReleaser();
-  // Returns true when this call released memory.
-  bool observe(int64_t connections);
+  // Returns true when this call released memory. `idled`: request states the connections
+  // freed since the last call (those the pool did not keep).
+  bool observe(int64_t connections, uint64_t idled = 0);
 
  private:
   int64_t peak_ = 0;
+  uint64_t idled_ = 0;         // request states freed since the last release
+  uint64_t sweeps_since_ = 0;  // observe calls since the last release
   bool started_ = false;
   uint64_t freed_seen_ = 0;  // retired snapshots known freed at this worker's last release
 };

@@ -109,7 +109,9 @@ void Worker::onSweep() {
   ctx_->connections.forEach<ClientConnection>(
       [now](ClientConnection* c) { c->checkDeadline(now); });
   ctx_->pool.sweep(now);
-  memory_.observe(static_cast<int64_t>(ctx_->connections.size()));
+  uint64_t idled = RequestParse::freedOnThisThread();
+  memory_.observe(static_cast<int64_t>(ctx_->connections.size()), idled - idled_seen_);
+  idled_seen_ = idled;
   handOverSpans();
   for (Listener* l : listeners_) {
     if (l->starved) uvCheck(uv_poll_start(&l->poll, UV_READABLE, onAcceptable), "listener poll");

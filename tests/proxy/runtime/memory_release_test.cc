@@ -45,6 +45,19 @@ TEST(MemoryReleaser, ReleasesOnceAReplacedSnapshotIsFreed) {
   EXPECT_FALSE(later.observe(0));
 }
 
+TEST(MemoryReleaser, ReleasesWhenABurstWentIdleAtMostOncePerTwentySweeps) {
+  MemoryReleaser r;
+  EXPECT_TRUE(r.observe(100));
+  EXPECT_FALSE(r.observe(100, MemoryReleaser::kMinIdled));  // too soon after the last release
+  for (uint64_t i = 2; i < MemoryReleaser::kIdledEverySweeps; ++i) EXPECT_FALSE(r.observe(100));
+  EXPECT_TRUE(r.observe(100));  // the 20th sweep: the idled states add up
+  for (uint64_t i = 1; i < MemoryReleaser::kIdledEverySweeps; ++i) {
+    EXPECT_FALSE(r.observe(100, MemoryReleaser::kMinIdled / 40));  // a trickle: not enough
+  }
+  EXPECT_FALSE(r.observe(100));
+  EXPECT_TRUE(r.observe(100, MemoryReleaser::kMinIdled));
+}
+
 TEST(MemoryReleaser, AnAlreadyFreedSnapshotIsIgnored) {
   MemoryReleaser r;
   r.observe(0);
