@@ -23,7 +23,6 @@ ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
 ClientConnection::~ClientConnection() {
   ConnectionQueue::unlink(room_link_);
   exchange_.reset();
-  if (req_) RequestParse::giveBack(std::move(req_));
   h2_.reset();  // its streams' exchanges log while this connection's fields are still here
   ctx_.connections.erase(this);
   ctx_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -302,7 +301,7 @@ void ClientConnection::onData(const char* data, size_t len) {
 // scanned too and a request in flight holds back the ones pipelined behind it.
 void ClientConnection::feed(const char* data, size_t len) {
   std::string owned;  // a rewritten request line and the bytes after it
-  if (!req_ && len > 0) req_ = RequestParse::take(settings(), this);
+  if (!req_ && len > 0) req_ = RequestParse::make(settings(), this);
   while (len > 0) {
     if (req_->line_gate) {
       Gate g = gateRequestLine(data, len, owned);
@@ -377,7 +376,7 @@ void ClientConnection::rejectRequest(int status) {
   reject_status_ = status;
   std::string id = ctx_.newRequestId();
   std::string out;
-  if (!req_) req_ = RequestParse::take(settings(), this);  // the reply reads the head's fields
+  if (!req_) req_ = RequestParse::make(settings(), this);  // the reply reads the head's fields
   const std::string* accept = req_->head.headers.get("accept");
   base::HeaderMap extra;
   if (status == 405) {  // CONNECT, the one method sluice refuses (RFC 9110 §15.5.6: Allow)
@@ -509,7 +508,8 @@ void ClientConnection::exchangeDone(bool keep_alive) {
 void ClientConnection::releaseParseIfIdle() {
   if (req_ && state_ == State::Head && !exchange_ && !in_parse_ && !parser_paused_ &&
       !upgrade_paused_ && pending_.empty() && req_->head_bytes == 0 && req_->line_buf.empty()) {
-    RequestParse::giveBack(std::move(req_));
+    req_.reset();
+    ++ctx_.parse_states_idled;
   }
 }
 

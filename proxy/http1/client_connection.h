@@ -124,7 +124,7 @@ class ClientConnection final : public ConnectionList::Node,
   void startHeadTimer();
   void startIdleTimer();
   void beginExchange();
-  // Gives req_ back to the pool when no byte of a request is held anywhere (the sweep's check).
+  // Frees req_ when no byte of a request is held anywhere (the sweep's check).
   void releaseParseIfIdle();
   // HTTP/2 from here on: ALPN chose h2, or an h2c listener saw the client preface (`data`).
   void startHttp2(const char* data, size_t len);

@@ -1,9 +1,8 @@
 // What a ClientConnection holds only while it reads requests: llhttp, the head scanner and
 // request-line gate, and the head being built. A keep-alive connection found idle by the
-// worker's sweep (every 100 ms) gives it back to its worker thread's pool
-// (ClientConnection::releaseParseIfIdle) and takes one again with its next request's first
-// bytes, so thousands of idle connections cost only their sockets and deadlines, while a busy
-// one keeps its own from request to request; the pool keeps the strings' capacity.
+// worker's sweep (every 100 ms) frees it (ClientConnection::releaseParseIfIdle) and makes a new
+// one with its next request's first bytes, so thousands of idle connections cost only their
+// sockets and deadlines, while a busy one keeps its own from request to request.
 #pragma once
 
 #include <llhttp.h>
@@ -41,14 +40,13 @@ struct RequestParse {
   uint64_t body_bytes = 0;
   std::chrono::steady_clock::time_point request_start;
 
-  // One from this thread's pool (or new), reset for a first message; `owner` is what llhttp's
-  // callbacks are given (parser.data).
-  static std::unique_ptr<RequestParse> take(const llhttp_settings_t* settings, void* owner);
-  // Back to this thread's pool (up to a bound; beyond it, freed).
-  static void giveBack(std::unique_ptr<RequestParse> parse);
-  // How many this thread has freed (not kept in its pool) so far: the worker's memory release
-  // hears of a burst that went idle from it.
-  static uint64_t freedOnThisThread();
+  // A state for a first message; `owner` is what llhttp's callbacks are given (parser.data).
+  static std::unique_ptr<RequestParse> make(const llhttp_settings_t* settings, void* owner) {
+    auto p = std::make_unique<RequestParse>();
+    llhttp_init(&p->parser, HTTP_REQUEST, settings);
+    p->parser.data = owner;
+    return p;
+  }
 };
 
 }  // namespace sluice::proxy

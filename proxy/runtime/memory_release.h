@@ -25,8 +25,8 @@ class MemoryReleaser {
   static constexpr uint64_t kIdledEverySweeps = 20;
 
   MemoryReleaser();
-  // Returns true when this call released memory. `idled`: request states the connections
-  // freed since the last call (those the pool did not keep).
+  // Returns true when this call released memory. `idled`: request parse states connections
+  // found idle freed since the last call.
   bool observe(int64_t connections, uint64_t idled = 0);
 
  private:
