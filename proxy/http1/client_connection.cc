@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "proxy/http1/head_scanner.h"
 #include "proxy/http2/http2_session.h"
@@ -17,8 +19,15 @@
 
 namespace sluice::proxy {
 
-ClientConnection::ClientConnection(WorkerContext& ctx, std::string listener)
-    : ctx_(ctx), listener_(std::move(listener)) {}
+const std::string* internListenerName(const std::string& name) {
+  static std::mutex mutex;
+  static std::set<std::string, std::less<>> names;  // never freed: nodes stay put
+  std::lock_guard<std::mutex> lock(mutex);
+  return &*names.insert(name).first;
+}
+
+ClientConnection::ClientConnection(WorkerContext& ctx, const std::string* listener)
+    : ctx_(ctx), listener_(listener) {}
 
 ClientConnection::~ClientConnection() {
   ConnectionQueue::unlink(room_link_);
@@ -90,7 +99,7 @@ bool ClientConnection::makeRoom(WorkerContext& ctx) {
   if (victim == nullptr) return false;
   auto* c = static_cast<ClientConnection*>(victim);
   ConnectionQueue::unlink(c->room_link_);
-  ctx.metrics.downstream_connections_evicted_total.with({c->listener_}).inc();
+  ctx.metrics.downstream_connections_evicted_total.with({*c->listener_}).inc();
   c->abort();
   return true;
 }
@@ -133,7 +142,7 @@ void ClientConnection::onCipher(const char* data, size_t len) {
   if (!was_done && tls_->handshakeDone()) onHandshakeDone();
   bool flushed = flushTls();
   if (st == TlsSession::Status::Error) {
-    ctx_.metrics.tls_handshake_failures_total.with({listener_, tls_->errorReason()}).inc();
+    ctx_.metrics.tls_handshake_failures_total.with({*listener_, tls_->errorReason()}).inc();
     if (!tls_->handshakeDone()) {
       abort();  // not TLS, or a handshake that failed: nothing HTTP can be said
       return;
@@ -150,8 +159,8 @@ void ClientConnection::onCipher(const char* data, size_t len) {
 
 void ClientConnection::onHandshakeDone() {
   SSL* ssl = tls_->ssl();
-  ctx_.metrics.tls_handshakes_total.with({listener_, SSL_get_version(ssl)}).inc();
-  if (SSL_session_reused(ssl)) ctx_.metrics.tls_resumptions_total.with({listener_}).inc();
+  ctx_.metrics.tls_handshakes_total.with({*listener_, SSL_get_version(ssl)}).inc();
+  if (SSL_session_reused(ssl)) ctx_.metrics.tls_resumptions_total.with({*listener_}).inc();
   if (extras_->tls_ctx->requiresClientCert()) {
     X509* peer = SSL_get0_peer_certificate(ssl);
     if (peer != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
@@ -301,7 +310,7 @@ void ClientConnection::onData(const char* data, size_t len) {
 // scanned too and a request in flight holds back the ones pipelined behind it.
 void ClientConnection::feed(const char* data, size_t len) {
   std::string owned;  // a rewritten request line and the bytes after it
-  if (!req_ && len > 0) req_ = RequestParse::make(settings(), this);
+  if (!req_ && len > 0) req_ = newParse();
   while (len > 0) {
     if (req_->line_gate) {
       Gate g = gateRequestLine(data, len, owned);
@@ -376,7 +385,7 @@ void ClientConnection::rejectRequest(int status) {
   reject_status_ = status;
   std::string id = ctx_.newRequestId();
   std::string out;
-  if (!req_) req_ = RequestParse::make(settings(), this);  // the reply reads the head's fields
+  if (!req_) req_ = newParse();  // the reply reads the head's fields
   const std::string* accept = req_->head.headers.get("accept");
   base::HeaderMap extra;
   if (status == 405) {  // CONNECT, the one method sluice refuses (RFC 9110 §15.5.6: Allow)
@@ -474,9 +483,9 @@ void ClientConnection::checkDeadline(uint64_t now_ms) {
 }
 
 void ClientConnection::exchangeDone(bool keep_alive) {
-  keep_alive = keep_alive && writer_.keepAlive();  // the response's framing has its say
+  keep_alive = keep_alive && req_->writer.keepAlive();  // the response's framing has its say
   exchange_.reset();
-  writer_.end();
+  req_->writer.end();
   ++served_;
   if (state_ == State::Closing) return;
   if (!keep_alive || drain_ || upgrade_paused_ || (peer_closed_ && pending_.empty())) {

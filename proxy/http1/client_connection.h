@@ -29,9 +29,13 @@ class Http2ServerSession;
 class TlsServerContext;
 class TlsSession;
 
+// A listener's name for the connections' metric labels, interned for the process (names are
+// few): a connection holds the pointer, which outlives a reload that closes its listener.
+const std::string* internListenerName(const std::string& name);
+
 // A listener's name and connection series, resolved once when the listener opens.
 struct ListenerSeries {
-  std::string name;
+  const std::string* name = nullptr;  // internListenerName
   base::Counter* total = nullptr;
   base::Gauge* active = nullptr;
   std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
@@ -51,10 +55,10 @@ class ClientConnection final : public ConnectionList::Node,
                     const ListenerSeries& listener);
 
   WorkerContext& ctx() { return ctx_; }
-  const std::string& listenerName() const { return listener_; }
+  const std::string& listenerName() const { return *listener_; }
 
   // Downstream: the exchange's view of this connection (see proxy/stream/downstream.h); the
-  // response events are framed by writer_.
+  // response events are framed by req_->writer (an exchange runs only with a parse state).
   const std::string& clientIp() const override { return client_ip_; }
   const unsigned char* clientAddr16() const override {
     return has_client_addr_ ? client_addr16_ : nullptr;
@@ -64,18 +68,20 @@ class ClientConnection final : public ConnectionList::Node,
     static const std::string kNone;
     return extras_ ? extras_->client_subject : kNone;
   }
-  std::string_view protocol() const override { return writer_.protocol(); }
-  void sendContinue() override { writer_.sendContinue(); }
-  void sendInterim(base::ResponseHead& head) override { writer_.sendInterim(head); }
+  std::string_view protocol() const override { return req_->writer.protocol(); }
+  void sendContinue() override { req_->writer.sendContinue(); }
+  void sendInterim(base::ResponseHead& head) override { req_->writer.sendInterim(head); }
   void sendHeaders(base::ResponseHead& head, const ResponseHeadInfo& info) override {
-    writer_.sendHeaders(head, info);
+    req_->writer.sendHeaders(head, info);
   }
-  void sendData(const char* data, size_t len) override { writer_.sendData(data, len); }
-  void sendTrailers(const base::HeaderMap& trailers) override { writer_.sendTrailers(trailers); }
-  void sendEnd() override { writer_.sendEnd(); }
-  void flush() override { writer_.flush(); }
-  bool takeBackHead() override { return writer_.takeBackHead(); }
-  uint64_t bytesSent() const override { return writer_.bytesSent(); }
+  void sendData(const char* data, size_t len) override { req_->writer.sendData(data, len); }
+  void sendTrailers(const base::HeaderMap& trailers) override {
+    req_->writer.sendTrailers(trailers);
+  }
+  void sendEnd() override { req_->writer.sendEnd(); }
+  void flush() override { req_->writer.flush(); }
+  bool takeBackHead() override { return req_->writer.takeBackHead(); }
+  uint64_t bytesSent() const override { return req_->writer.bytesSent(); }
   size_t queuedBytes() const override { return queued_bytes; }
   void pauseReading() override;
   void resumeReading() override;
@@ -85,7 +91,9 @@ class ClientConnection final : public ConnectionList::Node,
   void exchangeDone(bool keep_alive) override;
   // After a 101 went out: raw client bytes now go to the exchange as tunnel data.
   void startTunnel() override;
-  bool writeTunnel(const char* data, size_t len) override { return writer_.writeRaw(data, len); }
+  bool writeTunnel(const char* data, size_t len) override {
+    return req_->writer.writeRaw(data, len);
+  }
   // Close after queued bytes are written.
   void closeAfterWrites() override;
 
@@ -110,7 +118,7 @@ class ClientConnection final : public ConnectionList::Node,
   // Http2: the connection speaks HTTP/2; h2_ runs it (its streams own their exchanges).
   enum class State { Head, Exchange, Tunnel, Http2, Closing };
 
-  ClientConnection(WorkerContext& ctx, std::string listener);
+  ClientConnection(WorkerContext& ctx, const std::string* listener);
   ~ClientConnection();
   void onWriteDone(int status) override;
   void onData(const char* data, size_t len);
@@ -124,6 +132,9 @@ class ClientConnection final : public ConnectionList::Node,
   void startHeadTimer();
   void startIdleTimer();
   void beginExchange();
+  std::unique_ptr<RequestParse> newParse() {
+    return RequestParse::make(settings(), this, *this, ctx_.shared.draining);
+  }
   // Frees req_ when no byte of a request is held anywhere (the sweep's check).
   void releaseParseIfIdle();
   // HTTP/2 from here on: ALPN chose h2, or an h2c listener saw the client preface (`data`).
@@ -154,7 +165,7 @@ class ClientConnection final : public ConnectionList::Node,
   static const llhttp_settings_t* settings();
 
   WorkerContext& ctx_;
-  std::string listener_;
+  const std::string* listener_;  // interned
   base::Counter* connections_total_ = nullptr;
   base::Gauge* connections_active_ = nullptr;
   SocketIo io_;               // libuv, or the worker's io_uring (plain listeners with `io: uring`)
@@ -185,7 +196,6 @@ class ClientConnection final : public ConnectionList::Node,
   // The request being read (null while the connection is idle: see request_parse.h).
   std::unique_ptr<RequestParse> req_;
   std::unique_ptr<Exchange> exchange_;
-  Http1ResponseWriter writer_{*this, ctx_.shared.draining};
 
   // HTTP/2 (ALPN h2, or h2c prior knowledge on a listener with http2.h2c).
   std::unique_ptr<Http2ServerSession> h2_;

@@ -40,7 +40,7 @@ bool ClientConnection::probeH2c(const char* data, size_t len) {
     extras_->preface_buf.clear();
     startHttp2(input.data(), input.size());
   } else {
-    if (!req_) req_ = RequestParse::make(settings(), this);
+    if (!req_) req_ = newParse();
     if (req_->head_bytes == 0) req_->head_bytes = 1;  // a request began: the header timeout applies
   }
   return true;

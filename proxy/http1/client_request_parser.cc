@@ -207,7 +207,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
 
 void ClientConnection::beginExchange() {
   ConnectionQueue::unlink(room_link_);  // busy now: never closed to make room
-  writer_.begin(req_->head.version_minor, req_->meta);
+  req_->writer.begin(req_->head.version_minor, req_->meta);
   exchange_ = std::make_unique<Exchange>(*this, ctx_, ctx_.snapshot, std::move(req_->head),
                                          req_->meta, req_->request_start);
   req_->head.headers.fields().clear();  // a chunked body's trailer fields are parsed into it

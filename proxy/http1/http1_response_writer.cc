@@ -17,8 +17,13 @@ void Http1ResponseWriter::begin(int version_minor, const RequestMeta& meta) {
 }
 
 void Http1ResponseWriter::end() {
-  // Given back like the exchange's own buffer was: an idle keep-alive connection holds none.
-  std::string().swap(out_);
+  // Kept for the connection's next response (the writer lives in the connection's parse state,
+  // which an idle connection frees), unless a large response grew it.
+  if (out_.capacity() > kKeptCapacity) {
+    std::string().swap(out_);
+  } else {
+    out_.clear();
+  }
 }
 
 bool Http1ResponseWriter::writeOne(std::string_view bytes) {

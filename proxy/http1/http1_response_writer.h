@@ -35,7 +35,7 @@ class Http1ResponseWriter {
 
   // A new request: its HTTP minor version and what its head said about the connection.
   void begin(int version_minor, const RequestMeta& meta);
-  // The request is over: the gathering buffer is given back.
+  // The request is over: the gathering buffer is emptied (and given back when it grew large).
   void end();
 
   void sendContinue();
@@ -73,6 +73,7 @@ class Http1ResponseWriter {
   bool ended_ = false;  // the last chunk is written (trailers)
   BodyFraming framing_ = BodyFraming::None;
   uint64_t bytes_sent_ = 0;
+  static constexpr size_t kKeptCapacity = 16 * 1024;  // out_ kept from one response to the next
 };
 
 }  // namespace sluice::proxy

@@ -1,8 +1,8 @@
-// What a ClientConnection holds only while it reads requests: llhttp, the head scanner and
-// request-line gate, and the head being built. A keep-alive connection found idle by the
-// worker's sweep (every 100 ms) frees it (ClientConnection::releaseParseIfIdle) and makes a new
-// one with its next request's first bytes, so thousands of idle connections cost only their
-// sockets and deadlines, while a busy one keeps its own from request to request.
+// What a ClientConnection holds only while it serves requests: llhttp, the head scanner and
+// request-line gate, the head being built, and the response writer. A keep-alive connection found
+// idle by the worker's sweep (every 100 ms) frees it (ClientConnection::releaseParseIfIdle) and
+// makes a new one with its next request's first bytes, so thousands of idle connections cost only
+// their sockets and deadlines, while a busy one keeps its own from request to request.
 #pragma once
 
 #include <llhttp.h>
@@ -14,11 +14,14 @@
 
 #include "filters/base/http_message.h"
 #include "proxy/http1/head_scanner.h"
+#include "proxy/http1/http1_response_writer.h"
 #include "proxy/stream/downstream.h"
 
 namespace sluice::proxy {
 
 struct RequestParse {
+  RequestParse(Http1Output& out, const std::atomic<bool>& draining) : writer(out, draining) {}
+
   llhttp_t parser;
   HeadScanner scanner;
   bool scanning_head = true;  // the next bytes belong to a request head
@@ -40,9 +43,13 @@ struct RequestParse {
   uint64_t body_bytes = 0;
   std::chrono::steady_clock::time_point request_start;
 
+  // Frames the exchange's response on the connection (`out`).
+  Http1ResponseWriter writer;
+
   // A state for a first message; `owner` is what llhttp's callbacks are given (parser.data).
-  static std::unique_ptr<RequestParse> make(const llhttp_settings_t* settings, void* owner) {
-    auto p = std::make_unique<RequestParse>();
+  static std::unique_ptr<RequestParse> make(const llhttp_settings_t* settings, void* owner,
+                                            Http1Output& out, const std::atomic<bool>& draining) {
+    auto p = std::make_unique<RequestParse>(out, draining);
     llhttp_init(&p->parser, HTTP_REQUEST, settings);
     p->parser.data = owner;
     return p;

@@ -132,7 +132,7 @@ void Worker::openListener(const ListenerSocket& s) {
   auto* l = new Listener;
   l->name = s.name;
   l->address = s.address;
-  l->series.name = s.name;
+  l->series.name = internListenerName(s.name);
   l->series.total = &metrics_.downstream_connections_total.with({s.name});
   metrics_.downstream_connections_evicted_total.with({s.name});  // a 0 sample from the start
   l->series.active = &metrics_.downstream_connections_active.with({s.name});
@@ -246,7 +246,7 @@ void Worker::reload(SnapshotPtr snapshot, std::vector<ListenerSocket> added) {
         l->series.http2 = still->http2;
         if (l->name != still->name) {
           l->name = still->name;
-          l->series.name = still->name;
+          l->series.name = internListenerName(still->name);
           l->series.total = &w.metrics_.downstream_connections_total.with({still->name});
           l->series.active = &w.metrics_.downstream_connections_active.with({still->name});
         }
