@@ -32,6 +32,7 @@ ClientConnection::ClientConnection(WorkerContext& ctx, const std::string* listen
 ClientConnection::~ClientConnection() {
   ConnectionQueue::unlink(room_link_);
   exchange_.reset();
+  if (req_) --ctx_.parse_states;
   h2_.reset();  // its streams' exchanges log while this connection's fields are still here
   ctx_.connections.erase(this);
   ctx_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -310,6 +311,7 @@ void ClientConnection::onData(const char* data, size_t len) {
 // scanned too and a request in flight holds back the ones pipelined behind it.
 void ClientConnection::feed(const char* data, size_t len) {
   std::string owned;  // a rewritten request line and the bytes after it
+  idle_at_sweep_ = false;
   if (!req_ && len > 0) req_ = newParse();
   while (len > 0) {
     if (req_->line_gate) {
@@ -515,10 +517,17 @@ void ClientConnection::exchangeDone(bool keep_alive) {
 }
 
 void ClientConnection::releaseParseIfIdle() {
-  if (req_ && state_ == State::Head && !exchange_ && !in_parse_ && !parser_paused_ &&
-      !upgrade_paused_ && pending_.empty() && req_->head_bytes == 0 && req_->line_buf.empty()) {
+  bool idle = req_ && state_ == State::Head && !exchange_ && !in_parse_ && !parser_paused_ &&
+              !upgrade_paused_ && pending_.empty() && req_->head_bytes == 0 &&
+              req_->line_buf.empty();
+  if (!idle) {
+    idle_at_sweep_ = false;
+  } else if (!idle_at_sweep_) {
+    idle_at_sweep_ = true;  // maybe only between two requests: freed if still idle at the next
+  } else {
     req_.reset();
-    ++ctx_.parse_states_idled;
+    --ctx_.parse_states;
+    idle_at_sweep_ = false;
   }
 }
 

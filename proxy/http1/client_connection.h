@@ -133,9 +133,11 @@ class ClientConnection final : public ConnectionList::Node,
   void startIdleTimer();
   void beginExchange();
   std::unique_ptr<RequestParse> newParse() {
+    ++ctx_.parse_states;
     return RequestParse::make(settings(), this, *this, ctx_.shared.draining);
   }
-  // Frees req_ when no byte of a request is held anywhere (the sweep's check).
+  // The sweep's check: frees req_ when no byte of a request has been held anywhere since the
+  // last sweep (a connection between two requests keeps it).
   void releaseParseIfIdle();
   // HTTP/2 from here on: ALPN chose h2, or an h2c listener saw the client preface (`data`).
   void startHttp2(const char* data, size_t len);
@@ -182,6 +184,7 @@ class ClientConnection final : public ConnectionList::Node,
   bool parser_paused_ = false;  // HPE_PAUSED at a message end; pending_ holds what follows
   bool upgrade_paused_ = false;
   bool in_parse_ = false;
+  bool idle_at_sweep_ = false;  // req_ was idle at the last sweep (releaseParseIfIdle)
   bool drain_ = false;
   bool peer_closed_ = false;
   bool message_done_ = true;

@@ -54,18 +54,16 @@ void releaseFreeMemory() {
 
 MemoryReleaser::MemoryReleaser() : freed_seen_(pollRetired()) {}
 
-bool MemoryReleaser::observe(int64_t connections, uint64_t idled) {
-  if (connections > peak_) peak_ = connections;
-  idled_ += idled;
-  ++sweeps_since_;
+bool MemoryReleaser::observe(int64_t connections, int64_t busy) {
+  peak_ = std::max(peak_, connections);
+  busy_peak_ = std::max(busy_peak_, busy);
   uint64_t freed = pollRetired();
-  bool dropped = peak_ - connections >= kMinDrop && connections * 2 <= peak_;
-  bool went_idle = idled_ >= kMinIdled && sweeps_since_ >= kIdledEverySweeps;
-  if (started_ && !dropped && !went_idle && freed == freed_seen_) return false;
+  auto fell = [](int64_t peak, int64_t now) { return peak - now >= kMinDrop && now * 2 <= peak; };
+  bool dropped = fell(peak_, connections) || fell(busy_peak_, busy);
+  if (started_ && !dropped && freed == freed_seen_) return false;
   started_ = true;
   peak_ = connections;
-  idled_ = 0;
-  sweeps_since_ = 0;
+  busy_peak_ = busy;
   freed_seen_ = freed;
   releaseFreeMemory();
   return true;

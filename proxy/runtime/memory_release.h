@@ -10,29 +10,24 @@ namespace sluice::proxy {
 
 // One per worker, fed by its periodic sweep with the worker's connection count. At the first
 // sweep (loading the config freed a YAML tree several times the size of the snapshot), when the
-// count has fallen to half of the peak seen since the last release (and by at least kMinDrop),
-// when at least kMinIdled connections went idle and freed their request state (a burst of
-// requests over kept-alive connections ended; at most once per kIdledEverySweeps sweeps),
-// or when a config snapshot a reload replaced has been freed since this worker's last release, the
-// worker's allocator cache is flushed and free pages are returned to the OS: tcmalloc's
-// MarkThreadIdle + ReleaseFreeMemory when sluice is linked with it, the sanitizer allocator's
-// purge under ASan, glibc's malloc_trim otherwise. Rare by construction: a release costs a
-// few milliseconds and page faults afterwards.
+// count, or the count of connections busy with requests, has fallen to half of its peak seen
+// since the last release (and by at least kMinDrop: a burst of connections, or of requests over
+// kept-alive connections, ended), or when a config snapshot a reload replaced has been freed since
+// this worker's last release, the worker's allocator cache is flushed and free pages are returned
+// to the OS: tcmalloc's MarkThreadIdle + ReleaseFreeMemory when sluice is linked with it, the
+// sanitizer allocator's purge under ASan, glibc's malloc_trim otherwise. Rare by construction: a
+// release costs a few milliseconds and page faults afterwards.
 class MemoryReleaser {
  public:
   static constexpr int64_t kMinDrop = 64;
-  static constexpr uint64_t kMinIdled = 1024;
-  static constexpr uint64_t kIdledEverySweeps = 20;
 
   MemoryReleaser();
-  // Returns true when this call released memory. `idled`: request parse states connections
-  // found idle freed since the last call.
-  bool observe(int64_t connections, uint64_t idled = 0);
+  // Returns true when this call released memory. `busy`: connections holding a request's state.
+  bool observe(int64_t connections, int64_t busy = 0);
 
  private:
   int64_t peak_ = 0;
-  uint64_t idled_ = 0;         // request states freed since the last release
-  uint64_t sweeps_since_ = 0;  // observe calls since the last release
+  int64_t busy_peak_ = 0;
   bool started_ = false;
   uint64_t freed_seen_ = 0;  // retired snapshots known freed at this worker's last release
 };

@@ -109,9 +109,7 @@ void Worker::onSweep() {
   ctx_->connections.forEach<ClientConnection>(
       [now](ClientConnection* c) { c->checkDeadline(now); });
   ctx_->pool.sweep(now);
-  memory_.observe(static_cast<int64_t>(ctx_->connections.size()),
-                  ctx_->parse_states_idled - idled_seen_);
-  idled_seen_ = ctx_->parse_states_idled;
+  memory_.observe(static_cast<int64_t>(ctx_->connections.size()), ctx_->parse_states);
   handOverSpans();
   for (Listener* l : listeners_) {
     if (l->starved) uvCheck(uv_poll_start(&l->poll, UV_READABLE, onAcceptable), "listener poll");

@@ -91,7 +91,6 @@ class Worker {
   Prepare prepare_;
   Timer sweep_;  // client header/idle deadlines, every kSweepMs
   MemoryReleaser memory_;
-  uint64_t idled_seen_ = 0;  // ctx_->parse_states_idled at the last sweep
   std::unique_ptr<WorkerContext> ctx_;
   // The io_uring socket backend (`io:`), set up on the worker's thread; null: libuv/epoll.
   std::unique_ptr<UringLoop> ring_;

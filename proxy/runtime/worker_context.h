@@ -80,9 +80,9 @@ class WorkerContext {
   // then connections that have not sent a whole request head yet, oldest first.
   ConnectionQueue idle_clients;
   ConnectionQueue unheard_clients;
-  // Request parse states that connections found idle by the sweep have freed so far (the
-  // worker's memory release hears of a burst that went idle from it).
-  uint64_t parse_states_idled = 0;
+  // Client connections holding a request's parse state (busy, or idle for less than two sweeps):
+  // the worker's memory release hears from it that a burst of requests went idle.
+  int64_t parse_states = 0;
 
   // Runs `fn` on this worker's thread soon (any thread). Set by the Worker.
   std::function<void(std::function<void()>)> post;

@@ -249,10 +249,10 @@ class KeepAliveTest(ProxyTestCase):
 
 
 class IdleConnectionTest(ProxyTestCase):
-    """An idle keep-alive connection gives its parse state back to the worker's pool and takes
-    one (maybe another connection's) with its next request's first bytes: nothing of an earlier
-    request may show, a head in pieces after the pause is read whole, and the timeouts still
-    tell a silent connection (closed) from a started head (408)."""
+    """A keep-alive connection idle for two sweeps frees its parse state and makes a new one
+    with its next request's first bytes (from memory another connection's state may have held):
+    nothing of an earlier request may show, a head in pieces after the pause is read whole, and
+    the timeouts still tell a silent connection (closed) from a started head (408)."""
     UPSTREAMS = {"echo": ("echo",)}
 
     @classmethod
@@ -266,8 +266,8 @@ class IdleConnectionTest(ProxyTestCase):
             r = c.request("POST", "/first/%d" % i, headers={"x-conn-%d" % i: "yes"},
                           body=b"b" * i)
             self.assertEqual(r.status, 200)
-        time.sleep(0.3)  # all idle: their parse states are in the pool
-        for i, c in reversed(list(enumerate(conns))):  # taken in another order
+        time.sleep(0.5)  # all idle past two sweeps: their parse states are freed
+        for i, c in reversed(list(enumerate(conns))):  # in another order
             # empty lines, the request line in two pieces, the fields one by one
             for piece in ("\r\n", "GET /sec", "ond/%d HTTP/1.1\r\nHo" % i, "st: t\r\n",
                           "x-next: %d\r\n" % i, "\r\n"):

@@ -45,17 +45,17 @@ TEST(MemoryReleaser, ReleasesOnceAReplacedSnapshotIsFreed) {
   EXPECT_FALSE(later.observe(0));
 }
 
-TEST(MemoryReleaser, ReleasesWhenABurstWentIdleAtMostOncePerTwentySweeps) {
+TEST(MemoryReleaser, ReleasesWhenABurstOfRequestsWentIdle) {
   MemoryReleaser r;
-  EXPECT_TRUE(r.observe(100));
-  EXPECT_FALSE(r.observe(100, MemoryReleaser::kMinIdled));  // too soon after the last release
-  for (uint64_t i = 2; i < MemoryReleaser::kIdledEverySweeps; ++i) EXPECT_FALSE(r.observe(100));
-  EXPECT_TRUE(r.observe(100));  // the 20th sweep: the idled states add up
-  for (uint64_t i = 1; i < MemoryReleaser::kIdledEverySweeps; ++i) {
-    EXPECT_FALSE(r.observe(100, MemoryReleaser::kMinIdled / 40));  // a trickle: not enough
-  }
-  EXPECT_FALSE(r.observe(100));
-  EXPECT_TRUE(r.observe(100, MemoryReleaser::kMinIdled));
+  EXPECT_TRUE(r.observe(5000, 0));
+  EXPECT_FALSE(r.observe(5000, 4000));  // 4,000 of the connections busy
+  EXPECT_FALSE(r.observe(5000, 2100));
+  EXPECT_TRUE(r.observe(5000, 2000));  // half of them went idle, the connections stay
+  EXPECT_FALSE(r.observe(5000, 2000));
+  EXPECT_TRUE(r.observe(5000, 100));   // the rest went idle
+  EXPECT_FALSE(r.observe(5000, 40));   // a steady load around a few busy connections:
+  EXPECT_FALSE(r.observe(5000, 100));  // too few to be worth a release
+  EXPECT_FALSE(r.observe(5000, 37));
 }
 
 TEST(MemoryReleaser, AnAlreadyFreedSnapshotIsIgnored) {
