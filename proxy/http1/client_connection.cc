@@ -457,8 +457,8 @@ void ClientConnection::checkDeadline(uint64_t now_ms) {
     h2_->checkDeadline(now_ms);
     return;
   }
-  // Idle at a sweep: the parse state goes back to the pool (here rather than at every response's
-  // end, where the next request usually follows at once and would take one again).
+  // Idle at two sweeps in a row: the parse state is freed (here rather than at every response's
+  // end, where the next request usually follows at once and would make one again).
   if (state_ == State::Head) releaseParseIfIdle();
   if (deadline_ms_ == 0 || now_ms < deadline_ms_) return;
   if (state_ == State::Exchange) {
