@@ -35,8 +35,8 @@ ClientConnection::Gate ClientConnection::gateRequestLine(const char* data, size_
     if (view.size() <= ctx_.snapshot->config->limits.max_header_bytes) {
       if (req_->line_buf.empty()) req_->line_buf.assign(data, len);
       if (start != std::string_view::npos && req_->head_bytes == 0) {
-        req_->head_bytes =
-            1;  // a request began: the header timeout (408) applies, not the idle one
+        // A request began: the header timeout (408) applies, not the idle one.
+        req_->head_bytes = 1;
         req_->request_start = std::chrono::steady_clock::now();
         startHeadTimer();
       }
