@@ -1,8 +1,9 @@
 // What a ClientConnection holds only while it serves requests: llhttp, the head scanner and
 // request-line gate, the head being built, and the response writer. A keep-alive connection found
-// idle by the worker's sweep (every 100 ms) frees it (ClientConnection::releaseParseIfIdle) and
-// makes a new one with its next request's first bytes, so thousands of idle connections cost only
-// their sockets and deadlines, while a busy one keeps its own from request to request.
+// idle at two of the worker's sweeps in a row (every 100 ms) frees it
+// (ClientConnection::releaseParseIfIdle) and makes a new one with its next request's first bytes,
+// so thousands of idle connections cost only their sockets and deadlines, while a busy one keeps
+// its own from request to request.
 #pragma once
 
 #include <llhttp.h>
