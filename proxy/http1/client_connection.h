@@ -6,12 +6,10 @@
 #include <llhttp.h>
 #include <uv.h>
 
-#include <chrono>
 #include <memory>
 #include <string>
 
 #include "filters/base/http_message.h"
-#include "proxy/http1/head_scanner.h"
 #include "proxy/http1/http1_response_writer.h"
 #include "proxy/http1/http_serialize.h"
 #include "proxy/http1/request_head_check.h"

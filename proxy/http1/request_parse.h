@@ -8,6 +8,7 @@
 
 #include <llhttp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
