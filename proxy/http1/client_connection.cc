@@ -122,6 +122,20 @@ bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
   return true;
 }
 
+// The bytes are held for the FIN only when exchangeDone is sure to close at once (see
+// closeAfterWrites): plain TCP, the request read whole, nothing queued or pipelined behind it.
+bool ClientConnection::writeBeforeClose(const uv_buf_t* bufs, unsigned count) {
+  if (tls_ || !message_done_ || !pending_.empty() || queued_writes != 0 || io_.closing()) {
+    return write(bufs, count);
+  }
+  if (io_.write(bufs, count, this, true) != 0) {
+    abort();
+    return false;
+  }
+  noteQueued();
+  return true;
+}
+
 // Writes the ciphertext the TLS session produced (handshake messages, records, alerts).
 bool ClientConnection::flushTls() {
   bool ok = tls_->flushTo(io_.uvStream(), this);

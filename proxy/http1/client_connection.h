@@ -98,6 +98,7 @@ class ClientConnection final : public ConnectionList::Node,
   // Writes response bytes in order (sluice's own rejections, and the writer's output, or the
   // HTTP/2 session's); false when the client is gone.
   bool write(const uv_buf_t* bufs, unsigned count) override;
+  bool writeBeforeClose(const uv_buf_t* bufs, unsigned count) override;
   // Http2Transport (the rest is shared with Downstream): once the connection speaks HTTP/2.
   size_t writeQueued() const override { return queued_bytes; }
   void closeAfterGoaway() override;

@@ -141,7 +141,15 @@ void Http1ResponseWriter::sendEnd() {
     out_.append(kLastChunk);
   }
   ended_ = true;
-  flush();
+  if (client_keep_alive_ || client_upgrade_ || out_.empty()) {
+    flush();
+    return;
+  }
+  // The client asked to close: nothing but the FIN follows these bytes.
+  flushed_ = flushed_ || head_sent_;
+  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  output_.writeBeforeClose(&b, 1);
+  out_.clear();
 }
 
 bool Http1ResponseWriter::takeBackHead() {

@@ -25,6 +25,9 @@ class Http1Output {
   virtual ~Http1Output() = default;
   // Writes `bufs` in order; false when the client is gone.
   virtual bool write(const uv_buf_t* bufs, unsigned count) = 0;
+  // The last bytes of a response after which the connection closes (the client asked for it):
+  // the output may let them leave with its FIN.
+  virtual bool writeBeforeClose(const uv_buf_t* bufs, unsigned count) { return write(bufs, count); }
 };
 
 class Http1ResponseWriter {

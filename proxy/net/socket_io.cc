@@ -59,9 +59,9 @@ int SocketIo::readStop() {
   return uv_read_stop(uvStream());
 }
 
-int SocketIo::write(const uv_buf_t* bufs, unsigned count, WriteSink* sink) {
+int SocketIo::write(const uv_buf_t* bufs, unsigned count, WriteSink* sink, bool fin_follows) {
   if (ring_ != nullptr) return rs().write(bufs, count, sink);
-  return writeAll(uvStream(), bufs, count, sink);
+  return writeAll(uvStream(), bufs, count, sink, fin_follows);
 }
 
 int SocketIo::shutdown(StatusCb cb) {

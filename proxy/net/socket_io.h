@@ -39,7 +39,8 @@ class SocketIo {
     if (ring_ != nullptr) rs().setMultishot(false);
   }
   // Writes in order; see writeAll (libuv) and UringSocket::write for what `sink` hears.
-  int write(const uv_buf_t* bufs, unsigned count, WriteSink* sink);
+  // `fin_follows` as writeAll's (the ring sends at its next submit and does not use it).
+  int write(const uv_buf_t* bufs, unsigned count, WriteSink* sink, bool fin_follows = false);
   int shutdown(StatusCb cb);
   void close(CloseCb cb);
   bool closing() const;

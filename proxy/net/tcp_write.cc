@@ -30,7 +30,7 @@ void onWritten(uv_write_t* req, int status) {
 
 // uv_try_write without libuv's write(2)/writev(2): send(2) skips the VFS layer (measurably less
 // kernel time per small write). Only when nothing is queued, so bytes stay in order.
-int trySend(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count) {
+int trySend(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count, int flags) {
   uv_os_fd_t fd;
   if (stream->write_queue_size != 0 || stream->connect_req != nullptr ||
       uv_fileno(reinterpret_cast<uv_handle_t*>(stream), &fd) != 0) {
@@ -39,12 +39,12 @@ int trySend(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count) {
   ssize_t n;
   do {
     if (count == 1) {
-      n = ::send(fd, bufs[0].base, bufs[0].len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      n = ::send(fd, bufs[0].base, bufs[0].len, flags);
     } else {
       msghdr msg{};
       msg.msg_iov = reinterpret_cast<iovec*>(const_cast<uv_buf_t*>(bufs));  // same layout on Unix
       msg.msg_iovlen = count;
-      n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      n = ::sendmsg(fd, &msg, flags);
     }
   } while (n < 0 && errno == EINTR);
   if (n >= 0) return static_cast<int>(n);
@@ -54,12 +54,15 @@ int trySend(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count) {
 }
 }  // namespace
 
-int writeAll(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count, WriteSink* sink) {
+int writeAll(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count, WriteSink* sink,
+             bool fin_follows) {
   size_t total = 0;
   for (unsigned i = 0; i < count; ++i) total += bufs[i].len;
   if (total == 0) return 0;
   size_t sent = 0;
-  int r = trySend(stream, bufs, count);
+  // What the kernel does not take is queued and written by libuv without MSG_MORE, which sends
+  // the held bytes too.
+  int r = trySend(stream, bufs, count, MSG_NOSIGNAL | MSG_DONTWAIT | (fin_follows ? MSG_MORE : 0));
   if (r >= 0) {
     sent = static_cast<size_t>(r);
     if (sent == total) return 0;

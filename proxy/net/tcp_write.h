@@ -20,6 +20,10 @@ class WriteSink {
 
 // Writes all of `bufs` to `stream` in order. Returns 0 or a libuv error (the stream is then
 // broken and should be closed). `sink` must outlive the stream's close callback.
-int writeAll(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count, WriteSink* sink);
+// `fin_follows`: the caller closes or shuts down the socket right after, before the loop runs
+// again, so the kernel may hold these bytes (MSG_MORE) and send them in the FIN's segment: one
+// segment less per closing connection. Bytes held and no close following would wait for it.
+int writeAll(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count, WriteSink* sink,
+             bool fin_follows = false);
 
 }  // namespace sluice::proxy

@@ -2,6 +2,8 @@
 HTTP/1.0, Connection: close, HEAD/204/304/1xx framing, request ids, forwarding headers,
 hop-by-hop removal, absolute-form targets (RFC 9110, RFC 9112, spec/operations.md)."""
 
+import socket
+import struct
 import time
 
 from harness import ProxyTestCase, build_request, main, make_config, pattern_sha256
@@ -97,6 +99,35 @@ class KeepAliveTest(ProxyTestCase):
         r = c.request("GET", "/bye", [("Connection", "close")])
         self.assertEqual(r.status, 200)
         self.assertTrue(c.is_closed(3.0), "Connection: close must close after the response")
+
+    def test_response_before_close_leaves_with_the_fin(self):
+        # A client that asked to close gets the response's last bytes and the FIN in one TCP
+        # segment (a segment less per connection): SYN-ACK, the ACK of the request, then the
+        # response with the FIN; the FIN as a segment of its own made it 4. Counted from the
+        # client socket's TCP_INFO (tcpi_segs_in), before the client closes.
+        for request in (build_request("GET", "/fin/11", [("Connection", "close")]),
+                        b"GET /fin/10 HTTP/1.0\r\nHost: test.local\r\n\r\n",
+                        # pipelined behind the closing request: the response goes out as before
+                        build_request("GET", "/fin/p", [("Connection", "close")])
+                        + build_request("GET", "/never")):
+            s = socket.create_connection(("127.0.0.1", self.sluice.port), timeout=10)
+            try:
+                s.sendall(request)
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                segs_in = struct.unpack_from("I", s.getsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_INFO, 256), 140)[0]
+            finally:
+                s.close()
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+            self.assertEqual(data.count(b"HTTP/1.1 "), 1, data)
+            self.assertIn(b'"/fin/', data)
+            if b"/never" not in request:
+                self.assertLessEqual(segs_in, 3, request)
 
     def test_head_has_no_body_but_get_length(self):
         c = self.conn()

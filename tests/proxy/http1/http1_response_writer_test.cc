@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,17 @@ class FakeOutput final : public Http1Output {
     writes.push_back(w);
     return true;
   }
+  bool writeBeforeClose(const uv_buf_t* bufs, unsigned count) override {
+    before_close = writes.size();
+    return write(bufs, count);
+  }
   std::string all() const {
     std::string s;
     for (const std::string& w : writes) s += w;
     return s;
   }
   std::vector<std::string> writes;
+  size_t before_close = SIZE_MAX;  // the index of the write that may leave with the FIN
 };
 
 struct WriterTest : ::testing::Test {
@@ -118,6 +124,32 @@ TEST_F(WriterTest, CloseWhenTheClientTheCoreOrDrainingSaySo) {
     w.sendEnd();
     EXPECT_NE(out.all().find("connection: close\r\n"), std::string::npos) << which;
     EXPECT_FALSE(w.keepAlive()) << which;
+  }
+}
+
+// Only a close the client asked for is certain to follow the response at once: then the last
+// write may be held for the FIN. A close the core or draining decides, an upgrade, or a
+// keep-alive, write as usual (a pipelined request may be on its way).
+TEST_F(WriterTest, TheLastWriteMayLeaveWithTheFinOnlyWhenTheClientAskedToClose) {
+  for (int which = 0; which < 5; ++which) {
+    out.writes.clear();
+    out.before_close = SIZE_MAX;
+    draining = which == 2;
+    begin(which == 4 ? 0 : 1, /*keep_alive=*/which != 0 && which != 4, /*upgrade=*/which == 3);
+    base::ResponseHead h = head();
+    ResponseHeadInfo info;
+    info.has_length = true;
+    info.length = 2;
+    info.keep_alive = which != 1;
+    w.sendHeaders(h, info);
+    w.sendData("ok", 2);
+    w.sendEnd();
+    ASSERT_EQ(out.writes.size(), 1u) << which;
+    if (which == 0 || which == 4) {
+      EXPECT_EQ(out.before_close, 0u) << which;
+    } else {
+      EXPECT_EQ(out.before_close, SIZE_MAX) << which;
+    }
   }
 }
 
