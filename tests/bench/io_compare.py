@@ -60,17 +60,20 @@ def cell(values, fmt):
 
 SYSCALLS = ("read", "recvfrom", "write", "writev", "sendto", "sendmsg", "epoll_wait",
             "epoll_pwait", "epoll_ctl", "io_uring_enter", "accept4", "connect", "close", "ioctl",
-            "getsockopt", "setsockopt", "shutdown", "socket")
+            "getsockopt", "setsockopt", "shutdown", "socket", "recvmsg", "fcntl", "getsockname",
+            "getpeername", "clock_gettime", "futex", "madvise")
 
 
 def syscalls_per_request(a, proc, scenario):
-    """perf stat over wrk's load, every thread of the process: {event: count per request} (the
+    """perf stat over wrk's load, every thread of the contender's processes (nginx: master and
+    worker): {event: count per request} (the
     total of system calls, the common ones by name, context switches), and the requests."""
     out = os.path.join(os.path.dirname(proc.log.name), "perf.txt")
     events = ["raw_syscalls:sys_enter", "context-switches"] + \
         ["syscalls:sys_enter_" + n for n in SYSCALLS]
+    pids = ",".join(str(pid) for pid in compare.session_pids(proc.p.pid))
     perf = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-e", ",".join(events),
-                             "-p", str(proc.p.pid)])
+                             "-p", pids])
     try:
         time.sleep(0.5)
         argv = ["wrk", "-t1", "-c%d" % a.connections, "-d%ds" % a.syscall_seconds,
@@ -133,7 +136,7 @@ def main():
             tables.append((scenario, rows))
             if a.syscalls and scenario != "tls":
                 sys_tables.append((scenario, {p.name: syscalls_per_request(a, p, scenario)
-                                              for p in procs[:2]}))
+                                              for p in procs}))
         finally:
             for p in procs:
                 p.stop()
