@@ -71,6 +71,9 @@ struct Listener {
   std::string name;
   Address address;
   bool proxy_protocol = false;
+  // TCP_DEFER_ACCEPT: a connection is accepted when its first bytes arrive (or after about a
+  // second of silence), so the accept and the request's read share one wake-up.
+  bool defer_accept = true;
   std::optional<ListenerTls> tls;
   Http2Settings http2;
 };

@@ -25,6 +25,7 @@ void writeListener(JsonWriter& w, const Listener& l) {
   w.key("name").string(l.name);
   w.key("address").string(l.address.text());
   w.key("proxy_protocol").boolean(l.proxy_protocol);
+  w.key("defer_accept").boolean(l.defer_accept);
   w.key("tls");
   if (!l.tls) {
     w.null();

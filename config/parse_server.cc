@@ -102,11 +102,13 @@ std::optional<uint32_t> parseWorkers(Reader& r, const YAML::Node& node) {
 
 Listener parseListener(Reader& r, const YAML::Node& node) {
   Listener l;
-  MapReader m(r, node, "listener", {"name", "address", "proxy_protocol", "tls", "http2"});
+  MapReader m(r, node, "listener",
+              {"name", "address", "proxy_protocol", "defer_accept", "tls", "http2"});
   if (!m.ok()) return l;
   m.readName("name", &l.name);
   if (m.require("address", "address: 0.0.0.0:8080")) m.readAddress("address", &l.address);
   m.readBool("proxy_protocol", &l.proxy_protocol);
+  m.readBool("defer_accept", &l.defer_accept);
   if (m.has("tls")) l.tls = parseListenerTls(r, m.get("tls"));
   if (m.has("http2")) {
     l.http2 = parseHttp2(r, m.get("http2"));

@@ -47,4 +47,9 @@ int openListenSocket(const config::Address& address, bool reuse_port, std::strin
   return fd;
 }
 
+int setDeferAccept(int fd, bool on) {
+  int seconds = on ? 1 : 0;  // the kernel rounds up to its first SYN-ACK retransmission
+  return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0 ? 0 : errno;
+}
+
 }  // namespace sluice::proxy

@@ -80,6 +80,9 @@ bool Server::bindListener(const config::Listener& l, std::vector<ListenerSocket>
                           std::string& error) {
   if (int shared = inherited_.find(l.name, l.address); shared >= 0) {
     // Socket activation: one socket shared by all workers (no SO_REUSEPORT balancing).
+    if (int e = setDeferAccept(shared, l.defer_accept); e != 0) {
+      logWarn("listener " + l.name + ": TCP_DEFER_ACCEPT: " + std::strerror(e));
+    }
     for (size_t i = 0; i < workers_.size(); ++i) {
       int fd = fcntl(shared, F_DUPFD_CLOEXEC, 3);
       if (fd < 0) {
@@ -99,6 +102,9 @@ bool Server::bindListener(const config::Listener& l, std::vector<ListenerSocket>
       per_worker.clear();
       error = "listener " + l.name + ": cannot listen on " + error;
       return false;
+    }
+    if (int e = setDeferAccept(fd, l.defer_accept); e != 0) {
+      logWarn("listener " + l.name + ": TCP_DEFER_ACCEPT: " + std::strerror(e));
     }
     per_worker.push_back(ListenerSocket{l.name, l.address.text(), fd});
   }
@@ -298,7 +304,14 @@ void Server::reload(ReloadDone done) {
         for (const config::Listener& l : cfg->listeners) {
           std::string key = l.address.text();
           bound[key] = l.name;
-          if (bound_.count(key)) continue;
+          if (bound_.count(key)) {  // kept with its sockets, as they are
+            for (const config::Listener& old : snapshot_->config->listeners) {
+              if (old.address.text() == key && old.defer_accept != l.defer_accept) {
+                logWarn("listener " + l.name + ": defer_accept takes effect at the next restart");
+              }
+            }
+            continue;
+          }
           std::vector<ListenerSocket> per_worker;
           if (!bindListener(l, per_worker, error)) {
             for (auto& v : added)

@@ -87,7 +87,8 @@ TEST(ToJson, DefaultsOfAMinimalConfig) {
   EXPECT_EQ(
       toJson(*r.config),
       "{\"workers\":1,\"io\":\"epoll\",\"listeners\":[{\"name\":\"l\",\"address\":\"127.0.0.1:1\","
-      "\"proxy_protocol\":false,\"tls\":null,\"http2\":{\"max_concurrent_streams\":128,"
+      "\"proxy_protocol\":false,\"defer_accept\":true,\"tls\":null,\"http2\":{\"max_concurrent_"
+      "streams\":128,"
       "\"initial_stream_window\":65536,\"initial_connection_window\":1048576,"
       "\"max_frame_size\":16384,\"max_header_list_size\":32768,\"h2c\":false}}],"
       "\"admin\":{\"address\":null},"

@@ -63,6 +63,7 @@ TEST(Loader, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.listeners[0].address.host, "127.0.0.1");
   EXPECT_EQ(c.listeners[0].address.port, 8080);
   EXPECT_FALSE(c.listeners[0].proxy_protocol);
+  EXPECT_TRUE(c.listeners[0].defer_accept);
   EXPECT_FALSE(c.admin.address);
   EXPECT_EQ(c.limits.max_connections, 10000u);
   EXPECT_EQ(c.limits.max_header_bytes, 32u * 1024);
@@ -101,6 +102,7 @@ listeners:
   - name: public
     address: 0.0.0.0:8080
     proxy_protocol: false
+    defer_accept: false
   - {name: v6, address: "[::1]:8081"}
 admin:
   address: 127.0.0.1:9901
@@ -147,7 +149,9 @@ TEST(Loader, FullExampleLoads) {
   ASSERT_TRUE(r.config) << ::testing::PrintToString(texts(r));
   const Config& c = *r.config;
   EXPECT_EQ(c.workers, 4u);
+  EXPECT_FALSE(c.listeners[0].defer_accept);
   EXPECT_EQ(c.listeners[1].address.host, "::1");
+  EXPECT_TRUE(c.listeners[1].defer_accept);
   EXPECT_EQ(c.admin.address->text(), "127.0.0.1:9901");
   EXPECT_EQ(c.limits.max_header_bytes, 64u * 1024);
   EXPECT_EQ(c.limits.idle_timeout, Duration{120'000});
@@ -193,7 +197,7 @@ routes:
           "dir/main.yaml:1:10: workers must be between 1 and 1024, got 0",
           "dir/main.yaml:3:5: listener needs \"address\"; write e.g. address: 0.0.0.0:8080",
           "dir/main.yaml:4:5: unknown key \"adress\" in listener; expected one of: name, address, "
-          "proxy_protocol, tls, http2",
+          "proxy_protocol, defer_accept, tls, http2",
           "dir/main.yaml:5:12: duplicate listener name \"public\"; the first is at "
           "dir/main.yaml:3; give each listener its own name",
           "dir/main.yaml:5:29: address: \"0.0.0.0:70000\": port 70000 is out of range; use "

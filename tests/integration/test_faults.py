@@ -267,6 +267,10 @@ class ConnectionFloodTest(unittest.TestCase):
                               ["{name: r, match: {path_prefix: /}, upstream: app}"],
                               limits={"max_connections": 20, "header_timeout": "10s"},
                               workers=1)
+            # Silent connections count only when accepted at once (a deferred accept leaves
+            # them in the kernel until they speak).
+            cfg = cfg.replace("address: 127.0.0.1:$PORT}", "address: 127.0.0.1:$PORT, "
+                              "defer_accept: false}")
             with Sluice(cfg) as s:
                 silent = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(10)]
                 time.sleep(0.2)
@@ -290,6 +294,46 @@ class ConnectionFloodTest(unittest.TestCase):
         finally:
             for c in idle:
                 c.close()
+            up.stop()
+
+    def test_deferred_accept_waits_for_the_first_bytes(self):
+        # listeners[].defer_accept (on by default): the kernel keeps a silent connection until
+        # its first bytes arrive or its first SYN-ACK retransmission (about 1 s); with it off the
+        # connection is accepted, and counted, at once. Either way every client is served.
+        up = NginxTarget().start()
+        try:
+            base = make_config({"app": up.port}, ["{name: r, match: {path_prefix: /}, upstream: app}"],
+                               limits={"header_timeout": "5s"}, workers=1)
+            off = base.replace("address: 127.0.0.1:$PORT}",
+                               "address: 127.0.0.1:$PORT, defer_accept: false}")
+            for cfg, deferred in ((base, True), (off, False)):
+                with Sluice(cfg) as s:
+                    def active():
+                        return int(metric_sum(s.metrics(), "sluice_downstream_connections_active"))
+                    seen = []
+                    for _ in range(3):  # a loaded machine may pass the second: try again
+                        k = socket.create_connection(("127.0.0.1", s.port))
+                        time.sleep(0.3)
+                        seen.append(active())
+                        k.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                        k.settimeout(5)
+                        self.assertTrue(k.recv(65536).startswith(b"HTTP/1.1 200"))
+                        k.close()
+                        if (0 in seen) == deferred:
+                            break
+                    if deferred:
+                        self.assertIn(0, seen, "a silent connection was accepted before it spoke")
+                    else:
+                        self.assertNotIn(0, seen, "defer_accept: false: not accepted at once")
+                    # Silent past the deferral: accepted then, and its request is served.
+                    with Conn(s.port, timeout=5) as c:
+                        time.sleep(1.6)
+                        self.assertEqual(c.request("GET", "/", host="t").status, 200)
+                    if deferred:  # the listening sockets stay as they are over a reload
+                        s.reload(off)
+                        self.assertIn("listener main: defer_accept takes effect at the next "
+                                      "restart", s.stderr_text())
+        finally:
             up.stop()
 
 
