@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -87,6 +88,15 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
     c->tls_ = std::make_unique<TlsSession>(listener.tls->defaultContext(), true);
   }
   c->startHeadTimer();
+  if (listener.deferred) {
+    // The kernel hands over a silent connection only after holding it about a second (its
+    // first SYN-ACK retransmission): header_timeout counts from the connect for it, as it would
+    // without the deferral. A connection that spoke at once gets the second back.
+    uint64_t timeout = static_cast<uint64_t>(ctx.snapshot->config->limits.header_timeout.count());
+    c->deferral_credit_ms_ =
+        static_cast<uint16_t>(std::min<uint64_t>(kDeferredAcceptHoldMs, timeout));
+    c->deadline_ms_ -= c->deferral_credit_ms_;
+  }
   c->resumeReading();
 }
 
@@ -218,6 +228,10 @@ void ClientConnection::resumeReading() {
 void ClientConnection::onRead(void* self, ssize_t nread, const char* data) {
   auto* c = static_cast<ClientConnection*>(self);
   if (nread > 0) {
+    if (c->deferral_credit_ms_ != 0) {
+      c->deadline_ms_ += c->deferral_credit_ms_;
+      c->deferral_credit_ms_ = 0;
+    }
     if (c->awaiting_proxy_) {
       c->onProxyHeaderBytes(data, static_cast<size_t>(nread));
     } else if (c->tls_) {

@@ -32,13 +32,18 @@ class TlsSession;
 const std::string* internListenerName(const std::string& name);
 
 // A listener's name and connection series, resolved once when the listener opens.
+// How long the kernel holds a silent connection on a listener with TCP_DEFER_ACCEPT before it
+// hands it over anyway: its first SYN-ACK retransmission (TCP_TIMEOUT_INIT).
+inline constexpr uint64_t kDeferredAcceptHoldMs = 1000;
+
 struct ListenerSeries {
   const std::string* name = nullptr;  // internListenerName
   base::Counter* total = nullptr;
   base::Gauge* active = nullptr;
   std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
   bool proxy_protocol = false;            // every connection starts with a PROXY header
-  config::Http2Settings http2;            // h2 by ALPN (TLS) or prior knowledge (h2c)
+  bool deferred = false;        // TCP_DEFER_ACCEPT on the socket (listeners[].defer_accept)
+  config::Http2Settings http2;  // h2 by ALPN (TLS) or prior knowledge (h2c)
 };
 
 class ClientConnection final : public ConnectionList::Node,
@@ -187,6 +192,8 @@ class ClientConnection final : public ConnectionList::Node,
   bool drain_ = false;
   bool peer_closed_ = false;
   bool message_done_ = true;
+  // Taken off the first head deadline of a deferred accept; given back with the first bytes.
+  uint16_t deferral_credit_ms_ = 0;
   uint32_t served_ = 0;    // requests answered on this connection
   int reject_status_ = 0;  // set by a callback that found the head too large etc.
   std::string client_ip_;

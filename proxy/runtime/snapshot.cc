@@ -119,6 +119,13 @@ bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address)
   return false;
 }
 
+bool listenerDeferAccept(const Snapshot& snapshot, const std::string& address) {
+  for (const config::Listener& l : snapshot.config->listeners) {
+    if (l.address.text() == address) return l.defer_accept;
+  }
+  return false;
+}
+
 config::Http2Settings listenerHttp2(const Snapshot& snapshot, const std::string& address) {
   for (const config::Listener& l : snapshot.config->listeners) {
     if (l.address.text() == address) return l.http2;

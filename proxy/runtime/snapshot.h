@@ -100,6 +100,7 @@ std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot, const st
 
 // Whether the listener at `address` in `snapshot` expects a PROXY header on each connection.
 bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address);
+bool listenerDeferAccept(const Snapshot& snapshot, const std::string& address);
 // The `http2` settings of the listener at `address` (defaults when none is configured there).
 config::Http2Settings listenerHttp2(const Snapshot& snapshot, const std::string& address);
 

@@ -137,6 +137,8 @@ void Worker::openListener(const ListenerSocket& s) {
   l->series.tls = listenerTls(*ctx_->snapshot, s.address);
   l->series.proxy_protocol = listenerProxyProtocol(*ctx_->snapshot, s.address);
   l->series.http2 = listenerHttp2(*ctx_->snapshot, s.address);
+  // As the socket was opened (a reload keeps the socket and this).
+  l->series.deferred = listenerDeferAccept(*ctx_->snapshot, s.address);
   l->worker = this;
   l->fd = s.fd;
   int r = ::listen(s.fd, 4096) == 0 ? 0 : uv_translate_sys_error(errno);

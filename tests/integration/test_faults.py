@@ -299,11 +299,13 @@ class ConnectionFloodTest(unittest.TestCase):
     def test_deferred_accept_waits_for_the_first_bytes(self):
         # listeners[].defer_accept (on by default): the kernel keeps a silent connection until
         # its first bytes arrive or its first SYN-ACK retransmission (about 1 s); with it off the
-        # connection is accepted, and counted, at once. Either way every client is served.
+        # connection is accepted, and counted, at once. Either way every client is served, and
+        # header_timeout runs from the connect: a silent connection is closed after it (not a
+        # second later), one that spoke at once has all of it for the rest of its head.
         up = NginxTarget().start()
         try:
             base = make_config({"app": up.port}, ["{name: r, match: {path_prefix: /}, upstream: app}"],
-                               limits={"header_timeout": "5s"}, workers=1)
+                               limits={"header_timeout": "2s"}, workers=1)
             off = base.replace("address: 127.0.0.1:$PORT}",
                                "address: 127.0.0.1:$PORT, defer_accept: false}")
             for cfg, deferred in ((base, True), (off, False)):
@@ -329,6 +331,25 @@ class ConnectionFloodTest(unittest.TestCase):
                     with Conn(s.port, timeout=5) as c:
                         time.sleep(1.6)
                         self.assertEqual(c.request("GET", "/", host="t").status, 200)
+                    silent = socket.create_connection(("127.0.0.1", s.port))
+                    slow = socket.create_connection(("127.0.0.1", s.port))
+                    start = time.monotonic()
+                    slow.sendall(b"GET / HTTP/1.1\r\n")
+                    time.sleep(1.5)
+                    slow.sendall(b"Host: t\r\nConnection: close\r\n\r\n")
+                    slow.settimeout(5)
+                    answer = slow.recv(65536)
+                    slow.close()
+                    self.assertTrue(answer.startswith(b"HTTP/1.1 200"), (deferred, answer[:60]))
+                    silent.settimeout(5)
+                    try:
+                        self.assertEqual(silent.recv(1), b"")
+                    except ConnectionResetError:
+                        pass
+                    closed_after = time.monotonic() - start
+                    silent.close()
+                    self.assertGreater(closed_after, 1.4, deferred)
+                    self.assertLess(closed_after, 2.8, deferred)
                     if deferred:  # the listening sockets stay as they are over a reload
                         s.reload(off)
                         self.assertIn("listener main: defer_accept takes effect at the next "
