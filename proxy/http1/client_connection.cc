@@ -88,10 +88,11 @@ void ClientConnection::adopt(WorkerContext& ctx, int fd, const sockaddr* peer,
     c->tls_ = std::make_unique<TlsSession>(listener.tls->defaultContext(), true);
   }
   c->startHeadTimer();
-  if (listener.deferred) {
+  if (listener.deferred && !c->io_.onRing()) {
     // The kernel hands over a silent connection only after holding it about a second (its
     // first SYN-ACK retransmission): header_timeout counts from the connect for it, as it would
-    // without the deferral. A connection that spoke at once gets the second back.
+    // without the deferral. A connection that spoke at once gets the second back (onRead, or
+    // checkDeadline when its bytes wait for this loop iteration's reads).
     uint64_t timeout = static_cast<uint64_t>(ctx.snapshot->config->limits.header_timeout.count());
     c->deferral_credit_ms_ =
         static_cast<uint16_t>(std::min<uint64_t>(kDeferredAcceptHoldMs, timeout));
@@ -504,6 +505,11 @@ void ClientConnection::checkDeadline(uint64_t now_ms) {
     return;
   }
   if (state_ != State::Head) return;
+  if (deferral_credit_ms_ != 0 && io_.bytesWaiting()) {  // spoke: not the silent one
+    deadline_ms_ += deferral_credit_ms_;
+    deferral_credit_ms_ = 0;
+    return;
+  }
   deadline_ms_ = 0;
   if (req_ && req_->head_bytes > 0) {
     rejectRequest(408);  // slowloris: the head did not arrive in time

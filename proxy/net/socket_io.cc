@@ -1,5 +1,7 @@
 #include "proxy/net/socket_io.h"
 
+#include <sys/ioctl.h>
+
 #include "proxy/net/read_buffer.h"
 #include "proxy/net/uring_loop.h"
 
@@ -62,6 +64,15 @@ int SocketIo::readStop() {
 int SocketIo::write(const uv_buf_t* bufs, unsigned count, WriteSink* sink, bool fin_follows) {
   if (ring_ != nullptr) return rs().write(bufs, count, sink);
   return writeAll(uvStream(), bufs, count, sink, fin_follows);
+}
+
+bool SocketIo::bytesWaiting() {
+  uv_os_fd_t fd;
+  if (ring_ != nullptr || uv_fileno(reinterpret_cast<uv_handle_t*>(&uv().tcp), &fd) != 0) {
+    return false;
+  }
+  int n = 0;
+  return ::ioctl(fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 int SocketIo::shutdown(StatusCb cb) {

@@ -42,6 +42,9 @@ class SocketIo {
   // `fin_follows` as writeAll's (the ring sends at its next submit and does not use it).
   int write(const uv_buf_t* bufs, unsigned count, WriteSink* sink, bool fin_follows = false);
   int shutdown(StatusCb cb);
+  // Bytes are waiting in the kernel to be read (FIONREAD; a system call, for rare paths). False
+  // on the ring, whose receives are already queued.
+  bool bytesWaiting();
   void close(CloseCb cb);
   bool closing() const;
   // The libuv stream (TLS output); only on libuv.
