@@ -125,21 +125,19 @@ bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
     }
     return true;
   }
-  if (io_.write(bufs, count, this) != 0) {
-    abort();
-    return false;
-  }
-  noteQueued();
-  return true;
+  return writeSocket(bufs, count, false);
 }
 
 // The bytes are held for the FIN only when exchangeDone is sure to close at once (see
 // closeAfterWrites): plain TCP, the request read whole, nothing queued or pipelined behind it.
 bool ClientConnection::writeBeforeClose(const uv_buf_t* bufs, unsigned count) {
-  if (tls_ || !message_done_ || !pending_.empty() || queued_writes != 0 || io_.closing()) {
-    return write(bufs, count);
-  }
-  if (io_.write(bufs, count, this, true) != 0) {
+  bool close_follows =
+      !tls_ && message_done_ && pending_.empty() && queued_writes == 0 && !io_.closing();
+  return close_follows ? writeSocket(bufs, count, true) : write(bufs, count);
+}
+
+bool ClientConnection::writeSocket(const uv_buf_t* bufs, unsigned count, bool fin_follows) {
+  if (io_.write(bufs, count, this, fin_follows) != 0) {
     abort();
     return false;
   }

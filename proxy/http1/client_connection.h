@@ -31,11 +31,11 @@ class TlsSession;
 // few): a connection holds the pointer, which outlives a reload that closes its listener.
 const std::string* internListenerName(const std::string& name);
 
-// A listener's name and connection series, resolved once when the listener opens.
 // How long the kernel holds a silent connection on a listener with TCP_DEFER_ACCEPT before it
 // hands it over anyway: its first SYN-ACK retransmission (TCP_TIMEOUT_INIT).
 inline constexpr uint64_t kDeferredAcceptHoldMs = 1000;
 
+// A listener's name and connection series, resolved once when the listener opens.
 struct ListenerSeries {
   const std::string* name = nullptr;  // internListenerName
   base::Counter* total = nullptr;
@@ -128,6 +128,7 @@ class ClientConnection final : public ConnectionList::Node,
   void onData(const char* data, size_t len);
   void onCipher(const char* data, size_t len);
   bool flushTls();
+  bool writeSocket(const uv_buf_t* bufs, unsigned count, bool fin_follows);
   void onHandshakeDone();
   void feed(const char* data, size_t len);
   void onParseError(llhttp_errno_t err);
