@@ -132,7 +132,7 @@ bool ClientConnection::write(const uv_buf_t* bufs, unsigned count) {
 // closeAfterWrites): plain TCP, the request read whole, nothing queued or pipelined behind it.
 bool ClientConnection::writeBeforeClose(const uv_buf_t* bufs, unsigned count) {
   bool close_follows =
-      !tls_ && message_done_ && pending_.empty() && queued_writes == 0 && !io_.closing();
+      !tls_ && message_done_ && req_->pending.empty() && queued_writes == 0 && !io_.closing();
   return close_follows ? writeSocket(bufs, count, true) : write(bufs, count);
 }
 
@@ -326,8 +326,8 @@ void ClientConnection::onData(const char* data, size_t len) {
     // Bytes of the next request (or tunnel bytes) while one is in flight: keep them, and stop
     // reading once they pile up so a pipelining client cannot make us buffer without bound.
     // (Reading stays on otherwise: stopping and restarting costs two syscalls per request.)
-    pending_.append(data, len);
-    if (pending_.size() >= kReadBufferSize) pauseReading();
+    req_->pending.append(data, len);
+    if (req_->pending.size() >= kReadBufferSize) pauseReading();
     return;
   }
   feed(data, len);
@@ -381,18 +381,18 @@ void ClientConnection::feed(const char* data, size_t len) {
     data += used;
     len -= used;
     if (err == HPE_PAUSED_UPGRADE) {
-      pending_.assign(data, len);  // tunnel bytes, if the upstream agrees to switch
+      req_->pending.assign(data, len);  // tunnel bytes, if the upstream agrees to switch
       upgrade_paused_ = true;
-      if (pending_.size() >= kReadBufferSize) pauseReading();
+      if (req_->pending.size() >= kReadBufferSize) pauseReading();
       return;
     }
     req_->scanning_head = true;
     req_->scanner.reset();
     req_->line_gate = true;
     if (exchange_) {  // answer this request before reading the next one
-      pending_.assign(data, len);
+      req_->pending.assign(data, len);
       parser_paused_ = true;
-      if (pending_.size() >= kReadBufferSize) pauseReading();
+      if (req_->pending.size() >= kReadBufferSize) pauseReading();
       return;
     }
     llhttp_resume(&req_->parser);  // answered already (a local reply): go on with the next request
@@ -522,7 +522,7 @@ void ClientConnection::exchangeDone(bool keep_alive) {
   req_->writer.end();
   ++served_;
   if (state_ == State::Closing) return;
-  if (!keep_alive || drain_ || upgrade_paused_ || (peer_closed_ && pending_.empty())) {
+  if (!keep_alive || drain_ || upgrade_paused_ || (peer_closed_ && req_->pending.empty())) {
     closeAfterWrites();
     return;
   }
@@ -537,8 +537,8 @@ void ClientConnection::exchangeDone(bool keep_alive) {
   if (parser_paused_) {
     parser_paused_ = false;
     llhttp_resume(&req_->parser);
-    std::string input = std::move(pending_);
-    pending_.clear();
+    std::string input = std::move(req_->pending);
+    req_->pending.clear();
     startIdleTimer();
     if (!input.empty()) feed(input.data(), input.size());
     if (state_ == State::Closing || parser_paused_ || upgrade_paused_) return;
@@ -550,7 +550,7 @@ void ClientConnection::exchangeDone(bool keep_alive) {
 
 void ClientConnection::releaseParseIfIdle() {
   bool idle = req_ && state_ == State::Head && !exchange_ && !in_parse_ && !parser_paused_ &&
-              !upgrade_paused_ && pending_.empty() && req_->head_bytes == 0 &&
+              !upgrade_paused_ && req_->pending.empty() && req_->head_bytes == 0 &&
               req_->line_buf.empty();
   if (!idle) {
     idle_at_sweep_ = false;
@@ -567,8 +567,8 @@ void ClientConnection::startTunnel() {
   state_ = State::Tunnel;
   deadline_ms_ = 0;
   upgrade_paused_ = false;
-  std::string early = std::move(pending_);
-  pending_.clear();
+  std::string early = std::move(req_->pending);
+  req_->pending.clear();
   if (!early.empty()) exchange_->onClientTunnelData(early.data(), early.size());
   if (state_ == State::Tunnel) resumeReading();
 }
@@ -590,8 +590,8 @@ void ClientConnection::drain() {
 
 void ClientConnection::closeAfterWrites() {
   if (state_ == State::Closing) return;
-  if (queued_writes == 0 && pending_.empty() && message_done_ && reject_status_ == 0 &&
-      state_ != State::Tunnel && !tls_) {
+  if (queued_writes == 0 && (!req_ || req_->pending.empty()) && message_done_ &&
+      reject_status_ == 0 && state_ != State::Tunnel && !tls_) {
     // Everything written is in the kernel and the request was read whole: close now (the FIN
     // follows the data). Otherwise shut down the write side first so queued bytes drain.
     abort();

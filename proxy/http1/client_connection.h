@@ -186,7 +186,7 @@ class ClientConnection final : public ConnectionList::Node,
   int handles_open_ = 0;
   State state_ = State::Head;
   bool reading_ = false;
-  bool parser_paused_ = false;  // HPE_PAUSED at a message end; pending_ holds what follows
+  bool parser_paused_ = false;  // HPE_PAUSED at a message end; req_->pending holds what follows
   bool upgrade_paused_ = false;
   bool in_parse_ = false;
   bool idle_at_sweep_ = false;  // req_ was idle at the last sweep (releaseParseIfIdle)
@@ -197,11 +197,13 @@ class ClientConnection final : public ConnectionList::Node,
   uint16_t deferral_credit_ms_ = 0;
   uint32_t served_ = 0;    // requests answered on this connection
   int reject_status_ = 0;  // set by a callback that found the head too large etc.
+  bool has_client_addr_ = false;
+  bool awaiting_proxy_ = false;  // the PROXY header has not been read yet
+  bool h2c_probe_ = false;       // the first bytes may be the HTTP/2 client preface
+  bool alpn_checked_ = false;
+  bool lingering_ = false;  // closing after a GOAWAY: reading and dropping until EOF
   std::string client_ip_;
   unsigned char client_addr16_[16] = {};
-  bool has_client_addr_ = false;
-  std::string pending_;
-  bool awaiting_proxy_ = false;  // the PROXY header has not been read yet
 
   // The request being read (null while the connection is idle: see request_parse.h).
   std::unique_ptr<RequestParse> req_;
@@ -209,9 +211,6 @@ class ClientConnection final : public ConnectionList::Node,
 
   // HTTP/2 (ALPN h2, or h2c prior knowledge on a listener with http2.h2c).
   std::unique_ptr<Http2ServerSession> h2_;
-  bool h2c_probe_ = false;  // the first bytes may be the HTTP/2 client preface
-  bool alpn_checked_ = false;
-  bool lingering_ = false;  // closing after a GOAWAY: reading and dropping until EOF
 
   std::unique_ptr<TlsSession> tls_;  // listeners with `tls:`
 

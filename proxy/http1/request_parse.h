@@ -45,6 +45,10 @@ struct RequestParse {
   uint64_t body_bytes = 0;
   std::chrono::steady_clock::time_point request_start;
 
+  // Bytes read while a request is in flight: the next pipelined request, or tunnel bytes after an
+  // upgrade request (ClientConnection's parser_paused_ and upgrade_paused_).
+  std::string pending;
+
   // Frames the exchange's response on the connection (`out`).
   Http1ResponseWriter writer;
 
