@@ -205,8 +205,10 @@ class SentinelFailoverTest(unittest.TestCase):
                        for c in command(self.sentinel_port, "CLIENT", "LIST").splitlines())
         workers = wait_for("a worker subscribed", subscribers, timeout=3)
         self.assertIn(workers, (1, 2))
-        self.assertEqual(command(self.sentinel_port, "CLIENT", "KILL", "TYPE", "pubsub"), workers)
-        wait_for("subscriptions back", lambda: subscribers() == workers, timeout=3)
+        # The other worker may subscribe between the count and the kill (a loaded machine).
+        killed = command(self.sentinel_port, "CLIENT", "KILL", "TYPE", "pubsub")
+        self.assertIn(killed, (workers, 2))
+        wait_for("subscriptions back", lambda: subscribers() >= killed, timeout=3)
 
         # Who announces the switch, and when: the test's own subscriber on the Sentinel.
         switched = {}
