@@ -20,6 +20,9 @@
 
 namespace sluice::proxy {
 
+// One tcmalloc size class (576 B) for every connection, apart from RequestParse's.
+static_assert(sizeof(ClientConnection) <= 576, "see RequestParse::size_class_pad");
+
 const std::string* internListenerName(const std::string& name) {
   static std::mutex mutex;
   static std::set<std::string, std::less<>> names;  // never freed: nodes stay put
