@@ -135,6 +135,9 @@ class ClientConnection final : public ConnectionList::Node,
   // A response sluice writes before any exchange exists (400, 408, 413, 431): then close.
   void rejectRequest(int status);
   void startHeadTimer();
+  // The first head deadline of an accepted connection (`deferred`: TCP_DEFER_ACCEPT listener).
+  void startFirstHeadTimer(bool deferred);
+  void giveBackDeferral();  // the connection spoke: its first head deadline is whole again
   void startIdleTimer();
   void beginExchange();
   std::unique_ptr<RequestParse> newParse() {
