@@ -112,25 +112,28 @@ std::shared_ptr<TlsServerContext> listenerTls(const Snapshot& snapshot,
   return nullptr;
 }
 
-bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address) {
+namespace {
+const config::Listener* listenerAt(const Snapshot& snapshot, const std::string& address) {
   for (const config::Listener& l : snapshot.config->listeners) {
-    if (l.address.text() == address) return l.proxy_protocol;
+    if (l.address.text() == address) return &l;
   }
-  return false;
+  return nullptr;
+}
+}  // namespace
+
+bool listenerProxyProtocol(const Snapshot& snapshot, const std::string& address) {
+  const config::Listener* l = listenerAt(snapshot, address);
+  return l != nullptr && l->proxy_protocol;
 }
 
 bool listenerDeferAccept(const Snapshot& snapshot, const std::string& address) {
-  for (const config::Listener& l : snapshot.config->listeners) {
-    if (l.address.text() == address) return l.defer_accept;
-  }
-  return false;
+  const config::Listener* l = listenerAt(snapshot, address);
+  return l != nullptr && l->defer_accept;
 }
 
 config::Http2Settings listenerHttp2(const Snapshot& snapshot, const std::string& address) {
-  for (const config::Listener& l : snapshot.config->listeners) {
-    if (l.address.text() == address) return l.http2;
-  }
-  return {};
+  const config::Listener* l = listenerAt(snapshot, address);
+  return l != nullptr ? l->http2 : config::Http2Settings{};
 }
 
 }  // namespace sluice::proxy
